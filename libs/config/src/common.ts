@@ -1,0 +1,95 @@
+import path from 'node:path';
+import { int, list, str, url } from './options';
+
+/** Option groups shared by several apps; each app composes the ones it needs. */
+export const natsOptions = {
+  natsUrl: url({
+    env: 'CITYSOC_NATS_URL',
+    description: 'NATS server URL(s), comma-separated for a cluster',
+    default: 'nats://127.0.0.1:4222',
+    protocols: ['nats', 'tls'],
+  }),
+  natsCreds: str({
+    env: 'CITYSOC_NATS_CREDS',
+    description: 'Path to a NATS credentials file (optional)',
+    default: '',
+  }),
+  natsReplicas: int({
+    env: 'CITYSOC_NATS_REPLICAS',
+    description: 'JetStream stream replicas (1 on one machine, 3 in a cluster)',
+    default: 1,
+    min: 1,
+    max: 5,
+  }),
+  eventsMaxAgeHours: int({
+    env: 'CITYSOC_EVENTS_MAX_AGE_HOURS',
+    description: 'How long the EVENTS stream keeps events',
+    default: 72,
+    min: 1,
+  }),
+  eventsMaxBytes: int({
+    env: 'CITYSOC_EVENTS_MAX_BYTES',
+    description: 'Size cap of the EVENTS stream in bytes (-1 = unlimited)',
+    default: 10 * 1024 ** 3,
+    min: -1,
+  }),
+  alertsMaxAgeHours: int({
+    env: 'CITYSOC_ALERTS_MAX_AGE_HOURS',
+    description: 'How long the ALERTS stream keeps alerts',
+    default: 24 * 30,
+    min: 1,
+  }),
+  deadletterMaxAgeHours: int({
+    env: 'CITYSOC_DEADLETTER_MAX_AGE_HOURS',
+    description: 'How long dead-letter records are kept',
+    default: 24 * 14,
+    min: 1,
+  }),
+  streamPrefix: str({
+    env: 'CITYSOC_STREAM_PREFIX',
+    description: 'Prefix for stream, subject and consumer names (isolates tests and tenants)',
+    default: '',
+  }),
+};
+
+export const redisOptions = {
+  redisUrl: url({
+    env: 'CITYSOC_REDIS_URL',
+    description: 'Redis URL for BullMQ queues',
+    default: 'redis://127.0.0.1:6379',
+    protocols: ['redis', 'rediss'],
+  }),
+  queuePrefix: str({ env: 'CITYSOC_QUEUE_PREFIX', description: 'BullMQ key prefix', default: 'citysoc' }),
+};
+
+export const storeOptions = {
+  dataDir: str({
+    env: 'CITYSOC_DATA_DIR',
+    description: 'Folder for the embedded SQLite store and other state',
+    default: path.resolve('data'),
+  }),
+};
+
+export const metricsOptions = {
+  metricsPort: int({
+    env: 'CITYSOC_METRICS_PORT',
+    description: "Port of this app's Prometheus /metrics and /health endpoint (0 = off)",
+    default: 0,
+    min: 0,
+    max: 65535,
+  }),
+  metricsHost: str({
+    env: 'CITYSOC_METRICS_HOST',
+    description: 'Address the metrics endpoint binds to',
+    default: '127.0.0.1',
+  }),
+};
+
+export const ruleOptions = {
+  rulePaths: list({
+    env: 'CITYSOC_RULE_PATHS',
+    description: 'Extra Sigma rule folders, colon-separated, added to rules/',
+    default: [],
+    separator: ':',
+  }),
+};

@@ -1,0 +1,10 @@
+export {
+  type OptionSpec,
+  type Schema,
+  type ConfigOf,
+  ConfigError,
+  loadConfig,
+  renderEnvExample,
+} from './schema';
+export { str, int, port, bool, list, oneOf, url } from './options';
+export { natsOptions, redisOptions, storeOptions, metricsOptions, ruleOptions } from './common';

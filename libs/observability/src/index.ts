@@ -1,0 +1,3 @@
+export { ComponentMetrics } from './metrics';
+export { startMetricsServer, type HealthCheck } from './http';
+export { createAppLogger } from './logger';

@@ -1,0 +1,90 @@
+import { type Alert, type EcsEvent, type Severity } from '@citysoc/ecs';
+import { type IncidentStatus } from '@citysoc/incidents';
+
+/**
+ * Storage ports. EventStore has two real implementations in view (SQLite embedded, Elasticsearch at city
+ * scale), hence an interface. Incidents need transactional grouping, so they live in a relational store.
+ */
+export interface EventQuery {
+  from?: string;
+  to?: string;
+  /** Full-text words over the message. */
+  text?: string;
+  /** Exact match on ECS fields (`source.ip`, `log.syslog.appname`…). */
+  fields?: Record<string, string>;
+  limit?: number;
+  /** Opaque cursor from a previous page. */
+  after?: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  next?: string;
+  total?: number;
+}
+
+export interface AlertQuery {
+  from?: string;
+  to?: string;
+  ruleId?: string;
+  level?: Severity;
+  entity?: string;
+  limit?: number;
+  after?: string;
+}
+
+export interface EventStore {
+  /** Idempotent on event.id: returns how many were new. */
+  insertEvents(events: EcsEvent[]): Promise<number>;
+  searchEvents(q: EventQuery): Promise<Page<EcsEvent>>;
+  countEvents(): Promise<number>;
+  /** Idempotent on alert.id. */
+  insertAlerts(alerts: Alert[]): Promise<number>;
+  listAlerts(q: AlertQuery): Promise<Page<Alert>>;
+  getAlert(id: string): Promise<Alert | undefined>;
+  countAlerts(): Promise<number>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface Incident {
+  id: string;
+  title: string;
+  severity: Severity;
+  status: IncidentStatus;
+  rule_ids: string[];
+  entity: string;
+  group_key: string;
+  alert_count: number;
+  first_seen: string;
+  last_seen: string;
+  created_at: string;
+  updated_at: string;
+  assignee: string | null;
+  queued: boolean;
+  /** Why these alerts were grouped, in words, for the analyst. */
+  grouping_reason: string;
+}
+
+export interface IncidentNote {
+  at: string;
+  actor: string;
+  from_status: IncidentStatus | null;
+  to_status: IncidentStatus;
+  note: string;
+}
+
+export interface IncidentQuery {
+  status?: IncidentStatus;
+  severity?: Severity;
+  limit?: number;
+  after?: string;
+}
+
+export interface RecordAlertResult {
+  incident: Incident;
+  /** The incident was opened by this alert. */
+  created: boolean;
+  /** The alert had been recorded before (a redelivery): nothing changed. */
+  duplicate: boolean;
+}

@@ -1,0 +1,36 @@
+import path from 'node:path';
+import { AUDIT_MIGRATIONS, SqliteAuditLog } from './audit-log';
+import { AUTH_MIGRATIONS, SqliteAuthStore } from './auth-store';
+import { type Db, openDatabase } from './db';
+import { INCIDENT_MIGRATIONS, SqliteIncidentStore } from './incident-store';
+import { SqliteEventStore } from './event-store';
+
+/** Order matters and only grows: a migration, once released, is never edited. */
+const CONTROL_MIGRATIONS = [...INCIDENT_MIGRATIONS, ...AUTH_MIGRATIONS, ...AUDIT_MIGRATIONS];
+
+/**
+ * Incidents, tokens and the audit log share `citysoc.sqlite`; events and alerts live in `events.sqlite`,
+ * so the indexer's bulk writes never wait on an analyst's status change and vice versa.
+ */
+export interface ControlStore {
+  db: Db;
+  incidents: SqliteIncidentStore;
+  auth: SqliteAuthStore;
+  audit: SqliteAuditLog;
+  close(): void;
+}
+
+export function openControlStore(dataDir: string): ControlStore {
+  const db = openDatabase(path.join(dataDir, 'citysoc.sqlite'), CONTROL_MIGRATIONS);
+  return {
+    db,
+    incidents: new SqliteIncidentStore(db),
+    auth: new SqliteAuthStore(db),
+    audit: new SqliteAuditLog(db),
+    close: () => db.close(),
+  };
+}
+
+export function openEventStore(dataDir: string): SqliteEventStore {
+  return new SqliteEventStore(path.join(dataDir, 'events.sqlite'));
+}

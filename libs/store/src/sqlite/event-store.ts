@@ -1,0 +1,211 @@
+import { type Alert, type EcsEvent } from '@citysoc/ecs';
+import { type AlertQuery, type EventQuery, type EventStore, type Page } from '../ports';
+import { clampLimit, decodeCursor, type Db, encodeCursor, jsonPath, openDatabase, toMs } from './db';
+
+const MIGRATIONS = [
+  `CREATE TABLE events (
+     id TEXT PRIMARY KEY,
+     ts INTEGER NOT NULL,
+     ingested INTEGER NOT NULL,
+     message TEXT,
+     doc TEXT NOT NULL
+   );
+   CREATE INDEX events_ts ON events (ts, id);
+   -- Contentless index fed with folded text (see foldForSearch): the documents live in events.doc.
+   CREATE VIRTUAL TABLE events_fts USING fts5 (message, content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 2');
+   CREATE TABLE alerts (
+     id TEXT PRIMARY KEY,
+     ts INTEGER NOT NULL,
+     rule_id TEXT NOT NULL,
+     level TEXT NOT NULL,
+     entity TEXT NOT NULL,
+     doc TEXT NOT NULL
+   );
+   CREATE INDEX alerts_ts ON alerts (ts, id);
+   CREATE INDEX alerts_rule ON alerts (rule_id, ts);`,
+];
+
+/** The embedded event store: one SQLite file, FTS5 for full text, JSON documents for field filters. */
+export class SqliteEventStore implements EventStore {
+  private readonly db: Db;
+  private readonly insertEventStmt;
+  private readonly insertAlertStmt;
+  private readonly insertFtsStmt;
+
+  constructor(file: string) {
+    this.db = openDatabase(file, MIGRATIONS);
+    this.insertEventStmt = this.db.prepare(
+      'INSERT OR IGNORE INTO events (id, ts, ingested, message, doc) VALUES (?, ?, ?, ?, ?)',
+    );
+    this.insertFtsStmt = this.db.prepare('INSERT INTO events_fts (rowid, message) VALUES (?, ?)');
+    this.insertAlertStmt = this.db.prepare(
+      'INSERT OR IGNORE INTO alerts (id, ts, rule_id, level, entity, doc) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+  }
+
+  async insertEvents(events: EcsEvent[]): Promise<number> {
+    const now = Date.now();
+    const ingested = new Date(now).toISOString();
+    const tx = this.db.transaction((batch: EcsEvent[]) => {
+      let n = 0;
+      for (const e of batch) {
+        const doc = { ...e, event: { ...e.event, ingested } };
+        const ts = Date.parse(e['@timestamp']);
+        const r = this.insertEventStmt.run(
+          e.event.id,
+          Number.isNaN(ts) ? now : ts,
+          now,
+          e.message ?? null,
+          JSON.stringify(doc),
+        );
+        if (r.changes === 1 && e.message) this.insertFtsStmt.run(r.lastInsertRowid, foldForSearch(e.message));
+        n += r.changes;
+      }
+      return n;
+    });
+    return tx.immediate(events);
+  }
+
+  async searchEvents(q: EventQuery): Promise<Page<EcsEvent>> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    const from = toMs(q.from, 'from');
+    const to = toMs(q.to, 'to');
+    if (from !== undefined) {
+      where.push('e.ts >= ?');
+      args.push(from);
+    }
+    if (to !== undefined) {
+      where.push('e.ts < ?');
+      args.push(to);
+    }
+    for (const [field, value] of Object.entries(q.fields ?? {})) {
+      where.push('CAST(json_extract(e.doc, ?) AS TEXT) = ?');
+      args.push(jsonPath(field), value);
+    }
+    const match = ftsQuery(q.text);
+    if (match) {
+      where.push('e.rowid IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)');
+      args.push(match);
+    }
+    if (q.after) {
+      const [ts, id] = decodeCursor(q.after);
+      where.push('(e.ts < ? OR (e.ts = ? AND e.id < ?))');
+      args.push(ts, ts, id);
+    }
+    const limit = clampLimit(q.limit);
+    const sql = `SELECT e.id, e.ts, e.doc FROM events e ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY e.ts DESC, e.id DESC LIMIT ?`;
+    const rows = this.db.prepare(sql).all(...args, limit + 1) as Array<{
+      id: string;
+      ts: number;
+      doc: string;
+    }>;
+    return page(rows, limit, (r) => JSON.parse(r.doc) as EcsEvent);
+  }
+
+  async countEvents(): Promise<number> {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n;
+  }
+
+  async insertAlerts(alerts: Alert[]): Promise<number> {
+    const tx = this.db.transaction((batch: Alert[]) => {
+      let n = 0;
+      for (const a of batch) {
+        const ts = Date.parse(a['@timestamp']);
+        n += this.insertAlertStmt.run(
+          a.id,
+          Number.isNaN(ts) ? Date.now() : ts,
+          a.rule.id,
+          a.rule.level,
+          a.entity,
+          JSON.stringify(a),
+        ).changes;
+      }
+      return n;
+    });
+    return tx.immediate(alerts);
+  }
+
+  async listAlerts(q: AlertQuery): Promise<Page<Alert>> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    const from = toMs(q.from, 'from');
+    const to = toMs(q.to, 'to');
+    if (from !== undefined) {
+      where.push('ts >= ?');
+      args.push(from);
+    }
+    if (to !== undefined) {
+      where.push('ts < ?');
+      args.push(to);
+    }
+    if (q.ruleId) {
+      where.push('rule_id = ?');
+      args.push(q.ruleId);
+    }
+    if (q.level) {
+      where.push('level = ?');
+      args.push(q.level);
+    }
+    if (q.entity) {
+      where.push('entity = ?');
+      args.push(q.entity);
+    }
+    if (q.after) {
+      const [ts, id] = decodeCursor(q.after);
+      where.push('(ts < ? OR (ts = ? AND id < ?))');
+      args.push(ts, ts, id);
+    }
+    const limit = clampLimit(q.limit);
+    const sql = `SELECT id, ts, doc FROM alerts ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY ts DESC, id DESC LIMIT ?`;
+    const rows = this.db.prepare(sql).all(...args, limit + 1) as Array<{
+      id: string;
+      ts: number;
+      doc: string;
+    }>;
+    return page(rows, limit, (r) => JSON.parse(r.doc) as Alert);
+  }
+
+  async getAlert(id: string): Promise<Alert | undefined> {
+    const row = this.db.prepare('SELECT doc FROM alerts WHERE id = ?').get(id) as { doc: string } | undefined;
+    return row ? (JSON.parse(row.doc) as Alert) : undefined;
+  }
+
+  async countAlerts(): Promise<number> {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM alerts').get() as { n: number }).n;
+  }
+
+  async ping(): Promise<void> {
+    this.db.prepare('SELECT 1').get();
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+}
+
+function page<R extends { id: string; ts: number }, T>(rows: R[], limit: number, map: (r: R) => T): Page<T> {
+  const more = rows.length > limit;
+  const items = rows.slice(0, limit);
+  const last = items[items.length - 1];
+  return { items: items.map(map), ...(more && last ? { next: encodeCursor(last.ts, last.id) } : {}) };
+}
+
+/** Each word becomes a quoted FTS5 string, so user input can never be FTS5 query syntax. */
+export function ftsQuery(text: string | undefined): string | undefined {
+  if (!text) return undefined;
+  const words = foldForSearch(text)
+    .split(/\s+/)
+    .map((w) => w.replace(/"/g, ''))
+    .filter((w) => w.length > 0)
+    .slice(0, 20);
+  return words.length ? words.map((w) => `"${w}"`).join(' ') : undefined;
+}
+
+/**
+ * FTS5's remove_diacritics strips tone marks but 'đ' is a letter of its own, not d + a mark; Vietnamese
+ * analysts often type without either ("dang nhap" must find "Đăng nhập"), so both sides are folded.
+ */
+export function foldForSearch(text: string): string {
+  return text.replace(/[đĐ]/g, (c) => (c === 'đ' ? 'd' : 'D'));
+}
