@@ -1,0 +1,23 @@
+import { SetMetadata } from '@nestjs/common';
+import { type Principal, type Role } from '@citysoc/store';
+
+export const ROLES_KEY = 'citysoc:roles';
+export const PUBLIC_KEY = 'citysoc:public';
+
+/** Which roles may call a route; admin may call everything. */
+export const Roles = (...roles: Role[]) => SetMetadata(ROLES_KEY, roles);
+export const Public = () => SetMetadata(PUBLIC_KEY, true);
+
+export interface AuthedRequest {
+  principal?: Principal;
+  method: string;
+  url: string;
+  ip?: string;
+  headers: Record<string, string | string[] | undefined>;
+  params?: Record<string, string>;
+  body?: unknown;
+}
+
+/** Roles allowed to read SOC data (events, alerts, incidents). */
+export const READERS: Role[] = ['analyst', 'responder', 'lead', 'auditor'];
+export const WORKERS: Role[] = ['analyst', 'responder', 'lead'];

@@ -1,0 +1,41 @@
+import { BadRequestException, Controller, Get, Inject, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { type EcsEvent } from '@citysoc/ecs';
+import { type EventStore, type Page } from '@citysoc/store';
+import { READERS, Roles } from '../auth/roles';
+import { EVENT_STORE } from '../tokens';
+import { EventSearchQuery } from './events.dto';
+
+@ApiTags('events')
+@ApiBearerAuth()
+@Controller('api/v1/events')
+export class EventsController {
+  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+
+  @Get()
+  @Roles(...READERS)
+  @ApiOperation({
+    summary: 'Search events by time range, ECS field equality (field.path=value) and full text (q)',
+  })
+  @ApiQuery({
+    name: 'field',
+    required: false,
+    description: 'Repeatable `path:value`, e.g. field=source.ip:10.1.2.3',
+  })
+  async search(@Query() q: EventSearchQuery): Promise<Page<EcsEvent>> {
+    const fields: Record<string, string> = {};
+    for (const f of q.field ?? []) {
+      const i = f.indexOf(':');
+      if (i <= 0) throw new BadRequestException(`field filter must be path:value, got ${f}`);
+      fields[f.slice(0, i)] = f.slice(i + 1);
+    }
+    return this.store.searchEvents({
+      fields,
+      ...(q.from ? { from: q.from } : {}),
+      ...(q.to ? { to: q.to } : {}),
+      ...(q.q ? { text: q.q } : {}),
+      ...(q.limit ? { limit: q.limit } : {}),
+      ...(q.after ? { after: q.after } : {}),
+    });
+  }
+}

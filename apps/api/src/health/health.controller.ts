@@ -1,0 +1,80 @@
+import { Controller, Get, Header, Inject, Res } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { type Response } from 'express';
+import { type Redis } from 'ioredis';
+import { type NatsConnection } from 'nats';
+import { ComponentMetrics } from '@citysoc/observability';
+import { type IncidentQueue } from '@citysoc/queues';
+import { type ControlStore, type EventStore } from '@citysoc/store';
+import { Public } from '../auth/roles';
+import { CONTROL_STORE, EVENT_STORE, INCIDENT_QUEUE, NATS, REDIS } from '../tokens';
+
+@ApiTags('health')
+@Controller()
+export class HealthController {
+  private readonly metrics = new ComponentMetrics('api');
+
+  constructor(
+    @Inject(NATS) private readonly nc: NatsConnection,
+    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(EVENT_STORE) private readonly events: EventStore,
+    @Inject(CONTROL_STORE) private readonly control: ControlStore,
+    @Inject(INCIDENT_QUEUE) private readonly queue: IncidentQueue,
+  ) {}
+
+  @Get('health/live')
+  @Public()
+  @ApiOperation({ summary: 'Liveness: the process answers' })
+  live() {
+    return { status: 'ok' };
+  }
+
+  @Get(['health', 'health/ready'])
+  @Public()
+  @ApiOperation({ summary: 'Readiness of NATS, Redis and the store' })
+  async ready(@Res({ passthrough: true }) res: Response) {
+    const checks: Record<string, { ok: boolean; detail?: string }> = {
+      nats: await this.check(async () => {
+        if (this.nc.isClosed()) throw new Error('closed');
+        await this.nc.flush();
+      }),
+      redis: await this.check(async () => {
+        if ((await this.redis.ping()) !== 'PONG') throw new Error('no PONG');
+      }),
+      store: await this.check(async () => {
+        await this.events.ping();
+        this.control.db.prepare('SELECT 1').get();
+      }),
+    };
+    const ok = Object.values(checks).every((c) => c.ok);
+    res.status(ok ? 200 : 503);
+    return { status: ok ? 'ok' : 'degraded', checks };
+  }
+
+  @Get('metrics')
+  @Public()
+  @Header('content-type', 'text/plain; version=0.0.4')
+  @ApiOperation({ summary: 'Prometheus metrics' })
+  async prometheus(): Promise<string> {
+    const counts = await this.queue.counts().catch(() => ({}) as Record<string, number>);
+    const lines = Object.entries(counts).map(
+      ([state, n]) => `citysoc_incident_queue_jobs{state="${state}"} ${n}`,
+    );
+    return (
+      (await this.metrics.text()) +
+      `# HELP citysoc_incident_queue_jobs Jobs in the incidents queue by state\n# TYPE citysoc_incident_queue_jobs gauge\n${lines.join('\n')}\n`
+    );
+  }
+
+  private async check(fn: () => Promise<void>): Promise<{ ok: boolean; detail?: string }> {
+    try {
+      await Promise.race([
+        fn(),
+        new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2000).unref()),
+      ]);
+      return { ok: true };
+    } catch (err) {
+      return { ok: false, detail: (err as Error).message };
+    }
+  }
+}

@@ -1,0 +1,15 @@
+import { Command } from 'commander';
+import { registerParse } from './commands/parse';
+import { registerRules } from './commands/rules';
+
+/** Each command group registers itself; adding one touches its own file plus one line here. */
+export function buildProgram(
+  out: NodeJS.WritableStream = process.stdout,
+  err: NodeJS.WritableStream = process.stderr,
+): Command {
+  const program = new Command('citysoc').description('citysoc — city SOC event pipeline').version('0.1.0');
+  program.configureOutput({ writeOut: (s) => out.write(s), writeErr: (s) => err.write(s) });
+  registerRules(program, out);
+  registerParse(program, out, err);
+  return program;
+}

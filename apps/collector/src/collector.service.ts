@@ -1,0 +1,95 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { type Bus, openBus } from '@citysoc/bus';
+import { type ConfigOf } from '@citysoc/config';
+import { ComponentMetrics, startMetricsServer } from '@citysoc/observability';
+import { type collectorSchema } from './config';
+import { Inflight } from './pipeline/inflight';
+import { SyslogIngest } from './pipeline/ingest';
+import { SyslogTcpSource } from './sources/syslog/tcp.source';
+import { SyslogUdpSource } from './sources/syslog/udp.source';
+
+export const COLLECTOR_CONFIG = Symbol('COLLECTOR_CONFIG');
+export type CollectorConfig = ConfigOf<typeof collectorSchema>;
+
+@Injectable()
+export class CollectorService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('collector');
+  private readonly metrics = new ComponentMetrics('collector');
+  private bus?: Bus;
+  private sources: Array<{ stop(): Promise<void> }> = [];
+  private inflight?: Inflight;
+  private metricsServer?: { close(): Promise<void> };
+  /** Ports actually bound (tests ask for port 0). */
+  readonly ports: { udp?: number; tcp?: number; metrics?: number } = {};
+
+  constructor(@Inject(COLLECTOR_CONFIG) private readonly config: CollectorConfig) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const c = this.config;
+    // A collector that cannot store must keep retrying while backpressure holds senders, not give up.
+    this.bus = await openBus(c, 'collector', Number.POSITIVE_INFINITY);
+    const inflight = new Inflight(c.maxInflight);
+    this.inflight = inflight;
+    this.metrics.beforeCollect(() => this.metrics.inflight.set({ component: 'collector' }, inflight.count));
+    const ingest = new SyslogIngest(this.bus.publisher, this.bus.names, this.metrics, c.timezone);
+    if (c.syslogUdpPort >= 0) {
+      const udp = new SyslogUdpSource(
+        {
+          host: c.listenHost,
+          port: c.syslogUdpPort,
+          recvBufferBytes: c.udpRecvBufferBytes,
+          maxBacklog: c.udpMaxBacklog,
+        },
+        ingest,
+        inflight,
+        this.metrics,
+        this.logger,
+      );
+      this.ports.udp = await udp.start();
+      this.sources.push(udp);
+    }
+    if (c.syslogTcpPort >= 0) {
+      const tcp = new SyslogTcpSource(
+        {
+          host: c.listenHost,
+          port: c.syslogTcpPort,
+          maxFrameBytes: c.maxFrameBytes,
+          maxConnections: c.maxTcpConnections,
+          idleSeconds: c.tcpIdleSeconds,
+        },
+        ingest,
+        inflight,
+        this.metrics,
+        this.logger,
+      );
+      this.ports.tcp = await tcp.start();
+      this.sources.push(tcp);
+    }
+    const nc = this.bus.nc;
+    if (c.metricsPort >= 0) {
+      const srv = await startMetricsServer(
+        this.metrics,
+        { nats: async () => ({ ok: !nc.isClosed() }) },
+        c.metricsPort,
+        c.metricsHost,
+      );
+      this.metricsServer = srv;
+      this.ports.metrics = srv.port;
+    }
+    this.logger.log('collector started');
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    for (const s of this.sources) await s.stop();
+    // Everything accepted is handed on before we disconnect (bounded so a dead NATS cannot hang shutdown).
+    await Promise.race([this.inflight?.idle(), new Promise((r) => setTimeout(r, 10_000).unref())]);
+    await this.metricsServer?.close();
+    await this.bus?.close();
+  }
+}

@@ -1,0 +1,90 @@
+import { type BusNames, type JetStreamPublisher } from '@citysoc/bus';
+import { eventId } from '@citysoc/ecs';
+import { type ComponentMetrics } from '@citysoc/observability';
+import { type FrameError, parseSyslog } from '@citysoc/syslog';
+import { OccurrenceCounter } from './occurrences';
+
+export interface FrameMeta {
+  senderIp: string;
+  senderPort: number;
+  transport: 'udp' | 'tcp' | 'tls';
+  inputName: string;
+  receivedAt: Date;
+}
+
+/** `::ffff:10.1.2.3` (an IPv4 client on a dual-stack socket) is the IPv4 address 10.1.2.3. */
+export function normalizeIp(ip: string): string {
+  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
+}
+
+/**
+ * One frame in → one ECS event on EVENTS, or one dead letter with the raw bytes and a reason. The promise
+ * resolves only when JetStream has stored the result, which is what callers use for backpressure.
+ */
+export class SyslogIngest {
+  private readonly occurrences = new OccurrenceCounter();
+
+  constructor(
+    private readonly publisher: JetStreamPublisher,
+    private readonly names: BusNames,
+    private readonly metrics: ComponentMetrics,
+    private readonly timezone: string,
+  ) {}
+
+  async accept(raw: Buffer, meta: FrameMeta): Promise<void> {
+    const component = meta.inputName;
+    this.metrics.received.inc({ component });
+    this.metrics.receivedBytes.inc({ component }, raw.length);
+    const senderIp = normalizeIp(meta.senderIp);
+    const id = eventId(senderIp, raw, this.occurrences.next(senderIp, raw));
+    const result = parseSyslog(raw, {
+      senderIp,
+      senderPort: meta.senderPort,
+      receivedAt: meta.receivedAt,
+      eventId: id,
+      inputName: meta.inputName,
+      transport: meta.transport,
+      timezone: this.timezone,
+    });
+    if (!result.ok) {
+      await this.deadLetter(raw, result.code, result.reason, { ...meta, senderIp }, id);
+      return;
+    }
+    await this.publisher.publish({
+      subject: this.names.eventsSubject('syslog', meta.transport),
+      data: Buffer.from(JSON.stringify(result.event)),
+      msgId: id,
+    });
+    this.metrics.sent.inc({ component });
+    this.metrics.latency.observe({ component }, (Date.now() - meta.receivedAt.getTime()) / 1000);
+  }
+
+  async rejectFrame(err: FrameError, meta: FrameMeta): Promise<void> {
+    this.metrics.received.inc({ component: meta.inputName });
+    const senderIp = normalizeIp(meta.senderIp);
+    const id = eventId(senderIp, err.raw, this.occurrences.next(senderIp, err.raw));
+    await this.deadLetter(err.raw, err.code, err.reason, { ...meta, senderIp }, id);
+  }
+
+  private async deadLetter(
+    raw: Buffer,
+    code: string,
+    reason: string,
+    meta: FrameMeta,
+    id: string,
+  ): Promise<void> {
+    this.metrics.discarded.inc({ component: meta.inputName, reason: code });
+    await this.publisher.publish({
+      subject: this.names.deadletterSubject('collector', code),
+      data: raw,
+      msgId: `dl-${id}`,
+      headers: {
+        'Citysoc-Reason': code,
+        'Citysoc-Detail': reason.slice(0, 1000),
+        'Citysoc-Sender': `${meta.senderIp}:${meta.senderPort}`,
+        'Citysoc-Input': meta.inputName,
+        'Citysoc-Received-At': meta.receivedAt.toISOString(),
+      },
+    });
+  }
+}

@@ -1,0 +1,106 @@
+import net from 'node:net';
+import { SyslogFramer, type FrameError } from '@citysoc/syslog';
+import { type Logger } from '@citysoc/bus';
+import { type ComponentMetrics } from '@citysoc/observability';
+import { type Inflight } from '../../pipeline/inflight';
+import { type FrameMeta, type SyslogIngest } from '../../pipeline/ingest';
+
+export interface TcpSourceOptions {
+  host: string;
+  port: number;
+  maxFrameBytes: number;
+  maxConnections: number;
+  idleSeconds: number;
+  inputName?: string;
+}
+
+/**
+ * Syslog over TCP (RFC 6587): framing is detected per connection by SyslogFramer. When JetStream falls
+ * behind, sockets are paused so TCP flow control pushes back on senders instead of us dropping lines.
+ */
+export class SyslogTcpSource {
+  private server?: net.Server;
+  private readonly sockets = new Set<net.Socket>();
+  private readonly paused = new Set<net.Socket>();
+  private unsubscribe?: () => void;
+
+  constructor(
+    private readonly opts: TcpSourceOptions,
+    private readonly ingest: SyslogIngest,
+    private readonly inflight: Inflight,
+    private readonly metrics: ComponentMetrics,
+    private readonly logger: Logger,
+  ) {}
+
+  get inputName(): string {
+    return this.opts.inputName ?? 'syslog_tcp';
+  }
+
+  async start(): Promise<number> {
+    this.unsubscribe = this.inflight.onDrain(() => {
+      for (const s of this.paused) s.resume();
+      this.paused.clear();
+    });
+    const server = net.createServer({ pauseOnConnect: false }, (socket) => this.onConnection(socket));
+    server.maxConnections = this.opts.maxConnections;
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: this.opts.host, port: this.opts.port, ipv6Only: false }, () => resolve());
+    });
+    const port = (server.address() as net.AddressInfo).port;
+    this.logger.log(`syslog TCP listening on [${this.opts.host}]:${port}`);
+    return port;
+  }
+
+  private onConnection(socket: net.Socket): void {
+    this.sockets.add(socket);
+    const framer = new SyslogFramer({ maxFrameBytes: this.opts.maxFrameBytes });
+    const base = {
+      senderIp: socket.remoteAddress ?? 'unknown',
+      senderPort: socket.remotePort ?? 0,
+      transport: 'tcp' as const,
+      inputName: this.inputName,
+    };
+    socket.setTimeout(this.opts.idleSeconds * 1000, () => socket.end());
+    socket.on('data', (chunk: Buffer) => {
+      this.dispatch(framer.push(chunk), { ...base, receivedAt: new Date() });
+      if (this.inflight.saturated && !socket.isPaused()) {
+        socket.pause();
+        this.paused.add(socket);
+      }
+    });
+    socket.on('end', () => this.dispatch(framer.end(), { ...base, receivedAt: new Date() }));
+    socket.on('error', (err) => {
+      this.metrics.errors.inc({ component: this.inputName, error_type: 'socket' });
+      this.logger.warn(`syslog TCP connection from ${base.senderIp} failed: ${err.message}`);
+    });
+    socket.on('close', () => {
+      this.sockets.delete(socket);
+      this.paused.delete(socket);
+    });
+  }
+
+  private dispatch(res: { frames: Buffer[]; errors: FrameError[] }, meta: FrameMeta): void {
+    for (const frame of res.frames)
+      void this.inflight.track(this.ingest.accept(frame, meta)).catch((e: unknown) => this.failed(e));
+    for (const err of res.errors)
+      void this.inflight.track(this.ingest.rejectFrame(err, meta)).catch((e: unknown) => this.failed(e));
+  }
+
+  private failed(err: unknown): void {
+    this.metrics.errors.inc({ component: this.inputName, error_type: 'publish' });
+    this.logger.error(`an accepted syslog frame could not be stored in JetStream: ${String(err)}`);
+  }
+
+  /** Stops accepting; open connections are ended so senders reconnect to another collector. */
+  async stop(): Promise<void> {
+    this.unsubscribe?.();
+    const server = this.server;
+    if (!server) return;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const s of this.sockets) s.end();
+    setTimeout(() => this.sockets.forEach((s) => s.destroy()), 2000).unref();
+    await closed;
+  }
+}

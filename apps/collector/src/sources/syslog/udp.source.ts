@@ -1,0 +1,77 @@
+import dgram from 'node:dgram';
+import { type Logger } from '@citysoc/bus';
+import { type ComponentMetrics } from '@citysoc/observability';
+import { type Inflight } from '../../pipeline/inflight';
+import { type SyslogIngest } from '../../pipeline/ingest';
+
+export interface UdpSourceOptions {
+  host: string;
+  port: number;
+  recvBufferBytes: number;
+  maxBacklog: number;
+  inputName?: string;
+}
+
+/**
+ * Syslog over UDP: one datagram is one message. UDP has no flow control, so when JetStream falls behind we
+ * hold up to maxBacklog datagrams and beyond that count every drop (reason=backpressure) rather than hide it.
+ */
+export class SyslogUdpSource {
+  private socket?: dgram.Socket;
+
+  constructor(
+    private readonly opts: UdpSourceOptions,
+    private readonly ingest: SyslogIngest,
+    private readonly inflight: Inflight,
+    private readonly metrics: ComponentMetrics,
+    private readonly logger: Logger,
+  ) {}
+
+  get inputName(): string {
+    return this.opts.inputName ?? 'syslog_udp';
+  }
+
+  async start(): Promise<number> {
+    const ipv6 = this.opts.host.includes(':');
+    const socket = dgram.createSocket({
+      type: ipv6 ? 'udp6' : 'udp4',
+      ipv6Only: false,
+      recvBufferSize: this.opts.recvBufferBytes,
+    });
+    this.socket = socket;
+    socket.on('message', (msg, rinfo) => {
+      if (this.inflight.count >= this.opts.maxBacklog) {
+        this.metrics.received.inc({ component: this.inputName });
+        this.metrics.discarded.inc({ component: this.inputName, reason: 'backpressure' });
+        return;
+      }
+      const meta = {
+        senderIp: rinfo.address,
+        senderPort: rinfo.port,
+        transport: 'udp' as const,
+        inputName: this.inputName,
+        receivedAt: new Date(),
+      };
+      void this.inflight.track(this.ingest.accept(msg, meta)).catch((err: unknown) => {
+        this.metrics.errors.inc({ component: this.inputName, error_type: 'publish' });
+        this.logger.error(`an accepted syslog datagram could not be stored in JetStream: ${String(err)}`);
+      });
+    });
+    socket.on('error', (err) => {
+      this.metrics.errors.inc({ component: this.inputName, error_type: 'socket' });
+      this.logger.error(`syslog UDP socket error: ${err.message}`);
+    });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(this.opts.port, this.opts.host, () => resolve());
+    });
+    const port = socket.address().port;
+    this.logger.log(`syslog UDP listening on [${this.opts.host}]:${port}`);
+    return port;
+  }
+
+  async stop(): Promise<void> {
+    const s = this.socket;
+    if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
+  }
+}

@@ -1,0 +1,94 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { type Bus, DurableConsumer, ensureConsumer, openBus } from '@citysoc/bus';
+import { type ConfigOf } from '@citysoc/config';
+import { type Alert, type EcsEvent } from '@citysoc/ecs';
+import { ComponentMetrics, startMetricsServer } from '@citysoc/observability';
+import { loadRules } from '@citysoc/sigma';
+import { type detectorSchema } from './config';
+import { buildEngine, type DetectionEngine } from './engine';
+
+export const DETECTOR_CONFIG = Symbol('DETECTOR_CONFIG');
+export type DetectorConfig = ConfigOf<typeof detectorSchema>;
+
+@Injectable()
+export class DetectorService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('detector');
+  private readonly metrics = new ComponentMetrics('detector');
+  private bus?: Bus;
+  private consumer?: DurableConsumer<EcsEvent>;
+  private metricsServer?: { close(): Promise<void> };
+  engine?: DetectionEngine;
+
+  constructor(@Inject(DETECTOR_CONFIG) private readonly config: DetectorConfig) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const c = this.config;
+    const paths = [c.builtinRules, ...c.rulePaths];
+    const loaded = loadRules(paths);
+    for (const e of loaded.errors) this.logger.warn(`rule quarantined: ${e.file}:${e.line}: ${e.message}`);
+    const engine = buildEngine(loaded.rules);
+    for (const e of engine.errors) this.logger.warn(`rule quarantined: ${e.file}:${e.line}: ${e.message}`);
+    this.engine = engine;
+    this.logger.log(
+      `${engine.active} rules active from ${loaded.files} files in ${paths.join(', ')}; ${engine.notApplicable.length} not applicable to the collected sources; ${loaded.errors.length + engine.errors.length} quarantined`,
+    );
+
+    const bus = await openBus(c, 'detector');
+    this.bus = bus;
+    const spec = { stream: bus.names.eventsStream, durable: bus.names.durable(c.durable), ackWaitMs: 60_000 };
+    await ensureConsumer(bus.jsm, spec);
+    this.consumer = new DurableConsumer<EcsEvent>(
+      {
+        js: bus.js,
+        spec,
+        batchSize: c.batchSize,
+        deadletter: {
+          publisher: bus.publisher,
+          subject: (reason) => bus.names.deadletterSubject('detector', reason),
+        },
+        logger: this.logger,
+        onDeadLettered: (reason) => this.metrics.discarded.inc({ component: 'detector', reason }),
+      },
+      {
+        decode: (msg) => JSON.parse(Buffer.from(msg.data).toString('utf8')) as EcsEvent,
+        handle: async (items) => {
+          this.metrics.received.inc({ component: 'detector' }, items.length);
+          const now = new Date();
+          const alerts: Alert[] = [];
+          for (const { value } of items) alerts.push(...engine.detect(value, now));
+          // Alerts are stored in ALERTS (deduplicated by their deterministic id) before the events are acked.
+          await bus.publisher.publishAll(
+            alerts.map((a) => ({
+              subject: bus.names.alertsSubject(a.rule.level),
+              data: Buffer.from(JSON.stringify(a)),
+              msgId: a.id,
+            })),
+          );
+          this.metrics.sent.inc({ component: 'detector' }, alerts.length);
+        },
+      },
+    );
+    this.consumer.start();
+    if (c.metricsPort >= 0) {
+      this.metricsServer = await startMetricsServer(
+        this.metrics,
+        { nats: async () => ({ ok: !bus.nc.isClosed() }) },
+        c.metricsPort,
+        c.metricsHost,
+      );
+    }
+    this.logger.log('detector started');
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.consumer?.stop();
+    await this.metricsServer?.close();
+    await this.bus?.close();
+  }
+}

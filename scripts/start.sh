@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# `npm start`: set up and run the whole pipeline on this machine.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+bash scripts/ensure-node-deps.sh
+bash scripts/ensure-services.sh
+npm run -s build
+exec node dist/scripts/run-local.js "$@"

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# `npm test`: every check and every test suite, with the services they need.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+bash scripts/ensure-node-deps.sh
+bash scripts/ensure-services.sh
+step() { printf '\n== %s\n' "$*"; }
+step "typecheck"; npx tsc -p tsconfig.json --noEmit
+step "lint"; npx eslint . --max-warnings 0
+step "format"; npx prettier --check . --log-level warn
+step "import cycles"; npx madge --circular --extensions ts --ts-config tsconfig.json apps libs test
+step "build"; npm run -s build
+step "tests"; npx jest --ci --runInBand "$@"
