@@ -11,3 +11,4 @@ export {
   type ConsumerRunOptions,
   type Logger,
 } from './consumer';
+export { openBus, type Bus, type BusSettings } from './open';

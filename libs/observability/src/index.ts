@@ -1,3 +1,4 @@
 export { ComponentMetrics } from './metrics';
 export { startMetricsServer, type HealthCheck } from './http';
 export { createAppLogger } from './logger';
+export { loadConfigOrExit } from './boot';

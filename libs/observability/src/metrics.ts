@@ -63,7 +63,15 @@ export class ComponentMetrics {
     });
   }
 
+  private readonly hooks: Array<() => void> = [];
+
+  /** Gauges that mirror live state are refreshed right before a scrape. */
+  beforeCollect(fn: () => void): void {
+    this.hooks.push(fn);
+  }
+
   async text(): Promise<string> {
+    for (const h of this.hooks) h();
     return this.registry.metrics();
   }
 }

@@ -1,0 +1,53 @@
+import { type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
+import { connectBus } from './connection';
+import { busNames, type BusNames } from './names';
+import { JetStreamPublisher } from './publisher';
+import { ensureStreams, streamConfigs, type StreamLimits } from './streams';
+
+export interface BusSettings extends Omit<StreamLimits, 'replicas'> {
+  natsReplicas: number;
+  natsUrl: string;
+  natsCreds: string;
+  streamPrefix: string;
+}
+
+export interface Bus {
+  nc: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  names: BusNames;
+  publisher: JetStreamPublisher;
+  close(): Promise<void>;
+}
+
+/** Every app's start: connect, declare the streams idempotently (whichever app starts first creates them). */
+export async function openBus(settings: BusSettings, appName: string, publishAttempts = 20): Promise<Bus> {
+  const nc = await connectBus({
+    servers: settings.natsUrl,
+    name: `citysoc-${appName}`,
+    ...(settings.natsCreds ? { credsFile: settings.natsCreds } : {}),
+  });
+  const jsm = await nc.jetstreamManager();
+  const names = busNames(settings.streamPrefix);
+  await ensureStreams(
+    jsm,
+    streamConfigs(names, {
+      replicas: settings.natsReplicas,
+      eventsMaxAgeHours: settings.eventsMaxAgeHours,
+      eventsMaxBytes: settings.eventsMaxBytes,
+      alertsMaxAgeHours: settings.alertsMaxAgeHours,
+      deadletterMaxAgeHours: settings.deadletterMaxAgeHours,
+    }),
+  );
+  const js = nc.jetstream();
+  return {
+    nc,
+    js,
+    jsm,
+    names,
+    publisher: new JetStreamPublisher(js, { maxAttempts: publishAttempts }),
+    close: async () => {
+      if (!nc.isClosed()) await nc.drain();
+    },
+  };
+}
