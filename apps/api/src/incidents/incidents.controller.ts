@@ -81,6 +81,7 @@ export class IncidentsController {
   }
 
   @Post('claim')
+  @HttpCode(200)
   @Roles('responder', 'lead', 'analyst')
   @ApiOperation({ summary: 'Claim the highest-priority incident waiting in the queue' })
   @ApiResponse({ status: 200, description: 'The claimed incident' })

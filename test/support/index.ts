@@ -1,0 +1,4 @@
+export { uniquePrefix, freePort, waitFor, sendTcp, sendUdp, octetCount } from './net';
+export { Pipeline, type AppName, type PipelineOptions } from './pipeline';
+export { cleanupStreams, readStream } from './nats';
+export { corpusDir } from './corpus';
