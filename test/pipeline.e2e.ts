@@ -9,7 +9,9 @@ import { Pipeline, waitFor } from '@citysoc/testing';
  */
 describe('when util-linux logger sends syslog to the running pipeline', () => {
   // logger writes RFC 3164 times in this machine's zone; the collector must be told which one that is.
-  const pipeline = new Pipeline({ env: { CITYSOC_SYSLOG_TIMEZONE: Intl.DateTimeFormat().resolvedOptions().timeZone } });
+  const pipeline = new Pipeline({
+    env: { CITYSOC_SYSLOG_TIMEZONE: Intl.DateTimeFormat().resolvedOptions().timeZone },
+  });
   beforeAll(() => pipeline.start(), 120_000);
   afterAll(() => pipeline.stop(), 60_000);
 

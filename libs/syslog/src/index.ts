@@ -1,0 +1,19 @@
+export {
+  SyslogFramer,
+  DEFAULT_MAX_FRAME_BYTES,
+  type FrameError,
+  type FramerOptions,
+  type FramerOutput,
+} from './framer';
+export { parseSyslog, parseRfc5424, parseRfc3164, type SyslogDecoder, type ParseOptions } from './parse';
+export {
+  type ParseContext,
+  type ParseResult,
+  type ParseErrorCode,
+  type SyslogFields,
+  type StructuredData,
+  DEFAULT_TIMEZONE,
+  DEFAULT_PRIORITY,
+} from './types';
+export { isValidTimeZone } from './time';
+export { normalizeIp } from './ecs';

@@ -1,0 +1,103 @@
+import { type EcsEvent } from '@citysoc/ecs';
+import { toEcs } from './ecs';
+import { PRI_ABSENT, PRI_INVALID, priInvalidReason, readPri } from './pri';
+import { parseRfc3164Fields } from './rfc3164';
+import { looksLikeRfc5424, parseRfc5424Fields } from './rfc5424';
+import { frameToText } from './text';
+import { isValidTimeZone } from './time';
+import {
+  DEFAULT_PRIORITY,
+  DEFAULT_TIMEZONE,
+  failure,
+  type ParseContext,
+  type ParseResult,
+  type SyslogFields,
+} from './types';
+
+/**
+ * A payload decoder (CEF, LEEF, a vendor format…) applied after the syslog envelope is parsed. Formats are
+ * added as one file each exporting a decoder, plus one entry in the list given to parseSyslog.
+ */
+export interface SyslogDecoder {
+  /** Becomes `citysoc.parser` when the decoder accepts the message. */
+  readonly name: string;
+  /**
+   * Enriches `event` from `fields` (usually `fields.message`) and returns true, or returns false without
+   * touching `event` when the message is not in its format. Must not throw on any input.
+   */
+  decode(fields: Readonly<SyslogFields>, event: EcsEvent): boolean;
+}
+
+export interface ParseOptions {
+  /** Tried in order; the first that accepts the message wins. */
+  decoders?: readonly SyslogDecoder[];
+}
+
+const NO_OPTIONS: ParseOptions = {};
+
+type FieldsResult = { ok: true; fields: SyslogFields } | { ok: false; code: string; reason: string };
+
+function envelope(text: string, ctx: ParseContext, strict: 'rfc5424' | 'rfc3164' | undefined): FieldsResult {
+  const timeZone = ctx.timezone ?? DEFAULT_TIMEZONE;
+  const receivedMs = ctx.receivedAt.getTime();
+  const pri = readPri(text);
+  if (pri === PRI_INVALID) return failure('invalid_pri', priInvalidReason(text));
+  if (pri === PRI_ABSENT) {
+    if (strict === 'rfc5424') return failure('invalid_pri', 'expected <PRI> at col 0');
+    if (!isValidTimeZone(timeZone)) return failure('invalid_timezone', `unknown time zone "${timeZone}"`);
+    return { ok: true, fields: parseRfc3164Fields(text, 0, DEFAULT_PRIORITY, false, timeZone, receivedMs) };
+  }
+  const start = pri >> 8;
+  const priority = pri & 0xff;
+  if (strict === 'rfc5424' || (strict === undefined && looksLikeRfc5424(text, start))) {
+    return parseRfc5424Fields(text, start, priority);
+  }
+  if (!isValidTimeZone(timeZone)) return failure('invalid_timezone', `unknown time zone "${timeZone}"`);
+  return { ok: true, fields: parseRfc3164Fields(text, start, priority, true, timeZone, receivedMs) };
+}
+
+function run(
+  raw: Uint8Array,
+  ctx: ParseContext,
+  strict: 'rfc5424' | 'rfc3164' | undefined,
+  options: ParseOptions,
+): ParseResult {
+  const t = frameToText(raw);
+  if (!t.ok) return t;
+  const r = envelope(t.text, ctx, strict);
+  if (!r.ok) return r;
+  const event = toEcs(r.fields, t.text, ctx);
+  const decoders = options.decoders;
+  if (decoders !== undefined) {
+    for (let i = 0; i < decoders.length; i++) {
+      const d = decoders[i]!;
+      if (d.decode(r.fields, event)) {
+        event.citysoc!.parser = d.name;
+        break;
+      }
+    }
+  }
+  return { ok: true, event };
+}
+
+/**
+ * Parses one frame (a UDP datagram or a TCP frame) into ECS, detecting RFC 5424 vs RFC 3164. Pure: no I/O
+ * and no clock. Only frames that are empty, binary, or claim RFC 5424 / a PRI and break it are refused.
+ */
+export function parseSyslog(
+  raw: Uint8Array,
+  ctx: ParseContext,
+  options: ParseOptions = NO_OPTIONS,
+): ParseResult {
+  return run(raw, ctx, undefined, options);
+}
+
+/** Strict RFC 5424: anything that is not a valid RFC 5424 message is refused with a reason. */
+export function parseRfc5424(raw: Uint8Array, ctx: ParseContext): ParseResult {
+  return run(raw, ctx, 'rfc5424', NO_OPTIONS);
+}
+
+/** RFC 3164 / BSD syslog with rsyslog-like tolerance, even for frames that look like RFC 5424. */
+export function parseRfc3164(raw: Uint8Array, ctx: ParseContext): ParseResult {
+  return run(raw, ctx, 'rfc3164', NO_OPTIONS);
+}
