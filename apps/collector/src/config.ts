@@ -1,4 +1,5 @@
-import { bool, int, metricsOptions, natsOptions, str } from '@citysoc/config';
+import { int, metricsOptions, natsOptions, type OptionSpec, str } from '@citysoc/config';
+import { isValidTimeZone } from '@citysoc/syslog';
 
 // Ports: -1 turns a listener off, 0 asks the OS for a free port (tests).
 const port = (o: { env: string; description: string; default: number }) => int({ ...o, min: -1, max: 65535 });
@@ -51,9 +52,9 @@ export const collectorSchema = {
     default: 8 * 1024 * 1024,
     min: 65536,
   }),
-  timezone: str({
+  timezone: timezone({
     env: 'CITYSOC_SYSLOG_TIMEZONE',
-    description: 'Zone for syslog timestamps that carry none (RFC 3164)',
+    description: 'IANA zone for syslog timestamps that carry none (RFC 3164)',
     default: 'Asia/Ho_Chi_Minh',
   }),
   maxInflight: int({
@@ -68,9 +69,14 @@ export const collectorSchema = {
     default: 50_000,
     min: 1,
   }),
-  validateTimezone: bool({
-    env: 'CITYSOC_SYSLOG_STRICT_TZ',
-    description: 'Refuse to start with an unknown time zone',
-    default: true,
-  }),
 };
+
+function timezone(o: { env: string; description: string; default: string }): OptionSpec<string> {
+  return {
+    ...o,
+    parse(raw) {
+      if (!isValidTimeZone(raw)) throw new Error('not an IANA time zone (e.g. Asia/Ho_Chi_Minh, UTC)');
+      return raw;
+    },
+  };
+}

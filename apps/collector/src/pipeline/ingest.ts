@@ -1,7 +1,7 @@
 import { type BusNames, type JetStreamPublisher } from '@citysoc/bus';
 import { eventId } from '@citysoc/ecs';
 import { type ComponentMetrics } from '@citysoc/observability';
-import { type FrameError, parseSyslog } from '@citysoc/syslog';
+import { type FrameError, normalizeIp, parseSyslog } from '@citysoc/syslog';
 import { OccurrenceCounter } from './occurrences';
 
 export interface FrameMeta {
@@ -10,11 +10,6 @@ export interface FrameMeta {
   transport: 'udp' | 'tcp' | 'tls';
   inputName: string;
   receivedAt: Date;
-}
-
-/** `::ffff:10.1.2.3` (an IPv4 client on a dual-stack socket) is the IPv4 address 10.1.2.3. */
-export function normalizeIp(ip: string): string {
-  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
 }
 
 /**
