@@ -2,3 +2,4 @@ export { uniquePrefix, freePort, waitFor, sendTcp, sendUdp, octetCount } from '.
 export { Pipeline, type AppName, type PipelineOptions } from './pipeline';
 export { cleanupStreams, readStream } from './nats';
 export { corpusDir } from './corpus';
+export { repoRoot } from './root';

@@ -5,12 +5,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { cleanupStreams } from './nats';
 import { freePort, uniquePrefix, waitFor } from './net';
+import { repoRoot } from './root';
 
 export type AppName = 'collector' | 'detector' | 'indexer' | 'responder' | 'api';
 
 export interface PipelineOptions {
   apps?: AppName[];
   env?: Record<string, string>;
+  /** Extra node flags per app, e.g. `--cpu-prof` for profiling in the benchmark. */
+  nodeArgs?: Partial<Record<AppName, string[]>>;
 }
 
 const READY: Record<AppName, string> = {
@@ -21,7 +24,7 @@ const READY: Record<AppName, string> = {
   api: 'citysoc API listening',
 };
 
-const DIST = path.resolve(__dirname, '..', '..', 'dist', 'apps');
+const DIST = path.join(repoRoot(), 'dist', 'apps');
 
 /**
  * The real apps as real processes (built output), isolated by a unique stream/queue prefix and a temp data
@@ -73,10 +76,14 @@ export class Pipeline {
   }
 
   async startApp(app: AppName): Promise<void> {
-    const child = spawn(process.execPath, [path.join(DIST, app, 'src', 'main.js')], {
-      env: this.env(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [...(this.opts.nodeArgs?.[app] ?? []), path.join(DIST, app, 'src', 'main.js')],
+      {
+        env: this.env(),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     this.procs.set(app, child);
     const lines: string[] = this.logs.get(app) ?? [];
     this.logs.set(app, lines);

@@ -1,5 +1,6 @@
 import {
   AckPolicy,
+  type ConsumerMessages,
   DeliverPolicy,
   type JetStreamClient,
   type JetStreamManager,
@@ -57,6 +58,8 @@ export interface ConsumerRunOptions {
   js: JetStreamClient;
   spec: DurableSpec;
   batchSize: number;
+  /** How long to wait for a batch to fill once the first message arrived (default 10 ms). */
+  lingerMs?: number;
   /** Dead letters for undecodable or repeatedly failing messages. */
   deadletter: { publisher: JetStreamPublisher; subject: (reason: string) => string };
   logger: Logger;
@@ -71,6 +74,9 @@ export interface ConsumerRunOptions {
 export class DurableConsumer<T> {
   private stopped = false;
   private loop?: Promise<void>;
+  private messages?: ConsumerMessages;
+  private buffer: JsMsg[] = [];
+  private wake?: () => void;
 
   constructor(
     private readonly opts: ConsumerRunOptions,
@@ -83,25 +89,50 @@ export class DurableConsumer<T> {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.wake?.();
+    await this.messages?.close();
     await this.loop;
+    // Hand back what was delivered but not handled, so a replica (or our restart) gets it at once.
+    for (const m of this.buffer.splice(0)) m.nak();
   }
 
+  /**
+   * Messages stream in through consume() and are handled in batches of whatever has arrived (up to
+   * batchSize): a backlog is drained in big transactions, a trickle is handled at once with no waiting.
+   */
   private async run(): Promise<void> {
     const { js, spec, logger } = this.opts;
     const consumer = await js.consumers.get(spec.stream, spec.durable);
+    const reader = async () => {
+      while (!this.stopped) {
+        try {
+          this.messages = await consumer.consume({ max_messages: Math.max(this.opts.batchSize * 2, 64) });
+          for await (const m of this.messages) {
+            this.buffer.push(m);
+            this.wake?.();
+          }
+        } catch (err) {
+          if (this.stopped) break;
+          logger.warn(`consuming ${spec.stream}/${spec.durable} failed; retrying`, { error: String(err) });
+          await sleep(500);
+        }
+      }
+    };
+    const reading = reader();
     while (!this.stopped) {
-      const msgs: JsMsg[] = [];
-      try {
-        const iter = await consumer.fetch({ max_messages: this.opts.batchSize, expires: 1000 });
-        for await (const m of iter) msgs.push(m);
-      } catch (err) {
-        logger.warn(`fetch from ${spec.stream}/${spec.durable} failed; retrying`, { error: String(err) });
-        await sleep(500);
+      if (this.buffer.length === 0) {
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+          setTimeout(resolve, 1000).unref();
+        });
+        this.wake = undefined;
         continue;
       }
-      if (msgs.length === 0) continue;
-      await this.process(msgs);
+      // Linger briefly for a fuller batch: one transaction per message would make the store the bottleneck.
+      if (this.buffer.length < this.opts.batchSize) await sleep(this.opts.lingerMs ?? 10);
+      await this.process(this.buffer.splice(0, this.opts.batchSize));
     }
+    await reading;
   }
 
   private async process(msgs: JsMsg[]): Promise<void> {
