@@ -4,6 +4,8 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 bash scripts/ensure-node-deps.sh
+# Operator settings (see .env.example) apply to every app.
+if [ -f .env ]; then set -a; . ./.env; set +a; fi
 bash scripts/ensure-services.sh
 npm run -s build
 exec node dist/scripts/run-local.js "$@"

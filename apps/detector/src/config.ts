@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { bool, int, metricsOptions, natsOptions, ruleOptions, str } from '@citysoc/config';
+import { bool, int, metricsOptions, natsOptions, projectRoot, ruleOptions, str } from '@citysoc/config';
 
 export const detectorSchema = {
   ...natsOptions,
@@ -15,7 +15,8 @@ export const detectorSchema = {
   builtinRules: str({
     env: 'CITYSOC_BUILTIN_RULES',
     description: 'The rules folder shipped with citysoc',
-    default: path.resolve(__dirname, '../../../../rules'),
+    default: path.join(projectRoot(), 'rules'),
+    example: './rules',
   }),
   batchSize: int({
     env: 'CITYSOC_DETECTOR_BATCH',

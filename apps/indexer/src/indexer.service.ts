@@ -79,7 +79,7 @@ export class IndexerService implements OnApplicationBootstrap, OnApplicationShut
         },
       },
     );
-    this.consumers = [events as DurableConsumer<unknown>, alerts as DurableConsumer<unknown>];
+    this.consumers = [events, alerts];
     this.consumers.forEach((cons) => cons.start());
     if (c.metricsPort >= 0) {
       this.metricsServer = await startMetricsServer(

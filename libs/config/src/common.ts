@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { int, list, str, url } from './options';
+import { projectRoot } from './root';
 
 /** Option groups shared by several apps; each app composes the ones it needs. */
 export const natsOptions = {
@@ -66,7 +67,8 @@ export const storeOptions = {
   dataDir: str({
     env: 'CITYSOC_DATA_DIR',
     description: 'Folder for the embedded SQLite store and other state',
-    default: path.resolve('data'),
+    default: path.join(projectRoot(), 'data'),
+    example: './data',
   }),
 };
 

@@ -8,3 +8,4 @@ export {
 } from './schema';
 export { str, int, port, bool, list, oneOf, url } from './options';
 export { natsOptions, redisOptions, storeOptions, metricsOptions, ruleOptions } from './common';
+export { projectRoot } from './root';

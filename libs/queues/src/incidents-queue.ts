@@ -62,7 +62,7 @@ export class IncidentQueue {
     const worker = this.manualWorker();
     for (let i = 0; i < 100; i++) {
       const token = randomUUID();
-      const job = (await worker.getNextJob(token, { block: false })) as Job<IncidentJobData> | undefined;
+      const job = await worker.getNextJob(token, { block: false });
       if (!job) return undefined;
       let result: T | undefined;
       try {

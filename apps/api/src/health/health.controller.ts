@@ -56,7 +56,7 @@ export class HealthController {
   @Header('content-type', 'text/plain; version=0.0.4')
   @ApiOperation({ summary: 'Prometheus metrics' })
   async prometheus(): Promise<string> {
-    const counts = await this.queue.counts().catch(() => ({}) as Record<string, number>);
+    const counts = await this.queue.counts().catch(() => ({}));
     const lines = Object.entries(counts).map(
       ([state, n]) => `citysoc_incident_queue_jobs{state="${state}"} ${n}`,
     );

@@ -1,0 +1,559 @@
+import { type CondNode, identifierPatternMatcher, parseCondition } from './condition';
+import { SigmaError } from './errors';
+import { type Getter, type MatchCtx, allStrings, makeGetter, scalarString } from './event';
+import { inNetwork, parseCidr, parseIp } from './modifiers/cidr';
+import { type CompareOp, compare, toNumber } from './modifiers/numeric';
+import { type RegexFlags, compileRegex } from './modifiers/regex';
+import { MODIFIERS, type ModifierDef, wrap } from './modifiers/registry';
+import { type TimePart, timePart } from './modifiers/timepart';
+import { type SValue, type TransformCtx } from './modifiers/value';
+import { type Part, compilePattern, lit, parseSigmaString, star } from './pattern';
+import { type CompileOptions } from './model';
+
+/**
+ * A necessary condition for a match: at least one of these event paths is present. null = none known
+ * (keywords, `not`, null values, `exists: false`), so the rule is evaluated on every event.
+ */
+export type Requirement = ReadonlySet<string> | null;
+
+export interface CompiledDetection {
+  test(ctx: MatchCtx): boolean;
+  readonly req: Requirement;
+  /** Adds the event paths/values of the parts that made `test` true. Only called after a match. */
+  collect(ctx: MatchCtx, out: Record<string, unknown>): void;
+}
+
+type Scalar = string | number | boolean | bigint | null;
+
+interface Entry {
+  /** Event path, or null for keyword entries. */
+  path: string | null;
+  req: Requirement;
+  get: Getter;
+  test: (v: unknown, ctx: MatchCtx) => boolean;
+}
+
+type Group<T> = (t: T, ctx: MatchCtx) => boolean;
+
+const KEYWORD_LABEL = 'keywords';
+const lower = (s: string): string => s.toLowerCase();
+const same = (s: string): string => s;
+
+/**
+ * Shared list semantics for every comparison type: values are OR-ed (AND with `all`), a list-valued event
+ * field matches when any element does, `null` in the rule matches an explicit null and a missing field,
+ * and `neq` inverts the comparison for a field that is present.
+ */
+function combine<T>(
+  prep: (x: unknown) => T | undefined,
+  groups: Group<T>[],
+  all: boolean,
+  neq: boolean,
+  matchNull: boolean,
+): (v: unknown, ctx: MatchCtx) => boolean {
+  const one = (x: unknown, ctx: MatchCtx): boolean => {
+    const t = prep(x);
+    if (t === undefined) return false;
+    if (all) {
+      for (const g of groups) if (!g(t, ctx)) return false;
+      return groups.length > 0;
+    }
+    for (const g of groups) if (g(t, ctx)) return true;
+    return false;
+  };
+  const base = (v: unknown, ctx: MatchCtx): boolean => {
+    if (v === undefined || v === null) return matchNull;
+    if (Array.isArray(v)) {
+      if (all && groups.length > 1) {
+        // Each value may be satisfied by a different element (and, for keywords, a different field).
+        return groups.every((g) =>
+          v.some((x) => {
+            const t = prep(x);
+            return t !== undefined && g(t, ctx);
+          }),
+        );
+      }
+      for (const x of v) if (one(x, ctx)) return true;
+      return matchNull && v.length === 0;
+    }
+    return one(v, ctx);
+  };
+  if (!neq) return base;
+  return (v, ctx) => v !== undefined && !base(v, ctx);
+}
+
+interface ParsedModifiers {
+  type: 'eq' | 're' | 'cidr' | 'exists' | 'fieldref' | 'compare' | 'timepart';
+  op?: CompareOp;
+  part?: TimePart;
+  all: boolean;
+  cased: boolean;
+  neq: boolean;
+  expand: boolean;
+  re: RegexFlags;
+  pipeline: ModifierDef[];
+}
+
+function parseModifiers(mods: string[], line: number | undefined): ParsedModifiers {
+  const pm: ParsedModifiers = {
+    type: 'eq',
+    all: false,
+    cased: false,
+    neq: false,
+    expand: false,
+    re: { i: false, m: false, s: false },
+    pipeline: [],
+  };
+  const setType = (t: ParsedModifiers['type'], name: string): void => {
+    if (pm.type !== 'eq') {
+      throw new SigmaError(
+        'MODIFIER_CONFLICT',
+        `modifier |${name} cannot be combined with |${pm.type}`,
+        line,
+      );
+    }
+    pm.type = t;
+  };
+  for (const name of mods) {
+    const def = MODIFIERS.get(name);
+    if (!def) throw new SigmaError('UNKNOWN_MODIFIER', `unknown modifier |${name}`, line);
+    switch (def.kind) {
+      case 'transform':
+      case 'wrap':
+        pm.pipeline.push(def);
+        break;
+      case 'expand':
+        pm.expand = true;
+        break;
+      case 'type':
+        setType(def.type, name);
+        break;
+      case 'compare':
+        if (pm.type === 'timepart' && pm.op === undefined) pm.op = def.op;
+        else {
+          setType('compare', name);
+          pm.op = def.op;
+        }
+        break;
+      case 'timepart':
+        setType('timepart', name);
+        pm.part = def.part;
+        break;
+      case 'flag':
+        pm[def.flag] = true;
+        break;
+      case 'reflag':
+        if (pm.type !== 're')
+          throw new SigmaError('MODIFIER_CONFLICT', `|${name} is only valid after |re`, line);
+        pm.re[def.flag] = true;
+        break;
+    }
+  }
+  const transforms = pm.pipeline.filter((d) => d.kind === 'transform').length;
+  if (pm.type !== 'eq' && transforms > 0) {
+    throw new SigmaError(
+      'MODIFIER_CONFLICT',
+      `value transformations cannot be combined with |${pm.type}`,
+      line,
+    );
+  }
+  if (pm.type !== 'eq' && pm.type !== 'fieldref' && pm.pipeline.length > 0) {
+    throw new SigmaError(
+      'MODIFIER_CONFLICT',
+      `contains/startswith/endswith cannot be combined with |${pm.type}`,
+      line,
+    );
+  }
+  if (pm.expand && pm.type !== 'eq') {
+    throw new SigmaError('MODIFIER_CONFLICT', `|expand cannot be combined with |${pm.type}`, line);
+  }
+  return pm;
+}
+
+function expandPlaceholders(parts: Part[], ctx: TransformCtx): Part[][] {
+  let variants: Part[][] = [[]];
+  for (const p of parts) {
+    if (p.k !== 'ph') {
+      for (const v of variants) v.push(p);
+      continue;
+    }
+    const values = ctx.placeholders?.[p.name];
+    if (!values) {
+      throw new SigmaError(
+        'UNRESOLVED_PLACEHOLDER',
+        `placeholder %${p.name}% has no values configured`,
+        ctx.line,
+      );
+    }
+    const next: Part[][] = [];
+    for (const v of variants) for (const val of values) next.push([...v, ...parseSigmaString(String(val))]);
+    variants = next;
+  }
+  return variants;
+}
+
+function initialValues(raw: Scalar, pm: ParsedModifiers, ctx: TransformCtx): SValue[] {
+  if (typeof raw === 'string') {
+    const parts = parseSigmaString(raw, pm.expand);
+    return pm.expand ? expandPlaceholders(parts, ctx).map((p) => ({ parts: p })) : [{ parts }];
+  }
+  return [{ parts: [lit(scalarString(raw) ?? '')] }];
+}
+
+function compileEq(
+  raws: Scalar[],
+  pm: ParsedModifiers,
+  ctx: TransformCtx,
+  keyword: boolean,
+): Group<string>[] {
+  const fold = pm.cased ? same : lower;
+  return raws.map((raw) => {
+    let vals = initialValues(raw, pm, ctx);
+    for (const step of pm.pipeline) {
+      if (step.kind === 'wrap') vals = vals.map((v) => wrap(v, step.at));
+      else if (step.kind === 'transform') vals = vals.flatMap((v) => step.apply(v, ctx));
+    }
+    // Keywords are searched anywhere in a value: implicitly `*keyword*`.
+    if (keyword) vals = vals.map((v) => ({ parts: [star(), ...v.parts, star()] }));
+    const tests = vals.map((v) => compilePattern(v.parts, fold));
+    if (tests.length === 1) {
+      const t = tests[0] as (s: string) => boolean;
+      return (s: string) => t(s);
+    }
+    return (s: string) => {
+      for (const t of tests) if (t(s)) return true;
+      return false;
+    };
+  });
+}
+
+function asScalarList(value: unknown, where: string, line: number | undefined): Scalar[] {
+  const list = Array.isArray(value) ? value : [value];
+  return list.map((v) => {
+    if (v === null || ['string', 'number', 'boolean', 'bigint'].includes(typeof v)) return v as Scalar;
+    throw new SigmaError(
+      'INVALID_DETECTION',
+      `${where}: values must be scalars, found ${JSON.stringify(v)}`,
+      line,
+    );
+  });
+}
+
+function compileEntry(
+  key: string,
+  value: unknown,
+  opts: CompileOptions,
+  line: number | undefined,
+  forceKeyword = false,
+): Entry {
+  const [rawField = '', ...mods] = key.split('|');
+  const keyword = forceKeyword || rawField === '';
+  const pm = parseModifiers(mods, line);
+  const raws = asScalarList(value, keyword ? 'keywords' : `field ${rawField}`, line);
+  const path = keyword ? null : (opts.fieldMap?.[rawField] ?? rawField);
+  const get: Getter = path === null ? allStrings : makeGetter(path);
+  const tctx: TransformCtx = { placeholders: opts.placeholders, line };
+  const matchNull = raws.some((r) => r === null);
+  const values = raws.filter((r): r is Exclude<Scalar, null> => r !== null);
+  const fold = pm.cased ? same : lower;
+
+  const test = ((): Entry['test'] => {
+    switch (pm.type) {
+      case 'eq': {
+        const groups = compileEq(values, pm, tctx, keyword);
+        const prep = (x: unknown): string | undefined => {
+          const s = scalarString(x);
+          return s === undefined ? undefined : fold(s);
+        };
+        return combine(prep, groups, pm.all, pm.neq, matchNull);
+      }
+      case 'exists': {
+        const v = values[0];
+        const want = typeof v === 'boolean' ? v : typeof v === 'string' ? v.toLowerCase() : undefined;
+        if (values.length !== 1 || (want !== true && want !== false && want !== 'true' && want !== 'false')) {
+          throw new SigmaError('INVALID_MODIFIER_VALUE', '|exists takes a single true/false value', line);
+        }
+        const present = want === true || want === 'true';
+        return (v2) => (v2 !== undefined) === present;
+      }
+      case 're': {
+        const groups = values.map((r) => {
+          const re = compileRegex(scalarString(r) ?? '', pm.re, line);
+          return (s: string) => re(s);
+        });
+        return combine(scalarString, groups, pm.all, pm.neq, matchNull);
+      }
+      case 'cidr': {
+        const groups = values.map((r) => {
+          const net = parseCidr(scalarString(r) ?? '');
+          if (!net) throw new SigmaError('INVALID_CIDR', `invalid CIDR network "${String(r)}"`, line);
+          return (ip: Uint8Array) => inNetwork(ip, net);
+        });
+        const prep = (x: unknown): Uint8Array | undefined => {
+          const s = scalarString(x);
+          return s === undefined ? undefined : (parseIp(s) ?? undefined);
+        };
+        return combine(prep, groups, pm.all, pm.neq, matchNull);
+      }
+      case 'compare':
+      case 'timepart': {
+        const groups = values.map((r) => {
+          const n = toNumber(r);
+          if (n === undefined) {
+            throw new SigmaError(
+              'INVALID_MODIFIER_VALUE',
+              `|${pm.op ?? pm.part} needs a number, got "${String(r)}"`,
+              line,
+            );
+          }
+          const op = pm.op;
+          return op ? (x: number) => compare(op, x, n) : (x: number) => x === n;
+        });
+        const part = pm.part;
+        const prep = part ? (x: unknown) => timePart(x, part) : toNumber;
+        return combine(prep, groups, pm.all, pm.neq, matchNull);
+      }
+      case 'fieldref': {
+        const mode = pm.pipeline.reduce<'eq' | 'contains' | 'startswith' | 'endswith'>(
+          (m, d) => (d.kind === 'wrap' ? (m === 'eq' || m === d.at ? d.at : 'contains') : m),
+          'eq',
+        );
+        const groups = values.map((r) => {
+          const other = String(r);
+          const getOther = makeGetter(opts.fieldMap?.[other] ?? other);
+          const cmp = (a: string, b: string): boolean =>
+            mode === 'eq'
+              ? a === b
+              : mode === 'contains'
+                ? a.includes(b)
+                : mode === 'startswith'
+                  ? a.startsWith(b)
+                  : a.endsWith(b);
+          return (s: string, ctx: MatchCtx): boolean => {
+            const o = getOther(ctx);
+            const list = Array.isArray(o) ? o : [o];
+            for (const x of list) {
+              const os = scalarString(x);
+              if (os !== undefined && cmp(s, fold(os))) return true;
+            }
+            return false;
+          };
+        });
+        const prep = (x: unknown): string | undefined => {
+          const s = scalarString(x);
+          return s === undefined ? undefined : fold(s);
+        };
+        return combine(prep, groups, pm.all, pm.neq, matchNull);
+      }
+    }
+  })();
+  const req = path !== null && !matchNull && pm.type !== 'exists' ? new Set([path]) : null;
+  return { path, get, test, req };
+}
+
+/** AND: every child's requirement is necessary, so the narrowest one is enough. */
+function reqAnd(reqs: Requirement[]): Requirement {
+  let best: Requirement = null;
+  for (const r of reqs) if (r && (!best || r.size < best.size)) best = r;
+  return best;
+}
+
+/** OR: one of the children must hold, so the union of theirs, unless one has none. */
+function reqOr(reqs: Requirement[]): Requirement {
+  const out = new Set<string>();
+  for (const r of reqs) {
+    if (!r) return null;
+    for (const f of r) out.add(f);
+  }
+  return out;
+}
+
+function isMap(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function compileMap(
+  def: Record<string, unknown>,
+  name: string,
+  opts: CompileOptions,
+  line: number | undefined,
+): CompiledDetection {
+  const keys = Object.keys(def);
+  if (keys.length === 0)
+    throw new SigmaError('INVALID_DETECTION', `search identifier ${name} is an empty map`, line);
+  const entries = keys.map((k) => compileEntry(k, def[k], opts, line));
+  return {
+    req: reqAnd(entries.map((e) => e.req)),
+    test(ctx) {
+      for (const e of entries) if (!e.test(e.get(ctx), ctx)) return false;
+      return true;
+    },
+    collect(ctx, out) {
+      for (const e of entries) {
+        const v = e.get(ctx);
+        if (e.path !== null) out[e.path] = v;
+        else out[KEYWORD_LABEL] = true;
+      }
+    },
+  };
+}
+
+function compileIdentifier(
+  name: string,
+  def: unknown,
+  opts: CompileOptions,
+  line: number | undefined,
+): CompiledDetection {
+  if (isMap(def)) return compileMap(def, name, opts, line);
+  if (Array.isArray(def)) {
+    const branches: CompiledDetection[] = [];
+    const keywords: unknown[] = [];
+    for (const item of def) {
+      if (isMap(item)) branches.push(compileMap(item, name, opts, line));
+      else keywords.push(item);
+    }
+    if (keywords.length > 0) {
+      const e = compileEntry('', keywords, opts, line, true);
+      branches.push({
+        req: null,
+        test: (ctx) => e.test(e.get(ctx), ctx),
+        collect: (_ctx, out) => {
+          out[KEYWORD_LABEL] = true;
+        },
+      });
+    }
+    if (branches.length === 0)
+      throw new SigmaError('INVALID_DETECTION', `search identifier ${name} is an empty list`, line);
+    if (branches.length === 1) return branches[0] as CompiledDetection;
+    return {
+      req: reqOr(branches.map((b) => b.req)),
+      test(ctx) {
+        for (const b of branches) if (b.test(ctx)) return true;
+        return false;
+      },
+      collect(ctx, out) {
+        for (const b of branches) if (b.test(ctx)) return b.collect(ctx, out);
+      },
+    };
+  }
+  if (def === null || def === undefined) {
+    throw new SigmaError('INVALID_DETECTION', `search identifier ${name} has no value`, line);
+  }
+  const e = compileEntry('', def, opts, line, true);
+  return {
+    req: null,
+    test: (ctx) => e.test(e.get(ctx), ctx),
+    collect: (_ctx, out) => {
+      out[KEYWORD_LABEL] = true;
+    },
+  };
+}
+
+/** Keys of `detection` that are not search identifiers. `timeframe` is the legacy 1.x aggregation window. */
+const RESERVED = new Set(['condition', 'timeframe']);
+
+function compileCondition(
+  node: CondNode,
+  idents: Map<string, CompiledDetection>,
+  line: number | undefined,
+): CompiledDetection {
+  switch (node.t) {
+    case 'id': {
+      const d = idents.get(node.name);
+      if (!d)
+        throw new SigmaError(
+          'UNKNOWN_IDENTIFIER',
+          `condition references unknown identifier "${node.name}"`,
+          line,
+        );
+      return d;
+    }
+    case 'not': {
+      const inner = compileCondition(node.item, idents, line);
+      return { req: null, test: (ctx) => !inner.test(ctx), collect: () => undefined };
+    }
+    case 'and':
+    case 'or':
+      return combineNodes(
+        node.t,
+        node.items.map((n) => compileCondition(n, idents, line)),
+      );
+    case 'of': {
+      const names = [...idents.keys()];
+      const selected =
+        node.pattern === 'them'
+          ? names.filter((n) => !n.startsWith('_'))
+          : names.filter(identifierPatternMatcher(node.pattern));
+      if (selected.length === 0) {
+        throw new SigmaError('UNKNOWN_IDENTIFIER', `"${node.pattern}" matches no search identifier`, line);
+      }
+      const items = selected.map((n) => idents.get(n) as CompiledDetection);
+      if (node.quant === 'all') return combineNodes('and', items);
+      if (node.quant === 1) return combineNodes('or', items);
+      const need = node.quant;
+      return {
+        req: reqOr(items.map((d) => d.req)),
+        test(ctx) {
+          let c = 0;
+          for (const d of items) if (d.test(ctx) && ++c >= need) return true;
+          return false;
+        },
+        collect(ctx, out) {
+          for (const d of items) if (d.test(ctx)) d.collect(ctx, out);
+        },
+      };
+    }
+  }
+}
+
+function combineNodes(op: 'and' | 'or', items: CompiledDetection[]): CompiledDetection {
+  if (items.length === 1) return items[0] as CompiledDetection;
+  if (op === 'and') {
+    return {
+      req: reqAnd(items.map((d) => d.req)),
+      test(ctx) {
+        for (const d of items) if (!d.test(ctx)) return false;
+        return true;
+      },
+      collect(ctx, out) {
+        for (const d of items) d.collect(ctx, out);
+      },
+    };
+  }
+  return {
+    req: reqOr(items.map((d) => d.req)),
+    test(ctx) {
+      for (const d of items) if (d.test(ctx)) return true;
+      return false;
+    },
+    collect(ctx, out) {
+      for (const d of items) if (d.test(ctx)) d.collect(ctx, out);
+    },
+  };
+}
+
+/** Compiles a `detection` section (or a filter's selection + condition) into one closure tree. */
+export function compileDetection(
+  detection: Record<string, unknown>,
+  opts: CompileOptions,
+  lines: Record<string, number> = {},
+  fallbackLine?: number,
+): CompiledDetection {
+  const idents = new Map<string, CompiledDetection>();
+  for (const [name, def] of Object.entries(detection)) {
+    if (RESERVED.has(name)) continue;
+    idents.set(name, compileIdentifier(name, def, opts, lines[name] ?? fallbackLine));
+  }
+  const condLine = lines['condition'] ?? fallbackLine;
+  const cond = detection['condition'];
+  const conds = Array.isArray(cond) ? cond : [cond];
+  if (cond === undefined || cond === null || conds.length === 0) {
+    throw new SigmaError('INVALID_DETECTION', 'detection has no condition', condLine);
+  }
+  const compiled = conds.map((c) => {
+    if (typeof c !== 'string')
+      throw new SigmaError('INVALID_DETECTION', 'condition must be a string or a list of strings', condLine);
+    return compileCondition(parseCondition(c, condLine), idents, condLine);
+  });
+  return combineNodes('or', compiled);
+}

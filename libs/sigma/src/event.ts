@@ -1,0 +1,91 @@
+/** Per-event scratch shared by all rules of one `match` call, so keyword searches flatten the event once. */
+export interface MatchCtx {
+  readonly event: Record<string, unknown>;
+  strings: string[] | undefined;
+}
+
+export function newCtx(event: Record<string, unknown>): MatchCtx {
+  return { event, strings: undefined };
+}
+
+export type Getter = (ctx: MatchCtx) => unknown;
+
+/**
+ * Rule text arrives as sliced/concatenated strings; V8 must internalize a key on every property lookup
+ * unless it already is one, which dominated matching time. Using it once as an object key interns it.
+ */
+export function intern(s: string): string {
+  return Object.keys({ [s]: 0 })[0] as string;
+}
+
+/**
+ * `getField` semantics from @citysoc/ecs (a flat key wins; otherwise the longest dotted prefix that exists
+ * as a key, recursively), with the candidate keys precomputed and interned, and own properties only so a
+ * field named `constructor` never resolves to Object.prototype.
+ */
+export function makeGetter(rawPath: string): Getter {
+  const path = intern(rawPath);
+  if (!path.includes('.')) {
+    return (ctx) => {
+      const ev = ctx.event;
+      return Object.hasOwn(ev, path) ? ev[path] : undefined;
+    };
+  }
+  const segs = path.split('.');
+  // keysFrom[i] = candidate keys starting at segment i, longest first, with the segment index after each.
+  const keysFrom: { key: string; next: number }[][] = segs.map((_, i) => {
+    const list: { key: string; next: number }[] = [];
+    for (let j = segs.length; j > i; j--) list.push({ key: intern(segs.slice(i, j).join('.')), next: j });
+    return list;
+  });
+  const resolve = (cur: unknown, i: number): unknown => {
+    if (i === segs.length) return cur;
+    if (cur === null || typeof cur !== 'object' || Array.isArray(cur)) return undefined;
+    const obj = cur as Record<string, unknown>;
+    for (const c of keysFrom[i] as { key: string; next: number }[]) {
+      if (Object.hasOwn(obj, c.key)) return resolve(obj[c.key], c.next);
+    }
+    return undefined;
+  };
+  return (ctx) => resolve(ctx.event, 0);
+}
+
+/** Sigma compares scalars as strings: numbers in their JS form (`22`, `1000.5`), booleans as true/false. */
+export function scalarString(v: unknown): string | undefined {
+  switch (typeof v) {
+    case 'string':
+      return v;
+    case 'number':
+    case 'bigint':
+      return String(v);
+    case 'boolean':
+      return v ? 'true' : 'false';
+    case 'undefined':
+    case 'object':
+    case 'function':
+    case 'symbol':
+      return undefined;
+  }
+}
+
+/** Every scalar value of the event in string form, depth first: what keyword detections search. */
+export function allStrings(ctx: MatchCtx): string[] {
+  if (ctx.strings) return ctx.strings;
+  const out: string[] = [];
+  const walk = (v: unknown, depth: number): void => {
+    if (depth > 64) return;
+    const s = scalarString(v);
+    if (s !== undefined) {
+      out.push(s);
+      return;
+    }
+    if (Array.isArray(v)) {
+      for (const x of v) walk(x, depth + 1);
+    } else if (v !== null && typeof v === 'object') {
+      for (const k in v) if (Object.hasOwn(v, k)) walk((v as Record<string, unknown>)[k], depth + 1);
+    }
+  };
+  walk(ctx.event, 0);
+  ctx.strings = out;
+  return out;
+}

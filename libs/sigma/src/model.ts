@@ -1,0 +1,92 @@
+export const LEVELS = ['informational', 'low', 'medium', 'high', 'critical'] as const;
+export type SigmaLevel = (typeof LEVELS)[number];
+
+export const STATUSES = ['stable', 'test', 'experimental', 'deprecated', 'unsupported'] as const;
+
+export type RuleKind = 'detection' | 'correlation' | 'filter';
+
+export interface SigmaLogsource {
+  product?: string;
+  category?: string;
+  service?: string;
+  definition?: string;
+}
+
+export interface SigmaRelated {
+  id: string;
+  type: string;
+}
+
+/** Correlation documents are modelled so they load and travel; evaluating them is a later stage. */
+export interface SigmaCorrelation {
+  type: string;
+  rules: string[];
+  groupBy?: string[];
+  timespan?: string;
+  condition?: Record<string, unknown>;
+  aliases?: Record<string, unknown>;
+  generate?: boolean;
+}
+
+/** A Sigma filter document: `rules` it applies to, and its own detection (`selection…` + `condition`). */
+export interface SigmaFilterSpec {
+  rules: string[];
+  detection: Record<string, unknown>;
+}
+
+/**
+ * Whether this engine can evaluate the rule per event. Loading never fails on a well-formed rule it cannot
+ * evaluate; it says so here, so `rules check` and the detector can report it.
+ */
+export interface RuleSupport {
+  supported: boolean;
+  reason?: string;
+}
+
+export interface SigmaRule {
+  id: string;
+  title: string;
+  name?: string;
+  status?: string;
+  level: SigmaLevel;
+  description?: string;
+  author?: string;
+  license?: string;
+  references?: string[];
+  tags?: string[];
+  date?: string;
+  modified?: string;
+  related?: SigmaRelated[];
+  taxonomy?: string;
+  logsource: SigmaLogsource;
+  detection: Record<string, unknown>;
+  falsepositives?: string[];
+  fields?: string[];
+  source: { file: string; line: number };
+  /** Lines of the detection's keys (search identifiers and `condition`), for compile errors with a location. */
+  detectionLines?: Record<string, number>;
+  /** A stable hash of the rule's normalized content, used in alert ids. */
+  version: string;
+  kind: RuleKind;
+  correlation?: SigmaCorrelation;
+  filter?: SigmaFilterSpec;
+  support: RuleSupport;
+}
+
+export interface LoadOptions {
+  /** deprecated/unsupported rules are skipped by default, as SigmaHQ intends. */
+  includeStatuses?: { deprecated?: boolean; unsupported?: boolean };
+}
+
+export interface CompileOptions {
+  /** Values for `%name%` placeholders used with `|expand`; each value may hold Sigma wildcards. */
+  placeholders?: Record<string, string[]>;
+  /** Sigma field name -> event path, applied before the event lookup. */
+  fieldMap?: Record<string, string>;
+}
+
+export interface RuleMatch {
+  rule: SigmaRule;
+  /** Event paths and values that satisfied the detection, best effort. */
+  matchedFields: Record<string, unknown>;
+}
