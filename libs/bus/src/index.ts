@@ -2,7 +2,7 @@ export { busNames, type BusNames } from './names';
 export { isRetryableBusError, backoffMs, sleep } from './retry';
 export { connectBus, type BusConnectOptions } from './connection';
 export { streamConfigs, ensureStreams, isNotFound, DUPLICATE_WINDOW_MS, type StreamLimits } from './streams';
-export { JetStreamPublisher, type OutMessage } from './publisher';
+export { JetStreamPublisher, PublishError, type OutMessage } from './publisher';
 export {
   DurableConsumer,
   ensureConsumer,

@@ -40,14 +40,16 @@ export async function openBus(settings: BusSettings, appName: string, publishAtt
     }),
   );
   const js = nc.jetstream();
+  const publisher = new JetStreamPublisher(nc, { maxAttempts: publishAttempts });
   return {
     nc,
     js,
     jsm,
     names,
-    publisher: new JetStreamPublisher(js, { maxAttempts: publishAttempts }),
+    publisher,
     close: async () => {
       if (!nc.isClosed()) await nc.drain();
+      publisher.close();
     },
   };
 }
