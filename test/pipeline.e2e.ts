@@ -119,5 +119,9 @@ describe('when util-linux logger sends syslog to the running pipeline', () => {
     });
     const metrics = await (await fetch(`${pipeline.apiUrl}/metrics`)).text();
     expect(metrics).toContain('citysoc_incident_queue_jobs');
+    const page = await fetch(`${pipeline.apiUrl}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(await page.text()).toContain('<script src="/console.js"></script>');
   });
 });

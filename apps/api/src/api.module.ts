@@ -11,6 +11,7 @@ import { AlertsController } from './alerts/alerts.controller';
 import { AuditInterceptor } from './auth/audit.interceptor';
 import { AuthGuard } from './auth/auth.guard';
 import { type apiSchema } from './config';
+import { ConsoleController } from './console/console.controller';
 import { DomainErrorFilter } from './errors.filter';
 import { EventsController } from './events/events.controller';
 import { HealthController } from './health/health.controller';
@@ -44,6 +45,7 @@ export class ApiModule {
     return {
       module: ApiModule,
       controllers: [
+        ConsoleController,
         EventsController,
         AlertsController,
         IncidentsController,

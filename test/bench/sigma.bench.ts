@@ -1,0 +1,102 @@
+/**
+ * Sigma matching benchmark (issue 3, item 10): one thread, a generated ECS event mix, and two rule sets:
+ *   (a) the SigmaHQ rules whose logsources the collectors produce — product linux (all services and
+ *       categories); network devices (cisco, fortigate, huawei, juniper, paloalto) and the firewall and
+ *       dns categories; the webserver and proxy categories and apache/nginx services; and Windows
+ *       forwarded over syslog as the Security channel (service security);
+ *   (b) every rule of the main corpus folders `rules*`.
+ * Prints events/s (untimed pass), p99 per-event latency (separate timed pass) and memory.
+ *
+ *   npm run build && node dist/test/bench/sigma.bench.js   (BENCH_EVENTS, CITYSOC_CORPUS_DIR)
+ */
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { type CompiledRuleSet, type SigmaRule, compileRules, loadRules } from '@citysoc/sigma';
+import { corpusDir } from '../support/corpus';
+import { type Event, eventMix } from './sigma-events';
+
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000);
+const DISTINCT = 20_000;
+
+const NETWORK_PRODUCTS = new Set(['cisco', 'fortigate', 'huawei', 'juniper', 'paloalto']);
+const WEB_CATEGORIES = new Set(['webserver', 'proxy', 'firewall', 'dns']);
+const WEB_SERVICES = new Set(['apache', 'nginx']);
+
+function collectorsProduce(r: SigmaRule): boolean {
+  const { product, category, service } = r.logsource;
+  if (product === 'linux') return true;
+  if (product && NETWORK_PRODUCTS.has(product)) return true;
+  if (!product && category && WEB_CATEGORIES.has(category)) return true;
+  if (!product && service && WEB_SERVICES.has(service)) return true;
+  return product === 'windows' && service === 'security';
+}
+
+/** rules-placeholder needs values for `%name%`; any value exercises the expand path. */
+function placeholdersFor(rules: SigmaRule[]): Record<string, string[]> {
+  const names = new Set<string>();
+  for (const r of rules)
+    for (const m of JSON.stringify(r.detection).matchAll(/%([A-Za-z0-9_.-]+)%/g)) names.add(m[1] as string);
+  return Object.fromEntries([...names].map((n) => [n, [`placeholder-${n}`, `${n}-*`]]));
+}
+
+const mb = (n: number): string => `${(n / 1048576).toFixed(0)} MB`;
+
+function run(label: string, set: CompiledRuleSet, events: Event[]): void {
+  // Warm-up lets V8 optimize the matchers before anything is measured.
+  for (let i = 0; i < Math.min(events.length, 20_000); i++) set.match(events[i] as Event);
+  set.resetStats();
+  let matches = 0;
+  const t0 = performance.now();
+  for (let i = 0; i < EVENTS; i++) matches += set.match(events[i % events.length] as Event).length;
+  const secs = (performance.now() - t0) / 1000;
+  const lat = new Float64Array(EVENTS);
+  for (let i = 0; i < EVENTS; i++) {
+    const s = performance.now();
+    set.match(events[i % events.length] as Event);
+    lat[i] = performance.now() - s;
+  }
+  lat.sort();
+  const q = (p: number): number => (lat[Math.min(EVENTS - 1, Math.floor(p * EVENTS))] as number) * 1000;
+  const st = set.stats();
+  const mem = process.memoryUsage();
+  console.log(
+    `${label}: ${set.size} rules, ${EVENTS} events in ${secs.toFixed(2)} s = ` +
+      `${Math.round(EVENTS / secs).toLocaleString('en-US')} events/s; ` +
+      `latency p50 ${q(0.5).toFixed(1)} µs, p99 ${q(0.99).toFixed(1)} µs, max ${q(1).toFixed(0)} µs; ` +
+      `${(matches / EVENTS).toFixed(3)} matches/event, ` +
+      `${(st.evaluations / st.events).toFixed(1)} rule evaluations/event ` +
+      `(${st.index.always} always evaluated); heapUsed ${mb(mem.heapUsed)}, rss ${mb(mem.rss)}`,
+  );
+}
+
+function main(): void {
+  const dir = corpusDir();
+  if (!dir) {
+    console.log('sigma bench skipped: shared corpus not found (set CITYSOC_CORPUS_DIR)');
+    return;
+  }
+  const sigma = path.join(dir, 'sigma');
+  const folders = readdirSync(sigma)
+    .filter((n) => n.startsWith('rules'))
+    .sort()
+    .map((n) => path.join(sigma, n));
+  const loaded = loadRules(folders);
+  const opts = { placeholders: placeholdersFor(loaded.rules) };
+  const events = eventMix(DISTINCT);
+  console.log(
+    `node ${process.version}, ${process.arch}; ${loaded.rules.length} rules loaded, ${DISTINCT} distinct events`,
+  );
+  const subset = loaded.rules.filter(collectorsProduce);
+  for (const [label, rules] of [
+    ['(a) collector logsources', subset],
+    ['(b) whole main corpus', loaded.rules],
+  ] as const) {
+    const t0 = performance.now();
+    const set = compileRules(rules, opts);
+    console.log(`${label}: compiled in ${(performance.now() - t0).toFixed(0)} ms`);
+    run(label, set, events);
+  }
+}
+
+main();
