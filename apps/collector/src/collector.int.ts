@@ -1,6 +1,11 @@
 import { type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import tls from 'node:tls';
 import { loadConfig } from '@citysoc/config';
 import {
   cleanupStreams,
@@ -111,5 +116,91 @@ describe('when senders send garbage to the collector', () => {
     );
     const health = await fetch(`http://127.0.0.1:${svc.ports.metrics}/health`);
     expect(health.status).toBe(200);
+  }, 30_000);
+});
+
+describe('when a sender speaks syslog over TLS (RFC 5425)', () => {
+  const prefix = uniquePrefix();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'citysoc-tls-'));
+  let app: INestApplicationContext;
+  let svc: CollectorService;
+
+  beforeAll(async () => {
+    // A throwaway self-signed certificate, made here so no key material lives in the repository.
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-subj',
+        '/CN=localhost',
+        '-days',
+        '1',
+        '-keyout',
+        path.join(dir, 'key.pem'),
+        '-out',
+        path.join(dir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
+    const config = loadConfig(collectorSchema, {
+      CITYSOC_STREAM_PREFIX: prefix,
+      CITYSOC_SYSLOG_HOST: '127.0.0.1',
+      CITYSOC_SYSLOG_UDP_PORT: '-1',
+      CITYSOC_SYSLOG_TCP_PORT: '-1',
+      CITYSOC_SYSLOG_TLS_PORT: '0',
+      CITYSOC_SYSLOG_TLS_CERT: path.join(dir, 'cert.pem'),
+      CITYSOC_SYSLOG_TLS_KEY: path.join(dir, 'key.pem'),
+      CITYSOC_COLLECTOR_METRICS_PORT: '-1',
+      ...(process.env.CITYSOC_NATS_URL ? { CITYSOC_NATS_URL: process.env.CITYSOC_NATS_URL } : {}),
+    });
+    app = await NestFactory.createApplicationContext(CollectorModule.register(config), { logger: false });
+    await app.init();
+    svc = app.get(CollectorService);
+  }, 30_000);
+
+  afterAll(async () => {
+    await app.close();
+    await cleanupStreams(prefix);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reads octet-counted frames from inside the TLS stream and marks them as tls', async () => {
+    await new Promise<void>((resolve, reject) => {
+      const s = tls.connect(
+        {
+          host: '127.0.0.1',
+          port: svc.ports.tls!,
+          ca: readFileSync(path.join(dir, 'cert.pem')),
+          servername: 'localhost',
+        },
+        () =>
+          s.end(
+            octetCount([
+              '<38>1 2026-11-27T10:00:00+07:00 fw1 sshd 1 - - over tls one',
+              '<38>1 2026-11-27T10:00:01+07:00 fw1 sshd 1 - - over tls two',
+            ]),
+          ),
+      );
+      s.on('close', () => resolve());
+      s.on('error', reject);
+    });
+    const events = await waitFor(async () => {
+      const msgs = await readStream(`${prefix}EVENTS`);
+      return msgs.length >= 2 ? msgs : undefined;
+    }, 'two TLS events');
+    const docs = events.map(
+      (m) =>
+        JSON.parse(Buffer.from(m.data).toString()) as {
+          message: string;
+          citysoc: { input: { transport: string } };
+        },
+    );
+    expect(docs.map((d) => d.message)).toEqual(['over tls one', 'over tls two']);
+    expect(docs.every((d) => d.citysoc.input.transport === 'tls')).toBe(true);
+    expect(events.every((m) => m.subject === `${prefix}events.syslog.tls`)).toBe(true);
   }, 30_000);
 });

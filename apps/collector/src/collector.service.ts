@@ -26,7 +26,7 @@ export class CollectorService implements OnApplicationBootstrap, OnApplicationSh
   private inflight?: Inflight;
   private metricsServer?: { close(): Promise<void> };
   /** Ports actually bound (tests ask for port 0). */
-  readonly ports: { udp?: number; tcp?: number; metrics?: number } = {};
+  readonly ports: { udp?: number; tcp?: number; tls?: number; metrics?: number } = {};
 
   constructor(@Inject(COLLECTOR_CONFIG) private readonly config: CollectorConfig) {}
 
@@ -70,6 +70,30 @@ export class CollectorService implements OnApplicationBootstrap, OnApplicationSh
       );
       this.ports.tcp = await tcp.start();
       this.sources.push(tcp);
+    }
+    if (c.syslogTlsPort >= 0 && c.tlsCertFile && c.tlsKeyFile) {
+      const tlsSource = new SyslogTcpSource(
+        {
+          host: c.listenHost,
+          port: c.syslogTlsPort,
+          maxFrameBytes: c.maxFrameBytes,
+          maxConnections: c.maxTcpConnections,
+          idleSeconds: c.tcpIdleSeconds,
+          tls: {
+            certFile: c.tlsCertFile,
+            keyFile: c.tlsKeyFile,
+            ...(c.tlsClientCaFile ? { clientCaFile: c.tlsClientCaFile } : {}),
+          },
+        },
+        ingest,
+        inflight,
+        this.metrics,
+        this.logger,
+      );
+      this.ports.tls = await tlsSource.start();
+      this.sources.push(tlsSource);
+    } else if (c.tlsCertFile || c.tlsKeyFile) {
+      throw new Error('CITYSOC_SYSLOG_TLS_CERT and CITYSOC_SYSLOG_TLS_KEY must be set together');
     }
     const nc = this.bus.nc;
     if (c.metricsPort >= 0) {

@@ -27,6 +27,27 @@ export const collectorSchema = {
     description: 'Syslog TCP port, LF or octet-counted framing detected per connection (-1 = off)',
     default: 5514,
   }),
+  syslogTlsPort: port({
+    env: 'CITYSOC_SYSLOG_TLS_PORT',
+    description: 'Syslog over TLS (RFC 5425) port; active when a certificate and key are set (-1 = off)',
+    default: 6514,
+  }),
+  tlsCertFile: str({
+    env: 'CITYSOC_SYSLOG_TLS_CERT',
+    description: 'PEM certificate (chain) of the TLS listener',
+    default: '',
+  }),
+  tlsKeyFile: str({
+    env: 'CITYSOC_SYSLOG_TLS_KEY',
+    description: 'PEM private key of the TLS listener',
+    default: '',
+    secret: true,
+  }),
+  tlsClientCaFile: str({
+    env: 'CITYSOC_SYSLOG_TLS_CLIENT_CA',
+    description: 'PEM CA bundle; when set, senders must present a client certificate it signed',
+    default: '',
+  }),
   maxFrameBytes: int({
     env: 'CITYSOC_SYSLOG_MAX_FRAME_BYTES',
     description: 'Longest syslog frame accepted; longer ones are dead-lettered',

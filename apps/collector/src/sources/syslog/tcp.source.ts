@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import tls from 'node:tls';
 import { SyslogFramer, type FrameError } from '@citysoc/syslog';
 import { type Logger } from '@citysoc/bus';
 import { type ComponentMetrics } from '@citysoc/observability';
@@ -12,6 +14,8 @@ export interface TcpSourceOptions {
   maxConnections: number;
   idleSeconds: number;
   inputName?: string;
+  /** RFC 5425 syslog over TLS: the same framing inside the encrypted stream. */
+  tls?: { certFile: string; keyFile: string; clientCaFile?: string };
 }
 
 /**
@@ -33,7 +37,7 @@ export class SyslogTcpSource {
   ) {}
 
   get inputName(): string {
-    return this.opts.inputName ?? 'syslog_tcp';
+    return this.opts.inputName ?? (this.opts.tls ? 'syslog_tls' : 'syslog_tcp');
   }
 
   async start(): Promise<number> {
@@ -41,7 +45,25 @@ export class SyslogTcpSource {
       for (const s of this.paused) s.resume();
       this.paused.clear();
     });
-    const server = net.createServer({ pauseOnConnect: false }, (socket) => this.onConnection(socket));
+    const t = this.opts.tls;
+    const server = t
+      ? tls.createServer(
+          {
+            cert: readFileSync(t.certFile),
+            key: readFileSync(t.keyFile),
+            minVersion: 'TLSv1.2',
+            // With a client CA, only devices holding a certificate it signed may send.
+            ...(t.clientCaFile
+              ? { ca: readFileSync(t.clientCaFile), requestCert: true, rejectUnauthorized: true }
+              : {}),
+          },
+          (socket) => this.onConnection(socket),
+        )
+      : net.createServer({ pauseOnConnect: false }, (socket) => this.onConnection(socket));
+    server.on('tlsClientError', (err: Error) => {
+      this.metrics.errors.inc({ component: this.inputName, error_type: 'tls_handshake' });
+      this.logger.warn(`syslog TLS handshake failed: ${err.message}`);
+    });
     server.maxConnections = this.opts.maxConnections;
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -49,7 +71,7 @@ export class SyslogTcpSource {
       server.listen({ host: this.opts.host, port: this.opts.port, ipv6Only: false }, () => resolve());
     });
     const port = (server.address() as net.AddressInfo).port;
-    this.logger.log(`syslog TCP listening on [${this.opts.host}]:${port}`);
+    this.logger.log(`syslog ${this.opts.tls ? 'TLS' : 'TCP'} listening on [${this.opts.host}]:${port}`);
     return port;
   }
 
@@ -59,7 +81,7 @@ export class SyslogTcpSource {
     const base = {
       senderIp: socket.remoteAddress ?? 'unknown',
       senderPort: socket.remotePort ?? 0,
-      transport: 'tcp' as const,
+      transport: this.opts.tls ? ('tls' as const) : ('tcp' as const),
       inputName: this.inputName,
     };
     socket.setTimeout(this.opts.idleSeconds * 1000, () => socket.end());
