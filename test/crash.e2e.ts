@@ -11,7 +11,8 @@ import { type AppName, octetCount, Pipeline, waitFor } from '@citysoc/testing';
  */
 const TOTAL = 10_000;
 const SENDERS = ['127.0.0.11', '127.0.0.12', '127.0.0.13', '127.0.0.14'];
-const EVERY = 50; // every 50th line is a failed SSH login → 200 alerts, 50 per sender → 4 incidents
+// Every 50th line is a failed SSH login from one attacker per sender → 200 alerts, 4 incidents of 50.
+const EVERY = 50;
 
 function linesFor(senderIndex: number, base: number): string[] {
   const per = TOTAL / SENDERS.length;
@@ -20,7 +21,7 @@ function linesFor(senderIndex: number, base: number): string[] {
     const ts = new Date(base + n).toISOString();
     const msg =
       n % EVERY === 0
-        ? `Failed password for invalid user u${n} from 198.51.100.${n % 250} port ${1024 + n} ssh2`
+        ? `Failed password for invalid user u${n} from 198.51.100.${senderIndex + 1} port ${1024 + n} ssh2`
         : `session seq=${n} opened`;
     return `<38>1 ${ts} ward-${senderIndex}.hanoi.gov.vn sshd ${n} - - ${msg}`;
   });

@@ -51,7 +51,8 @@ describe('when util-linux logger sends syslog to the running pipeline', () => {
     }, 'an incident with three alerts');
     expect(incident.severity).toBe('medium');
     expect(incident.status).toBe('new');
-    expect(incident.entity).toBe('source.ip:127.0.0.1');
+    // The sshd decoder takes the attacker's address from the message, not the sending host's.
+    expect(incident.entity).toBe('source.ip:203.0.113.7');
 
     // Every line is searchable, whatever transport or framing carried it.
     for (const u of [`u${tag}`, `v${tag}`, `w${tag}`]) {

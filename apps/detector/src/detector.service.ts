@@ -5,7 +5,7 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { type Bus, DurableConsumer, ensureConsumer, openBus } from '@citysoc/bus';
+import { type Bus, consumeJson, type DurableConsumer, openBus } from '@citysoc/bus';
 import { type ConfigOf } from '@citysoc/config';
 import { type Alert, type EcsEvent } from '@citysoc/ecs';
 import { ComponentMetrics, startMetricsServer } from '@citysoc/observability';
@@ -41,40 +41,33 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
 
     const bus = await openBus(c, 'detector');
     this.bus = bus;
-    const spec = { stream: bus.names.eventsStream, durable: bus.names.durable(c.durable), ackWaitMs: 60_000 };
-    await ensureConsumer(bus.jsm, spec);
-    this.consumer = new DurableConsumer<EcsEvent>(
+    this.consumer = await consumeJson<EcsEvent>(
+      bus,
       {
-        js: bus.js,
-        spec,
+        app: 'detector',
+        stream: bus.names.eventsStream,
+        durable: c.durable,
+        ackWaitMs: 60_000,
         batchSize: c.batchSize,
-        deadletter: {
-          publisher: bus.publisher,
-          subject: (reason) => bus.names.deadletterSubject('detector', reason),
-        },
         logger: this.logger,
         onDeadLettered: (reason) => this.metrics.discarded.inc({ component: 'detector', reason }),
       },
-      {
-        decode: (msg) => JSON.parse(Buffer.from(msg.data).toString('utf8')) as EcsEvent,
-        handle: async (items) => {
-          this.metrics.received.inc({ component: 'detector' }, items.length);
-          const now = new Date();
-          const alerts: Alert[] = [];
-          for (const { value } of items) alerts.push(...engine.detect(value, now));
-          // Alerts are stored in ALERTS (deduplicated by their deterministic id) before the events are acked.
-          await bus.publisher.publishAll(
-            alerts.map((a) => ({
-              subject: bus.names.alertsSubject(a.rule.level),
-              data: Buffer.from(JSON.stringify(a)),
-              msgId: a.id,
-            })),
-          );
-          this.metrics.sent.inc({ component: 'detector' }, alerts.length);
-        },
+      async (events) => {
+        this.metrics.received.inc({ component: 'detector' }, events.length);
+        const now = new Date();
+        const alerts: Alert[] = [];
+        for (const e of events) alerts.push(...engine.detect(e, now));
+        // Alerts are stored in ALERTS (deduplicated by their deterministic id) before the events are acked.
+        await bus.publisher.publishAll(
+          alerts.map((a) => ({
+            subject: bus.names.alertsSubject(a.rule.level),
+            data: Buffer.from(JSON.stringify(a)),
+            msgId: a.id,
+          })),
+        );
+        this.metrics.sent.inc({ component: 'detector' }, alerts.length);
       },
     );
-    this.consumer.start();
     if (c.metricsPort >= 0) {
       this.metricsServer = await startMetricsServer(
         this.metrics,

@@ -5,7 +5,7 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { type Bus, DurableConsumer, ensureConsumer, openBus } from '@citysoc/bus';
+import { type Bus, consumeJson, type DurableConsumer, openBus } from '@citysoc/bus';
 import { type ConfigOf } from '@citysoc/config';
 import { type Alert, type EcsEvent } from '@citysoc/ecs';
 import { ComponentMetrics, startMetricsServer } from '@citysoc/observability';
@@ -22,7 +22,7 @@ export class IndexerService implements OnApplicationBootstrap, OnApplicationShut
   private readonly metrics = new ComponentMetrics('indexer');
   private bus?: Bus;
   private store?: EventStore;
-  private consumers: Array<DurableConsumer<unknown>> = [];
+  private consumers: Array<DurableConsumer<EcsEvent> | DurableConsumer<Alert>> = [];
   private metricsServer?: { close(): Promise<void> };
 
   constructor(@Inject(INDEXER_CONFIG) private readonly config: IndexerConfig) {}
@@ -33,54 +33,30 @@ export class IndexerService implements OnApplicationBootstrap, OnApplicationShut
     this.store = store;
     const bus = await openBus(c, 'indexer');
     this.bus = bus;
-    const deadletter = {
-      publisher: bus.publisher,
-      subject: (reason: string) => bus.names.deadletterSubject('indexer', reason),
+    const common = {
+      app: 'indexer',
+      batchSize: c.batchSize,
+      logger: this.logger,
+      onDeadLettered: (reason: string) => this.metrics.discarded.inc({ component: 'indexer', reason }),
     };
-    const onDeadLettered = (reason: string) => this.metrics.discarded.inc({ component: 'indexer', reason });
-
-    const eventsSpec = { stream: bus.names.eventsStream, durable: bus.names.durable('indexer-events') };
-    await ensureConsumer(bus.jsm, eventsSpec);
-    const events = new DurableConsumer<EcsEvent>(
-      {
-        js: bus.js,
-        spec: eventsSpec,
-        batchSize: c.batchSize,
-        deadletter,
-        logger: this.logger,
-        onDeadLettered,
-      },
-      {
-        decode: (msg) => JSON.parse(Buffer.from(msg.data).toString('utf8')) as EcsEvent,
-        handle: async (items) => {
-          this.metrics.received.inc({ component: 'events' }, items.length);
-          const n = await store.insertEvents(items.map((i) => i.value));
-          this.metrics.sent.inc({ component: 'events' }, n);
+    this.consumers = [
+      await consumeJson<EcsEvent>(
+        bus,
+        { ...common, stream: bus.names.eventsStream, durable: 'indexer-events' },
+        async (events) => {
+          this.metrics.received.inc({ component: 'events' }, events.length);
+          this.metrics.sent.inc({ component: 'events' }, await store.insertEvents(events));
         },
-      },
-    );
-    const alertsSpec = { stream: bus.names.alertsStream, durable: bus.names.durable('indexer-alerts') };
-    await ensureConsumer(bus.jsm, alertsSpec);
-    const alerts = new DurableConsumer<Alert>(
-      {
-        js: bus.js,
-        spec: alertsSpec,
-        batchSize: c.batchSize,
-        deadletter,
-        logger: this.logger,
-        onDeadLettered,
-      },
-      {
-        decode: (msg) => JSON.parse(Buffer.from(msg.data).toString('utf8')) as Alert,
-        handle: async (items) => {
-          this.metrics.received.inc({ component: 'alerts' }, items.length);
-          const n = await store.insertAlerts(items.map((i) => i.value));
-          this.metrics.sent.inc({ component: 'alerts' }, n);
+      ),
+      await consumeJson<Alert>(
+        bus,
+        { ...common, stream: bus.names.alertsStream, durable: 'indexer-alerts' },
+        async (alerts) => {
+          this.metrics.received.inc({ component: 'alerts' }, alerts.length);
+          this.metrics.sent.inc({ component: 'alerts' }, await store.insertAlerts(alerts));
         },
-      },
-    );
-    this.consumers = [events, alerts];
-    this.consumers.forEach((cons) => cons.start());
+      ),
+    ];
     if (c.metricsPort >= 0) {
       this.metricsServer = await startMetricsServer(
         this.metrics,

@@ -6,7 +6,7 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { type Redis } from 'ioredis';
-import { type Bus, DurableConsumer, ensureConsumer, openBus } from '@citysoc/bus';
+import { type Bus, consumeJson, type DurableConsumer, openBus } from '@citysoc/bus';
 import { type ConfigOf } from '@citysoc/config';
 import { type Alert } from '@citysoc/ecs';
 import { ComponentMetrics, startMetricsServer } from '@citysoc/observability';
@@ -47,37 +47,27 @@ export class ResponderService implements OnApplicationBootstrap, OnApplicationSh
 
     const bus = await openBus(c, 'responder');
     this.bus = bus;
-    const spec = { stream: bus.names.alertsStream, durable: bus.names.durable('responder') };
-    await ensureConsumer(bus.jsm, spec);
     const windowMs = c.windowMinutes * 60_000;
-    this.consumer = new DurableConsumer<Alert>(
+    this.consumer = await consumeJson<Alert>(
+      bus,
       {
-        js: bus.js,
-        spec,
+        app: 'responder',
+        stream: bus.names.alertsStream,
+        durable: 'responder',
         batchSize: c.batchSize,
-        deadletter: {
-          publisher: bus.publisher,
-          subject: (reason) => bus.names.deadletterSubject('responder', reason),
-        },
         logger: this.logger,
         onDeadLettered: (reason) => this.metrics.discarded.inc({ component: 'responder', reason }),
       },
-      {
-        decode: (msg) => JSON.parse(Buffer.from(msg.data).toString('utf8')) as Alert,
-        handle: async (items) => {
-          for (const { value: alert } of items) {
-            this.metrics.received.inc({ component: 'responder' });
-            const r = control.incidents.recordAlert(alert, windowMs);
-            if (!r.incident.queued) await this.enqueue(r.incident);
-            if (r.created)
-              this.logger.log(
-                `incident ${r.incident.id} opened: ${r.incident.title} (${r.incident.severity})`,
-              );
-          }
-        },
+      async (alerts) => {
+        for (const alert of alerts) {
+          this.metrics.received.inc({ component: 'responder' });
+          const r = control.incidents.recordAlert(alert, windowMs);
+          if (!r.incident.queued) await this.enqueue(r.incident);
+          if (r.created)
+            this.logger.log(`incident ${r.incident.id} opened: ${r.incident.title} (${r.incident.severity})`);
+        }
       },
     );
-    this.consumer.start();
     if (c.metricsPort >= 0) {
       this.metricsServer = await startMetricsServer(
         this.metrics,

@@ -12,3 +12,4 @@ export {
   type Logger,
 } from './consumer';
 export { openBus, type Bus, type BusSettings } from './open';
+export { consumeJson, type JsonConsumerOptions } from './json-consumer';

@@ -1,0 +1,50 @@
+import { DurableConsumer, ensureConsumer, type Logger } from './consumer';
+import { type Bus } from './open';
+
+export interface JsonConsumerOptions {
+  /** App name, used in dead-letter subjects. */
+  app: string;
+  stream: string;
+  /** Durable name before the bus prefix is applied. */
+  durable: string;
+  batchSize: number;
+  logger: Logger;
+  ackWaitMs?: number;
+  onDeadLettered?: (reason: string) => void;
+}
+
+/**
+ * Declares a durable consumer and starts a loop that hands the handler batches of decoded JSON values.
+ * Every app consumes this way; undecodable messages are dead-lettered under `deadletter.<app>.*`.
+ */
+export async function consumeJson<T>(
+  bus: Bus,
+  o: JsonConsumerOptions,
+  handle: (values: T[]) => Promise<void>,
+): Promise<DurableConsumer<T>> {
+  const spec = {
+    stream: o.stream,
+    durable: bus.names.durable(o.durable),
+    ...(o.ackWaitMs ? { ackWaitMs: o.ackWaitMs } : {}),
+  };
+  await ensureConsumer(bus.jsm, spec);
+  const consumer = new DurableConsumer<T>(
+    {
+      js: bus.js,
+      spec,
+      batchSize: o.batchSize,
+      deadletter: {
+        publisher: bus.publisher,
+        subject: (reason) => bus.names.deadletterSubject(o.app, reason),
+      },
+      logger: o.logger,
+      ...(o.onDeadLettered ? { onDeadLettered: o.onDeadLettered } : {}),
+    },
+    {
+      decode: (msg) => JSON.parse(Buffer.from(msg.data).toString('utf8')) as T,
+      handle: (items) => handle(items.map((i) => i.value)),
+    },
+  );
+  consumer.start();
+  return consumer;
+}
