@@ -13,3 +13,4 @@ export {
 } from './consumer';
 export { openBus, type Bus, type BusSettings } from './open';
 export { consumeJson, type JsonConsumerOptions } from './json-consumer';
+export { openKv } from './kv';

@@ -20,7 +20,8 @@ export interface JsonConsumerOptions {
 export async function consumeJson<T>(
   bus: Bus,
   o: JsonConsumerOptions,
-  handle: (values: T[]) => Promise<void>,
+  /** `seqs[i]` is the stream sequence of `values[i]`: stateful consumers use it to skip redeliveries. */
+  handle: (values: T[], seqs: number[]) => Promise<void>,
 ): Promise<DurableConsumer<T>> {
   const spec = {
     stream: o.stream,
@@ -42,7 +43,11 @@ export async function consumeJson<T>(
     },
     {
       decode: (msg) => JSON.parse(Buffer.from(msg.data).toString('utf8')) as T,
-      handle: (items) => handle(items.map((i) => i.value)),
+      handle: (items) =>
+        handle(
+          items.map((i) => i.value),
+          items.map((i) => i.msg.seq),
+        ),
     },
   );
   consumer.start();
