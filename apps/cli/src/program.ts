@@ -1,4 +1,6 @@
 import { Command } from 'commander';
+import { registerAdmin } from './commands/admin';
+import { registerDeadletter } from './commands/deadletter';
 import { registerParse } from './commands/parse';
 import { registerRules } from './commands/rules';
 
@@ -11,5 +13,7 @@ export function buildProgram(
   program.configureOutput({ writeOut: (s) => out.write(s), writeErr: (s) => err.write(s) });
   registerRules(program, out);
   registerParse(program, out, err);
+  registerDeadletter(program, out);
+  registerAdmin(program, out);
   return program;
 }

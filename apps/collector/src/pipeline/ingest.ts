@@ -79,6 +79,9 @@ export class SyslogIngest {
         'Citysoc-Sender': `${meta.senderIp}:${meta.senderPort}`,
         'Citysoc-Input': meta.inputName,
         'Citysoc-Received-At': meta.receivedAt.toISOString(),
+        // What a replay after a parser fix needs to rebuild the exact event (same id, same context).
+        'Citysoc-Event-Id': id,
+        'Citysoc-Transport': meta.transport,
       },
     });
   }
