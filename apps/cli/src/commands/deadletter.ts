@@ -95,10 +95,7 @@ export function registerDeadletter(program: Command, out: NodeJS.WritableStream)
           for (const m of await readAll(c, opts.reason)) {
             const eventId = h(m.headers, 'Citysoc-Event-Id');
             const sender = h(m.headers, 'Citysoc-Sender');
-            if (
-              !m.subject.startsWith(`${c.names.deadletterSubject('collector', 'x').slice(0, -1)}`) ||
-              !eventId
-            ) {
+            if (!m.subject.startsWith(fromCollector) || !eventId) {
               still++;
               continue;
             }
