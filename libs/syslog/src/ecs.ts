@@ -21,23 +21,38 @@ export function sourceAddress(ip: string, port: number | undefined): string {
 
 // Formatting dates dominates the cost of building an event; lines of one batch share the receive time and
 // mostly the same second, so both are memoized.
-let isoSecond = NaN;
-let isoPrefix = '';
+// Two slots, because a payload decoder's own clock (FortiGate date=, PAN-OS generated time) differs from the
+// header's, and alternating between them must not defeat the memo.
+let isoSecond0 = NaN;
+let isoPrefix0 = '';
+let isoSecond1 = NaN;
+let isoPrefix1 = '';
+let isoNext = 0;
 let createdMs = NaN;
 let createdIso = '';
 
 /** `Date#toISOString()` output, computed once per distinct second. */
 export function isoString(ms: number): string {
   const second = Math.floor(ms / 1000);
-  if (second !== isoSecond) {
+  let prefix: string;
+  if (second === isoSecond0) prefix = isoPrefix0;
+  else if (second === isoSecond1) prefix = isoPrefix1;
+  else {
     const full = new Date(ms).toISOString();
     // Only the common `YYYY-MM-DDTHH:MM:SS.mmmZ` shape is memoized; extended years are formatted each time.
     if (full.length !== 24) return full;
-    isoSecond = second;
-    isoPrefix = full.slice(0, 20);
+    prefix = full.slice(0, 20);
+    if (isoNext === 0) {
+      isoSecond0 = second;
+      isoPrefix0 = prefix;
+    } else {
+      isoSecond1 = second;
+      isoPrefix1 = prefix;
+    }
+    isoNext ^= 1;
   }
   const frac = ms - second * 1000;
-  return isoPrefix + (frac < 10 ? `00${frac}` : frac < 100 ? `0${frac}` : `${frac}`) + 'Z';
+  return prefix + (frac < 10 ? `00${frac}` : frac < 100 ? `0${frac}` : `${frac}`) + 'Z';
 }
 
 function createdString(d: Date): string {

@@ -3,6 +3,7 @@ import {
   parseRfc3164,
   parseRfc5424,
   parseSyslog,
+  decoderByName,
   type ParseContext,
   type ParseResult,
   type SyslogDecoder,
@@ -27,8 +28,11 @@ function ok(r: ParseResult): EcsEvent {
   return r.event;
 }
 
+/** The envelope alone: these tests pin RFC 5424/3164 behaviour, decoders have their own specs. */
 function parse(line: string | Buffer, overrides: Partial<ParseContext> = {}): EcsEvent {
-  return ok(parseSyslog(typeof line === 'string' ? Buffer.from(line) : line, ctx(overrides)));
+  return ok(
+    parseSyslog(typeof line === 'string' ? Buffer.from(line) : line, ctx(overrides), { decoders: [] }),
+  );
 }
 
 function pick(e: EcsEvent, paths: string[]): Record<string, unknown> {
@@ -467,6 +471,24 @@ describe('parseSyslog', () => {
       );
       expect(e.observer).toEqual({ vendor: 'Acme' });
       expect(e.citysoc?.parser).toBe('cef');
+    });
+
+    it('auto-detects the built-in formats when no decoders are given', () => {
+      const e = ok(
+        parseSyslog(Buffer.from('<134>Oct 11 22:14:15 fw CEF:0|Acme|FW|1|1|x|5|src=10.0.0.1'), ctx()),
+      );
+      expect(e.citysoc?.parser).toBe('cef');
+      expect(e.observer).toEqual({ vendor: 'Acme', product: 'FW', version: '1' });
+      expect(e.source?.ip).toBe('10.0.0.1');
+    });
+
+    it('a pinned decoder list replaces auto-detection', () => {
+      const e = ok(
+        parseSyslog(Buffer.from('<134>Oct 11 22:14:15 fw CEF:0|Acme|FW|1|1|x|5|'), ctx(), {
+          decoders: [decoderByName('leef')!],
+        }),
+      );
+      expect(e.citysoc?.parser).toBe('rfc3164');
     });
 
     it('a message no decoder accepts keeps the envelope parser', () => {

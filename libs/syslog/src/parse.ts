@@ -1,4 +1,5 @@
 import { type EcsEvent } from '@citysoc/ecs';
+import { DEFAULT_DECODERS } from './decoders/registry';
 import { toEcs } from './ecs';
 import { PRI_ABSENT, PRI_INVALID, priInvalidReason, readPri } from './pri';
 import { parseRfc3164Fields } from './rfc3164';
@@ -6,30 +7,23 @@ import { looksLikeRfc5424, parseRfc5424Fields } from './rfc5424';
 import { frameToText } from './text';
 import { isValidTimeZone } from './time';
 import {
+  type DecodeContext,
   DEFAULT_PRIORITY,
   DEFAULT_TIMEZONE,
   failure,
   type ParseContext,
   type ParseResult,
+  type SyslogDecoder,
   type SyslogFields,
 } from './types';
 
-/**
- * A payload decoder (CEF, LEEF, a vendor format…) applied after the syslog envelope is parsed. Formats are
- * added as one file each exporting a decoder, plus one entry in the list given to parseSyslog.
- */
-export interface SyslogDecoder {
-  /** Becomes `citysoc.parser` when the decoder accepts the message. */
-  readonly name: string;
-  /**
-   * Enriches `event` from `fields` (usually `fields.message`) and returns true, or returns false without
-   * touching `event` when the message is not in its format. Must not throw on any input.
-   */
-  decode(fields: Readonly<SyslogFields>, event: EcsEvent): boolean;
-}
+export { type SyslogDecoder } from './types';
 
 export interface ParseOptions {
-  /** Tried in order; the first that accepts the message wins. */
+  /**
+   * Tried in order; the first that accepts the message wins. Default: DEFAULT_DECODERS (auto-detection). Pin
+   * a source to one format with `[decoderByName('cef')!]`, or pass `[]` for the envelope only.
+   */
   decoders?: readonly SyslogDecoder[];
 }
 
@@ -37,7 +31,12 @@ const NO_OPTIONS: ParseOptions = {};
 
 type FieldsResult = { ok: true; fields: SyslogFields } | { ok: false; code: string; reason: string };
 
-function envelope(text: string, ctx: ParseContext, strict: 'rfc5424' | 'rfc3164' | undefined): FieldsResult {
+function envelope(
+  text: string,
+  ctx: ParseContext,
+  strict: 'rfc5424' | 'rfc3164' | undefined,
+  lenientSd = false,
+): FieldsResult {
   const timeZone = ctx.timezone ?? DEFAULT_TIMEZONE;
   const receivedMs = ctx.receivedAt.getTime();
   const pri = readPri(text);
@@ -50,7 +49,7 @@ function envelope(text: string, ctx: ParseContext, strict: 'rfc5424' | 'rfc3164'
   const start = pri >> 8;
   const priority = pri & 0xff;
   if (strict === 'rfc5424' || (strict === undefined && looksLikeRfc5424(text, start))) {
-    return parseRfc5424Fields(text, start, priority);
+    return parseRfc5424Fields(text, start, priority, lenientSd);
   }
   if (!isValidTimeZone(timeZone)) return failure('invalid_timezone', `unknown time zone "${timeZone}"`);
   return { ok: true, fields: parseRfc3164Fields(text, start, priority, true, timeZone, receivedMs) };
@@ -64,20 +63,42 @@ function run(
 ): ParseResult {
   const t = frameToText(raw);
   if (!t.ok) return t;
+  const decoders = strict === undefined ? (options.decoders ?? DEFAULT_DECODERS) : NO_DECODERS;
   const r = envelope(t.text, ctx, strict);
-  if (!r.ok) return r;
+  if (!r.ok) {
+    // Some appliances (Check Point) send RFC 5424 headers with their own bracketed payload; keep the strict
+    // verdict unless a decoder recognizes what follows the header.
+    if (r.code !== 'invalid_structured_data' || decoders.length === 0) return r;
+    const lenient = envelope(t.text, ctx, strict, true);
+    if (!lenient.ok) return r;
+    const event = toEcs(lenient.fields, t.text, ctx);
+    return decode(decoders, lenient.fields, event, ctx) ? { ok: true, event } : r;
+  }
   const event = toEcs(r.fields, t.text, ctx);
-  const decoders = options.decoders;
-  if (decoders !== undefined) {
-    for (let i = 0; i < decoders.length; i++) {
-      const d = decoders[i]!;
-      if (d.decode(r.fields, event)) {
-        event.citysoc!.parser = d.name;
-        break;
-      }
+  decode(decoders, r.fields, event, ctx);
+  return { ok: true, event };
+}
+
+const NO_DECODERS: readonly SyslogDecoder[] = [];
+const decodeCtx: DecodeContext = { timeZone: DEFAULT_TIMEZONE, receivedMs: 0 };
+
+function decode(
+  decoders: readonly SyslogDecoder[],
+  fields: SyslogFields,
+  event: EcsEvent,
+  ctx: ParseContext,
+): boolean {
+  if (decoders.length === 0) return false;
+  decodeCtx.timeZone = ctx.timezone ?? DEFAULT_TIMEZONE;
+  decodeCtx.receivedMs = ctx.receivedAt.getTime();
+  for (let i = 0; i < decoders.length; i++) {
+    const d = decoders[i]!;
+    if (d.decode(fields, event, decodeCtx)) {
+      event.citysoc!.parser = d.name;
+      return true;
     }
   }
-  return { ok: true, event };
+  return false;
 }
 
 /**

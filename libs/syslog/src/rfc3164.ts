@@ -292,3 +292,26 @@ function readTagAndMessage(s: string, i: number, fields: SyslogFields): void {
   }
   fields.message = msgStart === 0 ? s : msgStart < n ? s.slice(msgStart) : '';
 }
+
+/** Result slot of readTimestampAt, reused so that payload decoders allocate nothing per call. */
+export const lastStamp = { ms: NaN };
+
+/**
+ * A BSD or ISO timestamp at i, as the header reader accepts it (for timestamps inside a payload, such as
+ * Cisco IOS's own `*Jan  2 00:00:43.167:`). Returns the end index or -1; the time is in `lastStamp.ms`.
+ */
+export function readTimestampAt(s: string, i: number, timeZone: string, receivedMs: number): number {
+  const end = readTimestamp(s, i);
+  if (end < 0) return -1;
+  if (Number.isNaN(tOffsetMin)) {
+    lastStamp.ms = tHasYear
+      ? localToUtcMs(timeZone, tY, tMo, tD, tH, tMi, tS, tMs)
+      : inferYearUtcMs(timeZone, receivedMs, tMo, tD, tH, tMi, tS, tMs);
+  } else {
+    const offsetMs = tOffsetMin * 60_000;
+    lastStamp.ms = tHasYear
+      ? utcMs(tY, tMo, tD, tH, tMi, tS, tMs) - offsetMs
+      : inferYearUtcMs('UTC', receivedMs + offsetMs, tMo, tD, tH, tMi, tS, tMs) - offsetMs;
+  }
+  return end;
+}

@@ -23,7 +23,17 @@ export function looksLikeRfc5424(s: string, start: number): boolean {
   return next === NIL || isDigit(next);
 }
 
-export function parseRfc5424Fields(s: string, start: number, priority: number): Rfc5424Result {
+/**
+ * `lenientSd` keeps a frame whose STRUCTURED-DATA is not RFC 5424 (Check Point's `[key:"value"; …]`) as
+ * header + MSG starting at the `[`, so a payload decoder can still claim it; parse.ts only keeps that result
+ * when a decoder does, so strict verdicts stand for everything else.
+ */
+export function parseRfc5424Fields(
+  s: string,
+  start: number,
+  priority: number,
+  lenientSd = false,
+): Rfc5424Result {
   const n = s.length;
   let i = start;
   // VERSION = NONZERO-DIGIT 0*2DIGIT
@@ -75,15 +85,25 @@ export function parseRfc5424Fields(s: string, start: number, priority: number): 
 
   // STRUCTURED-DATA
   let structuredData: StructuredData | undefined;
+  let sdProblem: string | undefined;
   if (s.charCodeAt(i) === NIL) {
     i++;
   } else if (s.charCodeAt(i) === 0x5b) {
     sdError = '';
     const sd: StructuredData = {};
     const sdEnd = parseStructuredData(s, i, sd);
-    if (sdEnd < 0) return failure('invalid_structured_data', sdError);
-    structuredData = sd;
-    i = sdEnd;
+    if (sdEnd >= 0) {
+      structuredData = sd;
+      i = sdEnd;
+    } else if (lenientSd) {
+      sdProblem = sdError;
+      i--; // MSG starts at the `[`; the loop below expects the SP before it
+    } else {
+      return failure('invalid_structured_data', sdError);
+    }
+  } else if (lenientSd) {
+    sdProblem = 'not structured data';
+    i--;
   } else {
     return failure('invalid_structured_data', `STRUCTURED-DATA at col ${i} must be "-" or start with "["`);
   }
@@ -112,6 +132,7 @@ export function parseRfc5424Fields(s: string, start: number, priority: number): 
       structuredData,
       message,
       msgPart: message,
+      ...(sdProblem === undefined ? {} : { structuredDataError: sdProblem }),
     },
   };
 }

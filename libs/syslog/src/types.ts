@@ -59,6 +59,8 @@ export interface SyslogFields {
    * this, because a format like `CEF:0|…` would otherwise have lost `CEF` to the tag.
    */
   msgPart: string;
+  /** Set when RFC 5424 STRUCTURED-DATA was unparsable and kept as MSG for a payload decoder to claim. */
+  structuredDataError?: string;
 }
 
 export const DEFAULT_TIMEZONE = 'Asia/Ho_Chi_Minh';
@@ -67,4 +69,25 @@ export const DEFAULT_PRIORITY = 13;
 
 export function failure(code: ParseErrorCode, reason: string): ParseFailure {
   return { ok: false, code, reason };
+}
+
+/** What a decoder may need besides the envelope: the zone and receive time that date the payload's own clock. */
+export interface DecodeContext {
+  timeZone: string;
+  receivedMs: number;
+}
+
+/**
+ * A payload decoder (CEF, LEEF, a vendor format…) applied after the syslog envelope is parsed; one file each
+ * under decoders/, listed in decoders/registry.ts.
+ */
+export interface SyslogDecoder {
+  /** Becomes `citysoc.parser` when the decoder accepts the message. */
+  readonly name: string;
+  /**
+   * Enriches `event` from `fields` (usually `fields.msgPart`) and returns true, or returns false without
+   * touching `event` when the message is not in its format. Must not throw on any input, and must reject
+   * foreign messages from their first bytes: every decoder sees every message that earlier ones refused.
+   */
+  decode(fields: Readonly<SyslogFields>, event: EcsEvent, ctx: DecodeContext): boolean;
 }

@@ -1,0 +1,37 @@
+import { type SyslogDecoder } from '../types';
+import { cefDecoder } from './cef';
+import { checkpointDecoder } from './checkpoint';
+import { ciscoAsaDecoder } from './cisco-asa';
+import { ciscoIosDecoder } from './cisco-ios';
+import { fortigateDecoder } from './fortigate';
+import { iptablesDecoder } from './iptables';
+import { junosDecoder } from './junos';
+import { leefDecoder } from './leef';
+import { linuxAuthDecoder } from './linux-auth';
+import { panosDecoder } from './panos';
+import { pfsenseDecoder } from './pfsense';
+import { sonicwallDecoder } from './sonicwall';
+
+/**
+ * Auto-detection order. Formats with an unambiguous marker (`CEF:`, `LEEF:`, `%ASA-`) come first; decoders
+ * keyed on a program name or a loose shape come last so they cannot shadow a vendor format.
+ */
+export const DEFAULT_DECODERS: readonly SyslogDecoder[] = [
+  cefDecoder,
+  leefDecoder,
+  ciscoAsaDecoder,
+  ciscoIosDecoder,
+  fortigateDecoder,
+  sonicwallDecoder,
+  junosDecoder,
+  checkpointDecoder,
+  panosDecoder,
+  pfsenseDecoder,
+  iptablesDecoder,
+  linuxAuthDecoder,
+];
+
+/** The decoder a listener or the CLI pins by name (`--format cef`), or undefined. */
+export function decoderByName(name: string): SyslogDecoder | undefined {
+  return DEFAULT_DECODERS.find((d) => d.name === name);
+}
