@@ -82,7 +82,7 @@ export class IncidentsController {
 
   @Post('claim')
   @HttpCode(200)
-  @Roles('responder', 'lead', 'analyst')
+  @Roles('responder', 'lead')
   @ApiOperation({ summary: 'Claim the highest-priority incident waiting in the queue' })
   @ApiResponse({ status: 200, description: 'The claimed incident' })
   @ApiResponse({ status: 204, description: 'The queue is empty' })

@@ -1,0 +1,137 @@
+import { type INestApplication } from '@nestjs/common';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import request from 'supertest';
+import { loadConfig } from '@citysoc/config';
+import { type ControlStore } from '@citysoc/store';
+import { uniquePrefix } from '@citysoc/testing';
+import { bootstrapAdmin, createApiApp } from './app';
+import { apiSchema } from './config';
+import { CONTROL_STORE } from './tokens';
+
+/** The API's security boundary against real Redis/NATS and a real SQLite file. */
+describe('the API boundary', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'citysoc-api-'));
+  const adminToken = `csk_admin_${'x'.repeat(30)}`;
+  let app: INestApplication;
+  let control: ControlStore;
+  let analyst: string;
+  let responder: string;
+  let incidentId: string;
+
+  beforeAll(async () => {
+    const config = loadConfig(apiSchema, {
+      CITYSOC_DATA_DIR: dir,
+      CITYSOC_QUEUE_PREFIX: `citysoc-${uniquePrefix()}`,
+    });
+    app = await createApiApp(config);
+    await app.init();
+    expect(bootstrapAdmin(app, adminToken)).toEqual({ preset: true });
+    control = app.get<ControlStore>(CONTROL_STORE);
+    const { incident } = control.incidents.recordAlert(
+      {
+        id: 'a1',
+        '@timestamp': '2026-11-27T03:00:00Z',
+        created_at: '2026-11-27T03:00:01Z',
+        rule: { id: 'r1', title: 'Test rule', level: 'high', version: 'v1' },
+        entity: 'source.ip:10.0.0.1',
+        event_ids: ['e1'],
+        event: { '@timestamp': '2026-11-27T03:00:00Z', event: { id: 'e1', created: '2026-11-27T03:00:00Z' } },
+      },
+      60_000,
+    );
+    incidentId = incident.id;
+    const issue = async (name: string, role: string) =>
+      (
+        (
+          await request(app.getHttpServer())
+            .post('/api/v1/tokens')
+            .set('authorization', `Bearer ${adminToken}`)
+            .send({ name, role })
+            .expect(201)
+        ).body as { token: string }
+      ).token;
+    analyst = await issue('an.analyst', 'analyst');
+    responder = await issue('a.responder', 'responder');
+  }, 30_000);
+
+  afterAll(async () => {
+    await app.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const http = () => request(app.getHttpServer());
+
+  it('answers 401 without a token and with a wrong one', async () => {
+    await http().get('/api/v1/incidents').expect(401);
+    await http().get('/api/v1/incidents').set('authorization', 'Bearer csk_nope').expect(401);
+  });
+
+  it('answers 403 when the role may not do it, and lets the right role through', async () => {
+    await http().get('/api/v1/incidents').set('authorization', `Bearer ${analyst}`).expect(200);
+    await http().post('/api/v1/incidents/claim').set('authorization', `Bearer ${analyst}`).expect(403);
+    await http()
+      .post('/api/v1/tokens')
+      .set('authorization', `Bearer ${responder}`)
+      .send({ name: 'x', role: 'admin' })
+      .expect(403);
+    await http().get('/api/v1/audit').set('authorization', `Bearer ${analyst}`).expect(403);
+  });
+
+  it('refuses malformed input with 400 and changes nothing', async () => {
+    const before = control.incidents.get(incidentId);
+    const auth = { authorization: `Bearer ${responder}` };
+    await http()
+      .post(`/api/v1/incidents/${incidentId}/status`)
+      .set(auth)
+      .send({ status: 'pwned', note: 'x' })
+      .expect(400);
+    await http()
+      .post(`/api/v1/incidents/${incidentId}/status`)
+      .set(auth)
+      .send({ status: 'resolved' })
+      .expect(400);
+    await http()
+      .post(`/api/v1/incidents/${incidentId}/status`)
+      .set(auth)
+      .send({ status: 'resolved', note: 'ok', extra: 1 })
+      .expect(400);
+    await http().get('/api/v1/events?limit=0').set(auth).expect(400);
+    await http().get('/api/v1/events?field=nocolon').set(auth).expect(400);
+    await http().get("/api/v1/events?field=a')--:1").set(auth).expect(400);
+    expect(control.incidents.get(incidentId)).toEqual(before);
+  });
+
+  it('answers 409 for a transition the lifecycle forbids and 404 for an unknown incident', async () => {
+    const auth = { authorization: `Bearer ${responder}` };
+    await http()
+      .post(`/api/v1/incidents/${incidentId}/status`)
+      .set(auth)
+      .send({ status: 'closed', note: 'skip ahead' })
+      .expect(409);
+    await http()
+      .post('/api/v1/incidents/nope/status')
+      .set(auth)
+      .send({ status: 'resolved', note: 'x' })
+      .expect(404);
+  });
+
+  it('records allowed and refused mutating calls in a chain that verifies', async () => {
+    const { body } = await http()
+      .get('/api/v1/audit?limit=100')
+      .set('authorization', `Bearer ${adminToken}`)
+      .expect(200);
+    const entries = (body as { items: Array<{ action: string; outcome: string; actor: string }> }).items;
+    expect(
+      entries.some((e) => e.action.includes('claim') && e.outcome === 'failure' && e.actor === 'an.analyst'),
+    ).toBe(true);
+    expect(entries.some((e) => e.action.includes('createToken') && e.outcome === 'success')).toBe(true);
+    expect(entries.some((e) => e.action.includes('setStatus') && e.outcome === 'failure')).toBe(true);
+    const verify = await http()
+      .get('/api/v1/audit/verify')
+      .set('authorization', `Bearer ${adminToken}`)
+      .expect(200);
+    expect(verify.body).toMatchObject({ ok: true });
+  });
+});
