@@ -13,6 +13,7 @@ export class ComponentMetrics {
   readonly errors: Counter<'component' | 'error_type'>;
   readonly latency: Histogram<'component'>;
   readonly inflight: Gauge<'component'>;
+  readonly kernelDrops: Gauge<'component'>;
 
   constructor(app: string, registry = new Registry()) {
     this.registry = registry;
@@ -53,6 +54,12 @@ export class ComponentMetrics {
       help: 'Time from receipt to durable hand-off',
       labelNames: ['component'],
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers: [registry],
+    });
+    this.kernelDrops = new Gauge({
+      name: 'citysoc_component_kernel_dropped_datagrams',
+      help: 'Datagrams the kernel dropped on a full UDP receive buffer (from /proc/net/udp), since the socket opened',
+      labelNames: ['component'],
       registers: [registry],
     });
     this.inflight = new Gauge({

@@ -2,6 +2,7 @@ import dgram from 'node:dgram';
 import { type Logger } from '@citysoc/bus';
 import { type ComponentMetrics } from '@citysoc/observability';
 import { type Inflight } from '../../pipeline/inflight';
+import { kernelUdpDrops } from '../udp-drops/proc-net-udp';
 import { type SyslogIngest } from '../../pipeline/ingest';
 
 export interface UdpSourceOptions {
@@ -66,6 +67,11 @@ export class SyslogUdpSource {
       socket.bind(this.opts.port, this.opts.host, () => resolve());
     });
     const port = socket.address().port;
+    const drops = this.metrics.kernelDrops;
+    this.metrics.beforeCollect(() => {
+      const n = kernelUdpDrops(port);
+      if (n !== undefined) drops.set({ component: this.inputName }, n);
+    });
     this.logger.log(`syslog UDP listening on [${this.opts.host}]:${port}`);
     return port;
   }
