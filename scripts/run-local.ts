@@ -23,6 +23,8 @@ let adminToken = process.env.CITYSOC_ADMIN_TOKEN ?? '';
 if (firstStart && !adminToken) adminToken = `csk_${randomBytes(32).toString('base64url')}`;
 
 const env = {
+  // The example registry attributes the sample traffic to example units until the city's own is configured.
+  CITYSOC_UNITS_FILE: path.join(root, 'deploy', 'units.example.yml'),
   ...process.env,
   CITYSOC_DATA_DIR: dataDir,
   ...(firstStart ? { CITYSOC_ADMIN_TOKEN: adminToken } : {}),

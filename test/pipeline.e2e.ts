@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { Queue } from 'bullmq';
+import path from 'node:path';
 import { type Incident, type Page } from '@citysoc/store';
-import { Pipeline, waitFor } from '@citysoc/testing';
+import { Pipeline, repoRoot, waitFor } from '@citysoc/testing';
 
 /**
  * The foundation's promise: a line from a real sender (util-linux logger) becomes an incident that a
@@ -10,7 +11,10 @@ import { Pipeline, waitFor } from '@citysoc/testing';
 describe('when util-linux logger sends syslog to the running pipeline', () => {
   // logger writes RFC 3164 times in this machine's zone; the collector must be told which one that is.
   const pipeline = new Pipeline({
-    env: { CITYSOC_SYSLOG_TIMEZONE: Intl.DateTimeFormat().resolvedOptions().timeZone },
+    env: {
+      CITYSOC_SYSLOG_TIMEZONE: Intl.DateTimeFormat().resolvedOptions().timeZone,
+      CITYSOC_UNITS_FILE: path.join(repoRoot(), 'deploy', 'units.example.yml'),
+    },
   });
   beforeAll(() => pipeline.start(), 120_000);
   afterAll(() => pipeline.stop(), 60_000);
@@ -108,6 +112,23 @@ describe('when util-linux logger sends syslog to the running pipeline', () => {
       expect.arrayContaining(['POST IncidentsController.claim', 'POST IncidentsController.setStatus']),
     );
   }, 90_000);
+
+  it('attributes an internal address to the ward that owns it', async () => {
+    logger(
+      ['--tcp', '--octet-count', '--rfc5424'],
+      'Accepted password for root from 10.10.1.23 port 40022 ssh2',
+    );
+    const event = await waitFor(async () => {
+      const { body } = await pipeline.api<
+        Page<{ citysoc: { source_unit?: { id: string; path: string[] } } }>
+      >('GET', '/api/v1/events?field=source.ip:10.10.1.23');
+      return body.items[0];
+    }, 'the event from 10.10.1.23');
+    expect(event.citysoc.source_unit).toMatchObject({
+      id: 'hoan-kiem.trang-tien',
+      path: ['hanoi', 'hoan-kiem', 'hoan-kiem.trang-tien'],
+    });
+  }, 30_000);
 
   it('refuses API calls without a token and reports health', async () => {
     const res = await fetch(`${pipeline.apiUrl}/api/v1/incidents`);

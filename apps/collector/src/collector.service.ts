@@ -6,7 +6,9 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { type Bus, openBus } from '@citysoc/bus';
+import { readFileSync } from 'node:fs';
 import { type ConfigOf } from '@citysoc/config';
+import { UnitRegistry } from '@citysoc/enrich';
 import { ComponentMetrics, startMetricsServer } from '@citysoc/observability';
 import { type collectorSchema } from './config';
 import { Inflight } from './pipeline/inflight';
@@ -15,6 +17,15 @@ import { SyslogTcpSource } from './sources/syslog/tcp.source';
 import { SyslogUdpSource } from './sources/syslog/udp.source';
 
 export const COLLECTOR_CONFIG = Symbol('COLLECTOR_CONFIG');
+
+/** A broken registry stops the start with every problem listed: silently unattributed events are worse. */
+function loadUnits(file: string): UnitRegistry {
+  if (!file) return UnitRegistry.empty();
+  const { registry, errors } = UnitRegistry.fromYaml(readFileSync(file, 'utf8'), file);
+  if (errors.length > 0)
+    throw new Error(`unit registry ${file} is invalid:\n  - ${errors.map((e) => e.message).join('\n  - ')}`);
+  return registry;
+}
 export type CollectorConfig = ConfigOf<typeof collectorSchema>;
 
 @Injectable()
@@ -37,7 +48,13 @@ export class CollectorService implements OnApplicationBootstrap, OnApplicationSh
     const inflight = new Inflight(c.maxInflight);
     this.inflight = inflight;
     this.metrics.beforeCollect(() => this.metrics.inflight.set({ component: 'collector' }, inflight.count));
-    const ingest = new SyslogIngest(this.bus.publisher, this.bus.names, this.metrics, c.timezone);
+    const ingest = new SyslogIngest(
+      this.bus.publisher,
+      this.bus.names,
+      this.metrics,
+      c.timezone,
+      loadUnits(c.unitsFile),
+    );
     if (c.syslogUdpPort >= 0) {
       const udp = new SyslogUdpSource(
         {

@@ -48,6 +48,13 @@ export const collectorSchema = {
     description: 'PEM CA bundle; when set, senders must present a client certificate it signed',
     default: '',
   }),
+  unitsFile: str({
+    env: 'CITYSOC_UNITS_FILE',
+    description:
+      'Unit registry YAML (CIDR → city unit); events are attributed to the units owning their addresses',
+    default: '',
+    example: './deploy/units.example.yml',
+  }),
   maxFrameBytes: int({
     env: 'CITYSOC_SYSLOG_MAX_FRAME_BYTES',
     description: 'Longest syslog frame accepted; longer ones are dead-lettered',

@@ -26,13 +26,24 @@ export interface EcsEndpoint {
   user?: { name?: string };
 }
 
+export interface UnitAttribution {
+  id: string;
+  name: string;
+  /** Unit ids from the city down to this unit. */
+  path: string[];
+  criticality: 'low' | 'medium' | 'high' | 'critical';
+}
+
 export interface CitysocMeta {
   /** Listener that accepted the bytes, e.g. `syslog-tcp`. */
   input?: { name: string; transport: 'udp' | 'tcp' | 'tls' };
   /** Parser that produced the document (`rfc5424`, `rfc3164`, `cef`…). */
   parser?: string;
-  /** City unit that owns the address (filled by enrichment). */
-  unit?: { id: string; name?: string; path?: string[] };
+  /** City unit that owns the sending device's address (filled by enrichment). */
+  unit?: UnitAttribution;
+  /** City units that own `source.ip` and `destination.ip`. */
+  source_unit?: UnitAttribution;
+  destination_unit?: UnitAttribution;
 }
 
 export interface EcsEvent {

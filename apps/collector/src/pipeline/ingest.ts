@@ -1,5 +1,6 @@
 import { type BusNames, type JetStreamPublisher } from '@citysoc/bus';
 import { eventId } from '@citysoc/ecs';
+import { attachUnits, UnitRegistry } from '@citysoc/enrich';
 import { type ComponentMetrics } from '@citysoc/observability';
 import { type FrameError, normalizeIp, parseSyslog } from '@citysoc/syslog';
 import { OccurrenceCounter } from './occurrences';
@@ -24,6 +25,7 @@ export class SyslogIngest {
     private readonly names: BusNames,
     private readonly metrics: ComponentMetrics,
     private readonly timezone: string,
+    private readonly units: UnitRegistry = UnitRegistry.empty(),
   ) {}
 
   async accept(raw: Buffer, meta: FrameMeta): Promise<void> {
@@ -45,6 +47,7 @@ export class SyslogIngest {
       await this.deadLetter(raw, result.code, result.reason, { ...meta, senderIp }, id);
       return;
     }
+    attachUnits(result.event, this.units, senderIp);
     await this.publisher.publish({
       subject: this.names.eventsSubject('syslog', meta.transport),
       data: Buffer.from(JSON.stringify(result.event)),

@@ -1,0 +1,3 @@
+export { UnitRegistry, type UnitRef, type Criticality, type RegistryError, CRITICALITIES } from './units';
+export { attachUnits } from './enrich';
+export { parseIp, parseCidr } from './ip';
