@@ -1,4 +1,12 @@
-import { int, metricsOptions, natsOptions, redisOptions, storeOptions } from '@citysoc/config';
+import {
+  int,
+  metricsOptions,
+  natsOptions,
+  type OptionSpec,
+  redisOptions,
+  storeOptions,
+} from '@citysoc/config';
+import { DEFAULT_SLA, parseSlaPolicy, type SlaPolicy } from '@citysoc/incidents';
 
 export const responderSchema = {
   ...natsOptions,
@@ -19,6 +27,14 @@ export const responderSchema = {
     min: 1,
     max: 7 * 24 * 60,
   }),
+  slaPolicy: {
+    env: 'CITYSOC_SLA_POLICY',
+    description:
+      'Minutes to claim/resolve per severity, e.g. critical=15/240,high=30/480 (- for none); unlisted keep defaults',
+    default: DEFAULT_SLA,
+    example: 'critical=15/240,high=30/480,medium=240/4320,low=1440/10080,informational=-/-',
+    parse: (raw: string) => parseSlaPolicy(raw),
+  } satisfies OptionSpec<SlaPolicy>,
   batchSize: int({
     env: 'CITYSOC_RESPONDER_BATCH',
     description: 'Alerts fetched from ALERTS per batch',

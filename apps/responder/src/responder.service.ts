@@ -10,7 +10,9 @@ import { type Bus, consumeJson, type DurableConsumer, openBus } from '@citysoc/b
 import { type ConfigOf } from '@citysoc/config';
 import { type Alert } from '@citysoc/ecs';
 import { ComponentMetrics, startMetricsServer } from '@citysoc/observability';
-import { IncidentQueue, redisConnection } from '@citysoc/queues';
+import { slaBreached, slaDeadlines } from '@citysoc/incidents';
+import { IncidentQueue, redisConnection, type SlaJobData, SlaQueue } from '@citysoc/queues';
+import { Counter } from 'prom-client';
 import { type ControlStore, type Incident, openControlStore } from '@citysoc/store';
 import { type responderSchema } from './config';
 
@@ -29,6 +31,13 @@ export class ResponderService implements OnApplicationBootstrap, OnApplicationSh
   private bus?: Bus;
   private control?: ControlStore;
   private queue?: IncidentQueue;
+  private sla?: SlaQueue;
+  private readonly slaBreaches = new Counter({
+    name: 'citysoc_sla_breaches_total',
+    help: 'Incidents that missed an SLA deadline',
+    labelNames: ['kind', 'severity'],
+    registers: [this.metrics.registry],
+  });
   private redis?: Redis;
   private consumer?: DurableConsumer<Alert>;
   private metricsServer?: { close(): Promise<void> };
@@ -43,6 +52,8 @@ export class ResponderService implements OnApplicationBootstrap, OnApplicationSh
     this.redis = redis;
     const queue = new IncidentQueue({ redisUrl: c.redisUrl, prefix: c.queuePrefix }, redis);
     this.queue = queue;
+    this.sla = new SlaQueue(c.queuePrefix, redis);
+    this.sla.start((job) => this.onSlaTimer(job));
     for (const inc of control.incidents.listUnqueued()) await this.enqueue(inc);
 
     const bus = await openBus(c, 'responder');
@@ -82,7 +93,24 @@ export class ResponderService implements OnApplicationBootstrap, OnApplicationSh
     this.logger.log('responder started');
   }
 
+  /** A missed deadline is recorded once, moves the incident to the front of the queue, and is counted. */
+  private async onSlaTimer(job: SlaJobData): Promise<void> {
+    const incidents = this.control!.incidents;
+    const inc = incidents.get(job.incidentId);
+    if (!inc || !slaBreached(job.kind, inc.status)) return;
+    if (!incidents.recordSlaBreach(inc.id, job.kind, Date.now())) return;
+    const escalated = await this.queue!.escalate(inc.id);
+    this.slaBreaches.inc({ kind: job.kind, severity: inc.severity });
+    this.logger.warn(
+      `SLA breached for incident ${inc.id} (${inc.severity}): not ${job.kind === 'acknowledge' ? 'claimed' : 'resolved'} in time${escalated ? '; moved to the front of the queue' : ''}`,
+    );
+  }
+
   private async enqueue(incident: Incident): Promise<void> {
+    // Timers first, then the job, then the flag: a crash anywhere here is repaired by re-running all three.
+    const deadlines = slaDeadlines(incident.severity, Date.parse(incident.created_at), this.config.slaPolicy);
+    this.control!.incidents.setSlaDeadlines(incident.id, deadlines);
+    await this.sla!.schedule(incident.id, deadlines);
     await this.queue!.enqueue(incident);
     this.control!.incidents.markQueued(incident.id);
     this.metrics.sent.inc({ component: 'responder' });
@@ -92,6 +120,7 @@ export class ResponderService implements OnApplicationBootstrap, OnApplicationSh
     await this.consumer?.stop();
     await this.metricsServer?.close();
     await this.bus?.close();
+    await this.sla?.close();
     await this.queue?.close();
     this.redis?.disconnect();
     this.control?.close();

@@ -18,3 +18,12 @@ export {
   incidentTitle,
   type OpenIncidentView,
 } from './grouping';
+export {
+  DEFAULT_SLA,
+  slaDeadlines,
+  slaBreached,
+  parseSlaPolicy,
+  type SlaPolicy,
+  type SlaKind,
+  type SlaDeadline,
+} from './sla';

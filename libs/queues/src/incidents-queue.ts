@@ -79,6 +79,14 @@ export class IncidentQueue {
     return undefined;
   }
 
+  /** Moves a waiting incident to the front of the queue (an SLA breach escalates it). */
+  async escalate(incidentId: string): Promise<boolean> {
+    const job = await this.queue.getJob(incidentId);
+    if (!job || (!(await job.isWaiting()) && (await job.getState()) !== 'prioritized')) return false;
+    await job.changePriority({ priority: 1 });
+    return true;
+  }
+
   async counts(): Promise<Record<string, number>> {
     return this.queue.getJobCounts('waiting', 'prioritized', 'active', 'completed', 'failed', 'delayed');
   }

@@ -5,3 +5,4 @@ export {
   type IncidentJobData,
   type QueueSettings,
 } from './incidents-queue';
+export { SlaQueue, SLA_QUEUE, type SlaJobData } from './sla-queue';

@@ -64,6 +64,11 @@ export interface Incident {
   queued: boolean;
   /** Why these alerts were grouped, in words, for the analyst. */
   grouping_reason: string;
+  sla: {
+    acknowledge_due: string | null;
+    resolve_due: string | null;
+    breaches: Array<{ kind: 'acknowledge' | 'resolve'; at: string }>;
+  };
 }
 
 export interface IncidentNote {

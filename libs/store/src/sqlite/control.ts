@@ -2,11 +2,16 @@ import path from 'node:path';
 import { AUDIT_MIGRATIONS, SqliteAuditLog } from './audit-log';
 import { AUTH_MIGRATIONS, SqliteAuthStore } from './auth-store';
 import { type Db, openDatabase } from './db';
-import { INCIDENT_MIGRATIONS, SqliteIncidentStore } from './incident-store';
+import { INCIDENT_MIGRATIONS, INCIDENT_SLA_MIGRATIONS, SqliteIncidentStore } from './incident-store';
 import { SqliteEventStore } from './event-store';
 
 /** Order matters and only grows: a migration, once released, is never edited. */
-const CONTROL_MIGRATIONS = [...INCIDENT_MIGRATIONS, ...AUTH_MIGRATIONS, ...AUDIT_MIGRATIONS];
+const CONTROL_MIGRATIONS = [
+  ...INCIDENT_MIGRATIONS,
+  ...AUTH_MIGRATIONS,
+  ...AUDIT_MIGRATIONS,
+  ...INCIDENT_SLA_MIGRATIONS,
+];
 
 /**
  * Incidents, tokens and the audit log share `citysoc.sqlite`; events and alerts live in `events.sqlite`,

@@ -6,6 +6,8 @@ import {
   incidentTitle,
   type IncidentStatus,
   joinsIncident,
+  type SlaDeadline,
+  type SlaKind,
   maxSeverity,
 } from '@citysoc/incidents';
 import {
@@ -55,6 +57,17 @@ export const INCIDENT_MIGRATIONS = [
    );`,
 ];
 
+/** Appended after the auth and audit migrations (control.ts): released migrations never move. */
+export const INCIDENT_SLA_MIGRATIONS = [
+  `ALTER TABLE incidents ADD COLUMN sla TEXT NOT NULL DEFAULT '{"breaches":[]}';`,
+];
+
+interface SlaColumn {
+  acknowledge_due?: number;
+  resolve_due?: number;
+  breaches: Array<{ kind: SlaKind; at: number }>;
+}
+
 interface Row {
   id: string;
   group_key: string;
@@ -71,6 +84,7 @@ interface Row {
   assignee: string | null;
   queued: number;
   grouping_reason: string;
+  sla: string;
 }
 
 export class IncidentNotFoundError extends Error {
@@ -248,6 +262,45 @@ export class SqliteIncidentStore {
     return tx.immediate();
   }
 
+  setSlaDeadlines(id: string, deadlines: SlaDeadline[]): void {
+    const tx = this.db.transaction(() => {
+      const sla = this.sla(id);
+      for (const d of deadlines) sla[d.kind === 'acknowledge' ? 'acknowledge_due' : 'resolve_due'] = d.dueMs;
+      this.db.prepare('UPDATE incidents SET sla = ? WHERE id = ?').run(JSON.stringify(sla), id);
+    });
+    tx.immediate();
+  }
+
+  /** Records a missed deadline once (timers may fire twice after a restart); returns false if already known. */
+  recordSlaBreach(id: string, kind: SlaKind, atMs: number): boolean {
+    const tx = this.db.transaction(() => {
+      const sla = this.sla(id);
+      if (sla.breaches.some((b) => b.kind === kind)) return false;
+      sla.breaches.push({ kind, at: atMs });
+      this.db
+        .prepare('UPDATE incidents SET sla = ?, updated_at = ? WHERE id = ?')
+        .run(JSON.stringify(sla), atMs, id);
+      const cur = this.mustGet(id);
+      this.history(
+        id,
+        'system',
+        cur.status,
+        cur.status,
+        `SLA breached: not ${kind === 'acknowledge' ? 'claimed' : 'resolved'} in time; escalated`,
+        atMs,
+      );
+      return true;
+    });
+    return tx.immediate();
+  }
+
+  private sla(id: string): SlaColumn {
+    const row = this.db.prepare('SELECT sla FROM incidents WHERE id = ?').get(id) as
+      { sla: string } | undefined;
+    if (!row) throw new IncidentNotFoundError(`incident ${id} not found`);
+    return JSON.parse(row.sla) as SlaColumn;
+  }
+
   private history(
     id: string,
     actor: string,
@@ -287,5 +340,15 @@ function toIncident(r: Row): Incident {
     assignee: r.assignee,
     queued: r.queued === 1,
     grouping_reason: r.grouping_reason,
+    sla: toSla(JSON.parse(r.sla) as SlaColumn),
+  };
+}
+
+function toSla(s: SlaColumn): Incident['sla'] {
+  const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
+  return {
+    acknowledge_due: iso(s.acknowledge_due),
+    resolve_due: iso(s.resolve_due),
+    breaches: s.breaches.map((b) => ({ kind: b.kind, at: new Date(b.at).toISOString() })),
   };
 }
