@@ -38,7 +38,10 @@ function authLog(r: () => number, i: number): Event {
     ['sshd', `Failed password for invalid user ${user} from ${src} port ${1024 + i} ssh2`],
     ['sshd', `Accepted publickey for ${user} from ${src} port ${1024 + i} ssh2`],
     ['sshd', `pam_unix(sshd:session): session opened for user ${user} by (uid=0)`],
-    ['sudo', `${user} : TTY=pts/0 ; PWD=/home/${user} ; USER=root ; COMMAND=/usr/bin/systemctl restart nginx`],
+    [
+      'sudo',
+      `${user} : TTY=pts/0 ; PWD=/home/${user} ; USER=root ; COMMAND=/usr/bin/systemctl restart nginx`,
+    ],
     ['sudo', `pam_unix(sudo:auth): authentication failure; logname=${user} uid=1000 euid=0 tty=/dev/pts/1`],
     ['CRON', `(root) CMD (/usr/lib/sa/sa1 1 1)`],
     ['systemd-logind', `New session ${i % 900} of user ${user}.`],
@@ -289,4 +292,64 @@ export function eventMix(n: number, seed = 1): Event[] {
     );
   }
   return out;
+}
+
+interface Logsource {
+  product?: string;
+  category?: string;
+  service?: string;
+}
+type Predicate = (e: Event) => boolean;
+
+const dataset = (e: Event): unknown => (e['event'] as Record<string, unknown> | undefined)?.['dataset'];
+const SYSMON = 'Microsoft-Windows-Sysmon/Operational';
+const WINDOWS_CATEGORIES: Record<string, [string, number[]]> = {
+  process_creation: [SYSMON, [1]],
+  network_connection: [SYSMON, [3]],
+  image_load: [SYSMON, [7]],
+  file_event: [SYSMON, [11]],
+  registry_event: [SYSMON, [12, 13, 14]],
+  registry_set: [SYSMON, [13]],
+  registry_add: [SYSMON, [12]],
+  registry_delete: [SYSMON, [12]],
+  ps_script: ['Microsoft-Windows-PowerShell/Operational', [4104]],
+};
+const WINDOWS_CHANNELS: Record<string, string> = { security: 'Security', system: 'System', sysmon: SYSMON };
+const LINUX_PROGRAMS: Record<string, string[]> = {
+  sshd: ['sshd'],
+  sudo: ['sudo'],
+  cron: ['CRON', 'cron'],
+  auth: ['sshd', 'sudo', 'su', 'systemd-logind'],
+};
+
+/**
+ * The routing the detector does for the shapes above (what a processing pipeline will declare as data):
+ * which events a logsource selects, or null for logsources the collectors do not produce.
+ */
+export function collectorLogsource(ls: Logsource): Predicate | null {
+  const { product, category, service } = ls;
+  if (product === 'windows') {
+    const byCat = category ? WINDOWS_CATEGORIES[category] : undefined;
+    if (byCat) return (e) => e['Channel'] === byCat[0] && byCat[1].includes(e['EventID'] as number);
+    const channel = !category && service ? WINDOWS_CHANNELS[service] : undefined;
+    return channel ? (e) => e['Channel'] === channel : null;
+  }
+  if (product === 'linux' && !category) {
+    if (!service || service === 'syslog') return (e) => dataset(e) === 'syslog.auth';
+    const progs = LINUX_PROGRAMS[service];
+    if (!progs) return null;
+    return (e) =>
+      dataset(e) === 'syslog.auth' &&
+      progs.includes((e['process'] as Record<string, unknown> | undefined)?.['name'] as string);
+  }
+  if (
+    category === 'firewall' ||
+    ['cisco', 'fortigate', 'huawei', 'juniper', 'paloalto'].includes(product ?? '')
+  )
+    return (e) => String(dataset(e)).endsWith('.firewall');
+  if (category === 'dns' && !product) return (e) => dataset(e) === 'dns.query';
+  if (category === 'webserver' || service === 'apache' || service === 'nginx')
+    return (e) => dataset(e) === 'nginx.access';
+  if (category === 'proxy') return (e) => dataset(e) === 'proxy.access';
+  return null;
 }

@@ -11,7 +11,7 @@ export function buildProgram(
 ): Command {
   const program = new Command('citysoc').description('citysoc — city SOC event pipeline').version('0.1.0');
   program.configureOutput({ writeOut: (s) => out.write(s), writeErr: (s) => err.write(s) });
-  registerRules(program, out);
+  registerRules(program, out, err);
   registerParse(program, out, err);
   registerDeadletter(program, out);
   registerAdmin(program, out);

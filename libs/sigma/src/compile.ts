@@ -1,6 +1,6 @@
 import { type CondNode, identifierPatternMatcher, parseCondition } from './condition';
 import { SigmaError } from './errors';
-import { type Getter, type MatchCtx, allStrings, makeGetter, scalarString } from './event';
+import { type Getter, type MatchCtx, allStrings, lowerCached, makeGetter, scalarString } from './event';
 import { inNetwork, parseCidr, parseIp } from './modifiers/cidr';
 import { type CompareOp, compare, toNumber } from './modifiers/numeric';
 import { type RegexFlags, compileRegex } from './modifiers/regex';
@@ -9,16 +9,20 @@ import { type TimePart, timePart } from './modifiers/timepart';
 import { type SValue, type TransformCtx } from './modifiers/value';
 import { type Part, compilePattern, lit, parseSigmaString, star } from './pattern';
 import { type CompileOptions } from './model';
+import { regexAtoms, regexMinLength } from './prefilter/regex-literals';
+import { LITERAL_SET_MIN, compileLiteralSet } from './literal-set';
+import { ANY_VALUE, type Atom, type Requirement, patternAtom, reqAnd, reqOr } from './prefilter/atoms';
 
-/**
- * A necessary condition for a match: at least one of these event paths is present. null = none known
- * (keywords, `not`, null values, `exists: false`), so the rule is evaluated on every event.
- */
-export type Requirement = ReadonlySet<string> | null;
+export type { Requirement } from './prefilter/atoms';
 
 export interface CompiledDetection {
   test(ctx: MatchCtx): boolean;
   readonly req: Requirement;
+  /**
+   * A path whose absence alone makes `test` true (`field: null`, `exists: false`, or a union holding
+   * one): the negation of such a detection requires the field, which gives `not filter` rules an atom.
+   */
+  readonly absent?: string | undefined;
   /** Adds the event paths/values of the parts that made `test` true. Only called after a match. */
   collect(ctx: MatchCtx, out: Record<string, unknown>): void;
 }
@@ -29,6 +33,7 @@ interface Entry {
   /** Event path, or null for keyword entries. */
   path: string | null;
   req: Requirement;
+  absent: string | undefined;
   get: Getter;
   test: (v: unknown, ctx: MatchCtx) => boolean;
 }
@@ -45,14 +50,14 @@ const same = (s: string): string => s;
  * and `neq` inverts the comparison for a field that is present.
  */
 function combine<T>(
-  prep: (x: unknown) => T | undefined,
+  prep: (x: unknown, ctx: MatchCtx) => T | undefined,
   groups: Group<T>[],
   all: boolean,
   neq: boolean,
   matchNull: boolean,
 ): (v: unknown, ctx: MatchCtx) => boolean {
   const one = (x: unknown, ctx: MatchCtx): boolean => {
-    const t = prep(x);
+    const t = prep(x, ctx);
     if (t === undefined) return false;
     if (all) {
       for (const g of groups) if (!g(t, ctx)) return false;
@@ -68,7 +73,7 @@ function combine<T>(
         // Each value may be satisfied by a different element (and, for keywords, a different field).
         return groups.every((g) =>
           v.some((x) => {
-            const t = prep(x);
+            const t = prep(x, ctx);
             return t !== undefined && g(t, ctx);
           }),
         );
@@ -200,14 +205,27 @@ function initialValues(raw: Scalar, pm: ParsedModifiers, ctx: TransformCtx): SVa
   return [{ parts: [lit(scalarString(raw) ?? '')] }];
 }
 
+interface EqCompiled {
+  groups: Group<string>[];
+  /** Per rule value: the atoms of its variants (any one may hold), or null when one variant has none. */
+  atoms: (Atom[] | null)[];
+}
+
+function foldedScalar(x: unknown, ctx: MatchCtx): string | undefined {
+  const s = scalarString(x);
+  return s === undefined ? undefined : lowerCached(ctx, s);
+}
+
 function compileEq(
   raws: Scalar[],
   pm: ParsedModifiers,
   ctx: TransformCtx,
   keyword: boolean,
-): Group<string>[] {
+  atomPath: string,
+): EqCompiled {
   const fold = pm.cased ? same : lower;
-  return raws.map((raw) => {
+  const atoms: (Atom[] | null)[] = [];
+  const variants = raws.map((raw): Part[][] => {
     let vals = initialValues(raw, pm, ctx);
     for (const step of pm.pipeline) {
       if (step.kind === 'wrap') vals = vals.map((v) => wrap(v, step.at));
@@ -215,7 +233,18 @@ function compileEq(
     }
     // Keywords are searched anywhere in a value: implicitly `*keyword*`.
     if (keyword) vals = vals.map((v) => ({ parts: [star(), ...v.parts, star()] }));
-    const tests = vals.map((v) => compilePattern(v.parts, fold));
+    const va = vals.map((v) => patternAtom(v.parts, pm.cased, atomPath));
+    atoms.push(va.length > 0 && va.every((a) => a !== null) ? va : null);
+    return vals.map((v) => v.parts);
+  });
+  // Without `all` the values are alternatives, so a long list can become one matcher.
+  const flat = variants.flat();
+  if (!pm.all && flat.length >= LITERAL_SET_MIN) {
+    const t = compileLiteralSet(flat, fold);
+    return { groups: [(s: string) => t(s)], atoms };
+  }
+  const groups = variants.map((vs): Group<string> => {
+    const tests = vs.map((parts) => compilePattern(parts, fold));
     if (tests.length === 1) {
       const t = tests[0] as (s: string) => boolean;
       return (s: string) => t(s);
@@ -225,6 +254,16 @@ function compileEq(
       return false;
     };
   });
+  return { groups, atoms };
+}
+
+/**
+ * What an eq entry needs from the event: with `all` every value must match, so any one value's atoms
+ * suffice; otherwise one of the values, so all of them.
+ */
+function eqRequirement(atoms: (Atom[] | null)[], all: boolean): Requirement {
+  if (atoms.length === 0) return null;
+  return all ? reqAnd(atoms) : reqOr(atoms);
 }
 
 function asScalarList(value: unknown, where: string, line: number | undefined): Scalar[] {
@@ -256,16 +295,14 @@ function compileEntry(
   const matchNull = raws.some((r) => r === null);
   const values = raws.filter((r): r is Exclude<Scalar, null> => r !== null);
   const fold = pm.cased ? same : lower;
+  let literalReq: Requirement = null;
 
   const test = ((): Entry['test'] => {
     switch (pm.type) {
       case 'eq': {
-        const groups = compileEq(values, pm, tctx, keyword);
-        const prep = (x: unknown): string | undefined => {
-          const s = scalarString(x);
-          return s === undefined ? undefined : fold(s);
-        };
-        return combine(prep, groups, pm.all, pm.neq, matchNull);
+        const { groups, atoms } = compileEq(values, pm, tctx, keyword, path ?? ANY_VALUE);
+        if (!pm.neq && !matchNull) literalReq = eqRequirement(atoms, pm.all);
+        return combine(pm.cased ? scalarString : foldedScalar, groups, pm.all, pm.neq, matchNull);
       }
       case 'exists': {
         const v = values[0];
@@ -277,9 +314,23 @@ function compileEntry(
         return (v2) => (v2 !== undefined) === present;
       }
       case 're': {
-        const groups = values.map((r) => {
-          const re = compileRegex(scalarString(r) ?? '', pm.re, line);
-          return (s: string) => re(s);
+        if (!pm.neq && !matchNull) {
+          const atoms = values.map((r) => regexAtoms(scalarString(r) ?? '', path ?? ANY_VALUE, pm.re.i));
+          literalReq = atoms.length > 0 ? (pm.all ? reqAnd(atoms) : reqOr(atoms)) : null;
+        }
+        const groups = values.map((r): Group<string> => {
+          const src = scalarString(r) ?? '';
+          const re = compileRegex(src, pm.re, line);
+          // The regex engine costs microseconds per value; a missing mandatory literal settles it sooner.
+          const need = regexAtoms(src, '', pm.re.i)?.map((a) => (a.k === 'present' ? '' : a.text));
+          const minLen = regexMinLength(src);
+          if (!need) return (s) => s.length >= minLen && re(s);
+          return (s, ctx) => {
+            if (s.length < minLen) return false;
+            const l = lowerCached(ctx, s);
+            for (const t of need) if (l.includes(t)) return re(s);
+            return false;
+          };
         });
         return combine(scalarString, groups, pm.all, pm.neq, matchNull);
       }
@@ -347,25 +398,27 @@ function compileEntry(
       }
     }
   })();
-  const req = path !== null && !matchNull && pm.type !== 'exists' ? new Set([path]) : null;
-  return { path, get, test, req };
+  // Without literals, a field entry still cannot hold on an event that lacks the field (neq and
+  // `exists: true` included); `null` values and `exists: false` hold exactly when it is missing.
+  const existsFalse =
+    pm.type === 'exists' && !(values[0] === true || String(values[0]).toLowerCase() === 'true');
+  const present: Requirement = path !== null && !matchNull && !existsFalse ? [{ k: 'present', path }] : null;
+  const req = literalReq ?? present;
+  const absent =
+    path !== null && ((matchNull && !pm.neq && pm.type !== 'exists') || existsFalse) ? path : undefined;
+  return { path, get, test, req, absent };
 }
 
-/** AND: every child's requirement is necessary, so the narrowest one is enough. */
-function reqAnd(reqs: Requirement[]): Requirement {
-  let best: Requirement = null;
-  for (const r of reqs) if (r && (!best || r.size < best.size)) best = r;
-  return best;
+/** AND is true on a missing field only if every part is, for that same field. */
+function absentAnd(xs: readonly { absent?: string | undefined }[]): string | undefined {
+  const first = xs[0]?.absent;
+  return first !== undefined && xs.every((x) => x.absent === first) ? first : undefined;
 }
 
-/** OR: one of the children must hold, so the union of theirs, unless one has none. */
-function reqOr(reqs: Requirement[]): Requirement {
-  const out = new Set<string>();
-  for (const r of reqs) {
-    if (!r) return null;
-    for (const f of r) out.add(f);
-  }
-  return out;
+/** OR is true on a missing field as soon as one part is. */
+function absentOr(xs: readonly { absent?: string | undefined }[]): string | undefined {
+  for (const x of xs) if (x.absent !== undefined) return x.absent;
+  return undefined;
 }
 
 function isMap(v: unknown): v is Record<string, unknown> {
@@ -384,6 +437,7 @@ function compileMap(
   const entries = keys.map((k) => compileEntry(k, def[k], opts, line));
   return {
     req: reqAnd(entries.map((e) => e.req)),
+    absent: absentAnd(entries),
     test(ctx) {
       for (const e of entries) if (!e.test(e.get(ctx), ctx)) return false;
       return true;
@@ -415,7 +469,7 @@ function compileIdentifier(
     if (keywords.length > 0) {
       const e = compileEntry('', keywords, opts, line, true);
       branches.push({
-        req: null,
+        req: e.req,
         test: (ctx) => e.test(e.get(ctx), ctx),
         collect: (_ctx, out) => {
           out[KEYWORD_LABEL] = true;
@@ -427,6 +481,7 @@ function compileIdentifier(
     if (branches.length === 1) return branches[0] as CompiledDetection;
     return {
       req: reqOr(branches.map((b) => b.req)),
+      absent: absentOr(branches),
       test(ctx) {
         for (const b of branches) if (b.test(ctx)) return true;
         return false;
@@ -441,7 +496,7 @@ function compileIdentifier(
   }
   const e = compileEntry('', def, opts, line, true);
   return {
-    req: null,
+    req: e.req,
     test: (ctx) => e.test(e.get(ctx), ctx),
     collect: (_ctx, out) => {
       out[KEYWORD_LABEL] = true;
@@ -470,7 +525,8 @@ function compileCondition(
     }
     case 'not': {
       const inner = compileCondition(node.item, idents, line);
-      return { req: null, test: (ctx) => !inner.test(ctx), collect: () => undefined };
+      const req: Requirement = inner.absent !== undefined ? [{ k: 'present', path: inner.absent }] : null;
+      return { req, test: (ctx) => !inner.test(ctx), collect: () => undefined };
     }
     case 'and':
     case 'or':
@@ -511,6 +567,7 @@ function combineNodes(op: 'and' | 'or', items: CompiledDetection[]): CompiledDet
   if (op === 'and') {
     return {
       req: reqAnd(items.map((d) => d.req)),
+      absent: absentAnd(items),
       test(ctx) {
         for (const d of items) if (!d.test(ctx)) return false;
         return true;
@@ -522,6 +579,7 @@ function combineNodes(op: 'and' | 'or', items: CompiledDetection[]): CompiledDet
   }
   return {
     req: reqOr(items.map((d) => d.req)),
+    absent: absentOr(items),
     test(ctx) {
       for (const d of items) if (d.test(ctx)) return true;
       return false;

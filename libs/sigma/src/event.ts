@@ -2,10 +2,27 @@
 export interface MatchCtx {
   readonly event: Record<string, unknown>;
   strings: string[] | undefined;
+  /** Lowercased long values: the index and every candidate rule fold the same command line. */
+  lowered: Map<string, string> | undefined;
+  joined: string | undefined;
 }
 
 export function newCtx(event: Record<string, unknown>): MatchCtx {
-  return { event, strings: undefined };
+  return { event, strings: undefined, lowered: undefined, joined: undefined };
+}
+
+/** Below this length lowercasing is cheaper than a hash lookup. */
+const CACHE_FROM = 24;
+
+export function lowerCached(ctx: MatchCtx, s: string): string {
+  if (s.length < CACHE_FROM) return s.toLowerCase();
+  const m = (ctx.lowered ??= new Map());
+  let l = m.get(s);
+  if (l === undefined) {
+    l = s.toLowerCase();
+    m.set(s, l);
+  }
+  return l;
 }
 
 export type Getter = (ctx: MatchCtx) => unknown;
@@ -88,4 +105,9 @@ export function allStrings(ctx: MatchCtx): string[] {
   walk(ctx.event, 0);
   ctx.strings = out;
   return out;
+}
+
+/** Every value, lowercased and joined by U+0000 (which no rule literal holds): one string to scan. */
+export function joinedLower(ctx: MatchCtx): string {
+  return (ctx.joined ??= allStrings(ctx).join('\u0000').toLowerCase());
 }

@@ -11,7 +11,18 @@ export {
   type LoadOptions,
   type CompileOptions,
   type RuleMatch,
+  type LogsourcePredicate,
   LEVELS,
 } from './model';
 export { loadRules, loadRulesFromText } from './load';
-export { compileRule, compileRules, type CompiledRule, type CompiledRuleSet } from './ruleset';
+export {
+  compileRule,
+  compileRules,
+  type CompiledRule,
+  type CompiledRuleSet,
+  type RuleStats,
+  type RuleSetStats,
+  SAMPLE_EVERY,
+} from './ruleset';
+export { type IndexInfo } from './prefilter/candidates';
+export * from './correlation';

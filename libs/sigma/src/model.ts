@@ -78,11 +78,19 @@ export interface LoadOptions {
   includeStatuses?: { deprecated?: boolean; unsupported?: boolean };
 }
 
+/** Whether an event belongs to a logsource; supplied by whoever knows how events are shaped. */
+export type LogsourcePredicate = (event: Record<string, unknown>) => boolean;
+
 export interface CompileOptions {
   /** Values for `%name%` placeholders used with `|expand`; each value may hold Sigma wildcards. */
   placeholders?: Record<string, string[]>;
   /** Sigma field name -> event path, applied before the event lookup. */
   fieldMap?: Record<string, string>;
+  /**
+   * Logsource routing: the predicate selecting a logsource's events, or null when no event can belong to
+   * it (the rule is then left out and listed in `notApplicable`). Without it every rule sees every event.
+   */
+  logsource?: (ls: SigmaLogsource) => LogsourcePredicate | null;
 }
 
 export interface RuleMatch {

@@ -1,10 +1,43 @@
+import { performance } from 'node:perf_hooks';
 import { type CompiledDetection, compileDetection } from './compile';
 import { type RuleError, SigmaError } from './errors';
-import { newCtx } from './event';
-import { type CompileOptions, type RuleMatch, type SigmaRule } from './model';
+import { type MatchCtx, newCtx } from './event';
+import {
+  type CompileOptions,
+  type LogsourcePredicate,
+  type RuleMatch,
+  type SigmaLogsource,
+  type SigmaRule,
+} from './model';
+import { ANY_VALUE } from './prefilter/atoms';
+import { CandidateIndex, type IndexInfo } from './prefilter/candidates';
 
 export interface CompiledRule {
   match(event: Record<string, unknown>): RuleMatch | null;
+}
+
+/** Cost of one rule since the set was compiled (or since `resetStats`). */
+export interface RuleStats {
+  id: string;
+  title: string;
+  file: string;
+  line: number;
+  /** Events on which the rule was evaluated (the index let it through). */
+  evaluations: number;
+  matches: number;
+  /** Evaluations that were timed: one in SAMPLE_EVERY, so leaving the counters on costs next to nothing. */
+  timedEvaluations: number;
+  timedNs: number;
+  /** timedNs scaled up to all evaluations. */
+  estimatedNs: number;
+}
+
+export interface RuleSetStats {
+  events: number;
+  /** Rule evaluations over all events; events × size is what an unindexed engine would do. */
+  evaluations: number;
+  index: IndexInfo;
+  rules: RuleStats[];
 }
 
 export interface CompiledRuleSet {
@@ -12,8 +45,16 @@ export interface CompiledRuleSet {
   readonly errors: RuleError[];
   /** Rules that loaded but that this engine does not evaluate per event (correlations for now). */
   readonly unsupported: ReadonlyArray<{ rule: SigmaRule; reason: string }>;
+  /** Rules left out because `CompileOptions.logsource` returned null for their logsource. */
+  readonly notApplicable: ReadonlyArray<SigmaRule>;
   match(event: Record<string, unknown>): RuleMatch[];
+  /** Per-rule evaluations, matches and (sampled) time, in rule order. */
+  stats(): RuleSetStats;
+  resetStats(): void;
 }
+
+/** One evaluation in this many is timed; counting the rest is two increments. */
+export const SAMPLE_EVERY = 16;
 
 interface Entry {
   rule: SigmaRule;
@@ -22,6 +63,13 @@ interface Entry {
   idx: number;
   /** Generation stamp of the last `match` that queued this entry (dedup without a per-event Set). */
   seen: number;
+  /** Index into the set's logsource predicates, or -1 when the rule applies to every event. */
+  route: number;
+  evaluations: number;
+  matches: number;
+  timed: number;
+  timedNs: number;
+  readonly req: CompiledDetection['req'];
 }
 
 function compileEntry(rule: SigmaRule, opts: CompileOptions): Entry {
@@ -32,11 +80,19 @@ function compileEntry(rule: SigmaRule, opts: CompileOptions): Entry {
       rule.source.line,
     );
   }
+  const det = compileDetection(rule.detection, opts, rule.detectionLines, rule.source.line);
   return {
     rule,
-    det: compileDetection(rule.detection, opts, rule.detectionLines, rule.source.line),
+    det,
     idx: 0,
     seen: 0,
+    route: -1,
+    evaluations: 0,
+    matches: 0,
+    timed: 0,
+    timedNs: 0,
+    // Filters wrap `det` as `inner and not filter`, which keeps the inner requirement.
+    req: det.req,
   };
 }
 
@@ -90,80 +146,61 @@ function applyFilters(
   }
 }
 
-/**
- * Every path under which the event holds a value, nested (`a.b`) and flat-dotted keys alike: a superset of
- * the paths `getField` can resolve, so the index never hides a rule that could match.
- */
-function forEachPath(
-  v: Record<string, unknown>,
-  prefix: string,
-  depth: number,
-  fn: (path: string) => void,
-): void {
-  for (const k in v) {
-    if (!Object.hasOwn(v, k)) continue;
-    const p = prefix === '' ? k : prefix + '.' + k;
-    fn(p);
-    const child = v[k];
-    if (depth < 16 && child !== null && typeof child === 'object' && !Array.isArray(child)) {
-      forEachPath(child as Record<string, unknown>, p, depth + 1, fn);
-    }
-  }
+function logsourceKey(ls: SigmaLogsource): string {
+  return JSON.stringify([ls.product ?? '', ls.category ?? '', ls.service ?? '', ls.definition ?? '']);
 }
 
 /**
- * Field-presence index: a rule whose detection needs one of a few fields is only evaluated on events that
- * carry one of them. Rules without such a requirement (keywords, pure negations) run on every event.
- * Walking thousands of closures per event is memory-bound, so skipping them is what keeps `match` fast.
+ * One predicate per distinct logsource; a rule whose logsource the caller cannot select is left out. The
+ * literal index stays shared: it is organised by field, so an event never scans the literals of fields
+ * it lacks, and one keyword pass serves every logsource.
  */
-class FieldIndex {
-  private readonly byField = new Map<string, Entry[]>();
-  private readonly always: Entry[] = [];
-  private gen = 0;
-
-  constructor(entries: Entry[]) {
-    for (const e of entries) {
-      const req = e.det.req;
-      if (!req || req.size === 0) {
-        this.always.push(e);
-        continue;
-      }
-      for (const f of req) {
-        const list = this.byField.get(f);
-        if (list) list.push(e);
-        else this.byField.set(f, [e]);
-      }
+function assignRoutes(
+  entries: Entry[],
+  select: (ls: SigmaLogsource) => LogsourcePredicate | null,
+): { kept: Entry[]; dropped: SigmaRule[]; preds: LogsourcePredicate[] } {
+  const byKey = new Map<string, number>();
+  const preds: LogsourcePredicate[] = [];
+  const kept: Entry[] = [];
+  const dropped: SigmaRule[] = [];
+  for (const e of entries) {
+    const key = logsourceKey(e.rule.logsource);
+    let g = byKey.get(key);
+    if (g === undefined) {
+      const p = select(e.rule.logsource);
+      g = p ? preds.push(p) - 1 : -1;
+      byKey.set(key, g);
+    }
+    if (g < 0) dropped.push(e.rule);
+    else {
+      e.route = g;
+      kept.push(e);
     }
   }
+  return { kept, dropped, preds };
+}
 
-  candidates(event: Record<string, unknown>): Entry[] {
-    const gen = ++this.gen;
-    const out: Entry[] = [];
-    for (const e of this.always) {
-      e.seen = gen;
-      out.push(e);
-    }
-    const byField = this.byField;
-    forEachPath(event, '', 0, (p) => {
-      const list = byField.get(p);
-      if (!list) return;
-      for (const e of list) {
-        if (e.seen === gen) continue;
-        e.seen = gen;
-        out.push(e);
-      }
-    });
-    if (out.length > this.always.length) out.sort((a, b) => a.idx - b.idx);
-    return out;
+function evaluate(e: Entry, ctx: MatchCtx, timed: boolean): boolean {
+  e.evaluations++;
+  let ok: boolean;
+  if (timed) {
+    const t0 = performance.now();
+    ok = e.det.test(ctx);
+    e.timedNs += (performance.now() - t0) * 1e6;
+    e.timed++;
+  } else {
+    ok = e.det.test(ctx);
   }
+  if (ok) e.matches++;
+  return ok;
 }
 
 /**
  * A rule that fails to compile is quarantined with an error; the set never throws for one bad rule.
- * The field index is the seam for the logsource and literal-value indexes of issue 3.
+ * Matching asks the literal index for the few rules that can match an event, then evaluates only those.
  */
 export function compileRules(rules: SigmaRule[], opts: CompileOptions = {}): CompiledRuleSet {
-  const entries: Entry[] = [];
+  let entries: Entry[] = [];
   const errors: RuleError[] = [];
   const unsupported: { rule: SigmaRule; reason: string }[] = [];
   const filters: SigmaRule[] = [];
@@ -190,23 +227,75 @@ export function compileRules(rules: SigmaRule[], opts: CompileOptions = {}): Com
     }
   }
   applyFilters(entries, filters, opts, errors);
+  let notApplicable: SigmaRule[] = [];
+  let preds: LogsourcePredicate[] = [];
+  if (opts.logsource) {
+    const r = assignRoutes(entries, opts.logsource);
+    entries = r.kept;
+    notApplicable = r.dropped;
+    preds = r.preds;
+  }
   entries.forEach((e, i) => (e.idx = i));
-  const index = new FieldIndex(entries);
+  const index = new CandidateIndex(entries);
+  // Per event: 0 = predicate not asked yet, 1 = the event belongs to the logsource, 2 = it does not.
+  const verdicts = new Uint8Array(preds.length);
+  let event: Record<string, unknown> = {};
+  const admits = (g: number): boolean => {
+    let v = verdicts[g] as number;
+    if (v === 0) v = verdicts[g] = (preds[g] as LogsourcePredicate)(event) ? 1 : 2;
+    return v === 1;
+  };
+  // The keyword pass scans every value of the event; with routing it is needed only when one of the
+  // logsources that own keyword rules admits the event.
+  const keywordRoutes = [
+    ...new Set(entries.filter((e) => e.req?.some((a) => a.path === ANY_VALUE)).map((e) => e.route)),
+  ];
+  const keywords =
+    preds.length > 0 && !keywordRoutes.includes(-1) ? () => keywordRoutes.some(admits) : undefined;
+  let events = 0;
+  let tick = 0;
 
   return {
     size: entries.length,
     errors,
     unsupported,
-    match(event) {
-      const ctx = newCtx(event);
+    notApplicable,
+    match(ev) {
+      events++;
+      event = ev;
+      const ctx = newCtx(ev);
+      if (preds.length > 0) verdicts.fill(0);
       let out: RuleMatch[] | undefined;
-      for (const e of index.candidates(event)) {
-        if (!e.det.test(ctx)) continue;
+      for (const e of index.candidates(ctx, keywords)) {
+        if (e.route >= 0 && !admits(e.route)) continue;
+        if (!evaluate(e, ctx, ++tick % SAMPLE_EVERY === 0)) continue;
         const matchedFields: Record<string, unknown> = {};
         e.det.collect(ctx, matchedFields);
         (out ??= []).push({ rule: e.rule, matchedFields });
       }
       return out ?? [];
+    },
+    stats() {
+      let evaluations = 0;
+      const list = entries.map((e): RuleStats => {
+        evaluations += e.evaluations;
+        return {
+          id: e.rule.id,
+          title: e.rule.title,
+          file: e.rule.source.file,
+          line: e.rule.source.line,
+          evaluations: e.evaluations,
+          matches: e.matches,
+          timedEvaluations: e.timed,
+          timedNs: Math.round(e.timedNs),
+          estimatedNs: e.timed > 0 ? Math.round((e.timedNs / e.timed) * e.evaluations) : 0,
+        };
+      });
+      return { events, evaluations, index: index.info, rules: list };
+    },
+    resetStats() {
+      events = 0;
+      for (const e of entries) e.evaluations = e.matches = e.timed = e.timedNs = 0;
     },
   };
 }

@@ -1,11 +1,28 @@
 import { type Command } from 'commander';
 import { compileRules, loadRules } from '@citysoc/sigma';
+import {
+  checkPipeline,
+  chunkedWriter,
+  formatProblem,
+  loadSet,
+  profileTable,
+  readPlaceholders,
+  runEvents,
+  splitEventsArg,
+  statsLine,
+} from './rules-match';
 
-export function registerRules(program: Command, out: NodeJS.WritableStream): void {
+export function registerRules(
+  program: Command,
+  out: NodeJS.WritableStream,
+  err: NodeJS.WritableStream = process.stderr,
+): void {
   const rules = program.command('rules').description('Work with Sigma rules');
   rules
     .command('check')
-    .description('Load and compile rules; print every error with file:line; exit 1 if any rule is broken')
+    .description(
+      'Load and compile rules; print one line per problem as file:line: message; exit 1 if any rule is broken',
+    )
     .argument('<paths...>', 'rule files or folders')
     .option('--include-deprecated', 'also load rules with status deprecated')
     .option('--include-unsupported', 'also load rules with status unsupported')
@@ -32,15 +49,83 @@ export function registerRules(program: Command, out: NodeJS.WritableStream): voi
             ) + '\n',
           );
         } else {
-          for (const e of errors)
-            out.write(
-              `${e.file}:${e.line}${e.column ? `:${e.column}` : ''}: ${e.ruleId ? `[${e.ruleId}] ` : ''}${e.message}\n`,
-            );
-          out.write(
+          // stdout carries only the problems, so scripts can read it line by line; the tally is for people.
+          for (const e of errors) out.write(formatProblem(e) + '\n');
+          err.write(
             `${loaded.files} files, ${loaded.rules.length} rules loaded, ${compiled.size} compiled, ${errors.length} errors\n`,
           );
         }
         if (errors.length > 0) process.exitCode = 1;
+      },
+    );
+
+  rules
+    .command('match')
+    .description(
+      'Match JSON-lines events against rules; one output line per input event, in order: ' +
+        '{"line":N,"matches":["<rule id>",...]}. Until processing pipelines exist there is no logsource ' +
+        'selection: every rule is evaluated on every event, with or without --all-logsources.',
+    )
+    .argument('[events]', 'JSON-lines file, or - for standard input (default)')
+    .requiredOption('--rules <paths...>', 'rule files or folders (repeatable)')
+    .option(
+      '--pipeline <name>',
+      'processing pipeline; "none" takes rule field names verbatim (dotted names also address nested objects)',
+      'none',
+    )
+    .option(
+      '--all-logsources',
+      'evaluate every rule on every event whatever its logsource (currently always so)',
+    )
+    .option('--placeholders <file>', 'YAML map: placeholder name -> list of values, for |expand')
+    .option(
+      '--stats',
+      'write {"events","rules","seconds","events_per_second"} to stderr (matching time only)',
+    )
+    .action(
+      async (
+        eventsArg: string | undefined,
+        opts: { rules: string[]; pipeline: string; placeholders?: string; stats?: boolean },
+      ) => {
+        checkPipeline(opts.pipeline);
+        const [paths, events] = splitEventsArg(opts.rules, eventsArg);
+        const { set, problems } = loadSet(
+          paths,
+          opts.placeholders ? readPlaceholders(opts.placeholders) : undefined,
+        );
+        for (const p of problems) err.write(formatProblem(p) + '\n');
+        const w = chunkedWriter(out);
+        const r = await runEvents(set, events, w.emit, err);
+        w.flush();
+        if (opts.stats) err.write(statsLine(set, r) + '\n');
+        if (r.badLines > 0) process.exitCode = 1;
+      },
+    );
+
+  rules
+    .command('profile')
+    .description('Match events against rules and print the costliest rules: evaluations, matches and time')
+    .argument('[events]', 'JSON-lines file, or - for standard input')
+    .requiredOption('--rules <paths...>', 'rule files or folders (repeatable)')
+    .option('--placeholders <file>', 'YAML map: placeholder name -> list of values, for |expand')
+    .option('--top <n>', 'how many rules to list', '20')
+    .action(
+      async (
+        eventsArg: string | undefined,
+        opts: { rules: string[]; placeholders?: string; top: string },
+      ) => {
+        const top = Number(opts.top);
+        if (!Number.isInteger(top) || top < 1)
+          throw new Error(`--top must be a positive integer, got ${opts.top}`);
+        const [paths, events] = splitEventsArg(opts.rules, eventsArg);
+        const { set, problems } = loadSet(
+          paths,
+          opts.placeholders ? readPlaceholders(opts.placeholders) : undefined,
+        );
+        for (const p of problems) err.write(formatProblem(p) + '\n');
+        const r = await runEvents(set, events, () => undefined, err);
+        out.write(profileTable(set, r, top));
+        if (r.badLines > 0) process.exitCode = 1;
       },
     );
 }

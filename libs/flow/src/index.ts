@@ -1,0 +1,44 @@
+/**
+ * @citysoc/flow: NetFlow v5, NetFlow v9 (RFC 3954) and IPFIX (RFC 7011) decoding into plain records and
+ * ECS documents. Pure code: no sockets, no timers, no NestJS; the collector owns I/O and the shared
+ * template store.
+ */
+export { decodeDatagram, flowRecordId } from './decode';
+export { flowToEcs, flowToRaw, type FlowEcsOptions, type FlowEcsExtras } from './ecs';
+export { communityId } from './community-id';
+export {
+  MemoryTemplateCache,
+  compileTemplate,
+  scopeKey,
+  VARIABLE_LENGTH,
+  type CompiledTemplate,
+  type ExporterFacts,
+  type MemoryTemplateCacheOptions,
+  type PendingSet,
+  type TemplateCache,
+  type TemplateCacheStats,
+  type TemplateDef,
+  type TemplateField,
+  type TemplateScope,
+} from './templates';
+export {
+  ianaElement,
+  ianaElementId,
+  resolveElement,
+  vendorElementName,
+  Kind,
+  type ElementInfo,
+} from './elements/registry';
+export { samplingRate, samplerOf } from './sets';
+export { uptimeToMs } from './records';
+export { SequenceTracker, type SequenceGap } from './sequence';
+export type {
+  DecodeContext,
+  DecodeResult,
+  FlowError,
+  FlowErrorCode,
+  FlowRecord,
+  FlowValue,
+  FlowVersion,
+  MessageInfo,
+} from './types';

@@ -1,0 +1,139 @@
+import { dataSet, learnTemplate, type SetWalk } from './sets';
+import type { TemplateCache, TemplateField } from './templates';
+import type { DecodeContext, FlowError, FlowRecord, MessageInfo } from './types';
+
+export const IPFIX_HEADER = 16;
+const SET_TEMPLATE = 2;
+const SET_OPTIONS_TEMPLATE = 3;
+
+/**
+ * Decodes one IPFIX message (RFC 7011) at `off`. Returns the offset after it (messages may be glued in
+ * one buffer, e.g. a file or a TCP/SCTP stream), or -1 when nothing after this point can be framed.
+ */
+export function decodeIpfix(
+  buf: Buffer,
+  off: number,
+  ctx: DecodeContext,
+  cache: TemplateCache,
+  messageIndex: number,
+  records: FlowRecord[],
+  errors: FlowError[],
+  messages: MessageInfo[],
+): number {
+  if (buf.length - off < IPFIX_HEADER) {
+    errors.push({ code: 'short-datagram', message: 'IPFIX header truncated', offset: off });
+    return -1;
+  }
+  const length = buf.readUInt16BE(off + 2);
+  if (length < IPFIX_HEADER) {
+    errors.push({ code: 'bad-message-length', message: `IPFIX message length ${length}`, offset: off });
+    return -1;
+  }
+  let end = off + length;
+  if (end > buf.length) {
+    errors.push({
+      code: 'truncated',
+      message: `IPFIX message announces ${length} bytes, ${buf.length - off} present`,
+      offset: off,
+    });
+    end = buf.length;
+  }
+  const exportTime = buf.readUInt32BE(off + 4) * 1000;
+  const sequence = buf.readUInt32BE(off + 8);
+  const domain = buf.readUInt32BE(off + 12);
+  const info: MessageInfo = { version: 10, domain, sequence, exportTime, records: 0, held: 0 };
+  const w: SetWalk = {
+    buf,
+    cache,
+    scope: { exporter: ctx.exporter, version: 10, domain },
+    header: {
+      version: 10,
+      exporter: ctx.exporter,
+      domain,
+      sequence,
+      exportTime,
+      sysUptime: -1,
+      messageIndex,
+      sysInitMs: NaN,
+    },
+    now: ctx.receivedAt.getTime(),
+    records,
+    errors,
+    info,
+  };
+  const known = cache.facts(w.scope).sysInitMs;
+  if (known !== undefined) w.header.sysInitMs = known;
+  let pos = off + IPFIX_HEADER;
+  let setIndex = 0;
+  while (end - pos >= 4) {
+    const id = buf.readUInt16BE(pos);
+    const len = buf.readUInt16BE(pos + 2);
+    if (len < 4 || pos + len > end) {
+      errors.push({
+        code: 'bad-set-length',
+        message: `set ${id} length ${len} at ${pos} overruns the message`,
+        offset: pos,
+      });
+      break;
+    }
+    if (id === SET_TEMPLATE || id === SET_OPTIONS_TEMPLATE)
+      templates(w, pos + 4, pos + len, id === SET_OPTIONS_TEMPLATE);
+    else if (id >= 256) dataSet(w, id, pos + 4, pos + len, setIndex);
+    pos += len;
+    setIndex++;
+  }
+  messages.push(info);
+  return off + length;
+}
+
+function templates(w: SetWalk, start: number, end: number, options: boolean): void {
+  const { buf } = w;
+  const head = options ? 6 : 4;
+  let p = start;
+  while (end - p >= 4) {
+    const templateId = buf.readUInt16BE(p);
+    const count = buf.readUInt16BE(p + 2);
+    if (count === 0) {
+      // Template withdrawal (RFC 7011 §8.1); the set's own id as template id means "all of this kind".
+      if (templateId === (options ? SET_OPTIONS_TEMPLATE : SET_TEMPLATE))
+        w.cache.withdrawAll(w.scope, options);
+      else w.cache.withdraw(w.scope, templateId);
+      p += 4;
+      continue;
+    }
+    if (templateId < 256 || end - p < head) break; // padding
+    const scopeCount = options ? buf.readUInt16BE(p + 4) : 0;
+    p += head;
+    const fields: TemplateField[] = [];
+    let bad = false;
+    for (let i = 0; i < count; i++) {
+      if (end - p < 4) {
+        bad = true;
+        break;
+      }
+      const raw = buf.readUInt16BE(p);
+      const length = buf.readUInt16BE(p + 2);
+      p += 4;
+      let pen = 0;
+      if (raw & 0x8000) {
+        if (end - p < 4) {
+          bad = true;
+          break;
+        }
+        pen = buf.readUInt32BE(p);
+        p += 4;
+      }
+      fields.push({ id: raw & 0x7fff, pen, length });
+    }
+    if (bad || scopeCount > count) {
+      w.errors.push({
+        code: 'bad-template',
+        message: `template ${templateId} overruns its set`,
+        offset: p,
+        templateId,
+      });
+      return;
+    }
+    learnTemplate(w, { version: 10, templateId, options, scopeCount, fields });
+  }
+}

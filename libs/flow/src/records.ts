@@ -1,0 +1,239 @@
+import { Kind } from './elements/registry';
+import { Role, VARIABLE_LENGTH, type CompiledTemplate } from './templates';
+import type { FlowError, FlowRecord, FlowValue, FlowVersion } from './types';
+import { acl, auto, hex, int, ipv4, ipv6, isoTime, mac, ntpMs, text, uint } from './values';
+
+/** Header facts every record of a message shares. */
+export interface MessageHeader {
+  version: FlowVersion;
+  exporter: string;
+  domain: number;
+  sequence: number;
+  exportTime: number;
+  /** v9: header sysUptime (ms); -1 where the version has none. */
+  sysUptime: number;
+  messageIndex: number;
+  /** Exporter boot time from earlier options data (epoch ms), NaN when unknown. */
+  sysInitMs: number;
+}
+
+// Time facts of the record being read. Module-level scratch instead of a per-record object: the record
+// loop is the hot path and these are consumed before the next record starts.
+let tStart = NaN;
+let tEnd = NaN;
+let tStartUp = NaN;
+let tEndUp = NaN;
+let tStartDelta = NaN;
+let tEndDelta = NaN;
+let tSysInit = NaN;
+let tDuration = NaN;
+
+function readValue(buf: Buffer, p: number, len: number, kind: Kind, role: Role): FlowValue | undefined {
+  let ms: number;
+  switch (kind) {
+    case Kind.Uint: {
+      const v = len <= 8 ? uint(buf, p, len) : undefined;
+      if (v === undefined) return hex(buf, p, len);
+      if (role !== Role.None) noteRole(role, v);
+      return v;
+    }
+    case Kind.Int:
+      return len <= 8 && len > 0 ? int(buf, p, len) : hex(buf, p, len);
+    case Kind.Float:
+      return len === 4 ? buf.readFloatBE(p) : len === 8 ? buf.readDoubleBE(p) : hex(buf, p, len);
+    case Kind.Bool:
+      // RFC 7011 §6.1.5: 1 = true, 2 = false.
+      return len === 1 ? buf[p] === 1 : hex(buf, p, len);
+    case Kind.Mac:
+      return len === 6 ? mac(buf, p) : hex(buf, p, len);
+    case Kind.Octets:
+      return hex(buf, p, len);
+    case Kind.String:
+      return text(buf, p, len);
+    case Kind.Ip4:
+      return len === 4 ? ipv4(buf, p) : hex(buf, p, len);
+    case Kind.Ip6:
+      return len === 16 ? ipv6(buf, p) : hex(buf, p, len);
+    case Kind.TimeSec:
+      if (len > 8) return hex(buf, p, len);
+      ms = uint(buf, p, len) * 1000;
+      break;
+    case Kind.TimeMs:
+      if (len > 8) return hex(buf, p, len);
+      ms = uint(buf, p, len);
+      break;
+    case Kind.TimeUs:
+    case Kind.TimeNs:
+      if (len !== 8) return len <= 8 ? uint(buf, p, len) : hex(buf, p, len);
+      ms = ntpMs(buf, p);
+      break;
+    case Kind.Acl:
+      return acl(buf, p, len);
+    case Kind.Skip:
+      return undefined;
+    case Kind.Auto:
+      return auto(buf, p, len);
+    default:
+      return hex(buf, p, len);
+  }
+  if (role !== Role.None) noteRole(role, ms);
+  return isoTime(ms);
+}
+
+function noteRole(role: Role, v: number): void {
+  switch (role) {
+    case Role.Start:
+      tStart = v;
+      break;
+    case Role.End:
+      tEnd = v;
+      break;
+    case Role.StartUptime:
+      tStartUp = v;
+      break;
+    case Role.EndUptime:
+      tEndUp = v;
+      break;
+    case Role.StartDeltaUs:
+      tStartDelta = v;
+      break;
+    case Role.EndDeltaUs:
+      tEndDelta = v;
+      break;
+    case Role.SysInit:
+      tSysInit = v;
+      break;
+    case Role.DurationMs:
+      tDuration = v;
+      break;
+    case Role.None:
+      break;
+  }
+}
+
+/**
+ * Wall-clock start/end from whatever the template carried: absolute times, or uptime offsets (v9: from the
+ * header's unix time minus sysUptime; IPFIX: from systemInitTimeMilliseconds in the same record), or
+ * microsecond deltas before export time, completed by a duration when only one end is known.
+ */
+/**
+ * A v5/v9 switched time (ms of router uptime, a 32-bit counter) as wall-clock ms. The uptime wraps every
+ * 49.7 days and some exporters send a flow start just before boot as 0xffffffff, so the age of the flow is
+ * taken modulo 2^32, and a "future" value of less than 2^31 ms is read as slightly after the header time.
+ */
+export function uptimeToMs(exportTime: number, sysUptime: number, t: number): number {
+  const age = (sysUptime - t) | 0;
+  return exportTime - age;
+}
+
+let rStart: number | undefined;
+let rEnd: number | undefined;
+
+function finishTimes(h: MessageHeader): void {
+  let start = tStart;
+  let end = tEnd;
+  if (Number.isNaN(start) || Number.isNaN(end)) {
+    if (h.sysUptime >= 0 && Number.isNaN(tSysInit)) {
+      if (Number.isNaN(start) && !Number.isNaN(tStartUp))
+        start = uptimeToMs(h.exportTime, h.sysUptime, tStartUp);
+      if (Number.isNaN(end) && !Number.isNaN(tEndUp)) end = uptimeToMs(h.exportTime, h.sysUptime, tEndUp);
+    } else {
+      const base = !Number.isNaN(tSysInit) ? tSysInit : h.sysInitMs;
+      if (Number.isNaN(start) && !Number.isNaN(tStartUp)) start = base + tStartUp;
+      if (Number.isNaN(end) && !Number.isNaN(tEndUp)) end = base + tEndUp;
+    }
+    if (Number.isNaN(start) && !Number.isNaN(tStartDelta))
+      start = h.exportTime - Math.floor(tStartDelta / 1000);
+    if (Number.isNaN(end) && !Number.isNaN(tEndDelta)) end = h.exportTime - Math.floor(tEndDelta / 1000);
+    if (!Number.isNaN(tDuration)) {
+      if (Number.isNaN(end) && !Number.isNaN(start)) end = start + tDuration;
+      else if (Number.isNaN(start) && !Number.isNaN(end)) start = end - tDuration;
+    }
+  }
+  rStart = Number.isNaN(start) ? undefined : start;
+  rEnd = Number.isNaN(end) ? undefined : end;
+}
+
+/**
+ * Decodes the data records of one set with a compiled template. Stops at the first record that would run
+ * past the set (reported) or when what is left is shorter than the shortest record (padding).
+ * Returns the number of records decoded.
+ */
+export function decodeDataSet(
+  buf: Buffer,
+  start: number,
+  end: number,
+  tpl: CompiledTemplate,
+  h: MessageHeader,
+  setIndex: number,
+  out: FlowRecord[],
+  errors: FlowError[],
+): number {
+  const { names, kinds, lengths, roles, minLength } = tpl;
+  const n = names.length;
+  const options = tpl.def.options;
+  const templateId = tpl.def.templateId;
+  let pos = start;
+  let idx = 0;
+  while (pos < end && end - pos >= minLength) {
+    tStart = tEnd = tStartUp = tEndUp = tStartDelta = tEndDelta = tSysInit = tDuration = NaN;
+    const fields: Record<string, FlowValue> = {};
+    let p = pos;
+    let ok = true;
+    for (let i = 0; i < n; i++) {
+      let len = lengths[i]!;
+      if (len === VARIABLE_LENGTH) {
+        if (p >= end) {
+          ok = false;
+          break;
+        }
+        len = buf[p++]!;
+        if (len === 255) {
+          if (p + 2 > end) {
+            ok = false;
+            break;
+          }
+          len = buf.readUInt16BE(p);
+          p += 2;
+        }
+      }
+      if (p + len > end) {
+        ok = false;
+        break;
+      }
+      const v = readValue(buf, p, len, kinds[i]!, roles[i]!);
+      if (v !== undefined) fields[names[i]!] = v;
+      p += len;
+    }
+    if (!ok) {
+      errors.push({
+        code: 'record-overrun',
+        message: `record ${idx} of template ${templateId} runs past the end of its set`,
+        offset: pos,
+        templateId,
+      });
+      break;
+    }
+    // A template made only of zero-length fields would otherwise loop forever on the same offset.
+    if (p === pos) break;
+    finishTimes(h);
+    out.push({
+      version: h.version,
+      exporter: h.exporter,
+      domain: h.domain,
+      templateId,
+      options,
+      sequence: h.sequence,
+      exportTime: h.exportTime,
+      messageIndex: h.messageIndex,
+      setIndex,
+      recordIndex: idx,
+      start: rStart,
+      end: rEnd,
+      fields,
+    });
+    pos = p;
+    idx++;
+  }
+  return idx;
+}

@@ -1,0 +1,119 @@
+import { decodeDataSet, type MessageHeader } from './records';
+import type { TemplateCache, TemplateDef, TemplateScope } from './templates';
+import type { FlowError, FlowRecord, MessageInfo } from './types';
+
+/** Per-message state the v9 and IPFIX decoders share while walking sets. */
+export interface SetWalk {
+  buf: Buffer;
+  cache: TemplateCache;
+  scope: TemplateScope;
+  header: MessageHeader;
+  now: number;
+  records: FlowRecord[];
+  errors: FlowError[];
+  info: MessageInfo;
+}
+
+/** Decodes a data set, or holds it when its template has not been seen yet. */
+export function dataSet(w: SetWalk, templateId: number, start: number, end: number, setIndex: number): void {
+  const tpl = w.cache.get(w.scope, templateId);
+  if (tpl) {
+    const from = w.records.length;
+    w.info.records += decodeDataSet(w.buf, start, end, tpl, w.header, setIndex, w.records, w.errors);
+    if (tpl.def.options) learnFacts(w, from);
+    return;
+  }
+  const held = w.cache.hold(
+    {
+      scope: w.scope,
+      templateId,
+      data: Buffer.from(w.buf.subarray(start, end)),
+      sequence: w.header.sequence,
+      exportTime: w.header.exportTime,
+      sysUptime: w.header.sysUptime,
+      messageIndex: w.header.messageIndex,
+      setIndex,
+      heldAt: w.now,
+    },
+    w.now,
+  );
+  if (held) w.info.held++;
+  else
+    w.errors.push({
+      code: 'template-missing',
+      message: `no template ${templateId} for ${w.scope.exporter} domain ${w.scope.domain}; pending store full, set dropped`,
+      offset: start,
+      templateId,
+    });
+}
+
+/** Stores a template and decodes the data that was waiting for it, with its own message's header facts. */
+export function learnTemplate(w: SetWalk, def: TemplateDef): void {
+  const tpl = w.cache.put(w.scope, def);
+  const waiting = w.cache.release(w.scope, def.templateId, w.now);
+  for (const s of waiting) {
+    const h: MessageHeader = {
+      ...w.header,
+      sequence: s.sequence,
+      exportTime: s.exportTime,
+      sysUptime: s.sysUptime,
+      messageIndex: s.messageIndex,
+    };
+    const from = w.records.length;
+    decodeDataSet(s.data, 0, s.data.length, tpl, h, s.setIndex, w.records, w.errors);
+    if (tpl.def.options) learnFacts(w, from);
+  }
+}
+
+/** Options data that later flow data of the same scope depends on (boot time, sampling rate). */
+function learnFacts(w: SetWalk, from: number): void {
+  const facts = w.cache.facts(w.scope);
+  for (let i = from; i < w.records.length; i++) {
+    const f = w.records[i]!.fields;
+    const init = f['systemInitTimeMilliseconds'];
+    if (typeof init === 'string') {
+      const ms = Date.parse(init);
+      if (!Number.isNaN(ms)) {
+        facts.sysInitMs = ms;
+        w.header.sysInitMs = ms;
+      }
+    }
+    const ifIndex = f['ingressInterface'] ?? f['scopeInterface'] ?? f['egressInterface'];
+    const ifName = f['interfaceName'] ?? f['interfaceDescription'];
+    if (typeof ifIndex === 'number' && typeof ifName === 'string' && ifName !== '') {
+      (facts.interfaces ??= {})[ifIndex] = ifName;
+    }
+    const rate = samplingRate(f);
+    if (rate !== undefined) {
+      facts.samplingRate = rate;
+      const sampler = samplerOf(f);
+      if (sampler !== undefined) (facts.samplers ??= {})[sampler] = rate;
+    }
+  }
+}
+
+/** 1-in-N from whichever sampling elements a record carries; undefined when it carries none. */
+export function samplingRate(f: Record<string, unknown>): number | undefined {
+  const population = f['samplingPopulation'];
+  const size = f['samplingSize'];
+  if (typeof population === 'number' && typeof size === 'number' && size > 0 && population > size) {
+    return population / size;
+  }
+  const interval = f['samplingInterval'] ?? f['samplerRandomInterval'];
+  if (typeof interval === 'number' && interval > 1) return interval;
+  const every = f['samplingPacketInterval'];
+  const space = f['samplingPacketSpace'];
+  if (typeof every === 'number' && every > 0 && typeof space === 'number') return (every + space) / every;
+  return undefined;
+}
+
+export function allZero(buf: Buffer, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (buf[i] !== 0) return false;
+  return true;
+}
+
+/** The sampler a record names (options data announcing it, or flow data using it). */
+export function samplerOf(f: Record<string, unknown>): number | undefined {
+  const id = f['selectorId'] ?? f['samplerId'];
+  return typeof id === 'number' ? id : undefined;
+}

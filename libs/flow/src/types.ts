@@ -1,0 +1,72 @@
+/** A decoded element value. Addresses, MACs, strings and octet arrays are strings; times are ISO 8601 UTC. */
+export type FlowValue = number | string | boolean;
+
+export type FlowVersion = 5 | 9 | 10;
+
+/** One data record (flow or options data) as the exporter sent it, keyed by element name. */
+export interface FlowRecord {
+  version: FlowVersion;
+  exporter: string;
+  /** v9 source id, IPFIX observation domain id, v5 `engine_type << 8 | engine_id`. */
+  domain: number;
+  /** 0 for v5 (no templates). */
+  templateId: number;
+  /** True for options-data records (exporter metadata, sampling, interface names), not flows. */
+  options: boolean;
+  /** Header sequence number of the message the record came in. */
+  sequence: number;
+  /** Header export time, epoch milliseconds. */
+  exportTime: number;
+  /** Position of the message in its datagram, of the set in its message and of the record in its set. */
+  messageIndex: number;
+  setIndex: number;
+  recordIndex: number;
+  /** Flow start/end, epoch milliseconds, derived from whichever time elements the template carries. */
+  start?: number;
+  end?: number;
+  /** Elements keyed by IANA name, enterprise elements by `"<pen>/<id>"`, non-IANA v9 types by `"v9/<id>"`. */
+  fields: Record<string, FlowValue>;
+}
+
+export type FlowErrorCode =
+  | 'short-datagram'
+  | 'unsupported-version'
+  | 'bad-message-length'
+  | 'bad-set-length'
+  | 'bad-template'
+  | 'record-overrun'
+  | 'template-missing'
+  | 'truncated'
+  | 'internal';
+
+export interface FlowError {
+  code: FlowErrorCode;
+  message: string;
+  /** Byte offset in the datagram where the problem was seen. */
+  offset: number;
+  templateId?: number;
+}
+
+/** Header facts of one message, for loss accounting (sequence gaps) and metrics. */
+export interface MessageInfo {
+  version: FlowVersion;
+  domain: number;
+  sequence: number;
+  exportTime: number;
+  /** Data records decoded from this message right away (held sets not included). */
+  records: number;
+  /** Data sets held because their template was unknown. */
+  held: number;
+}
+
+export interface DecodeContext {
+  /** Exporter address as seen by the listener; part of every template key. */
+  exporter: string;
+  receivedAt: Date;
+}
+
+export interface DecodeResult {
+  records: FlowRecord[];
+  errors: FlowError[];
+  messages: MessageInfo[];
+}

@@ -1,0 +1,127 @@
+/**
+ * Aho-Corasick over UTF-16 code units, compiled to a dense DFA (state × character class) so a scan is one
+ * table load per character whatever the number of needles. ASCII characters that occur in no needle share
+ * class 0; every non-ASCII code unit shares one class, so the table stays a few dozen columns wide. That
+ * merge makes the automaton report a superset of the true occurrences, which is all a prefilter needs:
+ * a spurious hit only costs one rule evaluation.
+ */
+export class AhoCorasick {
+  private readonly ascii = new Uint8Array(128);
+  private readonly width: number;
+  private readonly delta: Uint16Array | Int32Array;
+  /** outputs of state s: outIds[outStart[s] .. outStart[s + 1]), dictionary-suffix outputs included. */
+  private readonly outStart: Int32Array;
+  private readonly outIds: Int32Array;
+  readonly states: number;
+
+  /** `needles[i]` reports id i; empty needles are not allowed (they would hold everywhere). */
+  constructor(needles: readonly string[]) {
+    // Class 1 is every non-ASCII code unit.
+    let classes = 2;
+    const classOf = (c: number): number => (c < 128 ? (this.ascii[c] as number) : 1);
+    for (const n of needles) {
+      if (n.length === 0) throw new Error('empty needle');
+      for (let i = 0; i < n.length; i++) {
+        const c = n.charCodeAt(i);
+        if (c < 128 && this.ascii[c] === 0) this.ascii[c] = classes++;
+      }
+    }
+    this.width = classes;
+    // Trie with sparse children first; the dense table is filled breadth first from it.
+    const children: Map<number, number>[] = [new Map()];
+    const own: number[][] = [[]];
+    needles.forEach((n, id) => {
+      let s = 0;
+      for (let i = 0; i < n.length; i++) {
+        const cls = classOf(n.charCodeAt(i));
+        const ch = children[s] as Map<number, number>;
+        let t = ch.get(cls);
+        if (t === undefined) {
+          t = children.length;
+          children.push(new Map());
+          own.push([]);
+          ch.set(cls, t);
+        }
+        s = t;
+      }
+      (own[s] as number[]).push(id);
+    });
+    const n = children.length;
+    this.states = n;
+    const delta = n < 0xffff ? new Uint16Array(n * classes) : new Int32Array(n * classes);
+    const fail = new Int32Array(n);
+    const order: number[] = [];
+    const root = children[0] as Map<number, number>;
+    for (let c = 0; c < classes; c++) {
+      const t = root.get(c);
+      if (t !== undefined) {
+        delta[c] = t;
+        fail[t] = 0;
+        order.push(t);
+      }
+    }
+    for (let q = 0; q < order.length; q++) {
+      const s = order[q] as number;
+      const ch = children[s] as Map<number, number>;
+      const f = fail[s] as number;
+      for (let c = 0; c < classes; c++) {
+        const t = ch.get(c);
+        if (t !== undefined) {
+          delta[s * classes + c] = t;
+          fail[t] = delta[f * classes + c] as number;
+          order.push(t);
+        } else {
+          delta[s * classes + c] = delta[f * classes + c] as number;
+        }
+      }
+    }
+    // A state's outputs are its own needles plus those of its failure chain, merged once here.
+    const merged: number[][] = new Array<number[]>(n);
+    merged[0] = own[0] as number[];
+    for (const s of order) {
+      const f = fail[s] as number;
+      const mine = own[s] as number[];
+      const inherited = merged[f] as number[];
+      merged[s] = inherited.length === 0 ? mine : mine.concat(inherited);
+    }
+    this.outStart = new Int32Array(n + 1);
+    let total = 0;
+    for (let s = 0; s < n; s++) {
+      this.outStart[s] = total;
+      total += (merged[s] as number[]).length;
+    }
+    this.outStart[n] = total;
+    this.outIds = new Int32Array(total);
+    for (let s = 0; s < n; s++) this.outIds.set(merged[s] as number[], this.outStart[s]);
+    this.delta = delta;
+  }
+
+  /** Whether `accept(id, end)` holds for some occurrence; stops at the first that does. */
+  some(s: string, accept: (id: number, end: number) => boolean): boolean {
+    const { ascii, width, delta, outStart, outIds } = this;
+    let st = 0;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      const cls = c < 128 ? (ascii[c] as number) : 1;
+      st = delta[st * width + cls] as number;
+      const a = outStart[st] as number;
+      const b = outStart[st + 1] as number;
+      for (let k = a; k < b; k++) if (accept(outIds[k] as number, i + 1)) return true;
+    }
+    return false;
+  }
+
+  /** Calls `hit(id, end)` for every occurrence; `end` is the index just after the needle. */
+  scan(s: string, hit: (id: number, end: number) => void): void {
+    const { ascii, width, delta, outStart, outIds } = this;
+    let st = 0;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      const cls = c < 128 ? (ascii[c] as number) : 1;
+      st = delta[st * width + cls] as number;
+      const a = outStart[st] as number;
+      const b = outStart[st + 1] as number;
+      for (let k = a; k < b; k++) hit(outIds[k] as number, i + 1);
+    }
+  }
+}

@@ -1,0 +1,221 @@
+import { type MatchCtx, joinedLower, lowerCached, scalarString } from '../event';
+import { AhoCorasick } from './aho';
+import { ANY_VALUE, type Atom, type Requirement, atomKey } from './atoms';
+
+/** What the index needs of a rule: its requirement, its position, and a stamp for per-event dedup. */
+export interface Indexed {
+  readonly req: Requirement;
+  readonly idx: number;
+  seen: number;
+}
+
+interface Scanned<T> {
+  k: 'prefix' | 'suffix' | 'contains';
+  len: number;
+  targets: T[];
+}
+
+/**
+ * A step of the event walk: one edge per object key that leads towards an indexed path. Keys may be
+ * dotted (`"a.b"`) as well as nested, as with the getters, so an edge holds any run of path segments.
+ */
+interface WalkNode<T> {
+  here: PathNode<T> | undefined;
+  edges: Map<string, WalkNode<T>>;
+}
+
+interface PathNode<T> {
+  present: T[];
+  eq: Map<string, T[]> | null;
+  ac: AhoCorasick | null;
+  scanned: Scanned<T>[];
+}
+
+export interface IndexInfo {
+  /** Rules evaluated on every event: their condition can hold without any literal the index knows. */
+  always: number;
+  paths: number;
+  atoms: number;
+  automatonStates: number;
+}
+
+/**
+ * Literal index: an event meets a rule only if one atom of the rule's requirement holds on it. Per event it
+ * walks the paths the rules use, looks exact values up in a hash map and runs one Aho-Corasick pass per
+ * value for prefixes, suffixes and substrings; keyword atoms are searched in every string of the event.
+ */
+export class CandidateIndex<T extends Indexed> {
+  private readonly always: T[] = [];
+  private readonly root: WalkNode<T> = { here: undefined, edges: new Map() };
+  private readonly anyValue: PathNode<T> | undefined;
+  private gen = 0;
+  private out: T[] = [];
+  private ctx!: MatchCtx;
+  private curLen = 0;
+  private curScanned: Scanned<T>[] = [];
+  readonly info: IndexInfo;
+
+  constructor(entries: readonly T[]) {
+    const atoms = new Map<string, { atom: Atom; targets: T[] }>();
+    for (const e of entries) {
+      if (!e.req) {
+        this.always.push(e);
+        continue;
+      }
+      for (const a of e.req) {
+        const key = atomKey(a);
+        const slot = atoms.get(key);
+        if (slot) slot.targets.push(e);
+        else atoms.set(key, { atom: a, targets: [e] });
+      }
+    }
+    const byPath = new Map<string, { atom: Atom; targets: T[] }[]>();
+    for (const slot of atoms.values()) {
+      const list = byPath.get(slot.atom.path);
+      if (list) list.push(slot);
+      else byPath.set(slot.atom.path, [slot]);
+    }
+    let states = 0;
+    for (const [path, slots] of byPath) {
+      const node: PathNode<T> = { present: [], eq: null, ac: null, scanned: [] };
+      const needles: string[] = [];
+      for (const { atom, targets } of slots) {
+        if (atom.k === 'present') node.present.push(...targets);
+        else if (atom.k === 'eq') {
+          node.eq ??= new Map();
+          const l = node.eq.get(atom.text);
+          if (l) l.push(...targets);
+          else node.eq.set(atom.text, [...targets]);
+        } else {
+          needles.push(atom.text);
+          node.scanned.push({ k: atom.k, len: atom.text.length, targets });
+        }
+      }
+      if (needles.length > 0) {
+        node.ac = new AhoCorasick(needles);
+        states += node.ac.states;
+      }
+      if (path === ANY_VALUE) {
+        this.anyValue = node;
+        continue;
+      }
+      this.addPath(path, node);
+    }
+    this.info = {
+      always: this.always.length,
+      paths: byPath.size,
+      atoms: atoms.size,
+      automatonStates: states,
+    };
+  }
+
+  private addPath(path: string, node: PathNode<T>): void {
+    const segs = path.split('.');
+    const at: WalkNode<T>[] = [this.root];
+    for (let j = 1; j <= segs.length; j++) {
+      const target: WalkNode<T> = { here: undefined, edges: new Map() };
+      at.push(target);
+    }
+    // Reuse the nodes already reachable by the one-segment chain, so every prefix has a single node.
+    for (let j = 1; j <= segs.length; j++) {
+      const prev = at[j - 1] as WalkNode<T>;
+      const key = segs[j - 1] as string;
+      at[j] = prev.edges.get(key) ?? (at[j] as WalkNode<T>);
+      prev.edges.set(key, at[j] as WalkNode<T>);
+    }
+    for (let i = 0; i < segs.length; i++) {
+      for (let j = i + 2; j <= segs.length; j++) {
+        (at[i] as WalkNode<T>).edges.set(segs.slice(i, j).join('.'), at[j] as WalkNode<T>);
+      }
+    }
+    (at[segs.length] as WalkNode<T>).here = node;
+  }
+
+  /**
+   * Rules that may match the event, in rule order; every other rule provably does not match it.
+   * `keywords` lets a caller that knows no keyword rule applies to this event skip the keyword pass.
+   */
+  candidates(ctx: MatchCtx, keywords?: () => boolean): T[] {
+    const gen = ++this.gen;
+    const out: T[] = [];
+    this.out = out;
+    this.ctx = ctx;
+    for (const e of this.always) {
+      e.seen = gen;
+      out.push(e);
+    }
+    this.walk(ctx.event, this.root, 0);
+    const any = this.anyValue;
+    // Keywords are only ever substrings, and no needle holds U+0000, so one pass over the joined values
+    // finds exactly the occurrences inside each value, without a call per value.
+    if (any?.ac && (!keywords || keywords())) {
+      this.curLen = -1;
+      this.curScanned = any.scanned;
+      any.ac.scan(joinedLower(ctx), this.onHit);
+    }
+    if (out.length > this.always.length) out.sort((a, b) => a.idx - b.idx);
+    return out;
+  }
+
+  private mark(list: readonly T[]): void {
+    const gen = this.gen;
+    const out = this.out;
+    for (const e of list) {
+      if (e.seen === gen) continue;
+      e.seen = gen;
+      out.push(e);
+    }
+  }
+
+  /**
+   * Enumerates every (path, value) the getters can resolve (nested objects and flat dotted keys alike), a
+   * superset of what a rule field can see, so the index never hides a rule that could match.
+   */
+  private walk(obj: Record<string, unknown>, at: WalkNode<T>, depth: number): void {
+    const edges = at.edges;
+    for (const k in obj) {
+      const next = edges.get(k);
+      if (next === undefined || !Object.hasOwn(obj, k)) continue;
+      const v = obj[k];
+      if (next.here) this.visit(next.here, v);
+      if (depth < 64 && next.edges.size > 0 && v !== null && typeof v === 'object' && !Array.isArray(v)) {
+        this.walk(v as Record<string, unknown>, next, depth + 1);
+      }
+    }
+  }
+
+  private visit(node: PathNode<T>, v: unknown): void {
+    if (node.present.length > 0) this.mark(node.present);
+    if (!node.eq && !node.ac) return;
+    if (Array.isArray(v)) {
+      for (const x of v) {
+        const s = scalarString(x);
+        if (s !== undefined) this.scanString(node, s);
+      }
+      return;
+    }
+    const s = scalarString(v);
+    if (s !== undefined) this.scanString(node, s);
+  }
+
+  private scanString(node: PathNode<T>, raw: string): void {
+    const s = lowerCached(this.ctx, raw);
+    if (node.eq) {
+      const hit = node.eq.get(s);
+      if (hit) this.mark(hit);
+    }
+    if (node.ac) {
+      this.curLen = s.length;
+      this.curScanned = node.scanned;
+      node.ac.scan(s, this.onHit);
+    }
+  }
+
+  private readonly onHit = (id: number, end: number): void => {
+    const sc = this.curScanned[id] as Scanned<T>;
+    // curLen < 0: a joined scan, where value boundaries are unknown and anchors cannot be checked.
+    if (this.curLen >= 0 && (sc.k === 'prefix' ? end !== sc.len : sc.k === 'suffix' && end !== this.curLen))
+      return;
+    this.mark(sc.targets);
+  };
+}
