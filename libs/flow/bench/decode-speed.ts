@@ -5,9 +5,12 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { projectRoot } from '@citysoc/config';
 import { decodeDatagram, flowToEcs, MemoryTemplateCache } from '../src';
 
-const corpus = process.env.CITYSOC_CORPUS_DIR ?? path.resolve(__dirname, '../../../../shared/corpus');
+// From sources or from dist/: the corpus sits beside the checkout (../shared/corpus) unless configured.
+const corpus =
+  process.env.CITYSOC_CORPUS_DIR ?? path.resolve(projectRoot(__dirname), '..', 'shared', 'corpus');
 const withEcs = process.argv.includes('--ecs');
 const minCpuMs = Number(process.env.FLOW_BENCH_CPU_MS ?? 2000);
 
