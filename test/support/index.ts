@@ -3,3 +3,4 @@ export { Pipeline, type AppName, type PipelineOptions } from './pipeline';
 export { cleanupStreams, readStream } from './nats';
 export { corpusDir } from './corpus';
 export { repoRoot } from './root';
+export { testBusSettings } from './bus';

@@ -8,7 +8,7 @@ import { openBus } from '@citysoc/bus';
 import { loadConfig } from '@citysoc/config';
 import { type Alert } from '@citysoc/ecs';
 import { openControlStore } from '@citysoc/store';
-import { cleanupStreams, uniquePrefix, waitFor } from '@citysoc/testing';
+import { cleanupStreams, testBusSettings, uniquePrefix, waitFor } from '@citysoc/testing';
 import { responderSchema } from './config';
 import { ResponderModule } from './responder.module';
 
@@ -59,19 +59,7 @@ describe('when an incident is not claimed in time', () => {
   });
 
   it('records the breach once, escalates the queued job, and leaves a claimed incident alone', async () => {
-    const bus = await openBus(
-      {
-        natsUrl: 'nats://127.0.0.1:4222',
-        natsCreds: '',
-        streamPrefix: prefix,
-        natsReplicas: 1,
-        eventsMaxAgeHours: 1,
-        eventsMaxBytes: -1,
-        alertsMaxAgeHours: 1,
-        deadletterMaxAgeHours: 1,
-      },
-      'test',
-    );
+    const bus = await openBus(testBusSettings(prefix), 'test');
     const control = openControlStore(dir);
     try {
       for (const a of [alert('a-ignored', 'source.ip:10.0.0.1'), alert('a-claimed', 'source.ip:10.0.0.2')]) {

@@ -1,18 +1,7 @@
 import { type JsMsg } from 'nats';
-import { cleanupStreams, readStream, uniquePrefix, waitFor } from '@citysoc/testing';
+import { cleanupStreams, readStream, testBusSettings, uniquePrefix, waitFor } from '@citysoc/testing';
 import { DurableConsumer, ensureConsumer } from './consumer';
 import { type Bus, openBus } from './open';
-
-const settings = (prefix: string) => ({
-  natsUrl: process.env.CITYSOC_NATS_URL ?? 'nats://127.0.0.1:4222',
-  natsCreds: '',
-  streamPrefix: prefix,
-  natsReplicas: 1,
-  eventsMaxAgeHours: 1,
-  eventsMaxBytes: -1,
-  alertsMaxAgeHours: 1,
-  deadletterMaxAgeHours: 1,
-});
 
 const quiet = { log: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -21,7 +10,7 @@ describe('the JetStream bus', () => {
   let bus: Bus;
   beforeEach(async () => {
     prefix = uniquePrefix();
-    bus = await openBus(settings(prefix), 'test');
+    bus = await openBus(testBusSettings(prefix), 'test');
   });
   afterEach(async () => {
     await bus.close();
@@ -29,7 +18,7 @@ describe('the JetStream bus', () => {
   });
 
   it('declares its streams idempotently, whichever app starts first', async () => {
-    const again = await openBus(settings(prefix), 'test2');
+    const again = await openBus(testBusSettings(prefix), 'test2');
     await again.close();
     const names: string[] = [];
     for await (const n of bus.jsm.streams.names()) if (n.startsWith(prefix)) names.push(n);

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { Command } from 'commander';
 import { openBus } from '@citysoc/bus';
-import { cleanupStreams, readStream, uniquePrefix } from '@citysoc/testing';
+import { cleanupStreams, readStream, testBusSettings, uniquePrefix } from '@citysoc/testing';
 import { registerDeadletter } from './deadletter';
 
 async function run(args: string[]): Promise<string> {
@@ -24,19 +24,7 @@ describe('citysoc deadletter', () => {
   });
 
   it('lists dead letters and replays those the current parser accepts, keeping the others', async () => {
-    const bus = await openBus(
-      {
-        natsUrl: process.env.CITYSOC_NATS_URL ?? 'nats://127.0.0.1:4222',
-        natsCreds: '',
-        streamPrefix: prefix,
-        natsReplicas: 1,
-        eventsMaxAgeHours: 1,
-        eventsMaxBytes: -1,
-        alertsMaxAgeHours: 1,
-        deadletterMaxAgeHours: 1,
-      },
-      'test',
-    );
+    const bus = await openBus(testBusSettings(prefix), 'test');
     const headers = (id: string, reason: string) => ({
       'Citysoc-Reason': reason,
       'Citysoc-Detail': 'refused by an older parser',
