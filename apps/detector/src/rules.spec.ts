@@ -1,0 +1,77 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { eventId } from '@citysoc/ecs';
+import { loadRules } from '@citysoc/sigma';
+import { parseSyslog } from '@citysoc/syslog';
+import { buildEngine } from './engine';
+
+/**
+ * The rules shipped in rules/ must fire on what the collector really produces from real-looking lines:
+ * a decoder change that moves a field would otherwise silently blind a rule.
+ */
+const root = path.resolve(__dirname, '..', '..', '..');
+const loaded = loadRules([path.join(root, 'rules')]);
+const engine = buildEngine(loaded.rules);
+
+function titlesFor(line: string): string[] {
+  const raw = Buffer.from(line);
+  const r = parseSyslog(raw, {
+    senderIp: '10.10.1.1',
+    senderPort: 514,
+    receivedAt: new Date('2026-11-27T03:00:00Z'),
+    eventId: eventId('10.10.1.1', raw),
+    inputName: 't',
+    transport: 'tcp',
+  });
+  if (!r.ok) throw new Error(`${r.code}: ${r.reason}`);
+  return engine
+    .detect(r.event)
+    .map((a) => a.rule.title)
+    .sort();
+}
+
+describe('citysoc rules on parsed syslog', () => {
+  it('load and compile without errors', () => {
+    expect(loaded.errors).toEqual([]);
+    expect(engine.errors).toEqual([]);
+    expect(engine.active).toBe(loaded.rules.length);
+  });
+
+  it.each([
+    [
+      '<38>1 2026-11-27T10:00:00+07:00 web-01 sshd 2211 - - Failed password for invalid user admin from 203.0.113.45 port 52114 ssh2',
+      ['SSH authentication failure'],
+    ],
+    [
+      '<86>Nov 27 10:00:00 web-01 sshd[2211]: Invalid user oracle from 203.0.113.9 port 4242',
+      ['SSH authentication failure'],
+    ],
+    [
+      '<38>1 2026-11-27T10:00:00+07:00 web-01 sshd 2214 - - Accepted password for root from 10.10.1.23 port 40022 ssh2',
+      ['Successful SSH login as root'],
+    ],
+    [
+      '<38>1 2026-11-27T10:00:00+07:00 web-01 sshd 2214 - - Accepted publickey for deploy from 10.10.1.23 port 40022 ssh2',
+      [],
+    ],
+    [
+      '<85>1 2026-11-27T10:00:00+07:00 db-02 sudo - - - nguyenvana : 3 incorrect password attempts ; TTY=pts/0 ; PWD=/home/nguyenvana ; USER=root ; COMMAND=/bin/bash',
+      ['sudo authentication failure or refused command'],
+    ],
+    [
+      '<86>Nov 27 10:00:00 db-02 useradd[991]: new user: name=backdoor, UID=1001, GID=1001, home=/home/backdoor, shell=/bin/bash',
+      ['Local user account created'],
+    ],
+    [
+      '<189>1 2026-11-27T10:00:00+07:00 rt-01 ios - - - %SYS-5-CONFIG_I: Configured from console by vty0 (10.20.30.40)',
+      ['Network device configuration changed'],
+    ],
+    [
+      '<189>123: *Nov 27 10:00:00.123: %SYS-5-CONFIG_I: Configured from console by admin on vty0 (10.20.30.40)',
+      ['Network device configuration changed'],
+    ],
+    ['<14>1 2026-11-27T10:00:00+07:00 cam-01 vms - - - Camera 17 stream restored', []],
+  ])('%s', (line, titles) => {
+    expect(titlesFor(line)).toEqual(titles);
+  });
+});
