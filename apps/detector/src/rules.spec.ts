@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { eventId } from '@citysoc/ecs';
 import { loadRules } from '@citysoc/sigma';
