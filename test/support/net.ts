@@ -7,8 +7,11 @@ export function uniquePrefix(): string {
   return `t${Date.now().toString(36)}${randomBytes(3).toString('hex')}_`;
 }
 
+const handedOut = new Set<number>();
+
 export async function freePort(): Promise<number> {
-  // A port free for both TCP and UDP, since the syslog listeners share one number.
+  // A port free for both TCP and UDP, since the syslog listeners share one number. The OS may offer the
+  // same ephemeral port again once we release it, so never hand one out twice in this process.
   for (;;) {
     const port = await new Promise<number>((resolve, reject) => {
       const srv = net.createServer();
@@ -23,7 +26,10 @@ export async function freePort(): Promise<number> {
       s.once('error', () => resolve(false));
       s.bind(port, '127.0.0.1', () => s.close(() => resolve(true)));
     });
-    if (udpFree) return port;
+    if (udpFree && !handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
   }
 }
 
