@@ -2,7 +2,6 @@ import { type Alert, alertId, correlationAlertId, type EcsEvent } from '@citysoc
 import { entityOf } from '@citysoc/incidents';
 import {
   compileRules,
-  type CompiledRuleSet,
   type CompileOptions,
   CorrelationEngine,
   type CorrelationHit,
@@ -51,77 +50,43 @@ function groupEntity(hit: CorrelationHit, event: EcsEvent): string {
 }
 
 /**
- * Rules are partitioned by logsource once at load, so an event only meets the rules of its logsource;
- * correlation rules run on the ids stage 1 matched. Pure: the detector app feeds events and publishes
- * what it returns.
+ * Stage 1 is one compiled set routed by logsource (libs/sigma builds one literal index for all rules and
+ * asks each logsource predicate at most once per event); correlation rules run on the ids it matched.
+ * Pure: the detector app feeds events and publishes what it returns.
  */
 export function buildEngine(rules: SigmaRule[], opts: CompileOptions = {}): DetectionEngine {
-  const groups = new Map<string, { applies: (e: Record<string, unknown>) => boolean; rules: SigmaRule[] }>();
-  const notApplicable: SigmaRule[] = [];
   const correlationRules = rules.filter((r) => r.kind === 'correlation');
-  for (const rule of rules) {
-    if (rule.kind !== 'detection') {
-      if (rule.kind !== 'correlation') notApplicable.push(rule);
-      continue;
-    }
-    const key = JSON.stringify([
-      rule.logsource.product ?? '',
-      rule.logsource.category ?? '',
-      rule.logsource.service ?? '',
-    ]);
-    let group = groups.get(key);
-    if (!group) {
-      const applies = logsourcePredicate(rule.logsource);
-      if (!applies) {
-        notApplicable.push(rule);
-        continue;
-      }
-      group = { applies, rules: [] };
-      groups.set(key, group);
-    }
-    group.rules.push(rule);
-  }
-  const compiled: Array<{ applies: (e: Record<string, unknown>) => boolean; set: CompiledRuleSet }> = [];
-  const errors: RuleError[] = [];
-  let active = 0;
-  for (const g of groups.values()) {
-    const set = compileRules(g.rules, opts);
-    errors.push(...set.errors);
-    active += set.size;
-    compiled.push({ applies: g.applies, set });
-  }
+  const set = compileRules(rules, { ...opts, logsource: logsourcePredicate });
+  const errors: RuleError[] = [...set.errors];
   let correlation = new CorrelationEngine(correlationRules, rules);
   errors.push(...correlation.errors);
   const hasCorrelations = correlation.rules.length > 0;
 
   return {
-    active,
+    active: set.size,
     correlations: correlation.rules.length,
-    notApplicable,
+    notApplicable: [...set.notApplicable],
     errors,
     detect(event: EcsEvent, now = new Date(), correlate = true): Alert[] {
       const out: Alert[] = [];
       const doc = event as Record<string, unknown>;
       const matched: string[] = [];
       const created = now.toISOString();
-      for (const { applies, set } of compiled) {
-        if (!applies(doc)) continue;
-        for (const m of set.match(doc)) {
-          const r = m.rule;
-          matched.push(r.id);
-          // A rule that only feeds a correlation alerts on its own only if the correlation says `generate`.
-          if (hasCorrelations && !correlation.emitsAlerts(r.id)) continue;
-          out.push({
-            id: alertId(r.id, r.version, event.event.id),
-            '@timestamp': event['@timestamp'],
-            created_at: created,
-            rule: ruleMeta(r),
-            entity: entityOf(event),
-            event_ids: [event.event.id],
-            event,
-            matched_fields: m.matchedFields,
-          });
-        }
+      for (const m of set.match(doc)) {
+        const r = m.rule;
+        matched.push(r.id);
+        // A rule that only feeds a correlation alerts on its own only if the correlation says `generate`.
+        if (hasCorrelations && !correlation.emitsAlerts(r.id)) continue;
+        out.push({
+          id: alertId(r.id, r.version, event.event.id),
+          '@timestamp': event['@timestamp'],
+          created_at: created,
+          rule: ruleMeta(r),
+          entity: entityOf(event),
+          event_ids: [event.event.id],
+          event,
+          matched_fields: m.matchedFields,
+        });
       }
       if (hasCorrelations && correlate && matched.length > 0) {
         const t = Date.parse(event['@timestamp']);
