@@ -20,6 +20,22 @@ import { CollectorModule } from './collector.module';
 import { CollectorService } from './collector.service';
 import { collectorSchema } from './config';
 
+/** A real collector in this process on loopback, isolated by its stream prefix. */
+async function startCollector(
+  prefix: string,
+  env: Record<string, string>,
+): Promise<{ app: INestApplicationContext; svc: CollectorService }> {
+  const config = loadConfig(collectorSchema, {
+    CITYSOC_STREAM_PREFIX: prefix,
+    CITYSOC_SYSLOG_HOST: '127.0.0.1',
+    ...(process.env.CITYSOC_NATS_URL ? { CITYSOC_NATS_URL: process.env.CITYSOC_NATS_URL } : {}),
+    ...env,
+  });
+  const app = await NestFactory.createApplicationContext(CollectorModule.register(config), { logger: false });
+  await app.init();
+  return { app, svc: app.get(CollectorService) };
+}
+
 /**
  * Hostile input against a real collector on real sockets and real JetStream: it never crashes, keeps
  * serving the next sender, and every rejected frame is counted and kept with its raw bytes.
@@ -30,18 +46,12 @@ describe('when senders send garbage to the collector', () => {
   let svc: CollectorService;
 
   beforeAll(async () => {
-    const config = loadConfig(collectorSchema, {
-      CITYSOC_STREAM_PREFIX: prefix,
-      CITYSOC_SYSLOG_HOST: '127.0.0.1',
+    ({ app, svc } = await startCollector(prefix, {
       CITYSOC_SYSLOG_UDP_PORT: '0',
       CITYSOC_SYSLOG_TCP_PORT: '0',
       CITYSOC_COLLECTOR_METRICS_PORT: '0',
       CITYSOC_SYSLOG_MAX_FRAME_BYTES: '1024',
-      ...(process.env.CITYSOC_NATS_URL ? { CITYSOC_NATS_URL: process.env.CITYSOC_NATS_URL } : {}),
-    });
-    app = await NestFactory.createApplicationContext(CollectorModule.register(config), { logger: false });
-    await app.init();
-    svc = app.get(CollectorService);
+    }));
   }, 30_000);
 
   afterAll(async () => {
@@ -146,20 +156,14 @@ describe('when a sender speaks syslog over TLS (RFC 5425)', () => {
       ],
       { stdio: 'ignore' },
     );
-    const config = loadConfig(collectorSchema, {
-      CITYSOC_STREAM_PREFIX: prefix,
-      CITYSOC_SYSLOG_HOST: '127.0.0.1',
+    ({ app, svc } = await startCollector(prefix, {
       CITYSOC_SYSLOG_UDP_PORT: '-1',
       CITYSOC_SYSLOG_TCP_PORT: '-1',
       CITYSOC_SYSLOG_TLS_PORT: '0',
       CITYSOC_SYSLOG_TLS_CERT: path.join(dir, 'cert.pem'),
       CITYSOC_SYSLOG_TLS_KEY: path.join(dir, 'key.pem'),
       CITYSOC_COLLECTOR_METRICS_PORT: '-1',
-      ...(process.env.CITYSOC_NATS_URL ? { CITYSOC_NATS_URL: process.env.CITYSOC_NATS_URL } : {}),
-    });
-    app = await NestFactory.createApplicationContext(CollectorModule.register(config), { logger: false });
-    await app.init();
-    svc = app.get(CollectorService);
+    }));
   }, 30_000);
 
   afterAll(async () => {
