@@ -1,5 +1,4 @@
 import { type BusNames, type JetStreamPublisher } from '@citysoc/bus';
-import { eventId } from '@citysoc/ecs';
 import { attachUnits, UnitRegistry } from '@citysoc/enrich';
 import { type ComponentMetrics } from '@citysoc/observability';
 import { type FrameError, normalizeIp, parseSyslog } from '@citysoc/syslog';
@@ -33,7 +32,7 @@ export class SyslogIngest {
     this.metrics.received.inc({ component });
     this.metrics.receivedBytes.inc({ component }, raw.length);
     const senderIp = normalizeIp(meta.senderIp);
-    const id = eventId(senderIp, raw, this.occurrences.next(senderIp, raw));
+    const id = this.occurrences.idFor(senderIp, raw);
     const result = parseSyslog(raw, {
       senderIp,
       senderPort: meta.senderPort,
@@ -60,7 +59,7 @@ export class SyslogIngest {
   async rejectFrame(err: FrameError, meta: FrameMeta): Promise<void> {
     this.metrics.received.inc({ component: meta.inputName });
     const senderIp = normalizeIp(meta.senderIp);
-    const id = eventId(senderIp, err.raw, this.occurrences.next(senderIp, err.raw));
+    const id = this.occurrences.idFor(senderIp, err.raw);
     await this.deadLetter(err.raw, err.code, err.reason, { ...meta, senderIp }, id);
   }
 

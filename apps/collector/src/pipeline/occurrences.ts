@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { eventId } from '@citysoc/ecs';
 
 /**
  * Counts identical frames from one sender so that event ids stay deterministic (a retransmission after a
@@ -9,8 +9,14 @@ export class OccurrenceCounter {
   private readonly seen = new Map<string, number>();
   constructor(private readonly capacity = 200_000) {}
 
-  next(senderIp: string, raw: Uint8Array): number {
-    const key = createHash('sha1').update(senderIp).update('\0').update(raw).digest('base64');
+  /** The frame's event id: its first occurrence's id doubles as the counting key, so one hash usually does. */
+  idFor(senderIp: string, raw: Uint8Array): string {
+    const first = eventId(senderIp, raw);
+    const n = this.next(first);
+    return n === 0 ? first : eventId(senderIp, raw, n);
+  }
+
+  next(key: string): number {
     const n = this.seen.get(key);
     if (n === undefined) {
       if (this.seen.size >= this.capacity) {
