@@ -132,8 +132,8 @@ export class BulkWriter {
         lastError = describeError(err);
         continue;
       }
-      if (items.length !== pending.length) {
-        throw new Error(`bulk answered ${items.length} items for ${pending.length} operations`);
+      if (!Array.isArray(items) || items.length !== pending.length) {
+        throw new Error(`bulk answered ${Array.isArray(items) ? items.length : 'no'} items for ${pending.length} operations`);
       }
       const retry: BulkDoc<T>[] = [];
       pending.forEach((d, i) => {
