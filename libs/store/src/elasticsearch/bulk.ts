@@ -126,14 +126,16 @@ export class BulkWriter {
           operations: pending.flatMap((d) => [{ create: { _index: d.index, _id: d.id } }, d.doc]),
           ...(this.s.refresh ? { refresh: this.s.refresh } : {}),
         });
-        items = res.items as Array<Record<string, BulkItemResult | undefined>>;
+        items = res.items;
       } catch (err) {
         if (!isRetryable(err)) throw err;
         lastError = describeError(err);
         continue;
       }
       if (!Array.isArray(items) || items.length !== pending.length) {
-        throw new Error(`bulk answered ${Array.isArray(items) ? items.length : 'no'} items for ${pending.length} operations`);
+        throw new Error(
+          `bulk answered ${Array.isArray(items) ? items.length : 'no'} items for ${pending.length} operations`,
+        );
       }
       const retry: BulkDoc<T>[] = [];
       pending.forEach((d, i) => {
@@ -167,7 +169,9 @@ function rejection<T>(d: BulkDoc<T>, status: number, r: BulkItemResult | undefin
     id: d.id,
     item: d.item,
     status,
-    reason: e ? `${e.type ?? 'error'}: ${e.reason ?? ''}${cause}` : `no result for the operation (status ${status})`,
+    reason: e
+      ? `${e.type ?? 'error'}: ${e.reason ?? ''}${cause}`
+      : `no result for the operation (status ${status})`,
   };
 }
 

@@ -22,27 +22,34 @@ describe('Elasticsearch templates and policies', () => {
     ['ilm-policies', () => ilmPolicies(DEFAULT_LAYOUT.retention)],
     ['component-templates', () => componentTemplates()],
     ['index-templates', () => indexTemplates(DEFAULT_LAYOUT)],
-    ['event-search', () => eventSearchBody({ from: '2026-11-27T00:00:00Z', to: '2026-11-28T00:00:00Z', text: 'failed password', fields: { 'source.ip': '10.0.0.9' }, limit: 50 })],
+    [
+      'event-search',
+      () =>
+        eventSearchBody({
+          from: '2026-11-27T00:00:00Z',
+          to: '2026-11-28T00:00:00Z',
+          text: 'failed password',
+          fields: { 'source.ip': '10.0.0.9' },
+          limit: 50,
+        }),
+    ],
   ])('%s match the golden file', (name, body) => golden(name, body()));
 
   it('retention days reach the delete phase of each class', () => {
     const p = ilmPolicies({ syslogDays: 7, flowDays: 3, alertsDays: 400, drillDays: 1, warmAfterDays: 2 });
     const del = (n: string) => (p[n]?.policy.phases['delete'] as { min_age: string }).min_age;
-    expect([del('citysoc-syslog'), del('citysoc-flow'), del('citysoc-alerts'), del('citysoc-drill')]).toEqual([
-      '7d',
-      '3d',
-      '400d',
-      '1d',
-    ]);
+    expect([del('citysoc-syslog'), del('citysoc-flow'), del('citysoc-alerts'), del('citysoc-drill')]).toEqual(
+      ['7d', '3d', '400d', '1d'],
+    );
     // Warm never comes after delete.
     expect((p['citysoc-drill']?.policy.phases['warm'] as { min_age: string }).min_age).toBe('1d');
   });
 
   it('refuses namespaces that would break the data stream naming scheme', () => {
     const client = new FakeCluster().client();
-    expect(() => new ElasticsearchEventStore(client, { layout: { ...DEFAULT_LAYOUT, namespace: 'Prod-1' } })).toThrow(
-      /namespace/,
-    );
+    expect(
+      () => new ElasticsearchEventStore(client, { layout: { ...DEFAULT_LAYOUT, namespace: 'Prod-1' } }),
+    ).toThrow(/namespace/);
     expect(
       () => new ElasticsearchEventStore(client, { layout: { ...DEFAULT_LAYOUT, drillNamespace: 'default' } }),
     ).toThrow(/differ/);
@@ -96,7 +103,10 @@ describe('ElasticsearchEventStore requests', () => {
   it('bulk-creates with the deterministic id into the data stream of the class and namespace', async () => {
     const store = open({ refresh: 'wait_for' });
     const syslog = contractEvent('s1', '2026-11-27T01:00:00.000Z', 'sshd: Failed password');
-    const flow = { ...contractEvent('f1', '2026-11-27T01:00:00.000Z', ''), event: { id: 'f1', created: 'x', dataset: 'flow', module: 'netflow' } };
+    const flow = {
+      ...contractEvent('f1', '2026-11-27T01:00:00.000Z', ''),
+      event: { id: 'f1', created: 'x', dataset: 'flow', module: 'netflow' },
+    };
     const drill = contractEvent('d1', '2026-11-27T01:00:00.000Z', 'drill', { tags: ['drill'] });
     await store.insertEvents([syslog, flow, drill]);
     await store.insertAlerts([contractAlert('a1', '2026-11-27T01:00:00.000Z')]);
@@ -110,7 +120,9 @@ describe('ElasticsearchEventStore requests', () => {
       { create: { _index: 'logs-citysoc.syslog-drill', _id: 'd1' } },
     ]);
     expect(body[1]).toMatchObject({ ...syslog, event: { ...syslog.event, ingested: expect.any(String) } });
-    expect((bulks[1]?.body as unknown[])[0]).toEqual({ create: { _index: 'logs-citysoc.alerts-default', _id: 'a1' } });
+    expect((bulks[1]?.body as unknown[])[0]).toEqual({
+      create: { _index: 'logs-citysoc.alerts-default', _id: 'a1' },
+    });
     await store.close();
   });
 
@@ -126,13 +138,20 @@ describe('ElasticsearchEventStore requests', () => {
   it('returns per-item failures with the original document and a reason, and stores the rest', async () => {
     const store = open();
     fake.itemFault = ({ id }) =>
-      id === 'bad' ? { status: 400, type: 'mapper_parsing_exception', reason: 'failed to parse field [source.port]' } : undefined;
+      id === 'bad'
+        ? { status: 400, type: 'mapper_parsing_exception', reason: 'failed to parse field [source.port]' }
+        : undefined;
     const bad = contractEvent('bad', '2026-11-27T01:00:00.000Z', 'weird', { source: { port: 1 } });
     const good = contractEvent('good', '2026-11-27T01:00:01.000Z', 'fine');
     const r = await store.writeEvents([bad, good]);
     expect(r.inserted).toBe(1);
     expect(r.rejected).toEqual([
-      { id: 'bad', item: bad, status: 400, reason: 'mapper_parsing_exception: failed to parse field [source.port]' },
+      {
+        id: 'bad',
+        item: bad,
+        status: 400,
+        reason: 'mapper_parsing_exception: failed to parse field [source.port]',
+      },
     ]);
     expect(fake.allDocs().map((d) => d.id)).toEqual(['good']);
     expect(store.bulkStats.rejected).toBe(1);
@@ -155,17 +174,20 @@ describe('ElasticsearchEventStore requests', () => {
   it('retries only the items rejected with 429, not those already created', async () => {
     const store = open({ baseBackoffMs: 10 });
     fake.itemFault = ({ id }, attempt) =>
-      id === 'busy' && attempt === 0 ? { status: 429, type: 'es_rejected_execution_exception', reason: 'queue full' } : undefined;
+      id === 'busy' && attempt === 0
+        ? { status: 429, type: 'es_rejected_execution_exception', reason: 'queue full' }
+        : undefined;
     const r = await store.writeEvents([
       contractEvent('ok', '2026-11-27T01:00:00.000Z', 'x'),
       contractEvent('busy', '2026-11-27T01:00:01.000Z', 'y'),
     ]);
     expect(r).toEqual({ inserted: 2, duplicates: 0, rejected: [] });
     const bulks = fake.requestsTo('POST', '/_bulk');
-    expect(bulks.map((b) => (b.body as Array<{ create?: { _id: string } }>).flatMap((l) => (l.create ? [l.create._id] : [])))).toEqual([
-      ['ok', 'busy'],
-      ['busy'],
-    ]);
+    expect(
+      bulks.map((b) =>
+        (b.body as Array<{ create?: { _id: string } }>).flatMap((l) => (l.create ? [l.create._id] : [])),
+      ),
+    ).toEqual([['ok', 'busy'], ['busy']]);
     expect(sleeps).toEqual([10]);
     await store.close();
   });
@@ -174,9 +196,9 @@ describe('ElasticsearchEventStore requests', () => {
     const store = open({ maxAttempts: 3, baseBackoffMs: 1 });
     await store.install();
     fake.bulkStatusQueue = [429, 429, 429, 429];
-    await expect(store.insertEvents([contractEvent('x', '2026-11-27T01:00:00.000Z', 'x')])).rejects.toBeInstanceOf(
-      StoreUnavailableError,
-    );
+    await expect(
+      store.insertEvents([contractEvent('x', '2026-11-27T01:00:00.000Z', 'x')]),
+    ).rejects.toBeInstanceOf(StoreUnavailableError);
     expect(fake.requestsTo('POST', '/_bulk')).toHaveLength(3);
     await store.close();
   });
@@ -204,7 +226,9 @@ describe('ElasticsearchEventStore requests', () => {
 
   it('splits large writes into bulk requests of at most maxDocs', async () => {
     const store = open({ maxDocs: 2 });
-    const events = Array.from({ length: 5 }, (_, i) => contractEvent(`b${i}`, '2026-11-27T01:00:00.000Z', 'x'));
+    const events = Array.from({ length: 5 }, (_, i) =>
+      contractEvent(`b${i}`, '2026-11-27T01:00:00.000Z', 'x'),
+    );
     expect(await store.insertEvents(events)).toBe(5);
     expect(fake.requestsTo('POST', '/_bulk').map((b) => (b.body as unknown[]).length)).toEqual([4, 4, 2]);
     await store.close();
@@ -216,7 +240,12 @@ describe('ElasticsearchEventStore requests', () => {
       Array.from({ length: 3 }, (_, i) => contractEvent(`s${i}`, '2026-11-27T01:00:00.000Z', 'failed login')),
     );
     const p1 = await store.searchEvents({ text: 'failed', fields: { 'event.dataset': 'syslog' }, limit: 2 });
-    const p2 = await store.searchEvents({ text: 'failed', fields: { 'event.dataset': 'syslog' }, limit: 2, after: p1.next as string });
+    const p2 = await store.searchEvents({
+      text: 'failed',
+      fields: { 'event.dataset': 'syslog' },
+      limit: 2,
+      after: p1.next,
+    });
     const searches = fake.requestsTo('POST', '/logs-citysoc.syslog-*,logs-citysoc.flow-*/_search');
     expect(searches).toHaveLength(2);
     expect(searches[0]?.querystring).toEqual({ ignore_unavailable: 'true', allow_no_indices: 'true' });
@@ -224,7 +253,16 @@ describe('ElasticsearchEventStore requests', () => {
       query: {
         bool: {
           filter: [{ term: { 'event.dataset': 'syslog' } }],
-          must: [{ simple_query_string: { query: 'failed', fields: ['message'], default_operator: 'and', flags: 'NONE' } }],
+          must: [
+            {
+              simple_query_string: {
+                query: 'failed',
+                fields: ['message'],
+                default_operator: 'and',
+                flags: 'NONE',
+              },
+            },
+          ],
         },
       },
       sort: [

@@ -139,7 +139,12 @@ export class ElasticsearchEventStore implements EventStore {
   }
 
   /** Raw query DSL over the events (retro-hunts); paging and bounds as searchEvents. */
-  async searchEventsDsl(query: unknown, range: { from?: string; to?: string }, limit: number, after?: string) {
+  async searchEventsDsl(
+    query: unknown,
+    range: { from?: string; to?: string },
+    limit: number,
+    after?: string,
+  ) {
     const base = eventSearchBody({
       ...(range.from ? { from: range.from } : {}),
       ...(range.to ? { to: range.to } : {}),

@@ -13,33 +13,36 @@ import { DEFAULT_LAYOUT, dataStreamName } from './templates';
 const url = process.env['ELASTICSEARCH_URL'];
 const suite = url ? describe : describe.skip;
 
-suite(`EventStore contract: real Elasticsearch at ${url ?? '(skipped: set ELASTICSEARCH_URL to run)'}`, () => {
-  eventStoreContract(async () => {
-    const tag = randomBytes(4).toString('hex');
-    const namespace = `t${tag}`;
-    const drillNamespace = `t${tag}drill`;
-    const client = createElasticsearchClient({
-      url: url as string,
-      ...(process.env['ELASTICSEARCH_API_KEY'] ? { apiKey: process.env['ELASTICSEARCH_API_KEY'] } : {}),
-      ...(process.env['ELASTICSEARCH_USERNAME'] ? { username: process.env['ELASTICSEARCH_USERNAME'] } : {}),
-      ...(process.env['ELASTICSEARCH_PASSWORD'] ? { password: process.env['ELASTICSEARCH_PASSWORD'] } : {}),
-      ...(process.env['ELASTICSEARCH_CA_FILE'] ? { caFile: process.env['ELASTICSEARCH_CA_FILE'] } : {}),
+suite(
+  `EventStore contract: real Elasticsearch at ${url ?? '(skipped: set ELASTICSEARCH_URL to run)'}`,
+  () => {
+    eventStoreContract(async () => {
+      const tag = randomBytes(4).toString('hex');
+      const namespace = `t${tag}`;
+      const drillNamespace = `t${tag}drill`;
+      const client = createElasticsearchClient({
+        url: url as string,
+        ...(process.env['ELASTICSEARCH_API_KEY'] ? { apiKey: process.env['ELASTICSEARCH_API_KEY'] } : {}),
+        ...(process.env['ELASTICSEARCH_USERNAME'] ? { username: process.env['ELASTICSEARCH_USERNAME'] } : {}),
+        ...(process.env['ELASTICSEARCH_PASSWORD'] ? { password: process.env['ELASTICSEARCH_PASSWORD'] } : {}),
+        ...(process.env['ELASTICSEARCH_CA_FILE'] ? { caFile: process.env['ELASTICSEARCH_CA_FILE'] } : {}),
+      });
+      const store = new ElasticsearchEventStore(client, {
+        layout: { ...DEFAULT_LAYOUT, namespace, drillNamespace, readNamespaces: [namespace, drillNamespace] },
+        // Read-your-writes for the contract; production leaves refresh to the refresh interval.
+        bulk: { refresh: 'wait_for' },
+      });
+      return {
+        store,
+        cleanup: async () => {
+          const names = (['syslog', 'flow', 'alerts'] as const).flatMap((c) => [
+            dataStreamName(c, namespace),
+            dataStreamName(c, drillNamespace),
+          ]);
+          await client.indices.deleteDataStream({ name: names.join(',') }, { ignore: [404] });
+          await store.close();
+        },
+      };
     });
-    const store = new ElasticsearchEventStore(client, {
-      layout: { ...DEFAULT_LAYOUT, namespace, drillNamespace, readNamespaces: [namespace, drillNamespace] },
-      // Read-your-writes for the contract; production leaves refresh to the refresh interval.
-      bulk: { refresh: 'wait_for' },
-    });
-    return {
-      store,
-      cleanup: async () => {
-        const names = (['syslog', 'flow', 'alerts'] as const).flatMap((c) => [
-          dataStreamName(c, namespace),
-          dataStreamName(c, drillNamespace),
-        ]);
-        await client.indices.deleteDataStream({ name: names.join(',') }, { ignore: [404] });
-        await store.close();
-      },
-    };
-  });
-});
+  },
+);

@@ -47,7 +47,8 @@ export function validateLayout(l: LayoutSettings): void {
   }
   for (const n of l.readNamespaces ?? [])
     if (!NAME_RE.test(n)) throw new Error(`Elasticsearch read namespace "${n}" must match ${NAME_RE.source}`);
-  if (l.namespace === l.drillNamespace) throw new Error('drill namespace must differ from the live namespace');
+  if (l.namespace === l.drillNamespace)
+    throw new Error('drill namespace must differ from the live namespace');
 }
 
 export function dataStreamName(cls: DataClass, namespace: string): string {
@@ -251,7 +252,11 @@ export function componentTemplates(): Record<string, { template: Record<string, 
           },
           analysis: {
             analyzer: {
-              citysoc_folding: { type: 'custom', tokenizer: 'standard', filter: ['lowercase', 'asciifolding'] },
+              citysoc_folding: {
+                type: 'custom',
+                tokenizer: 'standard',
+                filter: ['lowercase', 'asciifolding'],
+              },
             },
           },
         },
@@ -301,4 +306,23 @@ export function indexTemplates(l: LayoutSettings): Record<string, IndexTemplateB
     out[`citysoc-${cls}-drill`] = base(dataStreamName(cls, l.drillNamespace), policyName('drill'), 210);
   }
   return out;
+}
+
+/** Mapping type of an event path under the installed ECS mappings (sub-fields included), if mapped. */
+export function ecsFieldType(path: string): string | undefined {
+  return lookupType(ECS_EVENT_PROPERTIES, path.split('.'));
+}
+
+function lookupType(props: Record<string, unknown>, parts: string[]): string | undefined {
+  // `@timestamp` and other keys may themselves hold dots only at the top level; try the longest key first.
+  for (let n = parts.length; n >= 1; n--) {
+    const def = props[parts.slice(0, n).join('.')] as Record<string, unknown> | undefined;
+    if (!def) continue;
+    const rest = parts.slice(n);
+    if (rest.length === 0) return typeof def['type'] === 'string' ? def['type'] : 'object';
+    if (def['type'] === 'flattened') return 'flattened';
+    const inner = (def['properties'] ?? def['fields']) as Record<string, unknown> | undefined;
+    return inner ? lookupType(inner, rest) : undefined;
+  }
+  return undefined;
 }

@@ -19,9 +19,10 @@ export interface RecordedRequest {
 type Doc = Record<string, unknown>;
 type BulkOp = { create?: { _index: string; _id: string } } & Record<string, unknown>;
 /** Per-item override: return a status and error type to fail that item, undefined to process it. */
-export type ItemFault = (op: { index: string; id: string; doc: Doc }, attempt: number) =>
-  | { status: number; type: string; reason: string }
-  | undefined;
+export type ItemFault = (
+  op: { index: string; id: string; doc: Doc },
+  attempt: number,
+) => { status: number; type: string; reason: string } | undefined;
 
 interface MockParams {
   method: string;
@@ -107,31 +108,67 @@ export class FakeCluster {
     for (let i = 0; i < lines.length; i += 2) {
       const op = lines[i] as BulkOp;
       const doc = lines[i + 1] as Doc;
-      if (!op.create) throw new Error(`fake cluster: only create ops are expected, got ${JSON.stringify(op)}`);
+      if (!op.create)
+        throw new Error(`fake cluster: only create ops are expected, got ${JSON.stringify(op)}`);
       const { _index: index, _id: id } = op.create;
       const fault = this.itemFault?.({ index, id, doc }, attempt);
       if (fault) {
-        items.push({ create: { _index: index, _id: id, status: fault.status, error: { type: fault.type, reason: fault.reason } } });
+        items.push({
+          create: {
+            _index: index,
+            _id: id,
+            status: fault.status,
+            error: { type: fault.type, reason: fault.reason },
+          },
+        });
         continue;
       }
       if (!this.templateFor(index)) {
-        items.push({ create: { _index: index, _id: id, status: 400, error: { type: 'index_not_found_exception', reason: `no template matches ${index}` } } });
+        items.push({
+          create: {
+            _index: index,
+            _id: id,
+            status: 400,
+            error: { type: 'index_not_found_exception', reason: `no template matches ${index}` },
+          },
+        });
         continue;
       }
       if (typeof doc['@timestamp'] !== 'string') {
-        items.push({ create: { _index: index, _id: id, status: 400, error: { type: 'illegal_argument_exception', reason: 'data stream requires @timestamp' } } });
+        items.push({
+          create: {
+            _index: index,
+            _id: id,
+            status: 400,
+            error: { type: 'illegal_argument_exception', reason: 'data stream requires @timestamp' },
+          },
+        });
         continue;
       }
       const stream = this.streams.get(index) ?? new Map<string, Doc>();
       this.streams.set(index, stream);
       if (stream.has(id)) {
-        items.push({ create: { _index: index, _id: id, status: 409, error: { type: 'version_conflict_engine_exception', reason: `[${id}]: version conflict, document already exists` } } });
+        items.push({
+          create: {
+            _index: index,
+            _id: id,
+            status: 409,
+            error: {
+              type: 'version_conflict_engine_exception',
+              reason: `[${id}]: version conflict, document already exists`,
+            },
+          },
+        });
         continue;
       }
       stream.set(id, doc);
       items.push({ create: { _index: index, _id: id, status: 201, result: 'created' } });
     }
-    return { took: 1, errors: items.some((it) => ((it as { create: { status: number } }).create.status >= 300)), items };
+    return {
+      took: 1,
+      errors: items.some((it) => (it as { create: { status: number } }).create.status >= 300),
+      items,
+    };
   }
 
   /** Index template with the highest priority whose pattern matches, as Elasticsearch chooses. */
@@ -178,7 +215,10 @@ export class FakeCluster {
   }
 
   private count(indexExpr: string): unknown {
-    return { count: this.docsOf(indexExpr).length, _shards: { total: 1, successful: 1, skipped: 0, failed: 0 } };
+    return {
+      count: this.docsOf(indexExpr).length,
+      _shards: { total: 1, successful: 1, skipped: 0, failed: 0 },
+    };
   }
 
   private search(indexExpr: string, body: unknown): unknown {
@@ -192,13 +232,20 @@ export class FakeCluster {
     let hits = this.docsOf(indexExpr).filter((d) => this.matches(b.query ?? { match_all: {} }, d));
     const keys = (b.sort ?? []).map((s) => Object.keys(s)[0] as string);
     const sortVal = (d: { id: string; doc: Doc }, k: string): string =>
-      k === '_id' ? d.id : String(getField(d.doc, k) ?? '');
+      k === '_id' ? d.id : String((getField(d.doc, k) as string | number | undefined) ?? '');
     const cmp = (a: string[], c: string[]): number => {
       for (let i = 0; i < a.length; i++) {
         const x = a[i] as string;
         const y = c[i] as string;
         const k = keys[i] as string;
-        const r = k === '@timestamp' ? Date.parse(x) - Date.parse(y) || x.localeCompare(y) : x < y ? -1 : x > y ? 1 : 0;
+        const r =
+          k === '@timestamp'
+            ? Date.parse(x) - Date.parse(y) || x.localeCompare(y)
+            : x < y
+              ? -1
+              : x > y
+                ? 1
+                : 0;
         if (r !== 0) return (b.sort?.[i]?.[k]?.order === 'desc' ? -1 : 1) * r;
       }
       return 0;
@@ -238,13 +285,15 @@ export class FakeCluster {
       case 'ids':
         return (a['values'] as string[]).includes(d.id);
       case 'bool': {
-        const list = (k: string): unknown[] => (a[k] === undefined ? [] : Array.isArray(a[k]) ? (a[k] as unknown[]) : [a[k]]);
+        const list = (k: string): unknown[] =>
+          a[k] === undefined ? [] : Array.isArray(a[k]) ? (a[k] as unknown[]) : [a[k]];
         const must = [...list('must'), ...list('filter')];
         const should = list('should');
         if (!must.every((x) => this.matches(x, d))) return false;
         if (list('must_not').some((x) => this.matches(x, d))) return false;
         const msm = a['minimum_should_match'] ?? (must.length === 0 ? 1 : 0);
-        if (should.length > 0 && Number(msm) > 0) return should.filter((x) => this.matches(x, d)).length >= Number(msm);
+        if (should.length > 0 && Number(msm) > 0)
+          return should.filter((x) => this.matches(x, d)).length >= Number(msm);
         return true;
       }
       case 'exists':
@@ -252,7 +301,8 @@ export class FakeCluster {
       case 'range': {
         const [field, r] = Object.entries(a)[0] as [string, Record<string, unknown>];
         const type = this.fieldType(field);
-        const conv = (v: unknown): number => (type === 'date' || type === 'date_nanos' ? Date.parse(String(v)) : Number(v));
+        const conv = (v: unknown): number =>
+          type === 'date' || type === 'date_nanos' ? Date.parse(String(v)) : Number(v);
         return this.values(d.doc, field).some((v) => {
           const x = conv(v);
           if (Number.isNaN(x)) return false;
@@ -269,10 +319,19 @@ export class FakeCluster {
       case 'prefix':
       case 'regexp': {
         const [field, spec] = Object.entries(a).filter(([k]) => k !== 'boost')[0] as [string, unknown];
-        const obj = spec !== null && typeof spec === 'object' && !Array.isArray(spec) ? (spec as Record<string, unknown>) : { value: spec };
+        const obj =
+          spec !== null && typeof spec === 'object' && !Array.isArray(spec)
+            ? (spec as Record<string, unknown>)
+            : { value: spec };
         const ci = obj['case_insensitive'] === true;
         const type = this.fieldType(field);
-        if (kind !== 'term' && kind !== 'terms' && type !== 'keyword' && type !== 'wildcard' && type !== undefined)
+        if (
+          kind !== 'term' &&
+          kind !== 'terms' &&
+          type !== 'keyword' &&
+          type !== 'wildcard' &&
+          type !== undefined
+        )
           throw new Error(`fake cluster: ${kind} on ${type} field ${field}`);
         const wanted = kind === 'terms' ? (spec as unknown[]) : [obj['value']];
         const test = (v: unknown, w: unknown): boolean => {
@@ -281,12 +340,14 @@ export class FakeCluster {
           if (kind === 'term' || kind === 'terms') {
             if (type === 'ip') return ipMatches(sv, sw);
             if (type === 'long' || type === 'integer') return Number(sv) === Number(sw);
-            if (type === 'text' || type === 'match_only_text') throw new Error(`fake cluster: term on text field ${field}`);
+            if (type === 'text' || type === 'match_only_text')
+              throw new Error(`fake cluster: term on text field ${field}`);
             return ci ? sv.toLowerCase() === sw.toLowerCase() : sv === sw;
           }
-          if (kind === 'prefix') return ci ? sv.toLowerCase().startsWith(sw.toLowerCase()) : sv.startsWith(sw);
+          if (kind === 'prefix')
+            return ci ? sv.toLowerCase().startsWith(sw.toLowerCase()) : sv.startsWith(sw);
           if (kind === 'wildcard') return wildcardToRegex(sw, ci).test(sv);
-          return luceneRegex(sw, ci || String(obj['flags'] ?? '').includes('CASE_INSENSITIVE')).test(sv);
+          return luceneRegex(sw, ci || String((obj['flags'] as string | undefined) ?? '').includes('CASE_INSENSITIVE')).test(sv);
         };
         return this.values(d.doc, field).some((v) => wanted.some((w) => test(v, w)));
       }
@@ -296,6 +357,7 @@ export class FakeCluster {
         const texts = fields.flatMap((f) => this.values(d.doc, f)).map((v) => new Set(analyze(String(v))));
         return words.length > 0 && words.every((w) => texts.some((t) => t.has(w)));
       }
+      case undefined:
       default:
         throw new Error(`fake cluster: unsupported query ${JSON.stringify(q)}`);
     }
