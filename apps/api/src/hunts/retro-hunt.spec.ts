@@ -12,7 +12,7 @@ import {
 } from '@citysoc/store';
 import { parseSyslog } from '@citysoc/syslog';
 import { corpusDir } from '@citysoc/testing';
-import { FakeCluster } from '../../../../libs/store/src/elasticsearch/testing/fake-cluster';
+import { FakeCluster } from '../../../../libs/store/src/elasticsearch/testing/fake-cluster.test';
 import { buildEngine } from '../../../detector/src/engine';
 import { logsourcePredicate } from '../../../detector/src/logsource';
 

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openEventStore } from '../sqlite/control';
-import { eventStoreContract } from './event-store.contract';
+import { eventStoreContract } from './event-store.contract.test';
 
 describe('EventStore contract: SQLite (a real file)', () => {
   eventStoreContract(async () => {

@@ -1,20 +1,22 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { errors } from '@elastic/elasticsearch';
-import { contractAlert, contractEvent } from '../contract/event-store.contract';
+import { contractAlert, contractEvent } from '../contract/event-store.contract.test';
 import { StoreUnavailableError } from './bulk';
 import { ElasticsearchEventStore } from './event-store';
 import { eventSearchBody } from './query';
 import { componentTemplates, DEFAULT_LAYOUT, ilmPolicies, indexTemplates } from './templates';
-import { FakeCluster } from './testing/fake-cluster';
+import { FakeCluster } from './testing/fake-cluster.test';
 
-/** Golden files: CITYSOC_UPDATE_GOLDEN=1 rewrites them after an intended change; review the diff. */
+/**
+ * Golden files, compared as JSON (prettier may reflow them): CITYSOC_UPDATE_GOLDEN=1 rewrites them after an
+ * intended change; run prettier on them and review the diff.
+ */
 const update = process.env.CITYSOC_UPDATE_GOLDEN === '1';
 function golden(name: string, value: unknown): void {
   const file = path.join(__dirname, 'golden', `${name}.json`);
-  const text = JSON.stringify(value, null, 2) + '\n';
-  if (update || !existsSync(file)) writeFileSync(file, text);
-  expect(text).toBe(readFileSync(file, 'utf8'));
+  if (update || !existsSync(file)) writeFileSync(file, JSON.stringify(value, null, 2) + '\n');
+  expect(JSON.parse(JSON.stringify(value))).toEqual(JSON.parse(readFileSync(file, 'utf8')));
 }
 
 describe('Elasticsearch templates and policies', () => {

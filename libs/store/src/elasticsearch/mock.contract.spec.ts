@@ -1,6 +1,6 @@
-import { eventStoreContract } from '../contract/event-store.contract';
+import { eventStoreContract } from '../contract/event-store.contract.test';
 import { ElasticsearchEventStore } from './event-store';
-import { FakeCluster } from './testing/fake-cluster';
+import { FakeCluster } from './testing/fake-cluster.test';
 
 describe('EventStore contract: Elasticsearch through @elastic/elasticsearch-mock', () => {
   eventStoreContract(async () => {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { eventStoreContract } from '../contract/event-store.contract';
+import { eventStoreContract } from '../contract/event-store.contract.test';
 import { createElasticsearchClient } from './client';
 import { ElasticsearchEventStore } from './event-store';
 import { DEFAULT_LAYOUT, dataStreamName } from './templates';

@@ -27,14 +27,22 @@ export interface EsBackendOptions {
   keywordFields?: string[];
 }
 
-export type EsTranslation =
-  | { ok: true; query: EsQuery; warnings: string[] }
-  | { ok: false; reason: string };
+export type EsTranslation = { ok: true; query: EsQuery; warnings: string[] } | { ok: false; reason: string };
 
 export class NotTranslatable extends Error {}
 
 const STRING_TYPES = new Set(['keyword', 'wildcard', 'constant_keyword', 'flattened']);
-const NUMERIC_TYPES = new Set(['long', 'integer', 'short', 'byte', 'double', 'float', 'half_float', 'scaled_float', 'unsigned_long']);
+const NUMERIC_TYPES = new Set([
+  'long',
+  'integer',
+  'short',
+  'byte',
+  'double',
+  'float',
+  'half_float',
+  'scaled_float',
+  'unsigned_long',
+]);
 const DATE_TYPES = new Set(['date', 'date_nanos']);
 const TEXT_TYPES = new Set(['text', 'match_only_text']);
 
@@ -103,7 +111,9 @@ function resolveField(sigmaField: string, c: Ctx): FieldInfo {
   if (NUMERIC_TYPES.has(type)) return { field: path, kind: 'number' };
   if (DATE_TYPES.has(type)) return { field: path, kind: 'date' };
   if (type === 'boolean') return { field: path, kind: 'boolean' };
-  throw new NotTranslatable(`field ${path} has mapping type ${type}, which Sigma values cannot be compared with`);
+  throw new NotTranslatable(
+    `field ${path} has mapping type ${type}, which Sigma values cannot be compared with`,
+  );
 }
 
 interface Mods {
@@ -114,11 +124,22 @@ interface Mods {
   neq: boolean;
   expand: boolean;
   re: { i: boolean; m: boolean; s: boolean };
-  pipeline: Array<{ kind: 'wrap'; at: 'contains' | 'startswith' | 'endswith' } | { kind: 'transform'; apply: (v: SValue, ctx: TransformCtx) => SValue[] }>;
+  pipeline: Array<
+    | { kind: 'wrap'; at: 'contains' | 'startswith' | 'endswith' }
+    | { kind: 'transform'; apply: (v: SValue, ctx: TransformCtx) => SValue[] }
+  >;
 }
 
 function parseMods(names: string[]): Mods {
-  const m: Mods = { type: 'eq', all: false, cased: false, neq: false, expand: false, re: { i: false, m: false, s: false }, pipeline: [] };
+  const m: Mods = {
+    type: 'eq',
+    all: false,
+    cased: false,
+    neq: false,
+    expand: false,
+    re: { i: false, m: false, s: false },
+    pipeline: [],
+  };
   for (const name of names) {
     const def = MODIFIERS.get(name);
     if (!def) throw new SigmaError('UNKNOWN_MODIFIER', `unknown modifier |${name}`);
@@ -132,7 +153,9 @@ function parseMods(names: string[]): Mods {
         break;
       case 'type':
         if (def.type === 'fieldref')
-          throw new NotTranslatable('|fieldref compares two fields of one document, which needs a script query');
+          throw new NotTranslatable(
+            '|fieldref compares two fields of one document, which needs a script query',
+          );
         m.type = def.type;
         break;
       case 'compare':
@@ -194,7 +217,9 @@ function stringMatch(field: string, parts: Part[], cased: boolean): EsQuery {
 }
 
 function valueQuery(f: FieldInfo, parts: Part[], m: Mods): EsQuery {
-  const literal = parts.every((p) => p.k === 'lit') ? parts.map((p) => (p.k === 'lit' ? p.s : '')).join('') : undefined;
+  const literal = parts.every((p) => p.k === 'lit')
+    ? parts.map((p) => (p.k === 'lit' ? p.s : '')).join('')
+    : undefined;
   switch (f.kind) {
     case 'string':
       return stringMatch(f.field, parts, m.cased);
@@ -205,7 +230,9 @@ function valueQuery(f: FieldInfo, parts: Part[], m: Mods): EsQuery {
     case 'number':
       if (literal === undefined) throw new NotTranslatable(`wildcards on numeric field ${f.field}`);
       // The matcher compares text: "22" equals 22, "abc" equals nothing.
-      return /^-?\d+(\.\d+)?$/.test(literal.trim()) ? { term: { [f.field]: Number(literal) } } : { match_none: {} };
+      return /^-?\d+(\.\d+)?$/.test(literal.trim())
+        ? { term: { [f.field]: Number(literal) } }
+        : { match_none: {} };
     case 'boolean':
       if (literal === undefined || !/^(true|false)$/i.test(literal)) return { match_none: {} };
       return { term: { [f.field]: literal.toLowerCase() === 'true' } };
@@ -256,9 +283,14 @@ function entryQuery(key: string, value: unknown, c: Ctx, forceKeyword = false): 
       const per = values.map((v) => {
         try {
           const r = toLuceneRegex(String(v), m.re);
-          return { regexp: { [f.field]: { value: r.value, ...(r.caseInsensitive ? { case_insensitive: true } : {}) } } };
+          return {
+            regexp: {
+              [f.field]: { value: r.value, ...(r.caseInsensitive ? { case_insensitive: true } : {}) },
+            },
+          };
         } catch (e) {
-          if (e instanceof RegexNotTranslatable) throw new NotTranslatable(`regex /${String(v)}/: ${e.message}`);
+          if (e instanceof RegexNotTranslatable)
+            throw new NotTranslatable(`regex /${String(v)}/: ${e.message}`);
           throw e;
         }
       });
@@ -276,7 +308,8 @@ function entryQuery(key: string, value: unknown, c: Ctx, forceKeyword = false): 
         throw new NotTranslatable(`|${m.op} on ${f.field}, which is not mapped as a number or date`);
       const per = values.map((v) => {
         const n = Number(v);
-        if (!Number.isFinite(n)) throw new SigmaError('INVALID_MODIFIER_VALUE', `|${m.op} needs a number, got "${String(v)}"`);
+        if (!Number.isFinite(n))
+          throw new SigmaError('INVALID_MODIFIER_VALUE', `|${m.op} needs a number, got "${String(v)}"`);
         return { range: { [f.field]: { [m.op as string]: n } } };
       });
       base = m.all ? and(per) : or(per);
@@ -284,7 +317,11 @@ function entryQuery(key: string, value: unknown, c: Ctx, forceKeyword = false): 
     }
   }
   // Same list semantics as the matcher: null matches a missing field; |neq holds on a present field only.
-  const withNull = matchNull ? (values.length > 0 ? or([base, not(exists(f.field))]) : not(exists(f.field))) : base;
+  const withNull = matchNull
+    ? values.length > 0
+      ? or([base, not(exists(f.field))])
+      : not(exists(f.field))
+    : base;
   return m.neq ? { bool: { filter: [exists(f.field)], must_not: [withNull] } } : withNull;
 }
 
@@ -295,7 +332,8 @@ function isMap(v: unknown): v is Record<string, unknown> {
 function identifierQuery(name: string, def: unknown, c: Ctx): EsQuery {
   const mapQuery = (m: Record<string, unknown>): EsQuery => {
     const keys = Object.keys(m);
-    if (keys.length === 0) throw new SigmaError('INVALID_DETECTION', `search identifier ${name} is an empty map`);
+    if (keys.length === 0)
+      throw new SigmaError('INVALID_DETECTION', `search identifier ${name} is an empty map`);
     return and(keys.map((k) => entryQuery(k, m[k], c)));
   };
   if (isMap(def)) return mapQuery(def);
@@ -303,7 +341,8 @@ function identifierQuery(name: string, def: unknown, c: Ctx): EsQuery {
     const maps = def.filter(isMap).map(mapQuery);
     const keywords = def.filter((d) => !isMap(d));
     if (keywords.length > 0) maps.push(entryQuery('', keywords, c, true));
-    if (maps.length === 0) throw new SigmaError('INVALID_DETECTION', `search identifier ${name} is an empty list`);
+    if (maps.length === 0)
+      throw new SigmaError('INVALID_DETECTION', `search identifier ${name} is an empty list`);
     return or(maps);
   }
   if (def === null || def === undefined)
@@ -315,7 +354,8 @@ function conditionQuery(node: CondNode, idents: Map<string, () => EsQuery>): EsQ
   switch (node.t) {
     case 'id': {
       const q = idents.get(node.name);
-      if (!q) throw new SigmaError('UNKNOWN_IDENTIFIER', `condition references unknown identifier "${node.name}"`);
+      if (!q)
+        throw new SigmaError('UNKNOWN_IDENTIFIER', `condition references unknown identifier "${node.name}"`);
       return q();
     }
     case 'not':
@@ -327,7 +367,9 @@ function conditionQuery(node: CondNode, idents: Map<string, () => EsQuery>): EsQ
     case 'of': {
       const names = [...idents.keys()];
       const selected =
-        node.pattern === 'them' ? names.filter((n) => !n.startsWith('_')) : names.filter(identifierPatternMatcher(node.pattern));
+        node.pattern === 'them'
+          ? names.filter((n) => !n.startsWith('_'))
+          : names.filter(identifierPatternMatcher(node.pattern));
       if (selected.length === 0)
         throw new SigmaError('UNKNOWN_IDENTIFIER', `"${node.pattern}" matches no search identifier`);
       const items = selected.map((n) => (idents.get(n) as () => EsQuery)());
@@ -339,7 +381,10 @@ function conditionQuery(node: CondNode, idents: Map<string, () => EsQuery>): EsQ
 }
 
 /** Translates a `detection` section; throws NotTranslatable or SigmaError. */
-export function detectionToQuery(detection: Record<string, unknown>, o: EsBackendOptions = {}): { query: EsQuery; warnings: string[] } {
+export function detectionToQuery(
+  detection: Record<string, unknown>,
+  o: EsBackendOptions = {},
+): { query: EsQuery; warnings: string[] } {
   const c: Ctx = { o, warnings: new Set() };
   const idents = new Map<string, () => EsQuery>();
   const memo = new Map<string, EsQuery>();
@@ -357,7 +402,8 @@ export function detectionToQuery(detection: Record<string, unknown>, o: EsBacken
   if (cond === undefined || cond === null || conds.length === 0)
     throw new SigmaError('INVALID_DETECTION', 'detection has no condition');
   const queries = conds.map((s) => {
-    if (typeof s !== 'string') throw new SigmaError('INVALID_DETECTION', 'condition must be a string or a list of strings');
+    if (typeof s !== 'string')
+      throw new SigmaError('INVALID_DETECTION', 'condition must be a string or a list of strings');
     return conditionQuery(parseCondition(s), idents);
   });
   return { query: or(queries), warnings: [...c.warnings] };
@@ -366,8 +412,12 @@ export function detectionToQuery(detection: Record<string, unknown>, o: EsBacken
 /** A rule's detection as a query, or the reason it cannot be one. Never throws for a loaded rule. */
 export function ruleToElasticsearch(rule: SigmaRule, o: EsBackendOptions = {}): EsTranslation {
   if (rule.kind === 'correlation')
-    return { ok: false, reason: 'correlation rules aggregate over time windows; run them through the detector' };
-  if (rule.kind === 'filter') return { ok: false, reason: 'filter documents apply to other rules, not on their own' };
+    return {
+      ok: false,
+      reason: 'correlation rules aggregate over time windows; run them through the detector',
+    };
+  if (rule.kind === 'filter')
+    return { ok: false, reason: 'filter documents apply to other rules, not on their own' };
   if (!rule.support.supported) return { ok: false, reason: rule.support.reason ?? 'rule not supported' };
   try {
     const { query, warnings } = detectionToQuery(rule.detection, o);

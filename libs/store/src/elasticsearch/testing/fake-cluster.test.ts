@@ -347,7 +347,10 @@ export class FakeCluster {
           if (kind === 'prefix')
             return ci ? sv.toLowerCase().startsWith(sw.toLowerCase()) : sv.startsWith(sw);
           if (kind === 'wildcard') return wildcardToRegex(sw, ci).test(sv);
-          return luceneRegex(sw, ci || String((obj['flags'] as string | undefined) ?? '').includes('CASE_INSENSITIVE')).test(sv);
+          return luceneRegex(
+            sw,
+            ci || String((obj['flags'] as string | undefined) ?? '').includes('CASE_INSENSITIVE'),
+          ).test(sv);
         };
         return this.values(d.doc, field).some((v) => wanted.some((w) => test(v, w)));
       }
