@@ -5,7 +5,12 @@ import { type NatsConnection } from 'nats';
 import { connectBus } from '@citysoc/bus';
 import { type ConfigOf } from '@citysoc/config';
 import { IncidentQueue, redisConnection } from '@citysoc/queues';
-import { type ControlStore, type EventStore, openControlStore, openEventStore } from '@citysoc/store';
+import {
+  type ControlStore,
+  type EventStore,
+  openConfiguredEventStore,
+  openControlStore,
+} from '@citysoc/store';
 import { AdminController } from './admin/admin.controller';
 import { AlertsController } from './alerts/alerts.controller';
 import { AuditInterceptor } from './auth/audit.interceptor';
@@ -15,6 +20,7 @@ import { ConsoleController } from './console/console.controller';
 import { DomainErrorFilter } from './errors.filter';
 import { EventsController } from './events/events.controller';
 import { HealthController } from './health/health.controller';
+import { HuntsController } from './hunts/hunts.controller';
 import { IncidentsController } from './incidents/incidents.controller';
 import { API_CONFIG, CONTROL_STORE, EVENT_STORE, INCIDENT_QUEUE, NATS, REDIS } from './tokens';
 
@@ -51,11 +57,12 @@ export class ApiModule {
         IncidentsController,
         AdminController,
         HealthController,
+        HuntsController,
       ],
       providers: [
         { provide: API_CONFIG, useValue: config },
         { provide: CONTROL_STORE, useFactory: () => openControlStore(config.dataDir) },
-        { provide: EVENT_STORE, useFactory: () => openEventStore(config.dataDir) },
+        { provide: EVENT_STORE, useFactory: () => openConfiguredEventStore(config) },
         { provide: REDIS, useFactory: () => redisConnection(config.redisUrl) },
         {
           provide: INCIDENT_QUEUE,

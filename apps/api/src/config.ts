@@ -1,9 +1,28 @@
-import { int, natsOptions, redisOptions, storeOptions, str } from '@citysoc/config';
+import path from 'node:path';
+import {
+  eventStoreOptions,
+  int,
+  natsOptions,
+  projectRoot,
+  redisOptions,
+  ruleOptions,
+  storeOptions,
+  str,
+} from '@citysoc/config';
 
 export const apiSchema = {
   ...natsOptions,
   ...redisOptions,
   ...storeOptions,
+  ...eventStoreOptions,
+  // Retro-hunts by rule id read the same rule folders as the detector.
+  ...ruleOptions,
+  builtinRules: str({
+    env: 'CITYSOC_BUILTIN_RULES',
+    description: 'The rules folder shipped with citysoc',
+    default: path.join(projectRoot(), 'rules'),
+    example: './rules',
+  }),
   apiHost: str({
     env: 'CITYSOC_API_HOST',
     description: 'Address the API binds to (:: = all IPv6 and IPv4)',

@@ -1,9 +1,10 @@
-import { int, metricsOptions, natsOptions, storeOptions } from '@citysoc/config';
+import { eventStoreOptions, int, metricsOptions, natsOptions, storeOptions } from '@citysoc/config';
 
 export const indexerSchema = {
   ...natsOptions,
   ...metricsOptions,
   ...storeOptions,
+  ...eventStoreOptions,
   metricsPort: int({
     env: 'CITYSOC_INDEXER_METRICS_PORT',
     description: 'Indexer /metrics and /health port (-1 = off)',

@@ -9,7 +9,12 @@ import { type Bus, consumeJson, type DurableConsumer, openBus } from '@citysoc/b
 import { type ConfigOf } from '@citysoc/config';
 import { type Alert, type EcsEvent } from '@citysoc/ecs';
 import { ComponentMetrics, startMetricsServer } from '@citysoc/observability';
-import { type EventStore, openEventStore } from '@citysoc/store';
+import {
+  type EventStore,
+  openConfiguredEventStore,
+  prepareEventStore,
+  type RejectedDocument,
+} from '@citysoc/store';
 import { type indexerSchema } from './config';
 
 export const INDEXER_CONFIG = Symbol('INDEXER_CONFIG');
@@ -29,10 +34,30 @@ export class IndexerService implements OnApplicationBootstrap, OnApplicationShut
 
   async onApplicationBootstrap(): Promise<void> {
     const c = this.config;
-    const store = openEventStore(c.dataDir);
+    const store = openConfiguredEventStore(c);
     this.store = store;
+    await prepareEventStore(store);
     const bus = await openBus(c, 'indexer');
     this.bus = bus;
+    // A document the store refuses is dead-lettered whole, before its batch is acked; if that publish
+    // fails the batch fails and is redelivered (the stored ones then come back as duplicates).
+    const deadLetter = async <T extends object>(kind: string, rejected: RejectedDocument<T>[]) => {
+      for (const r of rejected) {
+        await bus.publisher.publish({
+          subject: bus.names.deadletterSubject('indexer', 'store_rejected'),
+          data: Buffer.from(JSON.stringify(r.item)),
+          msgId: `dl-store-${kind}-${r.id}`,
+          headers: {
+            'Citysoc-Reason': 'store_rejected',
+            'Citysoc-Detail': `${r.status} ${r.reason}`.slice(0, 1000),
+            'Citysoc-Kind': kind,
+            'Citysoc-Id': r.id,
+          },
+        });
+        this.metrics.discarded.inc({ component: 'indexer', reason: 'store_rejected' });
+        this.logger.warn(`${kind} ${r.id} rejected by the store and dead-lettered: ${r.status} ${r.reason}`);
+      }
+    };
     const common = {
       app: 'indexer',
       batchSize: c.batchSize,
@@ -45,7 +70,9 @@ export class IndexerService implements OnApplicationBootstrap, OnApplicationShut
         { ...common, stream: bus.names.eventsStream, durable: 'indexer-events' },
         async (events) => {
           this.metrics.received.inc({ component: 'events' }, events.length);
-          this.metrics.sent.inc({ component: 'events' }, await store.insertEvents(events));
+          const r = await store.writeEvents(events);
+          await deadLetter('event', r.rejected);
+          this.metrics.sent.inc({ component: 'events' }, r.inserted);
         },
       ),
       await consumeJson<Alert>(
@@ -53,7 +80,9 @@ export class IndexerService implements OnApplicationBootstrap, OnApplicationShut
         { ...common, stream: bus.names.alertsStream, durable: 'indexer-alerts' },
         async (alerts) => {
           this.metrics.received.inc({ component: 'alerts' }, alerts.length);
-          this.metrics.sent.inc({ component: 'alerts' }, await store.insertAlerts(alerts));
+          const r = await store.writeAlerts(alerts);
+          await deadLetter('alert', r.rejected);
+          this.metrics.sent.inc({ component: 'alerts' }, r.inserted);
         },
       ),
     ];
@@ -68,7 +97,7 @@ export class IndexerService implements OnApplicationBootstrap, OnApplicationShut
         c.metricsHost,
       );
     }
-    this.logger.log(`indexer started; store at ${c.dataDir}`);
+    this.logger.log(`indexer started; ${c.store} store${c.store === 'sqlite' ? ` at ${c.dataDir}` : ''}`);
   }
 
   async onApplicationShutdown(): Promise<void> {

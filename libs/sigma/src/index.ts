@@ -26,3 +26,4 @@ export {
 } from './ruleset';
 export { type IndexInfo } from './prefilter/candidates';
 export * from './correlation';
+export * from './backends/elasticsearch';

@@ -33,9 +33,31 @@ export interface AlertQuery {
   after?: string;
 }
 
+/** A document the store refused (mapping conflict, too large…): the caller dead-letters it, raw. */
+export interface RejectedDocument<T> {
+  id: string;
+  item: T;
+  status: number;
+  reason: string;
+}
+
+export interface WriteResult<T> {
+  /** Newly stored. */
+  inserted: number;
+  /** Already stored under the same id (a replay). */
+  duplicates: number;
+  rejected: RejectedDocument<T>[];
+}
+
 export interface EventStore {
   /** Idempotent on event.id: returns how many were new. */
   insertEvents(events: EcsEvent[]): Promise<number>;
+  /**
+   * Like insertEvents, but a document the store refuses is returned instead of failing the batch, so the
+   * writer can dead-letter that one and ack the rest. Throws only when nothing can be said (store down).
+   */
+  writeEvents(events: EcsEvent[]): Promise<WriteResult<EcsEvent>>;
+  writeAlerts(alerts: Alert[]): Promise<WriteResult<Alert>>;
   searchEvents(q: EventQuery): Promise<Page<EcsEvent>>;
   countEvents(): Promise<number>;
   /** Idempotent on alert.id. */

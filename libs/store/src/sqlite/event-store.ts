@@ -1,5 +1,5 @@
 import { type Alert, type EcsEvent } from '@citysoc/ecs';
-import { type AlertQuery, type EventQuery, type EventStore, type Page } from '../ports';
+import { type AlertQuery, type EventQuery, type EventStore, type Page, type WriteResult } from '../ports';
 import { clampLimit, decodeCursor, type Db, encodeCursor, jsonPath, openDatabase, toMs } from './db';
 
 const MIGRATIONS = [
@@ -64,6 +64,17 @@ export class SqliteEventStore implements EventStore {
       return n;
     });
     return tx.immediate(events);
+  }
+
+  /** SQLite stores any JSON document: nothing is ever rejected per item. */
+  async writeEvents(events: EcsEvent[]): Promise<WriteResult<EcsEvent>> {
+    const inserted = await this.insertEvents(events);
+    return { inserted, duplicates: events.length - inserted, rejected: [] };
+  }
+
+  async writeAlerts(alerts: Alert[]): Promise<WriteResult<Alert>> {
+    const inserted = await this.insertAlerts(alerts);
+    return { inserted, duplicates: alerts.length - inserted, rejected: [] };
   }
 
   async searchEvents(q: EventQuery): Promise<Page<EcsEvent>> {

@@ -1,0 +1,121 @@
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  HttpCode,
+  Inject,
+  NotFoundException,
+  Post,
+  UnprocessableEntityException,
+} from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsInt, IsISO8601, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { loadRules, loadRulesFromText, type SigmaRule } from '@citysoc/sigma';
+import { type EventStore, HuntError, type HuntResult, retroHunt } from '@citysoc/store';
+// The detector's logsource routing, so a hunt selects exactly what the streaming detector would.
+import { logsourcePredicate } from '../../../detector/src/logsource';
+import { Roles } from '../auth/roles';
+import { type ConfigOf } from '@citysoc/config';
+import { type apiSchema } from '../config';
+import { API_CONFIG, EVENT_STORE } from '../tokens';
+
+export class HuntRequest {
+  @ApiPropertyOptional({ description: 'A Sigma rule as YAML (one detection rule)' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(100_000)
+  rule?: string;
+
+  @ApiPropertyOptional({ description: 'Or the id (or name) of a loaded rule' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  rule_id?: string;
+
+  @ApiPropertyOptional({ description: 'Inclusive start, ISO 8601' })
+  @IsOptional()
+  @IsISO8601()
+  from?: string;
+
+  @ApiPropertyOptional({ description: 'Exclusive end, ISO 8601' })
+  @IsOptional()
+  @IsISO8601()
+  to?: string;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 100 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  max_matches?: number;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 1_000_000, default: 100_000 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  max_scanned?: number;
+}
+
+@ApiTags('hunts')
+@ApiBearerAuth()
+@Controller('api/v1/hunts')
+export class HuntsController {
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(API_CONFIG) private readonly config: ConfigOf<typeof apiSchema>,
+  ) {}
+
+  /** POST because it runs work on the caller's behalf: the audit interceptor records who hunted what. */
+  @Post()
+  @HttpCode(200)
+  @Roles('analyst', 'lead')
+  @ApiOperation({ summary: 'Run a Sigma rule (YAML or rule id) over stored events: a retro-hunt' })
+  async hunt(@Body() b: HuntRequest): Promise<HuntResult> {
+    if ((b.rule === undefined) === (b.rule_id === undefined))
+      throw new BadRequestException('give exactly one of rule (YAML) or rule_id');
+    if (b.from && b.to && Date.parse(b.from) >= Date.parse(b.to))
+      throw new BadRequestException('from must be before to');
+    const rule = b.rule !== undefined ? this.parse(b.rule) : this.find(b.rule_id as string);
+    try {
+      return await retroHunt(
+        this.store,
+        rule,
+        { ...(b.from ? { from: b.from } : {}), ...(b.to ? { to: b.to } : {}) },
+        {
+          logsource: logsourcePredicate,
+          maxMatches: b.max_matches ?? 100,
+          maxScanned: b.max_scanned ?? 100_000,
+        },
+      );
+    } catch (e) {
+      if (e instanceof HuntError) throw new UnprocessableEntityException(e.message);
+      throw e;
+    }
+  }
+
+  private parse(yaml: string): SigmaRule {
+    const { rules, errors } = loadRulesFromText(yaml, 'request.yml', {
+      includeStatuses: { deprecated: true, unsupported: true },
+    });
+    if (errors.length > 0)
+      throw new BadRequestException({
+        message: 'the rule does not load',
+        errors: errors.map((e) => ({ line: e.line, code: e.code, message: e.message })),
+      });
+    const detection = rules.filter((r) => r.kind === 'detection');
+    if (detection.length !== 1 || rules.length !== 1)
+      throw new BadRequestException(`expected one detection rule, got ${rules.length} documents`);
+    return detection[0] as SigmaRule;
+  }
+
+  private find(id: string): SigmaRule {
+    const { rules } = loadRules([this.config.builtinRules, ...this.config.rulePaths]);
+    const rule = rules.find((r) => r.id === id || r.name === id);
+    if (!rule) throw new NotFoundException(`no loaded rule with id or name ${id}`);
+    return rule;
+  }
+}

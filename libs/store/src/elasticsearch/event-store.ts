@@ -1,0 +1,222 @@
+import { type Client } from '@elastic/elasticsearch';
+import { type Alert, type EcsEvent } from '@citysoc/ecs';
+import { type AlertQuery, type EventQuery, type EventStore, type Page, type WriteResult } from '../ports';
+import { BulkWriter, type BulkSettings, DEFAULT_BULK } from './bulk';
+import { alertSearchBody, encodeSortCursor, eventSearchBody, type SearchBody } from './query';
+import {
+  type DataClass,
+  DEFAULT_LAYOUT,
+  type LayoutSettings,
+  componentTemplates,
+  dataStreamName,
+  ilmPolicies,
+  indexTemplates,
+  readTarget,
+  validateLayout,
+} from './templates';
+
+export interface ElasticsearchStoreOptions {
+  layout?: LayoutSettings;
+  bulk?: Partial<BulkSettings>;
+  /** Injected so retry tests assert the backoff schedule without waiting for it. */
+  sleep?: (ms: number) => Promise<void>;
+  isDrill?: (event: EcsEvent) => boolean;
+}
+
+/** Drill traffic is tagged `drill` (or labelled `drill=true`) by whoever injects it. */
+export function isDrillEvent(e: EcsEvent): boolean {
+  return (Array.isArray(e.tags) && e.tags.includes('drill')) || e.labels?.['drill'] === 'true';
+}
+
+/** Flow records carry `event.dataset: flow` (libs/flow); everything else the pipeline ingests is syslog. */
+export function eventClass(e: EcsEvent): Exclude<DataClass, 'alerts'> {
+  return e.event.dataset === 'flow' || e.event.module === 'netflow' ? 'flow' : 'syslog';
+}
+
+interface Hit<T> {
+  _id: string;
+  _source?: T;
+  sort?: unknown[];
+}
+
+/**
+ * The city-scale event store: one data stream per data class and namespace, ECS mappings, ILM retention.
+ * Templates and policies are installed (idempotently, PUT replaces) before the first read or write.
+ */
+export class ElasticsearchEventStore implements EventStore {
+  private readonly layout: LayoutSettings;
+  private readonly writer: BulkWriter;
+  private readonly isDrill: (e: EcsEvent) => boolean;
+  private ready?: Promise<void>;
+  private readonly eventsTarget: string;
+  private readonly alertsTarget: string;
+
+  constructor(
+    private readonly client: Client,
+    o: ElasticsearchStoreOptions = {},
+  ) {
+    this.layout = o.layout ?? DEFAULT_LAYOUT;
+    validateLayout(this.layout);
+    this.eventsTarget = readTarget(['syslog', 'flow'], this.layout.readNamespaces);
+    this.alertsTarget = readTarget(['alerts'], this.layout.readNamespaces);
+    this.isDrill = o.isDrill ?? isDrillEvent;
+    this.writer = new BulkWriter(
+      client,
+      { ...DEFAULT_BULK, ...o.bulk },
+      o.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
+    );
+  }
+
+  get bulkStats(): Readonly<BulkWriter['stats']> {
+    return this.writer.stats;
+  }
+
+  /** Installs ILM policies, component templates and index templates, in dependency order. */
+  install(): Promise<void> {
+    this.ready ??= this.doInstall().catch((err: unknown) => {
+      this.ready = undefined; // let the next call try again
+      throw err;
+    });
+    return this.ready;
+  }
+
+  private async doInstall(): Promise<void> {
+    for (const [name, body] of Object.entries(ilmPolicies(this.layout.retention)))
+      await this.client.ilm.putLifecycle({ name, ...body });
+    for (const [name, body] of Object.entries(componentTemplates()))
+      await this.client.cluster.putComponentTemplate({ name, ...body });
+    for (const [name, body] of Object.entries(indexTemplates(this.layout)))
+      await this.client.indices.putIndexTemplate({ name, ...body });
+  }
+
+  private namespaceOf(e: EcsEvent): string {
+    return this.isDrill(e) ? this.layout.drillNamespace : this.layout.namespace;
+  }
+
+  async writeEvents(events: EcsEvent[]): Promise<WriteResult<EcsEvent>> {
+    await this.install();
+    const ingested = new Date().toISOString();
+    return this.writer.write(
+      events.map((e) => ({
+        index: dataStreamName(eventClass(e), this.namespaceOf(e)),
+        id: e.event.id,
+        doc: { ...e, event: { ...e.event, ingested } },
+        item: e,
+      })),
+    );
+  }
+
+  async insertEvents(events: EcsEvent[]): Promise<number> {
+    const r = await this.writeEvents(events);
+    if (r.rejected.length > 0) throw rejectedError(r.rejected);
+    return r.inserted;
+  }
+
+  async writeAlerts(alerts: Alert[]): Promise<WriteResult<Alert>> {
+    await this.install();
+    return this.writer.write(
+      alerts.map((a) => ({
+        index: dataStreamName('alerts', this.namespaceOf(a.event)),
+        id: a.id,
+        doc: { ...a },
+        item: a,
+      })),
+    );
+  }
+
+  async insertAlerts(alerts: Alert[]): Promise<number> {
+    const r = await this.writeAlerts(alerts);
+    if (r.rejected.length > 0) throw rejectedError(r.rejected);
+    return r.inserted;
+  }
+
+  async searchEvents(q: EventQuery): Promise<Page<EcsEvent>> {
+    return this.search<EcsEvent>(this.eventsTarget, eventSearchBody(q));
+  }
+
+  async listAlerts(q: AlertQuery): Promise<Page<Alert>> {
+    return this.search<Alert>(this.alertsTarget, alertSearchBody(q));
+  }
+
+  /** Raw query DSL over the events (retro-hunts); paging and bounds as searchEvents. */
+  async searchEventsDsl(
+    query: unknown,
+    range: { from?: string; to?: string },
+    limit: number,
+    after?: string,
+  ) {
+    const base = eventSearchBody({
+      ...(range.from ? { from: range.from } : {}),
+      ...(range.to ? { to: range.to } : {}),
+      limit,
+      ...(after ? { after } : {}),
+    });
+    return this.search<EcsEvent>(this.eventsTarget, {
+      ...base,
+      query: { bool: { filter: [...base.query.bool.filter, query] } },
+    });
+  }
+
+  private async search<T>(index: string, body: SearchBody): Promise<Page<T>> {
+    await this.install();
+    const res = await this.client.search<T>({
+      index,
+      ...body,
+      ignore_unavailable: true,
+      allow_no_indices: true,
+    } as Parameters<Client['search']>[0]);
+    const hits = res.hits.hits as Array<Hit<T>>;
+    const limit = body.size - 1;
+    const items = hits.slice(0, limit);
+    const last = items[items.length - 1];
+    const next = hits.length > limit && last ? encodeSortCursor(last.sort) : undefined;
+    const total = res.hits.total;
+    return {
+      items: items.map((h) => h._source as T),
+      ...(next ? { next } : {}),
+      ...(typeof total === 'object' && total.relation === 'eq' ? { total: total.value } : {}),
+    };
+  }
+
+  async getAlert(id: string): Promise<Alert | undefined> {
+    await this.install();
+    const res = await this.client.search<Alert>({
+      index: this.alertsTarget,
+      query: { ids: { values: [id] } },
+      size: 1,
+      ignore_unavailable: true,
+      allow_no_indices: true,
+    });
+    return res.hits.hits[0]?._source;
+  }
+
+  async countEvents(): Promise<number> {
+    return this.count(this.eventsTarget);
+  }
+
+  async countAlerts(): Promise<number> {
+    return this.count(this.alertsTarget);
+  }
+
+  private async count(index: string): Promise<number> {
+    await this.install();
+    const res = await this.client.count({ index, ignore_unavailable: true, allow_no_indices: true });
+    return res.count;
+  }
+
+  async ping(): Promise<void> {
+    const ok = await this.client.ping();
+    if (!ok) throw new Error('Elasticsearch did not answer ping');
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}
+
+function rejectedError(rejected: WriteResult<unknown>['rejected']): Error {
+  const first = rejected[0];
+  return new Error(
+    `Elasticsearch rejected ${rejected.length} documents (first: ${first?.id} ${first?.status} ${first?.reason}); use writeEvents/writeAlerts to dead-letter them`,
+  );
+}

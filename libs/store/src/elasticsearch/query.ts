@@ -1,0 +1,108 @@
+import { type AlertQuery, type EventQuery } from '../ports';
+import { StoreQueryError, clampLimit, jsonPath, toMs } from '../sqlite/db';
+
+/** Search bodies for the store port. Pure: golden-tested, and the fake cluster in the tests evaluates them. */
+
+export const MAX_TRACKED_HITS = 10_000;
+
+/** Sort values come back as strings in this format: nanosecond dates overflow a JS number. */
+const TS_SORT = { '@timestamp': { order: 'desc', format: 'strict_date_optional_time_nanos' } } as const;
+
+export interface SearchBody {
+  query: { bool: { filter: unknown[]; must?: unknown[] } };
+  sort: unknown[];
+  size: number;
+  track_total_hits: number;
+  search_after?: [string, string];
+}
+
+/** The cursor is the last hit's sort values (timestamp string, tiebreaker id), base64url JSON. */
+export function encodeSortCursor(sort: unknown): string | undefined {
+  if (!Array.isArray(sort) || sort.length !== 2) return undefined;
+  return Buffer.from(JSON.stringify(sort.map(String))).toString('base64url');
+}
+
+export function decodeSortCursor(cursor: string): [string, string] {
+  try {
+    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string')
+      return [v[0], v[1]];
+  } catch {
+    /* fall through */
+  }
+  throw new StoreQueryError('invalid cursor');
+}
+
+function rangeFilter(from: string | undefined, to: string | undefined): unknown[] {
+  const f = toMs(from, 'from');
+  const t = toMs(to, 'to');
+  if (f === undefined && t === undefined) return [];
+  return [
+    {
+      range: {
+        '@timestamp': {
+          ...(f !== undefined ? { gte: new Date(f).toISOString() } : {}),
+          ...(t !== undefined ? { lt: new Date(t).toISOString() } : {}),
+        },
+      },
+    },
+  ];
+}
+
+function validField(field: string): string {
+  jsonPath(field); // throws StoreQueryError on anything but a plain dotted field name
+  return field;
+}
+
+/**
+ * Words are ANDed like the SQLite store's FTS query, and `flags: NONE` makes every character literal, so
+ * user input can never be query syntax. Same limit of 20 words.
+ */
+export function fullTextClause(text: string | undefined): unknown[] {
+  const words = (text ?? '')
+    .split(/\s+/)
+    .filter((w) => w.length > 0)
+    .slice(0, 20);
+  if (words.length === 0) return [];
+  return [
+    {
+      simple_query_string: {
+        query: words.join(' '),
+        fields: ['message'],
+        default_operator: 'and',
+        flags: 'NONE',
+      },
+    },
+  ];
+}
+
+export function eventSearchBody(q: EventQuery): SearchBody {
+  const limit = clampLimit(q.limit);
+  const filter: unknown[] = [...rangeFilter(q.from, q.to)];
+  for (const [field, value] of Object.entries(q.fields ?? {}))
+    filter.push({ term: { [validField(field)]: value } });
+  const must = fullTextClause(q.text);
+  return {
+    query: { bool: { filter, ...(must.length ? { must } : {}) } },
+    sort: [TS_SORT, { 'event.id': { order: 'desc' } }],
+    // One more than asked says whether there is a next page without a second request.
+    size: limit + 1,
+    track_total_hits: MAX_TRACKED_HITS,
+    ...(q.after ? { search_after: decodeSortCursor(q.after) } : {}),
+  };
+}
+
+export function alertSearchBody(q: AlertQuery): SearchBody {
+  const limit = clampLimit(q.limit);
+  const filter: unknown[] = [...rangeFilter(q.from, q.to)];
+  if (q.ruleId) filter.push({ term: { 'rule.id': q.ruleId } });
+  if (q.level) filter.push({ term: { 'rule.level': q.level } });
+  if (q.entity) filter.push({ term: { entity: q.entity } });
+  return {
+    query: { bool: { filter } },
+    sort: [TS_SORT, { id: { order: 'desc' } }],
+    size: limit + 1,
+    track_total_hits: MAX_TRACKED_HITS,
+    ...(q.after ? { search_after: decodeSortCursor(q.after) } : {}),
+  };
+}

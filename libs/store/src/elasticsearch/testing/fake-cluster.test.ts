@@ -1,0 +1,452 @@
+import Mock from '@elastic/elasticsearch-mock';
+import { Client, errors } from '@elastic/elasticsearch';
+import { getField } from '@citysoc/ecs';
+
+/**
+ * A small in-memory Elasticsearch behind `@elastic/elasticsearch-mock`, for tests: it keeps what it is sent
+ * (policies, templates, documents per data stream), answers bulk/search/count the way Elasticsearch does
+ * for the subset of the query DSL the store and the Sigma backend emit, and records every request so tests
+ * can assert the exact paths and bodies. Anything outside that subset fails loudly instead of matching.
+ */
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  querystring: Record<string, unknown>;
+  body: unknown;
+}
+
+type Doc = Record<string, unknown>;
+type BulkOp = { create?: { _index: string; _id: string } } & Record<string, unknown>;
+/** Per-item override: return a status and error type to fail that item, undefined to process it. */
+export type ItemFault = (
+  op: { index: string; id: string; doc: Doc },
+  attempt: number,
+) => { status: number; type: string; reason: string } | undefined;
+
+interface MockParams {
+  method: string;
+  path: string;
+  querystring: Record<string, unknown>;
+  body: unknown;
+}
+
+const ack = { acknowledged: true };
+
+export class FakeCluster {
+  readonly mock = new Mock();
+  readonly requests: RecordedRequest[] = [];
+  readonly policies = new Map<string, unknown>();
+  readonly componentTemplates = new Map<string, Record<string, unknown>>();
+  readonly indexTemplates = new Map<string, Record<string, unknown>>();
+  /** data stream name -> _id -> source */
+  readonly streams = new Map<string, Map<string, Doc>>();
+  /** Whole-request failures to answer before behaving normally (e.g. [429, 503]). */
+  bulkStatusQueue: number[] = [];
+  itemFault?: ItemFault;
+  private bulkAttempts = 0;
+
+  constructor() {
+    const on = (method: string, path: string, fn: (p: MockParams) => unknown) =>
+      this.mock.add({ method, path }, (p) => {
+        const params = p as unknown as MockParams;
+        this.requests.push({
+          method: params.method,
+          path: params.path,
+          querystring: { ...params.querystring },
+          body: params.body,
+        });
+        return fn(params) as Record<string, unknown> | string;
+      });
+    on('HEAD', '/', () => '');
+    on('PUT', '/_ilm/policy/:name', (p) => (this.policies.set(last(p.path), p.body), ack));
+    on('PUT', '/_component_template/:name', (p) => {
+      this.componentTemplates.set(last(p.path), p.body as Record<string, unknown>);
+      return ack;
+    });
+    on('PUT', '/_index_template/:name', (p) => {
+      this.indexTemplates.set(last(p.path), p.body as Record<string, unknown>);
+      return ack;
+    });
+    on('POST', '/_bulk', (p) => this.bulk(p));
+    on('PUT', '/_bulk', (p) => this.bulk(p));
+    on('POST', '/:index/_search', (p) => this.search(decodeURIComponent(p.path.split('/')[1] ?? ''), p.body));
+    on('POST', '/:index/_count', (p) => this.count(decodeURIComponent(p.path.split('/')[1] ?? '')));
+    on('GET', '/:index/_count', (p) => this.count(decodeURIComponent(p.path.split('/')[1] ?? '')));
+  }
+
+  client(): Client {
+    // The mock's connection lacks close(), which Client.close() calls on every connection.
+    const Base = this.mock.getConnection();
+    class Closable extends Base {
+      override async close(): Promise<void> {}
+    }
+    return new Client({ node: 'http://fake-es:9200', Connection: Closable, maxRetries: 0 });
+  }
+
+  requestsTo(method: string, pathPrefix: string): RecordedRequest[] {
+    return this.requests.filter((r) => r.method === method && r.path.startsWith(pathPrefix));
+  }
+
+  allDocs(): Array<{ stream: string; id: string; doc: Doc }> {
+    return [...this.streams].flatMap(([stream, m]) => [...m].map(([id, doc]) => ({ stream, id, doc })));
+  }
+
+  private bulk(p: MockParams): unknown {
+    const status = this.bulkStatusQueue.shift();
+    if (status !== undefined) {
+      return new errors.ResponseError({
+        body: { error: { type: status === 429 ? 'es_rejected_execution_exception' : 'unavailable' }, status },
+        statusCode: status,
+        warnings: null,
+        meta: {} as never,
+      });
+    }
+    const attempt = this.bulkAttempts++;
+    const lines = p.body as unknown[];
+    const items: unknown[] = [];
+    for (let i = 0; i < lines.length; i += 2) {
+      const op = lines[i] as BulkOp;
+      const doc = lines[i + 1] as Doc;
+      if (!op.create)
+        throw new Error(`fake cluster: only create ops are expected, got ${JSON.stringify(op)}`);
+      const { _index: index, _id: id } = op.create;
+      const fault = this.itemFault?.({ index, id, doc }, attempt);
+      if (fault) {
+        items.push({
+          create: {
+            _index: index,
+            _id: id,
+            status: fault.status,
+            error: { type: fault.type, reason: fault.reason },
+          },
+        });
+        continue;
+      }
+      if (!this.templateFor(index)) {
+        items.push({
+          create: {
+            _index: index,
+            _id: id,
+            status: 400,
+            error: { type: 'index_not_found_exception', reason: `no template matches ${index}` },
+          },
+        });
+        continue;
+      }
+      if (typeof doc['@timestamp'] !== 'string') {
+        items.push({
+          create: {
+            _index: index,
+            _id: id,
+            status: 400,
+            error: { type: 'illegal_argument_exception', reason: 'data stream requires @timestamp' },
+          },
+        });
+        continue;
+      }
+      const stream = this.streams.get(index) ?? new Map<string, Doc>();
+      this.streams.set(index, stream);
+      if (stream.has(id)) {
+        items.push({
+          create: {
+            _index: index,
+            _id: id,
+            status: 409,
+            error: {
+              type: 'version_conflict_engine_exception',
+              reason: `[${id}]: version conflict, document already exists`,
+            },
+          },
+        });
+        continue;
+      }
+      stream.set(id, doc);
+      items.push({ create: { _index: index, _id: id, status: 201, result: 'created' } });
+    }
+    return {
+      took: 1,
+      errors: items.some((it) => (it as { create: { status: number } }).create.status >= 300),
+      items,
+    };
+  }
+
+  /** Index template with the highest priority whose pattern matches, as Elasticsearch chooses. */
+  templateFor(index: string): Record<string, unknown> | undefined {
+    let best: Record<string, unknown> | undefined;
+    for (const t of this.indexTemplates.values()) {
+      const patterns = (t['index_patterns'] as string[]) ?? [];
+      if (!patterns.some((pat) => globToRegex(pat).test(index))) continue;
+      if (!best || Number(t['priority']) > Number(best['priority'])) best = t;
+    }
+    return best;
+  }
+
+  /** Field type from the installed component templates (dotted path, sub-fields included). */
+  fieldType(path: string): string | undefined {
+    for (const ct of this.componentTemplates.values()) {
+      const tmpl = ct['template'] as { mappings?: { properties?: Record<string, unknown> } } | undefined;
+      let props: Record<string, unknown> | undefined = tmpl?.mappings?.properties;
+      let found: Record<string, unknown> | undefined;
+      const parts = path.split('.');
+      for (let i = 0; i < parts.length && props; i++) {
+        const key = parts.slice(i).join('.') in props ? parts.slice(i).join('.') : (parts[i] as string);
+        const def = props[key] as Record<string, unknown> | undefined;
+        if (!def) {
+          found = undefined;
+          break;
+        }
+        if (key.includes('.') || i === parts.length - 1) {
+          found = def;
+          break;
+        }
+        props = (def['properties'] as Record<string, unknown>) ?? (def['fields'] as Record<string, unknown>);
+      }
+      if (found && typeof found['type'] === 'string') return found['type'];
+    }
+    return undefined;
+  }
+
+  private docsOf(indexExpr: string): Array<{ id: string; doc: Doc }> {
+    const pats = indexExpr.split(',').map(globToRegex);
+    return [...this.streams]
+      .filter(([name]) => pats.some((r) => r.test(name)))
+      .flatMap(([, m]) => [...m].map(([id, doc]) => ({ id, doc })));
+  }
+
+  private count(indexExpr: string): unknown {
+    return {
+      count: this.docsOf(indexExpr).length,
+      _shards: { total: 1, successful: 1, skipped: 0, failed: 0 },
+    };
+  }
+
+  private search(indexExpr: string, body: unknown): unknown {
+    const b = (body ?? {}) as {
+      query?: unknown;
+      sort?: Array<Record<string, { order: string }>>;
+      size?: number;
+      search_after?: unknown[];
+      track_total_hits?: number;
+    };
+    let hits = this.docsOf(indexExpr).filter((d) => this.matches(b.query ?? { match_all: {} }, d));
+    const keys = (b.sort ?? []).map((s) => Object.keys(s)[0] as string);
+    const sortVal = (d: { id: string; doc: Doc }, k: string): string =>
+      k === '_id' ? d.id : String((getField(d.doc, k) as string | number | undefined) ?? '');
+    const cmp = (a: string[], c: string[]): number => {
+      for (let i = 0; i < a.length; i++) {
+        const x = a[i] as string;
+        const y = c[i] as string;
+        const k = keys[i] as string;
+        const r =
+          k === '@timestamp'
+            ? Date.parse(x) - Date.parse(y) || x.localeCompare(y)
+            : x < y
+              ? -1
+              : x > y
+                ? 1
+                : 0;
+        if (r !== 0) return (b.sort?.[i]?.[k]?.order === 'desc' ? -1 : 1) * r;
+      }
+      return 0;
+    };
+    const withSort = hits.map((d) => ({ d, sv: keys.map((k) => sortVal(d, k)) }));
+    withSort.sort((x, y) => cmp(x.sv, y.sv));
+    const total = withSort.length;
+    let from = withSort;
+    if (b.search_after) {
+      const after = b.search_after.map(String);
+      from = withSort.filter((x) => cmp(x.sv, after) > 0);
+    }
+    hits = from.slice(0, b.size ?? 10).map((x) => x.d);
+    const limit = b.track_total_hits ?? 10_000;
+    return {
+      took: 1,
+      timed_out: false,
+      hits: {
+        total: total > limit ? { value: limit, relation: 'gte' } : { value: total, relation: 'eq' },
+        hits: hits.map((d) => {
+          const sv = keys.map((k) => sortVal(d, k));
+          return { _index: 'fake', _id: d.id, _source: d.doc, ...(keys.length ? { sort: sv } : {}) };
+        }),
+      },
+    };
+  }
+
+  /** The query DSL subset the store and the Sigma backend emit, with Elasticsearch's semantics. */
+  matches(q: unknown, d: { id: string; doc: Doc }): boolean {
+    const [kind, arg] = Object.entries(q as Record<string, unknown>)[0] ?? [];
+    const a = arg as Record<string, unknown>;
+    switch (kind) {
+      case 'match_all':
+        return true;
+      case 'match_none':
+        return false;
+      case 'ids':
+        return (a['values'] as string[]).includes(d.id);
+      case 'bool': {
+        const list = (k: string): unknown[] =>
+          a[k] === undefined ? [] : Array.isArray(a[k]) ? (a[k] as unknown[]) : [a[k]];
+        const must = [...list('must'), ...list('filter')];
+        const should = list('should');
+        if (!must.every((x) => this.matches(x, d))) return false;
+        if (list('must_not').some((x) => this.matches(x, d))) return false;
+        const msm = a['minimum_should_match'] ?? (must.length === 0 ? 1 : 0);
+        if (should.length > 0 && Number(msm) > 0)
+          return should.filter((x) => this.matches(x, d)).length >= Number(msm);
+        return true;
+      }
+      case 'exists':
+        return this.values(d.doc, a['field'] as string).length > 0;
+      case 'range': {
+        const [field, r] = Object.entries(a)[0] as [string, Record<string, unknown>];
+        const type = this.fieldType(field);
+        const conv = (v: unknown): number =>
+          type === 'date' || type === 'date_nanos' ? Date.parse(String(v)) : Number(v);
+        return this.values(d.doc, field).some((v) => {
+          const x = conv(v);
+          if (Number.isNaN(x)) return false;
+          if (r['gte'] !== undefined && !(x >= conv(r['gte']))) return false;
+          if (r['gt'] !== undefined && !(x > conv(r['gt']))) return false;
+          if (r['lte'] !== undefined && !(x <= conv(r['lte']))) return false;
+          if (r['lt'] !== undefined && !(x < conv(r['lt']))) return false;
+          return true;
+        });
+      }
+      case 'term':
+      case 'terms':
+      case 'wildcard':
+      case 'prefix':
+      case 'regexp': {
+        const [field, spec] = Object.entries(a).filter(([k]) => k !== 'boost')[0] as [string, unknown];
+        const obj =
+          spec !== null && typeof spec === 'object' && !Array.isArray(spec)
+            ? (spec as Record<string, unknown>)
+            : { value: spec };
+        const ci = obj['case_insensitive'] === true;
+        const type = this.fieldType(field);
+        if (
+          kind !== 'term' &&
+          kind !== 'terms' &&
+          type !== 'keyword' &&
+          type !== 'wildcard' &&
+          type !== undefined
+        )
+          throw new Error(`fake cluster: ${kind} on ${type} field ${field}`);
+        const wanted = kind === 'terms' ? (spec as unknown[]) : [obj['value']];
+        const test = (v: unknown, w: unknown): boolean => {
+          const sv = String(v);
+          const sw = String(w);
+          if (kind === 'term' || kind === 'terms') {
+            if (type === 'ip') return ipMatches(sv, sw);
+            if (type === 'long' || type === 'integer') return Number(sv) === Number(sw);
+            if (type === 'text' || type === 'match_only_text')
+              throw new Error(`fake cluster: term on text field ${field}`);
+            return ci ? sv.toLowerCase() === sw.toLowerCase() : sv === sw;
+          }
+          if (kind === 'prefix')
+            return ci ? sv.toLowerCase().startsWith(sw.toLowerCase()) : sv.startsWith(sw);
+          if (kind === 'wildcard') return wildcardToRegex(sw, ci).test(sv);
+          return luceneRegex(
+            sw,
+            ci || String((obj['flags'] as string | undefined) ?? '').includes('CASE_INSENSITIVE'),
+          ).test(sv);
+        };
+        return this.values(d.doc, field).some((v) => wanted.some((w) => test(v, w)));
+      }
+      case 'simple_query_string': {
+        const words = analyze(String(a['query']));
+        const fields = (a['fields'] as string[]) ?? ['message'];
+        const texts = fields.flatMap((f) => this.values(d.doc, f)).map((v) => new Set(analyze(String(v))));
+        return words.length > 0 && words.every((w) => texts.some((t) => t.has(w)));
+      }
+      case undefined:
+      default:
+        throw new Error(`fake cluster: unsupported query ${JSON.stringify(q)}`);
+    }
+  }
+
+  /** Leaf values at a path; sub-fields (`message.wildcard`, `user.name.text`) read their parent. */
+  private values(doc: Doc, field: string): unknown[] {
+    let v = getField(doc, field);
+    if (v === undefined) {
+      const m = /^(.*)\.(wildcard|text|keyword)$/.exec(field);
+      if (m) v = getField(doc, m[1] as string);
+    }
+    if (v === undefined || v === null) return [];
+    const list = Array.isArray(v) ? v : [v];
+    return list.filter((x) => x !== null && typeof x !== 'object');
+  }
+}
+
+function last(path: string): string {
+  return decodeURIComponent(path.split('/').pop() ?? '');
+}
+
+function globToRegex(glob: string): RegExp {
+  return new RegExp('^' + glob.split('*').map(escapeRe).join('.*') + '$');
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function wildcardToRegex(w: string, ci: boolean): RegExp {
+  let out = '';
+  for (let i = 0; i < w.length; i++) {
+    const c = w[i] as string;
+    if (c === '\\' && i + 1 < w.length) out += escapeRe(w[++i] as string);
+    else if (c === '*') out += '[\\s\\S]*';
+    else if (c === '?') out += '[\\s\\S]';
+    else out += escapeRe(c);
+  }
+  return new RegExp('^' + out + '$', ci ? 'is' : 's');
+}
+
+/** Lucene regular expressions are anchored and, for the subset emitted, otherwise JavaScript syntax. */
+function luceneRegex(src: string, ci: boolean): RegExp {
+  return new RegExp('^(?:' + src + ')$', ci ? 'is' : 's');
+}
+
+/** citysoc_folding: standard tokenizer, lowercase, asciifolding (đ→d and diacritics removed). */
+export function analyze(text: string): string[] {
+  return text
+    .normalize('NFD')
+    .replace(/\p{M}/gu, '')
+    .replace(/[đĐ]/g, 'd')
+    .toLowerCase()
+    .split(/[^\p{L}\p{N}_]+/u)
+    .filter((w) => w.length > 0);
+}
+
+function ipBytes(ip: string): number[] | undefined {
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(ip)) {
+    const b = ip.split('.').map(Number);
+    return b.every((x) => x >= 0 && x <= 255) ? b : undefined;
+  }
+  if (!ip.includes(':')) return undefined;
+  const [head = '', tail = ''] = ip.split('::');
+  const h = head ? head.split(':') : [];
+  const t = ip.includes('::') ? (tail ? tail.split(':') : []) : [];
+  const groups = [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+  if (groups.length !== 8) return undefined;
+  return groups.flatMap((g) => {
+    const n = parseInt(g, 16);
+    return [n >> 8, n & 255];
+  });
+}
+
+/** Term on an ip field accepts an address or a CIDR network, as in Elasticsearch. */
+function ipMatches(value: string, wanted: string): boolean {
+  const [net, bitsRaw] = wanted.split('/');
+  const a = ipBytes(value);
+  const b = ipBytes(net ?? '');
+  if (!a || !b || a.length !== b.length) return false;
+  const bits = bitsRaw === undefined ? a.length * 8 : Number(bitsRaw);
+  for (let i = 0; i < bits; i++) {
+    const byte = i >> 3;
+    const mask = 0x80 >> (i & 7);
+    if (((a[byte] as number) & mask) !== ((b[byte] as number) & mask)) return false;
+  }
+  return true;
+}

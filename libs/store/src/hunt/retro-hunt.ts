@@ -1,0 +1,150 @@
+import { type EcsEvent } from '@citysoc/ecs';
+import {
+  type CompileOptions,
+  type EsBackendOptions,
+  type EsQuery,
+  type SigmaLogsource,
+  type LogsourcePredicate,
+  type SigmaRule,
+  compileRules,
+  ruleToElasticsearch,
+} from '@citysoc/sigma';
+import { type EventStore, type Page } from '../ports';
+import { ecsFieldType } from '../elasticsearch/templates';
+
+/**
+ * Retro-hunt: one Sigma rule over stored history. Every candidate event is confirmed by the same compiled
+ * matcher (and logsource routing) the streaming detector uses, so a hunt reports exactly what the detector
+ * would have alerted on. On Elasticsearch the rule is first translated to the query DSL so the cluster
+ * does the searching; on SQLite the events of the range are streamed page by page through the matcher.
+ * Both are bounded: at most `maxScanned` events read and `maxMatches` returned, and the result says so.
+ */
+
+export interface HuntRange {
+  from?: string;
+  to?: string;
+}
+
+export interface HuntOptions {
+  /** The detector's logsource routing; without it the rule sees every event. */
+  logsource?: (ls: SigmaLogsource) => LogsourcePredicate | null;
+  compile?: Pick<CompileOptions, 'fieldMap' | 'placeholders'>;
+  maxScanned?: number;
+  maxMatches?: number;
+  pageSize?: number;
+}
+
+export interface HuntMatch {
+  event: EcsEvent;
+  matchedFields: Record<string, unknown>;
+}
+
+export interface HuntResult {
+  rule: { id: string; title: string; level: string };
+  engine: 'matcher' | 'elasticsearch';
+  range: HuntRange;
+  matches: HuntMatch[];
+  /** Events read from the store (on Elasticsearch: hits of the translated query). */
+  scanned: number;
+  /** Hits the matcher did not confirm (logsource, or a query broader than the rule): 0 on SQLite. */
+  unconfirmed: number;
+  truncated: false | 'max_scanned' | 'max_matches';
+  /** The rule's logsource is not one the detector applies: the hunt did not run. */
+  notApplicable?: string;
+  query?: EsQuery;
+  warnings: string[];
+}
+
+export class HuntError extends Error {
+  readonly code = 'hunt_not_possible';
+}
+
+/** A store that can run query DSL over its events (the Elasticsearch store). */
+export interface DslSearchable {
+  searchEventsDsl(query: unknown, range: HuntRange, limit: number, after?: string): Promise<Page<EcsEvent>>;
+}
+
+function isDslSearchable(s: unknown): s is DslSearchable {
+  return typeof (s as Partial<DslSearchable>).searchEventsDsl === 'function';
+}
+
+/** What the Sigma backend needs to know about the store's ECS mapping. */
+export function storeBackendOptions(compile: HuntOptions['compile'] = {}): EsBackendOptions {
+  return {
+    ...(compile.fieldMap ? { fieldMap: compile.fieldMap } : {}),
+    ...(compile.placeholders ? { placeholders: compile.placeholders } : {}),
+    fieldType: ecsFieldType,
+    exactField: { message: 'message.wildcard' },
+    keywordFields: ['message.wildcard'],
+  };
+}
+
+export async function retroHunt(
+  store: EventStore,
+  rule: SigmaRule,
+  range: HuntRange,
+  o: HuntOptions = {},
+): Promise<HuntResult> {
+  const maxScanned = o.maxScanned ?? 100_000;
+  const maxMatches = o.maxMatches ?? 1000;
+  const pageSize = Math.min(o.pageSize ?? 500, 1000);
+  const set = compileRules([rule], { ...o.compile, ...(o.logsource ? { logsource: o.logsource } : {}) });
+  const problem = set.errors[0]?.message ?? set.unsupported[0]?.reason;
+  if (problem) throw new HuntError(`rule ${rule.id} cannot be evaluated: ${problem}`);
+  const result: HuntResult = {
+    rule: { id: rule.id, title: rule.title, level: rule.level },
+    engine: isDslSearchable(store) ? 'elasticsearch' : 'matcher',
+    range,
+    matches: [],
+    scanned: 0,
+    unconfirmed: 0,
+    truncated: false,
+    warnings: [],
+  };
+  if (set.notApplicable.length > 0) {
+    result.notApplicable = `the detector does not apply rules with logsource ${JSON.stringify(rule.logsource)}`;
+    return result;
+  }
+
+  let fetch: (after: string | undefined) => Promise<Page<EcsEvent>>;
+  if (isDslSearchable(store)) {
+    const t = ruleToElasticsearch(rule, storeBackendOptions(o.compile));
+    if (!t.ok)
+      throw new HuntError(`rule ${rule.id} cannot be translated to the Elasticsearch query DSL: ${t.reason}`);
+    result.query = t.query;
+    result.warnings.push(...t.warnings);
+    fetch = (after) => store.searchEventsDsl(t.query, range, pageSize, after);
+  } else {
+    fetch = (after) =>
+      store.searchEvents({
+        ...(range.from ? { from: range.from } : {}),
+        ...(range.to ? { to: range.to } : {}),
+        limit: pageSize,
+        ...(after ? { after } : {}),
+      });
+  }
+
+  let after: string | undefined;
+  do {
+    const page = await fetch(after);
+    for (const event of page.items) {
+      if (result.scanned >= maxScanned) {
+        result.truncated = 'max_scanned';
+        return result;
+      }
+      result.scanned++;
+      const [m] = set.match(event);
+      if (!m) {
+        if (result.engine === 'elasticsearch') result.unconfirmed++;
+        continue;
+      }
+      result.matches.push({ event, matchedFields: m.matchedFields });
+      if (result.matches.length >= maxMatches) {
+        result.truncated = 'max_matches';
+        return result;
+      }
+    }
+    after = page.next;
+  } while (after);
+  return result;
+}
