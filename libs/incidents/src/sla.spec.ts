@@ -11,9 +11,10 @@ describe('SLA deadlines', () => {
 
   it.each([
     ['acknowledge', 'new', true],
-    ['acknowledge', 'claimed', false],
+    ['acknowledge', 'acknowledged', false],
     ['resolve', 'in_progress', true],
-    ['resolve', 'claimed', true],
+    ['resolve', 'acknowledged', true],
+    ['resolve', 'duplicate', false],
     ['resolve', 'resolved', false],
     ['resolve', 'false_positive', false],
   ] as const)('%s deadline with status %s is breached: %s', (kind, status, breached) => {

@@ -38,7 +38,7 @@ export function slaDeadlines(
 /** Whether a deadline has been missed, given the incident's status when the timer fires. */
 export function slaBreached(kind: SlaKind, status: string): boolean {
   if (kind === 'acknowledge') return status === 'new';
-  return status === 'new' || status === 'claimed' || status === 'in_progress';
+  return status === 'new' || status === 'acknowledged' || status === 'in_progress';
 }
 
 /**
