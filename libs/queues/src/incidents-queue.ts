@@ -33,7 +33,9 @@ export type ClaimVerdict<T> =
   /** Gone or closed: the job is finished. */
   | { skip: true }
   /** Someone's claim is still live in the store: the job waits until then. */
-  | { heldUntilMs: number };
+  | { heldUntilMs: number }
+  /** Not this claimer's to take (outside their unit): it goes back for others, at its priority. */
+  | { pass: true };
 
 export interface Claimed<T> {
   value: T;
@@ -108,24 +110,34 @@ export class IncidentQueue {
     accept: (data: IncidentJobData, token: string) => Promise<ClaimVerdict<T>>,
   ): Promise<Claimed<T> | undefined> {
     const worker = this.manualWorker();
-    for (let i = 0; i < 100; i++) {
-      const token = randomUUID();
-      const job = await worker.getNextJob(token, { block: false });
-      if (!job) return undefined;
-      let verdict: ClaimVerdict<T>;
-      try {
-        verdict = await accept(job.data, token);
-      } catch (err) {
-        await job.moveToWait(token);
-        throw err;
+    // Jobs passed over are held (active) until the search ends, so the next fetch gets the next job.
+    const passed: Array<{ job: Job<IncidentJobData>; token: string }> = [];
+    try {
+      for (let i = 0; i < this.searchLimit; i++) {
+        const token = randomUUID();
+        const job = await worker.getNextJob(token, { block: false });
+        if (!job) return undefined;
+        let verdict: ClaimVerdict<T>;
+        try {
+          verdict = await accept(job.data, token);
+        } catch (err) {
+          await job.moveToWait(token);
+          throw err;
+        }
+        if ('claim' in verdict) return { value: verdict.claim, token, waitedMs: Date.now() - job.timestamp };
+        if ('pass' in verdict) passed.push({ job, token });
+        else if ('heldUntilMs' in verdict)
+          await job.moveToDelayed(Math.max(verdict.heldUntilMs, Date.now() + 1), token);
+        else await job.moveToCompleted('skipped', token, false);
       }
-      if ('claim' in verdict) return { value: verdict.claim, token, waitedMs: Date.now() - job.timestamp };
-      if ('heldUntilMs' in verdict)
-        await job.moveToDelayed(Math.max(verdict.heldUntilMs, Date.now() + 1), token);
-      else await job.moveToCompleted('skipped', token, false);
+      return undefined;
+    } finally {
+      for (const p of passed) await p.job.moveToWait(p.token).catch(() => undefined);
     }
-    return undefined;
   }
+
+  /** How many jobs one claim looks at before giving up (a unit-scoped responder skips others' jobs). */
+  searchLimit = 500;
 
   /** Heartbeat: the claim's lock lasts another `lockMs`. False when the lock was lost (it had lapsed). */
   async renew(incidentId: string, token: string): Promise<boolean> {

@@ -95,6 +95,23 @@ describe('the incident queue on real Redis', () => {
     expect(await queue.getJob('inc-x').then((j) => j?.getState())).toBe('prioritized');
   });
 
+  it('lets a unit-scoped claimer pass over other units’ jobs without disturbing them', async () => {
+    await queue.enqueue(inc('other-unit-1', 20));
+    await queue.enqueue(inc('other-unit-2', 16));
+    await queue.enqueue(inc('mine', 4));
+    const got = await queue.claimNext(async (d) =>
+      d.incidentId === 'mine' ? take(d.incidentId) : { pass: true as const },
+    );
+    expect(got?.value).toBe('mine');
+    const order: string[] = [];
+    for (;;) {
+      const next = await queue.claimNext(async (d) => take(d.incidentId));
+      if (!next) break;
+      order.push(next.value);
+    }
+    expect(order).toEqual(['other-unit-1', 'other-unit-2']);
+  });
+
   it('puts a job back when claiming it fails', async () => {
     await queue.enqueue(inc('inc-e', 10));
     await expect(queue.claimNext(async () => Promise.reject(new Error('store down')))).rejects.toThrow(
