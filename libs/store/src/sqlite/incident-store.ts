@@ -485,6 +485,11 @@ export class SqliteIncidentStore {
     return { token: row.claim_token, incident: toIncident(row) };
   }
 
+  /** The queue lock token of the current claim, whoever holds it (to complete or release the job). */
+  claimTokenFor(id: string, scope?: UnitScope): string | null {
+    return this.mustGetRow(id, scope).claim_token;
+  }
+
   /** Heartbeat: the claim lives `lockMs` longer. */
   renewClaim(id: string, actor: string, lockMs: number, scope?: UnitScope): Incident {
     const tx = this.db.transaction(() => {

@@ -315,6 +315,13 @@ describe('auth and audit', () => {
     control.db.prepare("UPDATE audit_log SET actor = 'mallory' WHERE seq = 3").run();
     expect(control.audit.verify()).toMatchObject({ ok: false, brokenAt: 3 });
   });
+
+  it('detects a deleted audit entry at the entry after the gap', () => {
+    for (let i = 0; i < 5; i++)
+      control.audit.append({ actor: 'alice', action: 'x', target: `t${i}`, outcome: 'success' });
+    control.db.prepare('DELETE FROM audit_log WHERE seq = 2').run();
+    expect(control.audit.verify()).toEqual({ ok: false, entries: 1, brokenAt: 3 });
+  });
 });
 
 describe('migrating incidents of the first release', () => {
