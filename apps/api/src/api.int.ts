@@ -90,7 +90,7 @@ describe('the API boundary', () => {
     await http()
       .post(`/api/v1/incidents/${incidentId}/status`)
       .set(auth)
-      .send({ status: 'resolved' })
+      .send({ status: 'false_positive' })
       .expect(400);
     await http()
       .post(`/api/v1/incidents/${incidentId}/status`)
@@ -108,12 +108,12 @@ describe('the API boundary', () => {
     await http()
       .post(`/api/v1/incidents/${incidentId}/status`)
       .set(auth)
-      .send({ status: 'closed', note: 'skip ahead' })
+      .send({ status: 'resolved', note: 'skip ahead' })
       .expect(409);
     await http()
       .post('/api/v1/incidents/nope/status')
       .set(auth)
-      .send({ status: 'resolved', note: 'x' })
+      .send({ status: 'false_positive', note: 'x' })
       .expect(404);
   });
 
@@ -127,7 +127,7 @@ describe('the API boundary', () => {
       entries.some((e) => e.action.includes('claim') && e.outcome === 'failure' && e.actor === 'an.analyst'),
     ).toBe(true);
     expect(entries.some((e) => e.action.includes('createToken') && e.outcome === 'success')).toBe(true);
-    expect(entries.some((e) => e.action.includes('setStatus') && e.outcome === 'failure')).toBe(true);
+    expect(entries.some((e) => e.action.includes('transition') && e.outcome === 'failure')).toBe(true);
     const verify = await http()
       .get('/api/v1/audit/verify')
       .set('authorization', `Bearer ${adminToken}`)

@@ -4,7 +4,8 @@ import { type Redis } from 'ioredis';
 import { type NatsConnection } from 'nats';
 import { connectBus } from '@citysoc/bus';
 import { type ConfigOf } from '@citysoc/config';
-import { IncidentQueue, redisConnection } from '@citysoc/queues';
+import { ComponentMetrics } from '@citysoc/observability';
+import { IncidentQueue, NotifyQueue, redisConnection } from '@citysoc/queues';
 import {
   type ControlStore,
   type EventStore,
@@ -14,7 +15,9 @@ import {
 import { AdminController } from './admin/admin.controller';
 import { AlertsController } from './alerts/alerts.controller';
 import { AuditInterceptor } from './auth/audit.interceptor';
+import { AuthController } from './auth/auth.controller';
 import { AuthGuard } from './auth/auth.guard';
+import { LoginLimiter } from './auth/login-limiter';
 import { type apiSchema } from './config';
 import { ConsoleController } from './console/console.controller';
 import { DomainErrorFilter } from './errors.filter';
@@ -22,7 +25,19 @@ import { EventsController } from './events/events.controller';
 import { HealthController } from './health/health.controller';
 import { HuntsController } from './hunts/hunts.controller';
 import { IncidentsController } from './incidents/incidents.controller';
-import { API_CONFIG, CONTROL_STORE, EVENT_STORE, INCIDENT_QUEUE, NATS, REDIS } from './tokens';
+import { NotificationsController } from './notifications/notifications.controller';
+import { UsersController } from './users/users.controller';
+import {
+  API_CONFIG,
+  API_METRICS,
+  CONTROL_STORE,
+  EVENT_STORE,
+  INCIDENT_QUEUE,
+  LOGIN_LIMITER,
+  NATS,
+  NOTIFY_QUEUE,
+  REDIS,
+} from './tokens';
 
 export type ApiConfig = ConfigOf<typeof apiSchema>;
 
@@ -34,10 +49,12 @@ class Resources implements OnApplicationShutdown {
     @Inject(EVENT_STORE) private readonly events: EventStore,
     @Inject(CONTROL_STORE) private readonly control: ControlStore,
     @Inject(INCIDENT_QUEUE) private readonly queue: IncidentQueue,
+    @Inject(NOTIFY_QUEUE) private readonly notify: NotifyQueue,
   ) {}
 
   async onApplicationShutdown(): Promise<void> {
     await this.queue.close();
+    await this.notify.close();
     this.redis.disconnect();
     if (!this.nc.isClosed()) await this.nc.close();
     await this.events.close();
@@ -56,6 +73,9 @@ export class ApiModule {
         AlertsController,
         IncidentsController,
         AdminController,
+        AuthController,
+        UsersController,
+        NotificationsController,
         HealthController,
         HuntsController,
       ],
@@ -67,9 +87,38 @@ export class ApiModule {
         {
           provide: INCIDENT_QUEUE,
           inject: [REDIS],
-          useFactory: (redis: Redis) =>
-            new IncidentQueue({ redisUrl: config.redisUrl, prefix: config.queuePrefix }, redis),
+          useFactory: async (redis: Redis) => {
+            const q = new IncidentQueue(
+              {
+                redisUrl: config.redisUrl,
+                prefix: config.queuePrefix,
+                lockMs: config.claimLockSeconds * 1000,
+              },
+              redis,
+            );
+            // Claims whose responder stopped renewing go back to the queue.
+            await q.startReturningAbandonedClaims();
+            return q;
+          },
         },
+        {
+          provide: NOTIFY_QUEUE,
+          inject: [REDIS],
+          // Read-only here (failed deliveries); the responder runs the delivery worker.
+          useFactory: (redis: Redis) =>
+            new NotifyQueue(config.queuePrefix, redis, {
+              webhookUrls: [],
+              webhookSecret: '',
+              smtpUrl: '',
+              emailFrom: '',
+              leadEmails: [],
+              attempts: 1,
+              backoffMs: 1000,
+              timeoutMs: 1000,
+            }),
+        },
+        { provide: API_METRICS, useFactory: () => new ComponentMetrics('api') },
+        { provide: LOGIN_LIMITER, useFactory: () => new LoginLimiter(config.loginRatePerMinute) },
         {
           provide: NATS,
           useFactory: () =>

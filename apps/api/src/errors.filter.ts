@@ -7,6 +7,8 @@ const STATUS_BY_CODE: Record<string, number> = {
   incident_conflict: 409,
   invalid_transition: 409,
   invalid_query: 400,
+  invalid_argument: 400,
+  user_exists: 409,
 };
 
 @Catch()

@@ -4,3 +4,6 @@ export const EVENT_STORE = Symbol('EVENT_STORE');
 export const INCIDENT_QUEUE = Symbol('INCIDENT_QUEUE');
 export const REDIS = Symbol('REDIS');
 export const NATS = Symbol('NATS');
+export const NOTIFY_QUEUE = Symbol('NOTIFY_QUEUE');
+export const API_METRICS = Symbol('API_METRICS');
+export const LOGIN_LIMITER = Symbol('LOGIN_LIMITER');

@@ -3,6 +3,7 @@ import { registerAdmin } from './commands/admin';
 import { registerDeadletter } from './commands/deadletter';
 import { registerParse } from './commands/parse';
 import { registerRules } from './commands/rules';
+import { registerUsers } from './commands/users';
 
 /** Each command group registers itself; adding one touches its own file plus one line here. */
 export function buildProgram(
@@ -15,5 +16,6 @@ export function buildProgram(
   registerParse(program, out, err);
   registerDeadletter(program, out);
   registerAdmin(program, out);
+  registerUsers(program, out);
   return program;
 }

@@ -1,12 +1,23 @@
 import {
   int,
+  list,
   metricsOptions,
   natsOptions,
   type OptionSpec,
   redisOptions,
   storeOptions,
+  str,
 } from '@citysoc/config';
-import { DEFAULT_SLA, parseSlaPolicy, type SlaPolicy } from '@citysoc/incidents';
+import {
+  type BusinessHours,
+  DEFAULT_GROUPING as DEFAULT_GROUPING_FOR_CONFIG,
+  DEFAULT_SLA,
+  type GroupingPolicy,
+  parseBusinessHours,
+  parseGroupingPolicy,
+  parseSlaPolicy,
+  type SlaPolicy,
+} from '@citysoc/incidents';
 
 export const responderSchema = {
   ...natsOptions,
@@ -35,6 +46,66 @@ export const responderSchema = {
     example: 'critical=15/240,high=30/480,medium=240/4320,low=1440/10080,informational=-/-',
     parse: (raw: string) => parseSlaPolicy(raw),
   } satisfies OptionSpec<SlaPolicy>,
+  grouping: {
+    env: 'CITYSOC_GROUPING',
+    description:
+      'Grouping policy: keys=rule+entity|entity|rule+unit…;entity=source.ip,user.name,host.hostname;window=MIN;reopen=reopen|attach|new (window defaults to CITYSOC_INCIDENT_WINDOW_MINUTES)',
+    default: '',
+    example: 'keys=entity;entity=source.ip,user.name,host.hostname;window=15;reopen=reopen',
+    parse: (raw: string) => {
+      parseGroupingPolicy(raw);
+      return raw;
+    },
+  } satisfies OptionSpec<string>,
+  slaBusinessHours: {
+    env: 'CITYSOC_SLA_BUSINESS_HOURS',
+    description:
+      'SLA clocks of these severities run only in working time (Asia/Ho_Chi_Minh), e.g. days=mon-fri;hours=08:00-17:00;severities=low,medium; empty = around the clock',
+    default: null,
+    example: 'days=mon-fri;hours=08:00-17:00;severities=low,medium',
+    parse: (raw: string) => parseBusinessHours(raw) ?? null,
+  } satisfies OptionSpec<BusinessHours | null>,
+  notifyWebhookUrls: list({
+    env: 'CITYSOC_NOTIFY_WEBHOOK_URLS',
+    description: 'Webhooks told about SLA breaches (comma-separated http(s) URLs), signed with HMAC-SHA256',
+    default: [],
+  }),
+  notifyWebhookSecret: str({
+    env: 'CITYSOC_NOTIFY_WEBHOOK_SECRET',
+    description: 'HMAC-SHA256 key for webhook signatures (required with webhooks, ≥ 16 characters)',
+    default: '',
+    secret: true,
+  }),
+  notifySmtpUrl: str({
+    env: 'CITYSOC_NOTIFY_SMTP_URL',
+    description: 'SMTP server for e-mail notifications, e.g. smtps://user:pass@mail.example.gov.vn:465',
+    default: '',
+    secret: true,
+  }),
+  notifyEmailFrom: str({
+    env: 'CITYSOC_NOTIFY_EMAIL_FROM',
+    description: 'Sender address of notification e-mails',
+    default: 'citysoc@localhost',
+  }),
+  notifyLeadEmails: list({
+    env: 'CITYSOC_NOTIFY_LEAD_EMAILS',
+    description: 'Addresses of the response leads, e-mailed on SLA breaches (comma-separated)',
+    default: [],
+  }),
+  notifyAttempts: int({
+    env: 'CITYSOC_NOTIFY_ATTEMPTS',
+    description: 'Delivery attempts per notification (exponential backoff) before it is kept as failed',
+    default: 8,
+    min: 1,
+    max: 50,
+  }),
+  notifyBackoffMs: int({
+    env: 'CITYSOC_NOTIFY_BACKOFF_MS',
+    description: 'First retry delay of a notification; doubles on every attempt',
+    default: 5000,
+    min: 1,
+    max: 3_600_000,
+  }),
   batchSize: int({
     env: 'CITYSOC_RESPONDER_BATCH',
     description: 'Alerts fetched from ALERTS per batch',
@@ -43,3 +114,13 @@ export const responderSchema = {
     max: 5000,
   }),
 };
+
+export type ResponderSettings = { grouping: string; windowMinutes: number };
+
+/** The grouping policy: CITYSOC_GROUPING over the defaults, with CITYSOC_INCIDENT_WINDOW_MINUTES as the window. */
+export function groupingPolicy(c: ResponderSettings): GroupingPolicy {
+  return parseGroupingPolicy(c.grouping, {
+    ...DEFAULT_GROUPING_FOR_CONFIG,
+    windowMs: c.windowMinutes * 60_000,
+  });
+}

@@ -106,7 +106,7 @@ describe('when an incident is not claimed in time', () => {
         20_000,
       );
       expect(control.incidents.get(claimed.id)!.sla.breaches.map((b) => b.kind)).toEqual(['resolve']);
-      expect(other.status).toBe('claimed');
+      expect(other.status).toBe('acknowledged');
     } finally {
       control.close();
       await bus.close();

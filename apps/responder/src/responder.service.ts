@@ -11,10 +11,10 @@ import { type ConfigOf } from '@citysoc/config';
 import { type Alert } from '@citysoc/ecs';
 import { ComponentMetrics, startMetricsServer } from '@citysoc/observability';
 import { slaBreached, slaDeadlines } from '@citysoc/incidents';
-import { IncidentQueue, redisConnection, type SlaJobData, SlaQueue } from '@citysoc/queues';
+import { IncidentQueue, NotifyQueue, redisConnection, type SlaJobData, SlaQueue } from '@citysoc/queues';
 import { Counter } from 'prom-client';
 import { type ControlStore, type Incident, openControlStore } from '@citysoc/store';
-import { type responderSchema } from './config';
+import { groupingPolicy, type responderSchema } from './config';
 
 export const RESPONDER_CONFIG = Symbol('RESPONDER_CONFIG');
 export type ResponderConfig = ConfigOf<typeof responderSchema>;
@@ -38,6 +38,13 @@ export class ResponderService implements OnApplicationBootstrap, OnApplicationSh
     labelNames: ['kind', 'severity'],
     registers: [this.metrics.registry],
   });
+  private readonly notifications = new Counter({
+    name: 'citysoc_notifications_total',
+    help: 'Notification deliveries by channel and outcome (failed = attempts exhausted; retry = will retry)',
+    labelNames: ['channel', 'outcome'],
+    registers: [this.metrics.registry],
+  });
+  private notify?: NotifyQueue;
   private redis?: Redis;
   private consumer?: DurableConsumer<Alert>;
   private metricsServer?: { close(): Promise<void> };
@@ -52,13 +59,34 @@ export class ResponderService implements OnApplicationBootstrap, OnApplicationSh
     this.redis = redis;
     const queue = new IncidentQueue({ redisUrl: c.redisUrl, prefix: c.queuePrefix }, redis);
     this.queue = queue;
+    if (c.notifyWebhookUrls.length > 0 && c.notifyWebhookSecret.length < 16)
+      throw new Error(
+        'CITYSOC_NOTIFY_WEBHOOK_SECRET (≥ 16 characters) is required with CITYSOC_NOTIFY_WEBHOOK_URLS',
+      );
+    this.notify = new NotifyQueue(c.queuePrefix, redis, {
+      webhookUrls: c.notifyWebhookUrls,
+      webhookSecret: c.notifyWebhookSecret,
+      smtpUrl: c.notifySmtpUrl,
+      emailFrom: c.notifyEmailFrom,
+      leadEmails: c.notifyLeadEmails,
+      attempts: c.notifyAttempts,
+      backoffMs: c.notifyBackoffMs,
+      timeoutMs: 10_000,
+    });
+    this.notify.start({
+      delivered: (j) => this.notifications.inc({ channel: j.channel, outcome: 'delivered' }),
+      failed: (j, err, final) => {
+        this.notifications.inc({ channel: j.channel, outcome: final ? 'failed' : 'retry' });
+        if (final) this.logger.error(`notification ${j.key} to ${j.channel} failed for good: ${err.message}`);
+      },
+    });
     this.sla = new SlaQueue(c.queuePrefix, redis);
     this.sla.start((job) => this.onSlaTimer(job));
     for (const inc of control.incidents.listUnqueued()) await this.enqueue(inc);
 
     const bus = await openBus(c, 'responder');
     this.bus = bus;
-    const windowMs = c.windowMinutes * 60_000;
+    const policy = groupingPolicy(c);
     this.consumer = await consumeJson<Alert>(
       bus,
       {
@@ -72,10 +100,11 @@ export class ResponderService implements OnApplicationBootstrap, OnApplicationSh
       async (alerts) => {
         for (const alert of alerts) {
           this.metrics.received.inc({ component: 'responder' });
-          const r = control.incidents.recordAlert(alert, windowMs);
+          const r = control.incidents.recordAlert(alert, policy);
           if (!r.incident.queued) await this.enqueue(r.incident);
           if (r.created)
             this.logger.log(`incident ${r.incident.id} opened: ${r.incident.title} (${r.incident.severity})`);
+          if (r.reopened) this.logger.log(`incident ${r.incident.id} reopened by late alert ${alert.id}`);
         }
       },
     );
@@ -97,20 +126,52 @@ export class ResponderService implements OnApplicationBootstrap, OnApplicationSh
   private async onSlaTimer(job: SlaJobData): Promise<void> {
     const incidents = this.control!.incidents;
     const inc = incidents.get(job.incidentId);
-    if (!inc || !slaBreached(job.kind, inc.status)) return;
-    if (!incidents.recordSlaBreach(inc.id, job.kind, Date.now())) return;
+    const generation = job.generation ?? 0;
+    // A timer of an earlier opening of a reopened incident is stale.
+    if (!inc || inc.generation !== generation || !slaBreached(job.kind, inc.status)) return;
+    const first = incidents.recordSlaBreach(inc.id, job.kind, Date.now(), generation);
+    // Escalating and notifying are idempotent, so a retried timer (crash after recording) still does both.
     const escalated = await this.queue!.escalate(inc.id);
+    const what = job.kind === 'acknowledge' ? 'acknowledged' : 'resolved';
+    await this.notify!.notify(
+      {
+        key: `sla_breach:${inc.id}:${job.kind}:${generation}`,
+        subject: `[citysoc] SLA breached: ${inc.severity} incident not ${what} in time — ${inc.title}`,
+        payload: {
+          type: 'sla_breach',
+          kind: job.kind,
+          due: new Date(job.dueMs).toISOString(),
+          incident: {
+            id: inc.id,
+            title: inc.title,
+            severity: inc.severity,
+            priority: inc.priority,
+            status: inc.status,
+            assignee: inc.assignee,
+            unit: inc.unit?.path ?? null,
+          },
+        },
+      },
+      { toLeads: true },
+    );
+    if (!first) return;
     this.slaBreaches.inc({ kind: job.kind, severity: inc.severity });
     this.logger.warn(
-      `SLA breached for incident ${inc.id} (${inc.severity}): not ${job.kind === 'acknowledge' ? 'claimed' : 'resolved'} in time${escalated ? '; moved to the front of the queue' : ''}`,
+      `SLA breached for incident ${inc.id} (${inc.severity}): not ${what} in time${escalated ? '; moved to the front of the queue' : ''}`,
     );
   }
 
   private async enqueue(incident: Incident): Promise<void> {
     // Timers first, then the job, then the flag: a crash anywhere here is repaired by re-running all three.
-    const deadlines = slaDeadlines(incident.severity, Date.parse(incident.created_at), this.config.slaPolicy);
+    const since = Date.parse(incident.reopened_at ?? incident.created_at);
+    const deadlines = slaDeadlines(
+      incident.severity,
+      since,
+      this.config.slaPolicy,
+      this.config.slaBusinessHours ?? undefined,
+    );
     this.control!.incidents.setSlaDeadlines(incident.id, deadlines);
-    await this.sla!.schedule(incident.id, deadlines);
+    await this.sla!.schedule(incident.id, deadlines, Date.now(), incident.generation);
     await this.queue!.enqueue(incident);
     this.control!.incidents.markQueued(incident.id);
     this.metrics.sent.inc({ component: 'responder' });
@@ -121,6 +182,7 @@ export class ResponderService implements OnApplicationBootstrap, OnApplicationSh
     await this.metricsServer?.close();
     await this.bus?.close();
     await this.sla?.close();
+    await this.notify?.close();
     await this.queue?.close();
     this.redis?.disconnect();
     this.control?.close();

@@ -1,4 +1,11 @@
-import { DEFAULT_SLA, parseSlaPolicy, slaBreached, slaDeadlines } from './sla';
+import {
+  addBusinessMinutes,
+  DEFAULT_SLA,
+  parseBusinessHours,
+  parseSlaPolicy,
+  slaBreached,
+  slaDeadlines,
+} from './sla';
 
 describe('SLA deadlines', () => {
   it('gives a critical incident 15 minutes to be claimed and 4 hours to be resolved', () => {
@@ -11,9 +18,10 @@ describe('SLA deadlines', () => {
 
   it.each([
     ['acknowledge', 'new', true],
-    ['acknowledge', 'claimed', false],
+    ['acknowledge', 'acknowledged', false],
     ['resolve', 'in_progress', true],
-    ['resolve', 'claimed', true],
+    ['resolve', 'acknowledged', true],
+    ['resolve', 'duplicate', false],
     ['resolve', 'resolved', false],
     ['resolve', 'false_positive', false],
   ] as const)('%s deadline with status %s is breached: %s', (kind, status, breached) => {
@@ -29,4 +37,28 @@ describe('parseSlaPolicy', () => {
     expect(p.high).toEqual(DEFAULT_SLA.high);
   });
   it('refuses a malformed entry', () => expect(() => parseSlaPolicy('urgent=5/60')).toThrow(/bad SLA entry/));
+});
+
+describe('business hours (Asia/Ho_Chi_Minh, UTC+7)', () => {
+  const bh = parseBusinessHours('days=mon-fri;hours=08:00-17:00;severities=low,medium')!;
+  // 2026-11-27 is a Friday. Local 16:00 = 09:00Z.
+  const fri16 = Date.parse('2026-11-27T09:00:00Z');
+  it.each([
+    ['inside the day', fri16, 30, '2026-11-27T09:30:00.000Z'],
+    ['over the weekend to Monday morning', fri16, 120, '2026-11-30T02:00:00.000Z'],
+    ['from Saturday night', Date.parse('2026-11-28T15:00:00Z'), 60, '2026-11-30T02:00:00.000Z'],
+    ['from before opening', Date.parse('2026-11-30T00:00:00Z'), 15, '2026-11-30T01:15:00.000Z'],
+  ])('adds working minutes %s', (_n, start, minutes, expected) =>
+    expect(new Date(addBusinessMinutes(start, minutes, bh)).toISOString()).toBe(expected),
+  );
+  it('applies only to the listed severities', () => {
+    expect(slaDeadlines('low', fri16, DEFAULT_SLA, bh)[0]!.dueMs).toBe(
+      addBusinessMinutes(fri16, 24 * 60, bh),
+    );
+    expect(slaDeadlines('critical', fri16, DEFAULT_SLA, bh)[0]!.dueMs).toBe(fri16 + 15 * 60_000);
+  });
+  it.each(['days=mon-xyz', 'hours=17:00-08:00', 'severities=urgent', 'weekends=yes'])('refuses %s', (t) =>
+    expect(() => parseBusinessHours(t)).toThrow(),
+  );
+  it('is off when empty', () => expect(parseBusinessHours('')).toBeUndefined());
 });

@@ -2,7 +2,21 @@ export {
   IncidentQueue,
   INCIDENTS_QUEUE,
   redisConnection,
+  jobPriority,
+  type ClaimVerdict,
+  type Claimed,
   type IncidentJobData,
   type QueueSettings,
 } from './incidents-queue';
 export { SlaQueue, SLA_QUEUE, type SlaJobData } from './sla-queue';
+export {
+  NotifyQueue,
+  NOTIFY_QUEUE,
+  signWebhook,
+  SIGNATURE_HEADER,
+  TIMESTAMP_HEADER,
+  type Notification,
+  type NotifyJobData,
+  type NotifySettings,
+  type FailedNotification,
+} from './notify-queue';

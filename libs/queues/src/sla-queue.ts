@@ -7,6 +7,8 @@ export interface SlaJobData {
   incidentId: string;
   kind: SlaKind;
   dueMs: number;
+  /** Which opening of the incident the timer belongs to (a reopened incident gets fresh timers). */
+  generation?: number;
 }
 
 /**
@@ -25,13 +27,19 @@ export class SlaQueue {
     this.queue = new Queue<SlaJobData>(SLA_QUEUE, { connection, prefix });
   }
 
-  async schedule(incidentId: string, deadlines: SlaDeadline[], nowMs = Date.now()): Promise<void> {
+  async schedule(
+    incidentId: string,
+    deadlines: SlaDeadline[],
+    nowMs = Date.now(),
+    generation = 0,
+  ): Promise<void> {
     for (const d of deadlines) {
       await this.queue.add(
         d.kind,
-        { incidentId, kind: d.kind, dueMs: d.dueMs },
+        { incidentId, kind: d.kind, dueMs: d.dueMs, generation },
         {
-          jobId: `${incidentId}-${d.kind}`,
+          // The first opening keeps the first release's ids, so timers already in Redis are not doubled.
+          jobId: generation === 0 ? `${incidentId}-${d.kind}` : `${incidentId}-${d.kind}-g${generation}`,
           delay: Math.max(0, d.dueMs - nowMs),
           removeOnComplete: { age: 7 * 24 * 3600 },
           removeOnFail: false,

@@ -104,7 +104,7 @@ describe('buildIncidentBundle', () => {
 
   it('a final report is a new report object about the same incident', () => {
     const initial = build();
-    const fin = build({ incident: incident({ status: 'closed', updated_at: '2026-11-28T10:00:00.000Z' }) });
+    const fin = build({ incident: incident({ status: 'resolved', updated_at: '2026-11-28T10:00:00.000Z' }) });
     expect(byType(fin, 'incident')[0]!.id).toBe(byType(initial, 'incident')[0]!.id);
     expect(byType(fin, 'report')[0]!.id).not.toBe(byType(initial, 'report')[0]!.id);
     expect(byType(fin, 'report')[0]!['name']).toMatch(/^Final incident report/);

@@ -35,13 +35,13 @@ function investigationStatus(s: IncidentStatus): string {
   switch (s) {
     case 'new':
       return 'new';
-    case 'claimed':
+    case 'acknowledged':
     case 'in_progress':
       return 'open';
     case 'resolved':
       return 'contained';
     case 'false_positive':
-    case 'closed':
+    case 'duplicate':
       return 'closed';
   }
 }
@@ -283,7 +283,7 @@ function citysocProperties(mi: MinimisedIncident, reportNumber: string): Record<
     security_provider: f.securityProvider,
     connectivity_provider: f.connectivityProvider,
     detected_at: f.detectedAt ?? mi.firstSeen,
-    handled: f.handled ?? (mi.status === 'resolved' || mi.status === 'closed'),
+    handled: f.handled ?? mi.status === 'resolved',
     notified_by: f.notifiedBy,
     notified_parties: f.notifiedParties,
     operating_systems: f.operatingSystems,

@@ -402,8 +402,7 @@ export function minimise(input: IncidentReportInput, policy: Partial<PrivacyPoli
     report: true,
     incident: {
       incidentId: incident.id,
-      kind:
-        input.kind ?? (incident.status === 'closed' || incident.status === 'resolved' ? 'final' : 'initial'),
+      kind: input.kind ?? (incident.status === 'resolved' ? 'final' : 'initial'),
       exercise,
       title: exercise ? `[EXERCISE] ${title}` : title,
       description: exercise ? `Exercise (drill), not a real incident. ${description}` : description,

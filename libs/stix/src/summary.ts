@@ -41,7 +41,7 @@ export interface SummaryCount {
   support_requested: number;
 }
 
-const CLOSED = new Set(['resolved', 'false_positive', 'closed']);
+const CLOSED = new Set(['resolved', 'false_positive', 'duplicate', 'closed']);
 
 /** Counts by RSIT category, severity and unit for one period, as a `report` with our extension. */
 export function buildSummaryBundle(

@@ -1,5 +1,5 @@
 import { type Alert, type EcsEvent, type Severity } from '@citysoc/ecs';
-import { type IncidentStatus } from '@citysoc/incidents';
+import { type IncidentStatus, type Mitre } from '@citysoc/incidents';
 
 /**
  * Storage ports. EventStore has two real implementations in view (SQLite embedded, Elasticsearch at city
@@ -15,6 +15,8 @@ export interface EventQuery {
   limit?: number;
   /** Opaque cursor from a previous page. */
   after?: string;
+  /** Only events of this unit subtree (reporting, source or destination unit); undefined = city-wide. */
+  scope?: string;
 }
 
 export interface Page<T> {
@@ -31,6 +33,8 @@ export interface AlertQuery {
   entity?: string;
   limit?: number;
   after?: string;
+  /** Only alerts whose event lies in this unit subtree; undefined = city-wide. */
+  scope?: string;
 }
 
 /** A document the store refused (mapping conflict, too large…): the caller dead-letters it, raw. */
@@ -64,6 +68,9 @@ export interface EventStore {
   insertAlerts(alerts: Alert[]): Promise<number>;
   listAlerts(q: AlertQuery): Promise<Page<Alert>>;
   getAlert(id: string): Promise<Alert | undefined>;
+  /** The alerts among `ids` that exist, in the given order. */
+  getAlerts(ids: string[]): Promise<Alert[]>;
+  getEvents(ids: string[]): Promise<EcsEvent[]>;
   countAlerts(): Promise<number>;
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -86,6 +93,31 @@ export interface Incident {
   queued: boolean;
   /** Why these alerts were grouped, in words, for the analyst. */
   grouping_reason: string;
+  /** Severity weight × unit criticality weight, 1–20; higher is more urgent. */
+  priority: number;
+  /** Why it was closed (resolved, false positive, duplicate); null while open. */
+  reason: string | null;
+  /** For a duplicate: the incident it duplicates. */
+  duplicate_of: string | null;
+  tags: string[];
+  /** ATT&CK tactics and techniques from the rules' tags. */
+  mitre: Mitre;
+  rule_author: string | null;
+  rule_license: string | null;
+  /** The city unit the incident concerns (path joined with `/`), null when no unit owns its addresses. */
+  unit: {
+    id: string;
+    name: string;
+    path: string;
+    criticality: 'low' | 'medium' | 'high' | 'critical';
+  } | null;
+  /** How many times a late alert reopened it (0 for the first opening). */
+  generation: number;
+  /** When the current claim lapses unless its holder renews it. */
+  claim_expires_at: string | null;
+  acknowledged_at: string | null;
+  closed_at: string | null;
+  reopened_at: string | null;
   sla: {
     acknowledge_due: string | null;
     resolve_due: string | null;
@@ -101,11 +133,41 @@ export interface IncidentNote {
   note: string;
 }
 
+export interface IncidentComment {
+  at: string;
+  actor: string;
+  text: string;
+}
+
 export interface IncidentQuery {
   status?: IncidentStatus;
   severity?: Severity;
+  assignee?: string;
+  /** Incidents of this unit path and below. */
+  unit?: string;
+  tag?: string;
+  ruleId?: string;
+  entity?: string;
+  /** Words in the title, entity or grouping reason. */
+  text?: string;
+  /** Activity overlapping [from, to). */
+  from?: string;
+  to?: string;
+  /** The caller's unit scope (undefined = city-wide). */
+  scope?: string;
   limit?: number;
   after?: string;
+}
+
+export interface SlaReportRow {
+  unit_path: string | null;
+  severity: Severity;
+  incidents: number;
+  open: number;
+  acknowledge_breaches: number;
+  resolve_breaches: number;
+  mean_minutes_to_acknowledge: number | null;
+  mean_minutes_to_close: number | null;
 }
 
 export interface RecordAlertResult {
@@ -114,4 +176,6 @@ export interface RecordAlertResult {
   created: boolean;
   /** The alert had been recorded before (a redelivery): nothing changed. */
   duplicate: boolean;
+  /** A late alert reopened a resolved incident (re-open policy): it needs a queue job again. */
+  reopened: boolean;
 }

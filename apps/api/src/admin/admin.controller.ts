@@ -12,8 +12,8 @@ import {
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
-import { type AuditEntry, type ControlStore, ROLES, type Role } from '@citysoc/store';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { type AuditEntry, type ControlStore, ROLES, type Role, UNIT_PATH_PATTERN } from '@citysoc/store';
 import { Roles } from '../auth/roles';
 import { CONTROL_STORE } from '../tokens';
 
@@ -26,6 +26,15 @@ export class CreateToken {
   @ApiProperty({ enum: ROLES })
   @IsIn(ROLES)
   role!: Role;
+
+  @ApiPropertyOptional({
+    description: 'Unit path the key is bound to; omit for city-wide',
+    example: 'hanoi/ba-dinh',
+  })
+  @IsOptional()
+  @Matches(UNIT_PATH_PATTERN)
+  @MaxLength(300)
+  unit?: string;
 }
 
 export class AuditQuery {
@@ -53,9 +62,20 @@ export class AdminController {
 
   @Post('tokens')
   @ApiOperation({ summary: 'Issue an API token (admin). The token is shown once; only its hash is kept.' })
-  createToken(@Body() body: CreateToken): { id: string; name: string; role: Role; token: string } {
-    const { principal, token } = this.control.auth.createToken(body.name, body.role);
-    return { ...principal, token };
+  createToken(@Body() body: CreateToken): {
+    id: string;
+    name: string;
+    role: Role;
+    unit: string | null;
+    token: string;
+  } {
+    const { principal, token } = this.control.auth.createToken(
+      body.name,
+      body.role,
+      undefined,
+      body.unit ?? null,
+    );
+    return { id: principal.id, name: principal.name, role: principal.role, unit: principal.unit, token };
   }
 
   @Get('tokens')

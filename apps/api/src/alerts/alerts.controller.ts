@@ -1,9 +1,9 @@
-import { Controller, Get, Inject, NotFoundException, Param, Query } from '@nestjs/common';
+import { Controller, Get, Inject, NotFoundException, Param, Query, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { type Alert, SEVERITIES, type Severity } from '@citysoc/ecs';
-import { type EventStore, type Page } from '@citysoc/store';
-import { READERS, Roles } from '../auth/roles';
+import { type EventStore, inScope, type Page } from '@citysoc/store';
+import { type AuthedRequest, READERS, Roles, scopeOf } from '../auth/roles';
 import { TimeRangeQuery } from '../events/events.dto';
 import { EVENT_STORE } from '../tokens';
 
@@ -35,8 +35,10 @@ export class AlertsController {
   @Get()
   @Roles(...READERS)
   @ApiOperation({ summary: 'List alerts, newest first' })
-  list(@Query() q: AlertListQuery): Promise<Page<Alert>> {
+  list(@Query() q: AlertListQuery, @Req() req: AuthedRequest): Promise<Page<Alert>> {
+    const scope = scopeOf(req);
     return this.store.listAlerts({
+      ...(scope !== undefined ? { scope } : {}),
       ...(q.from ? { from: q.from } : {}),
       ...(q.to ? { to: q.to } : {}),
       ...(q.rule_id ? { ruleId: q.rule_id } : {}),
@@ -50,9 +52,16 @@ export class AlertsController {
   @Get(':id')
   @Roles(...READERS)
   @ApiOperation({ summary: 'One alert with its event and the fields that matched' })
-  async get(@Param('id') id: string): Promise<Alert> {
+  async get(@Param('id') id: string, @Req() req: AuthedRequest): Promise<Alert> {
     const a = await this.store.getAlert(id);
-    if (!a) throw new NotFoundException(`alert ${id} not found`);
+    if (!a || !alertInScope(a, scopeOf(req))) throw new NotFoundException(`alert ${id} not found`);
     return a;
   }
+}
+
+/** An alert belongs to the units of its event (reporting device, source, destination). */
+export function alertInScope(a: Alert, scope: string | undefined): boolean {
+  if (scope === undefined) return true;
+  const c = a.event.citysoc;
+  return [c?.unit, c?.source_unit, c?.destination_unit].some((u) => u && inScope(scope, u.path.join('/')));
 }

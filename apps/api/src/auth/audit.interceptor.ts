@@ -33,11 +33,12 @@ export class AuditInterceptor implements NestInterceptor {
           role: req.principal?.role ?? null,
           params: req.params ?? {},
           body: redact(req.body),
+          ...(req.auditDetail ?? {}),
         },
       });
     return next.handle().pipe(
       tap({
-        next: () => record('success', 200),
+        next: () => record('success', ctx.switchToHttp().getResponse<{ statusCode: number }>().statusCode),
         error: (err: unknown) => record('failure', err instanceof HttpException ? err.getStatus() : 500),
       }),
     );

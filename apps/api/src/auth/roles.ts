@@ -16,6 +16,13 @@ export interface AuthedRequest {
   headers: Record<string, string | string[] | undefined>;
   params?: Record<string, string>;
   body?: unknown;
+  /** Set by handlers: the state before and after a change, for the audit record. */
+  auditDetail?: Record<string, unknown>;
+}
+
+/** The caller's unit scope: undefined = city-wide; a path = that subtree only. */
+export function scopeOf(req: AuthedRequest): string | undefined {
+  return req.principal?.unit ?? undefined;
 }
 
 /** Roles allowed to read SOC data (events, alerts, incidents). */

@@ -1,8 +1,8 @@
-import { BadRequestException, Controller, Get, Inject, Query } from '@nestjs/common';
+import { BadRequestException, Controller, Get, Inject, Query, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { type EcsEvent } from '@citysoc/ecs';
 import { type EventStore, type Page } from '@citysoc/store';
-import { READERS, Roles } from '../auth/roles';
+import { type AuthedRequest, READERS, Roles, scopeOf } from '../auth/roles';
 import { EVENT_STORE } from '../tokens';
 import { EventSearchQuery } from './events.dto';
 
@@ -22,7 +22,8 @@ export class EventsController {
     required: false,
     description: 'Repeatable `path:value`, e.g. field=source.ip:10.1.2.3',
   })
-  async search(@Query() q: EventSearchQuery): Promise<Page<EcsEvent>> {
+  async search(@Query() q: EventSearchQuery, @Req() req: AuthedRequest): Promise<Page<EcsEvent>> {
+    const scope = scopeOf(req);
     const fields: Record<string, string> = {};
     for (const f of q.field ?? []) {
       const i = f.indexOf(':');
@@ -31,6 +32,7 @@ export class EventsController {
     }
     return this.store.searchEvents({
       fields,
+      ...(scope !== undefined ? { scope } : {}),
       ...(q.from ? { from: q.from } : {}),
       ...(q.to ? { to: q.to } : {}),
       ...(q.q ? { text: q.q } : {}),

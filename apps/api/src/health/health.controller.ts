@@ -7,14 +7,13 @@ import { ComponentMetrics } from '@citysoc/observability';
 import { type IncidentQueue } from '@citysoc/queues';
 import { type ControlStore, type EventStore } from '@citysoc/store';
 import { Public } from '../auth/roles';
-import { CONTROL_STORE, EVENT_STORE, INCIDENT_QUEUE, NATS, REDIS } from '../tokens';
+import { API_METRICS, CONTROL_STORE, EVENT_STORE, INCIDENT_QUEUE, NATS, REDIS } from '../tokens';
 
 @ApiTags('health')
 @Controller()
 export class HealthController {
-  private readonly metrics = new ComponentMetrics('api');
-
   constructor(
+    @Inject(API_METRICS) private readonly metrics: ComponentMetrics,
     @Inject(NATS) private readonly nc: NatsConnection,
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(EVENT_STORE) private readonly events: EventStore,
@@ -60,9 +59,21 @@ export class HealthController {
     const lines = Object.entries(counts).map(
       ([state, n]) => `citysoc_incident_queue_jobs{state="${state}"} ${n}`,
     );
+    const oldest = await this.queue.oldestWaitMs().catch(() => undefined);
+    const breaches = this.control.db
+      .prepare(
+        "SELECT json_extract(b.value, '$.kind') AS kind, i.severity AS severity, COUNT(*) AS n FROM incidents i, json_each(i.sla, '$.breaches') b GROUP BY 1, 2",
+      )
+      .all() as Array<{ kind: string; severity: string; n: number }>;
     return (
       (await this.metrics.text()) +
-      `# HELP citysoc_incident_queue_jobs Jobs in the incidents queue by state\n# TYPE citysoc_incident_queue_jobs gauge\n${lines.join('\n')}\n`
+      `# HELP citysoc_incident_queue_jobs Jobs in the incidents queue by state\n# TYPE citysoc_incident_queue_jobs gauge\n${lines.join('\n')}\n` +
+      (oldest === undefined
+        ? ''
+        : `# HELP citysoc_incident_queue_oldest_wait_seconds Age of the oldest incident waiting to be claimed\n# TYPE citysoc_incident_queue_oldest_wait_seconds gauge\ncitysoc_incident_queue_oldest_wait_seconds ${oldest / 1000}\n`) +
+      `# HELP citysoc_incident_sla_breaches Recorded SLA breaches by kind and severity (from the store)\n# TYPE citysoc_incident_sla_breaches gauge\n${breaches
+        .map((b) => `citysoc_incident_sla_breaches{kind="${b.kind}",severity="${b.severity}"} ${b.n}`)
+        .join('\n')}\n`
     );
   }
 

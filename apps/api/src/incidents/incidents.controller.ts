@@ -1,4 +1,5 @@
 import {
+  BadRequestException,
   Body,
   Controller,
   Get,
@@ -11,70 +12,84 @@ import {
   Req,
   Res,
 } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiOperation,
-  ApiProperty,
-  ApiPropertyOptional,
-  ApiResponse,
-  ApiTags,
-} from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
+import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { type Response } from 'express';
-import { SEVERITIES, type Severity } from '@citysoc/ecs';
-import { INCIDENT_STATUSES, type IncidentStatus } from '@citysoc/incidents';
+import { type Alert, type EcsEvent } from '@citysoc/ecs';
+import { isClosed } from '@citysoc/incidents';
+import { type ComponentMetrics } from '@citysoc/observability';
 import { type IncidentQueue } from '@citysoc/queues';
 import {
   type ControlStore,
+  type EventStore,
   type Incident,
-  type IncidentNote,
+  type IncidentComment,
   IncidentConflictError,
+  type IncidentNote,
+  inScope,
   type Page,
+  type SlaReportRow,
 } from '@citysoc/store';
-import { type AuthedRequest, READERS, Roles, WORKERS } from '../auth/roles';
-import { PageQuery } from '../events/events.dto';
-import { CONTROL_STORE, INCIDENT_QUEUE } from '../tokens';
+import { Histogram } from 'prom-client';
+import { type AuthedRequest, READERS, Roles, scopeOf, WORKERS } from '../auth/roles';
+import { API_METRICS, CONTROL_STORE, EVENT_STORE, INCIDENT_QUEUE } from '../tokens';
+import {
+  Assign,
+  BulkFalsePositive,
+  Comment,
+  IdParam,
+  IncidentListQuery,
+  SlaReportQuery,
+  Tags,
+  Transition,
+} from './incidents.dto';
 
-export class IncidentListQuery extends PageQuery {
-  @ApiPropertyOptional({ enum: INCIDENT_STATUSES })
-  @IsOptional()
-  @IsIn(INCIDENT_STATUSES)
-  status?: IncidentStatus;
+export type IncidentDetail = Incident & {
+  alert_ids: string[];
+  alerts: Alert[];
+  events: EcsEvent[];
+  history: IncidentNote[];
+  comments: IncidentComment[];
+};
 
-  @ApiPropertyOptional({ enum: SEVERITIES })
-  @IsOptional()
-  @IsIn(SEVERITIES)
-  severity?: Severity;
-}
-
-export class StatusChange {
-  @ApiProperty({ enum: INCIDENT_STATUSES })
-  @IsIn(INCIDENT_STATUSES)
-  status!: IncidentStatus;
-
-  @ApiProperty({ description: 'Why: kept in the incident history and the audit log' })
-  @IsString()
-  @MinLength(1)
-  @MaxLength(4000)
-  note!: string;
-}
+/** Evidence shown with an incident: the first alerts (and their events); the rest are listed by id. */
+const DETAIL_ALERTS = 200;
 
 @ApiTags('incidents')
 @ApiBearerAuth()
 @Controller('api/v1/incidents')
 export class IncidentsController {
+  private readonly claimWait: Histogram;
+
   constructor(
     @Inject(CONTROL_STORE) private readonly control: ControlStore,
+    @Inject(EVENT_STORE) private readonly events: EventStore,
     @Inject(INCIDENT_QUEUE) private readonly queue: IncidentQueue,
-  ) {}
+    @Inject(API_METRICS) metrics: ComponentMetrics,
+  ) {
+    this.claimWait = new Histogram({
+      name: 'citysoc_incident_queue_wait_seconds',
+      help: 'How long claimed incidents waited in the queue',
+      buckets: [10, 60, 300, 900, 1800, 3600, 4 * 3600, 8 * 3600, 24 * 3600],
+      registers: [metrics.registry],
+    });
+  }
 
   @Get()
   @Roles(...READERS)
-  @ApiOperation({ summary: 'List incidents, newest first' })
-  list(@Query() q: IncidentListQuery): Page<Incident> {
+  @ApiOperation({ summary: 'List and search incidents in your unit scope, newest first' })
+  list(@Query() q: IncidentListQuery, @Req() req: AuthedRequest): Page<Incident> {
     return this.control.incidents.list({
+      scope: scopeOf(req),
       ...(q.status ? { status: q.status } : {}),
       ...(q.severity ? { severity: q.severity } : {}),
+      ...(q.unit ? { unit: q.unit } : {}),
+      ...(q.assignee ? { assignee: q.assignee } : {}),
+      ...(q.tag ? { tag: q.tag } : {}),
+      ...(q.rule_id ? { ruleId: q.rule_id } : {}),
+      ...(q.entity ? { entity: q.entity } : {}),
+      ...(q.q ? { text: q.q } : {}),
+      ...(q.from ? { from: q.from } : {}),
+      ...(q.to ? { to: q.to } : {}),
       ...(q.limit ? { limit: q.limit } : {}),
       ...(q.after ? { after: q.after } : {}),
     });
@@ -83,45 +98,204 @@ export class IncidentsController {
   @Post('claim')
   @HttpCode(200)
   @Roles('responder', 'lead')
-  @ApiOperation({ summary: 'Claim the highest-priority incident waiting in the queue' })
-  @ApiResponse({ status: 200, description: 'The claimed incident' })
-  @ApiResponse({ status: 204, description: 'The queue is empty' })
+  @ApiOperation({
+    summary:
+      'Claim the highest-priority incident of your unit scope; renew with POST …/heartbeat or it returns to the queue',
+  })
+  @ApiResponse({ status: 200, description: 'The claimed incident (status acknowledged)' })
+  @ApiResponse({ status: 204, description: 'Nothing to claim' })
   async claim(
     @Req() req: AuthedRequest,
     @Res({ passthrough: true }) res: Response,
   ): Promise<Incident | undefined> {
     const actor = req.principal!.name;
-    const claimed = await this.queue.claimNext(async (job) => {
+    const scope = scopeOf(req);
+    const lockMs = this.queue.lockMs;
+    const claimed = await this.queue.claimNext<Incident>(async (job, token) => {
+      const cur = this.control.incidents.get(job.incidentId);
+      if (!cur) return { skip: true };
+      if (!inScope(scope, cur.unit?.path ?? null)) return { pass: true };
       try {
-        return this.control.incidents.claim(job.incidentId, actor);
+        return { claim: this.control.incidents.claim(job.incidentId, actor, { token, lockMs, scope }) };
       } catch (err) {
-        // Already taken or worked on directly: skip to the next job.
-        if (err instanceof IncidentConflictError) return undefined;
-        throw err;
+        if (!(err instanceof IncidentConflictError)) throw err;
+        const now = this.control.incidents.get(job.incidentId);
+        // Held by someone whose claim is still live: wait until it would lapse. Otherwise it is being
+        // worked on or closed, and needs no queue job.
+        const until =
+          now?.status === 'acknowledged' && now.claim_expires_at ? Date.parse(now.claim_expires_at) : 0;
+        return until > Date.now() ? { heldUntilMs: until } : { skip: true };
       }
     });
-    if (!claimed) res.status(204);
-    return claimed;
+    if (!claimed) {
+      res.status(204);
+      return undefined;
+    }
+    this.claimWait.observe(claimed.waitedMs / 1000);
+    req.auditDetail = { incident: claimed.value.id, after: { status: claimed.value.status } };
+    return claimed.value;
+  }
+
+  @Get('sla-report')
+  @Roles('lead', 'auditor')
+  @ApiOperation({ summary: 'SLA report per unit and severity (lead, auditor, admin), within your scope' })
+  slaReport(@Query() q: SlaReportQuery, @Req() req: AuthedRequest): { items: SlaReportRow[] } {
+    const scope = scopeOf(req);
+    if (q.unit && scope !== undefined && !inScope(scope, q.unit))
+      throw new NotFoundException(`unit ${q.unit} not found`);
+    return {
+      items: this.control.incidents.slaReport({
+        scope: q.unit ?? scope,
+        ...(q.from ? { from: Date.parse(q.from) } : {}),
+        ...(q.to ? { to: Date.parse(q.to) } : {}),
+      }),
+    };
+  }
+
+  @Post('bulk/false-positive')
+  @HttpCode(200)
+  @Roles('analyst', 'lead')
+  @ApiOperation({
+    summary:
+      'Close the listed incidents as false positives with one reason. Only the ids given are touched; each is reported closed or refused.',
+  })
+  async bulkFalsePositive(
+    @Body() body: BulkFalsePositive,
+    @Req() req: AuthedRequest,
+  ): Promise<{ closed: string[]; refused: Array<{ id: string; error: string }> }> {
+    const closed: string[] = [];
+    const refused: Array<{ id: string; error: string }> = [];
+    for (const id of body.ids) {
+      try {
+        const before = this.control.incidents.claimTokenFor(id, scopeOf(req));
+        this.control.incidents.transition(
+          id,
+          { to: 'false_positive', reason: body.reason },
+          req.principal!.name,
+          undefined,
+          scopeOf(req),
+        );
+        await this.queue.complete(id, before, 'false_positive');
+        closed.push(id);
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        refused.push({ id, error: code === 'incident_not_found' ? 'not found' : (err as Error).message });
+      }
+    }
+    req.auditDetail = { closed, refused };
+    return { closed, refused };
   }
 
   @Get(':id')
   @Roles(...READERS)
-  @ApiOperation({ summary: 'One incident with its alert ids and history' })
-  get(@Param('id') id: string): Incident & { alert_ids: string[]; history: IncidentNote[] } {
-    const inc = this.control.incidents.get(id);
-    if (!inc) throw new NotFoundException(`incident ${id} not found`);
+  @ApiOperation({ summary: 'One incident with its alerts, the events behind them, history and comments' })
+  async get(@Param() p: IdParam, @Req() req: AuthedRequest): Promise<IncidentDetail> {
+    const inc = this.mustGet(p.id, req);
+    const alertIds = this.control.incidents.alertIds(p.id);
+    const alerts = await this.events.getAlerts(alertIds.slice(0, DETAIL_ALERTS));
+    const eventIds = [...new Set(alerts.flatMap((a) => a.event_ids))];
     return {
       ...inc,
-      alert_ids: this.control.incidents.alertIds(id),
-      history: this.control.incidents.notes(id),
+      alert_ids: alertIds,
+      alerts,
+      events: await this.events.getEvents(eventIds),
+      history: this.control.incidents.notes(p.id),
+      comments: this.control.incidents.comments(p.id),
     };
   }
 
-  @Post(':id/status')
+  @Post(':id/heartbeat')
+  @HttpCode(200)
+  @Roles('responder', 'lead')
+  @ApiOperation({ summary: 'Renew your claim on an incident (call well within CITYSOC_CLAIM_LOCK_SECONDS)' })
+  async heartbeat(@Param() p: IdParam, @Req() req: AuthedRequest): Promise<Incident> {
+    const actor = req.principal!.name;
+    const { token } = this.control.incidents.claimToken(p.id, actor, scopeOf(req));
+    if (token && !(await this.queue.renew(p.id, token)))
+      throw new IncidentConflictError(`your claim on ${p.id} lapsed and the incident went back to the queue`);
+    return this.control.incidents.renewClaim(p.id, actor, this.queue.lockMs, scopeOf(req));
+  }
+
+  @Post(['/:id/transition', '/:id/status'])
   @HttpCode(200)
   @Roles(...WORKERS)
-  @ApiOperation({ summary: 'Move an incident through its lifecycle with a note' })
-  setStatus(@Param('id') id: string, @Body() body: StatusChange, @Req() req: AuthedRequest): Incident {
-    return this.control.incidents.transition(id, body.status, req.principal!.name, body.note);
+  @ApiOperation({
+    summary:
+      'Move an incident through new → acknowledged → in_progress → resolved | false_positive | duplicate (reason required to close or reopen)',
+  })
+  async transition(
+    @Param() p: IdParam,
+    @Body() body: Transition,
+    @Req() req: AuthedRequest,
+  ): Promise<Incident> {
+    const reason = body.reason ?? body.note;
+    if (body.reason !== undefined && body.note !== undefined && body.reason !== body.note)
+      throw new BadRequestException('give reason or note, not both');
+    const scope = scopeOf(req);
+    const token = this.control.incidents.claimTokenFor(p.id, scope);
+    const { before, after } = this.control.incidents.transitionWithBefore(
+      p.id,
+      {
+        to: body.status,
+        ...(reason !== undefined ? { reason } : {}),
+        ...(body.duplicate_of !== undefined ? { duplicateOf: body.duplicate_of } : {}),
+      },
+      req.principal!.name,
+      scope,
+    );
+    req.auditDetail = { before: summary(before), after: summary(after) };
+    // The queue follows the store: closing completes the job, releasing puts the incident back.
+    if (isClosed(after.status)) await this.queue.complete(p.id, token, after.status);
+    else if (after.status === 'new') {
+      await this.queue.release(p.id, token);
+      await this.queue.enqueue(after);
+    }
+    return after;
   }
+
+  @Post(':id/assign')
+  @HttpCode(200)
+  @Roles('lead')
+  @ApiOperation({ summary: 'Assign an incident to a user, or unassign it (lead, admin)' })
+  assign(@Param() p: IdParam, @Body() body: Assign, @Req() req: AuthedRequest): Incident {
+    const before = this.mustGet(p.id, req);
+    const after = this.control.incidents.assign(p.id, body.assignee, req.principal!.name, scopeOf(req));
+    req.auditDetail = { before: { assignee: before.assignee }, after: { assignee: after.assignee } };
+    return after;
+  }
+
+  @Post(':id/comments')
+  @Roles(...WORKERS)
+  @ApiOperation({ summary: 'Add a note to an incident' })
+  comment(@Param() p: IdParam, @Body() body: Comment, @Req() req: AuthedRequest): IncidentComment {
+    return this.control.incidents.comment(p.id, req.principal!.name, body.text, scopeOf(req));
+  }
+
+  @Post(':id/tags')
+  @HttpCode(200)
+  @Roles(...WORKERS)
+  @ApiOperation({ summary: 'Add and remove tags' })
+  tags(@Param() p: IdParam, @Body() body: Tags, @Req() req: AuthedRequest): Incident {
+    const before = this.mustGet(p.id, req);
+    const after = this.control.incidents.setTags(
+      p.id,
+      body.add ?? [],
+      body.remove ?? [],
+      req.principal!.name,
+      scopeOf(req),
+    );
+    req.auditDetail = { before: { tags: before.tags }, after: { tags: after.tags } };
+    return after;
+  }
+
+  private mustGet(id: string, req: AuthedRequest): Incident {
+    const inc = this.control.incidents.get(id, scopeOf(req));
+    // Outside the caller's unit is indistinguishable from absent.
+    if (!inc) throw new NotFoundException(`incident ${id} not found`);
+    return inc;
+  }
+}
+
+function summary(i: Incident): Record<string, unknown> {
+  return { status: i.status, assignee: i.assignee, reason: i.reason, duplicate_of: i.duplicate_of };
 }

@@ -1,8 +1,13 @@
 import path from 'node:path';
 import { AUDIT_MIGRATIONS, SqliteAuditLog } from './audit-log';
-import { AUTH_MIGRATIONS, SqliteAuthStore } from './auth-store';
+import { AUTH_MIGRATIONS, SqliteAuthStore, USER_MIGRATIONS } from './auth-store';
 import { type Db, openDatabase } from './db';
-import { INCIDENT_MIGRATIONS, INCIDENT_SLA_MIGRATIONS, SqliteIncidentStore } from './incident-store';
+import {
+  INCIDENT_MIGRATIONS,
+  INCIDENT_SLA_MIGRATIONS,
+  INCIDENT_V2_MIGRATIONS,
+  SqliteIncidentStore,
+} from './incident-store';
 import { SqliteEventStore } from './event-store';
 
 /** Order matters and only grows: a migration, once released, is never edited. */
@@ -11,6 +16,8 @@ const CONTROL_MIGRATIONS = [
   ...AUTH_MIGRATIONS,
   ...AUDIT_MIGRATIONS,
   ...INCIDENT_SLA_MIGRATIONS,
+  ...INCIDENT_V2_MIGRATIONS,
+  ...USER_MIGRATIONS,
 ];
 
 /**

@@ -90,6 +90,11 @@ export class SqliteEventStore implements EventStore {
       where.push('e.ts < ?');
       args.push(to);
     }
+    if (q.scope !== undefined) {
+      const sc = unitScopeJson(q.scope, 'e.doc', '$.citysoc');
+      where.push(sc.sql);
+      args.push(...sc.args);
+    }
     for (const [field, value] of Object.entries(q.fields ?? {})) {
       where.push('CAST(json_extract(e.doc, ?) AS TEXT) = ?');
       args.push(jsonPath(field), value);
@@ -162,6 +167,11 @@ export class SqliteEventStore implements EventStore {
       where.push('entity = ?');
       args.push(q.entity);
     }
+    if (q.scope !== undefined) {
+      const sc = unitScopeJson(q.scope, 'doc', '$.event.citysoc');
+      where.push(sc.sql);
+      args.push(...sc.args);
+    }
     if (q.after) {
       const [ts, id] = decodeCursor(q.after);
       where.push('(ts < ? OR (ts = ? AND id < ?))');
@@ -182,6 +192,26 @@ export class SqliteEventStore implements EventStore {
     return row ? (JSON.parse(row.doc) as Alert) : undefined;
   }
 
+  async getAlerts(ids: string[]): Promise<Alert[]> {
+    const out: Alert[] = [];
+    const stmt = this.db.prepare('SELECT doc FROM alerts WHERE id = ?');
+    for (const id of ids) {
+      const row = stmt.get(id) as { doc: string } | undefined;
+      if (row) out.push(JSON.parse(row.doc) as Alert);
+    }
+    return out;
+  }
+
+  async getEvents(ids: string[]): Promise<EcsEvent[]> {
+    const out: EcsEvent[] = [];
+    const stmt = this.db.prepare('SELECT doc FROM events WHERE id = ?');
+    for (const id of ids) {
+      const row = stmt.get(id) as { doc: string } | undefined;
+      if (row) out.push(JSON.parse(row.doc) as EcsEvent);
+    }
+    return out;
+  }
+
   async countAlerts(): Promise<number> {
     return (this.db.prepare('SELECT COUNT(*) AS n FROM alerts').get() as { n: number }).n;
   }
@@ -193,6 +223,22 @@ export class SqliteEventStore implements EventStore {
   async close(): Promise<void> {
     this.db.close();
   }
+}
+
+/**
+ * A unit scope over JSON documents: the event's reporting unit, source unit or destination unit lies in the
+ * scope's subtree (path arrays compared element by element, so `hanoi/ba-dinh` never matches `hanoi/ba-dinh-2`).
+ */
+export function unitScopeJson(scope: string, docCol: string, base: string): { sql: string; args: unknown[] } {
+  const parts = scope.split('/');
+  const ors: string[] = [];
+  const args: unknown[] = [];
+  for (const which of ['unit', 'source_unit', 'destination_unit']) {
+    const ands = parts.map((_, i) => `json_extract(${docCol}, '${base}.${which}.path[${i}]') = ?`);
+    ors.push(`(${ands.join(' AND ')})`);
+    args.push(...parts);
+  }
+  return { sql: `(${ors.join(' OR ')})`, args };
 }
 
 function page<R extends { id: string; ts: number }, T>(rows: R[], limit: number, map: (r: R) => T): Page<T> {

@@ -1,21 +1,32 @@
 import { type Alert, type Severity } from '@citysoc/ecs';
 import {
-  assertTransition,
-  groupKeyOf,
+  checkTransition,
+  DEFAULT_GROUPING,
+  type GroupingPolicy,
+  groupOf,
   incidentIdFor,
   incidentTitle,
   type IncidentStatus,
-  joinsIncident,
+  isClosed,
+  mergeMitre,
+  type Mitre,
+  mitreFromTags,
+  placeAlert,
+  priorityScore,
   type SlaDeadline,
   type SlaKind,
   maxSeverity,
+  unitOf,
+  unitPathOf,
 } from '@citysoc/incidents';
 import {
   type Incident,
+  type IncidentComment,
   type IncidentNote,
   type IncidentQuery,
   type Page,
   type RecordAlertResult,
+  type SlaReportRow,
 } from '../ports';
 import { clampLimit, decodeCursor, type Db, encodeCursor } from './db';
 
@@ -62,10 +73,53 @@ export const INCIDENT_SLA_MIGRATIONS = [
   `ALTER TABLE incidents ADD COLUMN sla TEXT NOT NULL DEFAULT '{"breaches":[]}';`,
 ];
 
+/**
+ * Lifecycle v2 (new → acknowledged → in_progress → resolved | false_positive | duplicate), the fields the
+ * triage screens need, and comments. Columns are only added (the national reporter reads this table);
+ * statuses of the first release are mapped: claimed → acknowledged, closed → resolved.
+ */
+export const INCIDENT_V2_MIGRATIONS = [
+  `ALTER TABLE incidents ADD COLUMN reason TEXT;
+   ALTER TABLE incidents ADD COLUMN duplicate_of TEXT;
+   ALTER TABLE incidents ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
+   ALTER TABLE incidents ADD COLUMN mitre TEXT NOT NULL DEFAULT '{"tactics":[],"techniques":[]}';
+   ALTER TABLE incidents ADD COLUMN rule_author TEXT;
+   ALTER TABLE incidents ADD COLUMN rule_license TEXT;
+   ALTER TABLE incidents ADD COLUMN unit_id TEXT;
+   ALTER TABLE incidents ADD COLUMN unit_name TEXT;
+   ALTER TABLE incidents ADD COLUMN unit_path TEXT;
+   ALTER TABLE incidents ADD COLUMN unit_criticality TEXT;
+   ALTER TABLE incidents ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE incidents ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE incidents ADD COLUMN claim_token TEXT;
+   ALTER TABLE incidents ADD COLUMN claim_expires_at INTEGER;
+   ALTER TABLE incidents ADD COLUMN acknowledged_at INTEGER;
+   ALTER TABLE incidents ADD COLUMN closed_at INTEGER;
+   ALTER TABLE incidents ADD COLUMN reopened_at INTEGER;
+   UPDATE incidents SET status = 'acknowledged' WHERE status = 'claimed';
+   UPDATE incidents SET status = 'resolved', closed_at = updated_at WHERE status = 'closed';
+   UPDATE incidents SET closed_at = updated_at WHERE status IN ('resolved', 'false_positive') AND closed_at IS NULL;
+   UPDATE incident_history SET from_status = 'acknowledged' WHERE from_status = 'claimed';
+   UPDATE incident_history SET to_status = 'acknowledged' WHERE to_status = 'claimed';
+   UPDATE incident_history SET from_status = 'resolved' WHERE from_status = 'closed';
+   UPDATE incident_history SET to_status = 'resolved' WHERE to_status = 'closed';
+   UPDATE incidents SET priority = 2 * (CASE severity WHEN 'critical' THEN 5 WHEN 'high' THEN 4 WHEN 'medium' THEN 3 WHEN 'low' THEN 2 ELSE 1 END);
+   CREATE INDEX incidents_unit ON incidents (unit_path);
+   CREATE INDEX incidents_status ON incidents (status, priority);
+   CREATE TABLE incident_comments (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     incident_id TEXT NOT NULL REFERENCES incidents (id),
+     at INTEGER NOT NULL,
+     actor TEXT NOT NULL,
+     text TEXT NOT NULL
+   );
+   CREATE INDEX incident_comments_incident ON incident_comments (incident_id, seq);`,
+];
+
 interface SlaColumn {
   acknowledge_due?: number;
   resolve_due?: number;
-  breaches: Array<{ kind: SlaKind; at: number }>;
+  breaches: Array<{ kind: SlaKind; at: number; generation?: number }>;
 }
 
 interface Row {
@@ -85,6 +139,23 @@ interface Row {
   queued: number;
   grouping_reason: string;
   sla: string;
+  reason: string | null;
+  duplicate_of: string | null;
+  tags: string;
+  mitre: string;
+  rule_author: string | null;
+  rule_license: string | null;
+  unit_id: string | null;
+  unit_name: string | null;
+  unit_path: string | null;
+  unit_criticality: 'low' | 'medium' | 'high' | 'critical' | null;
+  priority: number;
+  generation: number;
+  claim_token: string | null;
+  claim_expires_at: number | null;
+  acknowledged_at: number | null;
+  closed_at: number | null;
+  reopened_at: number | null;
 }
 
 export class IncidentNotFoundError extends Error {
@@ -94,6 +165,34 @@ export class IncidentConflictError extends Error {
   readonly code = 'incident_conflict';
 }
 
+/**
+ * A unit scope: a user bound to `hanoi/ba-dinh` sees incidents of that unit and everything below it;
+ * `undefined` is city-wide. Incidents with no known unit are city-wide only.
+ */
+export type UnitScope = string | undefined;
+
+export function scopeClause(scope: UnitScope, column = 'unit_path'): { sql: string; args: unknown[] } {
+  if (scope === undefined) return { sql: '1 = 1', args: [] };
+  const like = scope.replace(/[\\%_]/g, (c) => `\\${c}`) + '/%';
+  return { sql: `(${column} = ? OR ${column} LIKE ? ESCAPE '\\')`, args: [scope, like] };
+}
+
+export function inScope(scope: UnitScope, unitPath: string | null): boolean {
+  if (scope === undefined) return true;
+  return unitPath !== null && (unitPath === scope || unitPath.startsWith(`${scope}/`));
+}
+
+export interface TransitionInput {
+  to: IncidentStatus;
+  reason?: string;
+  duplicateOf?: string;
+}
+
+const SORTS = {
+  created: 'created_at DESC, id DESC',
+  priority: 'priority DESC, created_at DESC, id DESC',
+} as const;
+
 /** Incidents: grouping is a read-modify-write, so it runs in one IMMEDIATE transaction per alert. */
 export class SqliteIncidentStore {
   constructor(
@@ -101,62 +200,132 @@ export class SqliteIncidentStore {
     private readonly now: () => number = Date.now,
   ) {}
 
-  recordAlert(alert: Alert, windowMs: number): RecordAlertResult {
+  /**
+   * Records an alert in its incident. Idempotent on the alert id (a redelivered or replayed alert changes
+   * nothing), and the incident id derives from the group and the first alert, so replays never open a
+   * second incident. `policy` may be a window in ms (rule + entity grouping, the first release's API).
+   */
+  recordAlert(alert: Alert, policyOrWindow: GroupingPolicy | number): RecordAlertResult {
+    const policy =
+      typeof policyOrWindow === 'number' ? { ...DEFAULT_GROUPING, windowMs: policyOrWindow } : policyOrWindow;
     const tx = this.db.transaction((): RecordAlertResult => {
       const linked = this.db
         .prepare('SELECT incident_id FROM incident_alerts WHERE alert_id = ?')
         .get(alert.id) as { incident_id: string } | undefined;
-      if (linked) return { incident: this.mustGet(linked.incident_id), created: false, duplicate: true };
+      if (linked)
+        return {
+          incident: this.mustGet(linked.incident_id),
+          created: false,
+          duplicate: true,
+          reopened: false,
+        };
 
-      const groupKey = groupKeyOf(alert);
+      const group = groupOf(alert, policy);
       const t = Date.parse(alert['@timestamp']);
       const at = Number.isNaN(t) ? this.now() : t;
       const now = this.now();
-      const latest = this.db
-        .prepare('SELECT * FROM incidents WHERE group_key = ? ORDER BY last_seen DESC LIMIT 1')
-        .get(groupKey) as Row | undefined;
-      const view = latest && {
-        status: latest.status,
-        firstSeenMs: latest.first_seen,
-        lastSeenMs: latest.last_seen,
-      };
-      if (latest && joinsIncident(view, at, windowMs)) {
+      let latest = this.db
+        .prepare('SELECT * FROM incidents WHERE group_key = ? ORDER BY last_seen DESC, id LIMIT 1')
+        .get(group.key) as Row | undefined;
+      let placement = latest
+        ? placeAlert(
+            { status: latest.status, firstSeenMs: latest.first_seen, lastSeenMs: latest.last_seen },
+            at,
+            policy.windowMs,
+            policy.reopen,
+          )
+        : 'open';
+      // A duplicate passes its alerts to the incident it duplicates (a short chain at most).
+      for (let hops = 0; placement === 'follow_duplicate' && latest?.duplicate_of && hops < 5; hops++) {
+        latest = this.db.prepare('SELECT * FROM incidents WHERE id = ?').get(latest.duplicate_of) as
+          Row | undefined;
+        if (!latest) break;
+        placement =
+          latest.status === 'duplicate' ? 'follow_duplicate' : isClosed(latest.status) ? 'attach' : 'join';
+      }
+      if (placement === 'follow_duplicate') placement = 'attach';
+
+      if (latest && placement !== 'open') {
+        const severity = maxSeverity(latest.severity, alert.rule.level);
+        const ruleIds = [...new Set([...(JSON.parse(latest.rule_ids) as string[]), alert.rule.id])];
+        const mitre = mergeMitre(JSON.parse(latest.mitre) as Mitre, mitreFromTags(alert.rule.tags));
         this.db
           .prepare(
-            'UPDATE incidents SET alert_count = alert_count + 1, first_seen = MIN(first_seen, ?), last_seen = MAX(last_seen, ?), severity = ?, updated_at = ? WHERE id = ?',
+            `UPDATE incidents SET alert_count = alert_count + 1, first_seen = MIN(first_seen, ?), last_seen = MAX(last_seen, ?),
+               severity = ?, rule_ids = ?, mitre = ?, priority = ?, updated_at = ? WHERE id = ?`,
           )
-          .run(at, at, maxSeverity(latest.severity, alert.rule.level), now, latest.id);
+          .run(
+            at,
+            at,
+            severity,
+            JSON.stringify(ruleIds),
+            JSON.stringify(mitre),
+            priorityScore(severity, latest.unit_criticality),
+            now,
+            latest.id,
+          );
         this.db
           .prepare('INSERT INTO incident_alerts (alert_id, incident_id, ts) VALUES (?, ?, ?)')
           .run(alert.id, latest.id, at);
-        return { incident: this.mustGet(latest.id), created: false, duplicate: false };
+        if (placement === 'reopen') {
+          this.db
+            .prepare(
+              `UPDATE incidents SET status = 'new', assignee = NULL, claim_token = NULL, claim_expires_at = NULL,
+                 reason = NULL, closed_at = NULL, reopened_at = ?, generation = generation + 1, queued = 0 WHERE id = ?`,
+            )
+            .run(now, latest.id);
+          this.history(
+            latest.id,
+            'system',
+            latest.status,
+            'new',
+            `reopened: alert ${alert.id} arrived within the grouping window after the incident was ${latest.status}`,
+            now,
+          );
+        }
+        return {
+          incident: this.mustGet(latest.id),
+          created: false,
+          duplicate: false,
+          reopened: placement === 'reopen',
+        };
       }
-      const id = incidentIdFor(groupKey, alert.id);
-      const windowMin = Math.round(windowMs / 60_000);
-      const reason = `Alerts of rule "${alert.rule.title}" (${alert.rule.id}) about ${alert.entity} within ${windowMin} min of each other are one incident.`;
+
+      const id = incidentIdFor(group.key, alert.id);
+      const unit = unitOf(alert);
       this.db
         .prepare(
-          `INSERT INTO incidents (id, group_key, title, severity, status, rule_ids, entity, alert_count, first_seen, last_seen, created_at, updated_at, assignee, queued, grouping_reason)
-           VALUES (?, ?, ?, ?, 'new', ?, ?, 1, ?, ?, ?, ?, NULL, 0, ?)`,
+          `INSERT INTO incidents (id, group_key, title, severity, status, rule_ids, entity, alert_count, first_seen, last_seen,
+             created_at, updated_at, assignee, queued, grouping_reason, mitre, rule_author, rule_license,
+             unit_id, unit_name, unit_path, unit_criticality, priority)
+           VALUES (?, ?, ?, ?, 'new', ?, ?, 1, ?, ?, ?, ?, NULL, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           id,
-          groupKey,
-          incidentTitle(alert),
+          group.key,
+          incidentTitle(alert, group.entity),
           alert.rule.level,
           JSON.stringify([alert.rule.id]),
-          alert.entity,
+          group.entity,
           at,
           at,
           now,
           now,
-          reason,
+          group.reason,
+          JSON.stringify(mitreFromTags(alert.rule.tags)),
+          alert.rule.author ?? null,
+          alert.rule.license ?? null,
+          unit?.id ?? null,
+          unit?.name ?? null,
+          unitPathOf(unit),
+          unit?.criticality ?? null,
+          priorityScore(alert.rule.level, unit?.criticality),
         );
       this.db
         .prepare('INSERT INTO incident_alerts (alert_id, incident_id, ts) VALUES (?, ?, ?)')
         .run(alert.id, id, at);
-      this.history(id, 'system', null, 'new', reason, now);
-      return { incident: this.mustGet(id), created: true, duplicate: false };
+      this.history(id, 'system', null, 'new', group.reason, now);
+      return { incident: this.mustGet(id), created: true, duplicate: false, reopened: false };
     });
     return tx.immediate();
   }
@@ -174,21 +343,56 @@ export class SqliteIncidentStore {
     ).map(toIncident);
   }
 
-  get(id: string): Incident | undefined {
+  /** One incident, or undefined when it does not exist or lies outside `scope` (callers answer 404 alike). */
+  get(id: string, scope?: UnitScope): Incident | undefined {
     const row = this.db.prepare('SELECT * FROM incidents WHERE id = ?').get(id) as Row | undefined;
-    return row && toIncident(row);
+    return row && inScope(scope, row.unit_path) ? toIncident(row) : undefined;
   }
 
   list(q: IncidentQuery): Page<Incident> {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (q.status) {
-      where.push('status = ?');
-      args.push(q.status);
+    const sc = scopeClause(q.scope);
+    where.push(sc.sql);
+    args.push(...sc.args);
+    const eq = (col: string, v: unknown) => {
+      if (v === undefined) return;
+      where.push(`${col} = ?`);
+      args.push(v);
+    };
+    eq('status', q.status);
+    eq('severity', q.severity);
+    eq('assignee', q.assignee);
+    if (q.unit !== undefined) {
+      const u = scopeClause(q.unit);
+      where.push(u.sql);
+      args.push(...u.args);
     }
-    if (q.severity) {
-      where.push('severity = ?');
-      args.push(q.severity);
+    if (q.tag !== undefined) {
+      where.push('EXISTS (SELECT 1 FROM json_each(incidents.tags) WHERE value = ?)');
+      args.push(q.tag);
+    }
+    if (q.ruleId !== undefined) {
+      where.push('EXISTS (SELECT 1 FROM json_each(incidents.rule_ids) WHERE value = ?)');
+      args.push(q.ruleId);
+    }
+    if (q.entity !== undefined) eq('entity', q.entity);
+    if (q.text !== undefined) {
+      where.push(
+        "(title LIKE ? ESCAPE '\\' OR entity LIKE ? ESCAPE '\\' OR grouping_reason LIKE ? ESCAPE '\\')",
+      );
+      const like = `%${q.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      args.push(like, like, like);
+    }
+    const from = q.from === undefined ? undefined : Date.parse(q.from);
+    const to = q.to === undefined ? undefined : Date.parse(q.to);
+    if (from !== undefined && !Number.isNaN(from)) {
+      where.push('last_seen >= ?');
+      args.push(from);
+    }
+    if (to !== undefined && !Number.isNaN(to)) {
+      where.push('first_seen < ?');
+      args.push(to);
     }
     if (q.after) {
       const [ts, id] = decodeCursor(q.after);
@@ -197,9 +401,7 @@ export class SqliteIncidentStore {
     }
     const limit = clampLimit(q.limit);
     const rows = this.db
-      .prepare(
-        `SELECT * FROM incidents ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_at DESC, id DESC LIMIT ?`,
-      )
+      .prepare(`SELECT * FROM incidents WHERE ${where.join(' AND ')} ORDER BY ${SORTS.created} LIMIT ?`)
       .all(...args, limit + 1) as Row[];
     const items = rows.slice(0, limit);
     const last = items[items.length - 1];
@@ -212,7 +414,7 @@ export class SqliteIncidentStore {
   alertIds(id: string): string[] {
     return (
       this.db
-        .prepare('SELECT alert_id FROM incident_alerts WHERE incident_id = ? ORDER BY ts')
+        .prepare('SELECT alert_id FROM incident_alerts WHERE incident_id = ? ORDER BY ts, alert_id')
         .all(id) as Array<{ alert_id: string }>
     ).map((r) => r.alert_id);
   }
@@ -227,36 +429,213 @@ export class SqliteIncidentStore {
     ).map((r) => ({ ...r, at: new Date(r.at).toISOString() }));
   }
 
-  /** Claiming needs the incident to be unassigned and new; a second claimer gets a conflict, not a steal. */
-  claim(id: string, actor: string): Incident {
-    const tx = this.db.transaction(() => {
-      const cur = this.mustGet(id);
-      if (cur.status !== 'new') throw new IncidentConflictError(`incident ${id} is ${cur.status}, not new`);
-      const now = this.now();
+  comments(id: string): IncidentComment[] {
+    return (
       this.db
-        .prepare("UPDATE incidents SET status = 'claimed', assignee = ?, updated_at = ? WHERE id = ?")
-        .run(actor, now, id);
-      this.history(id, actor, cur.status, 'claimed', 'claimed from the queue', now);
+        .prepare('SELECT at, actor, text FROM incident_comments WHERE incident_id = ? ORDER BY seq')
+        .all(id) as Array<{ at: number; actor: string; text: string }>
+    ).map((r) => ({ ...r, at: new Date(r.at).toISOString() }));
+  }
+
+  /**
+   * Acknowledges an incident handed out by the queue. A new incident is taken; an acknowledged one whose
+   * claim lock expired (its responder vanished, BullMQ returned the job) is taken over; anything else is a
+   * conflict, never a steal. `lockMs` is how long the claim lasts without a heartbeat.
+   */
+  claim(
+    id: string,
+    actor: string,
+    opts: { token?: string; lockMs?: number; scope?: UnitScope } = {},
+  ): Incident {
+    const tx = this.db.transaction(() => {
+      const cur = this.mustGetRow(id, opts.scope);
+      const now = this.now();
+      const abandoned =
+        cur.status === 'acknowledged' && cur.claim_expires_at !== null && cur.claim_expires_at < now;
+      if (cur.status !== 'new' && !abandoned)
+        throw new IncidentConflictError(`incident ${id} is ${cur.status}, not new`);
+      this.db
+        .prepare(
+          `UPDATE incidents SET status = 'acknowledged', assignee = ?, claim_token = ?, claim_expires_at = ?,
+             acknowledged_at = COALESCE(acknowledged_at, ?), updated_at = ? WHERE id = ?`,
+        )
+        .run(actor, opts.token ?? null, opts.lockMs ? now + opts.lockMs : null, now, now, id);
+      this.history(
+        id,
+        actor,
+        cur.status,
+        'acknowledged',
+        abandoned
+          ? `claimed from the queue (the claim of ${cur.assignee ?? 'nobody'} had expired)`
+          : 'claimed from the queue',
+        now,
+      );
       return this.mustGet(id);
     });
     return tx.immediate();
   }
 
-  transition(id: string, to: IncidentStatus, actor: string, note: string): Incident {
+  /** The claim's lock token, to renew or complete the queue job; only the assignee may use it. */
+  claimToken(id: string, actor: string, scope?: UnitScope): { token: string | null; incident: Incident } {
+    const row = this.mustGetRow(id, scope);
+    if (row.assignee !== actor)
+      throw new IncidentConflictError(
+        `incident ${id} is assigned to ${row.assignee ?? 'nobody'}, not ${actor}`,
+      );
+    return { token: row.claim_token, incident: toIncident(row) };
+  }
+
+  /** The queue lock token of the current claim, whoever holds it (to complete or release the job). */
+  claimTokenFor(id: string, scope?: UnitScope): string | null {
+    return this.mustGetRow(id, scope).claim_token;
+  }
+
+  /** Heartbeat: the claim lives `lockMs` longer. */
+  renewClaim(id: string, actor: string, lockMs: number, scope?: UnitScope): Incident {
     const tx = this.db.transaction(() => {
-      const cur = this.mustGet(id);
-      assertTransition(cur.status, to);
+      const row = this.mustGetRow(id, scope);
+      if (row.assignee !== actor || !(row.status === 'acknowledged' || row.status === 'in_progress'))
+        throw new IncidentConflictError(`incident ${id} is not claimed by ${actor}`);
       const now = this.now();
+      this.db.prepare('UPDATE incidents SET claim_expires_at = ? WHERE id = ?').run(now + lockMs, id);
+      return this.mustGet(id);
+    });
+    return tx.immediate();
+  }
+
+  transition(
+    id: string,
+    input: TransitionInput | IncidentStatus,
+    actor: string,
+    note?: string,
+    scope?: UnitScope,
+  ): Incident {
+    const req: TransitionInput =
+      typeof input === 'string' ? { to: input, ...(note !== undefined ? { reason: note } : {}) } : input;
+    const tx = this.db.transaction(() => {
+      const cur = this.mustGetRow(id, scope);
+      checkTransition({
+        from: cur.status,
+        to: req.to,
+        id,
+        ...(req.reason !== undefined ? { reason: req.reason } : {}),
+        ...(req.duplicateOf !== undefined ? { duplicateOf: req.duplicateOf } : {}),
+      });
+      if (req.duplicateOf !== undefined) {
+        // The original must exist and be visible to the same user: no probing other units' ids.
+        if (!this.get(req.duplicateOf, scope))
+          throw new IncidentNotFoundError(`incident ${req.duplicateOf} (duplicate_of) not found`);
+      }
+      const now = this.now();
+      const closing = isClosed(req.to);
+      const reopening = isClosed(cur.status);
       const assignee =
-        to === 'new'
+        req.to === 'new'
           ? null
-          : to === 'claimed' || to === 'in_progress'
+          : req.to === 'acknowledged' || req.to === 'in_progress'
             ? (cur.assignee ?? actor)
             : cur.assignee;
       this.db
-        .prepare('UPDATE incidents SET status = ?, assignee = ?, updated_at = ? WHERE id = ?')
-        .run(to, assignee, now, id);
-      this.history(id, actor, cur.status, to, note, now);
+        .prepare(
+          `UPDATE incidents SET status = ?, assignee = ?, updated_at = ?, reason = ?, duplicate_of = ?,
+             closed_at = ?, acknowledged_at = COALESCE(acknowledged_at, ?),
+             claim_token = CASE WHEN ? THEN NULL ELSE claim_token END,
+             claim_expires_at = CASE WHEN ? THEN NULL ELSE claim_expires_at END,
+             reopened_at = CASE WHEN ? THEN ? ELSE reopened_at END
+           WHERE id = ?`,
+        )
+        .run(
+          req.to,
+          assignee,
+          now,
+          closing ? (req.reason ?? null) : reopening ? null : cur.reason,
+          req.to === 'duplicate' ? (req.duplicateOf ?? null) : null,
+          closing ? now : null,
+          req.to === 'acknowledged' || req.to === 'in_progress' ? now : null,
+          closing || req.to === 'new' ? 1 : 0,
+          closing || req.to === 'new' ? 1 : 0,
+          reopening ? 1 : 0,
+          now,
+          id,
+        );
+      const text =
+        req.to === 'duplicate'
+          ? `duplicate of ${req.duplicateOf}: ${req.reason ?? ''}`
+          : (req.reason ?? (req.to === 'new' ? 'released back to the queue' : ''));
+      this.history(id, actor, cur.status, req.to, text, now);
+      return { before: toIncident(cur), after: this.mustGet(id) };
+    });
+    return tx.immediate().after;
+  }
+
+  /** Like transition, but also returns the state before, for the audit record. */
+  transitionWithBefore(
+    id: string,
+    input: TransitionInput,
+    actor: string,
+    scope?: UnitScope,
+  ): { before: Incident; after: Incident } {
+    const before = this.get(id, scope);
+    if (!before) throw new IncidentNotFoundError(`incident ${id} not found`);
+    const after = this.transition(id, input, actor, undefined, scope);
+    return { before, after };
+  }
+
+  assign(id: string, assignee: string | null, actor: string, scope?: UnitScope): Incident {
+    const tx = this.db.transaction(() => {
+      const cur = this.mustGetRow(id, scope);
+      if (isClosed(cur.status))
+        throw new IncidentConflictError(`incident ${id} is ${cur.status}; reopen it first`);
+      const now = this.now();
+      this.db
+        .prepare('UPDATE incidents SET assignee = ?, updated_at = ? WHERE id = ?')
+        .run(assignee, now, id);
+      this.history(
+        id,
+        actor,
+        cur.status,
+        cur.status,
+        assignee
+          ? `assigned to ${assignee}${cur.assignee ? ` (was ${cur.assignee})` : ''}`
+          : `unassigned (was ${cur.assignee ?? 'nobody'})`,
+        now,
+      );
+      return this.mustGet(id);
+    });
+    return tx.immediate();
+  }
+
+  comment(id: string, actor: string, text: string, scope?: UnitScope): IncidentComment {
+    const tx = this.db.transaction(() => {
+      this.mustGetRow(id, scope);
+      const now = this.now();
+      this.db
+        .prepare('INSERT INTO incident_comments (incident_id, at, actor, text) VALUES (?, ?, ?, ?)')
+        .run(id, now, actor, text);
+      this.db.prepare('UPDATE incidents SET updated_at = ? WHERE id = ?').run(now, id);
+      return { at: new Date(now).toISOString(), actor, text };
+    });
+    return tx.immediate();
+  }
+
+  setTags(id: string, add: string[], remove: string[], actor: string, scope?: UnitScope): Incident {
+    const tx = this.db.transaction(() => {
+      const cur = this.mustGetRow(id, scope);
+      const tags = new Set(JSON.parse(cur.tags) as string[]);
+      for (const t of add) tags.add(t);
+      for (const t of remove) tags.delete(t);
+      const now = this.now();
+      this.db
+        .prepare('UPDATE incidents SET tags = ?, updated_at = ? WHERE id = ?')
+        .run(JSON.stringify([...tags].sort()), now, id);
+      this.history(
+        id,
+        actor,
+        cur.status,
+        cur.status,
+        `tags${add.length ? ` +${add.join(' +')}` : ''}${remove.length ? ` -${remove.join(' -')}` : ''}`,
+        now,
+      );
       return this.mustGet(id);
     });
     return tx.immediate();
@@ -271,12 +650,15 @@ export class SqliteIncidentStore {
     tx.immediate();
   }
 
-  /** Records a missed deadline once (timers may fire twice after a restart); returns false if already known. */
-  recordSlaBreach(id: string, kind: SlaKind, atMs: number): boolean {
+  /**
+   * Records a missed deadline once per opening of the incident (timers may fire twice after a restart);
+   * returns false if already known.
+   */
+  recordSlaBreach(id: string, kind: SlaKind, atMs: number, generation = 0): boolean {
     const tx = this.db.transaction(() => {
       const sla = this.sla(id);
-      if (sla.breaches.some((b) => b.kind === kind)) return false;
-      sla.breaches.push({ kind, at: atMs });
+      if (sla.breaches.some((b) => b.kind === kind && (b.generation ?? 0) === generation)) return false;
+      sla.breaches.push({ kind, at: atMs, ...(generation ? { generation } : {}) });
       this.db
         .prepare('UPDATE incidents SET sla = ?, updated_at = ? WHERE id = ?')
         .run(JSON.stringify(sla), atMs, id);
@@ -286,12 +668,47 @@ export class SqliteIncidentStore {
         'system',
         cur.status,
         cur.status,
-        `SLA breached: not ${kind === 'acknowledge' ? 'claimed' : 'resolved'} in time; escalated`,
+        `SLA breached: not ${kind === 'acknowledge' ? 'acknowledged' : 'resolved'} in time; escalated`,
         atMs,
       );
       return true;
     });
     return tx.immediate();
+  }
+
+  /**
+   * SLA report per unit and severity over incidents created in [from, to): counts, breaches, and mean
+   * minutes to acknowledge and to close. Scoped like every read.
+   */
+  slaReport(q: { from?: number; to?: number; scope?: UnitScope }): SlaReportRow[] {
+    const sc = scopeClause(q.scope);
+    const where = [sc.sql];
+    const args: unknown[] = [...sc.args];
+    if (q.from !== undefined) {
+      where.push('created_at >= ?');
+      args.push(q.from);
+    }
+    if (q.to !== undefined) {
+      where.push('created_at < ?');
+      args.push(q.to);
+    }
+    const rows = this.db
+      .prepare(
+        `SELECT unit_path, severity, COUNT(*) AS incidents,
+           SUM(CASE WHEN status IN ('new','acknowledged','in_progress') THEN 1 ELSE 0 END) AS open,
+           SUM((SELECT COUNT(*) FROM json_each(incidents.sla, '$.breaches') WHERE json_extract(value, '$.kind') = 'acknowledge')) AS acknowledge_breaches,
+           SUM((SELECT COUNT(*) FROM json_each(incidents.sla, '$.breaches') WHERE json_extract(value, '$.kind') = 'resolve')) AS resolve_breaches,
+           AVG(CASE WHEN acknowledged_at IS NOT NULL THEN (acknowledged_at - created_at) / 60000.0 END) AS mean_minutes_to_acknowledge,
+           AVG(CASE WHEN closed_at IS NOT NULL THEN (closed_at - created_at) / 60000.0 END) AS mean_minutes_to_close
+         FROM incidents WHERE ${where.join(' AND ')}
+         GROUP BY unit_path, severity ORDER BY unit_path, severity`,
+      )
+      .all(...args) as SlaReportRow[];
+    return rows.map((r) => ({
+      ...r,
+      mean_minutes_to_acknowledge: round(r.mean_minutes_to_acknowledge),
+      mean_minutes_to_close: round(r.mean_minutes_to_close),
+    }));
   }
 
   private sla(id: string): SlaColumn {
@@ -316,12 +733,23 @@ export class SqliteIncidentStore {
       .run(id, at, actor, from, to, note);
   }
 
+  private mustGetRow(id: string, scope?: UnitScope): Row {
+    const row = this.db.prepare('SELECT * FROM incidents WHERE id = ?').get(id) as Row | undefined;
+    if (!row || !inScope(scope, row.unit_path)) throw new IncidentNotFoundError(`incident ${id} not found`);
+    return row;
+  }
+
   private mustGet(id: string): Incident {
-    const inc = this.get(id);
-    if (!inc) throw new IncidentNotFoundError(`incident ${id} not found`);
-    return inc;
+    return toIncident(this.mustGetRow(id));
   }
 }
+
+function round(v: number | null): number | null {
+  return v === null ? null : Math.round(v * 10) / 10;
+}
+
+const iso = (ms: number | null | undefined) =>
+  ms === null || ms === undefined ? null : new Date(ms).toISOString();
 
 function toIncident(r: Row): Incident {
   return {
@@ -329,6 +757,7 @@ function toIncident(r: Row): Incident {
     title: r.title,
     severity: r.severity,
     status: r.status,
+    priority: r.priority,
     rule_ids: JSON.parse(r.rule_ids) as string[],
     entity: r.entity,
     group_key: r.group_key,
@@ -340,12 +769,31 @@ function toIncident(r: Row): Incident {
     assignee: r.assignee,
     queued: r.queued === 1,
     grouping_reason: r.grouping_reason,
+    reason: r.reason,
+    duplicate_of: r.duplicate_of,
+    tags: JSON.parse(r.tags) as string[],
+    mitre: JSON.parse(r.mitre) as Mitre,
+    rule_author: r.rule_author,
+    rule_license: r.rule_license,
+    unit:
+      r.unit_path === null
+        ? null
+        : {
+            id: r.unit_id ?? '',
+            name: r.unit_name ?? '',
+            path: r.unit_path,
+            criticality: r.unit_criticality ?? 'medium',
+          },
+    generation: r.generation,
+    claim_expires_at: iso(r.claim_expires_at),
+    acknowledged_at: iso(r.acknowledged_at),
+    closed_at: iso(r.closed_at),
+    reopened_at: iso(r.reopened_at),
     sla: toSla(JSON.parse(r.sla) as SlaColumn),
   };
 }
 
 function toSla(s: SlaColumn): Incident['sla'] {
-  const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
   return {
     acknowledge_due: iso(s.acknowledge_due),
     resolve_due: iso(s.resolve_due),

@@ -4,7 +4,9 @@ import path from 'node:path';
 import { type Alert, type EcsEvent } from '@citysoc/ecs';
 import { openControlStore, openEventStore, type ControlStore } from './control';
 import { type SqliteEventStore } from './event-store';
-import { IncidentConflictError } from './incident-store';
+import { DEFAULT_GROUPING } from '@citysoc/incidents';
+import Database from 'better-sqlite3';
+import { IncidentConflictError, IncidentNotFoundError, SqliteIncidentStore } from './incident-store';
 
 const ev = (id: string, ts: string, message: string, extra: Partial<EcsEvent> = {}): EcsEvent => ({
   '@timestamp': ts,
@@ -144,21 +146,136 @@ describe('SqliteIncidentStore', () => {
     const { incident } = control.incidents.recordAlert(alert('a1', '2026-11-27T01:00:00Z'), windowMs);
     expect(control.incidents.claim(incident.id, 'alice').assignee).toBe('alice');
     expect(() => control.incidents.claim(incident.id, 'bob')).toThrow(IncidentConflictError);
+    control.incidents.transition(incident.id, { to: 'in_progress' }, 'alice');
     const resolved = control.incidents.transition(
       incident.id,
-      'resolved',
+      { to: 'resolved', reason: 'blocked at the firewall' },
       'alice',
-      'blocked at the firewall',
     );
-    expect(resolved.status).toBe('resolved');
+    expect(resolved).toMatchObject({ status: 'resolved', reason: 'blocked at the firewall' });
+    expect(resolved.closed_at).not.toBeNull();
     expect(control.incidents.notes(incident.id).map((n) => n.to_status)).toEqual([
       'new',
-      'claimed',
+      'acknowledged',
+      'in_progress',
       'resolved',
     ]);
-    expect(() => control.incidents.transition(incident.id, 'claimed', 'alice', 'x')).toThrow(
-      /cannot go from resolved to claimed/,
+    expect(() => control.incidents.transition(incident.id, { to: 'acknowledged' }, 'alice')).toThrow(
+      /cannot go from resolved to acknowledged/,
     );
+  });
+
+  it('takes over a claim whose lock expired, and only then', () => {
+    let now = 1_000_000;
+    const incidents = new SqliteIncidentStore(control.db, () => now);
+    const { incident } = incidents.recordAlert(alert('a1', '2026-11-27T01:00:00Z'), windowMs);
+    incidents.claim(incident.id, 'alice', { token: 't1', lockMs: 60_000 });
+    now += 30_000;
+    expect(() => incidents.claim(incident.id, 'bob', { token: 't2', lockMs: 60_000 })).toThrow(
+      IncidentConflictError,
+    );
+    incidents.renewClaim(incident.id, 'alice', 60_000);
+    now += 59_000;
+    expect(() => incidents.claim(incident.id, 'bob', { token: 't2', lockMs: 60_000 })).toThrow(
+      IncidentConflictError,
+    );
+    now += 2_000;
+    expect(incidents.claim(incident.id, 'bob', { token: 't2', lockMs: 60_000 }).assignee).toBe('bob');
+    expect(() => incidents.renewClaim(incident.id, 'alice', 60_000)).toThrow(/not claimed by alice/);
+  });
+
+  it('closes as duplicate only naming a visible original, and passes later alerts to it', () => {
+    const first = control.incidents.recordAlert(
+      alert('a1', '2026-11-27T01:00:00Z', 'source.ip:10.0.0.1'),
+      windowMs,
+    );
+    const second = control.incidents.recordAlert(
+      alert('a2', '2026-11-27T01:00:00Z', 'source.ip:10.0.0.2'),
+      windowMs,
+    );
+    expect(() =>
+      control.incidents.transition(
+        second.incident.id,
+        { to: 'duplicate', reason: 'same', duplicateOf: 'nope' },
+        'x',
+      ),
+    ).toThrow(IncidentNotFoundError);
+    const dup = control.incidents.transition(
+      second.incident.id,
+      { to: 'duplicate', reason: 'same attacker behind NAT', duplicateOf: first.incident.id },
+      'alice',
+    );
+    expect(dup).toMatchObject({ status: 'duplicate', duplicate_of: first.incident.id });
+    const late = control.incidents.recordAlert(
+      alert('a3', '2026-11-27T01:01:00Z', 'source.ip:10.0.0.2'),
+      windowMs,
+    );
+    expect(late.incident.id).toBe(first.incident.id);
+    expect(late.incident.alert_count).toBe(2);
+  });
+
+  it.each([
+    ['reopen', 'new', true, 1],
+    ['attach', 'resolved', false, 1],
+    ['new', 'new', false, 2],
+  ] as const)('applies re-open policy %s to a late alert', (reopen, status, reopened, incidents) => {
+    const policy = { ...DEFAULT_GROUPING, windowMs, reopen };
+    const { incident } = control.incidents.recordAlert(alert('a1', '2026-11-27T01:00:00Z'), policy);
+    control.incidents.claim(incident.id, 'alice');
+    control.incidents.transition(incident.id, { to: 'in_progress' }, 'alice');
+    control.incidents.transition(incident.id, { to: 'resolved', reason: 'done' }, 'alice');
+    const late = control.incidents.recordAlert(alert('a2', '2026-11-27T01:03:00Z'), policy);
+    expect(late.incident.status).toBe(status);
+    expect(late.reopened).toBe(reopened);
+    expect(control.incidents.list({}).items).toHaveLength(incidents);
+    if (reopened) {
+      expect(late.incident).toMatchObject({ generation: 1, assignee: null, queued: false, reason: null });
+      // Replaying the alert changes nothing.
+      expect(control.incidents.recordAlert(alert('a2', '2026-11-27T01:03:00Z'), policy).duplicate).toBe(true);
+    }
+  });
+
+  it('carries unit, criticality-weighted priority, ATT&CK and rule provenance', () => {
+    const a = alert('a1', '2026-11-27T01:00:00Z', 'source.ip:10.0.0.1', 'high');
+    a.rule = {
+      ...a.rule,
+      author: 'citysoc',
+      license: 'DRL-1.1',
+      tags: ['attack.credential-access', 'attack.t1110'],
+    };
+    a.event = {
+      ...a.event,
+      citysoc: {
+        unit: {
+          id: 'phuc-xa',
+          name: 'Phúc Xá',
+          path: ['hanoi', 'ba-dinh', 'phuc-xa'],
+          criticality: 'critical',
+        },
+      },
+    };
+    const { incident } = control.incidents.recordAlert(a, windowMs);
+    expect(incident).toMatchObject({
+      priority: 16,
+      rule_author: 'citysoc',
+      rule_license: 'DRL-1.1',
+      mitre: { tactics: ['credential-access'], techniques: ['T1110'] },
+      unit: { id: 'phuc-xa', path: 'hanoi/ba-dinh/phuc-xa', criticality: 'critical' },
+    });
+    expect(control.incidents.get(incident.id, 'hanoi/ba-dinh')).toBeDefined();
+    expect(control.incidents.get(incident.id, 'hanoi/ba-dinh-2')).toBeUndefined();
+    expect(control.incidents.get(incident.id, 'hanoi/dong-da')).toBeUndefined();
+    expect(control.incidents.list({ scope: 'hanoi/dong-da' }).items).toEqual([]);
+    expect(() => control.incidents.comment(incident.id, 'eve', 'hi', 'hanoi/dong-da')).toThrow(
+      IncidentNotFoundError,
+    );
+    control.incidents.comment(incident.id, 'alice', 'looking', 'hanoi');
+    control.incidents.setTags(incident.id, ['bruteforce', 'ssh'], [], 'alice');
+    expect(control.incidents.list({ tag: 'ssh' }).items.map((i) => i.id)).toEqual([incident.id]);
+    expect(control.incidents.comments(incident.id)).toMatchObject([{ actor: 'alice', text: 'looking' }]);
+    expect(control.incidents.slaReport({ scope: 'hanoi' })).toMatchObject([
+      { unit_path: 'hanoi/ba-dinh/phuc-xa', severity: 'high', incidents: 1, open: 1 },
+    ]);
   });
 
   it('lists incidents that still need a queue job until they are marked queued', () => {
@@ -198,4 +315,129 @@ describe('auth and audit', () => {
     control.db.prepare("UPDATE audit_log SET actor = 'mallory' WHERE seq = 3").run();
     expect(control.audit.verify()).toMatchObject({ ok: false, brokenAt: 3 });
   });
+
+  it('detects a deleted audit entry at the entry after the gap', () => {
+    for (let i = 0; i < 5; i++)
+      control.audit.append({ actor: 'alice', action: 'x', target: `t${i}`, outcome: 'success' });
+    control.db.prepare('DELETE FROM audit_log WHERE seq = 2').run();
+    expect(control.audit.verify()).toEqual({ ok: false, entries: 1, brokenAt: 3 });
+  });
+});
+
+describe('migrating incidents of the first release', () => {
+  it('maps claimed to acknowledged and closed to resolved, keeping every row', () => {
+    // The first release's schema: the first four migrations, with rows in the old states.
+    const file = path.join(dir, 'citysoc.sqlite');
+    const control = openControlStore(dir);
+    control.incidents.recordAlert(alert('a1', '2026-11-27T01:00:00Z', 'source.ip:10.0.0.1'), 60_000);
+    control.incidents.recordAlert(alert('a2', '2026-11-27T01:00:00Z', 'source.ip:10.0.0.2'), 60_000);
+    control.close();
+    const db = new Database(file);
+    // Roll the file back to the first release: drop what the later migrations added.
+    db.exec(`DELETE FROM schema_migrations WHERE version > 4;
+      DROP TABLE incident_comments; DROP TABLE sessions; DROP TABLE users;
+      DROP INDEX incidents_unit; DROP INDEX incidents_status;
+      ALTER TABLE api_tokens DROP COLUMN unit_path;`);
+    for (const c of [
+      'reason',
+      'duplicate_of',
+      'tags',
+      'mitre',
+      'rule_author',
+      'rule_license',
+      'unit_id',
+      'unit_name',
+      'unit_path',
+      'unit_criticality',
+      'priority',
+      'generation',
+      'claim_token',
+      'claim_expires_at',
+      'acknowledged_at',
+      'closed_at',
+      'reopened_at',
+    ])
+      db.exec(`ALTER TABLE incidents DROP COLUMN ${c}`);
+    db.exec(`UPDATE incidents SET status = 'claimed' WHERE entity = 'source.ip:10.0.0.1';
+      UPDATE incidents SET status = 'closed' WHERE entity = 'source.ip:10.0.0.2';
+      INSERT INTO incident_history (incident_id, at, actor, from_status, to_status, note)
+        SELECT id, 1, 'alice', 'new', status, 'old' FROM incidents;`);
+    db.close();
+    const again = openControlStore(dir);
+    try {
+      const byEntity = Object.fromEntries(again.incidents.list({}).items.map((i) => [i.entity, i]));
+      expect(byEntity['source.ip:10.0.0.1']).toMatchObject({ status: 'acknowledged', priority: 6 });
+      expect(byEntity['source.ip:10.0.0.2']).toMatchObject({ status: 'resolved' });
+      expect(byEntity['source.ip:10.0.0.2']!.closed_at).not.toBeNull();
+      const notes = again.incidents.notes(byEntity['source.ip:10.0.0.1']!.id);
+      expect(notes.map((n) => n.to_status)).toEqual(['new', 'acknowledged']);
+    } finally {
+      again.close();
+    }
+  });
+});
+
+describe('users and sessions', () => {
+  const policy = { maxFailures: 3, lockoutMs: 60_000, sessionMs: 60_000 };
+  it('logs in with the right password, locks after repeated failures, and expires sessions', async () => {
+    let now = 5_000_000;
+    const control = openControlStore(dir);
+    try {
+      const { SqliteAuthStore } = await import('./auth-store');
+      const auth = new SqliteAuthStore(control.db, () => now);
+      const u = await auth.createUser({
+        username: 'lan',
+        password: 'correct horse battery',
+        role: 'responder',
+        unit: 'hanoi/ba-dinh',
+      });
+      expect(u).toMatchObject({ username: 'lan', role: 'responder', unit: 'hanoi/ba-dinh' });
+      const row = control.db.prepare('SELECT password_hash, password_params FROM users').get() as Record<
+        string,
+        string
+      >;
+      expect(row.password_hash).not.toContain('correct');
+      expect(JSON.parse(row.password_params!)).toMatchObject({ N: 32768, r: 8, p: 1 });
+      await expect(
+        auth.createUser({ username: 'lan', password: 'another long one', role: 'analyst' }),
+      ).rejects.toThrow(/exists/);
+      await expect(auth.createUser({ username: 'x', password: 'short', role: 'analyst' })).rejects.toThrow(
+        /at least 12/,
+      );
+
+      const ok = await auth.login('lan', 'correct horse battery', policy);
+      if (!ok.ok) throw new Error('login failed');
+      expect(auth.verify(ok.token)).toMatchObject({
+        name: 'lan',
+        role: 'responder',
+        unit: 'hanoi/ba-dinh',
+        kind: 'session',
+      });
+      expect(await auth.login('nobody', 'whatever', policy)).toEqual({
+        ok: false,
+        reason: 'invalid_credentials',
+      });
+      expect(await auth.login('lan', 'wrong 1', policy)).toMatchObject({
+        ok: false,
+        reason: 'invalid_credentials',
+      });
+      expect(await auth.login('lan', 'wrong 2', policy)).toMatchObject({
+        ok: false,
+        reason: 'invalid_credentials',
+      });
+      expect(await auth.login('lan', 'wrong 3', policy)).toMatchObject({ ok: false, reason: 'locked' });
+      expect(await auth.login('lan', 'correct horse battery', policy)).toMatchObject({
+        ok: false,
+        reason: 'locked',
+      });
+      now += 61_000;
+      expect(auth.verify(ok.token)).toBeUndefined();
+      const again = await auth.login('lan', 'correct horse battery', policy);
+      expect(again.ok).toBe(true);
+      auth.disableUser(u.id);
+      if (again.ok) expect(auth.verify(again.token)).toBeUndefined();
+    } finally {
+      control.close();
+    }
+  }, 30_000);
 });

@@ -1,0 +1,22 @@
+import { Controller, Get, Inject } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { type FailedNotification, type NotifyQueue } from '@citysoc/queues';
+import { Roles } from '../auth/roles';
+import { NOTIFY_QUEUE } from '../tokens';
+
+@ApiTags('notifications')
+@ApiBearerAuth()
+@Controller('api/v1/notifications')
+export class NotificationsController {
+  constructor(@Inject(NOTIFY_QUEUE) private readonly notify: NotifyQueue) {}
+
+  @Get('failed')
+  @Roles('lead')
+  @ApiOperation({
+    summary:
+      'Webhook and e-mail deliveries that exhausted their retries (lead, admin): nothing fails silently',
+  })
+  async failed(): Promise<{ items: FailedNotification[]; counts: Record<string, number> }> {
+    return { items: await this.notify.failed(0, 499), counts: await this.notify.counts() };
+  }
+}
