@@ -14,3 +14,13 @@ export { SqliteAuthStore, ROLES, type Role, type Principal, isRole } from './sql
 export { SqliteAuditLog, type AuditEntry } from './sqlite/audit-log';
 export { openControlStore, openEventStore, type ControlStore } from './sqlite/control';
 export { StoreQueryError } from './sqlite/db';
+export {
+  SqliteReportStore,
+  type ReportVersion,
+  type ReportVersionKind,
+  type ReportState,
+  type ReportDelivery,
+  type ReportAnnotation,
+  type Ioc,
+  type IocType,
+} from './sqlite/report-store';

@@ -4,6 +4,7 @@ import { AUTH_MIGRATIONS, SqliteAuthStore } from './auth-store';
 import { type Db, openDatabase } from './db';
 import { INCIDENT_MIGRATIONS, INCIDENT_SLA_MIGRATIONS, SqliteIncidentStore } from './incident-store';
 import { SqliteEventStore } from './event-store';
+import { REPORT_MIGRATIONS, SqliteReportStore } from './report-store';
 
 /** Order matters and only grows: a migration, once released, is never edited. */
 const CONTROL_MIGRATIONS = [
@@ -11,6 +12,7 @@ const CONTROL_MIGRATIONS = [
   ...AUTH_MIGRATIONS,
   ...AUDIT_MIGRATIONS,
   ...INCIDENT_SLA_MIGRATIONS,
+  ...REPORT_MIGRATIONS,
 ];
 
 /**
@@ -22,6 +24,7 @@ export interface ControlStore {
   incidents: SqliteIncidentStore;
   auth: SqliteAuthStore;
   audit: SqliteAuditLog;
+  reports: SqliteReportStore;
   close(): void;
 }
 
@@ -32,6 +35,7 @@ export function openControlStore(dataDir: string): ControlStore {
     incidents: new SqliteIncidentStore(db),
     auth: new SqliteAuthStore(db),
     audit: new SqliteAuditLog(db),
+    reports: new SqliteReportStore(db),
     close: () => db.close(),
   };
 }
