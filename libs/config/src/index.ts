@@ -9,3 +9,4 @@ export {
 export { str, int, port, bool, list, oneOf, url } from './options';
 export { natsOptions, redisOptions, storeOptions, metricsOptions, ruleOptions } from './common';
 export { projectRoot } from './root';
+export { taxiiOptions, reportOptions } from './reports';
