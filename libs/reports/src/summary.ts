@@ -99,6 +99,9 @@ export async function prepareSummary(
     period,
     label,
     generatedAt: at.toISOString(),
+    // Aggregates go out as TLP:GREEN with pseudonymous units; without a pseudonym key units can only be
+    // named, and named units make the summary TLP:AMBER (national-center.md §3.3).
+    tlp: settings.reportPseudonymKey ? 'green' : 'amber',
   });
   const report = bundle.objects.find((o) => o.type === 'report')!;
   const { version, created } = control.reports.addVersion({
