@@ -16,6 +16,7 @@ import { DomainErrorFilter } from './errors.filter';
 import { EventsController } from './events/events.controller';
 import { HealthController } from './health/health.controller';
 import { IncidentsController } from './incidents/incidents.controller';
+import { ReportsModule } from './reports/reports.module';
 import { API_CONFIG, CONTROL_STORE, EVENT_STORE, INCIDENT_QUEUE, NATS, REDIS } from './tokens';
 
 export type ApiConfig = ConfigOf<typeof apiSchema>;
@@ -44,6 +45,7 @@ export class ApiModule {
   static register(config: ApiConfig): DynamicModule {
     return {
       module: ApiModule,
+      imports: [ReportsModule.register(config)],
       controllers: [
         ConsoleController,
         EventsController,

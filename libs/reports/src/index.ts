@@ -13,3 +13,4 @@ export {
 export { type SummaryLabel, SUMMARY_LABELS, summaryPeriod, summaryItems, prepareSummary } from './summary';
 export { pullIocs, type PullResult } from './iocs';
 export { scanIncidents, type ScanResult } from './watch';
+export { parseForm03, Form03Error } from './form03';
