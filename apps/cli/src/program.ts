@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { registerAdmin } from './commands/admin';
 import { registerDeadletter } from './commands/deadletter';
 import { registerParse } from './commands/parse';
+import { registerReport } from './commands/report';
 import { registerRules } from './commands/rules';
 
 /** Each command group registers itself; adding one touches its own file plus one line here. */
@@ -15,5 +16,6 @@ export function buildProgram(
   registerParse(program, out, err);
   registerDeadletter(program, out);
   registerAdmin(program, out);
+  registerReport(program, out);
   return program;
 }

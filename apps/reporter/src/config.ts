@@ -1,32 +1,17 @@
-import {
-  int,
-  metricsOptions,
-  redisOptions,
-  reportOptions,
-  storeOptions,
-  str,
-  taxiiOptions,
-} from '@citysoc/config';
+import { int, metricsOptions, redisOptions, storeOptions, str } from '@citysoc/config';
+import { reportSettingsSchema } from '@citysoc/reports';
 
 export const reporterSchema = {
   ...redisOptions,
   ...metricsOptions,
   ...storeOptions,
-  ...taxiiOptions,
-  ...reportOptions,
+  ...reportSettingsSchema,
   metricsPort: int({
     env: 'CITYSOC_REPORTER_METRICS_PORT',
     description: 'Reporter /metrics and /health port (-1 = off)',
     default: 9105,
     min: -1,
     max: 65535,
-  }),
-  unitsFile: str({
-    env: 'CITYSOC_UNITS_FILE',
-    description:
-      'Unit registry YAML (CIDR → city unit); events are attributed to the units owning their addresses',
-    default: '',
-    example: './deploy/units.example.yml',
   }),
   pollSeconds: int({
     env: 'CITYSOC_REPORT_POLL_SECONDS',

@@ -1,4 +1,10 @@
-export { type ReportSettings, privacyPolicy, reporterOf, unitRegistryRanges } from './settings';
+export {
+  type ReportSettings,
+  privacyPolicy,
+  reporterOf,
+  reportSettingsSchema,
+  unitRegistryRanges,
+} from './settings';
 export { type PolicyFacts, type PolicyDecision, decide } from './policy';
 export { ReportPreparer, ReportNotFoundError, type Prepared } from './prepare';
 export { Deliverer, type DeliveryResult, type DeliveryHooks, taxiiClientOf } from './deliver';

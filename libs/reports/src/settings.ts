@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
+import { reportOptions, str, taxiiOptions } from '@citysoc/config';
 import { type PrivacyPolicy, type Reporter, type TlpLevel } from '@citysoc/stix';
 
 /** What reporting needs from configuration (the reporter app, the API and the CLI share it). */
@@ -59,3 +60,16 @@ export function reporterOf(s: ReportSettings): Reporter {
     since: '2026-01-01T00:00:00.000Z',
   };
 }
+
+/** Reporting settings as a config schema (the reporter, the API and the CLI read the same variables). */
+export const reportSettingsSchema = {
+  ...taxiiOptions,
+  ...reportOptions,
+  unitsFile: str({
+    env: 'CITYSOC_UNITS_FILE',
+    description:
+      'Unit registry YAML (CIDR → city unit); events are attributed to the units owning their addresses',
+    default: '',
+    example: './deploy/units.example.yml',
+  }),
+};

@@ -1,24 +1,11 @@
 import { type DynamicModule, Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { type Redis } from 'ioredis';
-import { loadConfig, reportOptions, str, taxiiOptions } from '@citysoc/config';
+import { loadConfig } from '@citysoc/config';
 import { redisConnection } from '@citysoc/queues';
-import { ReportOutbox, ReportPreparer, type ReportSettings } from '@citysoc/reports';
+import { ReportOutbox, ReportPreparer, type ReportSettings, reportSettingsSchema } from '@citysoc/reports';
 import { type ControlStore, type EventStore, openControlStore, openEventStore } from '@citysoc/store';
 import { ReportsController } from './reports.controller';
 import { REPORT_OUTBOX, REPORT_PREPARER, REPORT_SETTINGS, REPORTS_CONTROL } from './tokens';
-
-/** The reporting options, read here so the API's own schema stays untouched (the same env as the reporter). */
-export const reportsApiSchema = {
-  ...taxiiOptions,
-  ...reportOptions,
-  unitsFile: str({
-    env: 'CITYSOC_UNITS_FILE',
-    description:
-      'Unit registry YAML (CIDR → city unit); events are attributed to the units owning their addresses',
-    default: '',
-    example: './deploy/units.example.yml',
-  }),
-};
 
 @Injectable()
 class ReportResources implements OnApplicationShutdown {
@@ -44,7 +31,7 @@ class ReportResources implements OnApplicationShutdown {
 @Module({})
 export class ReportsModule {
   static register(config: { dataDir: string; redisUrl: string; queuePrefix: string }): DynamicModule {
-    const settings: ReportSettings = loadConfig(reportsApiSchema);
+    const settings: ReportSettings = loadConfig(reportSettingsSchema);
     return {
       module: ReportsModule,
       controllers: [ReportsController],
