@@ -46,17 +46,17 @@ export const reporterSchema = {
   }),
   dailyCron: str({
     env: 'CITYSOC_REPORT_DAILY_CRON',
-    description: 'When the daily summary (previous UTC day) is built; empty = never',
+    description: 'When the daily summary (previous UTC day) is built; off = never',
     default: '15 0 * * *',
   }),
   sixMonthlyCron: str({
     env: 'CITYSOC_REPORT_SIX_MONTHLY_CRON',
-    description: 'When the six-monthly summary (Mẫu 05; previous half-year) is built; empty = never',
+    description: 'When the six-monthly summary (Mẫu 05; previous half-year) is built; off = never',
     default: '30 0 1 1,7 *',
   }),
   yearlyCron: str({
     env: 'CITYSOC_REPORT_YEARLY_CRON',
-    description: 'When the yearly summary (previous year) is built; empty = never',
+    description: 'When the yearly summary (previous year) is built; off = never',
     default: '45 0 1 1 *',
   }),
   iocPullMinutes: int({

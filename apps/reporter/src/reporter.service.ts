@@ -101,7 +101,7 @@ export class ReporterService implements OnApplicationBootstrap, OnApplicationShu
       ['yearly', c.yearlyCron],
     ];
     for (const [label, pattern] of crons) {
-      if (pattern)
+      if (pattern && pattern !== 'off')
         await this.schedules.upsertJobScheduler(
           `summary-${label}`,
           { pattern, tz: 'UTC' },

@@ -19,7 +19,7 @@ const ATTACK_TO_RSIT: ReadonlyArray<[RegExp, RsitCategory]> = [
   [/^t1071(\.\d+)?$|^t1571$|^t1573(\.\d+)?$|^t1105$/, 'malicious-code:c2-server'],
   [/^t1204(\.\d+)?$|^t1059(\.\d+)?$/, 'malicious-code:infected-system'],
   [/^t1041$|^t1048(\.\d+)?$|^t1567(\.\d+)?$|^t1530$/, 'information-content-security:data-leak'],
-  [/^t1562(\.\d+)?$|^t1070(\.\d+)?$/, 'intrusions:system-compromise'],
+  [/^t1562(\.\d+)?$|^t1070(\.\d+)?$|^t1136(\.\d+)?$/, 'intrusions:system-compromise'],
 ];
 
 /** Explicit `rsit.<predicate>.<value>` (or `rsit:<predicate>:<value>`) tags first, then ATT&CK techniques. */
