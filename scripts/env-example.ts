@@ -4,6 +4,7 @@ import { apiSchema } from '../apps/api/src/config';
 import { collectorSchema } from '../apps/collector/src/config';
 import { detectorSchema } from '../apps/detector/src/config';
 import { indexerSchema } from '../apps/indexer/src/config';
+import { reporterSchema } from '../apps/reporter/src/config';
 import { responderSchema } from '../apps/responder/src/config';
 
 export function envExample(): string {
@@ -12,6 +13,7 @@ export function envExample(): string {
     { title: 'detector', schema: detectorSchema },
     { title: 'indexer', schema: indexerSchema },
     { title: 'responder', schema: responderSchema },
+    { title: 'reporter', schema: reporterSchema },
     { title: 'api', schema: apiSchema },
   ]);
 }

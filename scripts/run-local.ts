@@ -15,7 +15,7 @@ const dataDir = path.resolve(process.env.CITYSOC_DATA_DIR ?? path.join(root, 'da
 const logDir = path.join(dataDir, 'logs');
 const apiPort = Number(process.env.CITYSOC_API_PORT ?? 3000);
 const syslogPort = Number(process.env.CITYSOC_SYSLOG_TCP_PORT ?? 5514);
-const APPS = ['indexer', 'detector', 'responder', 'collector', 'api'] as const;
+const APPS = ['indexer', 'detector', 'responder', 'collector', 'reporter', 'api'] as const;
 
 mkdirSync(logDir, { recursive: true, mode: 0o750 });
 const firstStart = !existsSync(path.join(dataDir, 'citysoc.sqlite'));

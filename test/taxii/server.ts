@@ -93,6 +93,9 @@ function isTaxii21(mediaType: string): boolean {
 
 export class TaxiiTestServer {
   readonly requests: LoggedRequest[] = [];
+  /** The (id, version) pairs of every accepted POST envelope, in order (what a client actually sent). */
+  readonly posts: Array<Array<{ id: string; version: string }>> = [];
+  private hold?: { at: number; reached: () => void };
   private readonly store = new Map<string, Map<string, StoredVersion[]>>();
   private readonly statuses = new Map<string, StatusRecord>();
   private readonly faults: Fault[] = [];
@@ -151,6 +154,17 @@ export class TaxiiTestServer {
     this.faults.push({ status, times: opts.times ?? 1, headers: opts.headers ?? {}, method: opts.method });
   }
 
+  /**
+   * The `n`th accepted POST (1-based, counted from now on) is processed and stored, but its answer is never
+   * sent: the client sees a request that hangs, as when it dies (or the network breaks) mid-delivery.
+   * Resolves once that POST has been stored.
+   */
+  holdPost(n: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.hold = { at: this.posts.length + n, reached: resolve };
+    });
+  }
+
   /** Every stored version in a collection. */
   stored(collectionId: string): Array<{ id: string; version: string }> {
     const out: Array<{ id: string; version: string }> = [];
@@ -190,6 +204,12 @@ export class TaxiiTestServer {
       body = buf;
       const out = this.route(req, url, buf, over);
       status = out.status;
+      if (req.method === 'POST' && out.status === 202 && this.hold && this.posts.length === this.hold.at) {
+        const reached = this.hold.reached;
+        this.hold = undefined;
+        reached();
+        return;
+      }
       this.send(res, out.status, out.body, out.headers);
     } catch (err) {
       const e = err instanceof HttpError ? err : new HttpError(500, 'Internal error');
@@ -407,6 +427,12 @@ export class TaxiiTestServer {
       rec.successes.push({ id, version });
     }
     this.statuses.set(rec.id, rec);
+    this.posts.push(
+      (objects as Array<Record<string, unknown>>).map((o) => ({
+        id: String(o?.['id'] ?? ''),
+        version: String(o?.['modified'] ?? o?.['created'] ?? 'unversioned'),
+      })),
+    );
     return { status: 202, body: this.statusResource(rec) };
   }
 

@@ -38,6 +38,7 @@ import {
   NOTIFY_QUEUE,
   REDIS,
 } from './tokens';
+import { ReportsModule } from './reports/reports.module';
 
 export type ApiConfig = ConfigOf<typeof apiSchema>;
 
@@ -67,6 +68,7 @@ export class ApiModule {
   static register(config: ApiConfig): DynamicModule {
     return {
       module: ApiModule,
+      imports: [ReportsModule.register(config)],
       controllers: [
         ConsoleController,
         EventsController,

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { registerAdmin } from './commands/admin';
 import { registerDeadletter } from './commands/deadletter';
 import { registerParse } from './commands/parse';
+import { registerReport } from './commands/report';
 import { registerRules } from './commands/rules';
 import { registerUsers } from './commands/users';
 
@@ -17,5 +18,6 @@ export function buildProgram(
   registerDeadletter(program, out);
   registerAdmin(program, out);
   registerUsers(program, out);
+  registerReport(program, out);
   return program;
 }

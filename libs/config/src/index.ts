@@ -10,3 +10,4 @@ export { str, int, port, bool, list, oneOf, url } from './options';
 export { natsOptions, redisOptions, storeOptions, metricsOptions, ruleOptions } from './common';
 export { projectRoot } from './root';
 export { eventStoreOptions } from './event-store';
+export { taxiiOptions, reportOptions } from './reports';

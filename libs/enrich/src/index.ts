@@ -1,3 +1,4 @@
 export { UnitRegistry, type UnitRef, type Criticality, type RegistryError, CRITICALITIES } from './units';
 export { attachUnits } from './enrich';
 export { parseIp, parseCidr } from './ip';
+export { IocSet, type IocEntry, type IocHit, type IocLookupType } from './iocs';

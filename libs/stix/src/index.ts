@@ -42,3 +42,13 @@ export { type StixValidationResult, StixValidator, defaultSchemaDir, validateSti
 export * from './taxii';
 export { type SummaryItem, type SummaryOptions, type SummaryCount, buildSummaryBundle } from './summary';
 export { type CheckOptions, checkBundle } from './checks';
+export {
+  type FormViModel,
+  FormRenderError,
+  formViModel,
+  formatViDate,
+  renderFormViHtml,
+  renderFormViMarkdown,
+} from './render-vi';
+export { type IocKind, type ParsedIoc, type IocParseResult, iocsFromIndicator } from './iocs';
+export { categoryFromTags } from './categorize';

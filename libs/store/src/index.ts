@@ -68,3 +68,12 @@ export {
   type HuntMatch,
 } from './hunt/retro-hunt';
 export { openConfiguredEventStore, prepareEventStore, type EventStoreSettings } from './factory';
+  SqliteReportStore,
+  type ReportVersion,
+  type ReportVersionKind,
+  type ReportState,
+  type ReportDelivery,
+  type ReportAnnotation,
+  type Ioc,
+  type IocType,
+} from './sqlite/report-store';

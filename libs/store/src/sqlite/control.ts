@@ -9,6 +9,7 @@ import {
   SqliteIncidentStore,
 } from './incident-store';
 import { SqliteEventStore } from './event-store';
+import { REPORT_MIGRATIONS, SqliteReportStore } from './report-store';
 
 /** Order matters and only grows: a migration, once released, is never edited. */
 const CONTROL_MIGRATIONS = [
@@ -18,6 +19,7 @@ const CONTROL_MIGRATIONS = [
   ...INCIDENT_SLA_MIGRATIONS,
   ...INCIDENT_V2_MIGRATIONS,
   ...USER_MIGRATIONS,
+  ...REPORT_MIGRATIONS,
 ];
 
 /**
@@ -29,6 +31,7 @@ export interface ControlStore {
   incidents: SqliteIncidentStore;
   auth: SqliteAuthStore;
   audit: SqliteAuditLog;
+  reports: SqliteReportStore;
   close(): void;
 }
 
@@ -39,6 +42,7 @@ export function openControlStore(dataDir: string): ControlStore {
     incidents: new SqliteIncidentStore(db),
     auth: new SqliteAuthStore(db),
     audit: new SqliteAuditLog(db),
+    reports: new SqliteReportStore(db),
     close: () => db.close(),
   };
 }

@@ -1,0 +1,205 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { Queue, Worker } from 'bullmq';
+import { type Redis } from 'ioredis';
+import { Counter, Gauge } from 'prom-client';
+import { type ConfigOf } from '@citysoc/config';
+import { ComponentMetrics, startMetricsServer } from '@citysoc/observability';
+import { redisConnection } from '@citysoc/queues';
+import {
+  Deliverer,
+  ReportOutbox,
+  ReportPreparer,
+  type SummaryLabel,
+  prepareSummary,
+  pullIocs,
+  scanIncidents,
+  taxiiClientOf,
+} from '@citysoc/reports';
+import { type ControlStore, type EventStore, openControlStore, openEventStore } from '@citysoc/store';
+import { type reporterSchema } from './config';
+
+export const REPORTER_CONFIG = Symbol('REPORTER_CONFIG');
+export type ReporterConfig = ConfigOf<typeof reporterSchema>;
+
+const SCHEDULES_QUEUE = 'report-schedules';
+
+interface ScheduleJob {
+  kind: 'summary' | 'ioc-pull';
+  label?: SummaryLabel;
+}
+
+/**
+ * National reporting: finds incidents the policy covers (scan of the incidents table with a watermark, see
+ * scanIncidents), stores each report version in SQLite, delivers it through the BullMQ outbox to the TAXII
+ * collection, builds the scheduled summaries (BullMQ job schedulers) and pulls the centre's indicators.
+ */
+@Injectable()
+export class ReporterService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('reporter');
+  private readonly metrics = new ComponentMetrics('reporter');
+  private readonly deliveries = new Counter({
+    name: 'citysoc_report_deliveries_total',
+    help: 'Report delivery attempts by outcome (failed = refused by the centre; an admin must act)',
+    labelNames: ['outcome'],
+    registers: [this.metrics.registry],
+  });
+  private readonly versionsGauge = new Gauge({
+    name: 'citysoc_report_versions',
+    help: 'Stored report versions by state',
+    labelNames: ['state'],
+    registers: [this.metrics.registry],
+  });
+  private readonly iocsPulled = new Counter({
+    name: 'citysoc_report_iocs_pulled_total',
+    help: 'IOCs read from the national collection',
+    registers: [this.metrics.registry],
+  });
+  private control?: ControlStore;
+  private events?: EventStore;
+  private redis?: Redis;
+  private outbox?: ReportOutbox;
+  private schedules?: Queue<ScheduleJob>;
+  private scheduleWorker?: Worker<ScheduleJob>;
+  private timer?: NodeJS.Timeout;
+  private scanning?: Promise<void>;
+  private metricsServer?: { close(): Promise<void> };
+
+  constructor(@Inject(REPORTER_CONFIG) private readonly config: ReporterConfig) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const c = this.config;
+    const control = openControlStore(c.dataDir);
+    this.control = control;
+    const events = openEventStore(c.dataDir);
+    this.events = events;
+    const redis = redisConnection(c.redisUrl);
+    this.redis = redis;
+    const preparer = new ReportPreparer(control, events, c);
+    this.outbox = new ReportOutbox(c.queuePrefix, redis, { baseMs: c.retryBaseMs, maxMs: c.retryMaxMs });
+    const client = c.taxiiUrl ? taxiiClientOf(c, { pollIntervalMs: c.statusPollMs }) : undefined;
+    if (client && c.taxiiCollection) {
+      const worker = this.outbox.start(new Deliverer(control, client, c.taxiiCollection));
+      worker.on('completed', (_job, outcome: string) => this.deliveries.inc({ outcome }));
+      worker.on('failed', () => this.deliveries.inc({ outcome: 'retrying' }));
+      worker.on('error', (err) => this.logger.error(`outbox worker: ${err.message}`));
+    } else {
+      this.logger.warn(
+        'CITYSOC_TAXII_URL or CITYSOC_TAXII_COLLECTION unset: reports are built and kept pending',
+      );
+    }
+
+    this.schedules = new Queue<ScheduleJob>(SCHEDULES_QUEUE, { connection: redis, prefix: c.queuePrefix });
+    const crons: Array<[SummaryLabel, string]> = [
+      ['daily', c.dailyCron],
+      ['six-monthly', c.sixMonthlyCron],
+      ['yearly', c.yearlyCron],
+    ];
+    for (const [label, pattern] of crons) {
+      if (pattern && pattern !== 'off')
+        await this.schedules.upsertJobScheduler(
+          `summary-${label}`,
+          { pattern, tz: 'UTC' },
+          {
+            name: 'summary',
+            data: { kind: 'summary', label },
+            opts: { removeOnComplete: 100, removeOnFail: 100 },
+          },
+        );
+      else await this.schedules.removeJobScheduler(`summary-${label}`);
+    }
+    if (client && c.taxiiPullCollection)
+      await this.schedules.upsertJobScheduler(
+        'ioc-pull',
+        { every: c.iocPullMinutes * 60_000 },
+        { name: 'ioc-pull', data: { kind: 'ioc-pull' }, opts: { removeOnComplete: 100, removeOnFail: 100 } },
+      );
+    else await this.schedules.removeJobScheduler('ioc-pull');
+    this.scheduleWorker = new Worker<ScheduleJob>(
+      SCHEDULES_QUEUE,
+      async (job) => {
+        if (job.data.kind === 'summary' && job.data.label) {
+          // The period follows from when the run was due, not when it ran, so a late run covers the same period.
+          const at = new Date(job.timestamp + (job.delay ?? 0));
+          const r = await prepareSummary(control, events, c, job.data.label, at);
+          if (r.created) await this.outbox!.enqueue(r.reportId);
+          this.logger.log(`${job.data.label} summary ${r.reportId} ${r.created ? 'stored' : 'unchanged'}`);
+          return;
+        }
+        if (job.data.kind === 'ioc-pull' && client) {
+          const r = await pullIocs(control, client, c.taxiiPullCollection);
+          this.iocsPulled.inc(r.iocs);
+          this.logger.log(
+            `pulled ${r.indicators} indicator(s): ${r.iocs} IOC(s), ${r.added} new, ${r.skipped} comparison(s) not usable`,
+          );
+        }
+      },
+      { connection: redis, prefix: c.queuePrefix, concurrency: 1 },
+    );
+    this.scheduleWorker.on('error', (err) => this.logger.error(`schedule worker: ${err.message}`));
+
+    await this.cycle();
+    this.timer = setInterval(() => void this.cycle(), c.pollSeconds * 1000);
+    this.timer.unref();
+
+    if (c.metricsPort >= 0)
+      this.metricsServer = await startMetricsServer(
+        this.metrics,
+        { redis: async () => ({ ok: (await redis.ping()) === 'PONG' }) },
+        c.metricsPort,
+        c.metricsHost,
+      );
+    this.metrics.beforeCollect(() => {
+      for (const state of ['pending', 'delivered', 'failed'] as const)
+        this.versionsGauge.set(
+          { state },
+          (
+            control.db.prepare('SELECT COUNT(*) AS n FROM report_versions WHERE state = ?').get(state) as {
+              n: number;
+            }
+          ).n,
+        );
+    });
+    this.logger.log('reporter started');
+  }
+
+  /** One scan for changed incidents, then every pending version (re)enqueued: Redis may have lost them. */
+  private cycle(): Promise<void> {
+    this.scanning ??= (async () => {
+      try {
+        const r = await scanIncidents(
+          this.control!,
+          new ReportPreparer(this.control!, this.events!, this.config),
+          {
+            minUpdateMs: this.config.minUpdateSeconds * 1000,
+          },
+        );
+        for (const id of r.versions) this.logger.log(`report version ${id} stored`);
+        for (const v of this.control!.reports.pending()) await this.outbox!.enqueue(v.id);
+      } catch (err) {
+        this.metrics.errors.inc({ component: 'reporter', error_type: 'scan' });
+        this.logger.error(`scan failed: ${err instanceof Error ? err.message : String(err)}`);
+      } finally {
+        this.scanning = undefined;
+      }
+    })();
+    return this.scanning;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.scanning;
+    await this.metricsServer?.close();
+    await this.scheduleWorker?.close();
+    await this.schedules?.close();
+    await this.outbox?.close();
+    this.redis?.disconnect();
+    await this.events?.close();
+    this.control?.close();
+  }
+}
