@@ -12,6 +12,7 @@ export {
   type CompileOptions,
   type RuleMatch,
   type LogsourcePredicate,
+  type FieldResolver,
   LEVELS,
 } from './model';
 export { loadRules, loadRulesFromText } from './load';
@@ -26,3 +27,14 @@ export {
 } from './ruleset';
 export { type IndexInfo } from './prefilter/candidates';
 export * from './correlation';
+export {
+  type PipelineSpec,
+  type PipelineLogsource,
+  type CompiledPipeline,
+  type LoadedPipeline,
+  PIPELINE_SCHEMA,
+  loadPipelineFile,
+  loadPipelineFromText,
+  findPipeline,
+} from './pipeline';
+export { PIPELINES_DIR } from './load';

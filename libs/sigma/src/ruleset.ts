@@ -72,6 +72,12 @@ interface Entry {
   readonly req: CompiledDetection['req'];
 }
 
+/** The options one rule compiles with: its logsource's field resolver, when a pipeline supplies one. */
+function ruleOptions(rule: SigmaRule, opts: CompileOptions): CompileOptions {
+  const fields = opts.fieldsFor?.(rule.logsource);
+  return fields ? { ...opts, fields } : opts;
+}
+
 function compileEntry(rule: SigmaRule, opts: CompileOptions): Entry {
   if (rule.kind === 'correlation' || !rule.support.supported) {
     throw new SigmaError(
@@ -80,7 +86,12 @@ function compileEntry(rule: SigmaRule, opts: CompileOptions): Entry {
       rule.source.line,
     );
   }
-  const det = compileDetection(rule.detection, opts, rule.detectionLines, rule.source.line);
+  const det = compileDetection(
+    rule.detection,
+    ruleOptions(rule, opts),
+    rule.detectionLines,
+    rule.source.line,
+  );
   return {
     rule,
     det,
@@ -120,7 +131,12 @@ function applyFilters(
   for (const f of filters) {
     let fdet: CompiledDetection;
     try {
-      fdet = compileDetection(f.filter?.detection ?? {}, opts, f.detectionLines, f.source.line);
+      fdet = compileDetection(
+        f.filter?.detection ?? {},
+        ruleOptions(f, opts),
+        f.detectionLines,
+        f.source.line,
+      );
     } catch (e) {
       if (!(e instanceof SigmaError)) throw e;
       errors.push({
