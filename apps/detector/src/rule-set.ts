@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { projectRoot } from '@citysoc/config';
 import { findPipeline, loadPipelineFile, loadRules, PIPELINES_DIR, type RuleError } from '@citysoc/sigma';
 import { buildEngine, type DetectionEngine } from './engine';
 
@@ -23,7 +24,13 @@ export interface LoadedRuleSet {
 export function loadRuleSet(src: RuleSource): LoadedRuleSet {
   let pipeline;
   if (src.pipeline !== 'none') {
-    const dirs = src.paths.map((p) => path.join(p, PIPELINES_DIR));
+    // The rule folders' own pipelines first, then the ones shipped with citysoc.
+    const dirs = [
+      ...new Set([
+        ...src.paths.map((p) => path.join(p, PIPELINES_DIR)),
+        path.join(projectRoot(), 'rules', PIPELINES_DIR),
+      ]),
+    ];
     const file = findPipeline(src.pipeline, dirs);
     if (!file) {
       throw new PipelineError([
