@@ -38,3 +38,4 @@ export {
   findPipeline,
 } from './pipeline';
 export { PIPELINES_DIR } from './load';
+export { StreamMatcher, type CorrelationLine } from './stream';

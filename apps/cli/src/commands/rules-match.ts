@@ -16,6 +16,7 @@ import {
   type RuleError,
   type SigmaRule,
   compileRules,
+  StreamMatcher,
 } from '@citysoc/sigma';
 
 export interface LoadedSet {
@@ -138,13 +139,10 @@ export async function runEvents(
   emit: (line: string) => void,
   err: NodeJS.WritableStream,
 ): Promise<RunResult> {
-  const { set, correlation } = loaded;
+  const stream = new StreamMatcher(loaded.set, loaded.correlation);
   let events = 0;
   let badLines = 0;
   let ms = 0;
-  // Correlations run on event time (`@timestamp`); an event without a readable one takes the time of the
-  // event before it, so windows still follow input order.
-  let lastTime = 0;
   for await (const { line, event } of readEvents(file)) {
     if (typeof event === 'string') {
       badLines++;
@@ -154,25 +152,12 @@ export async function runEvents(
     }
     events++;
     const t0 = performance.now();
-    const matches = set.match(event);
-    const ids = matches.map((m) => m.rule.id);
-    const hits =
-      correlation && ids.length > 0
-        ? correlation.observe(event, (lastTime = eventTime(event, lastTime)), ids, String(line))
-        : [];
+    const r = stream.push(event, line);
     ms += performance.now() - t0;
-    emit(JSON.stringify({ line, matches: ids }));
-    for (const h of hits) {
-      emit(JSON.stringify({ correlation: h.rule.id, group: h.group, lines: h.eventRefs.map(Number) }));
-    }
+    emit(JSON.stringify({ line, matches: r.matches }));
+    for (const c of r.correlations) emit(JSON.stringify(c));
   }
   return { events, seconds: ms / 1000, badLines };
-}
-
-function eventTime(event: Record<string, unknown>, previous: number): number {
-  const ts = event['@timestamp'];
-  const t = typeof ts === 'string' ? Date.parse(ts) : typeof ts === 'number' ? ts : NaN;
-  return Number.isNaN(t) ? previous : t;
 }
 
 /** Output lines are gathered and written in chunks: one write per event dominates on large inputs. */
