@@ -121,7 +121,23 @@ export function compileRule(rule: SigmaRule, opts: CompileOptions = {}): Compile
   return { match: (event) => matchOne(e, event) };
 }
 
-/** Filters apply `and not <filter condition>` to the rules they name (by id or name). */
+/**
+ * Sigma filters (spec 2.0 filters document, as pySigma applies them): a filter adds `and not <filter
+ * condition>` to a rule when the rule is listed in `filter.rules` (by id or name; `any` lists every rule)
+ * and the filter's logsource contains the rule's (every key the filter sets has the rule's value,
+ * case-insensitively). Correlation rules are never filtered.
+ */
+export function filterApplies(filter: SigmaRule, rule: SigmaRule): boolean {
+  const targets = filter.filter?.rules ?? [];
+  const any = targets.length === 1 && targets[0]?.toLowerCase() === 'any';
+  if (!any && !targets.includes(rule.id) && !(rule.name !== undefined && targets.includes(rule.name)))
+    return false;
+  const fl = filter.logsource;
+  return (['product', 'category', 'service'] as const).every(
+    (k) => fl[k] === undefined || fl[k]?.toLowerCase() === rule.logsource[k]?.toLowerCase(),
+  );
+}
+
 function applyFilters(
   entries: Entry[],
   filters: SigmaRule[],
@@ -148,10 +164,8 @@ function applyFilters(
       });
       continue;
     }
-    const targets = new Set(f.filter?.rules ?? []);
     for (const entry of entries) {
-      if (!targets.has(entry.rule.id) && !(entry.rule.name !== undefined && targets.has(entry.rule.name)))
-        continue;
+      if (!filterApplies(f, entry.rule)) continue;
       const inner = entry.det;
       entry.det = {
         req: inner.req,
