@@ -30,6 +30,32 @@ export const detectorSchema = {
     description: 'Load rules with status experimental/test as well as stable',
     default: true,
   }),
+  pipeline: str({
+    env: 'CITYSOC_DETECTOR_PIPELINE',
+    description:
+      'Sigma processing pipeline: a name looked up as pipelines/NAME.yml in the rule folders, a file path, or none',
+    default: 'citysoc',
+  }),
+  watchRules: bool({
+    env: 'CITYSOC_DETECTOR_WATCH_RULES',
+    description: 'Reload the rules when a file in a rule folder changes',
+    default: true,
+  }),
+  reloadDebounceMs: int({
+    env: 'CITYSOC_DETECTOR_RELOAD_DEBOUNCE_MS',
+    description: 'Quiet time after the last rule file change before the rules are reloaded',
+    default: 500,
+    min: 0,
+    max: 60_000,
+  }),
+  ruleMetricsTop: int({
+    env: 'CITYSOC_DETECTOR_RULE_METRICS_TOP',
+    description:
+      'Per-rule cost metrics carry a rule_id label for the costliest N rules; the rest are summed under rule_id="_other"',
+    default: 50,
+    min: 0,
+    max: 10_000,
+  }),
   durable: str({
     env: 'CITYSOC_DETECTOR_DURABLE',
     description: 'Durable consumer name (replicas with the same name share the work)',

@@ -1,3 +1,4 @@
+import { type FSWatcher, statSync, watch } from 'node:fs';
 import {
   Inject,
   Injectable,
@@ -5,48 +6,102 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
+import { type Subscription } from 'nats';
+import { Counter, Gauge } from 'prom-client';
 import { type Bus, consumeJson, type DurableConsumer, openBus, openKv } from '@citysoc/bus';
 import { type ConfigOf } from '@citysoc/config';
 import { type Alert, type EcsEvent } from '@citysoc/ecs';
 import { ComponentMetrics, startMetricsServer } from '@citysoc/observability';
-import { loadRules } from '@citysoc/sigma';
 import { type detectorSchema } from './config';
-import { buildEngine, type DetectionEngine } from './engine';
+import { type DetectionEngine } from './engine';
+import { ruleCostRows } from './rule-metrics';
+import {
+  type LoadedRuleSet,
+  loadRuleSet,
+  newProblems,
+  PipelineError,
+  problemLine,
+  type ReloadStatus,
+  type RuleSource,
+} from './rule-set';
 
 export const DETECTOR_CONFIG = Symbol('DETECTOR_CONFIG');
 const STATE_KEY = 'state';
+
 export type DetectorConfig = ConfigOf<typeof detectorSchema>;
+
+/** NATS subject of the reload command: a request with an empty body, answered with the ReloadStatus JSON. */
+export function reloadSubject(c: Pick<DetectorConfig, 'streamPrefix' | 'durable'>): string {
+  return `${c.streamPrefix}detector.${c.durable}.reload`;
+}
+
+/** Runs critical sections one after another: a batch and a rule-set swap never interleave. */
+class Mutex {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(fn: () => Promise<T> | T): Promise<T> {
+    const next = this.tail.then(fn, fn);
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+}
 
 @Injectable()
 export class DetectorService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('detector');
   private readonly metrics = new ComponentMetrics('detector');
+  private readonly reloads = new Counter({
+    name: 'citysoc_detector_rule_reloads_total',
+    help: 'Rule set reloads by result (applied, or rejected because a file or rule became broken)',
+    labelNames: ['result', 'trigger'],
+    registers: [this.metrics.registry],
+  });
+  private readonly reloadOk = new Gauge({
+    name: 'citysoc_detector_rule_reload_ok',
+    help: '1 when the last rule reload was applied, 0 when it was rejected (the previous set keeps running)',
+    registers: [this.metrics.registry],
+  });
   private bus?: Bus;
   private consumer?: DurableConsumer<EcsEvent>;
   private metricsServer?: { close(): Promise<void> };
-  engine?: DetectionEngine;
+  private watchers: FSWatcher[] = [];
+  private debounce?: NodeJS.Timeout;
+  private reloadSub?: Subscription;
+  private readonly lock = new Mutex();
+  private current!: LoadedRuleSet;
   private correlatedUpTo = 0;
+  private reloadChain: Promise<ReloadStatus> = Promise.resolve(undefined as unknown as ReloadStatus);
+  status!: ReloadStatus;
 
   constructor(@Inject(DETECTOR_CONFIG) private readonly config: DetectorConfig) {}
 
+  /** The running stage-1/stage-2 engine (replaced atomically by a reload). */
+  get engine(): DetectionEngine {
+    return this.current.engine;
+  }
+
+  private get source(): RuleSource {
+    return { paths: [this.config.builtinRules, ...this.config.rulePaths], pipeline: this.config.pipeline };
+  }
+
   async onApplicationBootstrap(): Promise<void> {
     const c = this.config;
-    const paths = [c.builtinRules, ...c.rulePaths];
-    const loaded = loadRules(paths);
-    for (const e of loaded.errors) this.logger.warn(`rule quarantined: ${e.file}:${e.line}: ${e.message}`);
-    const engine = buildEngine(loaded.rules);
-    for (const e of engine.errors) this.logger.warn(`rule quarantined: ${e.file}:${e.line}: ${e.message}`);
-    this.engine = engine;
+    // At start a broken pipeline is fatal (nothing sensible to run); a broken rule is quarantined.
+    this.current = loadRuleSet(this.source);
+    for (const e of this.current.errors) this.logger.warn(`rule quarantined: ${problemLine(e)}`);
+    this.status = this.statusOf(true, 'start', []);
+    this.reloadOk.set(1);
+    const engine = this.current.engine;
     this.logger.log(
-      `${engine.active} rules and ${engine.correlations} correlations active from ${loaded.files} files in ${paths.join(', ')}; ${engine.notApplicable.length} not applicable to the collected sources; ${loaded.errors.length + engine.errors.length} quarantined`,
+      `${engine.active} rules and ${engine.correlations} correlations active from ${this.current.files} files in ${this.source.paths.join(', ')} (pipeline ${this.current.pipeline}); ${engine.notApplicable.length} not applicable to the collected sources; ${this.current.errors.length} quarantined`,
     );
+    this.registerRuleMetrics();
 
     const bus = await openBus(c, 'detector');
     this.bus = bus;
     // Correlation windows in progress survive a restart: their state lives in a KV bucket beside the stream.
-    const kv =
-      engine.correlations > 0 ? await openKv(bus, `${c.durable}-correlation`, c.natsReplicas) : undefined;
-    const saved = await kv?.get(STATE_KEY);
+    // The bucket is opened even without correlations so that a reload adding one can persist its state.
+    const kv = await openKv(bus, `${c.durable}-correlation`, c.natsReplicas);
+    const saved = await kv.get(STATE_KEY);
     if (saved && saved.value.length > 0) {
       const parsed = JSON.parse(Buffer.from(saved.value).toString('utf8')) as {
         correlatedUpTo: number;
@@ -56,6 +111,15 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
       this.correlatedUpTo = parsed.correlatedUpTo;
       this.logger.log(`correlation state restored up to EVENTS #${parsed.correlatedUpTo}`);
     }
+
+    this.reloadSub = bus.nc.subscribe(reloadSubject(c), {
+      callback: (err, msg) => {
+        if (err) return;
+        void this.reload('command').then((st) => msg.respond(Buffer.from(JSON.stringify(st))));
+      },
+    });
+    if (c.watchRules) this.watchRuleFolders();
+
     this.consumer = await consumeJson<EcsEvent>(
       bus,
       {
@@ -67,55 +131,194 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
         logger: this.logger,
         onDeadLettered: (reason) => this.metrics.discarded.inc({ component: 'detector', reason }),
       },
-      async (events, seqs) => {
-        this.metrics.received.inc({ component: 'detector' }, events.length);
-        const now = new Date();
-        const alerts: Alert[] = [];
-        const before = kv ? { upTo: this.correlatedUpTo, state: engine.snapshot() } : undefined;
-        let last = this.correlatedUpTo;
-        try {
-          events.forEach((e, i) => {
-            const seq = seqs[i] ?? 0;
-            // A redelivered event was already counted by the correlations whose state we restored.
-            alerts.push(...engine.detect(e, now, seq > this.correlatedUpTo));
-            last = Math.max(last, seq);
-          });
-          // Alerts are stored in ALERTS (deduplicated by their deterministic id) before the events are acked.
-          await bus.publisher.publishAll(
-            alerts.map((a) => ({
-              subject: bus.names.alertsSubject(a.rule.level),
-              data: Buffer.from(JSON.stringify(a)),
-              msgId: a.id,
-            })),
-          );
-          // Saved before the batch is acked: a crash after this point redelivers events we then skip.
-          if (kv)
-            await kv.put(
-              STATE_KEY,
-              Buffer.from(JSON.stringify({ correlatedUpTo: last, state: engine.snapshot() })),
-            );
-        } catch (err) {
-          // Roll the windows back so the retry counts this batch once and fires the same correlations again.
-          if (before) engine.restore(before.state);
-          throw err;
-        }
-        this.correlatedUpTo = last;
-        this.metrics.sent.inc({ component: 'detector' }, alerts.length);
-      },
+      (events, seqs) => this.lock.run(() => this.handleBatch(bus, kv, events, seqs)),
     );
     if (c.metricsPort >= 0) {
       this.metricsServer = await startMetricsServer(
         this.metrics,
-        { nats: async () => ({ ok: !bus.nc.isClosed() }) },
+        {
+          nats: async () => ({ ok: !bus.nc.isClosed() }),
+          // A rejected reload leaves a working detector: reported, not unhealthy.
+          rules: async () => ({
+            ok: true,
+            detail: this.status.ok ? 'last reload applied' : `last reload rejected: ${this.status.errors[0]}`,
+          }),
+        },
         c.metricsPort,
         c.metricsHost,
       );
     }
-    this.logger.log('detector started');
+    this.logger.log(`detector started; reload command on NATS subject ${reloadSubject(c)}`);
+  }
+
+  private async handleBatch(
+    bus: Bus,
+    kv: Awaited<ReturnType<typeof openKv>>,
+    events: EcsEvent[],
+    seqs: number[],
+  ): Promise<void> {
+    // One set per batch: a reload swaps between batches, never inside one.
+    const engine = this.current.engine;
+    this.metrics.received.inc({ component: 'detector' }, events.length);
+    const now = new Date();
+    const alerts: Alert[] = [];
+    const before = { upTo: this.correlatedUpTo, state: engine.snapshot() };
+    let last = this.correlatedUpTo;
+    try {
+      events.forEach((e, i) => {
+        const seq = seqs[i] ?? 0;
+        // A redelivered event was already counted by the correlations whose state we restored.
+        alerts.push(...engine.detect(e, now, seq > this.correlatedUpTo));
+        last = Math.max(last, seq);
+      });
+      // Alerts are stored in ALERTS (deduplicated by their deterministic id) before the events are acked.
+      await bus.publisher.publishAll(
+        alerts.map((a) => ({
+          subject: bus.names.alertsSubject(a.rule.level),
+          data: Buffer.from(JSON.stringify(a)),
+          msgId: a.id,
+        })),
+      );
+      // Saved before the batch is acked: a crash after this point redelivers events we then skip.
+      if (engine.correlations > 0)
+        await kv.put(
+          STATE_KEY,
+          Buffer.from(JSON.stringify({ correlatedUpTo: last, state: engine.snapshot() })),
+        );
+    } catch (err) {
+      // Roll the windows back so the retry counts this batch once and fires the same correlations again.
+      engine.restore(before.state);
+      throw err;
+    }
+    this.correlatedUpTo = last;
+    this.metrics.sent.inc({ component: 'detector' }, alerts.length);
+  }
+
+  private statusOf(ok: boolean, trigger: string, errors: string[]): ReloadStatus {
+    return {
+      ok,
+      at: new Date().toISOString(),
+      trigger,
+      rules: this.current.engine.active,
+      correlations: this.current.engine.correlations,
+      errors,
+      quarantined: this.current.errors.length,
+    };
+  }
+
+  /**
+   * Loads and compiles the rule folders again and swaps the new set in, unless it brings a new problem:
+   * then the running set stays and the problem is logged, counted and returned. Reloads run one at a time.
+   */
+  reload(trigger: string): Promise<ReloadStatus> {
+    const run = async (): Promise<ReloadStatus> => {
+      let next: LoadedRuleSet;
+      try {
+        // Compiled while the running set keeps serving batches (the event loop is shared, so a large set
+        // delays batches by its compile time; it never mixes two sets inside one batch).
+        next = loadRuleSet(this.source);
+      } catch (e) {
+        const errors = e instanceof PipelineError ? e.errors.map(problemLine) : [String(e)];
+        return this.rejected(trigger, errors);
+      }
+      const fresh = newProblems(this.current.errors, next.errors);
+      if (fresh.length > 0) return this.rejected(trigger, fresh.map(problemLine));
+      await this.lock.run(() => {
+        // Windows in progress carry over; correlations whose content changed start afresh (restore drops them).
+        next.engine.restore(this.current.engine.snapshot());
+        this.current = next;
+      });
+      this.reloads.inc({ result: 'applied', trigger });
+      this.reloadOk.set(1);
+      this.status = this.statusOf(true, trigger, next.errors.map(problemLine));
+      this.logger.log(
+        `rules reloaded (${trigger}): ${next.engine.active} rules, ${next.engine.correlations} correlations, ${next.errors.length} quarantined`,
+      );
+      return this.status;
+    };
+    this.reloadChain = this.reloadChain.then(run, run);
+    return this.reloadChain;
+  }
+
+  private rejected(trigger: string, errors: string[]): ReloadStatus {
+    for (const e of errors) this.logger.error(`rule reload rejected, previous rules keep running: ${e}`);
+    this.reloads.inc({ result: 'rejected', trigger });
+    this.reloadOk.set(0);
+    this.status = this.statusOf(false, trigger, errors);
+    return this.status;
+  }
+
+  private watchRuleFolders(): void {
+    const schedule = (): void => {
+      if (this.debounce) clearTimeout(this.debounce);
+      this.debounce = setTimeout(() => void this.reload('watch'), this.config.reloadDebounceMs);
+    };
+    for (const p of this.source.paths) {
+      try {
+        const recursive = statSync(p).isDirectory();
+        const w = watch(p, { recursive }, schedule);
+        w.on('error', (e) => this.logger.warn(`watching ${p} stopped: ${e.message}`));
+        this.watchers.push(w);
+      } catch (e) {
+        this.logger.warn(`cannot watch ${p}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+  }
+
+  /** Per-rule cost as gauges read at scrape time from the running set (reset by a reload). */
+  private registerRuleMetrics(): void {
+    const top = this.config.ruleMetricsTop;
+    const running = (): LoadedRuleSet => this.current;
+    const gauge = (
+      name: string,
+      help: string,
+      pick: (r: ReturnType<typeof ruleCostRows>[number]) => number,
+    ) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['rule_id'],
+        registers: [this.metrics.registry],
+        collect() {
+          this.reset();
+          for (const r of ruleCostRows(running().engine.set.stats(), top))
+            this.set({ rule_id: r.id }, pick(r));
+        },
+      });
+    gauge(
+      'citysoc_detector_rule_evaluations',
+      'Evaluations of a rule since the rule set was loaded (the literal index let the event through)',
+      (r) => r.evaluations,
+    );
+    gauge(
+      'citysoc_detector_rule_matches',
+      'Matches of a rule since the rule set was loaded',
+      (r) => r.matches,
+    );
+    gauge(
+      'citysoc_detector_rule_seconds',
+      'Estimated matching time of a rule since the rule set was loaded (sampled evaluations, scaled)',
+      (r) => r.seconds,
+    );
+    new Gauge({
+      name: 'citysoc_detector_rules_active',
+      help: 'Rules and correlations of the running set',
+      labelNames: ['kind'],
+      registers: [this.metrics.registry],
+      collect() {
+        this.set({ kind: 'detection' }, running().engine.active);
+        this.set({ kind: 'correlation' }, running().engine.correlations);
+        this.set({ kind: 'quarantined' }, running().errors.length);
+      },
+    });
   }
 
   async onApplicationShutdown(): Promise<void> {
+    for (const w of this.watchers) w.close();
+    if (this.debounce) clearTimeout(this.debounce);
+    this.reloadSub?.unsubscribe();
     await this.consumer?.stop();
+    await this.reloadChain.catch(() => undefined);
     await this.metricsServer?.close();
     await this.bus?.close();
   }

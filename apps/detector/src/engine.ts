@@ -1,6 +1,8 @@
 import { type Alert, alertId, correlationAlertId, type EcsEvent } from '@citysoc/ecs';
 import { entityOf } from '@citysoc/incidents';
 import {
+  type CompiledPipeline,
+  type CompiledRuleSet,
   compileRules,
   type CompileOptions,
   CorrelationEngine,
@@ -9,13 +11,14 @@ import {
   type RuleError,
   type SigmaRule,
 } from '@citysoc/sigma';
-import { logsourcePredicate } from './logsource';
 
 export interface DetectionEngine {
   readonly active: number;
   readonly correlations: number;
   readonly notApplicable: SigmaRule[];
   readonly errors: RuleError[];
+  /** The stage-1 set, for its per-rule stats. */
+  readonly set: CompiledRuleSet;
   /**
    * Stage 1 (per event) and, unless `correlate` is false (a redelivered event already counted), stage 2
    * (correlations on event time).
@@ -54,9 +57,18 @@ function groupEntity(hit: CorrelationHit, event: EcsEvent): string {
  * asks each logsource predicate at most once per event); correlation rules run on the ids it matched.
  * Pure: the detector app feeds events and publishes what it returns.
  */
-export function buildEngine(rules: SigmaRule[], opts: CompileOptions = {}): DetectionEngine {
+export function buildEngine(
+  rules: SigmaRule[],
+  pipeline: CompiledPipeline | undefined,
+  opts: CompileOptions = {},
+): DetectionEngine {
   const correlationRules = rules.filter((r) => r.kind === 'correlation');
-  const set = compileRules(rules, { ...opts, logsource: logsourcePredicate });
+  const set = compileRules(
+    rules,
+    pipeline
+      ? { ...opts, logsource: (ls) => pipeline.logsource(ls), fieldsFor: (ls) => pipeline.fieldsFor(ls) }
+      : opts,
+  );
   const errors: RuleError[] = [...set.errors];
   let correlation = new CorrelationEngine(correlationRules, rules);
   errors.push(...correlation.errors);
@@ -67,6 +79,7 @@ export function buildEngine(rules: SigmaRule[], opts: CompileOptions = {}): Dete
     correlations: correlation.rules.length,
     notApplicable: [...set.notApplicable],
     errors,
+    set,
     detect(event: EcsEvent, now = new Date(), correlate = true): Alert[] {
       const out: Alert[] = [];
       const doc = event as Record<string, unknown>;

@@ -483,6 +483,42 @@ describe('sigma rule set', () => {
     expect(m?.matchedFields).toEqual({ Image: 'C:\\cmd.exe' });
   });
 
+  describe('filters follow the Sigma filters spec (listed rule and containing logsource)', () => {
+    const docs = (filterLs: string, targets: string) =>
+      loadRulesFromText(
+        [
+          'title: a\nid: f-a\nname: rule_a\nlogsource: { product: windows, category: process_creation }\ndetection:\n    sel: { Image|endswith: cmd.exe }\n    condition: sel\n',
+          'title: b\nid: f-b\nlogsource: { product: windows, category: process_creation }\ndetection:\n    sel: { Image|endswith: cmd.exe }\n    condition: sel\n',
+          'title: c\nid: f-c\nlogsource: { product: linux }\ndetection:\n    sel: { Image|endswith: cmd.exe }\n    condition: sel\n',
+          `title: admins\nlogsource: ${filterLs}\nfilter:\n    rules: ${targets}\n    selection: { User|startswith: adm_ }\n    condition: selection\n`,
+        ].join('---\n'),
+        'filters.yml',
+      ).rules;
+    const matched = (filterLs: string, targets: string): string[] =>
+      compileRules(docs(filterLs, targets))
+        .match({ Image: 'C:\\cmd.exe', User: 'adm_x' })
+        .map((m) => m.rule.id);
+    it.each([
+      [
+        'a listed rule (by name) of the same logsource',
+        '{ product: windows, category: process_creation }',
+        '[rule_a]',
+        ['f-b', 'f-c'],
+      ],
+      ['a less specific filter logsource contains the rule', '{ product: windows }', '[f-a, f-b]', ['f-c']],
+      ['a filter of another logsource does not apply', '{ product: linux }', '[f-a]', ['f-a', 'f-b', 'f-c']],
+      [
+        'a more specific filter logsource does not contain the rule',
+        '{ product: linux, service: auth }',
+        '[f-c]',
+        ['f-a', 'f-b', 'f-c'],
+      ],
+      ['rules: any filters every rule of its logsource', '{ product: windows }', 'any', ['f-c']],
+    ])('%s', (_n, ls, targets, expected) => {
+      expect(matched(ls, targets)).toEqual(expected);
+    });
+  });
+
   it('applies a filter document as "and not" to the rules it names', () => {
     const filterDoc = `title: skip admins\nlogsource:\n    product: test\nfilter:\n    rules:\n        - ${rules[0]?.id}\n    selection:\n        User|startswith: adm_\n    condition: selection\n`;
     const withFilter = compileRules([...rules, ...loadRulesFromText(filterDoc, 'f.yml').rules]);

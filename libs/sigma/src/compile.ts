@@ -1,6 +1,6 @@
 import { type CondNode, identifierPatternMatcher, parseCondition } from './condition';
 import { SigmaError } from './errors';
-import { type Getter, type MatchCtx, allStrings, lowerCached, makeGetter, scalarString } from './event';
+import { type Getter, type MatchCtx, allStrings, lowerCached, makeMultiGetter, scalarString } from './event';
 import { inNetwork, parseCidr, parseIp } from './modifiers/cidr';
 import { type CompareOp, compare, toNumber } from './modifiers/numeric';
 import { type RegexFlags, compileRegex } from './modifiers/regex';
@@ -278,6 +278,27 @@ function asScalarList(value: unknown, where: string, line: number | undefined): 
   });
 }
 
+/** The event paths a rule field reads: the pipeline's resolver, else `fieldMap`, else the name itself. */
+export function fieldPaths(opts: CompileOptions, field: string): readonly string[] {
+  if (opts.fields) {
+    const p = opts.fields(field);
+    if (p.length > 0) return p;
+  }
+  return [opts.fieldMap?.[field] ?? field];
+}
+
+/** A field read from alternative paths may meet its literals under any of them. */
+function widenRequirement(req: Requirement, paths: readonly string[]): Requirement {
+  if (!req || paths.length < 2) return req;
+  const first = paths[0] as string;
+  const out: Atom[] = [];
+  for (const a of req) {
+    if (a.path !== first) out.push(a);
+    else for (const p of paths) out.push({ ...a, path: p });
+  }
+  return out;
+}
+
 function compileEntry(
   key: string,
   value: unknown,
@@ -289,8 +310,9 @@ function compileEntry(
   const keyword = forceKeyword || rawField === '';
   const pm = parseModifiers(mods, line);
   const raws = asScalarList(value, keyword ? 'keywords' : `field ${rawField}`, line);
-  const path = keyword ? null : (opts.fieldMap?.[rawField] ?? rawField);
-  const get: Getter = path === null ? allStrings : makeGetter(path);
+  const paths = keyword ? null : fieldPaths(opts, rawField);
+  const path = paths === null ? null : (paths[0] as string);
+  const get: Getter = paths === null ? allStrings : makeMultiGetter(paths);
   const tctx: TransformCtx = { placeholders: opts.placeholders, line };
   const matchNull = raws.some((r) => r === null);
   const values = raws.filter((r): r is Exclude<Scalar, null> => r !== null);
@@ -371,7 +393,7 @@ function compileEntry(
         );
         const groups = values.map((r) => {
           const other = String(r);
-          const getOther = makeGetter(opts.fieldMap?.[other] ?? other);
+          const getOther = makeMultiGetter(fieldPaths(opts, other));
           const cmp = (a: string, b: string): boolean =>
             mode === 'eq'
               ? a === b
@@ -403,9 +425,14 @@ function compileEntry(
   const existsFalse =
     pm.type === 'exists' && !(values[0] === true || String(values[0]).toLowerCase() === 'true');
   const present: Requirement = path !== null && !matchNull && !existsFalse ? [{ k: 'present', path }] : null;
-  const req = literalReq ?? present;
+  const req = widenRequirement(literalReq ?? present, paths ?? []);
+  // Absence of a field read from several paths is absence from all of them: no single path to require.
   const absent =
-    path !== null && ((matchNull && !pm.neq && pm.type !== 'exists') || existsFalse) ? path : undefined;
+    path !== null &&
+    (paths?.length ?? 0) === 1 &&
+    ((matchNull && !pm.neq && pm.type !== 'exists') || existsFalse)
+      ? path
+      : undefined;
   return { path, get, test, req, absent };
 }
 

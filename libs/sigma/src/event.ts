@@ -67,6 +67,19 @@ export function makeGetter(rawPath: string): Getter {
   return (ctx) => resolve(ctx.event, 0);
 }
 
+/** Reads the first of several paths that is present (a field mapped to alternatives). */
+export function makeMultiGetter(paths: readonly string[]): Getter {
+  if (paths.length === 1) return makeGetter(paths[0] as string);
+  const getters = paths.map(makeGetter);
+  return (ctx) => {
+    for (const g of getters) {
+      const v = g(ctx);
+      if (v !== undefined) return v;
+    }
+    return undefined;
+  };
+}
+
 /** Sigma compares scalars as strings: numbers in their JS form (`22`, `1000.5`), booleans as true/false. */
 export function scalarString(v: unknown): string | undefined {
   switch (typeof v) {

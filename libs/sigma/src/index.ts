@@ -12,6 +12,7 @@ export {
   type CompileOptions,
   type RuleMatch,
   type LogsourcePredicate,
+  type FieldResolver,
   LEVELS,
 } from './model';
 export { loadRules, loadRulesFromText } from './load';
@@ -27,3 +28,15 @@ export {
 export { type IndexInfo } from './prefilter/candidates';
 export * from './correlation';
 export * from './backends/elasticsearch';
+export {
+  type PipelineSpec,
+  type PipelineLogsource,
+  type CompiledPipeline,
+  type LoadedPipeline,
+  PIPELINE_SCHEMA,
+  loadPipelineFile,
+  loadPipelineFromText,
+  findPipeline,
+} from './pipeline';
+export { PIPELINES_DIR } from './load';
+export { StreamMatcher, type CorrelationLine } from './stream';

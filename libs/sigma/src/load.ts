@@ -308,6 +308,8 @@ export function loadRulesFromText(
   return { rules, errors };
 }
 
+export const PIPELINES_DIR = 'pipelines';
+
 function collectFiles(p: string, out: string[], errors: RuleError[]): void {
   let st;
   try {
@@ -327,7 +329,10 @@ function collectFiles(p: string, out: string[], errors: RuleError[]): void {
       } catch {
         continue;
       }
-      if (cs.isDirectory()) collectFiles(child, out, errors);
+      // A `pipelines` folder beside the rules holds processing pipelines, which are not rules.
+      if (cs.isDirectory()) {
+        if (n !== PIPELINES_DIR) collectFiles(child, out, errors);
+      }
       else if (/\.ya?ml$/i.test(n)) out.push(child);
     }
   } else {

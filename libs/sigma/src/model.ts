@@ -81,11 +81,24 @@ export interface LoadOptions {
 /** Whether an event belongs to a logsource; supplied by whoever knows how events are shaped. */
 export type LogsourcePredicate = (event: Record<string, unknown>) => boolean;
 
+/**
+ * Event paths a Sigma field name resolves to, in order of preference: the value is read from the first
+ * path present in the event (a processing pipeline's field mapping).
+ */
+export type FieldResolver = (field: string) => readonly string[];
+
 export interface CompileOptions {
   /** Values for `%name%` placeholders used with `|expand`; each value may hold Sigma wildcards. */
   placeholders?: Record<string, string[]>;
   /** Sigma field name -> event path, applied before the event lookup. */
   fieldMap?: Record<string, string>;
+  /**
+   * Field resolution per rule logsource (a processing pipeline); when set it replaces `fieldMap` for the
+   * rules it returns a resolver for.
+   */
+  fieldsFor?: (ls: SigmaLogsource) => FieldResolver | undefined;
+  /** The resolver in force while one rule compiles (set from `fieldsFor`). */
+  fields?: FieldResolver;
   /**
    * Logsource routing: the predicate selecting a logsource's events, or null when no event can belong to
    * it (the rule is then left out and listed in `notApplicable`). Without it every rule sees every event.

@@ -72,6 +72,12 @@ interface Entry {
   readonly req: CompiledDetection['req'];
 }
 
+/** The options one rule compiles with: its logsource's field resolver, when a pipeline supplies one. */
+function ruleOptions(rule: SigmaRule, opts: CompileOptions): CompileOptions {
+  const fields = opts.fieldsFor?.(rule.logsource);
+  return fields ? { ...opts, fields } : opts;
+}
+
 function compileEntry(rule: SigmaRule, opts: CompileOptions): Entry {
   if (rule.kind === 'correlation' || !rule.support.supported) {
     throw new SigmaError(
@@ -80,7 +86,12 @@ function compileEntry(rule: SigmaRule, opts: CompileOptions): Entry {
       rule.source.line,
     );
   }
-  const det = compileDetection(rule.detection, opts, rule.detectionLines, rule.source.line);
+  const det = compileDetection(
+    rule.detection,
+    ruleOptions(rule, opts),
+    rule.detectionLines,
+    rule.source.line,
+  );
   return {
     rule,
     det,
@@ -110,7 +121,23 @@ export function compileRule(rule: SigmaRule, opts: CompileOptions = {}): Compile
   return { match: (event) => matchOne(e, event) };
 }
 
-/** Filters apply `and not <filter condition>` to the rules they name (by id or name). */
+/**
+ * Sigma filters (spec 2.0 filters document, as pySigma applies them): a filter adds `and not <filter
+ * condition>` to a rule when the rule is listed in `filter.rules` (by id or name; `any` lists every rule)
+ * and the filter's logsource contains the rule's (every key the filter sets has the rule's value,
+ * case-insensitively). Correlation rules are never filtered.
+ */
+export function filterApplies(filter: SigmaRule, rule: SigmaRule): boolean {
+  const targets = filter.filter?.rules ?? [];
+  const any = targets.length === 1 && targets[0]?.toLowerCase() === 'any';
+  if (!any && !targets.includes(rule.id) && !(rule.name !== undefined && targets.includes(rule.name)))
+    return false;
+  const fl = filter.logsource;
+  return (['product', 'category', 'service'] as const).every(
+    (k) => fl[k] === undefined || fl[k]?.toLowerCase() === rule.logsource[k]?.toLowerCase(),
+  );
+}
+
 function applyFilters(
   entries: Entry[],
   filters: SigmaRule[],
@@ -120,7 +147,12 @@ function applyFilters(
   for (const f of filters) {
     let fdet: CompiledDetection;
     try {
-      fdet = compileDetection(f.filter?.detection ?? {}, opts, f.detectionLines, f.source.line);
+      fdet = compileDetection(
+        f.filter?.detection ?? {},
+        ruleOptions(f, opts),
+        f.detectionLines,
+        f.source.line,
+      );
     } catch (e) {
       if (!(e instanceof SigmaError)) throw e;
       errors.push({
@@ -132,10 +164,8 @@ function applyFilters(
       });
       continue;
     }
-    const targets = new Set(f.filter?.rules ?? []);
     for (const entry of entries) {
-      if (!targets.has(entry.rule.id) && !(entry.rule.name !== undefined && targets.has(entry.rule.name)))
-        continue;
+      if (!filterApplies(f, entry.rule)) continue;
       const inner = entry.det;
       entry.det = {
         req: inner.req,

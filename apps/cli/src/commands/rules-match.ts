@@ -2,20 +2,52 @@ import { createReadStream, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { parse as parseYaml } from 'yaml';
-import { type CompiledRuleSet, type RuleError, compileRules, loadRules } from '@citysoc/sigma';
+import path from 'node:path';
+import { projectRoot } from '@citysoc/config';
+import {
+  type CompiledPipeline,
+  type CompiledRuleSet,
+  type CompileOptions,
+  CorrelationEngine,
+  findPipeline,
+  loadPipelineFile,
+  loadRules,
+  PIPELINES_DIR,
+  type RuleError,
+  type SigmaRule,
+  compileRules,
+  StreamMatcher,
+} from '@citysoc/sigma';
 
 export interface LoadedSet {
   set: CompiledRuleSet;
+  /** Correlation rules of the set, evaluated on the matches in input order; undefined when there are none. */
+  correlation: CorrelationEngine | undefined;
   problems: RuleError[];
 }
 
-/** Pipelines (issue 3, item 4) will add names here; until then only the verbatim mapping exists. */
-export function checkPipeline(name: string): void {
-  if (name !== 'none') {
-    throw new Error(
-      `processing pipeline "${name}" is not available: pipelines are not implemented yet; use --pipeline none`,
-    );
-  }
+export interface SetOptions {
+  placeholders?: Record<string, string[]>;
+  /** A pipeline name (rule folders' `pipelines/`, then citysoc's rules/pipelines), a file, or `none`. */
+  pipeline?: string;
+  /** Evaluate every rule on every event: the pipeline's field mappings apply, its event selection not. */
+  allLogsources?: boolean;
+}
+
+/** Resolves `--pipeline`; throws with every `file:line` problem when the pipeline cannot be used. */
+export function resolvePipeline(name: string, rulePaths: string[]): CompiledPipeline | undefined {
+  if (name === 'none') return undefined;
+  const dirs = [
+    ...new Set([
+      ...rulePaths.map((p) => path.join(p, PIPELINES_DIR)),
+      path.join(projectRoot(), 'rules', PIPELINES_DIR),
+    ]),
+  ];
+  const file = findPipeline(name, dirs);
+  if (!file) throw new Error(`processing pipeline "${name}" not found in ${dirs.join(', ')}`);
+  const loaded = loadPipelineFile(file);
+  if (!loaded.pipeline) throw new Error(loaded.errors.map(formatProblem).join('\n'));
+  return loaded.pipeline;
 }
 
 /** `--placeholders FILE`: a YAML map, name → list of values (a single value is a list of one). */
@@ -31,10 +63,18 @@ export function readPlaceholders(file: string): Record<string, string[]> {
   return out;
 }
 
-export function loadSet(paths: string[], placeholders?: Record<string, string[]>): LoadedSet {
+export function loadSet(paths: string[], o: SetOptions = {}): LoadedSet {
+  const pipeline = resolvePipeline(o.pipeline ?? 'none', paths);
   const loaded = loadRules(paths);
-  const set = compileRules(loaded.rules, placeholders ? { placeholders } : {});
-  return { set, problems: [...loaded.errors, ...set.errors] };
+  const opts: CompileOptions = o.placeholders ? { placeholders: o.placeholders } : {};
+  if (pipeline) {
+    opts.fieldsFor = (ls) => pipeline.fieldsFor(ls);
+    if (!o.allLogsources) opts.logsource = (ls) => pipeline.logsource(ls);
+  }
+  const set = compileRules(loaded.rules, opts);
+  const correlations = loaded.rules.filter((r: SigmaRule) => r.kind === 'correlation');
+  const correlation = correlations.length > 0 ? new CorrelationEngine(correlations, loaded.rules) : undefined;
+  return { set, correlation, problems: [...loaded.errors, ...set.errors, ...(correlation?.errors ?? [])] };
 }
 
 export function formatProblem(e: RuleError): string {
@@ -94,11 +134,12 @@ export interface RunResult {
  * the figure is the engine's, not the JSON parser's.
  */
 export async function runEvents(
-  set: CompiledRuleSet,
+  loaded: Pick<LoadedSet, 'set' | 'correlation'>,
   file: string,
   emit: (line: string) => void,
   err: NodeJS.WritableStream,
 ): Promise<RunResult> {
+  const stream = new StreamMatcher(loaded.set, loaded.correlation);
   let events = 0;
   let badLines = 0;
   let ms = 0;
@@ -111,9 +152,10 @@ export async function runEvents(
     }
     events++;
     const t0 = performance.now();
-    const matches = set.match(event);
+    const r = stream.push(event, line);
     ms += performance.now() - t0;
-    emit(JSON.stringify({ line, matches: matches.map((m) => m.rule.id) }));
+    emit(JSON.stringify({ line, matches: r.matches }));
+    for (const c of r.correlations) emit(JSON.stringify(c));
   }
   return { events, seconds: ms / 1000, badLines };
 }

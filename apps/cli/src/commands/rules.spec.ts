@@ -119,10 +119,114 @@ describe('citysoc rules', () => {
     ]);
   });
 
-  it('match refuses a pipeline name, since pipelines are not there yet', async () => {
+  it('match refuses an unknown pipeline, and reports a broken one as file:line', async () => {
     await expect(
-      cli(['rules', 'match', '--rules', rulesDir, '--pipeline', 'windows', eventsFile]),
-    ).rejects.toThrow(/pipelines are not implemented yet; use --pipeline none/);
+      cli(['rules', 'match', '--rules', rulesDir, '--pipeline', 'nosuch', eventsFile]),
+    ).rejects.toThrow(/processing pipeline "nosuch" not found/);
+    const broken = path.join(dir, 'broken.yml');
+    writeFileSync(broken, 'name: broken\nlogsources: []\n');
+    await expect(
+      cli(['rules', 'match', '--rules', rulesDir, '--pipeline', broken, eventsFile]),
+    ).rejects.toThrow(new RegExp(`${broken}:2: pipeline/logsources must NOT have fewer than 1 items`));
+  });
+
+  describe('with a pipeline', () => {
+    let pipeline: string;
+    beforeEach(() => {
+      pipeline = path.join(rulesDir, 'pipelines', 'lab.yml');
+      mkdirSync(path.dirname(pipeline));
+      writeFileSync(
+        pipeline,
+        [
+          'name: lab',
+          'logsources:',
+          '  - name: test',
+          '    logsource: { product: test }',
+          '    events: { kind: lab }',
+          '    fieldmappings:',
+          '      Image: process.executable',
+          '      user.name: [user.name, account]',
+        ].join('\n') + '\n',
+      );
+      writeFileSync(
+        eventsFile,
+        [
+          JSON.stringify({ kind: 'lab', process: { executable: 'C:\\x\\cmd.exe' } }),
+          JSON.stringify({ kind: 'other', process: { executable: 'C:\\x\\cmd.exe' } }),
+          JSON.stringify({ kind: 'lab', account: 'root' }),
+        ].join('\n') + '\n',
+      );
+    });
+
+    it('selects events by logsource and maps field names (found in the rule folder by name)', async () => {
+      const r = await cli(['rules', 'match', '--rules', rulesDir, '--pipeline', 'lab', eventsFile]);
+      expect(lines(r.out)).toEqual([
+        { line: 1, matches: [ID(1)] },
+        { line: 2, matches: [] },
+        { line: 3, matches: [ID(2)] },
+      ]);
+    });
+
+    it('--all-logsources keeps the mappings and drops the selection', async () => {
+      const r = await cli([
+        'rules',
+        'match',
+        '--rules',
+        rulesDir,
+        '--pipeline',
+        pipeline,
+        '--all-logsources',
+        eventsFile,
+      ]);
+      expect(lines(r.out)).toEqual([
+        { line: 1, matches: [ID(1)] },
+        { line: 2, matches: [ID(1)] },
+        { line: 3, matches: [ID(2)] },
+      ]);
+    });
+
+    it('check validates the pipelines of a rule folder', async () => {
+      writeFileSync(
+        pipeline,
+        'name: lab\nlogsources:\n  - name: x\n    logsource: { product: test }\n    events: { a|nope: 1 }\n',
+      );
+      const r = await cli(['rules', 'check', rulesDir]);
+      expect(r.out).toBe(`${pipeline}:5: logsource entry "x": unknown modifier |nope\n`);
+      expect(r.code).toBe(1);
+    });
+  });
+
+  it('match adds a correlation line after the line that completed it', async () => {
+    writeFileSync(
+      path.join(rulesDir, 'corr.yml'),
+      [
+        'title: three roots from one host',
+        `id: ${ID(9)}`,
+        'correlation:',
+        '  type: event_count',
+        `  rules: [${ID(2)}]`,
+        '  group-by: [host]',
+        '  timespan: 1m',
+        '  condition: { gte: 3 }',
+        'level: high',
+      ].join('\n') + '\n',
+    );
+    const ev = (s: number, host: string) =>
+      JSON.stringify({
+        '@timestamp': `2026-11-27T10:00:${String(s).padStart(2, '0')}Z`,
+        host,
+        user: { name: 'root' },
+      });
+    writeFileSync(eventsFile, [ev(1, 'a'), ev(2, 'b'), ev(3, 'a'), ev(4, 'a'), ev(5, 'a')].join('\n') + '\n');
+    const r = await cli(['rules', 'match', '--rules', rulesDir, eventsFile]);
+    expect(lines(r.out)).toEqual([
+      { line: 1, matches: [ID(2)] },
+      { line: 2, matches: [ID(2)] },
+      { line: 3, matches: [ID(2)] },
+      { line: 4, matches: [ID(2)] },
+      { correlation: ID(9), group: { host: 'a' }, lines: [1, 3, 4] },
+      { line: 5, matches: [ID(2)] },
+    ]);
   });
 
   it('check prints file:line: message per problem and exits 1', async () => {

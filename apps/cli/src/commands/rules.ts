@@ -1,7 +1,8 @@
 import { type Command } from 'commander';
-import { compileRules, loadRules } from '@citysoc/sigma';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { compileRules, loadPipelineFile, loadRules, PIPELINES_DIR, type RuleError } from '@citysoc/sigma';
 import {
-  checkPipeline,
   chunkedWriter,
   formatProblem,
   loadSet,
@@ -11,6 +12,19 @@ import {
   splitEventsArg,
   statsLine,
 } from './rules-match';
+
+/** Every pipeline file in the `pipelines/` folder of a rule folder given to `rules check`. */
+function checkPipelines(paths: string[]): RuleError[] {
+  const errors: RuleError[] = [];
+  for (const p of paths) {
+    const dir = path.join(p, PIPELINES_DIR);
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) continue;
+    for (const n of readdirSync(dir).sort()) {
+      if (/\.ya?ml$/i.test(n)) errors.push(...loadPipelineFile(path.join(dir, n)).errors);
+    }
+  }
+  return errors;
+}
 
 export function registerRules(
   program: Command,
@@ -39,7 +53,7 @@ export function registerRules(
           },
         });
         const compiled = compileRules(loaded.rules);
-        const errors = [...loaded.errors, ...compiled.errors];
+        const errors = [...loaded.errors, ...compiled.errors, ...checkPipelines(paths)];
         if (opts.json) {
           out.write(
             JSON.stringify(
@@ -63,19 +77,20 @@ export function registerRules(
     .command('match')
     .description(
       'Match JSON-lines events against rules; one output line per input event, in order: ' +
-        '{"line":N,"matches":["<rule id>",...]}. Until processing pipelines exist there is no logsource ' +
-        'selection: every rule is evaluated on every event, with or without --all-logsources.',
+        '{"line":N,"matches":["<rule id>",...]}; a correlation that fires adds ' +
+        '{"correlation":"<rule id>","group":{...},"lines":[N,...]} after the line that completed it.',
     )
     .argument('[events]', 'JSON-lines file, or - for standard input (default)')
     .requiredOption('--rules <paths...>', 'rule files or folders (repeatable)')
     .option(
       '--pipeline <name>',
-      'processing pipeline; "none" takes rule field names verbatim (dotted names also address nested objects)',
+      'processing pipeline: a name (rules/pipelines/NAME.yml), a file, or "none" = rule field names ' +
+        'verbatim (dotted names also address nested objects) and every rule on every event',
       'none',
     )
     .option(
       '--all-logsources',
-      'evaluate every rule on every event whatever its logsource (currently always so)',
+      "evaluate every rule on every event whatever its logsource (the pipeline's field mappings still apply)",
     )
     .option('--placeholders <file>', 'YAML map: placeholder name -> list of values, for |expand')
     .option(
@@ -85,17 +100,24 @@ export function registerRules(
     .action(
       async (
         eventsArg: string | undefined,
-        opts: { rules: string[]; pipeline: string; placeholders?: string; stats?: boolean },
+        opts: {
+          rules: string[];
+          pipeline: string;
+          allLogsources?: boolean;
+          placeholders?: string;
+          stats?: boolean;
+        },
       ) => {
-        checkPipeline(opts.pipeline);
         const [paths, events] = splitEventsArg(opts.rules, eventsArg);
-        const { set, problems } = loadSet(
-          paths,
-          opts.placeholders ? readPlaceholders(opts.placeholders) : undefined,
-        );
+        const loaded = loadSet(paths, {
+          pipeline: opts.pipeline,
+          allLogsources: Boolean(opts.allLogsources),
+          ...(opts.placeholders ? { placeholders: readPlaceholders(opts.placeholders) } : {}),
+        });
+        const { set, problems } = loaded;
         for (const p of problems) err.write(formatProblem(p) + '\n');
         const w = chunkedWriter(out);
-        const r = await runEvents(set, events, w.emit, err);
+        const r = await runEvents(loaded, events, w.emit, err);
         w.flush();
         if (opts.stats) err.write(statsLine(set, r) + '\n');
         if (r.badLines > 0) process.exitCode = 1;
@@ -107,23 +129,33 @@ export function registerRules(
     .description('Match events against rules and print the costliest rules: evaluations, matches and time')
     .argument('[events]', 'JSON-lines file, or - for standard input')
     .requiredOption('--rules <paths...>', 'rule files or folders (repeatable)')
+    .option('--pipeline <name>', 'processing pipeline (as for rules match), or none', 'none')
+    .option('--all-logsources', 'evaluate every rule on every event whatever its logsource')
     .option('--placeholders <file>', 'YAML map: placeholder name -> list of values, for |expand')
     .option('--top <n>', 'how many rules to list', '20')
     .action(
       async (
         eventsArg: string | undefined,
-        opts: { rules: string[]; placeholders?: string; top: string },
+        opts: {
+          rules: string[];
+          pipeline: string;
+          allLogsources?: boolean;
+          placeholders?: string;
+          top: string;
+        },
       ) => {
         const top = Number(opts.top);
         if (!Number.isInteger(top) || top < 1)
           throw new Error(`--top must be a positive integer, got ${opts.top}`);
         const [paths, events] = splitEventsArg(opts.rules, eventsArg);
-        const { set, problems } = loadSet(
-          paths,
-          opts.placeholders ? readPlaceholders(opts.placeholders) : undefined,
-        );
+        const loaded = loadSet(paths, {
+          pipeline: opts.pipeline,
+          allLogsources: Boolean(opts.allLogsources),
+          ...(opts.placeholders ? { placeholders: readPlaceholders(opts.placeholders) } : {}),
+        });
+        const { set, problems } = loaded;
         for (const p of problems) err.write(formatProblem(p) + '\n');
-        const r = await runEvents(set, events, () => undefined, err);
+        const r = await runEvents(loaded, events, () => undefined, err);
         out.write(profileTable(set, r, top));
         if (r.badLines > 0) process.exitCode = 1;
       },

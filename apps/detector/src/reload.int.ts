@@ -1,0 +1,109 @@
+import { type INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { connect, type NatsConnection } from 'nats';
+import { loadConfig } from '@citysoc/config';
+import { type Alert, type EcsEvent } from '@citysoc/ecs';
+import { cleanupStreams, readStream, uniquePrefix, waitFor } from '@citysoc/testing';
+import { detectorSchema } from './config';
+import { DetectorModule } from './detector.module';
+import { DetectorService, reloadSubject } from './detector.service';
+import { type ReloadStatus } from './rule-set';
+
+const rule = (id: string, word: string) => `title: contains ${word}
+id: ${id}
+status: stable
+logsource:
+  product: citysoc
+detection:
+  sel:
+    message|contains: ${word}
+  condition: sel
+level: low
+`;
+const RULE_A = '7a1d2a3c-0000-4000-8000-00000000000a';
+const RULE_B = '7a1d2a3c-0000-4000-8000-00000000000b';
+
+/** Hot reload: a broken file keeps the previous set running and is reported; a good change is applied. */
+describe('detector rule reload', () => {
+  const prefix = uniquePrefix();
+  const rulesDir = mkdtempSync(path.join(os.tmpdir(), 'citysoc-reload-'));
+  writeFileSync(path.join(rulesDir, 'a.yml'), rule(RULE_A, 'alpha'));
+  const config = loadConfig(detectorSchema, {
+    CITYSOC_STREAM_PREFIX: prefix,
+    CITYSOC_BUILTIN_RULES: rulesDir,
+    CITYSOC_DETECTOR_METRICS_PORT: '-1',
+    CITYSOC_DETECTOR_RELOAD_DEBOUNCE_MS: '50',
+    ...(process.env.CITYSOC_NATS_URL ? { CITYSOC_NATS_URL: process.env.CITYSOC_NATS_URL } : {}),
+  });
+  let app: INestApplicationContext | undefined;
+  let nc: NatsConnection | undefined;
+  let n = 0;
+
+  afterAll(async () => {
+    await nc?.close();
+    await app?.close();
+    await cleanupStreams(prefix);
+    rmSync(rulesDir, { recursive: true, force: true });
+  });
+
+  const publish = async (message: string): Promise<string> => {
+    const id = `reload-ev-${++n}`;
+    const e: EcsEvent = {
+      '@timestamp': new Date(Date.parse('2026-11-27T03:00:00Z') + n * 1000).toISOString(),
+      message,
+      event: { id, created: new Date().toISOString(), module: 'syslog' },
+    };
+    await nc!
+      .jetstream()
+      .publish(`${prefix}events.syslog.tcp`, Buffer.from(JSON.stringify(e)), { msgID: id });
+    return id;
+  };
+  const alertsFor = (eventId: string) =>
+    waitFor(async () => {
+      const info = await (
+        await nc!.jetstreamManager()
+      ).consumers.info(`${prefix}EVENTS`, `${prefix}detector`);
+      if (info.num_pending > 0 || info.num_ack_pending > 0) return undefined;
+      const all = (await readStream(`${prefix}ALERTS`)).map(
+        (m) => JSON.parse(Buffer.from(m.data).toString()) as Alert,
+      );
+      return all.filter((a) => a.event_ids.includes(eventId)).map((a) => a.rule.id);
+    }, `event ${eventId} processed`);
+  const reloadCommand = async (): Promise<ReloadStatus> => {
+    const reply = await nc!.request(reloadSubject(config), new Uint8Array(), { timeout: 20_000 });
+    return JSON.parse(Buffer.from(reply.data).toString()) as ReloadStatus;
+  };
+
+  it('keeps the previous set on a broken file, reports it, and applies the fix', async () => {
+    app = await NestFactory.createApplicationContext(DetectorModule.register(config), { logger: false });
+    await app.init();
+    const svc = app.get(DetectorService);
+    nc = await connect({ servers: config.natsUrl });
+
+    expect(await alertsFor(await publish('alpha one'))).toEqual([RULE_A]);
+
+    // A broken file: the file watcher reloads, rejects it, and the status says where the problem is.
+    writeFileSync(path.join(rulesDir, 'b.yml'), 'title: broken\ndetection: [unclosed\n');
+    const watched = await waitFor(
+      () => (svc.status.trigger === 'watch' && !svc.status.ok ? svc.status : undefined),
+      'the watcher to reject the broken file',
+    );
+    expect(watched.errors.join('\n')).toContain(`${path.join(rulesDir, 'b.yml')}:`);
+    expect(watched.rules).toBe(1);
+    // The reload command says the same, and the previous set still detects.
+    const cmd = await reloadCommand();
+    expect(cmd.ok).toBe(false);
+    expect(cmd.trigger).toBe('command');
+    expect(cmd.errors.some((e) => /b\.yml:\d+: \S/.test(e))).toBe(true);
+    expect(await alertsFor(await publish('alpha two'))).toEqual([RULE_A]);
+
+    // The fix is applied: both rules run.
+    writeFileSync(path.join(rulesDir, 'b.yml'), rule(RULE_B, 'bravo'));
+    const fixed = await reloadCommand();
+    expect(fixed).toMatchObject({ ok: true, rules: 2, errors: [] });
+    expect(await alertsFor(await publish('alpha bravo'))).toEqual([RULE_A, RULE_B]);
+  }, 90_000);
+});
