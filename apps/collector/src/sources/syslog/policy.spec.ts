@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { CidrSet, parseFormat, SilenceWatch, SourceRegistry, TokenBucket } from './policy';
 
 const defaults = { timezone: 'Asia/Ho_Chi_Minh', silentAfterMs: 900_000 };
@@ -157,5 +159,14 @@ describe('SilenceWatch', () => {
     w.seen(b, 10_000);
     expect(w.trackedNames).toEqual(['192.0.2.1']);
     expect(w.check(10_100)).toHaveLength(1);
+  });
+});
+
+describe('deploy/sources.example.yml', () => {
+  it('is a valid source registry', () => {
+    const file = path.resolve(__dirname, '../../../../../deploy/sources.example.yml');
+    const { registry, errors } = SourceRegistry.fromYaml(readFileSync(file, 'utf8'), file, defaults);
+    expect(errors).toEqual([]);
+    expect(registry.registered.length).toBeGreaterThan(0);
   });
 });
