@@ -29,6 +29,10 @@ missing=()
 command -v softflowd >/dev/null || missing+=(softflowd)
 command -v nfcapd >/dev/null || missing+=(nfdump)
 command -v rsyslogd >/dev/null || [ -x /usr/sbin/rsyslogd ] || missing+=(rsyslog)
+# rsyslog's TLS netstream drivers (omfwd over TLS in the integration tests) ship as separate packages.
+rsyslog_mods=/usr/lib/x86_64-linux-gnu/rsyslog
+[ -e "$rsyslog_mods/lmnsd_ossl.so" ] || ls /usr/lib/*/rsyslog/lmnsd_ossl.so >/dev/null 2>&1 || missing+=(rsyslog-openssl)
+[ -e "$rsyslog_mods/lmnsd_gtls.so" ] || ls /usr/lib/*/rsyslog/lmnsd_gtls.so >/dev/null 2>&1 || missing+=(rsyslog-gnutls)
 if [ "${#missing[@]}" -gt 0 ]; then
   log "installing ${missing[*]} from the OS packages"
   apt_install "${missing[@]}" || log "could not install ${missing[*]}; the tests that need them will skip"

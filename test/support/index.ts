@@ -4,3 +4,15 @@ export { cleanupStreams, readStream } from './nats';
 export { corpusDir } from './corpus';
 export { repoRoot } from './root';
 export { testBusSettings } from './bus';
+export {
+  PeerProcess,
+  makeTestPki,
+  peerDir,
+  rsyslogHasDriver,
+  rsyslogdPath,
+  startRsyslog,
+  startSyslogNg,
+  syslogNgInstall,
+  syslogNgVersion,
+  type TestPki,
+} from './peers';

@@ -15,6 +15,8 @@ import { Inflight } from './pipeline/inflight';
 import { SyslogIngest } from './pipeline/ingest';
 import { SyslogTcpSource } from './sources/syslog/tcp.source';
 import { SyslogUdpSource } from './sources/syslog/udp.source';
+import { SourceMonitor } from './sources/syslog/monitor';
+import { CidrSet, parseFormat, type SourceDefaults, SourceRegistry } from './sources/syslog/policy';
 
 export const COLLECTOR_CONFIG = Symbol('COLLECTOR_CONFIG');
 
@@ -26,6 +28,20 @@ function loadUnits(file: string): UnitRegistry {
     throw new Error(`unit registry ${file} is invalid:\n  - ${errors.map((e) => e.message).join('\n  - ')}`);
   return registry;
 }
+/** The per-source registry, or the defaults for every sender; a broken file stops the start. */
+function loadSources(file: string, defaults: SourceDefaults): SourceRegistry {
+  if (!file) return SourceRegistry.empty(defaults);
+  const { registry, errors } = SourceRegistry.fromYaml(readFileSync(file, 'utf8'), file, defaults);
+  if (errors.length > 0)
+    throw new Error(`syslog source registry ${file} is invalid:\n  - ${errors.join('\n  - ')}`);
+  return registry;
+}
+
+/** A listener's own allowlist, else the shared one (both validated by the config schema). */
+function allowFor(own: readonly string[], shared: readonly string[]): CidrSet {
+  return CidrSet.parse(own.length > 0 ? own : shared).set;
+}
+
 export type CollectorConfig = ConfigOf<typeof collectorSchema>;
 
 @Injectable()
@@ -36,6 +52,7 @@ export class CollectorService implements OnApplicationBootstrap, OnApplicationSh
   private sources: Array<{ stop(): Promise<void> }> = [];
   private inflight?: Inflight;
   private metricsServer?: { close(): Promise<void> };
+  private monitor?: SourceMonitor;
   /** Ports actually bound (tests ask for port 0). */
   readonly ports: { udp?: number; tcp?: number; tls?: number; metrics?: number } = {};
 
@@ -48,13 +65,28 @@ export class CollectorService implements OnApplicationBootstrap, OnApplicationSh
     const inflight = new Inflight(c.maxInflight);
     this.inflight = inflight;
     this.metrics.beforeCollect(() => this.metrics.inflight.set({ component: 'collector' }, inflight.count));
+    const sources = loadSources(c.sourcesFile, {
+      timezone: c.timezone,
+      silentAfterMs: c.silentSeconds * 1000,
+      ...(c.rateLimit > 0
+        ? { rateLimit: { perSecond: c.rateLimit, burst: c.rateBurst || 2 * c.rateLimit } }
+        : {}),
+    });
+    const monitor = new SourceMonitor(this.metrics, sources, this.bus.publisher, this.bus.names, this.logger);
+    this.monitor = monitor;
     const ingest = new SyslogIngest(
       this.bus.publisher,
       this.bus.names,
       this.metrics,
       c.timezone,
       loadUnits(c.unitsFile),
+      sources,
+      monitor,
     );
+    const pin = (name: string) => {
+      const f = parseFormat(name);
+      return f && f.kind !== 'auto' ? { format: f } : {};
+    };
     if (c.syslogUdpPort >= 0) {
       const udp = new SyslogUdpSource(
         {
@@ -62,6 +94,10 @@ export class CollectorService implements OnApplicationBootstrap, OnApplicationSh
           port: c.syslogUdpPort,
           recvBufferBytes: c.udpRecvBufferBytes,
           maxBacklog: c.udpMaxBacklog,
+          maxFrameBytes: c.maxFrameBytes,
+          allow: allowFor(c.udpAllow, c.allow),
+          monitor,
+          ...pin(c.udpFormat),
         },
         ingest,
         inflight,
@@ -79,6 +115,9 @@ export class CollectorService implements OnApplicationBootstrap, OnApplicationSh
           maxFrameBytes: c.maxFrameBytes,
           maxConnections: c.maxTcpConnections,
           idleSeconds: c.tcpIdleSeconds,
+          allow: allowFor(c.tcpAllow, c.allow),
+          monitor,
+          ...pin(c.tcpFormat),
         },
         ingest,
         inflight,
@@ -96,6 +135,9 @@ export class CollectorService implements OnApplicationBootstrap, OnApplicationSh
           maxFrameBytes: c.maxFrameBytes,
           maxConnections: c.maxTcpConnections,
           idleSeconds: c.tcpIdleSeconds,
+          allow: allowFor(c.tlsAllow, c.allow),
+          monitor,
+          ...pin(c.tlsFormat),
           tls: {
             certFile: c.tlsCertFile,
             keyFile: c.tlsKeyFile,
@@ -123,10 +165,12 @@ export class CollectorService implements OnApplicationBootstrap, OnApplicationSh
       this.metricsServer = srv;
       this.ports.metrics = srv.port;
     }
+    monitor.start();
     this.logger.log('collector started');
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.monitor?.stop();
     for (const s of this.sources) await s.stop();
     // Everything accepted is handed on before we disconnect (bounded so a dead NATS cannot hang shutdown).
     await Promise.race([this.inflight?.idle(), new Promise((r) => setTimeout(r, 10_000).unref())]);

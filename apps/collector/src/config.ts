@@ -1,5 +1,6 @@
 import { int, metricsOptions, natsOptions, type OptionSpec, str } from '@citysoc/config';
 import { isValidTimeZone } from '@citysoc/syslog';
+import { CidrSet, parseFormat } from './sources/syslog/policy';
 
 // Ports: -1 turns a listener off, 0 asks the OS for a free port (tests).
 const port = (o: { env: string; description: string; default: number }) => int({ ...o, min: -1, max: 65535 });
@@ -85,6 +86,63 @@ export const collectorSchema = {
     description: 'IANA zone for syslog timestamps that carry none (RFC 3164)',
     default: 'Asia/Ho_Chi_Minh',
   }),
+  allow: cidrs({
+    env: 'CITYSOC_SYSLOG_ALLOW',
+    description:
+      'Comma-separated CIDRs (IPv4/IPv6) allowed to send to every syslog listener; empty = everyone. Refusals are counted',
+  }),
+  udpAllow: cidrs({
+    env: 'CITYSOC_SYSLOG_UDP_ALLOW',
+    description: 'CIDR allowlist of the UDP listener (overrides CITYSOC_SYSLOG_ALLOW when set)',
+  }),
+  tcpAllow: cidrs({
+    env: 'CITYSOC_SYSLOG_TCP_ALLOW',
+    description: 'CIDR allowlist of the TCP listener (overrides CITYSOC_SYSLOG_ALLOW when set)',
+  }),
+  tlsAllow: cidrs({
+    env: 'CITYSOC_SYSLOG_TLS_ALLOW',
+    description: 'CIDR allowlist of the TLS listener (overrides CITYSOC_SYSLOG_ALLOW when set)',
+  }),
+  udpFormat: format({
+    env: 'CITYSOC_SYSLOG_UDP_FORMAT',
+    description:
+      'Format of the UDP listener: auto (detect), rfc5424, rfc3164 or a decoder name (cef, cisco_asa, …)',
+  }),
+  tcpFormat: format({
+    env: 'CITYSOC_SYSLOG_TCP_FORMAT',
+    description: 'Format of the TCP listener: auto, rfc5424, rfc3164 or a decoder name',
+  }),
+  tlsFormat: format({
+    env: 'CITYSOC_SYSLOG_TLS_FORMAT',
+    description: 'Format of the TLS listener: auto, rfc5424, rfc3164 or a decoder name',
+  }),
+  sourcesFile: str({
+    env: 'CITYSOC_SYSLOG_SOURCES_FILE',
+    description:
+      'Per-source registry YAML (name, cidrs, timezone, format, rate_limit, silent_after_seconds); see deploy/sources.example.yml',
+    default: '',
+    example: './deploy/sources.example.yml',
+  }),
+  rateLimit: int({
+    env: 'CITYSOC_SYSLOG_RATE_LIMIT',
+    description:
+      'Messages per second accepted from one source (0 = unlimited); UDP excess is dropped and counted, TCP senders are paused',
+    default: 0,
+    min: 0,
+  }),
+  rateBurst: int({
+    env: 'CITYSOC_SYSLOG_RATE_BURST',
+    description: 'Token-bucket burst of the per-source rate limit (0 = twice the rate)',
+    default: 0,
+    min: 0,
+  }),
+  silentSeconds: int({
+    env: 'CITYSOC_SYSLOG_SILENT_SECONDS',
+    description:
+      'A source that sent nothing for this long is reported silent (metric + a source-silent event); 0 = off',
+    default: 900,
+    min: 0,
+  }),
   maxInflight: int({
     env: 'CITYSOC_COLLECTOR_MAX_INFLIGHT',
     description: 'Events accepted but not yet stored in JetStream before TCP readers are paused',
@@ -104,6 +162,33 @@ function timezone(o: { env: string; description: string; default: string }): Opt
     ...o,
     parse(raw) {
       if (!isValidTimeZone(raw)) throw new Error('not an IANA time zone (e.g. Asia/Ho_Chi_Minh, UTC)');
+      return raw;
+    },
+  };
+}
+
+function cidrs(o: { env: string; description: string }): OptionSpec<string[]> {
+  return {
+    ...o,
+    default: [],
+    parse(raw) {
+      const entries = raw
+        .split(',')
+        .map((e) => e.trim())
+        .filter((e) => e !== '');
+      const { errors } = CidrSet.parse(entries);
+      if (errors.length > 0) throw new Error(errors.join('; '));
+      return entries;
+    },
+  };
+}
+
+function format(o: { env: string; description: string }): OptionSpec<string> {
+  return {
+    ...o,
+    default: 'auto',
+    parse(raw) {
+      if (!parseFormat(raw)) throw new Error('expected auto, rfc5424, rfc3164 or a decoder name');
       return raw;
     },
   };

@@ -74,4 +74,31 @@ describe('citysoc rules on parsed syslog', () => {
   ])('%s', (line, titles) => {
     expect(titlesFor(line)).toEqual(titles);
   });
+
+  // The collector's own health events (apps/collector/src/sources/syslog/monitor.ts; their fields are
+  // asserted on a real collector in listeners.int.ts).
+  it.each([
+    ['source-silent', ['Syslog source went silent']],
+    ['source-resumed', []],
+  ])('a collector %s event', (action, titles) => {
+    const event = {
+      '@timestamp': '2026-11-27T03:00:00.000Z',
+      event: {
+        id: `ev-${action}`,
+        created: '2026-11-27T03:00:00.000Z',
+        kind: 'event',
+        action,
+        module: 'syslog',
+      },
+      process: { name: 'citysoc-collector' },
+      message: 'syslog source hk-fw1 sent nothing for 901 s (threshold 900 s)',
+      citysoc: { syslog_source: { name: 'hk-fw1' } },
+    };
+    expect(
+      engine
+        .detect(event as never)
+        .map((a) => a.rule.title)
+        .sort(),
+    ).toEqual(titles);
+  });
 });

@@ -44,6 +44,8 @@ export interface CitysocMeta {
   /** City units that own `source.ip` and `destination.ip`. */
   source_unit?: UnitAttribution;
   destination_unit?: UnitAttribution;
+  /** Name of the sending device in the collector's source registry (CITYSOC_SYSLOG_SOURCES_FILE). */
+  source_name?: string;
 }
 
 export interface EcsEvent {

@@ -1,7 +1,17 @@
 import { type BusNames, type JetStreamPublisher } from '@citysoc/bus';
 import { attachUnits, UnitRegistry } from '@citysoc/enrich';
 import { type ComponentMetrics } from '@citysoc/observability';
-import { type FrameError, normalizeIp, parseSyslog } from '@citysoc/syslog';
+import {
+  type FrameError,
+  normalizeIp,
+  type ParseContext,
+  type ParseResult,
+  parseRfc3164,
+  parseRfc5424,
+  parseSyslog,
+} from '@citysoc/syslog';
+import { type SourceMonitor } from '../sources/syslog/monitor';
+import { type FormatPin, type SourcePolicy, SourceRegistry } from '../sources/syslog/policy';
 import { OccurrenceCounter } from './occurrences';
 
 export interface FrameMeta {
@@ -10,6 +20,15 @@ export interface FrameMeta {
   transport: 'udp' | 'tcp' | 'tls';
   inputName: string;
   receivedAt: Date;
+  /** The listener's pinned format; a source's own pin wins. */
+  format?: FormatPin;
+}
+
+function parseWith(pin: FormatPin | undefined, raw: Buffer, ctx: ParseContext): ParseResult {
+  if (!pin || pin.kind === 'auto') return parseSyslog(raw, ctx);
+  if (pin.kind === 'envelope')
+    return pin.strict === 'rfc5424' ? parseRfc5424(raw, ctx) : parseRfc3164(raw, ctx);
+  return parseSyslog(raw, ctx, { decoders: [pin.decoder] });
 }
 
 /**
@@ -23,9 +42,17 @@ export class SyslogIngest {
     private readonly publisher: JetStreamPublisher,
     private readonly names: BusNames,
     private readonly metrics: ComponentMetrics,
-    private readonly timezone: string,
+    timezone: string,
     private readonly units: UnitRegistry = UnitRegistry.empty(),
+    /** Per-source time zone, format and limits; senders not in it get `timezone` and auto-detection. */
+    readonly sources: SourceRegistry = SourceRegistry.empty({ timezone, silentAfterMs: 0 }),
+    private readonly monitor?: SourceMonitor,
   ) {}
+
+  /** The policy for a sender; sources use it for rate limits before calling accept. */
+  policyFor(senderIp: string): SourcePolicy {
+    return this.sources.lookup(normalizeIp(senderIp));
+  }
 
   async accept(raw: Buffer, meta: FrameMeta): Promise<void> {
     const component = meta.inputName;
@@ -33,19 +60,23 @@ export class SyslogIngest {
     this.metrics.receivedBytes.inc({ component }, raw.length);
     const senderIp = normalizeIp(meta.senderIp);
     const id = this.occurrences.idFor(senderIp, raw);
-    const result = parseSyslog(raw, {
+    const policy = this.sources.lookup(senderIp);
+    this.monitor?.seen(policy, senderIp);
+    const result = parseWith(policy.format ?? meta.format, raw, {
       senderIp,
       senderPort: meta.senderPort,
       receivedAt: meta.receivedAt,
       eventId: id,
       inputName: meta.inputName,
       transport: meta.transport,
-      timezone: this.timezone,
+      timezone: policy.timezone,
     });
     if (!result.ok) {
       await this.deadLetter(raw, result.code, result.reason, { ...meta, senderIp }, id);
       return;
     }
+    this.monitor?.skewOf(policy, result.event, meta.receivedAt, component);
+    if (policy.registered) (result.event.citysoc ??= {}).source_name = policy.name;
     attachUnits(result.event, this.units, senderIp);
     await this.publisher.publish({
       subject: this.names.eventsSubject('syslog', meta.transport),
@@ -60,6 +91,7 @@ export class SyslogIngest {
     this.metrics.received.inc({ component: meta.inputName });
     const senderIp = normalizeIp(meta.senderIp);
     const id = this.occurrences.idFor(senderIp, err.raw);
+    this.monitor?.seen(this.sources.lookup(senderIp), senderIp);
     await this.deadLetter(err.raw, err.code, err.reason, { ...meta, senderIp }, id);
   }
 

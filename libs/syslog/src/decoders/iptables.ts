@@ -67,6 +67,10 @@ function decode(fields: Readonly<SyslogFields>, event: EcsEvent): boolean {
     (event as Record<string, unknown>).rule = { name: u[1], id: u[2] };
     observerIfUbiquiti(event);
   }
+  // Elastic's iptables integration strips only the BSD timestamp: its message keeps the reporting host and
+  // the kernel tag (`MainFirewall kernel: [WAN_OUT-2000-A]IN=…`), which is where observer.name comes from.
+  if (fields.parser === 'rfc3164')
+    event.message = fields.hostname !== undefined ? `${fields.hostname} ${s}` : s;
   return true;
 }
 

@@ -136,8 +136,10 @@ function decode(fields: Readonly<SyslogFields>, event: EcsEvent, ctx: DecodeCont
     const p = t.slice(1).map(Number) as [number, number, number, number, number, number];
     setTimestamp(event, localToUtcMs(ctx.timeZone, ...p, 0));
   }
-  // PAN-OS 10+ appends a millisecond timestamp with its offset; an unset one reads as the epoch.
-  for (let i = 50; i < f.length; i++) {
+  // PAN-OS 10+ appends a millisecond timestamp with its offset (high_res_timestamp). It is the last ISO
+  // field of the record: an earlier one (parent_start_time) is another time. An unset one reads as the
+  // epoch, and then the generated time above stands.
+  for (let i = f.length - 1; i >= 50; i--) {
     const v = f[i]!;
     if (v.length >= 24 && v.charCodeAt(10) === 0x54 && v.charCodeAt(4) === 0x2d) {
       const ms = Date.parse(v);

@@ -6,6 +6,8 @@ import { type Logger } from '@citysoc/bus';
 import { type ComponentMetrics } from '@citysoc/observability';
 import { type Inflight } from '../../pipeline/inflight';
 import { type FrameMeta, type SyslogIngest } from '../../pipeline/ingest';
+import { type SourceMonitor } from './monitor';
+import { CidrSet, type FormatPin, TokenBucket } from './policy';
 
 export interface TcpSourceOptions {
   host: string;
@@ -16,6 +18,9 @@ export interface TcpSourceOptions {
   inputName?: string;
   /** RFC 5425 syslog over TLS: the same framing inside the encrypted stream. */
   tls?: { certFile: string; keyFile: string; clientCaFile?: string };
+  allow?: CidrSet;
+  format?: FormatPin;
+  monitor?: SourceMonitor;
 }
 
 /**
@@ -26,6 +31,9 @@ export class SyslogTcpSource {
   private server?: net.Server;
   private readonly sockets = new Set<net.Socket>();
   private readonly paused = new Set<net.Socket>();
+  /** Sockets paused by their source's rate limit: they resume on their own timer, not on inflight drain. */
+  private readonly throttled = new Set<net.Socket>();
+  private readonly buckets = new Map<string, TokenBucket>();
   private unsubscribe?: () => void;
 
   constructor(
@@ -42,7 +50,7 @@ export class SyslogTcpSource {
 
   async start(): Promise<number> {
     this.unsubscribe = this.inflight.onDrain(() => {
-      for (const s of this.paused) s.resume();
+      for (const s of this.paused) if (!this.throttled.has(s)) s.resume();
       this.paused.clear();
     });
     const t = this.opts.tls;
@@ -60,6 +68,18 @@ export class SyslogTcpSource {
           (socket) => this.onConnection(socket),
         )
       : net.createServer({ pauseOnConnect: false }, (socket) => this.onConnection(socket));
+    // Checked before the TLS handshake: a refused address costs us no crypto.
+    const allow = this.opts.allow ?? CidrSet.ANY;
+    if (!allow.isOpen)
+      server.prependListener('connection', (socket: net.Socket) => {
+        if (!allow.has(socket.remoteAddress ?? '')) {
+          this.opts.monitor?.refused.inc({ component: this.inputName, reason: 'not_allowed' });
+          socket.destroy();
+        }
+      });
+    server.on('drop', () =>
+      this.opts.monitor?.refused.inc({ component: this.inputName, reason: 'max_connections' }),
+    );
     server.on('tlsClientError', (err: Error) => {
       this.metrics.errors.inc({ component: this.inputName, error_type: 'tls_handshake' });
       this.logger.warn(`syslog TLS handshake failed: ${err.message}`);
@@ -76,6 +96,7 @@ export class SyslogTcpSource {
   }
 
   private onConnection(socket: net.Socket): void {
+    if (socket.destroyed) return;
     this.sockets.add(socket);
     const framer = new SyslogFramer({ maxFrameBytes: this.opts.maxFrameBytes });
     const base = {
@@ -83,10 +104,14 @@ export class SyslogTcpSource {
       senderPort: socket.remotePort ?? 0,
       transport: this.opts.tls ? ('tls' as const) : ('tcp' as const),
       inputName: this.inputName,
+      ...(this.opts.format ? { format: this.opts.format } : {}),
     };
+    const limit = this.ingest.policyFor(base.senderIp).rateLimit;
     socket.setTimeout(this.opts.idleSeconds * 1000, () => socket.end());
     socket.on('data', (chunk: Buffer) => {
-      this.dispatch(framer.push(chunk), { ...base, receivedAt: new Date() });
+      const res = framer.push(chunk);
+      this.dispatch(res, { ...base, receivedAt: new Date() });
+      if (limit) this.throttle(socket, base.senderIp, limit, res.frames.length + res.errors.length);
       if (this.inflight.saturated && !socket.isPaused()) {
         socket.pause();
         this.paused.add(socket);
@@ -100,7 +125,37 @@ export class SyslogTcpSource {
     socket.on('close', () => {
       this.sockets.delete(socket);
       this.paused.delete(socket);
+      this.throttled.delete(socket);
     });
+  }
+
+  /**
+   * Per-source rate limit over TCP: the frames already read are accepted (nothing is dropped), and the
+   * socket pauses until the source's bucket is out of debt — TCP flow control slows the sender down.
+   */
+  private throttle(
+    socket: net.Socket,
+    ip: string,
+    limit: { perSecond: number; burst: number },
+    frames: number,
+  ): void {
+    if (frames === 0) return;
+    const now = Date.now();
+    let b = this.buckets.get(ip);
+    if (!b) {
+      if (this.buckets.size >= 65_536) this.buckets.clear();
+      b = new TokenBucket(limit, now);
+      this.buckets.set(ip, b);
+    }
+    if (b.take(frames, now) || this.throttled.has(socket)) return;
+    this.opts.monitor?.rateLimited.inc({ component: this.inputName, action: 'delayed' }, frames);
+    this.throttled.add(socket);
+    socket.pause();
+    setTimeout(() => {
+      this.throttled.delete(socket);
+      if (!socket.destroyed && !this.inflight.saturated) socket.resume();
+      else if (!socket.destroyed) this.paused.add(socket);
+    }, b.waitMs(now)).unref();
   }
 
   private dispatch(res: { frames: Buffer[]; errors: FrameError[] }, meta: FrameMeta): void {

@@ -4,6 +4,8 @@ import { type ComponentMetrics } from '@citysoc/observability';
 import { type Inflight } from '../../pipeline/inflight';
 import { kernelUdpDrops } from '../udp-drops/proc-net-udp';
 import { type SyslogIngest } from '../../pipeline/ingest';
+import { type SourceMonitor } from './monitor';
+import { CidrSet, type FormatPin, TokenBucket } from './policy';
 
 export interface UdpSourceOptions {
   host: string;
@@ -11,6 +13,11 @@ export interface UdpSourceOptions {
   recvBufferBytes: number;
   maxBacklog: number;
   inputName?: string;
+  /** Longer datagrams are dead-lettered (frame_too_large) with their first maxFrameBytes. */
+  maxFrameBytes?: number;
+  allow?: CidrSet;
+  format?: FormatPin;
+  monitor?: SourceMonitor;
 }
 
 /**
@@ -19,6 +26,7 @@ export interface UdpSourceOptions {
  */
 export class SyslogUdpSource {
   private socket?: dgram.Socket;
+  private readonly buckets = new Map<string, TokenBucket>();
 
   constructor(
     private readonly opts: UdpSourceOptions,
@@ -40,7 +48,18 @@ export class SyslogUdpSource {
       recvBufferSize: this.opts.recvBufferBytes,
     });
     this.socket = socket;
+    const allow = this.opts.allow ?? CidrSet.ANY;
     socket.on('message', (msg, rinfo) => {
+      if (!allow.has(rinfo.address)) {
+        this.opts.monitor?.refused.inc({ component: this.inputName, reason: 'not_allowed' });
+        return;
+      }
+      if (!this.withinRate(rinfo.address)) {
+        this.metrics.received.inc({ component: this.inputName });
+        this.metrics.discarded.inc({ component: this.inputName, reason: 'rate_limited' });
+        this.opts.monitor?.rateLimited.inc({ component: this.inputName, action: 'dropped' });
+        return;
+      }
       if (this.inflight.count >= this.opts.maxBacklog) {
         this.metrics.received.inc({ component: this.inputName });
         this.metrics.discarded.inc({ component: this.inputName, reason: 'backpressure' });
@@ -52,8 +71,21 @@ export class SyslogUdpSource {
         transport: 'udp' as const,
         inputName: this.inputName,
         receivedAt: new Date(),
+        ...(this.opts.format ? { format: this.opts.format } : {}),
       };
-      void this.inflight.track(this.ingest.accept(msg, meta)).catch((err: unknown) => {
+      const max = this.opts.maxFrameBytes;
+      const work =
+        max !== undefined && msg.length > max
+          ? this.ingest.rejectFrame(
+              {
+                code: 'frame_too_large',
+                reason: `datagram of ${msg.length} bytes is longer than ${max}`,
+                raw: msg.subarray(0, max),
+              },
+              meta,
+            )
+          : this.ingest.accept(msg, meta);
+      void this.inflight.track(work).catch((err: unknown) => {
         this.metrics.errors.inc({ component: this.inputName, error_type: 'publish' });
         this.logger.error(`an accepted syslog datagram could not be stored in JetStream: ${String(err)}`);
       });
@@ -74,6 +106,20 @@ export class SyslogUdpSource {
     });
     this.logger.log(`syslog UDP listening on [${this.opts.host}]:${port}`);
     return port;
+  }
+
+  /** Per-source token bucket; UDP cannot push back, so datagrams over the limit are dropped and counted. */
+  private withinRate(ip: string): boolean {
+    const limit = this.ingest.policyFor(ip).rateLimit;
+    if (!limit) return true;
+    const now = Date.now();
+    let b = this.buckets.get(ip);
+    if (!b) {
+      if (this.buckets.size >= 65_536) this.buckets.clear();
+      b = new TokenBucket(limit, now);
+      this.buckets.set(ip, b);
+    }
+    return b.tryTake(now);
   }
 
   async stop(): Promise<void> {
