@@ -15,6 +15,7 @@ import { Inflight } from './pipeline/inflight';
 import { SyslogIngest } from './pipeline/ingest';
 import { SyslogTcpSource } from './sources/syslog/tcp.source';
 import { SyslogUdpSource } from './sources/syslog/udp.source';
+import { FlowSource } from './sources/flow/flow.source';
 
 export const COLLECTOR_CONFIG = Symbol('COLLECTOR_CONFIG');
 
@@ -37,7 +38,14 @@ export class CollectorService implements OnApplicationBootstrap, OnApplicationSh
   private inflight?: Inflight;
   private metricsServer?: { close(): Promise<void> };
   /** Ports actually bound (tests ask for port 0). */
-  readonly ports: { udp?: number; tcp?: number; tls?: number; metrics?: number } = {};
+  readonly ports: {
+    udp?: number;
+    tcp?: number;
+    tls?: number;
+    metrics?: number;
+    netflow?: number;
+    ipfix?: number;
+  } = {};
 
   constructor(@Inject(COLLECTOR_CONFIG) private readonly config: CollectorConfig) {}
 
@@ -48,13 +56,8 @@ export class CollectorService implements OnApplicationBootstrap, OnApplicationSh
     const inflight = new Inflight(c.maxInflight);
     this.inflight = inflight;
     this.metrics.beforeCollect(() => this.metrics.inflight.set({ component: 'collector' }, inflight.count));
-    const ingest = new SyslogIngest(
-      this.bus.publisher,
-      this.bus.names,
-      this.metrics,
-      c.timezone,
-      loadUnits(c.unitsFile),
-    );
+    const units = loadUnits(c.unitsFile);
+    const ingest = new SyslogIngest(this.bus.publisher, this.bus.names, this.metrics, c.timezone, units);
     if (c.syslogUdpPort >= 0) {
       const udp = new SyslogUdpSource(
         {
@@ -111,6 +114,28 @@ export class CollectorService implements OnApplicationBootstrap, OnApplicationSh
       this.sources.push(tlsSource);
     } else if (c.tlsCertFile || c.tlsKeyFile) {
       throw new Error('CITYSOC_SYSLOG_TLS_CERT and CITYSOC_SYSLOG_TLS_KEY must be set together');
+    }
+    if (c.flowNetflowPort >= 0 || c.flowIpfixPort >= 0) {
+      const flow = new FlowSource(
+        {
+          host: c.flowHost,
+          netflowPort: c.flowNetflowPort,
+          ipfixPort: c.flowIpfixPort,
+          allow: c.flowAllow,
+          recvBufferBytes: c.flowRecvBufferBytes,
+          maxBacklog: c.udpMaxBacklog,
+          pendingSets: c.flowPendingSets,
+          pendingSeconds: c.flowPendingSeconds,
+          replicas: c.natsReplicas,
+        },
+        this.bus,
+        inflight,
+        this.metrics,
+        this.logger,
+        units,
+      );
+      this.sources.push(flow);
+      Object.assign(this.ports, await flow.start());
     }
     const nc = this.bus.nc;
     if (c.metricsPort >= 0) {

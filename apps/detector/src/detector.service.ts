@@ -5,7 +5,7 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { type Bus, consumeJson, type DurableConsumer, openBus, openKv } from '@citysoc/bus';
+import { type Bus, consumeJson, type DurableConsumer, expandBatches, openBus, openKv } from '@citysoc/bus';
 import { type ConfigOf } from '@citysoc/config';
 import { type Alert, type EcsEvent } from '@citysoc/ecs';
 import { ComponentMetrics, startMetricsServer } from '@citysoc/observability';
@@ -22,7 +22,7 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
   private readonly logger = new Logger('detector');
   private readonly metrics = new ComponentMetrics('detector');
   private bus?: Bus;
-  private consumer?: DurableConsumer<EcsEvent>;
+  private consumer?: DurableConsumer<EcsEvent | EcsEvent[]>;
   private metricsServer?: { close(): Promise<void> };
   engine?: DetectionEngine;
   private correlatedUpTo = 0;
@@ -56,7 +56,8 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
       this.correlatedUpTo = parsed.correlatedUpTo;
       this.logger.log(`correlation state restored up to EVENTS #${parsed.correlatedUpTo}`);
     }
-    this.consumer = await consumeJson<EcsEvent>(
+    // A message is one event or a batch (flow records of one datagram); each record is evaluated as an event.
+    this.consumer = await consumeJson<EcsEvent | EcsEvent[]>(
       bus,
       {
         app: 'detector',
@@ -67,7 +68,8 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
         logger: this.logger,
         onDeadLettered: (reason) => this.metrics.discarded.inc({ component: 'detector', reason }),
       },
-      async (events, seqs) => {
+      async (messages, messageSeqs) => {
+        const { values: events, seqs } = expandBatches(messages, messageSeqs);
         this.metrics.received.inc({ component: 'detector' }, events.length);
         const now = new Date();
         const alerts: Alert[] = [];

@@ -16,6 +16,31 @@ describe('logsourcePredicate', () => {
       { event: { module: 'netflow' }, process: { name: 'sshd' } },
       false,
     ],
+    [
+      'citysoc/flow applies to flow records',
+      { product: 'citysoc', service: 'flow' },
+      { event: { dataset: 'flow' }, flow: { options_data: false } },
+      true,
+    ],
+    [
+      'citysoc network_connection applies to flow records',
+      { product: 'citysoc', category: 'network_connection' },
+      { event: { dataset: 'flow' }, flow: { options_data: false } },
+      true,
+    ],
+    [
+      'citysoc/flow does not apply to flow options data',
+      { product: 'citysoc', service: 'flow' },
+      { event: { dataset: 'flow' }, flow: { options_data: true } },
+      false,
+    ],
+    ['citysoc/flow does not apply to syslog', { product: 'citysoc', service: 'flow' }, syslog('flow'), false],
+    [
+      'citysoc rules without service do not apply to flows',
+      { product: 'citysoc' },
+      { event: { dataset: 'flow', module: 'netflow' } },
+      false,
+    ],
   ])('%s', (_n, ls, event, expected) => {
     const p = logsourcePredicate(ls);
     expect(p).not.toBeNull();

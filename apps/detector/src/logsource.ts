@@ -37,6 +37,9 @@ const LINUX_SERVICES: Record<string, readonly string[] | 'any'> = {
   guacamole: ['guacd'],
 };
 
+const isFlow: Predicate = (e) =>
+  getField(e, 'event.dataset') === 'flow' && getField(e, 'flow.options_data') !== true;
+
 const programOf = (e: Record<string, unknown>): unknown =>
   getField(e, 'process.name') ?? getField(e, 'log.syslog.appname');
 
@@ -55,6 +58,11 @@ export function logsourcePredicate(ls: Logsource): Predicate | null {
       return isSyslog(e) && typeof p === 'string' && programs.includes(p);
     };
   }
+  // Flow records (NetFlow/IPFIX, not options data): `product: citysoc` with `service: flow` or
+  // `category: network_connection`. Sigma's endpoint network_connection rules name their own product
+  // (windows, linux, macos), so they do not reach flows.
+  if (product === 'citysoc' && (service === 'flow' || ls.category?.toLowerCase() === 'network_connection'))
+    return isFlow;
   // citysoc's own rules for network devices and generic syslog use product: citysoc.
   if (product === 'citysoc') return service ? (e) => isSyslog(e) && programOf(e) === service : isSyslog;
   return null;
