@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline';
 import { type Command } from 'commander';
 import { eventId } from '@citysoc/ecs';
 import { parseSyslog } from '@citysoc/syslog';
+import { registerParseFlow } from './parse-flow';
 
 export function registerParse(
   program: Command,
@@ -49,4 +50,5 @@ export function registerParse(
       }
       if (failed > 0) process.exitCode = 1;
     });
+  registerParseFlow(parse, out, err);
 }
