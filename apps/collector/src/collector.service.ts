@@ -15,6 +15,7 @@ import { Inflight } from './pipeline/inflight';
 import { SyslogIngest } from './pipeline/ingest';
 import { SyslogTcpSource } from './sources/syslog/tcp.source';
 import { SyslogUdpSource } from './sources/syslog/udp.source';
+import { FlowSource } from './sources/flow/flow.source';
 import { SourceMonitor } from './sources/syslog/monitor';
 import { CidrSet, parseFormat, type SourceDefaults, SourceRegistry } from './sources/syslog/policy';
 
@@ -54,7 +55,14 @@ export class CollectorService implements OnApplicationBootstrap, OnApplicationSh
   private metricsServer?: { close(): Promise<void> };
   private monitor?: SourceMonitor;
   /** Ports actually bound (tests ask for port 0). */
-  readonly ports: { udp?: number; tcp?: number; tls?: number; metrics?: number } = {};
+  readonly ports: {
+    udp?: number;
+    tcp?: number;
+    tls?: number;
+    metrics?: number;
+    netflow?: number;
+    ipfix?: number;
+  } = {};
 
   constructor(@Inject(COLLECTOR_CONFIG) private readonly config: CollectorConfig) {}
 
@@ -65,6 +73,7 @@ export class CollectorService implements OnApplicationBootstrap, OnApplicationSh
     const inflight = new Inflight(c.maxInflight);
     this.inflight = inflight;
     this.metrics.beforeCollect(() => this.metrics.inflight.set({ component: 'collector' }, inflight.count));
+    const units = loadUnits(c.unitsFile);
     const sources = loadSources(c.sourcesFile, {
       timezone: c.timezone,
       silentAfterMs: c.silentSeconds * 1000,
@@ -79,7 +88,7 @@ export class CollectorService implements OnApplicationBootstrap, OnApplicationSh
       this.bus.names,
       this.metrics,
       c.timezone,
-      loadUnits(c.unitsFile),
+      units,
       sources,
       monitor,
     );
@@ -153,6 +162,28 @@ export class CollectorService implements OnApplicationBootstrap, OnApplicationSh
       this.sources.push(tlsSource);
     } else if (c.tlsCertFile || c.tlsKeyFile) {
       throw new Error('CITYSOC_SYSLOG_TLS_CERT and CITYSOC_SYSLOG_TLS_KEY must be set together');
+    }
+    if (c.flowNetflowPort >= 0 || c.flowIpfixPort >= 0) {
+      const flow = new FlowSource(
+        {
+          host: c.flowHost,
+          netflowPort: c.flowNetflowPort,
+          ipfixPort: c.flowIpfixPort,
+          allow: c.flowAllow,
+          recvBufferBytes: c.flowRecvBufferBytes,
+          maxBacklog: c.udpMaxBacklog,
+          pendingSets: c.flowPendingSets,
+          pendingSeconds: c.flowPendingSeconds,
+          replicas: c.natsReplicas,
+        },
+        this.bus,
+        inflight,
+        this.metrics,
+        this.logger,
+        units,
+      );
+      this.sources.push(flow);
+      Object.assign(this.ports, await flow.start());
     }
     const nc = this.bus.nc;
     if (c.metricsPort >= 0) {

@@ -1,5 +1,6 @@
 import { int, metricsOptions, natsOptions, type OptionSpec, str } from '@citysoc/config';
 import { isValidTimeZone } from '@citysoc/syslog';
+import { flowOptions } from './sources/flow/config';
 import { CidrSet, parseFormat } from './sources/syslog/policy';
 
 // Ports: -1 turns a listener off, 0 asks the OS for a free port (tests).
@@ -155,6 +156,7 @@ export const collectorSchema = {
     default: 50_000,
     min: 1,
   }),
+  ...flowOptions,
 };
 
 function timezone(o: { env: string; description: string; default: string }): OptionSpec<string> {

@@ -8,7 +8,7 @@ import {
 } from '@nestjs/common';
 import { type Subscription } from 'nats';
 import { Counter, Gauge } from 'prom-client';
-import { type Bus, consumeJson, type DurableConsumer, openBus, openKv } from '@citysoc/bus';
+import { type Bus, consumeJson, type DurableConsumer, expandBatches, openBus, openKv } from '@citysoc/bus';
 import { type ConfigOf } from '@citysoc/config';
 import { type Alert, type EcsEvent } from '@citysoc/ecs';
 import { ComponentMetrics, startMetricsServer } from '@citysoc/observability';
@@ -61,7 +61,7 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
     registers: [this.metrics.registry],
   });
   private bus?: Bus;
-  private consumer?: DurableConsumer<EcsEvent>;
+  private consumer?: DurableConsumer<EcsEvent | EcsEvent[]>;
   private metricsServer?: { close(): Promise<void> };
   private watchers: FSWatcher[] = [];
   private debounce?: NodeJS.Timeout;
@@ -120,7 +120,8 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
     });
     if (c.watchRules) this.watchRuleFolders();
 
-    this.consumer = await consumeJson<EcsEvent>(
+    // A message is one event or a batch (flow records of one datagram); each record is evaluated as an event.
+    this.consumer = await consumeJson<EcsEvent | EcsEvent[]>(
       bus,
       {
         app: 'detector',
@@ -131,7 +132,10 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
         logger: this.logger,
         onDeadLettered: (reason) => this.metrics.discarded.inc({ component: 'detector', reason }),
       },
-      (events, seqs) => this.lock.run(() => this.handleBatch(bus, kv, events, seqs)),
+      (messages, messageSeqs) => {
+        const { values: events, seqs } = expandBatches(messages, messageSeqs);
+        return this.lock.run(() => this.handleBatch(bus, kv, events, seqs));
+      },
     );
     if (c.metricsPort >= 0) {
       this.metricsServer = await startMetricsServer(

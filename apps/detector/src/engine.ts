@@ -9,6 +9,7 @@ import {
   type CorrelationHit,
   type CorrelationState,
   type RuleError,
+  pipelineCompileOptions,
   type SigmaRule,
 } from '@citysoc/sigma';
 
@@ -63,12 +64,7 @@ export function buildEngine(
   opts: CompileOptions = {},
 ): DetectionEngine {
   const correlationRules = rules.filter((r) => r.kind === 'correlation');
-  const set = compileRules(
-    rules,
-    pipeline
-      ? { ...opts, logsource: (ls) => pipeline.logsource(ls), fieldsFor: (ls) => pipeline.fieldsFor(ls) }
-      : opts,
-  );
+  const set = compileRules(rules, pipeline ? { ...opts, ...pipelineCompileOptions(pipeline) } : opts);
   const errors: RuleError[] = [...set.errors];
   let correlation = new CorrelationEngine(correlationRules, rules);
   errors.push(...correlation.errors);

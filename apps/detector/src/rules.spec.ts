@@ -1,6 +1,9 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { eventId } from '@citysoc/ecs';
+import { decodeDatagram, flowToEcs, MemoryTemplateCache } from '@citysoc/flow';
 import { parseSyslog } from '@citysoc/syslog';
+import { corpusDir } from '@citysoc/testing';
 import { loadRuleSet } from './rule-set';
 
 /**
@@ -100,5 +103,44 @@ describe('citysoc rules on parsed syslog', () => {
         .map((a) => a.rule.title)
         .sort(),
     ).toEqual(titles);
+  });
+});
+
+/**
+ * The flow rules against what softflowd really exported for the reference capture (corpus
+ * flow/softflowd/*: a SYN scan of 1024 ports and 40 SSH sessions, among ordinary DNS/HTTPS/NTP/ICMP).
+ */
+const flowCorpus = corpusDir();
+const describeFlows = flowCorpus ? describe : describe.skip;
+if (!flowCorpus) console.warn('corpus not found: flow rule checks skipped');
+
+describeFlows('citysoc rules on softflowd flows', () => {
+  it.each(['v5', 'v9', 'ipfix'])('%s: the port scan and the SSH brute force raise one alert each', (v) => {
+    const dir = path.join(flowCorpus!, 'flow', 'softflowd', v);
+    const cache = new MemoryTemplateCache();
+    // A fresh engine per version: correlation windows must not carry over between the three exports.
+    const e = loadRuleSet({ paths: [path.join(root, 'rules')], pipeline: 'citysoc' }).engine;
+    const receivedAt = new Date('2024-05-01T10:03:00Z');
+    const alerts: Array<[string, string]> = [];
+    for (const f of readdirSync(dir).sort()) {
+      const { records } = decodeDatagram(
+        readFileSync(path.join(dir, f)),
+        { exporter: '10.0.0.1', receivedAt },
+        cache,
+      );
+      for (const r of records)
+        for (const a of e.detect(flowToEcs(r, { receivedAt }), receivedAt))
+          alerts.push([a.rule.title, a.entity]);
+    }
+    expect(alerts.sort()).toEqual([
+      [
+        'Port scan - one source reaches many TCP ports of one host',
+        JSON.stringify({ 'source.ip': '10.66.6.6', 'destination.ip': '10.20.0.15' }),
+      ],
+      [
+        'SSH brute force - many SSH connections from one source to one host',
+        JSON.stringify({ 'source.ip': '10.66.6.7', 'destination.ip': '10.20.0.22' }),
+      ],
+    ]);
   });
 });

@@ -5,7 +5,7 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { type Bus, consumeJson, type DurableConsumer, openBus } from '@citysoc/bus';
+import { type Bus, consumeJson, type DurableConsumer, expandBatches, openBus } from '@citysoc/bus';
 import { type ConfigOf } from '@citysoc/config';
 import { type Alert, type EcsEvent } from '@citysoc/ecs';
 import { ComponentMetrics, startMetricsServer } from '@citysoc/observability';
@@ -27,7 +27,7 @@ export class IndexerService implements OnApplicationBootstrap, OnApplicationShut
   private readonly metrics = new ComponentMetrics('indexer');
   private bus?: Bus;
   private store?: EventStore;
-  private consumers: Array<DurableConsumer<EcsEvent> | DurableConsumer<Alert>> = [];
+  private consumers: Array<DurableConsumer<EcsEvent | EcsEvent[]> | DurableConsumer<Alert>> = [];
   private metricsServer?: { close(): Promise<void> };
 
   constructor(@Inject(INDEXER_CONFIG) private readonly config: IndexerConfig) {}
@@ -65,10 +65,12 @@ export class IndexerService implements OnApplicationBootstrap, OnApplicationShut
       onDeadLettered: (reason: string) => this.metrics.discarded.inc({ component: 'indexer', reason }),
     };
     this.consumers = [
-      await consumeJson<EcsEvent>(
+      // A message is one event or a batch of them (flow records of one datagram): every record is stored.
+      await consumeJson<EcsEvent | EcsEvent[]>(
         bus,
         { ...common, stream: bus.names.eventsStream, durable: 'indexer-events' },
-        async (events) => {
+        async (messages, seqs) => {
+          const { values: events } = expandBatches(messages, seqs);
           this.metrics.received.inc({ component: 'events' }, events.length);
           const r = await store.writeEvents(events);
           await deadLetter('event', r.rejected);

@@ -12,5 +12,5 @@ export {
   type Logger,
 } from './consumer';
 export { openBus, type Bus, type BusSettings } from './open';
-export { consumeJson, type JsonConsumerOptions } from './json-consumer';
+export { consumeJson, expandBatches, type JsonConsumerOptions } from './json-consumer';
 export { openKv } from './kv';

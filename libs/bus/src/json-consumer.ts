@@ -53,3 +53,27 @@ export async function consumeJson<T>(
   consumer.start();
   return consumer;
 }
+
+/**
+ * EVENTS carries single events and batches (a JSON array of events, e.g. every flow record of one
+ * datagram). Consumers that handle events one by one flatten them here; each event of a batch keeps its
+ * message's stream sequence, so redelivery checks work per message.
+ */
+export function expandBatches<T>(values: Array<T | T[]>, seqs: number[]): { values: T[]; seqs: number[] } {
+  if (!values.some((v) => Array.isArray(v))) return { values: values as T[], seqs };
+  const out: T[] = [];
+  const outSeqs: number[] = [];
+  values.forEach((v, i) => {
+    const seq = seqs[i] ?? 0;
+    if (Array.isArray(v)) {
+      for (const e of v) {
+        out.push(e);
+        outSeqs.push(seq);
+      }
+    } else {
+      out.push(v);
+      outSeqs.push(seq);
+    }
+  });
+  return { values: out, seqs: outSeqs };
+}

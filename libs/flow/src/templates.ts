@@ -163,6 +163,11 @@ export interface MemoryTemplateCacheOptions {
   maxPendingBytes?: number;
   /** How long a held set may wait for its template, ms (default 30 s, a typical template refresh). */
   pendingTtlMs?: number;
+  /**
+   * Called with each held set that waited longer than `pendingTtlMs`, so the caller can keep its bytes
+   * (dead letter) instead of losing them silently.
+   */
+  onExpired?: (set: PendingSet) => void;
 }
 
 export function scopeKey(scope: TemplateScope): string {
@@ -176,6 +181,7 @@ export class MemoryTemplateCache implements TemplateCache {
   private readonly maxPendingSets: number;
   private readonly maxPendingBytes: number;
   private readonly pendingTtlMs: number;
+  private readonly onExpired: ((set: PendingSet) => void) | undefined;
   readonly stats: TemplateCacheStats = {
     templates: 0,
     templateMisses: new Map(),
@@ -190,6 +196,7 @@ export class MemoryTemplateCache implements TemplateCache {
     this.maxPendingSets = opts.maxPendingSets ?? 1024;
     this.maxPendingBytes = opts.maxPendingBytes ?? 4 * 1024 * 1024;
     this.pendingTtlMs = opts.pendingTtlMs ?? 30_000;
+    this.onExpired = opts.onExpired;
   }
 
   get(scope: TemplateScope, templateId: number): CompiledTemplate | undefined {
@@ -279,7 +286,8 @@ export class MemoryTemplateCache implements TemplateCache {
     this.stats.pendingBytes -= s.data.length;
   }
 
-  private expire(now: number): void {
+  /** Expires held sets that waited too long; listeners call it on a timer so quiet exporters are covered too. */
+  expire(now: number): void {
     if (this.stats.pendingSets === 0) return;
     const limit = now - this.pendingTtlMs;
     for (const [key, list] of this.pending) {
@@ -289,6 +297,7 @@ export class MemoryTemplateCache implements TemplateCache {
       for (const s of list.splice(0, keep)) {
         this.drop(s);
         this.stats.pendingExpired++;
+        this.onExpired?.(s);
       }
       if (list.length === 0) this.pending.delete(key);
     }

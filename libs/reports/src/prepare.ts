@@ -83,7 +83,9 @@ export class ReportPreparer {
     if (!decision.report) return { report: false, reason: 'policy', decision };
 
     const closed =
-      incident.status === 'closed' || incident.status === 'resolved' || incident.status === 'false_positive';
+      incident.status === 'resolved' ||
+      incident.status === 'false_positive' ||
+      incident.status === 'duplicate';
     const kind: ReportKind = closed ? 'final' : previous ? 'update' : 'initial';
     const r = buildIncidentBundle(
       {

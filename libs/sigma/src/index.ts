@@ -37,6 +37,7 @@ export {
   loadPipelineFile,
   loadPipelineFromText,
   findPipeline,
+  pipelineCompileOptions,
 } from './pipeline';
 export { PIPELINES_DIR } from './load';
 export { StreamMatcher, type CorrelationLine } from './stream';

@@ -303,3 +303,14 @@ export function findPipeline(name: string, dirs: readonly string[]): string | un
   }
   return undefined;
 }
+
+/**
+ * What `compileRules` needs to see events as this pipeline selects and names them. The detector, retro-hunts
+ * and `rules match` use it, so a hunt over history selects exactly what the streaming detector would.
+ */
+export function pipelineCompileOptions(p: CompiledPipeline): {
+  logsource: (ls: SigmaLogsource) => LogsourcePredicate | null;
+  fieldsFor: (ls: SigmaLogsource) => FieldResolver;
+} {
+  return { logsource: (ls) => p.logsource(ls), fieldsFor: (ls) => p.fieldsFor(ls) };
+}

@@ -68,6 +68,7 @@ export {
   type HuntMatch,
 } from './hunt/retro-hunt';
 export { openConfiguredEventStore, prepareEventStore, type EventStoreSettings } from './factory';
+export {
   SqliteReportStore,
   type ReportVersion,
   type ReportVersionKind,

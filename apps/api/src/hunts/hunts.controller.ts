@@ -1,3 +1,4 @@
+import path from 'node:path';
 import {
   BadRequestException,
   Body,
@@ -11,12 +12,19 @@ import {
 import { ApiBearerAuth, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsISO8601, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
-import { loadRules, loadRulesFromText, type SigmaRule } from '@citysoc/sigma';
-import { type EventStore, HuntError, type HuntResult, retroHunt } from '@citysoc/store';
-// The detector's logsource routing, so a hunt selects exactly what the streaming detector would.
-import { logsourcePredicate } from '../../../detector/src/logsource';
+import {
+  type CompiledPipeline,
+  findPipeline,
+  loadPipelineFile,
+  loadRules,
+  loadRulesFromText,
+  PIPELINES_DIR,
+  pipelineCompileOptions,
+  type SigmaRule,
+} from '@citysoc/sigma';
+import { type EventStore, HuntError, type HuntOptions, type HuntResult, retroHunt } from '@citysoc/store';
 import { Roles } from '../auth/roles';
-import { type ConfigOf } from '@citysoc/config';
+import { type ConfigOf, projectRoot } from '@citysoc/config';
 import { type apiSchema } from '../config';
 import { API_CONFIG, EVENT_STORE } from '../tokens';
 
@@ -86,7 +94,7 @@ export class HuntsController {
         rule,
         { ...(b.from ? { from: b.from } : {}), ...(b.to ? { to: b.to } : {}) },
         {
-          logsource: logsourcePredicate,
+          ...this.pipelineOptions(),
           maxMatches: b.max_matches ?? 100,
           maxScanned: b.max_scanned ?? 100_000,
         },
@@ -95,6 +103,23 @@ export class HuntsController {
       if (e instanceof HuntError) throw new UnprocessableEntityException(e.message);
       throw e;
     }
+  }
+
+  private pipeline?: CompiledPipeline;
+
+  /** The detector's shipped processing pipeline, so a hunt selects and names fields as detection does. */
+  private pipelineOptions(): Pick<HuntOptions, 'logsource' | 'compile'> {
+    if (!this.pipeline) {
+      const dir = path.join(projectRoot(), 'rules', PIPELINES_DIR);
+      const file = findPipeline('citysoc', [dir]);
+      if (!file) throw new Error(`processing pipeline "citysoc" not found in ${dir}`);
+      const loaded = loadPipelineFile(file);
+      if (!loaded.pipeline)
+        throw new Error(loaded.errors.map((e) => `${e.file}:${e.line}: ${e.message}`).join('; '));
+      this.pipeline = loaded.pipeline;
+    }
+    const o = pipelineCompileOptions(this.pipeline);
+    return { logsource: o.logsource, compile: { fieldsFor: o.fieldsFor } };
   }
 
   private parse(yaml: string): SigmaRule {

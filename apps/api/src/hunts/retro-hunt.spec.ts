@@ -2,7 +2,13 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { type EcsEvent, eventId } from '@citysoc/ecs';
-import { loadRules, loadRulesFromText, type SigmaRule } from '@citysoc/sigma';
+import {
+  loadPipelineFile,
+  loadRules,
+  loadRulesFromText,
+  pipelineCompileOptions,
+  type SigmaRule,
+} from '@citysoc/sigma';
 import {
   ElasticsearchEventStore,
   type EventStore,
@@ -14,7 +20,6 @@ import { parseSyslog } from '@citysoc/syslog';
 import { corpusDir } from '@citysoc/testing';
 import { FakeCluster } from '../../../../libs/store/src/elasticsearch/testing/fake-cluster.test';
 import { buildEngine } from '../../../detector/src/engine';
-import { logsourcePredicate } from '../../../detector/src/logsource';
 
 /**
  * The issue's acceptance test: a retro-hunt over stored events returns the same matches as the streaming
@@ -24,6 +29,16 @@ import { logsourcePredicate } from '../../../detector/src/logsource';
  * synthetic ones with the fields the extra rules look at.
  */
 const root = path.resolve(__dirname, '..', '..', '..', '..');
+// The detector's shipped pipeline, so hunts and the streaming engine select and name fields alike.
+const pipeline = (() => {
+  const loaded = loadPipelineFile(path.join(root, 'rules', 'pipelines', 'citysoc.yml'));
+  if (!loaded.pipeline) throw new Error(JSON.stringify(loaded.errors));
+  return loaded.pipeline;
+})();
+const routing = (() => {
+  const o = pipelineCompileOptions(pipeline);
+  return { logsource: o.logsource, compile: { fieldsFor: o.fieldsFor } };
+})();
 
 function corpusEvents(): EcsEvent[] {
   const dir = corpusDir();
@@ -118,7 +133,7 @@ const rules: SigmaRule[] = [
 ];
 
 function detectorMatches(rule: SigmaRule): string[] {
-  const engine = buildEngine([rule]);
+  const engine = buildEngine([rule], pipeline);
   return events
     .filter((e) => engine.detect(e).some((a) => a.rule.id === rule.id))
     .map((e) => e.event.id)
@@ -164,12 +179,7 @@ describe.each(stores)('retro-hunt on %s', (_name, open) => {
     '%s: same matches as the streaming detector',
     async (_t, rule) => {
       const want = detectorMatches(rule);
-      const got = await retroHunt(
-        store,
-        rule,
-        {},
-        { logsource: logsourcePredicate, maxMatches: 10_000, pageSize: 37 },
-      );
+      const got = await retroHunt(store, rule, {}, { ...routing, maxMatches: 10_000, pageSize: 37 });
       expect(got.truncated).toBe(false);
       expect(got.matches.map((m) => m.event.event.id).sort()).toEqual(want);
     },
@@ -185,10 +195,10 @@ describe.each(stores)('retro-hunt on %s', (_name, open) => {
 
   it('bounds the hunt and says so', async () => {
     const any = extraRule(99, `sel: { event.module: syslog }\ncondition: sel`);
-    const byMatches = await retroHunt(store, any, {}, { logsource: logsourcePredicate, maxMatches: 3 });
+    const byMatches = await retroHunt(store, any, {}, { ...routing, maxMatches: 3 });
     expect(byMatches).toMatchObject({ truncated: 'max_matches' });
     expect(byMatches.matches).toHaveLength(3);
-    const byScan = await retroHunt(store, any, {}, { logsource: logsourcePredicate, maxScanned: 5 });
+    const byScan = await retroHunt(store, any, {}, { ...routing, maxScanned: 5 });
     expect(byScan).toMatchObject({ truncated: 'max_scanned', scanned: 5 });
   });
 
@@ -198,7 +208,7 @@ describe.each(stores)('retro-hunt on %s', (_name, open) => {
       store,
       any,
       { from: '2026-11-27T05:00:02Z', to: '2026-11-27T05:00:05Z' },
-      { logsource: logsourcePredicate },
+      { ...routing },
     );
     expect(r.matches.map((m) => m.event.event.id).sort()).toEqual(['syn-2', 'syn-3', 'syn-4']);
   });
@@ -208,7 +218,7 @@ describe.each(stores)('retro-hunt on %s', (_name, open) => {
       `title: w\nid: 6f1e3c52-6a2f-4e0b-9b8a-0000000000ff\nlogsource: { product: windows }\nlevel: low\ndetection:\n  s: { x: y }\n  condition: s\n`,
       'w.yml',
     ).rules[0] as SigmaRule;
-    const r = await retroHunt(store, win, {}, { logsource: logsourcePredicate });
+    const r = await retroHunt(store, win, {}, { ...routing });
     expect(r.notApplicable).toMatch(/windows/);
     expect(r.matches).toEqual([]);
   });

@@ -13,6 +13,7 @@ import {
   parseSyslog,
   SyslogFramer,
 } from '@citysoc/syslog';
+import { registerParseFlow } from './parse-flow';
 
 /** Longest message the CLI reads; the collector's own limit is configurable, this one just bounds memory. */
 const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
@@ -162,7 +163,7 @@ function oneOf(values: string[]): (v: string) => string {
 export function registerParse(
   program: Command,
   out: NodeJS.WritableStream,
-  _err: NodeJS.WritableStream,
+  err: NodeJS.WritableStream,
 ): void {
   const parse = program.command('parse').description('Parse raw input into ECS documents');
   parse
@@ -198,4 +199,5 @@ export function registerParse(
       const input = file === '-' ? process.stdin : createReadStream(file);
       await parseSyslogStream(input as AsyncIterable<Buffer>, opts, out);
     });
+  registerParseFlow(parse, out, err);
 }

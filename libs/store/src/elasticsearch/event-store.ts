@@ -190,6 +190,34 @@ export class ElasticsearchEventStore implements EventStore {
     return res.hits.hits[0]?._source;
   }
 
+  async getAlerts(ids: string[]): Promise<Alert[]> {
+    return this.getByIds<Alert>(this.alertsTarget, ids, (a) => a.id);
+  }
+
+  async getEvents(ids: string[]): Promise<EcsEvent[]> {
+    return this.getByIds<EcsEvent>(this.eventsTarget, ids, (e) => e.event.id);
+  }
+
+  /** Data streams take no multi-get by _id: one `ids` search, then the caller's order (missing ids left out). */
+  private async getByIds<T>(index: string, ids: string[], idOf: (doc: T) => string): Promise<T[]> {
+    const unique = [...new Set(ids)];
+    if (unique.length === 0) return [];
+    await this.install();
+    const res = await this.client.search<T>({
+      index,
+      query: { ids: { values: unique } },
+      size: unique.length,
+      ignore_unavailable: true,
+      allow_no_indices: true,
+    });
+    const byId = new Map<string, T>();
+    for (const h of res.hits.hits) if (h._source) byId.set(idOf(h._source), h._source);
+    return ids.flatMap((id) => {
+      const doc = byId.get(id);
+      return doc ? [doc] : [];
+    });
+  }
+
   async countEvents(): Promise<number> {
     return this.count(this.eventsTarget);
   }

@@ -28,7 +28,7 @@ export interface HuntRange {
 export interface HuntOptions {
   /** The detector's logsource routing; without it the rule sees every event. */
   logsource?: (ls: SigmaLogsource) => LogsourcePredicate | null;
-  compile?: Pick<CompileOptions, 'fieldMap' | 'placeholders'>;
+  compile?: Pick<CompileOptions, 'fieldMap' | 'placeholders' | 'fieldsFor'>;
   maxScanned?: number;
   maxMatches?: number;
   pageSize?: number;

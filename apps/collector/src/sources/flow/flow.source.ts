@@ -1,0 +1,145 @@
+import dgram from 'node:dgram';
+import { type Bus, type Logger, openKv } from '@citysoc/bus';
+import { type UnitRegistry } from '@citysoc/enrich';
+import { type ComponentMetrics } from '@citysoc/observability';
+import { type Inflight } from '../../pipeline/inflight';
+import { kernelUdpDrops } from '../udp-drops/proc-net-udp';
+import { ExporterAllowlist, exporterAddress } from './allowlist';
+import { FlowIngest } from './ingest';
+import { KvTemplateStore } from './kv-templates';
+import { FlowMetrics } from './metrics';
+
+export interface FlowSourceOptions {
+  host: string;
+  /** -1 = off, 0 = any free port (tests). */
+  netflowPort: number;
+  ipfixPort: number;
+  allow: readonly string[];
+  recvBufferBytes: number;
+  maxBacklog: number;
+  pendingSets: number;
+  pendingSeconds: number;
+  replicas: number;
+}
+
+/**
+ * NetFlow v5/v9 and IPFIX over UDP. Both listeners share one template store (NATS KV + memory) and one
+ * ingest; every version is decoded on either port, the port only names the input in metrics. UDP has no
+ * flow control: past `maxBacklog` datagrams awaiting JetStream, drops are counted (reason=backpressure),
+ * and the kernel's own drops are read from /proc per listener.
+ */
+export class FlowSource {
+  private readonly sockets: dgram.Socket[] = [];
+  private timer?: NodeJS.Timeout;
+  private store?: KvTemplateStore;
+  private readonly allow: ExporterAllowlist;
+
+  constructor(
+    private readonly opts: FlowSourceOptions,
+    private readonly bus: Bus,
+    private readonly inflight: Inflight,
+    private readonly metrics: ComponentMetrics,
+    private readonly logger: Logger,
+    private readonly units: UnitRegistry,
+  ) {
+    this.allow = new ExporterAllowlist(opts.allow);
+  }
+
+  async start(): Promise<{ netflow?: number; ipfix?: number }> {
+    const flowMetrics = new FlowMetrics(this.metrics.registry, () => this.store?.stats);
+    let ingest: FlowIngest | undefined;
+    const kv = await openKv(this.bus, 'flow-templates', this.opts.replicas);
+    const store = new KvTemplateStore(
+      kv,
+      {
+        maxPendingSets: this.opts.pendingSets,
+        maxPendingBytes: Math.max(64 * 1024, this.opts.pendingSets * 1500),
+        pendingTtlMs: this.opts.pendingSeconds * 1000,
+        onExpired: (set) => {
+          if (!ingest) return;
+          void this.inflight.track(ingest.deadLetterExpired(set, 'flow')).catch((err: unknown) => {
+            this.metrics.errors.inc({ component: 'flow', error_type: 'publish' });
+            this.logger.error(`an expired flow data set could not be dead-lettered: ${String(err)}`);
+          });
+        },
+      },
+      {
+        onError: (what, err) => {
+          flowMetrics.storeErrors.inc({ op: what.split(' ')[0] ?? 'other' });
+          this.logger.error(`flow template store: ${what}: ${String(err)}`);
+        },
+      },
+    );
+    this.store = store;
+    await store.start();
+    ingest = new FlowIngest(this.bus.publisher, this.bus.names, this.metrics, flowMetrics, store, this.units);
+    // Data held for a template is expired on a clock too, so a quiet exporter's sets still reach the dead letters.
+    this.timer = setInterval(() => store.expire(Date.now()), 1000);
+    this.timer.unref();
+    this.logger.log(`flow templates: ${store.loaded} entries loaded from NATS KV`);
+    const ports: { netflow?: number; ipfix?: number } = {};
+    if (this.opts.netflowPort >= 0)
+      ports.netflow = await this.listen(this.opts.netflowPort, 'netflow', ingest, flowMetrics);
+    if (this.opts.ipfixPort >= 0)
+      ports.ipfix = await this.listen(this.opts.ipfixPort, 'ipfix', ingest, flowMetrics);
+    return ports;
+  }
+
+  private async listen(
+    port: number,
+    inputName: string,
+    ingest: FlowIngest,
+    fm: FlowMetrics,
+  ): Promise<number> {
+    const ipv6 = this.opts.host.includes(':');
+    const socket = dgram.createSocket({
+      type: ipv6 ? 'udp6' : 'udp4',
+      ipv6Only: false,
+      recvBufferSize: this.opts.recvBufferBytes,
+    });
+    this.sockets.push(socket);
+    socket.on('message', (msg, rinfo) => {
+      if (!this.allow.open && !this.allow.allows(rinfo.address)) {
+        fm.refused.inc({ input: inputName });
+        return;
+      }
+      if (this.inflight.count >= this.opts.maxBacklog) {
+        this.metrics.received.inc({ component: inputName });
+        this.metrics.discarded.inc({ component: inputName, reason: 'backpressure' });
+        return;
+      }
+      const meta = {
+        exporter: exporterAddress(rinfo.address),
+        port: rinfo.port,
+        inputName,
+        receivedAt: new Date(),
+      };
+      void this.inflight.track(ingest.accept(msg, meta)).catch((err: unknown) => {
+        this.metrics.errors.inc({ component: inputName, error_type: 'publish' });
+        this.logger.error(`an accepted flow datagram could not be stored in JetStream: ${String(err)}`);
+      });
+    });
+    socket.on('error', (err) => {
+      this.metrics.errors.inc({ component: inputName, error_type: 'socket' });
+      this.logger.error(`${inputName} UDP socket error: ${err.message}`);
+    });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(port, this.opts.host, () => resolve());
+    });
+    const bound = socket.address().port;
+    const drops = this.metrics.kernelDrops;
+    this.metrics.beforeCollect(() => {
+      const n = kernelUdpDrops(bound);
+      if (n !== undefined) drops.set({ component: inputName }, n);
+    });
+    this.logger.log(`${inputName} UDP listening on [${this.opts.host}]:${bound}`);
+    return bound;
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    for (const s of this.sockets) await new Promise<void>((resolve) => s.close(() => resolve()));
+    this.store?.stop();
+  }
+}
