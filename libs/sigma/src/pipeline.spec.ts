@@ -71,8 +71,14 @@ describe('the shipped citysoc pipeline', () => {
     [
       'flows are network_connection',
       { category: 'network_connection' },
-      { event: { category: ['network'], dataset: 'flow.netflow' } },
+      { event: { category: ['network'], type: ['connection'], dataset: 'flow.netflow' } },
       true,
+    ],
+    [
+      'flow options data (sampling, interface names) is not a connection',
+      { product: 'citysoc', service: 'flow' },
+      { event: { category: ['network'], type: ['info'], dataset: 'flow' } },
+      false,
     ],
     [
       'syslog firewall lines are not flows',

@@ -215,11 +215,11 @@ describe.each(stores)('retro-hunt on %s', (_name, open) => {
 
   it('reports a rule the detector would not apply instead of hunting with it', async () => {
     const win = loadRulesFromText(
-      `title: w\nid: 6f1e3c52-6a2f-4e0b-9b8a-0000000000ff\nlogsource: { product: windows }\nlevel: low\ndetection:\n  s: { x: y }\n  condition: s\n`,
+      `title: w\nid: 6f1e3c52-6a2f-4e0b-9b8a-0000000000ff\nlogsource: { product: macos }\nlevel: low\ndetection:\n  s: { x: y }\n  condition: s\n`,
       'w.yml',
     ).rules[0] as SigmaRule;
     const r = await retroHunt(store, win, {}, { ...routing });
-    expect(r.notApplicable).toMatch(/windows/);
+    expect(r.notApplicable).toMatch(/macos/);
     expect(r.matches).toEqual([]);
   });
 });
