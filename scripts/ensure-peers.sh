@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real protocol peers the integration tests and benchmarks talk to, from the OS packages:
 # softflowd + nfdump (flow exporter and reference decoder/collector), rsyslog and syslog-ng (syslog senders
-# and the rsyslog benchmark baseline). rsyslog and syslog-ng-core conflict in apt, so syslog-ng is unpacked
+# and the rsyslog benchmark baseline), chromium (console browser tests). rsyslog and syslog-ng-core conflict in apt, so syslog-ng is unpacked
 # under $CITYSOC_PEERS_DIR (default .cache/peers) with its libraries installed normally.
 # No daemon is started: a policy-rc.d refuses service starts during the install. Idempotent; prints where
 # each peer is. syslog-ng runs from there with LD_LIBRARY_PATH=<dir>/usr/lib/syslog-ng and --module-path=<dir>/usr/lib/syslog-ng/3.38.
@@ -29,6 +29,8 @@ missing=()
 command -v softflowd >/dev/null || missing+=(softflowd)
 command -v nfcapd >/dev/null || missing+=(nfdump)
 command -v rsyslogd >/dev/null || [ -x /usr/sbin/rsyslogd ] || missing+=(rsyslog)
+# Debian's chromium drives the console's browser tests (playwright-core, no downloaded browsers).
+command -v chromium >/dev/null || missing+=(chromium)
 # rsyslog's TLS netstream drivers (omfwd over TLS in the integration tests) ship as separate packages.
 rsyslog_mods=/usr/lib/x86_64-linux-gnu/rsyslog
 [ -e "$rsyslog_mods/lmnsd_ossl.so" ] || ls /usr/lib/*/rsyslog/lmnsd_ossl.so >/dev/null 2>&1 || missing+=(rsyslog-openssl)
@@ -57,7 +59,7 @@ if [ ! -x "$sng/usr/sbin/syslog-ng" ]; then
   rm -rf "$tmp"
 fi
 
-printf 'softflowd=%s\nnfcapd=%s\nrsyslogd=%s\nsyslog-ng=%s\n' \
+printf 'softflowd=%s\nnfcapd=%s\nrsyslogd=%s\nsyslog-ng=%s\nchromium=%s\n' \
   "$(command -v softflowd || true)" "$(command -v nfcapd || true)" \
   "$(command -v rsyslogd || ls /usr/sbin/rsyslogd 2>/dev/null || true)" \
-  "$([ -x "$sng/usr/sbin/syslog-ng" ] && echo "$sng/usr/sbin/syslog-ng" || true)"
+  "$([ -x "$sng/usr/sbin/syslog-ng" ] && echo "$sng/usr/sbin/syslog-ng" || true)" "$(command -v chromium || true)"
