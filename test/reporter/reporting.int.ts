@@ -154,7 +154,7 @@ describe('national reporting against the TAXII test server, SQLite and Redis', (
       'ipv4-addr',
     ])
       expect(types).toContain(t);
-    for (const r of validator.validateBundle(v1.bundle as { objects: StixObject[] }))
+    for (const r of validator.validateBundle(v1.bundle))
       expect({ id: r.id, errors: r.errors }).toEqual({ id: r.id, errors: [] });
     expect(checkBundle(v1.bundle as never)).toEqual([]);
     const sigma = v1.bundle.objects.find((o) => o['pattern_type'] === 'sigma');
