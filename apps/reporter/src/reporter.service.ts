@@ -181,6 +181,10 @@ export class ReporterService implements OnApplicationBootstrap, OnApplicationShu
           },
         );
         for (const id of r.versions) this.logger.log(`report version ${id} stored`);
+        for (const e of r.errors) {
+          this.metrics.errors.inc({ component: 'reporter', error_type: 'prepare' });
+          this.logger.error(`report of incident ${e.id} not built (retried next scan): ${e.error}`);
+        }
         for (const v of this.control!.reports.pending()) await this.outbox!.enqueue(v.id);
       } catch (err) {
         this.metrics.errors.inc({ component: 'reporter', error_type: 'scan' });
