@@ -10,6 +10,7 @@ import { openControlStore, openEventStore } from '@citysoc/store';
 import { repoRoot, uniquePrefix, waitFor } from '@citysoc/testing';
 import { alert, event } from '../libs/stix/src/testing/fixtures';
 import { TaxiiTestServer } from './taxii/server';
+import { objectVersion, type StixObject } from '@citysoc/stix';
 
 /**
  * kill -9 of the reporter in the middle of a delivery (an envelope stored by the server, its answer not yet
@@ -104,7 +105,7 @@ describe('reporter killed mid-delivery', () => {
       const v = control.reports.listVersions()[0]!;
       reportId = v.id;
       expect(v.state).toBe('pending');
-      all = v.bundle.objects.map((o) => `${o.id}|${String(o['modified'] ?? o['created'] ?? 'unversioned')}`);
+      all = (v.bundle.objects as StixObject[]).map((o) => `${o.id}|${objectVersion(o)}`);
       acked = control.reports.acknowledged(
         COLL,
         all.map((k) => ({ id: k.split('|')[0]!, version: k.split('|')[1]! })),

@@ -154,7 +154,7 @@ describe('national reporting against the TAXII test server, SQLite and Redis', (
       'ipv4-addr',
     ])
       expect(types).toContain(t);
-    for (const r of validator.validateBundle(v1.bundle as { objects: StixObject[] }))
+    for (const r of validator.validateBundle(v1.bundle))
       expect({ id: r.id, errors: r.errors }).toEqual({ id: r.id, errors: [] });
     expect(checkBundle(v1.bundle as never)).toEqual([]);
     const sigma = v1.bundle.objects.find((o) => o['pattern_type'] === 'sigma');
@@ -254,6 +254,24 @@ describe('national reporting against the TAXII test server, SQLite and Redis', (
     ).prepare(id);
     if (!flagged.report) throw new Error('expected an exercise report');
     expect(flagged.bundle.objects.find((o) => o.type === 'incident')!['labels']).toContain('exercise');
+  });
+
+  it('debounces updates of a reported incident unless its status changes', async () => {
+    const t0 = Date.parse('2026-11-27T08:00:00Z');
+    const id = await record(alerts(1), new SqliteIncidentStore(control.db, () => t0));
+    const preparer = new ReportPreparer(control, events, settings(server));
+    const hour = 3_600_000;
+    expect((await scanIncidents(control, preparer, { minUpdateMs: hour })).versions).toHaveLength(1);
+    // One more alert a second later: same status, within the interval → no new version yet.
+    const more = alerts(1, 'high', Date.parse('2026-11-27T07:45:00Z'));
+    await record(more, new SqliteIncidentStore(control.db, () => t0 + 1000));
+    expect((await scanIncidents(control, preparer, { minUpdateMs: hour })).versions).toEqual([]);
+    // A status change goes at once, and carries the pending alert-count change with it.
+    new SqliteIncidentStore(control.db, () => t0 + 2000).claim(id, 'an.analyst');
+    const r = await scanIncidents(control, preparer, { minUpdateMs: hour });
+    expect(r.versions).toHaveLength(1);
+    expect(control.reports.get(r.versions[0]!)!.version).toBe(new Date(t0 + 2000).toISOString());
+    expect(control.reports.listVersions({ subject: id })).toHaveLength(2);
   });
 
   it('applies the policy: a medium incident is not reported until a lead asks', async () => {

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { type ReportSettings, taxiiClientOf } from '@citysoc/reports';
 import { TaxiiClient, TaxiiError, isRetryable } from '@citysoc/stix';
 import { TaxiiTestServer } from './server';
 
@@ -112,5 +113,18 @@ try {
     expect(s.requests).not.toContainEqual(
       expect.objectContaining({ status: 200, path: '/api1/', bodyBytes: -1 }),
     );
+  });
+
+  it('takes the client certificate, key and CA from the configured file paths (CITYSOC_TAXII_CLIENT_CERT/KEY/CA)', async () => {
+    const settings = {
+      taxiiUrl: s.apiRootUrl,
+      taxiiUser: 'reporter',
+      taxiiPassword: 'secret',
+      taxiiClientCert: path.join(dir, 'client.crt'),
+      taxiiClientKey: path.join(dir, 'client.key'),
+      taxiiCa: path.join(dir, 'ca.crt'),
+    } as ReportSettings;
+    const root = await taxiiClientOf(settings).apiRoot();
+    expect(root.max_content_length).toBeGreaterThan(0);
   });
 });

@@ -428,10 +428,13 @@ export class TaxiiTestServer {
     }
     this.statuses.set(rec.id, rec);
     this.posts.push(
-      (objects as Array<Record<string, unknown>>).map((o) => ({
-        id: String(o?.['id'] ?? ''),
-        version: String(o?.['modified'] ?? o?.['created'] ?? 'unversioned'),
-      })),
+      (objects as Array<Record<string, unknown> | null>).map((o) => {
+        const v = o?.['modified'] ?? o?.['created'];
+        return {
+          id: typeof o?.['id'] === 'string' ? o['id'] : '',
+          version: typeof v === 'string' ? v : 'unversioned',
+        };
+      }),
     );
     return { status: 202, body: this.statusResource(rec) };
   }

@@ -61,6 +61,7 @@ export class ReporterService implements OnApplicationBootstrap, OnApplicationShu
     registers: [this.metrics.registry],
   });
   private control?: ControlStore;
+  private preparer?: ReportPreparer;
   private events?: EventStore;
   private redis?: Redis;
   private outbox?: ReportOutbox;
@@ -78,9 +79,9 @@ export class ReporterService implements OnApplicationBootstrap, OnApplicationShu
     this.control = control;
     const events = openEventStore(c.dataDir);
     this.events = events;
+    this.preparer = new ReportPreparer(control, events, c);
     const redis = redisConnection(c.redisUrl);
     this.redis = redis;
-    const preparer = new ReportPreparer(control, events, c);
     this.outbox = new ReportOutbox(c.queuePrefix, redis, { baseMs: c.retryBaseMs, maxMs: c.retryMaxMs });
     const client = c.taxiiUrl ? taxiiClientOf(c, { pollIntervalMs: c.statusPollMs }) : undefined;
     if (client && c.taxiiCollection) {
@@ -180,6 +181,10 @@ export class ReporterService implements OnApplicationBootstrap, OnApplicationShu
           },
         );
         for (const id of r.versions) this.logger.log(`report version ${id} stored`);
+        for (const e of r.errors) {
+          this.metrics.errors.inc({ component: 'reporter', error_type: 'prepare' });
+          this.logger.error(`report of incident ${e.id} not built (retried next scan): ${e.error}`);
+        }
         for (const v of this.control!.reports.pending()) await this.outbox!.enqueue(v.id);
       } catch (err) {
         this.metrics.errors.inc({ component: 'reporter', error_type: 'scan' });

@@ -1,4 +1,4 @@
-import { int, list, oneOf, str, url } from './options';
+import { list, oneOf, str, url } from './options';
 
 /**
  * The national reporting channel (issue 7 contract). Recipient, channel and forms changed with the 2025

@@ -58,5 +58,5 @@ export function parseForm03(input: unknown): Form03Fields {
       out[k] = new Date(v).toISOString();
     } else throw new Form03Error(`form03.${k} is not a field of the form`);
   }
-  return out as Form03Fields;
+  return out;
 }

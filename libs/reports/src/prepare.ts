@@ -2,7 +2,6 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { type Alert } from '@citysoc/ecs';
 import { type ControlStore, type EventStore, type Incident, type ReportVersion } from '@citysoc/store';
 import {
-  type Form03Fields,
   type ReportKind,
   type RsitCategory,
   type StixBundle,
@@ -94,7 +93,7 @@ export class ReportPreparer {
         drill: ann?.drill === true,
         category,
         sigmaRules: sigmaTexts(alerts),
-        form03: (ann?.form03 ?? {}) as Form03Fields,
+        form03: ann?.form03 ?? {},
         kind,
       },
       privacyPolicy(this.settings),

@@ -23,7 +23,7 @@ describe('reporting policy', () => {
     [{ unitIds: ['hanoi', 'ttdl'] }, true, 'unit ttdl'],
     [{ requested: true }, true, 'requested by a lead'],
   ] as const)('%j → %s', (over, report, because) => {
-    expect(decide({ ...base, ...over } as typeof base, P)).toEqual({ report, because });
+    expect(decide({ ...base, ...over }, P)).toEqual({ report, because });
   });
 });
 

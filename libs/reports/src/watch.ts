@@ -9,6 +9,8 @@ export interface ScanResult {
   /** New report versions stored (their ids, for the outbox). */
   versions: string[];
   skippedDrills: number;
+  /** Incidents whose report could not be built this time; retried on the next scan (the watermark waits). */
+  errors: Array<{ id: string; error: string }>;
 }
 
 /**
@@ -35,7 +37,7 @@ export async function scanIncidents(
       'SELECT id, status, updated_at FROM incidents WHERE updated_at >= ? ORDER BY updated_at, id LIMIT ?',
     )
     .all(from, opts.batch ?? 500) as Array<{ id: string; status: string; updated_at: number }>;
-  const out: ScanResult = { scanned: rows.length, versions: [], skippedDrills: 0 };
+  const out: ScanResult = { scanned: rows.length, versions: [], skippedDrills: 0, errors: [] };
   let last: [number, string] = [wmTs, wmId];
   let blocked = false;
   const now = opts.now ?? Date.now();
@@ -53,9 +55,16 @@ export async function scanIncidents(
         blocked = true;
         continue;
       }
-      const res = await preparer.prepareAndStore(r.id, prev ? 'update' : 'policy');
-      if (res.version && res.created) out.versions.push(res.version.id);
-      if (!res.prepared.report && res.prepared.reason === 'drill') out.skippedDrills++;
+      try {
+        const res = await preparer.prepareAndStore(r.id, prev ? 'update' : 'policy');
+        if (res.version && res.created) out.versions.push(res.version.id);
+        if (!res.prepared.report && res.prepared.reason === 'drill') out.skippedDrills++;
+      } catch (err) {
+        // One bad incident must not stop the others; it is retried from here on the next scan.
+        out.errors.push({ id: r.id, error: err instanceof Error ? err.message : String(err) });
+        blocked = true;
+        continue;
+      }
     }
     if (blocked) continue;
     if (r.updated_at > last[0] || (r.updated_at === last[0] && r.id > last[1])) last = [r.updated_at, r.id];

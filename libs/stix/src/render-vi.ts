@@ -137,8 +137,8 @@ export function formViModel(bundle: StixBundle, extensionId = CITYSOC_EXTENSION_
             : `Khác, đó là: ${d}`,
   );
   return {
-    title: String(incident['name'] ?? ''),
-    reportNumber: str(ext['report_number']) ?? String(incident['name'] ?? ''),
+    title: str(incident['name']) ?? '',
+    reportNumber: str(ext['report_number']) ?? str(incident['name']) ?? '',
     reporter: {
       name: str(reporter?.['name']) ?? '',
       contact: str(reporter?.['contact_information']) ?? '',
@@ -161,7 +161,7 @@ export function formViModel(bundle: StixBundle, extensionId = CITYSOC_EXTENSION_
     domains: own.filter((o) => o.type === 'domain-name').map((o) => String(o['value'])),
     indicators: indicators.map((i) =>
       i['pattern_type'] === 'sigma'
-        ? `Sigma: ${String(i['name'] ?? '').replace(/^Sigma: /, '')}`
+        ? `Sigma: ${(str(i['name']) ?? '').replace(/^Sigma: /, '')}`
         : String(i['pattern']),
     ),
     purpose: str(ext['system_purpose']),
@@ -172,8 +172,8 @@ export function formViModel(bundle: StixBundle, extensionId = CITYSOC_EXTENSION_
     reportedAt: str(report['published']) ?? str(report['modified']) ?? '',
     tlp: `TLP:${tlp}`,
     exercise: ext['exercise'] === true,
-    category: `${String(ext['rsit_category'] ?? '')} (${String(ext['vn_category'] ?? '')})`,
-    severity: SEVERITY_VI[String(ext['severity'])] ?? String(ext['severity'] ?? ''),
+    category: `${str(ext['rsit_category']) ?? ''} (${str(ext['vn_category']) ?? ''})`,
+    severity: SEVERITY_VI[str(ext['severity']) ?? ''] ?? str(ext['severity']) ?? '',
   };
 }
 

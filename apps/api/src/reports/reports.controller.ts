@@ -175,7 +175,7 @@ export class ReportsController {
   ): unknown {
     const v = this.control.reports.get(reportId);
     if (!v) throw new NotFoundException(`report ${reportId} not found`);
-    return this.render(v.bundle as StixBundle, q, reportId, res);
+    return this.render(v.bundle, q, reportId, res);
   }
 
   @Post('versions/:reportId/retry')
