@@ -1,3 +1,5 @@
+import { type IncidentStatus } from '@citysoc/incidents';
+import { investigationStatus } from '@citysoc/stix';
 import { type ControlStore } from '@citysoc/store';
 import { type ReportPreparer } from './prepare';
 
@@ -49,7 +51,7 @@ export async function scanIncidents(
       const tooSoon =
         prev !== undefined &&
         now - Date.parse(prev.created_at) < opts.minUpdateMs &&
-        prevStatus === investigationStatus(r.status);
+        prevStatus === investigationStatus(r.status as IncidentStatus);
       if (tooSoon) {
         // The watermark stops before it, so a later scan (after the interval) picks it up again.
         blocked = true;
@@ -71,16 +73,6 @@ export async function scanIncidents(
   }
   control.reports.setMeta(key, JSON.stringify(last));
   return out;
-}
-
-function investigationStatus(s: string): string {
-  return s === 'claimed' || s === 'in_progress'
-    ? 'open'
-    : s === 'resolved'
-      ? 'contained'
-      : s === 'new'
-        ? 'new'
-        : 'closed';
 }
 
 function statusOf(bundle: { objects: Array<Record<string, unknown>> }): string | undefined {

@@ -31,7 +31,8 @@ export const CRITICALITY: Readonly<Record<Severity, number>> = {
   critical: 95,
 };
 
-function investigationStatus(s: IncidentStatus): string {
+/** STIX Incident Core's investigation_status for a citysoc lifecycle state. */
+export function investigationStatus(s: IncidentStatus): string {
   switch (s) {
     case 'new':
       return 'new';

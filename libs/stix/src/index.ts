@@ -37,6 +37,7 @@ export {
   CRITICALITY,
   buildIncidentBundle,
   buildFromMinimised,
+  investigationStatus,
 } from './bundle';
 export { type StixValidationResult, StixValidator, defaultSchemaDir, validateStixObject } from './validate';
 export * from './taxii';
