@@ -61,6 +61,8 @@ export class Pipeline {
     return {
       ...(process.env as Record<string, string>),
       CITYSOC_STREAM_PREFIX: this.prefix,
+      // File streams reserve their byte cap on the server: tests running side by side must not claim 10 GB each.
+      CITYSOC_EVENTS_MAX_BYTES: String(512 * 1024 ** 2),
       CITYSOC_QUEUE_PREFIX: this.queuePrefix,
       CITYSOC_DATA_DIR: this.dataDir,
       CITYSOC_SYSLOG_UDP_PORT: String(this.syslogPort),
