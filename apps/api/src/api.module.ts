@@ -21,6 +21,7 @@ import { DomainErrorFilter } from './errors.filter';
 import { EventsController } from './events/events.controller';
 import { HealthController } from './health/health.controller';
 import { HuntsController } from './hunts/hunts.controller';
+import { StorageController } from './storage/storage.controller';
 import { IncidentsController } from './incidents/incidents.controller';
 import { API_CONFIG, CONTROL_STORE, EVENT_STORE, INCIDENT_QUEUE, NATS, REDIS } from './tokens';
 
@@ -58,6 +59,7 @@ export class ApiModule {
         AdminController,
         HealthController,
         HuntsController,
+        StorageController,
       ],
       providers: [
         { provide: API_CONFIG, useValue: config },
