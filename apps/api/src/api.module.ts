@@ -24,6 +24,7 @@ import { DomainErrorFilter } from './errors.filter';
 import { EventsController } from './events/events.controller';
 import { HealthController } from './health/health.controller';
 import { HuntsController } from './hunts/hunts.controller';
+import { StorageController } from './storage/storage.controller';
 import { IncidentsController } from './incidents/incidents.controller';
 import { NotificationsController } from './notifications/notifications.controller';
 import { UsersController } from './users/users.controller';
@@ -80,6 +81,7 @@ export class ApiModule {
         NotificationsController,
         HealthController,
         HuntsController,
+        StorageController,
       ],
       providers: [
         { provide: API_CONFIG, useValue: config },

@@ -18,6 +18,8 @@ import {
 import { type indexerSchema } from './config';
 
 export const INDEXER_CONFIG = Symbol('INDEXER_CONFIG');
+export const INDEXER_STORE = Symbol('INDEXER_STORE');
+export type StoreOpener = () => EventStore;
 export type IndexerConfig = ConfigOf<typeof indexerSchema>;
 
 /** Writes events and alerts to the store in batches; acks a batch only after its transaction committed. */
@@ -30,11 +32,14 @@ export class IndexerService implements OnApplicationBootstrap, OnApplicationShut
   private consumers: Array<DurableConsumer<EcsEvent | EcsEvent[]> | DurableConsumer<Alert>> = [];
   private metricsServer?: { close(): Promise<void> };
 
-  constructor(@Inject(INDEXER_CONFIG) private readonly config: IndexerConfig) {}
+  constructor(
+    @Inject(INDEXER_CONFIG) private readonly config: IndexerConfig,
+    @Inject(INDEXER_STORE) private readonly openStore: StoreOpener | null,
+  ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     const c = this.config;
-    const store = openConfiguredEventStore(c);
+    const store = this.openStore ? this.openStore() : openConfiguredEventStore(c);
     this.store = store;
     await prepareEventStore(store);
     const bus = await openBus(c, 'indexer');

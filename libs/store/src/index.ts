@@ -40,7 +40,7 @@ export {
 export { SqliteAuditLog, type AuditEntry } from './sqlite/audit-log';
 export { openControlStore, openEventStore, type ControlStore } from './sqlite/control';
 export { StoreQueryError } from './sqlite/db';
-export type { RejectedDocument, WriteResult } from './ports';
+export type { RejectedDocument, WriteResult, StorageInfo } from './ports';
 export {
   ElasticsearchEventStore,
   isDrillEvent,

@@ -53,6 +53,27 @@ export interface WriteResult<T> {
   rejected: RejectedDocument<T>[];
 }
 
+/** What an operator needs to see about the event store (GET /api/v1/storage). */
+export interface StorageInfo {
+  engine: 'sqlite' | 'elasticsearch';
+  /** Worst health of what the store is made of: ok (SQLite), or Elasticsearch's green/yellow/red. */
+  status: 'ok' | 'green' | 'yellow' | 'red';
+  events: number;
+  alerts: number;
+  /** On-disk size where known (SQLite file + WAL; Elasticsearch primary + replica store size). */
+  bytes?: number;
+  dataStreams?: Array<{
+    name: string;
+    status: string;
+    backingIndices: number;
+    template?: string;
+    ilmPolicy?: string;
+    bytes?: number;
+  }>;
+  /** Bulk writes since this process started (Elasticsearch). */
+  writes?: { requests: number; retries: number; created: number; duplicates: number; rejected: number };
+}
+
 export interface EventStore {
   /** Idempotent on event.id: returns how many were new. */
   insertEvents(events: EcsEvent[]): Promise<number>;
@@ -72,6 +93,7 @@ export interface EventStore {
   getAlerts(ids: string[]): Promise<Alert[]>;
   getEvents(ids: string[]): Promise<EcsEvent[]>;
   countAlerts(): Promise<number>;
+  storageInfo(): Promise<StorageInfo>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

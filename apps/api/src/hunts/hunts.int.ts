@@ -121,6 +121,23 @@ detection:
     await hunt(analyst, { rule_id: 'no-such-rule' }).expect(404);
   });
 
+  it('shows storage health to leads, admins and auditors only', async () => {
+    const res = await request(app.getHttpServer())
+      .get('/api/v1/storage')
+      .set('authorization', `Bearer ${auditor}`)
+      .expect(200);
+    expect(res.body).toMatchObject({ engine: 'sqlite', status: 'ok', events: 4, alerts: 0 });
+    expect((res.body as { bytes: number }).bytes).toBeGreaterThan(0);
+    await request(app.getHttpServer())
+      .get('/api/v1/storage')
+      .set('authorization', `Bearer ${adminToken}`)
+      .expect(200);
+    await request(app.getHttpServer())
+      .get('/api/v1/storage')
+      .set('authorization', `Bearer ${analyst}`)
+      .expect(403);
+  });
+
   it('audits every hunt, allowed or refused', async () => {
     const entries = control.audit.list(200).filter((e) => e.target === '/api/v1/hunts');
     expect(entries.some((e) => e.actor === 'hunt.analyst' && e.outcome === 'success')).toBe(true);

@@ -135,6 +135,14 @@ export function eventStoreContract(open: () => Promise<StoreUnderTest>): void {
     expect(await store.getAlert('nope')).toBeUndefined();
   });
 
+  it('reports what it holds for the storage view', async () => {
+    await store.insertEvents([contractEvent('s1', '2026-11-27T01:00:00.000Z', 'x')]);
+    await store.insertAlerts([contractAlert('a1', '2026-11-27T01:00:00.000Z')]);
+    const info = await store.storageInfo();
+    expect(info).toMatchObject({ events: 1, alerts: 1 });
+    expect(['ok', 'green', 'yellow', 'red']).toContain(info.status);
+  });
+
   it('answers ping while open', async () => {
     await expect(store.ping()).resolves.toBeUndefined();
   });

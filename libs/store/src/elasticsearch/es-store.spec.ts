@@ -279,4 +279,32 @@ describe('ElasticsearchEventStore requests', () => {
     expect(p1.total).toBe(3);
     await store.close();
   });
+
+  it('reports data streams with health, lifecycle, size and write counters; the worst health wins', async () => {
+    const store = open();
+    await store.insertEvents([
+      contractEvent('h1', '2026-11-27T01:00:00.000Z', 'x'),
+      contractEvent('h2', '2026-11-27T01:00:00.000Z', 'y', { tags: ['drill'] }),
+    ]);
+    fake.health.set('logs-citysoc.syslog-drill', 'yellow');
+    const info = await store.storageInfo();
+    expect(info).toMatchObject({
+      engine: 'elasticsearch',
+      status: 'yellow',
+      events: 2,
+      alerts: 0,
+      writes: { requests: 1, created: 2, duplicates: 0, rejected: 0, retries: 0 },
+    });
+    expect(info.dataStreams?.map((d) => [d.name, d.status, d.template, d.ilmPolicy])).toEqual([
+      ['logs-citysoc.syslog-default', 'green', 'citysoc-syslog', 'citysoc-syslog'],
+      ['logs-citysoc.syslog-drill', 'yellow', 'citysoc-syslog-drill', 'citysoc-drill'],
+    ]);
+    expect(
+      fake
+        .requestsTo('GET', '/_data_stream/')
+        .map((r) => r.path)
+        .sort(),
+    ).toEqual(['/_data_stream/logs-citysoc.*', '/_data_stream/logs-citysoc.*/_stats']);
+    await store.close();
+  });
 });

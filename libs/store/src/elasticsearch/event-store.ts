@@ -1,6 +1,13 @@
 import { type Client } from '@elastic/elasticsearch';
 import { type Alert, type EcsEvent } from '@citysoc/ecs';
-import { type AlertQuery, type EventQuery, type EventStore, type Page, type WriteResult } from '../ports';
+import {
+  type AlertQuery,
+  type EventQuery,
+  type EventStore,
+  type Page,
+  type StorageInfo,
+  type WriteResult,
+} from '../ports';
 import { BulkWriter, type BulkSettings, DEFAULT_BULK } from './bulk';
 import { alertSearchBody, encodeSortCursor, eventSearchBody, type SearchBody } from './query';
 import {
@@ -230,6 +237,44 @@ export class ElasticsearchEventStore implements EventStore {
     await this.install();
     const res = await this.client.count({ index, ignore_unavailable: true, allow_no_indices: true });
     return res.count;
+  }
+
+  /** Data streams of every namespace with their health, backing indices, lifecycle and size. */
+  async storageInfo(): Promise<StorageInfo> {
+    await this.install();
+    const name = 'logs-citysoc.*';
+    const [ds, stats, events, alerts] = await Promise.all([
+      this.client.indices.getDataStream({ name }),
+      this.client.indices.dataStreamsStats({ name }),
+      this.countEvents(),
+      this.countAlerts(),
+    ]);
+    const bytesOf = new Map(stats.data_streams.map((s) => [s.data_stream, s.store_size_bytes]));
+    const rank = ['green', 'yellow', 'red'] as const;
+    let worst = 0;
+    const dataStreams = ds.data_streams.map((d) => {
+      const status = String(d.status).toLowerCase();
+      const r = rank.indexOf(status as (typeof rank)[number]);
+      worst = Math.max(worst, r < 0 ? 2 : r); // an unknown status is not a healthy one
+      const bytes = bytesOf.get(d.name);
+      return {
+        name: d.name,
+        status,
+        backingIndices: d.indices.length,
+        template: d.template,
+        ...(d.ilm_policy ? { ilmPolicy: d.ilm_policy } : {}),
+        ...(bytes !== undefined ? { bytes } : {}),
+      };
+    });
+    return {
+      engine: 'elasticsearch',
+      status: rank[worst] ?? 'red',
+      events,
+      alerts,
+      bytes: stats.total_store_size_bytes,
+      dataStreams,
+      writes: { ...this.writer.stats },
+    };
   }
 
   async ping(): Promise<void> {

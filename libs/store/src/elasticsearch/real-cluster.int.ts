@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { type EcsEvent } from '@citysoc/ecs';
+import { compileRules, loadRulesFromText, type SigmaRule } from '@citysoc/sigma';
 import { eventStoreContract } from '../contract/event-store.contract.test';
+import { retroHunt } from '../hunt/retro-hunt';
 import { createElasticsearchClient } from './client';
 import { ElasticsearchEventStore } from './event-store';
 import { DEFAULT_LAYOUT, dataStreamName } from './templates';
@@ -13,36 +16,104 @@ import { DEFAULT_LAYOUT, dataStreamName } from './templates';
 const url = process.env['ELASTICSEARCH_URL'];
 const suite = url ? describe : describe.skip;
 
+function openReal(): { store: ElasticsearchEventStore; cleanup: () => Promise<void> } {
+  const tag = randomBytes(4).toString('hex');
+  const namespace = `t${tag}`;
+  const drillNamespace = `t${tag}drill`;
+  const client = createElasticsearchClient({
+    url: url as string,
+    ...(process.env['ELASTICSEARCH_API_KEY'] ? { apiKey: process.env['ELASTICSEARCH_API_KEY'] } : {}),
+    ...(process.env['ELASTICSEARCH_USERNAME'] ? { username: process.env['ELASTICSEARCH_USERNAME'] } : {}),
+    ...(process.env['ELASTICSEARCH_PASSWORD'] ? { password: process.env['ELASTICSEARCH_PASSWORD'] } : {}),
+    ...(process.env['ELASTICSEARCH_CA_FILE'] ? { caFile: process.env['ELASTICSEARCH_CA_FILE'] } : {}),
+  });
+  const store = new ElasticsearchEventStore(client, {
+    layout: { ...DEFAULT_LAYOUT, namespace, drillNamespace, readNamespaces: [namespace, drillNamespace] },
+    // Read-your-writes for the tests; production leaves refresh to the refresh interval.
+    bulk: { refresh: 'wait_for' },
+  });
+  return {
+    store,
+    cleanup: async () => {
+      const names = (['syslog', 'flow', 'alerts'] as const).flatMap((c) => [
+        dataStreamName(c, namespace),
+        dataStreamName(c, drillNamespace),
+      ]);
+      await client.indices.deleteDataStream({ name: names.join(',') }, { ignore: [404] });
+      await store.close();
+    },
+  };
+}
+
 suite(
   `EventStore contract: real Elasticsearch at ${url ?? '(skipped: set ELASTICSEARCH_URL to run)'}`,
   () => {
-    eventStoreContract(async () => {
-      const tag = randomBytes(4).toString('hex');
-      const namespace = `t${tag}`;
-      const drillNamespace = `t${tag}drill`;
-      const client = createElasticsearchClient({
-        url: url as string,
-        ...(process.env['ELASTICSEARCH_API_KEY'] ? { apiKey: process.env['ELASTICSEARCH_API_KEY'] } : {}),
-        ...(process.env['ELASTICSEARCH_USERNAME'] ? { username: process.env['ELASTICSEARCH_USERNAME'] } : {}),
-        ...(process.env['ELASTICSEARCH_PASSWORD'] ? { password: process.env['ELASTICSEARCH_PASSWORD'] } : {}),
-        ...(process.env['ELASTICSEARCH_CA_FILE'] ? { caFile: process.env['ELASTICSEARCH_CA_FILE'] } : {}),
-      });
-      const store = new ElasticsearchEventStore(client, {
-        layout: { ...DEFAULT_LAYOUT, namespace, drillNamespace, readNamespaces: [namespace, drillNamespace] },
-        // Read-your-writes for the contract; production leaves refresh to the refresh interval.
-        bulk: { refresh: 'wait_for' },
-      });
-      return {
-        store,
-        cleanup: async () => {
-          const names = (['syslog', 'flow', 'alerts'] as const).flatMap((c) => [
-            dataStreamName(c, namespace),
-            dataStreamName(c, drillNamespace),
-          ]);
-          await client.indices.deleteDataStream({ name: names.join(',') }, { ignore: [404] });
-          await store.close();
-        },
-      };
-    });
+    eventStoreContract(async () => openReal());
   },
 );
+
+const huntEvent = (i: number, extra: Partial<EcsEvent>): EcsEvent => ({
+  '@timestamp': `2026-11-27T05:00:${String(i).padStart(2, '0')}.000Z`,
+  message: `event ${i}`,
+  event: { id: `h-${i}`, created: '2026-11-27T05:00:00.000Z', module: 'syslog', dataset: 'syslog' },
+  ...extra,
+});
+
+const HUNT_EVENTS: EcsEvent[] = [
+  huntEvent(1, {
+    message: 'Failed password for root from 10.1.2.3 port 22 ssh2',
+    source: { ip: '10.1.2.3', port: 22 },
+  }),
+  huntEvent(2, {
+    message: 'Accepted password for alice',
+    user: { name: 'Alice' },
+    source: { ip: '192.168.1.5' },
+  }),
+  huntEvent(3, { message: 'Đăng nhập thất bại', user: { name: 'admin-ops' }, source: { ip: 'fd00::5' } }),
+  huntEvent(4, { process: { name: 'bash', command_line: 'powershell /enc SQBFAFgA' } }),
+  huntEvent(5, { network: { bytes: 5000 }, destination: { ip: '10.9.9.9', port: 443 } }),
+  huntEvent(6, { message: 'kernel: segfault at 0 ip 00007f', tags: ['drill'] }),
+];
+
+const HUNT_RULES = [
+  `sel: { message|contains: 'failed password' }\ncondition: sel`,
+  `sel: { user.name: alice }\ncondition: sel`,
+  `sel: { user.name|cased: alice }\ncondition: sel`,
+  `sel: { source.ip|cidr: [10.0.0.0/8, 'fd00::/8'] }\ncondition: sel`,
+  `sel: { message|re: 'for (root|alice)' }\ncondition: sel`,
+  `sel: { process.command_line|windash|contains: ' -enc ' }\ncondition: sel`,
+  `sel: { network.bytes|gte: 1000 }\ncondition: sel`,
+  `sel: { destination.port: 443 }\ncondition: sel`,
+  `sel: { user.name|exists: true }\nf: { user.name|startswith: adm }\ncondition: sel and not f`,
+  `keywords: [segfault]\ncondition: keywords`,
+];
+
+function huntRule(i: number, detection: string): SigmaRule {
+  const text = `title: hunt ${i}\nid: 6f1e3c52-6a2f-4e0b-9b8a-${String(i).padStart(12, '0')}\nlogsource: { product: linux }\nlevel: low\ndetection:\n${detection
+    .split('\n')
+    .map((l) => '  ' + l)
+    .join('\n')}\n`;
+  const rule = loadRulesFromText(text, `hunt-${i}.yml`).rules[0];
+  if (!rule) throw new Error(`rule ${i} does not load`);
+  return rule;
+}
+
+suite(`Retro-hunt on real Elasticsearch at ${url ?? '(skipped: set ELASTICSEARCH_URL to run)'}`, () => {
+  let real: ReturnType<typeof openReal>;
+  beforeAll(async () => {
+    real = openReal();
+    expect(await real.store.insertEvents(HUNT_EVENTS)).toBe(HUNT_EVENTS.length);
+  });
+  afterAll(() => real.cleanup());
+
+  it.each(HUNT_RULES.map((d, i) => [d, i] as const))("%s: the matcher's matches", async (det, i) => {
+    const rule = huntRule(i + 1, det);
+    const set = compileRules([rule]);
+    const want = HUNT_EVENTS.filter((e) => set.match(e as Record<string, unknown>).length > 0)
+      .map((e) => e.event.id)
+      .sort();
+    const got = await retroHunt(real.store, rule, {});
+    expect(got.engine).toBe('elasticsearch');
+    expect(got.matches.map((m) => m.event.event.id).sort()).toEqual(want);
+  });
+});

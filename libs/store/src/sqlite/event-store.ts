@@ -1,5 +1,13 @@
 import { type Alert, type EcsEvent } from '@citysoc/ecs';
-import { type AlertQuery, type EventQuery, type EventStore, type Page, type WriteResult } from '../ports';
+import { existsSync, statSync } from 'node:fs';
+import {
+  type AlertQuery,
+  type EventQuery,
+  type EventStore,
+  type Page,
+  type StorageInfo,
+  type WriteResult,
+} from '../ports';
 import { clampLimit, decodeCursor, type Db, encodeCursor, jsonPath, openDatabase, toMs } from './db';
 
 const MIGRATIONS = [
@@ -32,7 +40,7 @@ export class SqliteEventStore implements EventStore {
   private readonly insertAlertStmt;
   private readonly insertFtsStmt;
 
-  constructor(file: string) {
+  constructor(private readonly file: string) {
     this.db = openDatabase(file, MIGRATIONS);
     this.insertEventStmt = this.db.prepare(
       'INSERT OR IGNORE INTO events (id, ts, ingested, message, doc) VALUES (?, ?, ?, ?, ?)',
@@ -214,6 +222,17 @@ export class SqliteEventStore implements EventStore {
 
   async countAlerts(): Promise<number> {
     return (this.db.prepare('SELECT COUNT(*) AS n FROM alerts').get() as { n: number }).n;
+  }
+
+  async storageInfo(): Promise<StorageInfo> {
+    const size = (f: string) => (f !== ':memory:' && existsSync(f) ? statSync(f).size : 0);
+    return {
+      engine: 'sqlite',
+      status: 'ok',
+      events: await this.countEvents(),
+      alerts: await this.countAlerts(),
+      bytes: size(this.file) + size(`${this.file}-wal`),
+    };
   }
 
   async ping(): Promise<void> {

@@ -70,6 +70,10 @@ export class FakeCluster {
     });
     on('POST', '/_bulk', (p) => this.bulk(p));
     on('PUT', '/_bulk', (p) => this.bulk(p));
+    on('GET', '/_data_stream/:name', (p) => this.dataStreams(decodeURIComponent(p.path.split('/')[2] ?? '')));
+    on('GET', '/_data_stream/:name/_stats', (p) =>
+      this.dataStreamStats(decodeURIComponent(p.path.split('/')[2] ?? '')),
+    );
     on('POST', '/:index/_search', (p) => this.search(decodeURIComponent(p.path.split('/')[1] ?? ''), p.body));
     on('POST', '/:index/_count', (p) => this.count(decodeURIComponent(p.path.split('/')[1] ?? '')));
     on('GET', '/:index/_count', (p) => this.count(decodeURIComponent(p.path.split('/')[1] ?? '')));
@@ -205,6 +209,53 @@ export class FakeCluster {
       if (found && typeof found['type'] === 'string') return found['type'];
     }
     return undefined;
+  }
+
+  /** Health is settable per stream so tests can show a yellow or red one. */
+  readonly health = new Map<string, string>();
+
+  private matchingStreams(expr: string): string[] {
+    const pats = expr.split(',').map(globToRegex);
+    return [...this.streams.keys()].filter((n) => pats.some((r) => r.test(n))).sort();
+  }
+
+  private dataStreams(expr: string): unknown {
+    return {
+      data_streams: this.matchingStreams(expr).map((name) => {
+        const t = this.templateFor(name);
+        const tname = [...this.indexTemplates].find(([, v]) => v === t)?.[0];
+        const lifecycle = (t?.['template'] as { settings?: { index?: { lifecycle?: { name?: string } } } })
+          ?.settings?.index?.lifecycle?.name;
+        return {
+          name,
+          timestamp_field: { name: '@timestamp' },
+          indices: [{ index_name: `.ds-${name}-000001`, index_uuid: 'x' }],
+          generation: 1,
+          status: (this.health.get(name) ?? 'green').toUpperCase(),
+          template: tname,
+          ...(lifecycle ? { ilm_policy: lifecycle } : {}),
+          hidden: false,
+          system: false,
+        };
+      }),
+    };
+  }
+
+  private dataStreamStats(expr: string): unknown {
+    const names = this.matchingStreams(expr);
+    const size = (n: string) => JSON.stringify([...(this.streams.get(n)?.values() ?? [])]).length;
+    return {
+      _shards: { total: 1, successful: 1, failed: 0 },
+      data_stream_count: names.length,
+      backing_indices: names.length,
+      total_store_size_bytes: names.reduce((a, n) => a + size(n), 0),
+      data_streams: names.map((n) => ({
+        data_stream: n,
+        backing_indices: 1,
+        store_size_bytes: size(n),
+        maximum_timestamp: 0,
+      })),
+    };
   }
 
   private docsOf(indexExpr: string): Array<{ id: string; doc: Doc }> {
