@@ -336,6 +336,8 @@ describe('migrating incidents of the first release', () => {
     // Roll the file back to the first release: drop what the later migrations added.
     db.exec(`DELETE FROM schema_migrations WHERE version > 4;
       DROP TABLE incident_comments; DROP TABLE sessions; DROP TABLE users;
+      DROP TABLE report_versions; DROP TABLE report_deliveries; DROP TABLE report_sent_objects;
+      DROP TABLE report_state; DROP TABLE report_annotations; DROP TABLE iocs;
       DROP INDEX incidents_unit; DROP INDEX incidents_status;
       ALTER TABLE api_tokens DROP COLUMN unit_path;`);
     for (const c of [
