@@ -169,8 +169,7 @@ export function buildEngine(
     detectWithMatches,
     snapshot: () => main.snapshot(),
     restore: (state) => main.restore(state),
-    routeKeys: (event, matched) =>
-      hasCorrelations ? main.engine().routeKeys(event, matched) : [],
+    routeKeys: (event, matched) => (hasCorrelations ? main.engine().routeKeys(event, matched) : []),
     newCorrelator,
   };
 }

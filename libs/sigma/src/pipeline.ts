@@ -4,7 +4,7 @@ import Ajv2020 from 'ajv/dist/2020';
 import { LineCounter, parseDocument } from 'yaml';
 import { type CompiledDetection, compileDetection } from './compile';
 import { type RuleError, SigmaError } from './errors';
-import { newCtx } from './event';
+import { ctxFor } from './event';
 import { type FieldResolver, type LogsourcePredicate, type SigmaLogsource } from './model';
 
 /**
@@ -259,7 +259,7 @@ function compilePipeline(spec: PipelineSpec, entries: Entry[], file: string): Co
         .filter((t): t is CompiledDetection => t !== null);
       if (chosen.length === 0) return null;
       return (event) => {
-        const ctx = newCtx(event);
+        const ctx = ctxFor(event);
         for (const t of chosen) if (t.test(ctx)) return true;
         return false;
       };

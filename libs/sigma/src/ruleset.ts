@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { type CompiledDetection, compileDetection } from './compile';
 import { type RuleError, SigmaError } from './errors';
-import { type MatchCtx, newCtx } from './event';
+import { type MatchCtx, newCtx, setActiveCtx } from './event';
 import {
   type CompileOptions,
   type LogsourcePredicate,
@@ -296,12 +296,17 @@ export function compileRules(rules: SigmaRule[], opts: CompileOptions = {}): Com
       const ctx = newCtx(ev);
       if (preds.length > 0) verdicts.fill(0);
       let out: RuleMatch[] | undefined;
-      for (const e of index.candidates(ctx, keywords)) {
-        if (e.route >= 0 && !admits(e.route)) continue;
-        if (!evaluate(e, ctx, ++tick % SAMPLE_EVERY === 0)) continue;
-        const matchedFields: Record<string, unknown> = {};
-        e.det.collect(ctx, matchedFields);
-        (out ??= []).push({ rule: e.rule, matchedFields });
+      setActiveCtx(ctx);
+      try {
+        for (const e of index.candidates(ctx, keywords)) {
+          if (e.route >= 0 && !admits(e.route)) continue;
+          if (!evaluate(e, ctx, ++tick % SAMPLE_EVERY === 0)) continue;
+          const matchedFields: Record<string, unknown> = {};
+          e.det.collect(ctx, matchedFields);
+          (out ??= []).push({ rule: e.rule, matchedFields });
+        }
+      } finally {
+        setActiveCtx(undefined);
       }
       return out ?? [];
     },
