@@ -190,6 +190,8 @@ function assignRoutes(
   select: (ls: SigmaLogsource) => LogsourcePredicate | null,
 ): { kept: Entry[]; dropped: SigmaRule[]; preds: LogsourcePredicate[] } {
   const byKey = new Map<string, number>();
+  // Logsources that select with the same predicate share a route: one verdict per event for all of them.
+  const byPred = new Map<LogsourcePredicate, number>();
   const preds: LogsourcePredicate[] = [];
   const kept: Entry[] = [];
   const dropped: SigmaRule[] = [];
@@ -198,7 +200,13 @@ function assignRoutes(
     let g = byKey.get(key);
     if (g === undefined) {
       const p = select(e.rule.logsource);
-      g = p ? preds.push(p) - 1 : -1;
+      if (p) {
+        g = byPred.get(p);
+        if (g === undefined) {
+          g = preds.push(p) - 1;
+          byPred.set(p, g);
+        }
+      } else g = -1;
       byKey.set(key, g);
     }
     if (g < 0) dropped.push(e.rule);
