@@ -5,7 +5,8 @@
  *       dns categories; the webserver and proxy categories and apache/nginx services; and Windows
  *       forwarded over syslog as the Security channel (service security);
  *   (b) every rule of the main corpus folders `rules*`.
- * Each set runs unrouted (every rule meets every event) and routed by logsource (the detector's setting).
+ * Each set runs unrouted (every rule meets every event, `--pipeline none`) and routed through the shipped
+ * processing pipeline rules/pipelines/citysoc.yml (logsource selection + field mappings, as the detector).
  * Prints events/s on one thread (wall clock and process CPU time, untimed pass), p50/p99 per-event latency
  * (separate timed pass) and memory.
  *
