@@ -1,7 +1,8 @@
 /**
  * A realistic event mix for the Sigma benchmark, generated from a seed so runs compare. Shapes follow what
- * the collectors emit (ECS) plus the Sigma taxonomy field names a processing pipeline resolves to, since
- * pipelines (issue 3, item 4) are not there yet and the engine is measured with `--pipeline none`.
+ * the collectors emit (ECS, vendor names as the decoders write them, flows as libs/flow maps them, Windows
+ * JSON as NXLog forwards it) plus the Sigma taxonomy field names, so the same mix serves the unrouted run
+ * (`--pipeline none`: rule field names verbatim) and the run through the citysoc pipeline.
  */
 export type Event = Record<string, unknown>;
 
@@ -62,15 +63,16 @@ function firewall(r: () => number, i: number): Event {
   const dst = ip(r, pick(r, ['8.8', '1.1', '203.0', '151.101']));
   const port = pick(r, [22, 53, 80, 443, 445, 3389, 8080, 123, 25]);
   const action = pick(r, ['accept', 'deny', 'drop', 'close']);
-  const vendor = pick(r, ['fortinet', 'cisco', 'paloalto', 'juniper', 'huawei']);
+  const vendor = pick(r, ['Fortinet', 'Cisco', 'Palo Alto Networks', 'Juniper', 'Huawei']);
   return {
-    ...base(r, i, 'syslog', `${vendor}.firewall`),
+    ...base(r, i, 'syslog', 'syslog'),
     message: `action=${action} srcip=${src} dstip=${dst} dstport=${port} proto=6 policyid=${i % 40}`,
     observer: { vendor, product: 'firewall', type: 'firewall' },
+    process: { name: pick(r, ['filterlog', 'RT_FLOW', 'kernel']) },
     source: { ip: src, port: 1024 + (i % 60000) },
     destination: { ip: dst, port },
     network: { transport: 'tcp' },
-    event: { module: 'syslog', dataset: `${vendor}.firewall`, action },
+    event: { module: 'syslog', dataset: 'syslog', action, category: ['network'], id: `ev-${i}` },
     src_ip: src,
     dst_ip: dst,
     dst_port: port,
@@ -135,7 +137,8 @@ function dns(r: () => number, i: number): Event {
   ]);
   const rtype = pick(r, ['A', 'AAAA', 'TXT', 'MX']);
   return {
-    ...base(r, i, 'syslog', 'dns.query'),
+    ...base(r, i, 'syslog', 'syslog'),
+    process: { name: 'named' },
     dns: { question: { name, type: rtype }, response_code: 'NOERROR' },
     source: { ip: ip(r, '10.1') },
     query: name,
@@ -146,7 +149,8 @@ function dns(r: () => number, i: number): Event {
 
 function flow(r: () => number, i: number): Event {
   return {
-    ...base(r, i, 'netflow', 'netflow.log'),
+    ...base(r, i, 'netflow', 'flow'),
+    event: { module: 'netflow', dataset: 'flow', kind: 'event', category: ['network'], id: `ev-${i}` },
     source: { ip: ip(r, '10.1'), port: 1024 + (i % 60000), bytes: Math.floor(r() * 1e6) },
     destination: { ip: ip(r, '151.101'), port: pick(r, [443, 80, 53, 22]), bytes: Math.floor(r() * 1e5) },
     network: { transport: pick(r, ['tcp', 'udp']), packets: Math.floor(r() * 1000) },
@@ -187,7 +191,6 @@ function windows(r: () => number, i: number): Event {
   const common = {
     ...base(r, i, 'windows', 'windows.forwarded'),
     Computer: `${pick(r, HOSTS)}.city.local`,
-    winlog: { channel: '', provider_name: '' },
   };
   const kind = r();
   if (kind < 0.45) {
@@ -292,64 +295,4 @@ export function eventMix(n: number, seed = 1): Event[] {
     );
   }
   return out;
-}
-
-interface Logsource {
-  product?: string;
-  category?: string;
-  service?: string;
-}
-type Predicate = (e: Event) => boolean;
-
-const dataset = (e: Event): unknown => (e['event'] as Record<string, unknown> | undefined)?.['dataset'];
-const SYSMON = 'Microsoft-Windows-Sysmon/Operational';
-const WINDOWS_CATEGORIES: Record<string, [string, number[]]> = {
-  process_creation: [SYSMON, [1]],
-  network_connection: [SYSMON, [3]],
-  image_load: [SYSMON, [7]],
-  file_event: [SYSMON, [11]],
-  registry_event: [SYSMON, [12, 13, 14]],
-  registry_set: [SYSMON, [13]],
-  registry_add: [SYSMON, [12]],
-  registry_delete: [SYSMON, [12]],
-  ps_script: ['Microsoft-Windows-PowerShell/Operational', [4104]],
-};
-const WINDOWS_CHANNELS: Record<string, string> = { security: 'Security', system: 'System', sysmon: SYSMON };
-const LINUX_PROGRAMS: Record<string, string[]> = {
-  sshd: ['sshd'],
-  sudo: ['sudo'],
-  cron: ['CRON', 'cron'],
-  auth: ['sshd', 'sudo', 'su', 'systemd-logind'],
-};
-
-/**
- * The routing the detector does for the shapes above (what a processing pipeline will declare as data):
- * which events a logsource selects, or null for logsources the collectors do not produce.
- */
-export function collectorLogsource(ls: Logsource): Predicate | null {
-  const { product, category, service } = ls;
-  if (product === 'windows') {
-    const byCat = category ? WINDOWS_CATEGORIES[category] : undefined;
-    if (byCat) return (e) => e['Channel'] === byCat[0] && byCat[1].includes(e['EventID'] as number);
-    const channel = !category && service ? WINDOWS_CHANNELS[service] : undefined;
-    return channel ? (e) => e['Channel'] === channel : null;
-  }
-  if (product === 'linux' && !category) {
-    if (!service || service === 'syslog') return (e) => dataset(e) === 'syslog.auth';
-    const progs = LINUX_PROGRAMS[service];
-    if (!progs) return null;
-    return (e) =>
-      dataset(e) === 'syslog.auth' &&
-      progs.includes((e['process'] as Record<string, unknown> | undefined)?.['name'] as string);
-  }
-  if (
-    category === 'firewall' ||
-    ['cisco', 'fortigate', 'huawei', 'juniper', 'paloalto'].includes(product ?? '')
-  )
-    return (e) => String(dataset(e)).endsWith('.firewall');
-  if (category === 'dns' && !product) return (e) => dataset(e) === 'dns.query';
-  if (category === 'webserver' || service === 'apache' || service === 'nginx')
-    return (e) => dataset(e) === 'nginx.access';
-  if (category === 'proxy') return (e) => dataset(e) === 'proxy.access';
-  return null;
 }

@@ -5,7 +5,8 @@
  *       dns categories; the webserver and proxy categories and apache/nginx services; and Windows
  *       forwarded over syslog as the Security channel (service security);
  *   (b) every rule of the main corpus folders `rules*`.
- * Each set runs unrouted (every rule meets every event) and routed by logsource (the detector's setting).
+ * Each set runs unrouted (every rule meets every event, `--pipeline none`) and routed through the shipped
+ * processing pipeline rules/pipelines/citysoc.yml (logsource selection + field mappings, as the detector).
  * Prints events/s on one thread (wall clock and process CPU time, untimed pass), p50/p99 per-event latency
  * (separate timed pass) and memory.
  *
@@ -14,9 +15,17 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { type CompiledRuleSet, type SigmaRule, compileRules, loadRules } from '@citysoc/sigma';
+import { projectRoot } from '@citysoc/config';
+import {
+  type CompiledRuleSet,
+  type CompileOptions,
+  type SigmaRule,
+  compileRules,
+  loadPipelineFile,
+  loadRules,
+} from '@citysoc/sigma';
 import { corpusDir } from '../support/corpus';
-import { type Event, collectorLogsource, eventMix } from './sigma-events';
+import { type Event, eventMix } from './sigma-events';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000);
 const DISTINCT = 20_000;
@@ -95,15 +104,24 @@ function main(): void {
   );
   const subset = loaded.rules.filter(collectorsProduce);
   // Unrouted: every rule meets every event (what `citysoc rules match` does without a pipeline).
-  // Routed: the logsource predicates of `collectorLogsource`, as the detector applies them.
+  // Routed: through the shipped citysoc pipeline (logsource selection + field mappings), as the detector.
+  const piped = loadPipelineFile(path.join(projectRoot(), 'rules', 'pipelines', 'citysoc.yml'));
+  if (!piped.pipeline)
+    throw new Error(piped.errors.map((e) => `${e.file}:${e.line}: ${e.message}`).join('\n'));
+  const pipeline = piped.pipeline;
+  const routedOpts: CompileOptions = {
+    ...opts,
+    logsource: (ls) => pipeline.logsource(ls),
+    fieldsFor: (ls) => pipeline.fieldsFor(ls),
+  };
   for (const [label, rules] of [
     ['(a) collector logsources', subset],
     ['(b) whole main corpus', loaded.rules],
   ] as const) {
     for (const routed of [false, true]) {
       const t0 = performance.now();
-      const set = compileRules(rules, routed ? { ...opts, logsource: collectorLogsource } : opts);
-      const name = `${label}, ${routed ? 'routed by logsource' : 'unrouted'}`;
+      const set = compileRules(rules, routed ? routedOpts : opts);
+      const name = `${label}, ${routed ? 'routed by the citysoc pipeline' : 'unrouted'}`;
       console.log(
         `${name}: compiled in ${(performance.now() - t0).toFixed(0)} ms` +
           (routed

@@ -56,6 +56,27 @@ export const detectorSchema = {
     min: 0,
     max: 10_000,
   }),
+  correlationPartitions: int({
+    env: 'CITYSOC_DETECTOR_CORRELATION_PARTITIONS',
+    description:
+      'Correlation partitions shared by detector replicas (0 = each detector correlates what it consumes; set the same P > 0 on every replica to run several)',
+    default: 0,
+    min: 0,
+    max: 1024,
+  }),
+  instance: str({
+    env: 'CITYSOC_DETECTOR_INSTANCE',
+    description: 'This replica id for partition leases (default: hostname-pid)',
+    default: '',
+  }),
+  leaseMs: int({
+    env: 'CITYSOC_DETECTOR_LEASE_MS',
+    description:
+      'A correlation partition whose owner has not renewed its lease for this long moves to another replica',
+    default: 15_000,
+    min: 300,
+    max: 600_000,
+  }),
   durable: str({
     env: 'CITYSOC_DETECTOR_DURABLE',
     description: 'Durable consumer name (replicas with the same name share the work)',

@@ -1,4 +1,5 @@
 import { type FSWatcher, statSync, watch } from 'node:fs';
+import os from 'node:os';
 import {
   Inject,
   Injectable,
@@ -14,6 +15,7 @@ import { type Alert, type EcsEvent } from '@citysoc/ecs';
 import { ComponentMetrics, startMetricsServer } from '@citysoc/observability';
 import { type detectorSchema } from './config';
 import { type DetectionEngine } from './engine';
+import { PartitionedCorrelation } from './partitions';
 import { ruleCostRows } from './rule-metrics';
 import {
   type LoadedRuleSet,
@@ -69,6 +71,7 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
   private readonly lock = new Mutex();
   private current!: LoadedRuleSet;
   private correlatedUpTo = 0;
+  private partitions?: PartitionedCorrelation;
   private reloadChain: Promise<ReloadStatus> = Promise.resolve(undefined as unknown as ReloadStatus);
   status!: ReloadStatus;
 
@@ -110,6 +113,22 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
       engine.restore(parsed.state as Parameters<DetectionEngine['restore']>[0]);
       this.correlatedUpTo = parsed.correlatedUpTo;
       this.logger.log(`correlation state restored up to EVENTS #${parsed.correlatedUpTo}`);
+    }
+
+    if (c.correlationPartitions > 0) {
+      this.partitions = new PartitionedCorrelation(bus, {
+        partitions: c.correlationPartitions,
+        instance: c.instance || `${os.hostname()}-${process.pid}`,
+        leaseMs: c.leaseMs,
+        durable: c.durable,
+        replicas: c.natsReplicas,
+        batchSize: c.batchSize,
+        logger: this.logger,
+        engine: () => this.current.engine,
+        publishAlerts: (alerts) => this.publishAlerts(bus, alerts),
+        onDeadLettered: (reason) => this.metrics.discarded.inc({ component: 'detector', reason }),
+      });
+      await this.partitions.start();
     }
 
     this.reloadSub = bus.nc.subscribe(reloadSubject(c), {
@@ -163,6 +182,23 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
   ): Promise<void> {
     // One set per batch: a reload swaps between batches, never inside one.
     const engine = this.current.engine;
+    const partitions = this.partitions;
+    if (partitions) {
+      // Correlations run on the partition owners: route the matches there, stored before the ack.
+      const out: { subject: string; data: Buffer; msgId: string }[] = [];
+      const now = new Date();
+      let sent = 0;
+      for (const e of events) {
+        const r = engine.detectWithMatches(e, now, false);
+        sent += r.alerts.length;
+        for (const a of r.alerts) out.push(this.alertMessage(bus, a));
+        if (engine.correlations > 0 && r.matched.length > 0) out.push(...partitions.records(e, r.matched));
+      }
+      this.metrics.received.inc({ component: 'detector' }, events.length);
+      await bus.publisher.publishAll(out);
+      this.metrics.sent.inc({ component: 'detector' }, sent);
+      return;
+    }
     this.metrics.received.inc({ component: 'detector' }, events.length);
     const now = new Date();
     const alerts: Alert[] = [];
@@ -176,13 +212,7 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
         last = Math.max(last, seq);
       });
       // Alerts are stored in ALERTS (deduplicated by their deterministic id) before the events are acked.
-      await bus.publisher.publishAll(
-        alerts.map((a) => ({
-          subject: bus.names.alertsSubject(a.rule.level),
-          data: Buffer.from(JSON.stringify(a)),
-          msgId: a.id,
-        })),
-      );
+      await this.publishAlerts(bus, alerts);
       // Saved before the batch is acked: a crash after this point redelivers events we then skip.
       if (engine.correlations > 0)
         await kv.put(
@@ -195,7 +225,25 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
       throw err;
     }
     this.correlatedUpTo = last;
+  }
+
+  private alertMessage(bus: Bus, a: Alert): { subject: string; data: Buffer; msgId: string } {
+    return {
+      subject: bus.names.alertsSubject(a.rule.level),
+      data: Buffer.from(JSON.stringify(a)),
+      msgId: a.id,
+    };
+  }
+
+  /** Alerts are stored in ALERTS, deduplicated by their deterministic id. */
+  private async publishAlerts(bus: Bus, alerts: Alert[]): Promise<void> {
+    await bus.publisher.publishAll(alerts.map((a) => this.alertMessage(bus, a)));
     this.metrics.sent.inc({ component: 'detector' }, alerts.length);
+  }
+
+  /** Partitions this replica owns (empty when correlations are not partitioned). */
+  ownedPartitions(): number[] {
+    return this.partitions?.ownedPartitions() ?? [];
   }
 
   private statusOf(ok: boolean, trigger: string, errors: string[]): ReloadStatus {
@@ -322,6 +370,7 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
     if (this.debounce) clearTimeout(this.debounce);
     this.reloadSub?.unsubscribe();
     await this.consumer?.stop();
+    await this.partitions?.stop();
     await this.reloadChain.catch(() => undefined);
     await this.metricsServer?.close();
     await this.bus?.close();

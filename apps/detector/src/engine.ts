@@ -21,10 +21,29 @@ export interface DetectionEngine {
   /** The stage-1 set, for its per-rule stats. */
   readonly set: CompiledRuleSet;
   /**
-   * Stage 1 (per event) and, unless `correlate` is false (a redelivered event already counted), stage 2
-   * (correlations on event time).
+   * Stage 1 (per event) and, unless `correlate` is false (a redelivered event already counted, or
+   * correlations run on their partition owners), stage 2 (correlations on event time).
    */
   detect(event: EcsEvent, now?: Date, correlate?: boolean): Alert[];
+  /** As `detect`, also returning the ids of the rules that matched (what correlations are fed). */
+  detectWithMatches(event: EcsEvent, now?: Date, correlate?: boolean): { alerts: Alert[]; matched: string[] };
+  snapshot(): CorrelationState;
+  restore(state: CorrelationState): void;
+  /** Partition keys of the correlation groups an event with these matches updates. */
+  routeKeys(event: EcsEvent, matched: readonly string[]): string[];
+  /** A separate correlation state over the same rules (one per owned partition). */
+  newCorrelator(): Correlator;
+}
+
+/** Correlation state of its own over the engine's correlation rules. */
+export interface Correlator {
+  /** Feeds one event's matches; `owns` restricts counting to the groups of one partition. */
+  observe(
+    event: EcsEvent,
+    matched: readonly string[],
+    now: Date,
+    owns?: (routeKey: string) => boolean,
+  ): Alert[];
   snapshot(): CorrelationState;
   restore(state: CorrelationState): void;
 }
@@ -66,44 +85,22 @@ export function buildEngine(
   const correlationRules = rules.filter((r) => r.kind === 'correlation');
   const set = compileRules(rules, pipeline ? { ...opts, ...pipelineCompileOptions(pipeline) } : opts);
   const errors: RuleError[] = [...set.errors];
-  let correlation = new CorrelationEngine(correlationRules, rules);
-  errors.push(...correlation.errors);
-  const hasCorrelations = correlation.rules.length > 0;
-
-  return {
-    active: set.size,
-    correlations: correlation.rules.length,
-    notApplicable: [...set.notApplicable],
-    errors,
-    set,
-    detect(event: EcsEvent, now = new Date(), correlate = true): Alert[] {
-      const out: Alert[] = [];
-      const doc = event as Record<string, unknown>;
-      const matched: string[] = [];
-      const created = now.toISOString();
-      for (const m of set.match(doc)) {
-        const r = m.rule;
-        matched.push(r.id);
-        // A rule that only feeds a correlation alerts on its own only if the correlation says `generate`.
-        if (hasCorrelations && !correlation.emitsAlerts(r.id)) continue;
-        out.push({
-          id: alertId(r.id, r.version, event.event.id),
-          '@timestamp': event['@timestamp'],
-          created_at: created,
-          rule: ruleMeta(r),
-          entity: entityOf(event),
-          event_ids: [event.event.id],
-          event,
-          matched_fields: m.matchedFields,
-        });
-      }
-      if (hasCorrelations && correlate && matched.length > 0) {
+  const newCorrelator = (): Correlator & { engine: () => CorrelationEngine } => {
+    let correlation = new CorrelationEngine(correlationRules, rules);
+    return {
+      engine: () => correlation,
+      observe(event, matched, now, owns) {
+        const out: Alert[] = [];
+        if (matched.length === 0) return out;
         const t = Date.parse(event['@timestamp']);
+        const created = now.toISOString();
+        const doc = event as Record<string, unknown>;
         for (const hit of correlation.observe(
           doc,
           Number.isNaN(t) ? now.getTime() : t,
           matched,
           event.event.id,
+          owns,
         )) {
           if (!hit.alert) continue;
           out.push({
@@ -121,12 +118,54 @@ export function buildEngine(
             },
           });
         }
-      }
-      return out;
-    },
-    snapshot: () => correlation.snapshot(),
-    restore(state: CorrelationState) {
-      correlation = CorrelationEngine.restore(correlationRules, rules, state);
-    },
+        return out;
+      },
+      snapshot: () => correlation.snapshot(),
+      restore(state) {
+        correlation = CorrelationEngine.restore(correlationRules, rules, state);
+      },
+    };
+  };
+  const main = newCorrelator();
+  const first = main.engine();
+  errors.push(...first.errors);
+  const hasCorrelations = first.rules.length > 0;
+
+  const detectWithMatches = (event: EcsEvent, now = new Date(), correlate = true) => {
+    const alerts: Alert[] = [];
+    const matched: string[] = [];
+    const created = now.toISOString();
+    for (const m of set.match(event)) {
+      const r = m.rule;
+      matched.push(r.id);
+      // A rule that only feeds a correlation alerts on its own only if the correlation says `generate`.
+      if (hasCorrelations && !main.engine().emitsAlerts(r.id)) continue;
+      alerts.push({
+        id: alertId(r.id, r.version, event.event.id),
+        '@timestamp': event['@timestamp'],
+        created_at: created,
+        rule: ruleMeta(r),
+        entity: entityOf(event),
+        event_ids: [event.event.id],
+        event,
+        matched_fields: m.matchedFields,
+      });
+    }
+    if (hasCorrelations && correlate) alerts.push(...main.observe(event, matched, now));
+    return { alerts, matched };
+  };
+
+  return {
+    active: set.size,
+    correlations: first.rules.length,
+    notApplicable: [...set.notApplicable],
+    errors,
+    set,
+    detect: (event, now, correlate) => detectWithMatches(event, now, correlate).alerts,
+    detectWithMatches,
+    snapshot: () => main.snapshot(),
+    restore: (state) => main.restore(state),
+    routeKeys: (event, matched) => (hasCorrelations ? main.engine().routeKeys(event, matched) : []),
+    newCorrelator,
   };
 }

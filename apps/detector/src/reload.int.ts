@@ -6,7 +6,7 @@ import path from 'node:path';
 import { connect, type NatsConnection } from 'nats';
 import { loadConfig } from '@citysoc/config';
 import { type Alert, type EcsEvent } from '@citysoc/ecs';
-import { cleanupStreams, readStream, uniquePrefix, waitFor } from '@citysoc/testing';
+import { cleanupStreams, freePort, readStream, uniquePrefix, waitFor } from '@citysoc/testing';
 import { detectorSchema } from './config';
 import { DetectorModule } from './detector.module';
 import { DetectorService, reloadSubject } from './detector.service';
@@ -31,13 +31,15 @@ describe('detector rule reload', () => {
   const prefix = uniquePrefix();
   const rulesDir = mkdtempSync(path.join(os.tmpdir(), 'citysoc-reload-'));
   writeFileSync(path.join(rulesDir, 'a.yml'), rule(RULE_A, 'alpha'));
-  const config = loadConfig(detectorSchema, {
-    CITYSOC_STREAM_PREFIX: prefix,
-    CITYSOC_BUILTIN_RULES: rulesDir,
-    CITYSOC_DETECTOR_METRICS_PORT: '-1',
-    CITYSOC_DETECTOR_RELOAD_DEBOUNCE_MS: '50',
-    ...(process.env.CITYSOC_NATS_URL ? { CITYSOC_NATS_URL: process.env.CITYSOC_NATS_URL } : {}),
-  });
+  let metricsPort = 0;
+  const config = () =>
+    loadConfig(detectorSchema, {
+      CITYSOC_STREAM_PREFIX: prefix,
+      CITYSOC_BUILTIN_RULES: rulesDir,
+      CITYSOC_DETECTOR_METRICS_PORT: String(metricsPort),
+      CITYSOC_DETECTOR_RELOAD_DEBOUNCE_MS: '50',
+      ...(process.env.CITYSOC_NATS_URL ? { CITYSOC_NATS_URL: process.env.CITYSOC_NATS_URL } : {}),
+    });
   let app: INestApplicationContext | undefined;
   let nc: NatsConnection | undefined;
   let n = 0;
@@ -73,15 +75,17 @@ describe('detector rule reload', () => {
       return all.filter((a) => a.event_ids.includes(eventId)).map((a) => a.rule.id);
     }, `event ${eventId} processed`);
   const reloadCommand = async (): Promise<ReloadStatus> => {
-    const reply = await nc!.request(reloadSubject(config), new Uint8Array(), { timeout: 20_000 });
+    const reply = await nc!.request(reloadSubject(config()), new Uint8Array(), { timeout: 20_000 });
     return JSON.parse(Buffer.from(reply.data).toString()) as ReloadStatus;
   };
 
   it('keeps the previous set on a broken file, reports it, and applies the fix', async () => {
-    app = await NestFactory.createApplicationContext(DetectorModule.register(config), { logger: false });
+    metricsPort = await freePort();
+    app = await NestFactory.createApplicationContext(DetectorModule.register(config()), { logger: false });
     await app.init();
     const svc = app.get(DetectorService);
-    nc = await connect({ servers: config.natsUrl });
+    nc = await connect({ servers: config().natsUrl });
+    const metrics = async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
 
     expect(await alertsFor(await publish('alpha one'))).toEqual([RULE_A]);
 
@@ -99,6 +103,15 @@ describe('detector rule reload', () => {
     expect(cmd.trigger).toBe('command');
     expect(cmd.errors.some((e) => /b\.yml:\d+: \S/.test(e))).toBe(true);
     expect(await alertsFor(await publish('alpha two'))).toEqual([RULE_A]);
+    const rejected = await metrics();
+    expect(rejected).toMatch(/^citysoc_detector_rule_reload_ok\{[^}]*\} 0$/m);
+    expect(rejected).toMatch(
+      /^citysoc_detector_rule_reloads_total\{[^}]*result="rejected",trigger="command"[^}]*\} 1$/m,
+    );
+    // Per-rule cost of the running rule: two evaluations, two matches.
+    expect(rejected).toMatch(
+      new RegExp(`^citysoc_detector_rule_matches\\{[^}]*rule_id="${RULE_A}"[^}]*\\} 2$`, 'm'),
+    );
 
     // The fix is applied: both rules run.
     writeFileSync(path.join(rulesDir, 'b.yml'), rule(RULE_B, 'bravo'));

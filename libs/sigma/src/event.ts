@@ -67,17 +67,57 @@ export function makeGetter(rawPath: string): Getter {
   return (ctx) => resolve(ctx.event, 0);
 }
 
-/** Reads the first of several paths that is present (a field mapped to alternatives). */
+const shared = new Map<string, Getter>();
+
+/**
+ * Reads the first of several paths that is present (a field mapped to alternatives). Getters are shared by
+ * every rule that reads the same paths and remember their last answer for the match context it was
+ * computed in: the rules an event meets mostly read the same few fields (Image, CommandLine, message), and
+ * a context lives for one `match` call, during which the event does not change.
+ */
 export function makeMultiGetter(paths: readonly string[]): Getter {
-  if (paths.length === 1) return makeGetter(paths[0] as string);
-  const getters = paths.map(makeGetter);
-  return (ctx) => {
-    for (const g of getters) {
-      const v = g(ctx);
-      if (v !== undefined) return v;
+  const key = paths.join('\u0000');
+  let g = shared.get(key);
+  if (g) return g;
+  const inner =
+    paths.length === 1
+      ? makeGetter(paths[0] as string)
+      : (
+          (getters: Getter[]): Getter =>
+          (ctx) => {
+            for (const one of getters) {
+              const v = one(ctx);
+              if (v !== undefined) return v;
+            }
+            return undefined;
+          }
+        )(paths.map(makeGetter));
+  let lastCtx: MatchCtx | undefined;
+  let lastValue: unknown;
+  g = (ctx) => {
+    if (ctx !== lastCtx) {
+      lastValue = inner(ctx);
+      lastCtx = ctx;
     }
-    return undefined;
+    return lastValue;
   };
+  shared.set(key, g);
+  return g;
+}
+
+let active: MatchCtx | undefined;
+
+/**
+ * The context of the `match` call in progress, so logsource predicates asked during it reuse its cached
+ * field values instead of building their own; undefined outside a match.
+ */
+export function setActiveCtx(ctx: MatchCtx | undefined): void {
+  active = ctx;
+}
+
+/** The running match's context for this event, or a fresh one. */
+export function ctxFor(event: Record<string, unknown>): MatchCtx {
+  return active !== undefined && active.event === event ? active : newCtx(event);
 }
 
 /** Sigma compares scalars as strings: numbers in their JS form (`22`, `1000.5`), booleans as true/false. */

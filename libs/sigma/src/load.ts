@@ -332,8 +332,7 @@ function collectFiles(p: string, out: string[], errors: RuleError[]): void {
       // A `pipelines` folder beside the rules holds processing pipelines, which are not rules.
       if (cs.isDirectory()) {
         if (n !== PIPELINES_DIR) collectFiles(child, out, errors);
-      }
-      else if (/\.ya?ml$/i.test(n)) out.push(child);
+      } else if (/\.ya?ml$/i.test(n)) out.push(child);
     }
   } else {
     out.push(p);

@@ -4,7 +4,7 @@ import Ajv2020 from 'ajv/dist/2020';
 import { LineCounter, parseDocument } from 'yaml';
 import { type CompiledDetection, compileDetection } from './compile';
 import { type RuleError, SigmaError } from './errors';
-import { newCtx } from './event';
+import { ctxFor } from './event';
 import { type FieldResolver, type LogsourcePredicate, type SigmaLogsource } from './model';
 
 /**
@@ -250,19 +250,27 @@ function compilePipeline(spec: PipelineSpec, entries: Entry[], file: string): Co
     const top = list[list.length - 1]?.specificity;
     return list.filter((e) => e.specificity === top);
   };
+  const predicates = new Map<string, LogsourcePredicate>();
   return {
     name: spec.name,
     file,
     logsource(ls) {
-      const chosen = mostSpecific(applicable(ls))
-        .map((e) => e.test)
-        .filter((t): t is CompiledDetection => t !== null);
+      const chosen = mostSpecific(applicable(ls)).filter((e) => e.test !== null);
       if (chosen.length === 0) return null;
-      return (event) => {
-        const ctx = newCtx(event);
-        for (const t of chosen) if (t.test(ctx)) return true;
-        return false;
-      };
+      // One predicate object per set of entries, so a caller can ask it once per event for all the
+      // logsources it serves (cisco/aaa, cisco/bgp … are all the `cisco` entry).
+      const key = chosen.map((e) => e.spec.name).join('\u0000');
+      let pred = predicates.get(key);
+      if (!pred) {
+        const tests = chosen.map((e) => e.test as CompiledDetection);
+        pred = (event) => {
+          const ctx = ctxFor(event);
+          for (const t of tests) if (t.test(ctx)) return true;
+          return false;
+        };
+        predicates.set(key, pred);
+      }
+      return pred;
     },
     fieldsFor(ls) {
       return resolverOf(

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { type CompiledDetection, compileDetection } from './compile';
 import { type RuleError, SigmaError } from './errors';
-import { type MatchCtx, newCtx } from './event';
+import { type MatchCtx, newCtx, setActiveCtx } from './event';
 import {
   type CompileOptions,
   type LogsourcePredicate,
@@ -190,6 +190,8 @@ function assignRoutes(
   select: (ls: SigmaLogsource) => LogsourcePredicate | null,
 ): { kept: Entry[]; dropped: SigmaRule[]; preds: LogsourcePredicate[] } {
   const byKey = new Map<string, number>();
+  // Logsources that select with the same predicate share a route: one verdict per event for all of them.
+  const byPred = new Map<LogsourcePredicate, number>();
   const preds: LogsourcePredicate[] = [];
   const kept: Entry[] = [];
   const dropped: SigmaRule[] = [];
@@ -198,7 +200,13 @@ function assignRoutes(
     let g = byKey.get(key);
     if (g === undefined) {
       const p = select(e.rule.logsource);
-      g = p ? preds.push(p) - 1 : -1;
+      if (p) {
+        g = byPred.get(p);
+        if (g === undefined) {
+          g = preds.push(p) - 1;
+          byPred.set(p, g);
+        }
+      } else g = -1;
       byKey.set(key, g);
     }
     if (g < 0) dropped.push(e.rule);
@@ -296,12 +304,17 @@ export function compileRules(rules: SigmaRule[], opts: CompileOptions = {}): Com
       const ctx = newCtx(ev);
       if (preds.length > 0) verdicts.fill(0);
       let out: RuleMatch[] | undefined;
-      for (const e of index.candidates(ctx, keywords)) {
-        if (e.route >= 0 && !admits(e.route)) continue;
-        if (!evaluate(e, ctx, ++tick % SAMPLE_EVERY === 0)) continue;
-        const matchedFields: Record<string, unknown> = {};
-        e.det.collect(ctx, matchedFields);
-        (out ??= []).push({ rule: e.rule, matchedFields });
+      setActiveCtx(ctx);
+      try {
+        for (const e of index.candidates(ctx, keywords)) {
+          if (e.route >= 0 && !admits(e.route)) continue;
+          if (!evaluate(e, ctx, ++tick % SAMPLE_EVERY === 0)) continue;
+          const matchedFields: Record<string, unknown> = {};
+          e.det.collect(ctx, matchedFields);
+          (out ??= []).push({ rule: e.rule, matchedFields });
+        }
+      } finally {
+        setActiveCtx(undefined);
       }
       return out ?? [];
     },

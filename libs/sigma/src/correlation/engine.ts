@@ -235,6 +235,11 @@ export class CorrelationEngine {
     eventTimeMs: number,
     matchedRuleIds: readonly string[],
     eventRef: string,
+    /**
+     * With partitioned replicas: whether this engine owns a group, by its `routeKeys` key. Groups it does
+     * not own are skipped for events; inner hits of a chain feed their outer correlation where they fire.
+     */
+    owns?: (routeKey: string) => boolean,
   ): CorrelationHit[] {
     // Only correlations that reference a matched rule (and, as they fire, their dependants) are visited,
     // so the cost does not grow with the number of unrelated correlations.
@@ -258,6 +263,11 @@ export class CorrelationEngine {
         const ref = c.refs[refIndex] as string;
         if (matchedRuleIds.includes(ref)) {
           inputs.push({ refIndex, get: fromEvent, t: eventTimeMs, refs: [eventRef], origin: event });
+          if (owns) {
+            const fields = c.groupFields[refIndex] ?? [];
+            const key = JSON.stringify([c.rule.id, ...fields.map((f) => normalize(fromEvent(f)))]);
+            if (!owns(key)) inputs.pop();
+          }
         }
         for (const hit of fired?.get(ref) ?? NONE) {
           // The outer correlation sees an inner hit as an event made of the inner group, falling back to the

@@ -1,0 +1,303 @@
+import { DurableConsumer, type Bus, ensureConsumer, isNotFound, type Logger } from '@citysoc/bus';
+import { type Alert, type EcsEvent } from '@citysoc/ecs';
+import { type CorrelationState } from '@citysoc/sigma';
+import { type KV, nanos, RetentionPolicy, StorageType } from 'nats';
+import { type Correlator, type DetectionEngine } from './engine';
+
+/** FNV-1a (32 bit) of a route key, mod the partition count: stable across processes and versions. */
+export function partitionOf(routeKey: string, partitions: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < routeKey.length; i++) {
+    h ^= routeKey.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h % partitions;
+}
+
+/** A compare-and-set on the partition state failed: someone else wrote it (nats: wrong last sequence). */
+function isStateConflict(e: unknown): boolean {
+  const m = e instanceof Error ? e.message : String(e);
+  return /wrong last sequence|key exists/i.test(m);
+}
+
+/** What stage 1 hands a partition owner: the event, the rules it matched, for the owner's correlations. */
+export interface CorrelateRecord {
+  event: EcsEvent;
+  matched: string[];
+}
+
+export interface PartitionOptions {
+  partitions: number;
+  /** This replica's id (unique among the running replicas). */
+  instance: string;
+  /** A lease not renewed within this time lapses and another replica may take the partition. */
+  leaseMs: number;
+  /** Durable base name (the detector's), for consumer and bucket names. */
+  durable: string;
+  replicas: number;
+  batchSize: number;
+  logger: Logger;
+  /** The running engine (a hot reload replaces it). */
+  engine: () => DetectionEngine;
+  publishAlerts: (alerts: Alert[]) => Promise<void>;
+  onDeadLettered?: (reason: string) => void;
+}
+
+interface Owned {
+  p: number;
+  leaseRevision: number;
+  consumer: DurableConsumer<CorrelateRecord>;
+  correlator: Correlator;
+  /** Engine the correlator was built from, so a reload rebuilds it. */
+  builtFrom: DetectionEngine;
+  /** Highest CORRELATE sequence counted into the state; redeliveries at or below it are skipped. */
+  upTo: number;
+  /** KV revision of the partition's state as this owner last read or wrote it (compare-and-set fence). */
+  stateRevision: number;
+  lock: Promise<unknown>;
+}
+
+/**
+ * Correlation partitioning across detector replicas. Stage 1 (shared durable on EVENTS) publishes each
+ * correlation-relevant match to `correlate.<p>`, p = hash(group key) mod P. Each partition has one durable
+ * consumer and one owner at a time: a lease in a KV bucket whose entries lapse after `leaseMs` unless
+ * renewed. The owner keeps the partition's windows and writes them with the stream sequence they cover to
+ * KV, compare-and-set on the state key's revision, so a replica that lost its lease can never write over
+ * the new owner's state (no double counting), and a new owner resumes from that state and the partition's
+ * unacked records (no lost window).
+ */
+export class PartitionedCorrelation {
+  private leases!: KV;
+  private states!: KV;
+  private readonly owned = new Map<number, Owned>();
+  private timer?: NodeJS.Timeout;
+  private stopped = false;
+  private ticking: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly o: PartitionOptions,
+  ) {}
+
+  get stream(): string {
+    return `${this.bus.names.durable('CORRELATE')}`;
+  }
+
+  subject(p: number): string {
+    return `${this.bus.names.durable('correlate')}.${p}`;
+  }
+
+  async start(): Promise<void> {
+    const cfg = {
+      name: this.stream,
+      subjects: [`${this.bus.names.durable('correlate')}.>`],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      num_replicas: this.o.replicas,
+      max_age: nanos(7 * 24 * 3600_000),
+      duplicate_window: nanos(10 * 60_000),
+    };
+    try {
+      await this.bus.jsm.streams.info(this.stream);
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+      await this.bus.jsm.streams.add(cfg);
+    }
+    this.leases = await this.bus.js.views.kv(this.bus.names.durable(`${this.o.durable}-leases`), {
+      history: 1,
+      ttl: this.o.leaseMs,
+      replicas: this.o.replicas,
+    });
+    this.states = await this.bus.js.views.kv(this.bus.names.durable(`${this.o.durable}-partitions`), {
+      history: 1,
+      replicas: this.o.replicas,
+    });
+    await this.tick();
+    this.timer = setInterval(
+      () => {
+        this.ticking = this.ticking
+          .then(() => this.tick())
+          .catch((e: unknown) => this.warn('lease round', e));
+      },
+      Math.max(50, Math.floor(this.o.leaseMs / 3)),
+    );
+  }
+
+  /** Stage 1: route one event's matches to the partitions of the groups it updates. */
+  records(event: EcsEvent, matched: string[]): { subject: string; data: Buffer; msgId: string }[] {
+    const keys = this.o.engine().routeKeys(event, matched);
+    const parts = new Set(keys.map((k) => partitionOf(k, this.o.partitions)));
+    const data = Buffer.from(JSON.stringify({ event, matched } satisfies CorrelateRecord));
+    return [...parts].map((p) => ({ subject: this.subject(p), data, msgId: `${event.event.id}.${p}` }));
+  }
+
+  ownedPartitions(): number[] {
+    return [...this.owned.keys()].sort((a, b) => a - b);
+  }
+
+  private warn(what: string, e: unknown): void {
+    this.o.logger.warn(`correlation partitions: ${what}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+
+  /** One lease round: heartbeat, renew, release above the fair share, take free partitions up to it. */
+  private async tick(): Promise<void> {
+    if (this.stopped) return;
+    await this.leases.put(`replica.${this.o.instance}`, Buffer.from(String(Date.now())));
+    const live = new Set<string>();
+    for await (const k of await this.leases.keys('replica.*')) live.add(k);
+    const quota = Math.ceil(this.o.partitions / Math.max(1, live.size));
+    for (const own of [...this.owned.values()]) {
+      try {
+        own.leaseRevision = await this.leases.update(
+          `p.${own.p}`,
+          Buffer.from(this.o.instance),
+          own.leaseRevision,
+        );
+      } catch (e) {
+        this.warn(`lease of partition ${own.p} lost`, e);
+        await this.drop(own, false);
+      }
+    }
+    const extra = this.owned.size - quota;
+    if (extra > 0) {
+      for (const own of [...this.owned.values()].slice(-extra)) await this.drop(own, true);
+    }
+    for (let p = 0; p < this.o.partitions && this.owned.size < quota && !this.stopped; p++) {
+      if (this.owned.has(p)) continue;
+      let rev: number;
+      try {
+        rev = await this.leases.create(`p.${p}`, Buffer.from(this.o.instance));
+      } catch {
+        continue; // held by another replica
+      }
+      try {
+        await this.acquire(p, rev);
+      } catch (e) {
+        this.warn(`taking partition ${p}`, e);
+        await this.leases.delete(`p.${p}`).catch(() => undefined);
+      }
+    }
+  }
+
+  private async acquire(p: number, leaseRevision: number): Promise<void> {
+    const engine = this.o.engine();
+    const correlator = engine.newCorrelator();
+    const saved = await this.states.get(`p${p}`);
+    let upTo = 0;
+    let stateRevision = 0;
+    if (saved && saved.value.length > 0) {
+      const parsed = JSON.parse(Buffer.from(saved.value).toString('utf8')) as {
+        upTo: number;
+        state: CorrelationState;
+      };
+      correlator.restore(parsed.state);
+      upTo = parsed.upTo;
+      stateRevision = saved.revision;
+    }
+    const spec = {
+      stream: this.stream,
+      durable: this.bus.names.durable(`${this.o.durable}-correlate-${p}`),
+      filterSubject: this.subject(p),
+      ackWaitMs: Math.max(1000, this.o.leaseMs),
+    };
+    await ensureConsumer(this.bus.jsm, spec);
+    const own: Owned = {
+      p,
+      leaseRevision,
+      correlator,
+      builtFrom: engine,
+      upTo,
+      stateRevision,
+      lock: Promise.resolve(),
+      consumer: undefined as unknown as DurableConsumer<CorrelateRecord>,
+    };
+    own.consumer = new DurableConsumer<CorrelateRecord>(
+      {
+        js: this.bus.js,
+        spec,
+        batchSize: this.o.batchSize,
+        deadletter: {
+          publisher: this.bus.publisher,
+          subject: (reason) => this.bus.names.deadletterSubject('detector', reason),
+        },
+        logger: this.o.logger,
+        ...(this.o.onDeadLettered ? { onDeadLettered: this.o.onDeadLettered } : {}),
+      },
+      {
+        decode: (msg) => JSON.parse(Buffer.from(msg.data).toString('utf8')) as CorrelateRecord,
+        handle: (items) =>
+          this.handle(
+            own,
+            items.map((i) => i.value),
+            items.map((i) => i.msg.seq),
+          ),
+      },
+    );
+    this.owned.set(p, own);
+    own.consumer.start();
+    this.o.logger.log(`correlation partition ${p} taken (state up to CORRELATE #${upTo})`);
+  }
+
+  private async handle(own: Owned, records: CorrelateRecord[], seqs: number[]): Promise<void> {
+    const run = async (): Promise<void> => {
+      if (this.owned.get(own.p) !== own) throw new Error(`partition ${own.p} is no longer ours`);
+      const engine = this.o.engine();
+      if (own.builtFrom !== engine) {
+        // A reload: the same windows under the new rules (a changed correlation starts afresh).
+        const next = engine.newCorrelator();
+        next.restore(own.correlator.snapshot());
+        own.correlator = next;
+        own.builtFrom = engine;
+      }
+      const before = own.correlator.snapshot();
+      const now = new Date();
+      const alerts: Alert[] = [];
+      let last = own.upTo;
+      const owns = (key: string): boolean => partitionOf(key, this.o.partitions) === own.p;
+      try {
+        records.forEach((r, i) => {
+          const seq = seqs[i] ?? 0;
+          if (seq <= own.upTo) return; // counted before a crash or a move
+          alerts.push(...own.correlator.observe(r.event, r.matched, now, owns));
+          last = Math.max(last, seq);
+        });
+        await this.o.publishAlerts(alerts);
+        // Compare-and-set: fails if another replica wrote this partition's state since we read it.
+        const value = Buffer.from(JSON.stringify({ upTo: last, state: own.correlator.snapshot() }));
+        own.stateRevision =
+          own.stateRevision === 0
+            ? await this.states.create(`p${own.p}`, value)
+            : await this.states.update(`p${own.p}`, value, own.stateRevision);
+        own.upTo = last;
+      } catch (e) {
+        own.correlator.restore(before);
+        if (isStateConflict(e)) {
+          // Another replica owns this partition now: stop at once; our unacked records go back to it.
+          this.warn(`partition ${own.p} taken over by another replica`, e);
+          setImmediate(() => void this.drop(own, false));
+        }
+        throw e;
+      }
+    };
+    const next = own.lock.then(run, run);
+    own.lock = next.catch(() => undefined);
+    return next;
+  }
+
+  private async drop(own: Owned, release: boolean): Promise<void> {
+    if (this.owned.get(own.p) !== own) return;
+    this.owned.delete(own.p);
+    await own.consumer.stop();
+    await own.lock;
+    if (release) await this.leases.delete(`p.${own.p}`).catch(() => undefined);
+    this.o.logger.log(`correlation partition ${own.p} ${release ? 'released' : 'dropped'}`);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.ticking.catch(() => undefined);
+    for (const own of [...this.owned.values()]) await this.drop(own, true);
+    await this.leases?.delete(`replica.${this.o.instance}`).catch(() => undefined);
+  }
+}
