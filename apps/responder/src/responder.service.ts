@@ -102,6 +102,7 @@ export class ResponderService implements OnApplicationBootstrap, OnApplicationSh
           this.metrics.received.inc({ component: 'responder' });
           const r = control.incidents.recordAlert(alert, policy);
           if (!r.incident.queued) await this.enqueue(r.incident);
+          else if (r.severityRaised) await this.tighten(r.incident);
           if (r.created)
             this.logger.log(`incident ${r.incident.id} opened: ${r.incident.title} (${r.incident.severity})`);
           if (r.reopened) this.logger.log(`incident ${r.incident.id} reopened by late alert ${alert.id}`);
@@ -175,6 +176,30 @@ export class ResponderService implements OnApplicationBootstrap, OnApplicationSh
     await this.queue!.enqueue(incident);
     this.control!.incidents.markQueued(incident.id);
     this.metrics.sent.inc({ component: 'responder' });
+  }
+
+  /**
+   * A later alert raised the severity: the stricter deadlines (from the same start) are scheduled beside the
+   * old ones and the queued job moves up. A crash before this ends is repaired only by the next alert that
+   * raises it; the weaker timers still fire meanwhile.
+   */
+  private async tighten(incident: Incident): Promise<void> {
+    const since = Date.parse(incident.reopened_at ?? incident.created_at);
+    const deadlines = slaDeadlines(
+      incident.severity,
+      since,
+      this.config.slaPolicy,
+      this.config.slaBusinessHours ?? undefined,
+    );
+    const current = incident.sla;
+    const stricter = deadlines.filter((d) => {
+      const due = d.kind === 'acknowledge' ? current.acknowledge_due : current.resolve_due;
+      return due === null || d.dueMs < Date.parse(due);
+    });
+    if (stricter.length === 0) return;
+    this.control!.incidents.setSlaDeadlines(incident.id, stricter);
+    await this.sla!.schedule(incident.id, stricter, Date.now(), incident.generation, incident.severity);
+    await this.queue!.reprioritize(incident.id, incident.priority);
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -288,6 +288,7 @@ export class SqliteIncidentStore {
           created: false,
           duplicate: false,
           reopened: placement === 'reopen',
+          severityRaised: severity !== latest.severity,
         };
       }
 
