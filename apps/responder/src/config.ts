@@ -51,7 +51,7 @@ export const responderSchema = {
     description:
       'Grouping policy: keys=rule+entity|entity|rule+unit…;entity=source.ip,user.name,host.hostname;window=MIN;reopen=reopen|attach|new (window defaults to CITYSOC_INCIDENT_WINDOW_MINUTES)',
     default: '',
-    example: 'keys=entity;entity=source.ip,user.name,host.hostname;window=15;reopen=reopen',
+    example: 'keys=rule+entity;entity=source.ip,host.hostname,host.name,user.name;reopen=reopen',
     parse: (raw: string) => {
       parseGroupingPolicy(raw);
       return raw;
@@ -65,11 +65,28 @@ export const responderSchema = {
     example: 'days=mon-fri;hours=08:00-17:00;severities=low,medium',
     parse: (raw: string) => parseBusinessHours(raw) ?? null,
   } satisfies OptionSpec<BusinessHours | null>,
-  notifyWebhookUrls: list({
+  notifyWebhookUrls: {
     env: 'CITYSOC_NOTIFY_WEBHOOK_URLS',
     description: 'Webhooks told about SLA breaches (comma-separated http(s) URLs), signed with HMAC-SHA256',
     default: [],
-  }),
+    parse: (raw: string) => {
+      const urls = raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      for (const u of urls) {
+        let parsed: URL;
+        try {
+          parsed = new URL(u);
+        } catch {
+          throw new Error(`not a valid URL: ${u}`);
+        }
+        if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+          throw new Error(`expected http(s): ${u}`);
+      }
+      return urls;
+    },
+  } satisfies OptionSpec<string[]>,
   notifyWebhookSecret: str({
     env: 'CITYSOC_NOTIFY_WEBHOOK_SECRET',
     description: 'HMAC-SHA256 key for webhook signatures (required with webhooks, ≥ 16 characters)',
