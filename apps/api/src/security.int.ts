@@ -54,6 +54,9 @@ function alertOf(id: string, e: EcsEvent, level: Alert['rule']['level']): Alert 
  * The API's security boundary against real Redis and SQLite: authentication (tokens, sessions, lockout,
  * rate limit), roles, unit scoping (404 across units), validation without side effects, and the audit chain.
  */
+// Logins run scrypt (tens of ms each, more on a loaded machine): generous per-test time.
+jest.setTimeout(30_000);
+
 describe('API security', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'citysoc-api-sec-'));
   const adminToken = `csk_admin_${'s'.repeat(30)}`;
@@ -72,7 +75,7 @@ describe('API security', () => {
       CITYSOC_DATA_DIR: dir,
       CITYSOC_QUEUE_PREFIX: `citysoc-${uniquePrefix()}`,
       CITYSOC_LOGIN_MAX_FAILURES: '3',
-      CITYSOC_LOGIN_RATE_PER_MINUTE: '40',
+      CITYSOC_LOGIN_RATE_PER_MINUTE: '20',
       CITYSOC_SESSION_MINUTES: '30',
     });
     app = await createApiApp(config);
@@ -424,6 +427,6 @@ describe('API security', () => {
       expect(status).toBe(429);
       const last = control.audit.list(1)[0];
       expect(last).toMatchObject({ outcome: 'failure', detail: { status: 429, refused: 'rate_limited' } });
-    });
+    }, 120_000);
   });
 });
