@@ -409,6 +409,30 @@ describe('API security', () => {
     });
   });
 
+  describe('documentation and metrics', () => {
+    it('publishes an OpenAPI document with the new routes and exports queue, wait and SLA metrics', async () => {
+      const doc = await http().get('/api/docs/openapi.json').expect(200);
+      const paths = Object.keys((doc.body as { paths: Record<string, unknown> }).paths);
+      expect(paths).toEqual(
+        expect.arrayContaining([
+          '/api/v1/auth/login',
+          '/api/v1/users',
+          '/api/v1/incidents/claim',
+          '/api/v1/incidents/{id}/heartbeat',
+          '/api/v1/incidents/{id}/transition',
+          '/api/v1/incidents/bulk/false-positive',
+          '/api/v1/incidents/sla-report',
+          '/api/v1/notifications/failed',
+        ]),
+      );
+      const metrics = await http().get('/metrics').expect(200);
+      expect(metrics.text).toMatch(/^citysoc_incident_queue_jobs\{state="prioritized"\} \d+/m);
+      expect(metrics.text).toMatch(/^citysoc_incident_queue_oldest_wait_seconds /m);
+      expect(metrics.text).toMatch(/^citysoc_incident_queue_wait_seconds_count\{app="api"\} [1-9]/m);
+      expect(metrics.text).toMatch(/^citysoc_notify_jobs\{state="failed"\} 0/m);
+    });
+  });
+
   describe('audit', () => {
     it('detects an edited audit record and names it', async () => {
       const ok = await http().get('/api/v1/audit/verify').set(as('city.auditor')).expect(200);

@@ -15,8 +15,8 @@ import {
   type GroupingPolicy,
   parseBusinessHours,
   parseGroupingPolicy,
-  parseSlaPolicy,
-  type SlaPolicy,
+  parseSlaPolicies,
+  type SlaPolicies,
 } from '@citysoc/incidents';
 
 export const responderSchema = {
@@ -41,11 +41,11 @@ export const responderSchema = {
   slaPolicy: {
     env: 'CITYSOC_SLA_POLICY',
     description:
-      'Minutes to claim/resolve per severity, e.g. critical=15/240,high=30/480 (- for none); unlisted keep defaults',
-    default: DEFAULT_SLA,
+      'Minutes to claim/resolve per severity, e.g. critical=15/240,high=30/480 (- for none); unlisted keep defaults; unit:severity=a/r overrides a unit subtree, e.g. hanoi/ba-dinh:critical=10/120',
+    default: { default: DEFAULT_SLA, byUnit: {} },
     example: 'critical=15/240,high=30/480,medium=240/4320,low=1440/10080,informational=-/-',
-    parse: (raw: string) => parseSlaPolicy(raw),
-  } satisfies OptionSpec<SlaPolicy>,
+    parse: (raw: string) => parseSlaPolicies(raw),
+  } satisfies OptionSpec<SlaPolicies>,
   grouping: {
     env: 'CITYSOC_GROUPING',
     description:

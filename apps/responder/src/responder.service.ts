@@ -10,7 +10,7 @@ import { type Bus, consumeJson, type DurableConsumer, openBus } from '@citysoc/b
 import { type ConfigOf } from '@citysoc/config';
 import { type Alert } from '@citysoc/ecs';
 import { ComponentMetrics, startMetricsServer } from '@citysoc/observability';
-import { slaBreached, slaDeadlines } from '@citysoc/incidents';
+import { slaBreached, slaDeadlines, slaPolicyFor } from '@citysoc/incidents';
 import { IncidentQueue, NotifyQueue, redisConnection, type SlaJobData, SlaQueue } from '@citysoc/queues';
 import { Counter } from 'prom-client';
 import { type ControlStore, type Incident, openControlStore } from '@citysoc/store';
@@ -168,7 +168,7 @@ export class ResponderService implements OnApplicationBootstrap, OnApplicationSh
     const deadlines = slaDeadlines(
       incident.severity,
       since,
-      this.config.slaPolicy,
+      slaPolicyFor(this.config.slaPolicy, incident.unit?.path),
       this.config.slaBusinessHours ?? undefined,
     );
     this.control!.incidents.setSlaDeadlines(incident.id, deadlines);
@@ -188,7 +188,7 @@ export class ResponderService implements OnApplicationBootstrap, OnApplicationSh
     const deadlines = slaDeadlines(
       incident.severity,
       since,
-      this.config.slaPolicy,
+      slaPolicyFor(this.config.slaPolicy, incident.unit?.path),
       this.config.slaBusinessHours ?? undefined,
     );
     const current = incident.sla;
