@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
 import {
   int,
   list,
@@ -15,6 +17,7 @@ import {
   type GroupingPolicy,
   parseBusinessHours,
   parseGroupingPolicy,
+  groupingSpecFromObject,
   parseSlaPolicies,
   type SlaPolicies,
 } from '@citysoc/incidents';
@@ -54,6 +57,17 @@ export const responderSchema = {
     example: 'keys=rule+entity;entity=source.ip,host.hostname,host.name,user.name;reopen=reopen',
     parse: (raw: string) => {
       parseGroupingPolicy(raw);
+      return raw;
+    },
+  } satisfies OptionSpec<string>,
+  groupingFile: {
+    env: 'CITYSOC_GROUPING_FILE',
+    description:
+      'Grouping policy as YAML (keys, entity, window_minutes, reopen); CITYSOC_GROUPING settings apply on top',
+    default: '',
+    example: 'deploy/grouping.example.yml',
+    parse: (raw: string) => {
+      if (raw) groupingFromFile(raw);
       return raw;
     },
   } satisfies OptionSpec<string>,
@@ -132,12 +146,18 @@ export const responderSchema = {
   }),
 };
 
-export type ResponderSettings = { grouping: string; windowMinutes: number };
+export type ResponderSettings = { grouping: string; groupingFile: string; windowMinutes: number };
 
-/** The grouping policy: CITYSOC_GROUPING over the defaults, with CITYSOC_INCIDENT_WINDOW_MINUTES as the window. */
+function groupingFromFile(file: string): string {
+  return groupingSpecFromObject(parse(readFileSync(file, 'utf8')));
+}
+
+/**
+ * The grouping policy: the defaults with CITYSOC_INCIDENT_WINDOW_MINUTES as the window, then the YAML file,
+ * then CITYSOC_GROUPING.
+ */
 export function groupingPolicy(c: ResponderSettings): GroupingPolicy {
-  return parseGroupingPolicy(c.grouping, {
-    ...DEFAULT_GROUPING_FOR_CONFIG,
-    windowMs: c.windowMinutes * 60_000,
-  });
+  const base = { ...DEFAULT_GROUPING_FOR_CONFIG, windowMs: c.windowMinutes * 60_000 };
+  const fromFile = c.groupingFile ? parseGroupingPolicy(groupingFromFile(c.groupingFile), base) : base;
+  return parseGroupingPolicy(c.grouping, fromFile);
 }

@@ -22,6 +22,7 @@ export {
   REOPEN_POLICIES,
   DEFAULT_GROUPING,
   parseGroupingPolicy,
+  groupingSpecFromObject,
   unitOf,
   unitPathOf,
   groupingEntity,
