@@ -88,28 +88,34 @@ describe('when util-linux logger sends syslog to the running pipeline', () => {
       const claim = await pipeline.api<Incident>('POST', '/api/v1/incidents/claim');
       expect(claim.status).toBe(200);
       expect(claim.body.id).toBe(incident.id);
-      expect(claim.body.status).toBe('claimed');
+      expect(claim.body.status).toBe('acknowledged');
       expect(claim.body.assignee).toBe('admin');
-      expect(await (await queue.getJob(incident.id))?.getState()).toBe('completed');
+      // The claim holds the job under its lock until the incident is closed.
+      expect(await (await queue.getJob(incident.id))?.getState()).toBe('active');
 
       const empty = await pipeline.api('POST', '/api/v1/incidents/claim');
       expect(empty.status).toBe(204);
+
+      const working = await pipeline.api<Incident>('POST', `/api/v1/incidents/${incident.id}/transition`, {
+        status: 'in_progress',
+      });
+      expect(working.status).toBe(200);
+      const resolved = await pipeline.api<Incident>('POST', `/api/v1/incidents/${incident.id}/status`, {
+        status: 'resolved',
+        note: 'blocked 203.0.113.7',
+      });
+      expect(resolved.status).toBe(200);
+      expect(resolved.body.status).toBe('resolved');
+      expect(await (await queue.getJob(incident.id))?.getState()).toBe('completed');
     } finally {
       await queue.close();
     }
-
-    const resolved = await pipeline.api<Incident>('POST', `/api/v1/incidents/${incident.id}/status`, {
-      status: 'resolved',
-      note: 'blocked 203.0.113.7',
-    });
-    expect(resolved.status).toBe(200);
-    expect(resolved.body.status).toBe('resolved');
     const audit = await pipeline.api<{ items: Array<{ action: string; actor: string }> }>(
       'GET',
       '/api/v1/audit',
     );
     expect(audit.body.items.map((e) => e.action)).toEqual(
-      expect.arrayContaining(['POST IncidentsController.claim', 'POST IncidentsController.setStatus']),
+      expect.arrayContaining(['POST IncidentsController.claim', 'POST IncidentsController.transition']),
     );
   }, 90_000);
 

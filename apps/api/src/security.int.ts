@@ -54,6 +54,9 @@ function alertOf(id: string, e: EcsEvent, level: Alert['rule']['level']): Alert 
  * The API's security boundary against real Redis and SQLite: authentication (tokens, sessions, lockout,
  * rate limit), roles, unit scoping (404 across units), validation without side effects, and the audit chain.
  */
+// Logins run scrypt (tens of ms each, more on a loaded machine): generous per-test time.
+jest.setTimeout(30_000);
+
 describe('API security', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'citysoc-api-sec-'));
   const adminToken = `csk_admin_${'s'.repeat(30)}`;
@@ -72,7 +75,7 @@ describe('API security', () => {
       CITYSOC_DATA_DIR: dir,
       CITYSOC_QUEUE_PREFIX: `citysoc-${uniquePrefix()}`,
       CITYSOC_LOGIN_MAX_FAILURES: '3',
-      CITYSOC_LOGIN_RATE_PER_MINUTE: '40',
+      CITYSOC_LOGIN_RATE_PER_MINUTE: '20',
       CITYSOC_SESSION_MINUTES: '30',
     });
     app = await createApiApp(config);
@@ -406,6 +409,30 @@ describe('API security', () => {
     });
   });
 
+  describe('documentation and metrics', () => {
+    it('publishes an OpenAPI document with the new routes and exports queue, wait and SLA metrics', async () => {
+      const doc = await http().get('/api/docs/openapi.json').expect(200);
+      const paths = Object.keys((doc.body as { paths: Record<string, unknown> }).paths);
+      expect(paths).toEqual(
+        expect.arrayContaining([
+          '/api/v1/auth/login',
+          '/api/v1/users',
+          '/api/v1/incidents/claim',
+          '/api/v1/incidents/{id}/heartbeat',
+          '/api/v1/incidents/{id}/transition',
+          '/api/v1/incidents/bulk/false-positive',
+          '/api/v1/incidents/sla-report',
+          '/api/v1/notifications/failed',
+        ]),
+      );
+      const metrics = await http().get('/metrics').expect(200);
+      expect(metrics.text).toMatch(/^citysoc_incident_queue_jobs\{state="prioritized"\} \d+/m);
+      expect(metrics.text).toMatch(/^citysoc_incident_queue_oldest_wait_seconds /m);
+      expect(metrics.text).toMatch(/^citysoc_incident_queue_wait_seconds_count\{app="api"\} [1-9]/m);
+      expect(metrics.text).toMatch(/^citysoc_notify_jobs\{state="failed"\} 0/m);
+    });
+  });
+
   describe('audit', () => {
     it('detects an edited audit record and names it', async () => {
       const ok = await http().get('/api/v1/audit/verify').set(as('city.auditor')).expect(200);
@@ -424,6 +451,6 @@ describe('API security', () => {
       expect(status).toBe(429);
       const last = control.audit.list(1)[0];
       expect(last).toMatchObject({ outcome: 'failure', detail: { status: 429, refused: 'rate_limited' } });
-    });
+    }, 120_000);
   });
 });

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
 import {
   int,
   list,
@@ -15,8 +17,9 @@ import {
   type GroupingPolicy,
   parseBusinessHours,
   parseGroupingPolicy,
-  parseSlaPolicy,
-  type SlaPolicy,
+  groupingSpecFromObject,
+  parseSlaPolicies,
+  type SlaPolicies,
 } from '@citysoc/incidents';
 
 export const responderSchema = {
@@ -41,19 +44,30 @@ export const responderSchema = {
   slaPolicy: {
     env: 'CITYSOC_SLA_POLICY',
     description:
-      'Minutes to claim/resolve per severity, e.g. critical=15/240,high=30/480 (- for none); unlisted keep defaults',
-    default: DEFAULT_SLA,
+      'Minutes to claim/resolve per severity, e.g. critical=15/240,high=30/480 (- for none); unlisted keep defaults; unit:severity=a/r overrides a unit subtree, e.g. hanoi/ba-dinh:critical=10/120',
+    default: { default: DEFAULT_SLA, byUnit: {} },
     example: 'critical=15/240,high=30/480,medium=240/4320,low=1440/10080,informational=-/-',
-    parse: (raw: string) => parseSlaPolicy(raw),
-  } satisfies OptionSpec<SlaPolicy>,
+    parse: (raw: string) => parseSlaPolicies(raw),
+  } satisfies OptionSpec<SlaPolicies>,
   grouping: {
     env: 'CITYSOC_GROUPING',
     description:
       'Grouping policy: keys=rule+entity|entity|rule+unit…;entity=source.ip,user.name,host.hostname;window=MIN;reopen=reopen|attach|new (window defaults to CITYSOC_INCIDENT_WINDOW_MINUTES)',
     default: '',
-    example: 'keys=entity;entity=source.ip,user.name,host.hostname;window=15;reopen=reopen',
+    example: 'keys=rule+entity;entity=source.ip,host.hostname,host.name,user.name;reopen=reopen',
     parse: (raw: string) => {
       parseGroupingPolicy(raw);
+      return raw;
+    },
+  } satisfies OptionSpec<string>,
+  groupingFile: {
+    env: 'CITYSOC_GROUPING_FILE',
+    description:
+      'Grouping policy as YAML (keys, entity, window_minutes, reopen); CITYSOC_GROUPING settings apply on top',
+    default: '',
+    example: 'deploy/grouping.example.yml',
+    parse: (raw: string) => {
+      if (raw) groupingFromFile(raw);
       return raw;
     },
   } satisfies OptionSpec<string>,
@@ -65,11 +79,28 @@ export const responderSchema = {
     example: 'days=mon-fri;hours=08:00-17:00;severities=low,medium',
     parse: (raw: string) => parseBusinessHours(raw) ?? null,
   } satisfies OptionSpec<BusinessHours | null>,
-  notifyWebhookUrls: list({
+  notifyWebhookUrls: {
     env: 'CITYSOC_NOTIFY_WEBHOOK_URLS',
     description: 'Webhooks told about SLA breaches (comma-separated http(s) URLs), signed with HMAC-SHA256',
     default: [],
-  }),
+    parse: (raw: string) => {
+      const urls = raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      for (const u of urls) {
+        let parsed: URL;
+        try {
+          parsed = new URL(u);
+        } catch {
+          throw new Error(`not a valid URL: ${u}`);
+        }
+        if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+          throw new Error(`expected http(s): ${u}`);
+      }
+      return urls;
+    },
+  } satisfies OptionSpec<string[]>,
   notifyWebhookSecret: str({
     env: 'CITYSOC_NOTIFY_WEBHOOK_SECRET',
     description: 'HMAC-SHA256 key for webhook signatures (required with webhooks, ≥ 16 characters)',
@@ -115,12 +146,18 @@ export const responderSchema = {
   }),
 };
 
-export type ResponderSettings = { grouping: string; windowMinutes: number };
+export type ResponderSettings = { grouping: string; groupingFile: string; windowMinutes: number };
 
-/** The grouping policy: CITYSOC_GROUPING over the defaults, with CITYSOC_INCIDENT_WINDOW_MINUTES as the window. */
+function groupingFromFile(file: string): string {
+  return groupingSpecFromObject(parse(readFileSync(file, 'utf8')));
+}
+
+/**
+ * The grouping policy: the defaults with CITYSOC_INCIDENT_WINDOW_MINUTES as the window, then the YAML file,
+ * then CITYSOC_GROUPING.
+ */
 export function groupingPolicy(c: ResponderSettings): GroupingPolicy {
-  return parseGroupingPolicy(c.grouping, {
-    ...DEFAULT_GROUPING_FOR_CONFIG,
-    windowMs: c.windowMinutes * 60_000,
-  });
+  const base = { ...DEFAULT_GROUPING_FOR_CONFIG, windowMs: c.windowMinutes * 60_000 };
+  const fromFile = c.groupingFile ? parseGroupingPolicy(groupingFromFile(c.groupingFile), base) : base;
+  return parseGroupingPolicy(c.grouping, fromFile);
 }

@@ -10,7 +10,7 @@ import { type Bus, consumeJson, type DurableConsumer, openBus } from '@citysoc/b
 import { type ConfigOf } from '@citysoc/config';
 import { type Alert } from '@citysoc/ecs';
 import { ComponentMetrics, startMetricsServer } from '@citysoc/observability';
-import { slaBreached, slaDeadlines } from '@citysoc/incidents';
+import { isClosed, slaBreached, slaDeadlines, slaPolicyFor } from '@citysoc/incidents';
 import { IncidentQueue, NotifyQueue, redisConnection, type SlaJobData, SlaQueue } from '@citysoc/queues';
 import { Counter } from 'prom-client';
 import { type ControlStore, type Incident, openControlStore } from '@citysoc/store';
@@ -101,7 +101,10 @@ export class ResponderService implements OnApplicationBootstrap, OnApplicationSh
         for (const alert of alerts) {
           this.metrics.received.inc({ component: 'responder' });
           const r = control.incidents.recordAlert(alert, policy);
+          // tighten() runs for every queued incident, redeliveries included: a crash between recording a
+          // severity-raising alert and scheduling its stricter timers is repaired when the alert comes back.
           if (!r.incident.queued) await this.enqueue(r.incident);
+          else await this.tighten(r.incident);
           if (r.created)
             this.logger.log(`incident ${r.incident.id} opened: ${r.incident.title} (${r.incident.severity})`);
           if (r.reopened) this.logger.log(`incident ${r.incident.id} reopened by late alert ${alert.id}`);
@@ -167,7 +170,7 @@ export class ResponderService implements OnApplicationBootstrap, OnApplicationSh
     const deadlines = slaDeadlines(
       incident.severity,
       since,
-      this.config.slaPolicy,
+      slaPolicyFor(this.config.slaPolicy, incident.unit?.path),
       this.config.slaBusinessHours ?? undefined,
     );
     this.control!.incidents.setSlaDeadlines(incident.id, deadlines);
@@ -175,6 +178,30 @@ export class ResponderService implements OnApplicationBootstrap, OnApplicationSh
     await this.queue!.enqueue(incident);
     this.control!.incidents.markQueued(incident.id);
     this.metrics.sent.inc({ component: 'responder' });
+  }
+
+  /**
+   * When a later alert raised the severity, the stricter deadlines (from the same start) are scheduled beside
+   * the old ones and the queued job moves up. The store is updated last, so until it is, every redelivery
+   * or later alert finds the deadlines still stricter and redoes the (idempotent) steps.
+   */
+  private async tighten(incident: Incident): Promise<void> {
+    const since = Date.parse(incident.reopened_at ?? incident.created_at);
+    const deadlines = slaDeadlines(
+      incident.severity,
+      since,
+      slaPolicyFor(this.config.slaPolicy, incident.unit?.path),
+      this.config.slaBusinessHours ?? undefined,
+    );
+    const current = incident.sla;
+    const stricter = deadlines.filter((d) => {
+      const due = d.kind === 'acknowledge' ? current.acknowledge_due : current.resolve_due;
+      return due === null || d.dueMs < Date.parse(due);
+    });
+    if (stricter.length === 0 || isClosed(incident.status)) return;
+    await this.sla!.schedule(incident.id, stricter, Date.now(), incident.generation, incident.severity);
+    await this.queue!.reprioritize(incident.id, incident.priority);
+    this.control!.incidents.setSlaDeadlines(incident.id, stricter);
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -271,3 +271,32 @@ export function mergeMitre(a: Mitre, b: Mitre): Mitre {
     techniques: [...new Set([...a.techniques, ...b.techniques])].sort(),
   };
 }
+
+/**
+ * The same policy as a YAML document (`CITYSOC_GROUPING_FILE`), e.g.
+ * `{keys: [entity], entity: [source.ip, user.name], window_minutes: 30, reopen: attach}`; it is turned into
+ * the `CITYSOC_GROUPING` form so both are validated by one parser.
+ */
+export function groupingSpecFromObject(doc: unknown): string {
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc))
+    throw new Error('a grouping policy must be a mapping (keys, entity, window_minutes, reopen)');
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(doc as Record<string, unknown>)) {
+    const list = (x: unknown, name: string): string[] => {
+      if (!Array.isArray(x) || x.some((s) => typeof s !== 'string'))
+        throw new Error(`${name} must be a list of strings`);
+      return x as string[];
+    };
+    if (k === 'keys') parts.push(`keys=${list(v, 'keys').join('+')}`);
+    else if (k === 'entity') parts.push(`entity=${list(v, 'entity').join(',')}`);
+    else if (k === 'window_minutes') {
+      if (typeof v !== 'number') throw new Error('window_minutes must be a number');
+      parts.push(`window=${v}`);
+    } else if (k === 'reopen') {
+      if (typeof v !== 'string') throw new Error('reopen must be a string');
+      parts.push(`reopen=${v}`);
+    } else throw new Error(`unknown grouping setting "${k}" (keys, entity, window_minutes, reopen)`);
+  }
+  for (const p of parts) if (p.includes(';')) throw new Error(`bad grouping setting "${p}"`);
+  return parts.join(';');
+}

@@ -6,6 +6,7 @@ import {
   DEFAULT_GROUPING,
   entityOf,
   groupOf,
+  groupingSpecFromObject,
   INCIDENT_STATUSES,
   type IncidentStatus,
   incidentIdFor,
@@ -159,6 +160,27 @@ describe('parseGroupingPolicy', () => {
     ['entity=source.ip;DROP', /bad grouping setting/],
     ['colour=blue', /unknown grouping setting/],
   ])('refuses %s', (spec, msg) => expect(() => parseGroupingPolicy(spec)).toThrow(msg));
+});
+
+describe('groupingSpecFromObject (YAML policy)', () => {
+  it('reads the YAML form into the same policy as the variable', () => {
+    const spec = groupingSpecFromObject({
+      keys: ['entity', 'unit'],
+      entity: ['source.ip', 'user.name'],
+      window_minutes: 30,
+      reopen: 'attach',
+    });
+    expect(parseGroupingPolicy(spec)).toEqual(
+      parseGroupingPolicy('keys=entity+unit;entity=source.ip,user.name;window=30;reopen=attach'),
+    );
+  });
+  it.each([
+    [['entity'], /must be a mapping/],
+    [{ keys: 'entity' }, /keys must be a list/],
+    [{ window_minutes: '30' }, /window_minutes must be a number/],
+    [{ colour: 'blue' }, /unknown grouping setting/],
+    [{ reopen: 'attach;keys=rule' }, /bad grouping setting/],
+  ])('refuses %j', (doc, msg) => expect(() => groupingSpecFromObject(doc)).toThrow(msg));
 });
 
 describe('ids and priorities', () => {

@@ -2,8 +2,10 @@ import {
   addBusinessMinutes,
   DEFAULT_SLA,
   parseBusinessHours,
+  parseSlaPolicies,
   parseSlaPolicy,
   slaBreached,
+  slaPolicyFor,
   slaDeadlines,
 } from './sla';
 
@@ -61,4 +63,23 @@ describe('business hours (Asia/Ho_Chi_Minh, UTC+7)', () => {
     expect(() => parseBusinessHours(t)).toThrow(),
   );
   it('is off when empty', () => expect(parseBusinessHours('')).toBeUndefined());
+});
+
+describe('per-unit SLA policies', () => {
+  const p = parseSlaPolicies('critical=20/300, hanoi/ba-dinh:critical=10/120, hanoi:high=15/-');
+  it.each([
+    ['a ward of Ba Đình takes its district’s override', 'hanoi/ba-dinh/phuc-xa', 'critical', 10],
+    ['the district itself', 'hanoi/ba-dinh', 'critical', 10],
+    [
+      'a sibling district takes the city override, built on the city-wide entries',
+      'hanoi/dong-da',
+      'critical',
+      20,
+    ],
+    ['the city override applies below it', 'hanoi/dong-da', 'high', 15],
+    ['an incident with no unit takes the city-wide policy', null, 'high', 30],
+    ['a similarly named unit is not a child', 'hanoi/ba-dinh-2', 'critical', 20],
+  ] as const)('%s', (_n, unit, sev, ack) => expect(slaPolicyFor(p, unit)[sev].acknowledgeMinutes).toBe(ack));
+  it('refuses a unit that is not a path', () =>
+    expect(() => parseSlaPolicies('../x:critical=1/1')).toThrow(/bad SLA unit/));
 });

@@ -61,6 +61,50 @@ export function parseSlaPolicy(text: string, base: SlaPolicy = DEFAULT_SLA): Sla
   return out;
 }
 
+/** The city-wide policy and per-unit overrides (a unit's override covers its subtree). */
+export interface SlaPolicies {
+  default: SlaPolicy;
+  byUnit: Record<string, SlaPolicy>;
+}
+
+/**
+ * `CITYSOC_SLA_POLICY` with optional unit overrides: an entry `hanoi/ba-dinh:critical=10/120` applies to that
+ * unit and below, on top of the city-wide entries (which come first in effect whatever their order).
+ */
+export function parseSlaPolicies(text: string, base: SlaPolicy = DEFAULT_SLA): SlaPolicies {
+  const plain: string[] = [];
+  const perUnit = new Map<string, string[]>();
+  for (const part of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const colon = part.indexOf(':');
+    if (colon < 0) {
+      plain.push(part);
+      continue;
+    }
+    const unit = part.slice(0, colon);
+    if (!/^[a-z0-9][a-z0-9_-]*(\/[a-z0-9][a-z0-9_-]*)*$/.test(unit))
+      throw new Error(`bad SLA unit "${unit}" (a unit path such as hanoi/ba-dinh)`);
+    perUnit.set(unit, [...(perUnit.get(unit) ?? []), part.slice(colon + 1)]);
+  }
+  const def = parseSlaPolicy(plain.join(','), base);
+  const byUnit: Record<string, SlaPolicy> = {};
+  for (const [unit, parts] of perUnit) byUnit[unit] = parseSlaPolicy(parts.join(','), def);
+  return { default: def, byUnit };
+}
+
+/** The policy of the most specific unit override covering `unitPath`, else the city-wide one. */
+export function slaPolicyFor(p: SlaPolicies, unitPath: string | null | undefined): SlaPolicy {
+  if (!unitPath) return p.default;
+  const parts = unitPath.split('/');
+  for (let n = parts.length; n > 0; n--) {
+    const hit = p.byUnit[parts.slice(0, n).join('/')];
+    if (hit) return hit;
+  }
+  return p.default;
+}
+
 /**
  * Optional business hours: SLA clocks of the listed severities run only during working time. The zone is
  * Asia/Ho_Chi_Minh, a fixed UTC+7 (Vietnam has had no daylight saving since 1975), so the arithmetic needs

@@ -177,6 +177,16 @@ export class IncidentQueue {
     if (state !== 'active') await job.remove();
   }
 
+  /** A waiting incident whose priority score rose moves up (an escalated one stays at the front). */
+  async reprioritize(incidentId: string, score: number): Promise<void> {
+    const job = await this.queue.getJob(incidentId);
+    if (!job) return;
+    const state = await job.getState();
+    if (state !== 'waiting' && state !== 'prioritized' && state !== 'delayed') return;
+    const priority = jobPriority(score);
+    if (job.priority > priority) await job.changePriority({ priority });
+  }
+
   /** Moves a waiting incident to the front of the queue (an SLA breach escalates it). */
   async escalate(incidentId: string): Promise<boolean> {
     const job = await this.queue.getJob(incidentId);

@@ -32,6 +32,8 @@ export class SlaQueue {
     deadlines: SlaDeadline[],
     nowMs = Date.now(),
     generation = 0,
+    /** Set when the severity rose: the tighter timers are new jobs beside the old ones. */
+    severity?: string,
   ): Promise<void> {
     for (const d of deadlines) {
       await this.queue.add(
@@ -39,7 +41,9 @@ export class SlaQueue {
         { incidentId, kind: d.kind, dueMs: d.dueMs, generation },
         {
           // The first opening keeps the first release's ids, so timers already in Redis are not doubled.
-          jobId: generation === 0 ? `${incidentId}-${d.kind}` : `${incidentId}-${d.kind}-g${generation}`,
+          jobId:
+            (generation === 0 ? `${incidentId}-${d.kind}` : `${incidentId}-${d.kind}-g${generation}`) +
+            (severity ? `-${severity}` : ''),
           delay: Math.max(0, d.dueMs - nowMs),
           removeOnComplete: { age: 7 * 24 * 3600 },
           removeOnFail: false,

@@ -200,4 +200,6 @@ export interface RecordAlertResult {
   duplicate: boolean;
   /** A late alert reopened a resolved incident (re-open policy): it needs a queue job again. */
   reopened: boolean;
+  /** The alert raised the incident's severity: tighter SLA timers and a higher queue priority apply. */
+  severityRaised?: boolean;
 }

@@ -12,7 +12,8 @@ import {
 import { ApiOperation, ApiProperty, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { IsString, MaxLength, MinLength } from 'class-validator';
 import { type ControlStore } from '@citysoc/store';
-import { type ApiConfig } from '../api.module';
+import { type ConfigOf } from '@citysoc/config';
+import { type apiSchema } from '../config';
 import { API_CONFIG, CONTROL_STORE, LOGIN_LIMITER } from '../tokens';
 import { type LoginLimiter } from './login-limiter';
 import { type AuthedRequest, Public, READERS, Roles } from './roles';
@@ -43,7 +44,7 @@ export class LoginResponse {
 export class AuthController {
   constructor(
     @Inject(CONTROL_STORE) private readonly control: ControlStore,
-    @Inject(API_CONFIG) private readonly config: ApiConfig,
+    @Inject(API_CONFIG) private readonly config: ConfigOf<typeof apiSchema>,
     @Inject(LOGIN_LIMITER) private readonly limiter: LoginLimiter,
   ) {}
 

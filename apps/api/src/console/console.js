@@ -108,10 +108,26 @@
         return r.json();
       })
       .then(function (i) {
-        if (i && i.id) $('msg').textContent = t('claimed') + i.title;
+        if (i && i.id) {
+          $('msg').textContent = t('claimed') + i.title;
+          keepClaim(i);
+        }
         load();
       });
   };
+  // A claim lapses unless renewed: renew at half its remaining time while this page is open.
+  function keepClaim(i) {
+    if (!i.claim_expires_at) return;
+    var wait = Math.max(1000, (Date.parse(i.claim_expires_at) - Date.now()) / 2);
+    setTimeout(function () {
+      api('POST', '/api/v1/incidents/' + encodeURIComponent(i.id) + '/heartbeat').then(function (r) {
+        if (r.status === 200)
+          r.json().then(function (next) {
+            if (next.status === 'acknowledged' || next.status === 'in_progress') keepClaim(next);
+          });
+      });
+    }, wait);
+  }
   $('lang').onchange = function () {
     lang = $('lang').value;
     localStorage.setItem('citysoc.lang', lang);

@@ -4,10 +4,18 @@ import { type Response } from 'express';
 import { type Redis } from 'ioredis';
 import { type NatsConnection } from 'nats';
 import { ComponentMetrics } from '@citysoc/observability';
-import { type IncidentQueue } from '@citysoc/queues';
+import { type IncidentQueue, type NotifyQueue } from '@citysoc/queues';
 import { type ControlStore, type EventStore } from '@citysoc/store';
 import { Public } from '../auth/roles';
-import { API_METRICS, CONTROL_STORE, EVENT_STORE, INCIDENT_QUEUE, NATS, REDIS } from '../tokens';
+import {
+  API_METRICS,
+  CONTROL_STORE,
+  EVENT_STORE,
+  INCIDENT_QUEUE,
+  NATS,
+  NOTIFY_QUEUE,
+  REDIS,
+} from '../tokens';
 
 @ApiTags('health')
 @Controller()
@@ -19,6 +27,7 @@ export class HealthController {
     @Inject(EVENT_STORE) private readonly events: EventStore,
     @Inject(CONTROL_STORE) private readonly control: ControlStore,
     @Inject(INCIDENT_QUEUE) private readonly queue: IncidentQueue,
+    @Inject(NOTIFY_QUEUE) private readonly notify: NotifyQueue,
   ) {}
 
   @Get('health/live')
@@ -60,6 +69,7 @@ export class HealthController {
       ([state, n]) => `citysoc_incident_queue_jobs{state="${state}"} ${n}`,
     );
     const oldest = await this.queue.oldestWaitMs().catch(() => undefined);
+    const notify = await this.notify.counts().catch(() => ({}));
     const breaches = this.control.db
       .prepare(
         "SELECT json_extract(b.value, '$.kind') AS kind, i.severity AS severity, COUNT(*) AS n FROM incidents i, json_each(i.sla, '$.breaches') b GROUP BY 1, 2",
@@ -71,6 +81,11 @@ export class HealthController {
       (oldest === undefined
         ? ''
         : `# HELP citysoc_incident_queue_oldest_wait_seconds Age of the oldest incident waiting to be claimed\n# TYPE citysoc_incident_queue_oldest_wait_seconds gauge\ncitysoc_incident_queue_oldest_wait_seconds ${oldest / 1000}\n`) +
+      `# HELP citysoc_notify_jobs Notification deliveries by state (failed = attempts exhausted, listed at /api/v1/notifications/failed)\n# TYPE citysoc_notify_jobs gauge\n${Object.entries(
+        notify,
+      )
+        .map(([state, n]) => `citysoc_notify_jobs{state="${state}"} ${n}`)
+        .join('\n')}\n` +
       `# HELP citysoc_incident_sla_breaches Recorded SLA breaches by kind and severity (from the store)\n# TYPE citysoc_incident_sla_breaches gauge\n${breaches
         .map((b) => `citysoc_incident_sla_breaches{kind="${b.kind}",severity="${b.severity}"} ${b.n}`)
         .join('\n')}\n`

@@ -123,7 +123,9 @@ export class IncidentsController {
         // Held by someone whose claim is still live: wait until it would lapse. Otherwise it is being
         // worked on or closed, and needs no queue job.
         const until =
-          now?.status === 'acknowledged' && now.claim_expires_at ? Date.parse(now.claim_expires_at) : 0;
+          (now?.status === 'acknowledged' || now?.status === 'in_progress') && now.claim_expires_at
+            ? Date.parse(now.claim_expires_at)
+            : 0;
         return until > Date.now() ? { heldUntilMs: until } : { skip: true };
       }
     });

@@ -288,6 +288,7 @@ export class SqliteIncidentStore {
           created: false,
           duplicate: false,
           reopened: placement === 'reopen',
+          severityRaised: severity !== latest.severity,
         };
       }
 
@@ -450,23 +451,28 @@ export class SqliteIncidentStore {
     const tx = this.db.transaction(() => {
       const cur = this.mustGetRow(id, opts.scope);
       const now = this.now();
+      // A claim lives while its holder renews it, through acknowledged and in_progress alike; a lapsed
+      // one is taken over (an in_progress incident keeps its status, only the holder changes).
       const abandoned =
-        cur.status === 'acknowledged' && cur.claim_expires_at !== null && cur.claim_expires_at < now;
+        (cur.status === 'acknowledged' || cur.status === 'in_progress') &&
+        cur.claim_expires_at !== null &&
+        cur.claim_expires_at < now;
       if (cur.status !== 'new' && !abandoned)
         throw new IncidentConflictError(`incident ${id} is ${cur.status}, not new`);
+      const status: IncidentStatus = cur.status === 'in_progress' ? 'in_progress' : 'acknowledged';
       this.db
         .prepare(
-          `UPDATE incidents SET status = 'acknowledged', assignee = ?, claim_token = ?, claim_expires_at = ?,
+          `UPDATE incidents SET status = ?, assignee = ?, claim_token = ?, claim_expires_at = ?,
              acknowledged_at = COALESCE(acknowledged_at, ?), updated_at = ? WHERE id = ?`,
         )
-        .run(actor, opts.token ?? null, opts.lockMs ? now + opts.lockMs : null, now, now, id);
+        .run(status, actor, opts.token ?? null, opts.lockMs ? now + opts.lockMs : null, now, now, id);
       this.history(
         id,
         actor,
         cur.status,
-        'acknowledged',
+        status,
         abandoned
-          ? `claimed from the queue (the claim of ${cur.assignee ?? 'nobody'} had expired)`
+          ? `claimed from the queue (the claim of ${cur.assignee ?? 'nobody'} had lapsed)`
           : 'claimed from the queue',
         now,
       );

@@ -182,6 +182,17 @@ describe('SqliteIncidentStore', () => {
     now += 2_000;
     expect(incidents.claim(incident.id, 'bob', { token: 't2', lockMs: 60_000 }).assignee).toBe('bob');
     expect(() => incidents.renewClaim(incident.id, 'alice', 60_000)).toThrow(/not claimed by alice/);
+    // Work started and the holder went silent: taken over, still in progress.
+    incidents.transition(incident.id, { to: 'in_progress' }, 'bob');
+    now += 61_000;
+    expect(incidents.claim(incident.id, 'carol', { token: 't3', lockMs: 60_000 })).toMatchObject({
+      status: 'in_progress',
+      assignee: 'carol',
+    });
+    // A closed incident is never claimed, lapsed lock or not.
+    incidents.transition(incident.id, { to: 'resolved', reason: 'done' }, 'carol');
+    now += 61_000;
+    expect(() => incidents.claim(incident.id, 'dave')).toThrow(IncidentConflictError);
   });
 
   it('closes as duplicate only naming a visible original, and passes later alerts to it', () => {
