@@ -12,6 +12,7 @@ import { Counter, Gauge } from 'prom-client';
 import { type Bus, consumeJson, type DurableConsumer, expandBatches, openBus, openKv } from '@citysoc/bus';
 import { type ConfigOf } from '@citysoc/config';
 import { type Alert, type EcsEvent } from '@citysoc/ecs';
+import { IOC_BUCKET, IocWatch, markIocs } from '@citysoc/enrich';
 import { ComponentMetrics, startMetricsServer } from '@citysoc/observability';
 import { type detectorSchema } from './config';
 import { type DetectionEngine } from './engine';
@@ -62,6 +63,17 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
     help: '1 when the last rule reload was applied, 0 when it was rejected (the previous set keeps running)',
     registers: [this.metrics.registry],
   });
+  private readonly iocHits = new Counter({
+    name: 'citysoc_detector_ioc_matched_events_total',
+    help: 'Events whose address or domain is a national IOC (marked in threat.enrichments and citysoc.ioc)',
+    registers: [this.metrics.registry],
+  });
+  private readonly iocCount: Gauge = new Gauge({
+    name: 'citysoc_detector_iocs',
+    help: 'National IOCs the detector matches events against (KV bucket iocs, filled by the reporter)',
+    registers: [this.metrics.registry],
+    collect: (): void => this.iocCount.set(this.iocs?.current.size ?? 0),
+  });
   private bus?: Bus;
   private consumer?: DurableConsumer<EcsEvent | EcsEvent[]>;
   private metricsServer?: { close(): Promise<void> };
@@ -69,6 +81,7 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
   private debounce?: NodeJS.Timeout;
   private reloadSub?: Subscription;
   private readonly lock = new Mutex();
+  private iocs?: IocWatch;
   private current!: LoadedRuleSet;
   private correlatedUpTo = 0;
   private partitions?: PartitionedCorrelation;
@@ -114,6 +127,12 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
       this.correlatedUpTo = parsed.correlatedUpTo;
       this.logger.log(`correlation state restored up to EVENTS #${parsed.correlatedUpTo}`);
     }
+
+    // National IOCs (pulled by the reporter) mark events before the rules see them; rule
+    // rules/citysoc/national_ioc.yml turns a mark into an alert.
+    this.iocs = await IocWatch.start(await openKv(bus, IOC_BUCKET, c.natsReplicas), (err) =>
+      this.logger.warn(`IOC watch: ${err.message}`),
+    );
 
     if (c.correlationPartitions > 0) {
       this.partitions = new PartitionedCorrelation(bus, {
@@ -182,6 +201,8 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
   ): Promise<void> {
     // One set per batch: a reload swaps between batches, never inside one.
     const engine = this.current.engine;
+    const iocs = this.iocs?.current;
+    if (iocs && iocs.size > 0) for (const e of events) if (markIocs(e, iocs).length > 0) this.iocHits.inc();
     const partitions = this.partitions;
     if (partitions) {
       // Correlations run on the partition owners: route the matches there, stored before the ack.
@@ -369,6 +390,7 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
     for (const w of this.watchers) w.close();
     if (this.debounce) clearTimeout(this.debounce);
     this.reloadSub?.unsubscribe();
+    this.iocs?.stop();
     await this.consumer?.stop();
     await this.partitions?.stop();
     await this.reloadChain.catch(() => undefined);

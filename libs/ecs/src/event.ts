@@ -46,6 +46,8 @@ export interface CitysocMeta {
   destination_unit?: UnitAttribution;
   /** Name of the sending device in the collector's source registry (CITYSOC_SYSLOG_SOURCES_FILE). */
   source_name?: string;
+  /** Set by the detector when an address or domain of the event is a national IOC (details in `threat`). */
+  ioc?: { matched: true; fields: string[]; indicators: string[] };
 }
 
 export interface EcsEvent {

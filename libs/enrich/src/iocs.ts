@@ -88,3 +88,38 @@ function normalise(type: IocLookupType, value: string): string | undefined {
   }
   return v.length > 0 ? v.replace(/\.$/, '') : undefined;
 }
+
+/**
+ * Marks an event whose addresses or domains are IOCs: one ECS `threat.enrichments` entry per hit (ECS's
+ * indicator-match shape, so Elastic tooling reads it) and `citysoc.ioc` for rules and the console. Returns
+ * the hits; an event without any is left untouched.
+ */
+export function markIocs(
+  event: {
+    source?: { ip?: string; domain?: string };
+    destination?: { ip?: string; domain?: string };
+    threat?: unknown;
+    citysoc?: { ioc?: { matched: true; fields: string[]; indicators: string[] } };
+  },
+  set: IocSet,
+): IocHit[] {
+  if (set.size === 0) return [];
+  const hits = set.matchEvent(event);
+  if (hits.length === 0) return hits;
+  const previous =
+    event.threat && typeof event.threat === 'object' ? (event.threat as Record<string, unknown>) : {};
+  const enrichments = hits.map((h) => ({
+    matched: { atomic: h.value, field: h.field, type: 'indicator_match_rule' },
+    indicator: { provider: h.source, reference: h.indicator_id },
+  }));
+  event.threat = { ...previous, enrichments };
+  event.citysoc = {
+    ...event.citysoc,
+    ioc: {
+      matched: true,
+      fields: [...new Set(hits.map((h) => h.field))],
+      indicators: [...new Set(hits.map((h) => h.indicator_id))],
+    },
+  };
+  return hits;
+}
