@@ -11,11 +11,12 @@ export async function withNats<T>(fn: (nc: NatsConnection) => Promise<T>): Promi
   }
 }
 
-/** Deletes every stream a test created under its prefix. */
+/** Deletes every stream a test created under its prefix, KV buckets (streams `KV_<prefix>…`) included. */
 export async function cleanupStreams(prefix: string): Promise<void> {
   await withNats(async (nc) => {
     const jsm = await nc.jetstreamManager();
-    for await (const s of jsm.streams.names()) if (s.startsWith(prefix)) await jsm.streams.delete(s);
+    for await (const s of jsm.streams.names())
+      if (s.startsWith(prefix) || s.startsWith(`KV_${prefix}`)) await jsm.streams.delete(s);
   });
 }
 

@@ -32,6 +32,7 @@ export class FlowSource {
   private readonly sockets: dgram.Socket[] = [];
   private timer?: NodeJS.Timeout;
   private store?: KvTemplateStore;
+  private ingest?: FlowIngest;
   private readonly allow: ExporterAllowlist;
 
   constructor(
@@ -47,7 +48,6 @@ export class FlowSource {
 
   async start(): Promise<{ netflow?: number; ipfix?: number }> {
     const flowMetrics = new FlowMetrics(this.metrics.registry, () => this.store?.stats);
-    let ingest: FlowIngest | undefined;
     const kv = await openKv(this.bus, 'flow-templates', this.opts.replicas);
     const store = new KvTemplateStore(
       kv,
@@ -56,6 +56,7 @@ export class FlowSource {
         maxPendingBytes: Math.max(64 * 1024, this.opts.pendingSets * 1500),
         pendingTtlMs: this.opts.pendingSeconds * 1000,
         onExpired: (set) => {
+          const ingest = this.ingest;
           if (!ingest) return;
           void this.inflight.track(ingest.deadLetterExpired(set, 'flow')).catch((err: unknown) => {
             this.metrics.errors.inc({ component: 'flow', error_type: 'publish' });
@@ -72,7 +73,15 @@ export class FlowSource {
     );
     this.store = store;
     await store.start();
-    ingest = new FlowIngest(this.bus.publisher, this.bus.names, this.metrics, flowMetrics, store, this.units);
+    const ingest = new FlowIngest(
+      this.bus.publisher,
+      this.bus.names,
+      this.metrics,
+      flowMetrics,
+      store,
+      this.units,
+    );
+    this.ingest = ingest;
     // Data held for a template is expired on a clock too, so a quiet exporter's sets still reach the dead letters.
     this.timer = setInterval(() => store.expire(Date.now()), 1000);
     this.timer.unref();
