@@ -167,6 +167,25 @@ describeCorpus('flow source on real UDP sockets and real NATS (JetStream + KV)',
     }
   });
 
+  it('dead-letters the data still waiting for its template when the collector stops', async () => {
+    const p = uniquePrefix();
+    const { app, svc } = await startCollector(p, { CITYSOC_COLLECTOR_METRICS_PORT: '0' });
+    try {
+      const orphan = readFileSync(dat('netflow9_test_cisco_asa_1_data.dat'));
+      await sendUdp(svc.ports.netflow!, [orphan]);
+      await waitFor(async () => {
+        const text = await (await fetch(`http://127.0.0.1:${svc.ports.metrics}/metrics`)).text();
+        return /citysoc_flow_template_misses\{[^}]*exporter="127.0.0.1"[^}]*\} [1-9]/.test(text);
+      }, 'the held set');
+      await app.close();
+      const dls = await readStream(`${p}DEADLETTER`);
+      expect(dls.map((m) => m.headers?.get('Citysoc-Reason'))).toEqual(['flow-template-expired']);
+      expect(orphan.includes(Buffer.from(dls[0]!.data))).toBe(true);
+    } finally {
+      await cleanupStreams(p);
+    }
+  });
+
   it('counts and drops datagrams from exporters outside the allowlist', async () => {
     const p = uniquePrefix();
     const { app, svc } = await startCollector(p, {

@@ -149,6 +149,9 @@ export class FlowSource {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     for (const s of this.sockets) await new Promise<void>((resolve) => s.close(() => resolve()));
+    // Sets still waiting for a template would die with this process: dead-letter them now (the collector
+    // waits for in-flight work before it disconnects).
+    this.store?.expire(Number.MAX_SAFE_INTEGER);
     this.store?.stop();
   }
 }
