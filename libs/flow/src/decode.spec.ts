@@ -306,6 +306,28 @@ describe('IPFIX', () => {
     expect(cache.stats.pendingSets).toBe(0);
   });
 
+  it('bounds the data held per exporter, so one exporter cannot take the whole store, and hands expired sets over', () => {
+    const expired: number[] = [];
+    const cache = new MemoryTemplateCache({
+      maxPendingSets: 10,
+      maxPendingSetsPerExporter: 1,
+      pendingTtlMs: 1000,
+      onExpired: (s) => expired.push(s.sequence),
+    });
+    expect(decodeDatagram(ipfix(0, T0, 3, data), ctx, cache).messages[0]!.held).toBe(1);
+    expect(decodeDatagram(ipfix(2, T0, 3, data), ctx, cache).errors.map((e) => e.code)).toEqual([
+      'template-missing',
+    ]);
+    const other = { ...ctx, exporter: '192.0.2.99' };
+    expect(decodeDatagram(ipfix(0, T0, 3, data), other, cache).messages[0]!.held).toBe(1);
+    expect(cache.stats.pendingSets).toBe(2);
+    cache.expire(ctx.receivedAt.getTime() + 5000);
+    expect(expired).toEqual([0, 0]);
+    expect(cache.stats.pendingSets).toBe(0);
+    // The per-exporter count was released with the sets: the exporter may hold again.
+    expect(decodeDatagram(ipfix(4, T0, 3, data), ctx, cache).messages[0]!.held).toBe(1);
+  });
+
   it('derives start/end from uptime elements with the boot time announced in options data', () => {
     const optTpl = set(3, u16(500), u16(2), u16(1), spec(144, 4), spec(160, 8));
     const optData = set(500, u32(1), u32(0x18b), u32(0x8a1d6e00));

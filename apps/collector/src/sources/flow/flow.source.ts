@@ -18,6 +18,7 @@ export interface FlowSourceOptions {
   recvBufferBytes: number;
   maxBacklog: number;
   pendingSets: number;
+  pendingPerExporter: number;
   pendingSeconds: number;
   replicas: number;
 }
@@ -53,6 +54,7 @@ export class FlowSource {
       kv,
       {
         maxPendingSets: this.opts.pendingSets,
+        maxPendingSetsPerExporter: this.opts.pendingPerExporter,
         maxPendingBytes: Math.max(64 * 1024, this.opts.pendingSets * 1500),
         pendingTtlMs: this.opts.pendingSeconds * 1000,
         onExpired: (set) => {
