@@ -122,6 +122,35 @@ describeCorpus('flow source on real UDP sockets and real NATS (JetStream + KV)',
     }
   });
 
+  it('shares templates between replicas: data reaching another collector than its template is decoded', async () => {
+    const p = uniquePrefix();
+    const a = await startCollector(p);
+    const b = await startCollector(p);
+    try {
+      const tpl = dat('netflow9_test_cisco_asa_1_tpl.dat');
+      const data = dat('netflow9_test_cisco_asa_1_data.dat');
+      await sendUdp(a.svc.ports.netflow!, [readFileSync(tpl)]);
+      await waitFor(
+        async () => (await templateKeys(p)).some((k) => k.startsWith('t.9.')),
+        'the template in KV',
+      );
+      // B learns it from its KV watch; until then its data would be held, and released only by a template
+      // datagram, so wait for B's view rather than racing it.
+      await waitFor(async () => {
+        await sendUdp(b.svc.ports.netflow!, [readFileSync(data)]);
+        return (await flowEvents(p)).length > 0;
+      }, "replica B to decode with replica A's template");
+      const want = expectedIds([tpl, data]);
+      const got = await flowEvents(p);
+      // Resent datagrams have the same ids: JetStream dropped the copies.
+      expect(got.map((e) => e.event.id).sort()).toEqual([...want].sort());
+    } finally {
+      await a.app.close();
+      await b.app.close();
+      await cleanupStreams(p);
+    }
+  });
+
   it('holds data that comes before its template and decodes it when the template arrives', async () => {
     const p = uniquePrefix();
     const { app, svc } = await startCollector(p);
