@@ -1,5 +1,6 @@
 import { decodeDatagram, flowRecordId } from './decode';
 import { cat, ip, ipfix, set, spec, u16, u32, u8, v5, v9, varlen, type V5Flow } from './spec-helpers';
+import { releaseHeld } from './sets';
 import { MemoryTemplateCache } from './templates';
 import type { DecodeContext } from './types';
 
@@ -304,6 +305,25 @@ describe('IPFIX', () => {
     expect(r.records).toEqual([]);
     expect(cache.stats.pendingExpired).toBe(1);
     expect(cache.stats.pendingSets).toBe(0);
+  });
+
+  it('decodes held data when the template is learnt outside a datagram (another replica), with the same ids', () => {
+    const reference = decodeDatagram(ipfix(0, T0, 3, data), ctx, new MemoryTemplateCache());
+    expect(reference.records).toEqual([]);
+    const direct = new MemoryTemplateCache();
+    decodeDatagram(ipfix(0, T0, 3, template), ctx, direct);
+    const want = decodeDatagram(ipfix(2, T0, 3, data), ctx, direct).records;
+
+    const replica = new MemoryTemplateCache();
+    expect(decodeDatagram(ipfix(2, T0, 3, data), ctx, replica).messages[0]!.held).toBe(1);
+    const scope = { exporter: ctx.exporter, version: 10 as const, domain: 3 };
+    expect(releaseHeld(replica, scope, 400, ctx.receivedAt.getTime()).records).toEqual([]);
+    replica.put(scope, direct.get(scope, 400)!.def);
+    const got = releaseHeld(replica, scope, 400, ctx.receivedAt.getTime());
+    expect(got.errors).toEqual([]);
+    expect(got.records).toEqual(want);
+    expect(got.records.map(flowRecordId)).toEqual(want.map(flowRecordId));
+    expect(replica.stats.pendingSets).toBe(0);
   });
 
   it('bounds the data held per exporter, so one exporter cannot take the whole store, and hands expired sets over', () => {

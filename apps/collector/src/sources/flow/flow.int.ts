@@ -122,28 +122,28 @@ describeCorpus('flow source on real UDP sockets and real NATS (JetStream + KV)',
     }
   });
 
-  it('shares templates between replicas: data reaching another collector than its template is decoded', async () => {
+  it('shares templates between replicas: data held by one collector is decoded when another stores its template', async () => {
     const p = uniquePrefix();
     const a = await startCollector(p);
-    const b = await startCollector(p);
+    const b = await startCollector(p, { CITYSOC_COLLECTOR_METRICS_PORT: '0' });
     try {
       const tpl = dat('netflow9_test_cisco_asa_1_tpl.dat');
       const data = dat('netflow9_test_cisco_asa_1_data.dat');
-      await sendUdp(a.svc.ports.netflow!, [readFileSync(tpl)]);
-      await waitFor(
-        async () => (await templateKeys(p)).some((k) => k.startsWith('t.9.')),
-        'the template in KV',
-      );
-      // B learns it from its KV watch; until then its data would be held, and released only by a template
-      // datagram, so wait for B's view rather than racing it.
+      // The load-balancer case: the data reaches B before its template reaches A. B holds it; A stores the
+      // template in KV; B's watch learns it and decodes what it held.
+      await sendUdp(b.svc.ports.netflow!, [readFileSync(data)]);
       await waitFor(async () => {
-        await sendUdp(b.svc.ports.netflow!, [readFileSync(data)]);
-        return (await flowEvents(p)).length > 0;
-      }, "replica B to decode with replica A's template");
+        const text = await (await fetch(`http://127.0.0.1:${b.svc.ports.metrics}/metrics`)).text();
+        return /citysoc_flow_pending\{[^}]*what="sets"[^}]*\} [1-9]/.test(text);
+      }, 'replica B to hold the data');
+      await sendUdp(a.svc.ports.netflow!, [readFileSync(tpl)]);
       const want = expectedIds([tpl, data]);
-      const got = await flowEvents(p);
-      // Resent datagrams have the same ids: JetStream dropped the copies.
+      const got = await waitFor(async () => {
+        const ev = await flowEvents(p);
+        return ev.length >= want.length && ev;
+      }, "replica B to decode its held data with replica A's template");
       expect(got.map((e) => e.event.id).sort()).toEqual([...want].sort());
+      expect((await templateKeys(p)).filter((k) => k.startsWith('t.9.')).length).toBeGreaterThan(0);
     } finally {
       await a.app.close();
       await b.app.close();

@@ -67,6 +67,14 @@ export class FlowSource {
         },
       },
       {
+        onTemplate: (scope, templateId) => {
+          const ingest = this.ingest;
+          if (!ingest) return;
+          void this.inflight.track(ingest.releaseHeld(scope, templateId, 'flow')).catch((err: unknown) => {
+            this.metrics.errors.inc({ component: 'flow', error_type: 'publish' });
+            this.logger.error(`flow data released by a shared template could not be stored: ${String(err)}`);
+          });
+        },
         onError: (what, err) => {
           flowMetrics.storeErrors.inc({ op: what.split(' ')[0] ?? 'other' });
           this.logger.error(`flow template store: ${what}: ${String(err)}`);

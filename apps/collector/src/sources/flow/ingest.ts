@@ -6,6 +6,7 @@ import {
   flowToEcs,
   type FlowRecord,
   type PendingSet,
+  releaseHeld,
   SequenceTracker,
   type TemplateScope,
 } from '@citysoc/flow';
@@ -135,6 +136,18 @@ export class FlowIngest {
       this.flowMetrics.records.inc({ input: meta.inputName, version: String(v) }, n);
     await this.publisher.publishAll(out);
     this.metrics.sent.inc({ component: meta.inputName }, records.length);
+  }
+
+  /** Decodes and publishes the sets held for a template another replica stored in KV. */
+  async releaseHeld(scope: TemplateScope, templateId: number, inputName: string): Promise<void> {
+    const receivedAt = new Date();
+    const { records, errors } = releaseHeld(this.store, scope, templateId, receivedAt.getTime());
+    const meta = { exporter: scope.exporter, port: 0, inputName, receivedAt };
+    const work: Array<Promise<unknown>> = [];
+    if (records.length > 0) work.push(this.publishRecords(records, meta));
+    for (const e of errors) this.flowMetrics.malformed.inc({ input: inputName, reason: e.code });
+    work.push(this.store.flush());
+    await Promise.all(work);
   }
 
   /** A held data set whose template never came: kept with its bytes and header facts for a replay. */
