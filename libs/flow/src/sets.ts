@@ -1,5 +1,12 @@
 import { decodeDataSet, type MessageHeader } from './records';
-import type { CompiledTemplate, PendingSet, TemplateCache, TemplateDef, TemplateScope } from './templates';
+import type {
+  CompiledTemplate,
+  PendingSet,
+  TemplateCache,
+  TemplateDef,
+  TemplateField,
+  TemplateScope,
+} from './templates';
 import type { FlowError, FlowRecord, MessageInfo } from './types';
 
 /** Per-message state the v9 and IPFIX decoders share while walking sets. */
@@ -158,4 +165,36 @@ export function allZero(buf: Buffer, from: number, to: number): boolean {
 export function samplerOf(f: Record<string, unknown>): number | undefined {
   const id = f['selectorId'] ?? f['samplerId'];
   return typeof id === 'number' ? id : undefined;
+}
+
+/**
+ * Reads `count` field specifiers (type, length; with `enterprise`, IPFIX's enterprise bit and PEN) from
+ * `p` into `out`. Returns the offset after them, or -1 when they overrun `end`. Shared by v9 templates,
+ * v9 options templates (scope and option fields) and IPFIX (options) templates.
+ */
+export function readFieldSpecs(
+  buf: Buffer,
+  p: number,
+  end: number,
+  count: number,
+  enterprise: boolean,
+  scope: boolean,
+  out: TemplateField[],
+): number {
+  for (let i = 0; i < count; i++) {
+    if (end - p < 4) return -1;
+    const raw = buf.readUInt16BE(p);
+    const length = buf.readUInt16BE(p + 2);
+    p += 4;
+    let pen = 0;
+    if (enterprise && raw & 0x8000) {
+      if (end - p < 4) return -1;
+      pen = buf.readUInt32BE(p);
+      p += 4;
+    }
+    const f: TemplateField = { id: enterprise ? raw & 0x7fff : raw, pen, length };
+    if (scope) f.scope = true;
+    out.push(f);
+  }
+  return p;
 }
