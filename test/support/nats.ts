@@ -11,7 +11,7 @@ export async function withNats<T>(fn: (nc: NatsConnection) => Promise<T>): Promi
   }
 }
 
-/** Deletes every stream a test created under its prefix, KV buckets (`KV_<prefix>…`) included. */
+/** Deletes every stream a test created under its prefix, KV buckets (streams `KV_<prefix>…`) included. */
 export async function cleanupStreams(prefix: string): Promise<void> {
   await withNats(async (nc) => {
     const jsm = await nc.jetstreamManager();

@@ -67,6 +67,9 @@ export class Pipeline {
       CITYSOC_DATA_DIR: this.dataDir,
       CITYSOC_SYSLOG_UDP_PORT: String(this.syslogPort),
       CITYSOC_SYSLOG_TCP_PORT: String(this.syslogPort),
+      // Ephemeral flow ports: concurrent pipelines must not fight over 2055/4739.
+      CITYSOC_FLOW_NETFLOW_PORT: '0',
+      CITYSOC_FLOW_IPFIX_PORT: '0',
       CITYSOC_API_PORT: String(this.apiPort),
       CITYSOC_ADMIN_TOKEN: this.adminToken,
       CITYSOC_COLLECTOR_METRICS_PORT: '-1',

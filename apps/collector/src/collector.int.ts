@@ -28,6 +28,9 @@ async function startCollector(
   const config = loadConfig(collectorSchema, {
     CITYSOC_STREAM_PREFIX: prefix,
     CITYSOC_SYSLOG_HOST: '127.0.0.1',
+    // The flow source has its own tests (sources/flow); these must not bind 2055/4739 in parallel runs.
+    CITYSOC_FLOW_NETFLOW_PORT: '-1',
+    CITYSOC_FLOW_IPFIX_PORT: '-1',
     ...(process.env.CITYSOC_NATS_URL ? { CITYSOC_NATS_URL: process.env.CITYSOC_NATS_URL } : {}),
     ...env,
   });

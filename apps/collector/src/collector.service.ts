@@ -173,6 +173,7 @@ export class CollectorService implements OnApplicationBootstrap, OnApplicationSh
           recvBufferBytes: c.flowRecvBufferBytes,
           maxBacklog: c.udpMaxBacklog,
           pendingSets: c.flowPendingSets,
+          pendingPerExporter: c.flowPendingPerExporter,
           pendingSeconds: c.flowPendingSeconds,
           replicas: c.natsReplicas,
         },

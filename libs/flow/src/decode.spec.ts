@@ -1,5 +1,6 @@
 import { decodeDatagram, flowRecordId } from './decode';
 import { cat, ip, ipfix, set, spec, u16, u32, u8, v5, v9, varlen, type V5Flow } from './spec-helpers';
+import { releaseHeld } from './sets';
 import { MemoryTemplateCache } from './templates';
 import type { DecodeContext } from './types';
 
@@ -304,6 +305,47 @@ describe('IPFIX', () => {
     expect(r.records).toEqual([]);
     expect(cache.stats.pendingExpired).toBe(1);
     expect(cache.stats.pendingSets).toBe(0);
+  });
+
+  it('decodes held data when the template is learnt outside a datagram (another replica), with the same ids', () => {
+    const reference = decodeDatagram(ipfix(0, T0, 3, data), ctx, new MemoryTemplateCache());
+    expect(reference.records).toEqual([]);
+    const direct = new MemoryTemplateCache();
+    decodeDatagram(ipfix(0, T0, 3, template), ctx, direct);
+    const want = decodeDatagram(ipfix(2, T0, 3, data), ctx, direct).records;
+
+    const replica = new MemoryTemplateCache();
+    expect(decodeDatagram(ipfix(2, T0, 3, data), ctx, replica).messages[0]!.held).toBe(1);
+    const scope = { exporter: ctx.exporter, version: 10 as const, domain: 3 };
+    expect(releaseHeld(replica, scope, 400, ctx.receivedAt.getTime()).records).toEqual([]);
+    replica.put(scope, direct.get(scope, 400)!.def);
+    const got = releaseHeld(replica, scope, 400, ctx.receivedAt.getTime());
+    expect(got.errors).toEqual([]);
+    expect(got.records).toEqual(want);
+    expect(got.records.map(flowRecordId)).toEqual(want.map(flowRecordId));
+    expect(replica.stats.pendingSets).toBe(0);
+  });
+
+  it('bounds the data held per exporter, so one exporter cannot take the whole store, and hands expired sets over', () => {
+    const expired: number[] = [];
+    const cache = new MemoryTemplateCache({
+      maxPendingSets: 10,
+      maxPendingSetsPerExporter: 1,
+      pendingTtlMs: 1000,
+      onExpired: (s) => expired.push(s.sequence),
+    });
+    expect(decodeDatagram(ipfix(0, T0, 3, data), ctx, cache).messages[0]!.held).toBe(1);
+    expect(decodeDatagram(ipfix(2, T0, 3, data), ctx, cache).errors.map((e) => e.code)).toEqual([
+      'template-missing',
+    ]);
+    const other = { ...ctx, exporter: '192.0.2.99' };
+    expect(decodeDatagram(ipfix(0, T0, 3, data), other, cache).messages[0]!.held).toBe(1);
+    expect(cache.stats.pendingSets).toBe(2);
+    cache.expire(ctx.receivedAt.getTime() + 5000);
+    expect(expired).toEqual([0, 0]);
+    expect(cache.stats.pendingSets).toBe(0);
+    // The per-exporter count was released with the sets: the exporter may hold again.
+    expect(decodeDatagram(ipfix(4, T0, 3, data), ctx, cache).messages[0]!.held).toBe(1);
   });
 
   it('derives start/end from uptime elements with the boot time announced in options data', () => {

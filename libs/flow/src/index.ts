@@ -29,7 +29,7 @@ export {
   Kind,
   type ElementInfo,
 } from './elements/registry';
-export { samplingRate, samplerOf } from './sets';
+export { samplingRate, samplerOf, releaseHeld } from './sets';
 export { uptimeToMs } from './records';
 export { SequenceTracker, type SequenceGap } from './sequence';
 export type {

@@ -1,4 +1,4 @@
-import { dataSet, learnTemplate, type SetWalk } from './sets';
+import { dataSet, learnTemplate, readFieldSpecs, type SetWalk } from './sets';
 import type { TemplateCache, TemplateField } from './templates';
 import type { DecodeContext, FlowError, FlowRecord, MessageInfo } from './types';
 
@@ -103,37 +103,18 @@ function templates(w: SetWalk, start: number, end: number, options: boolean): vo
     }
     if (templateId < 256 || end - p < head) break; // padding
     const scopeCount = options ? buf.readUInt16BE(p + 4) : 0;
-    p += head;
     const fields: TemplateField[] = [];
-    let bad = false;
-    for (let i = 0; i < count; i++) {
-      if (end - p < 4) {
-        bad = true;
-        break;
-      }
-      const raw = buf.readUInt16BE(p);
-      const length = buf.readUInt16BE(p + 2);
-      p += 4;
-      let pen = 0;
-      if (raw & 0x8000) {
-        if (end - p < 4) {
-          bad = true;
-          break;
-        }
-        pen = buf.readUInt32BE(p);
-        p += 4;
-      }
-      fields.push({ id: raw & 0x7fff, pen, length });
-    }
-    if (bad || scopeCount > count) {
+    const next = readFieldSpecs(buf, p + head, end, count, true, false, fields);
+    if (next < 0 || scopeCount > count) {
       w.errors.push({
         code: 'bad-template',
         message: `template ${templateId} overruns its set`,
-        offset: p,
+        offset: next < 0 ? end : p,
         templateId,
       });
       return;
     }
+    p = next;
     learnTemplate(w, { version: 10, templateId, options, scopeCount, fields });
   }
 }

@@ -1,4 +1,4 @@
-import { allZero, dataSet, learnTemplate, type SetWalk } from './sets';
+import { allZero, dataSet, learnTemplate, readFieldSpecs, type SetWalk } from './sets';
 import type { TemplateCache, TemplateField } from './templates';
 import type { DecodeContext, FlowError, FlowRecord, MessageInfo } from './types';
 
@@ -109,9 +109,7 @@ function templates(w: SetWalk, start: number, end: number): void {
       continue;
     }
     const fields: TemplateField[] = [];
-    for (let i = 0; i < count; i++, p += 4) {
-      fields.push({ id: buf.readUInt16BE(p), pen: 0, length: buf.readUInt16BE(p + 2) });
-    }
+    p = readFieldSpecs(buf, p, end, count, false, false, fields);
     learnTemplate(w, { version: 9, templateId, options: false, scopeCount: 0, fields });
   }
 }
@@ -136,12 +134,9 @@ function optionTemplates(w: SetWalk, start: number, end: number): void {
     p += 6;
     const fields: TemplateField[] = [];
     const scopeCount = scopeLen / 4;
-    for (let i = 0; i < scopeCount; i++, p += 4) {
-      fields.push({ id: buf.readUInt16BE(p), pen: 0, length: buf.readUInt16BE(p + 2), scope: true });
-    }
-    for (let i = 0; i < optLen / 4; i++, p += 4) {
-      fields.push({ id: buf.readUInt16BE(p), pen: 0, length: buf.readUInt16BE(p + 2) });
-    }
+    // Lengths were checked against `end` above, so neither read can overrun.
+    p = readFieldSpecs(buf, p, end, scopeCount, false, true, fields);
+    p = readFieldSpecs(buf, p, end, optLen / 4, false, false, fields);
     learnTemplate(w, { version: 9, templateId, options: true, scopeCount, fields });
   }
 }

@@ -1,5 +1,12 @@
 import { decodeDataSet, type MessageHeader } from './records';
-import type { TemplateCache, TemplateDef, TemplateScope } from './templates';
+import type {
+  CompiledTemplate,
+  PendingSet,
+  TemplateCache,
+  TemplateDef,
+  TemplateField,
+  TemplateScope,
+} from './templates';
 import type { FlowError, FlowRecord, MessageInfo } from './types';
 
 /** Per-message state the v9 and IPFIX decoders share while walking sets. */
@@ -50,7 +57,10 @@ export function dataSet(w: SetWalk, templateId: number, start: number, end: numb
 /** Stores a template and decodes the data that was waiting for it, with its own message's header facts. */
 export function learnTemplate(w: SetWalk, def: TemplateDef): void {
   const tpl = w.cache.put(w.scope, def);
-  const waiting = w.cache.release(w.scope, def.templateId, w.now);
+  decodeWaiting(w, tpl, w.cache.release(w.scope, def.templateId, w.now));
+}
+
+function decodeWaiting(w: SetWalk, tpl: CompiledTemplate, waiting: PendingSet[]): void {
   for (const s of waiting) {
     const h: MessageHeader = {
       ...w.header,
@@ -63,6 +73,45 @@ export function learnTemplate(w: SetWalk, def: TemplateDef): void {
     decodeDataSet(s.data, 0, s.data.length, tpl, h, s.setIndex, w.records, w.errors);
     if (tpl.def.options) learnFacts(w, from);
   }
+}
+
+/**
+ * Decodes the data sets held for a template that became known outside a datagram (a shared store that
+ * another collector replica wrote): the same records, with the same ids, as if the template had come in a
+ * datagram. Returns nothing when the template is still unknown or nothing waited for it.
+ */
+export function releaseHeld(
+  cache: TemplateCache,
+  scope: TemplateScope,
+  templateId: number,
+  now: number,
+): { records: FlowRecord[]; errors: FlowError[] } {
+  const records: FlowRecord[] = [];
+  const errors: FlowError[] = [];
+  const tpl = cache.get(scope, templateId);
+  if (!tpl || cache.stats.pendingSets === 0) return { records, errors };
+  const waiting = cache.release(scope, templateId, now);
+  if (waiting.length === 0) return { records, errors };
+  const header: MessageHeader = {
+    version: scope.version,
+    exporter: scope.exporter,
+    domain: scope.domain,
+    sequence: 0,
+    exportTime: 0,
+    sysUptime: -1,
+    messageIndex: 0,
+    sysInitMs: cache.facts(scope).sysInitMs ?? NaN,
+  };
+  const info: MessageInfo = {
+    version: scope.version,
+    domain: scope.domain,
+    sequence: 0,
+    exportTime: 0,
+    records: 0,
+    held: 0,
+  };
+  decodeWaiting({ buf: Buffer.alloc(0), cache, scope, header, now, records, errors, info }, tpl, waiting);
+  return { records, errors };
 }
 
 /** Options data that later flow data of the same scope depends on (boot time, sampling rate). */
@@ -116,4 +165,36 @@ export function allZero(buf: Buffer, from: number, to: number): boolean {
 export function samplerOf(f: Record<string, unknown>): number | undefined {
   const id = f['selectorId'] ?? f['samplerId'];
   return typeof id === 'number' ? id : undefined;
+}
+
+/**
+ * Reads `count` field specifiers (type, length; with `enterprise`, IPFIX's enterprise bit and PEN) from
+ * `p` into `out`. Returns the offset after them, or -1 when they overrun `end`. Shared by v9 templates,
+ * v9 options templates (scope and option fields) and IPFIX (options) templates.
+ */
+export function readFieldSpecs(
+  buf: Buffer,
+  p: number,
+  end: number,
+  count: number,
+  enterprise: boolean,
+  scope: boolean,
+  out: TemplateField[],
+): number {
+  for (let i = 0; i < count; i++) {
+    if (end - p < 4) return -1;
+    const raw = buf.readUInt16BE(p);
+    const length = buf.readUInt16BE(p + 2);
+    p += 4;
+    let pen = 0;
+    if (enterprise && raw & 0x8000) {
+      if (end - p < 4) return -1;
+      pen = buf.readUInt32BE(p);
+      p += 4;
+    }
+    const f: TemplateField = { id: enterprise ? raw & 0x7fff : raw, pen, length };
+    if (scope) f.scope = true;
+    out.push(f);
+  }
+  return p;
 }

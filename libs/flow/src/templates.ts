@@ -159,6 +159,8 @@ export interface TemplateCache {
 export interface MemoryTemplateCacheOptions {
   /** Most data sets held at once, over all exporters (default 1024). */
   maxPendingSets?: number;
+  /** Most data sets held for one exporter address, so one noisy exporter cannot crowd out the others (default: maxPendingSets). */
+  maxPendingSetsPerExporter?: number;
   /** Most bytes held at once (default 4 MiB). */
   maxPendingBytes?: number;
   /** How long a held set may wait for its template, ms (default 30 s, a typical template refresh). */
@@ -179,6 +181,8 @@ export class MemoryTemplateCache implements TemplateCache {
   private readonly pending = new Map<string, PendingSet[]>();
   private readonly scopeFacts = new Map<string, ExporterFacts>();
   private readonly maxPendingSets: number;
+  private readonly maxPendingPerExporter: number;
+  private readonly pendingByExporter = new Map<string, number>();
   private readonly maxPendingBytes: number;
   private readonly pendingTtlMs: number;
   private readonly onExpired: ((set: PendingSet) => void) | undefined;
@@ -194,6 +198,7 @@ export class MemoryTemplateCache implements TemplateCache {
 
   constructor(opts: MemoryTemplateCacheOptions = {}) {
     this.maxPendingSets = opts.maxPendingSets ?? 1024;
+    this.maxPendingPerExporter = opts.maxPendingSetsPerExporter ?? this.maxPendingSets;
     this.maxPendingBytes = opts.maxPendingBytes ?? 4 * 1024 * 1024;
     this.pendingTtlMs = opts.pendingTtlMs ?? 30_000;
     this.onExpired = opts.onExpired;
@@ -255,6 +260,7 @@ export class MemoryTemplateCache implements TemplateCache {
     this.expire(now);
     if (
       this.stats.pendingSets >= this.maxPendingSets ||
+      (this.pendingByExporter.get(set.scope.exporter) ?? 0) >= this.maxPendingPerExporter ||
       this.stats.pendingBytes + set.data.length > this.maxPendingBytes
     ) {
       this.stats.pendingOverflow++;
@@ -266,6 +272,8 @@ export class MemoryTemplateCache implements TemplateCache {
     else this.pending.set(key, [set]);
     this.stats.pendingSets++;
     this.stats.pendingBytes += set.data.length;
+    const ex = set.scope.exporter;
+    this.pendingByExporter.set(ex, (this.pendingByExporter.get(ex) ?? 0) + 1);
     return true;
   }
 
@@ -284,6 +292,10 @@ export class MemoryTemplateCache implements TemplateCache {
   private drop(s: PendingSet): void {
     this.stats.pendingSets--;
     this.stats.pendingBytes -= s.data.length;
+    const ex = s.scope.exporter;
+    const n = (this.pendingByExporter.get(ex) ?? 1) - 1;
+    if (n > 0) this.pendingByExporter.set(ex, n);
+    else this.pendingByExporter.delete(ex);
   }
 
   /** Expires held sets that waited too long; listeners call it on a timer so quiet exporters are covered too. */

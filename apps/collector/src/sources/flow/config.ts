@@ -40,6 +40,13 @@ export const flowOptions = {
     default: 4096,
     min: 0,
   }),
+  flowPendingPerExporter: int({
+    env: 'CITYSOC_FLOW_PENDING_SETS_PER_EXPORTER',
+    description:
+      'Data sets held for a missing template per exporter address (one noisy exporter cannot fill the store)',
+    default: 1024,
+    min: 0,
+  }),
   flowPendingSeconds: int({
     env: 'CITYSOC_FLOW_PENDING_SECONDS',
     description: 'How long a data set waits for its template before it is dead-lettered',

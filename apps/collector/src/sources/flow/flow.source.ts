@@ -18,6 +18,7 @@ export interface FlowSourceOptions {
   recvBufferBytes: number;
   maxBacklog: number;
   pendingSets: number;
+  pendingPerExporter: number;
   pendingSeconds: number;
   replicas: number;
 }
@@ -32,6 +33,7 @@ export class FlowSource {
   private readonly sockets: dgram.Socket[] = [];
   private timer?: NodeJS.Timeout;
   private store?: KvTemplateStore;
+  private ingest?: FlowIngest;
   private readonly allow: ExporterAllowlist;
 
   constructor(
@@ -47,15 +49,16 @@ export class FlowSource {
 
   async start(): Promise<{ netflow?: number; ipfix?: number }> {
     const flowMetrics = new FlowMetrics(this.metrics.registry, () => this.store?.stats);
-    let ingest: FlowIngest | undefined;
     const kv = await openKv(this.bus, 'flow-templates', this.opts.replicas);
     const store = new KvTemplateStore(
       kv,
       {
         maxPendingSets: this.opts.pendingSets,
+        maxPendingSetsPerExporter: this.opts.pendingPerExporter,
         maxPendingBytes: Math.max(64 * 1024, this.opts.pendingSets * 1500),
         pendingTtlMs: this.opts.pendingSeconds * 1000,
         onExpired: (set) => {
+          const ingest = this.ingest;
           if (!ingest) return;
           void this.inflight.track(ingest.deadLetterExpired(set, 'flow')).catch((err: unknown) => {
             this.metrics.errors.inc({ component: 'flow', error_type: 'publish' });
@@ -64,6 +67,14 @@ export class FlowSource {
         },
       },
       {
+        onTemplate: (scope, templateId) => {
+          const ingest = this.ingest;
+          if (!ingest) return;
+          void this.inflight.track(ingest.releaseHeld(scope, templateId, 'flow')).catch((err: unknown) => {
+            this.metrics.errors.inc({ component: 'flow', error_type: 'publish' });
+            this.logger.error(`flow data released by a shared template could not be stored: ${String(err)}`);
+          });
+        },
         onError: (what, err) => {
           flowMetrics.storeErrors.inc({ op: what.split(' ')[0] ?? 'other' });
           this.logger.error(`flow template store: ${what}: ${String(err)}`);
@@ -72,7 +83,15 @@ export class FlowSource {
     );
     this.store = store;
     await store.start();
-    ingest = new FlowIngest(this.bus.publisher, this.bus.names, this.metrics, flowMetrics, store, this.units);
+    const ingest = new FlowIngest(
+      this.bus.publisher,
+      this.bus.names,
+      this.metrics,
+      flowMetrics,
+      store,
+      this.units,
+    );
+    this.ingest = ingest;
     // Data held for a template is expired on a clock too, so a quiet exporter's sets still reach the dead letters.
     this.timer = setInterval(() => store.expire(Date.now()), 1000);
     this.timer.unref();
@@ -140,6 +159,9 @@ export class FlowSource {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     for (const s of this.sockets) await new Promise<void>((resolve) => s.close(() => resolve()));
+    // Sets still waiting for a template would die with this process: dead-letter them now (the collector
+    // waits for in-flight work before it disconnects).
+    this.store?.expire(Number.MAX_SAFE_INTEGER);
     this.store?.stop();
   }
 }

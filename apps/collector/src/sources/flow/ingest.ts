@@ -6,6 +6,7 @@ import {
   flowToEcs,
   type FlowRecord,
   type PendingSet,
+  releaseHeld,
   SequenceTracker,
   type TemplateScope,
 } from '@citysoc/flow';
@@ -126,11 +127,27 @@ export class FlowIngest {
       }
       batch.push(json);
       bytes += json.length + 1;
-      this.flowMetrics.records.inc({ input: meta.inputName, version: String(rec.version) });
     }
     flush();
+    // Counted per version once per datagram: a labelled prom-client inc per record costs more than decoding it.
+    const perVersion = new Map<number, number>();
+    for (const r of records) perVersion.set(r.version, (perVersion.get(r.version) ?? 0) + 1);
+    for (const [v, n] of perVersion)
+      this.flowMetrics.records.inc({ input: meta.inputName, version: String(v) }, n);
     await this.publisher.publishAll(out);
     this.metrics.sent.inc({ component: meta.inputName }, records.length);
+  }
+
+  /** Decodes and publishes the sets held for a template another replica stored in KV. */
+  async releaseHeld(scope: TemplateScope, templateId: number, inputName: string): Promise<void> {
+    const receivedAt = new Date();
+    const { records, errors } = releaseHeld(this.store, scope, templateId, receivedAt.getTime());
+    const meta = { exporter: scope.exporter, port: 0, inputName, receivedAt };
+    const work: Array<Promise<unknown>> = [];
+    if (records.length > 0) work.push(this.publishRecords(records, meta));
+    for (const e of errors) this.flowMetrics.malformed.inc({ input: inputName, reason: e.code });
+    work.push(this.store.flush());
+    await Promise.all(work);
   }
 
   /** A held data set whose template never came: kept with its bytes and header facts for a replay. */

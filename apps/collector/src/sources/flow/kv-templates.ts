@@ -55,6 +55,8 @@ export function parseKey(key: string): ParsedKey {
 export interface KvTemplateStoreHooks {
   /** A KV write or a watched entry failed; decoding goes on from memory. */
   onError(what: string, err: unknown): void;
+  /** A template came from the bucket (another replica) while data sets were held: they can be decoded now. */
+  onTemplate?(scope: TemplateScope, templateId: number): void;
 }
 
 /**
@@ -116,6 +118,7 @@ export class KvTemplateStore implements TemplateCache {
           throw new Error(`entry ${e.key} does not match its key`);
         this.mem.put(k.scope, def);
         this.known.set(e.key, { scope: k.scope, templateId: k.templateId, options: def.options });
+        if (this.mem.stats.pendingSets > 0) this.hooks.onTemplate?.(k.scope, k.templateId);
       } else {
         const stored = e.json<ExporterFacts>();
         Object.assign(this.mem.facts(k.scope), stored);

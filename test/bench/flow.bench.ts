@@ -1,0 +1,271 @@
+/**
+ * Flow benchmark (issue 5 item 9), on replayed real datagrams (softflowd's export of the flow corpus pcap):
+ *   (a) decoder alone: records per CPU-second (user + system of this process), templates known;
+ *   (b) end to end: UDP → collector (real process) → decode → ECS → JetStream EVENTS, records/s with loss
+ *       accounting (kernel drops, backpressure discards, datagrams never stored);
+ *   (c) nfcapd (Debian nfdump) fed the same datagrams in the same run: records per CPU-second of the nfcapd
+ *       process, and the ratio (a) / (c).
+ * The replayed IPFIX datagrams get a fresh header sequence number per copy, so every record has its own id
+ * (JetStream would otherwise deduplicate the replays).
+ *
+ *   npm run bench:flow     (BENCH_FLOW_RECORDS=500000 BENCH_FLOW_RATE=250000 records/s, 0 = unpaced)
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import dgram from 'node:dgram';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { connect } from 'nats';
+import { decodeDatagram, MemoryTemplateCache } from '@citysoc/flow';
+import { corpusDir, freePort, Pipeline, waitFor } from '../support';
+
+const RECORDS = Number(process.env.BENCH_FLOW_RECORDS ?? 500_000);
+const RATE = Number(process.env.BENCH_FLOW_RATE ?? 250_000);
+const CPU_MS = Number(process.env.FLOW_BENCH_CPU_MS ?? 3000);
+
+function load(dir: string): Buffer[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.bin'))
+    .sort()
+    .map((f) => readFileSync(path.join(dir, f)));
+}
+
+const cpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+/** (a) Records per CPU-second of the decoder alone. */
+function decoderRate(dgrams: Buffer[]): number {
+  const cache = new MemoryTemplateCache();
+  const ctx = { exporter: '192.0.2.1', receivedAt: new Date() };
+  for (const d of dgrams) decodeDatagram(d, ctx, cache);
+  let records = 0;
+  const t0 = cpuMs();
+  let t = t0;
+  while (t - t0 < CPU_MS) {
+    for (const d of dgrams) records += decodeDatagram(d, ctx, cache).records.length;
+    t = cpuMs();
+  }
+  return records / ((t - t0) / 1000);
+}
+
+/** The replay: IPFIX datagrams copied until RECORDS data records, each copy with its own sequence number. */
+function replay(ipfix: Buffer[]): { datagrams: Buffer[]; records: number; withRecords: number } {
+  const cache = new MemoryTemplateCache();
+  const ctx = { exporter: '192.0.2.1', receivedAt: new Date() };
+  const counts = ipfix.map((d) => decodeDatagram(d, ctx, cache).records.length);
+  const datagrams: Buffer[] = [];
+  let records = 0;
+  let withRecords = 0;
+  let seq = 0;
+  for (let round = 0; records < RECORDS; round++) {
+    ipfix.forEach((d, i) => {
+      if (records >= RECORDS && (counts[i] ?? 0) > 0) return;
+      const copy = Buffer.from(d);
+      copy.writeUInt32BE(seq >>> 0, 8);
+      seq += counts[i] ?? 0;
+      datagrams.push(copy);
+      records += counts[i] ?? 0;
+      if ((counts[i] ?? 0) > 0) withRecords++;
+    });
+  }
+  return { datagrams, records, withRecords };
+}
+
+/** Sends at `rate` records/s (0 = as fast as the socket takes them), in 10 ms slices. */
+async function send(port: number, datagrams: Buffer[], perDatagram: number, rate: number): Promise<number> {
+  const s = dgram.createSocket('udp4');
+  const t0 = Date.now();
+  const perSlice = rate > 0 ? Math.max(1, Math.round(rate / 100 / perDatagram)) : 256;
+  for (let i = 0; i < datagrams.length;) {
+    const end = Math.min(datagrams.length, i + perSlice);
+    await Promise.all(
+      datagrams
+        .slice(i, end)
+        .map((d) => new Promise<void>((r, j) => s.send(d, port, '127.0.0.1', (e) => (e ? j(e) : r())))),
+    );
+    i = end;
+    if (rate > 0) {
+      const due = t0 + ((i * perDatagram) / rate) * 1000;
+      const wait = due - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    } else await new Promise((r) => setImmediate(r));
+  }
+  s.close();
+  return (Date.now() - t0) / 1000;
+}
+
+function udpDrops(port: number): number {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  let n = 0;
+  for (const f of ['/proc/net/udp', '/proc/net/udp6']) {
+    if (!existsSync(f)) continue;
+    for (const line of readFileSync(f, 'utf8').split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols[1]?.endsWith(hex)) n += Number(cols[cols.length - 1]);
+    }
+  }
+  return n;
+}
+
+function metric(text: string, name: string, labels: Record<string, string> = {}): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
+    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
+
+async function endToEnd(
+  datagrams: Buffer[],
+  records: number,
+  withRecords: number,
+): Promise<Record<string, unknown>> {
+  const port = await freePort();
+  const metricsPort = await freePort();
+  const pipeline = new Pipeline({
+    apps: ['collector'],
+    env: {
+      CITYSOC_FLOW_HOST: '127.0.0.1',
+      CITYSOC_FLOW_IPFIX_PORT: String(port),
+      CITYSOC_COLLECTOR_METRICS_PORT: String(metricsPort),
+      CITYSOC_EVENTS_MAX_BYTES: '-1',
+    },
+  });
+  await pipeline.start();
+  const nc = await connect({ servers: process.env.CITYSOC_NATS_URL ?? 'nats://127.0.0.1:4222' });
+  try {
+    const jsm = await nc.jetstreamManager();
+    const stored = async () => (await jsm.streams.info(`${pipeline.prefix}EVENTS`)).state.messages;
+    const t0 = Date.now();
+    const sendSeconds = await send(port, datagrams, records / datagrams.length, RATE);
+    // Done when every datagram with records is a stored message, or when nothing moved for 5 s (loss).
+    let last = -1;
+    let still = 0;
+    await waitFor(
+      async () => {
+        const n = await stored();
+        if (n >= withRecords) return true;
+        still = n === last ? still + 1 : 0;
+        last = n;
+        return still >= 25;
+      },
+      'the collector to store the replay',
+      600_000,
+    );
+    const seconds = (Date.now() - t0) / 1000;
+    const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    const published = metric(text, 'citysoc_flow_records_total');
+    const messages = await stored();
+    return {
+      datagrams_sent: datagrams.length,
+      records_sent: records,
+      send_seconds: sendSeconds.toFixed(2),
+      seconds_to_stored: seconds.toFixed(2),
+      records_stored: published,
+      records_per_second: Math.round(published / seconds),
+      messages_stored: messages,
+      messages_expected: withRecords,
+      lost_records: records - published,
+      kernel_drops: udpDrops(port),
+      backpressure_drops: metric(text, 'citysoc_component_discarded_events_total', {
+        reason: 'backpressure',
+      }),
+      malformed: metric(text, 'citysoc_flow_malformed_datagrams_total'),
+    };
+  } finally {
+    await nc.close();
+    await pipeline.stop();
+  }
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+function procCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  return (Number(fields[11]) + Number(fields[12])) / ticks;
+}
+
+/** Bytes waiting in the receive queue of the IPv4 UDP socket bound to `port` (undefined: none bound). */
+function rxQueue(port: number): number | undefined {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  for (const line of readFileSync('/proc/net/udp', 'utf8').split('\n').slice(1)) {
+    const cols = line.trim().split(/\s+/);
+    if (cols[1]?.endsWith(hex)) return parseInt((cols[4] ?? '0:0').split(':')[1] ?? '0', 16);
+  }
+  return undefined;
+}
+
+async function nfcapd(datagrams: Buffer[], records: number): Promise<Record<string, unknown> | undefined> {
+  const bin = ['/usr/bin/nfcapd', '/usr/sbin/nfcapd'].find((p) => existsSync(p));
+  const nfdump = ['/usr/bin/nfdump', '/usr/sbin/nfdump'].find((p) => existsSync(p));
+  if (!bin || !nfdump) return undefined;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'citysoc-nfcapd-'));
+  const port = await freePort();
+  const child = spawn(bin, ['-w', dir, '-p', String(port), '-b', '127.0.0.1', '-B', String(16 << 20)], {
+    stdio: 'ignore',
+  });
+  try {
+    await waitFor(() => rxQueue(port) !== undefined, 'nfcapd listening');
+    const cpu0 = procCpuSeconds(child.pid!);
+    await send(port, datagrams, records / datagrams.length, RATE);
+    await waitFor(() => rxQueue(port) === 0, 'nfcapd to drain its socket');
+    const cpu = procCpuSeconds(child.pid!) - cpu0;
+    const drops = udpDrops(port);
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    child.kill('SIGTERM');
+    await exited;
+    const out = execFileSync(nfdump, ['-R', dir, '-q', '-o', 'fmt:%pr'], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 30,
+    });
+    const flows = out.split('\n').filter((l) => l.trim() !== '').length;
+    return {
+      records_stored: flows,
+      cpu_seconds: cpu.toFixed(2),
+      records_per_cpu_second: Math.round(flows / cpu),
+      kernel_drops: drops,
+    };
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const corpus = corpusDir();
+  if (!corpus) throw new Error('the flow corpus is needed (CITYSOC_CORPUS_DIR or ../shared/corpus)');
+  const base = path.join(corpus, 'flow', 'softflowd');
+  const sets = {
+    v5: load(path.join(base, 'v5')),
+    v9: load(path.join(base, 'v9')),
+    ipfix: load(path.join(base, 'ipfix')),
+  };
+  const decoder: Record<string, number> = {};
+  for (const [k, v] of Object.entries(sets)) decoder[k] = Math.round(decoderRate(v));
+  const { datagrams, records, withRecords } = replay(sets.ipfix);
+  const e2e = await endToEnd(datagrams, records, withRecords);
+  const nf = await nfcapd(datagrams, records);
+  const result = {
+    machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, load ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+    a_decoder_records_per_cpu_second: decoder,
+    b_end_to_end_ipfix: { rate_asked_records_per_second: RATE || 'unpaced', ...e2e },
+    c_nfcapd_ipfix: nf ?? 'nfcapd/nfdump not installed (bash scripts/ensure-peers.sh)',
+    ratio_decoder_to_nfcapd: nf
+      ? Number(((decoder.ipfix ?? 0) / (nf.records_per_cpu_second as number)).toFixed(2))
+      : null,
+  };
+  console.log(JSON.stringify(result, null, 2));
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
