@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { eventId } from '@citysoc/ecs';
+import { IocSet, markIocs } from '@citysoc/enrich';
 import { decodeDatagram, flowToEcs, MemoryTemplateCache } from '@citysoc/flow';
 import { parseSyslog } from '@citysoc/syslog';
 import { corpusDir } from '@citysoc/testing';
@@ -142,5 +143,61 @@ describeFlows('citysoc rules on softflowd flows', () => {
         JSON.stringify({ 'source.ip': '10.66.6.7', 'destination.ip': '10.20.0.22' }),
       ],
     ]);
+  });
+});
+
+describe('the national IOC rule', () => {
+  const iocs = new IocSet([
+    { type: 'ipv4-addr', value: '198.51.100.77', source: 'national:c1', indicator_id: 'indicator--1' },
+    { type: 'domain-name', value: 'evil.example', source: 'national:c1', indicator_id: 'indicator--2' },
+  ]);
+  const parsed = (line: string) => {
+    const raw = Buffer.from(line);
+    const r = parseSyslog(raw, {
+      senderIp: '10.10.1.1',
+      receivedAt: new Date('2026-11-27T03:00:00Z'),
+      eventId: eventId('10.10.1.1', raw),
+      inputName: 't',
+      transport: 'tcp',
+    });
+    if (!r.ok) throw new Error(r.reason);
+    return r.event;
+  };
+
+  it.each([
+    ['an IOC source address', 'Accepted password for root from 198.51.100.77 port 4242 ssh2', true],
+    ['an ordinary address', 'Accepted password for root from 198.51.100.78 port 4242 ssh2', false],
+  ])('%s', (_name, msg, fires) => {
+    const e = parsed(`<38>1 2026-11-27T10:00:00+07:00 web-01 sshd 2211 - - ${msg}`);
+    markIocs(e, iocs);
+    const titles = engine.detect(e).map((a) => a.rule.title);
+    expect(titles.includes('Traffic with an address or domain the national center flagged')).toBe(fires);
+  });
+
+  it('fires on a flow too', () => {
+    const flow = {
+      '@timestamp': '2026-11-27T03:00:00Z',
+      event: {
+        id: 'f1',
+        created: '2026-11-27T03:00:00Z',
+        kind: 'event' as const,
+        category: ['network'],
+        type: ['connection'],
+        dataset: 'flow',
+      },
+      source: { ip: '10.20.0.5', port: 51000 },
+      destination: { ip: '198.51.100.77', port: 443 },
+    };
+    expect(markIocs(flow, iocs)).toEqual([
+      {
+        field: 'destination.ip',
+        value: '198.51.100.77',
+        source: 'national:c1',
+        indicator_id: 'indicator--1',
+      },
+    ]);
+    expect(engine.detect(flow).map((a) => a.rule.title)).toContain(
+      'Traffic with an address or domain the national center flagged',
+    );
   });
 });

@@ -1,7 +1,8 @@
-import { int, metricsOptions, redisOptions, storeOptions, str } from '@citysoc/config';
+import { int, metricsOptions, natsOptions, redisOptions, storeOptions, str } from '@citysoc/config';
 import { reportSettingsSchema } from '@citysoc/reports';
 
 export const reporterSchema = {
+  ...natsOptions,
   ...redisOptions,
   ...metricsOptions,
   ...storeOptions,

@@ -8,7 +8,9 @@ import {
 import { Queue, Worker } from 'bullmq';
 import { type Redis } from 'ioredis';
 import { Counter, Gauge } from 'prom-client';
+import { type Bus, openBus, openKv } from '@citysoc/bus';
 import { type ConfigOf } from '@citysoc/config';
+import { IOC_BUCKET, syncIocBucket } from '@citysoc/enrich';
 import { ComponentMetrics, startMetricsServer } from '@citysoc/observability';
 import { redisConnection } from '@citysoc/queues';
 import {
@@ -61,6 +63,7 @@ export class ReporterService implements OnApplicationBootstrap, OnApplicationShu
     registers: [this.metrics.registry],
   });
   private control?: ControlStore;
+  private bus?: Bus;
   private preparer?: ReportPreparer;
   private events?: EventStore;
   private redis?: Redis;
@@ -83,6 +86,22 @@ export class ReporterService implements OnApplicationBootstrap, OnApplicationShu
     const redis = redisConnection(c.redisUrl);
     this.redis = redis;
     this.outbox = new ReportOutbox(c.queuePrefix, redis, { baseMs: c.retryBaseMs, maxMs: c.retryMaxMs });
+    // The IOCs pulled from the national collection go to every detector through a KV bucket.
+    const bus = await openBus(c, 'reporter');
+    this.bus = bus;
+    const iocKv = await openKv(bus, IOC_BUCKET, c.natsReplicas);
+    const publishIocs = async (): Promise<void> => {
+      const active = control.reports.activeIocs().map((i) => ({
+        type: i.type,
+        value: i.value,
+        source: i.source,
+        indicator_id: i.indicator_id,
+      }));
+      const r = await syncIocBucket(iocKv, active);
+      if (r.put + r.deleted > 0)
+        this.logger.log(`IOC bucket: ${r.put} put, ${r.deleted} removed (${active.length} active)`);
+    };
+    await publishIocs();
     const client = c.taxiiUrl ? taxiiClientOf(c, { pollIntervalMs: c.statusPollMs }) : undefined;
     if (client && c.taxiiCollection) {
       const worker = this.outbox.start(new Deliverer(control, client, c.taxiiCollection));
@@ -135,6 +154,8 @@ export class ReporterService implements OnApplicationBootstrap, OnApplicationShu
         if (job.data.kind === 'ioc-pull' && client) {
           const r = await pullIocs(control, client, c.taxiiPullCollection);
           this.iocsPulled.inc(r.iocs);
+          // Expired IOCs leave the bucket too: the sync runs after every pull, not only when one was added.
+          await publishIocs();
           this.logger.log(
             `pulled ${r.indicators} indicator(s): ${r.iocs} IOC(s), ${r.added} new, ${r.skipped} comparison(s) not usable`,
           );
@@ -203,6 +224,7 @@ export class ReporterService implements OnApplicationBootstrap, OnApplicationShu
     await this.scheduleWorker?.close();
     await this.schedules?.close();
     await this.outbox?.close();
+    await this.bus?.close();
     this.redis?.disconnect();
     await this.events?.close();
     this.control?.close();

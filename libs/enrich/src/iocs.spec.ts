@@ -1,4 +1,4 @@
-import { IocSet } from './iocs';
+import { IocSet, markIocs } from './iocs';
 
 const set = new IocSet([
   { type: 'ipv4-addr', value: '185.220.101.4', source: 'national:c', indicator_id: 'indicator--1' },
@@ -43,5 +43,42 @@ describe('IocSet', () => {
       },
     ]);
     expect(set.size).toBe(4);
+  });
+});
+
+describe('markIocs', () => {
+  const set = new IocSet([
+    { type: 'ipv4-addr', value: '198.51.100.7', source: 'national:c1', indicator_id: 'indicator--a' },
+  ]);
+
+  it('adds ECS threat.enrichments and citysoc.ioc, keeping what the event had', () => {
+    const e = {
+      source: { ip: '10.0.0.1' },
+      destination: { ip: '198.51.100.7' },
+      threat: { framework: 'MITRE ATT&CK' },
+      citysoc: { parser: 'rfc5424' },
+    };
+    expect(markIocs(e, set)).toHaveLength(1);
+    expect(e).toMatchObject({
+      threat: {
+        framework: 'MITRE ATT&CK',
+        enrichments: [
+          {
+            matched: { atomic: '198.51.100.7', field: 'destination.ip', type: 'indicator_match_rule' },
+            indicator: { provider: 'national:c1', reference: 'indicator--a' },
+          },
+        ],
+      },
+      citysoc: {
+        parser: 'rfc5424',
+        ioc: { matched: true, fields: ['destination.ip'], indicators: ['indicator--a'] },
+      },
+    });
+  });
+
+  it('leaves an event without a hit untouched', () => {
+    const e = { source: { ip: '10.0.0.1' } };
+    expect(markIocs(e, set)).toEqual([]);
+    expect(e).toEqual({ source: { ip: '10.0.0.1' } });
   });
 });
