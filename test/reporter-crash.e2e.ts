@@ -7,7 +7,7 @@ import { type Alert } from '@citysoc/ecs';
 import { redisConnection } from '@citysoc/queues';
 import { REPORTS_QUEUE } from '@citysoc/reports';
 import { openControlStore, openEventStore } from '@citysoc/store';
-import { repoRoot, uniquePrefix, waitFor } from '@citysoc/testing';
+import { cleanupStreams, repoRoot, uniquePrefix, waitFor } from '@citysoc/testing';
 import { alert, event } from '../libs/stix/src/testing/fixtures';
 import { TaxiiTestServer } from './taxii/server';
 import { objectVersion, type StixObject } from '@citysoc/stix';
@@ -24,7 +24,8 @@ describe('reporter killed mid-delivery', () => {
   let dir: string;
   let server: TaxiiTestServer;
   let child: ChildProcess | undefined;
-  const prefix = `citysoc-${uniquePrefix()}`;
+  const streamPrefix = uniquePrefix();
+  const prefix = `citysoc-${streamPrefix}`;
 
   beforeAll(async () => {
     if (!existsSync(MAIN)) throw new Error(`${MAIN} missing: run npm run build first`);
@@ -61,6 +62,7 @@ describe('reporter killed mid-delivery', () => {
     await q.close();
     redis.disconnect();
     await server.close();
+    await cleanupStreams(streamPrefix);
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -70,6 +72,9 @@ describe('reporter killed mid-delivery', () => {
         ...process.env,
         CITYSOC_DATA_DIR: dir,
         CITYSOC_QUEUE_PREFIX: prefix,
+        // The reporter publishes IOCs to a KV bucket: its own streams, small, removed afterwards.
+        CITYSOC_STREAM_PREFIX: streamPrefix,
+        CITYSOC_EVENTS_MAX_BYTES: String(64 * 1024 ** 2),
         CITYSOC_TAXII_URL: server.apiRootUrl,
         CITYSOC_TAXII_COLLECTION: COLL,
         CITYSOC_TAXII_USER: 'reporter',

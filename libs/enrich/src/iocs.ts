@@ -99,7 +99,8 @@ export function markIocs(
     source?: { ip?: string; domain?: string };
     destination?: { ip?: string; domain?: string };
     threat?: unknown;
-    citysoc?: { ioc?: { matched: true; fields: string[]; indicators: string[] } };
+    /** `citysoc.ioc` is added beside whatever metadata the event carries. */
+    citysoc?: object;
   },
   set: IocSet,
 ): IocHit[] {
