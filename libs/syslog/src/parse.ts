@@ -1,4 +1,5 @@
 import { type EcsEvent } from '@citysoc/ecs';
+import { communityId } from '@citysoc/flow';
 import { DEFAULT_DECODERS } from './decoders/registry';
 import { toEcs } from './ecs';
 import { PRI_ABSENT, PRI_INVALID, priInvalidReason, readPri } from './pri';
@@ -95,10 +96,41 @@ function decode(
     const d = decoders[i]!;
     if (d.decode(fields, event, decodeCtx)) {
       event.citysoc!.parser = d.name;
+      finish(event);
       return true;
     }
   }
   return false;
+}
+
+/**
+ * What every decoded event gets whatever its vendor: the Community ID of its 5-tuple (so a firewall line
+ * joins the NetFlow record of the same connection) and related.ip/user for every address and account it names.
+ */
+function finish(event: EcsEvent): void {
+  const src = event.source;
+  const dst = event.destination;
+  const related = (key: 'ip' | 'user', v: string | undefined): void => {
+    if (v === undefined || v === '' || v === '-') return;
+    const r = (event.related ??= {});
+    const list = (r[key] ??= []);
+    if (!list.includes(v)) list.push(v);
+  };
+  if (src?.ip !== undefined && dst?.ip !== undefined && event.network?.community_id === undefined) {
+    const proto = Number(event.network?.iana_number);
+    if (Number.isInteger(proto) && proto > 0) {
+      const id = communityId(src.ip, dst.ip, proto, src.port ?? 0, dst.port ?? 0);
+      if (id !== undefined) event.network = { ...event.network, community_id: id };
+    }
+  }
+  for (const e of [src, dst]) {
+    if (e === undefined) continue;
+    related('ip', e.ip);
+    related('ip', (e as { nat?: { ip?: string } }).nat?.ip);
+    related('user', e.user?.name);
+  }
+  related('user', event.user?.name);
+  related('user', (event.user as { effective?: { name?: string } } | undefined)?.effective?.name);
 }
 
 /**
