@@ -110,27 +110,34 @@ function decode(
 function finish(event: EcsEvent): void {
   const src = event.source;
   const dst = event.destination;
-  const related = (key: 'ip' | 'user', v: string | undefined): void => {
-    if (v === undefined || v === '' || v === '-') return;
-    const r = (event.related ??= {});
-    const list = (r[key] ??= []);
-    if (!list.includes(v)) list.push(v);
-  };
   if (src?.ip !== undefined && dst?.ip !== undefined && event.network?.community_id === undefined) {
     const proto = Number(event.network?.iana_number);
     if (Number.isInteger(proto) && proto > 0) {
       const id = communityId(src.ip, dst.ip, proto, src.port ?? 0, dst.port ?? 0);
-      if (id !== undefined) event.network = { ...event.network, community_id: id };
+      if (id !== undefined) event.network!.community_id = id;
     }
   }
-  for (const e of [src, dst]) {
-    if (e === undefined) continue;
-    related('ip', e.ip);
-    related('ip', (e as { nat?: { ip?: string } }).nat?.ip);
-    related('user', e.user?.name);
+  if (src !== undefined) relatedOf(event, src);
+  if (dst !== undefined) relatedOf(event, dst);
+  const user: { name?: string; effective?: { name?: string } } | undefined = event.user;
+  if (user !== undefined) {
+    addRelated(event, 'user', user.name);
+    addRelated(event, 'user', user.effective?.name);
   }
-  related('user', event.user?.name);
-  related('user', (event.user as { effective?: { name?: string } } | undefined)?.effective?.name);
+}
+
+function relatedOf(event: EcsEvent, e: NonNullable<EcsEvent['source']>): void {
+  addRelated(event, 'ip', e.ip);
+  addRelated(event, 'ip', (e as { nat?: { ip?: string } }).nat?.ip);
+  addRelated(event, 'user', e.user?.name);
+}
+
+function addRelated(event: EcsEvent, key: 'ip' | 'user', v: string | undefined): void {
+  if (v === undefined || v === '' || v === '-') return;
+  const r = (event.related ??= {});
+  const list = r[key];
+  if (list === undefined) r[key] = [v];
+  else if (!list.includes(v)) list.push(v);
 }
 
 /**

@@ -93,7 +93,7 @@ function decode(fields: Readonly<SyslogFields>, event: EcsEvent): boolean {
 
   claimEndpoints(event);
   // The envelope took `%%01SHELL/5/CMDRECORD(s)[0]` for a program tag; it is the log's own header.
-  delete event.process;
+  event.process = undefined;
   const isFirewall = module === 'POLICY' || module === 'SEC' || module === 'SESSION' || module === 'FW';
   observer(event, 'Huawei', 'VRP', isFirewall ? 'firewall' : 'network');
   observerFromHost(event);
