@@ -19,7 +19,8 @@ import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeFile
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { connect } from 'nats';
+import { connect, type NatsConnection } from 'nats';
+import { JetStreamPublisher } from '@citysoc/bus';
 import { cleanupStreams, freePort, repoRoot, rsyslogdPath, uniquePrefix, waitFor } from '../support';
 
 const N = Number(process.env.BENCH_MESSAGES ?? 1_000_000);
@@ -127,10 +128,41 @@ async function settle(count: () => Promise<number> | number, quietMs = 3000): Pr
   }
 }
 
+/**
+ * The ceiling JetStream itself sets here and now: documents of the collector's average size, published with
+ * message ids from one process through the same publisher, nothing else done. Tells how much of the gap to
+ * rsyslog (which only appends to a file) is the store's acknowledged write.
+ */
+async function jetstreamCeiling(nc: NatsConnection, bytes: number, n: number): Promise<number> {
+  const jsm = await nc.jetstreamManager();
+  const name = `${uniquePrefix()}CEILING`;
+  await jsm.streams.add({ name, subjects: [`${name}.>`], duplicate_window: 600e9 });
+  const publisher = new JetStreamPublisher(nc);
+  const data = Buffer.alloc(bytes, 0x78);
+  try {
+    const t0 = performance.now();
+    let batch: Array<Promise<unknown>> = [];
+    for (let i = 0; i < n; i++) {
+      batch.push(publisher.publish({ subject: `${name}.x`, data, msgId: `c${i}` }));
+      if (batch.length >= MAX_INFLIGHT) {
+        await Promise.all(batch);
+        batch = [];
+      }
+    }
+    await Promise.all(batch);
+    return Math.round(n / ((performance.now() - t0) / 1000));
+  } finally {
+    publisher.close();
+    await jsm.streams.delete(name);
+  }
+}
+
 interface Result {
   tcp_messages_per_second: number;
   tcp_seconds: number;
   tcp_stored: number;
+  average_stored_bytes?: number;
+  jetstream_publish_ceiling_per_second?: number;
   udp: Array<{
     rate: number;
     achieved_send_rate: number;
@@ -157,8 +189,8 @@ async function benchCollector(payloads: Buffer[]): Promise<Result> {
         CITYSOC_SYSLOG_TLS_PORT: '-1',
         CITYSOC_COLLECTOR_METRICS_PORT: '-1',
         CITYSOC_COLLECTOR_WORKERS: String(WORKERS),
-      CITYSOC_COLLECTOR_MAX_INFLIGHT: String(MAX_INFLIGHT),
-      CITYSOC_COLLECTOR_UDP_MAX_BACKLOG: String(MAX_INFLIGHT),
+        CITYSOC_COLLECTOR_MAX_INFLIGHT: String(MAX_INFLIGHT),
+        CITYSOC_COLLECTOR_UDP_MAX_BACKLOG: String(MAX_INFLIGHT),
         CITYSOC_SYSLOG_SILENT_SECONDS: '0',
         CITYSOC_SYSLOG_UDP_RCVBUF: String(32 * 1024 * 1024),
       },
@@ -187,6 +219,8 @@ async function benchCollector(payloads: Buffer[]): Promise<Result> {
     const seconds = (performance.now() - t0) / 1000;
     await sending;
     const tcpStored = await stored();
+    const info = await jsm.streams.info(`${prefix}EVENTS`);
+    const avgBytes = Math.round(info.state.bytes / Math.max(1, info.state.messages));
 
     const udp: Result['udp'] = [];
     let seq = N;
@@ -205,10 +239,16 @@ async function benchCollector(payloads: Buffer[]): Promise<Result> {
         loss_percent: round2((100 * (sent - got)) / sent),
       });
     }
+    // The collector is stopped first so the ceiling is measured on the same NATS without competition.
+    child.kill('SIGTERM');
+    await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
+    const ceiling = await jetstreamCeiling(nc, avgBytes, Math.min(N, 100_000));
     return {
       tcp_messages_per_second: Math.round(N / seconds),
       tcp_seconds: round2(seconds),
       tcp_stored: tcpStored,
+      average_stored_bytes: avgBytes,
+      jetstream_publish_ceiling_per_second: ceiling,
       udp,
     };
   } finally {
