@@ -193,6 +193,8 @@ async function benchCollector(payloads: Buffer[]): Promise<Result> {
         CITYSOC_COLLECTOR_UDP_MAX_BACKLOG: String(MAX_INFLIGHT),
         CITYSOC_SYSLOG_SILENT_SECONDS: '0',
         CITYSOC_SYSLOG_UDP_RCVBUF: String(32 * 1024 * 1024),
+        // JetStream reserves a stream's max_bytes up front; the default 10 GiB would crowd a shared server.
+        CITYSOC_EVENTS_MAX_BYTES: String(Math.max(512 * 1024 ** 2, N * 4096)),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
@@ -241,7 +243,7 @@ async function benchCollector(payloads: Buffer[]): Promise<Result> {
     }
     // The collector is stopped first so the ceiling is measured on the same NATS without competition.
     child.kill('SIGTERM');
-    await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
+    await exited(child);
     const ceiling = await jetstreamCeiling(nc, avgBytes, Math.min(N, 100_000));
     return {
       tcp_messages_per_second: Math.round(N / seconds),
@@ -253,7 +255,7 @@ async function benchCollector(payloads: Buffer[]): Promise<Result> {
     };
   } finally {
     child.kill('SIGTERM');
-    await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
+    await exited(child);
     await nc.close();
     await cleanupStreams(prefix).catch(() => undefined);
   }
@@ -368,9 +370,15 @@ input(type="imudp" address="127.0.0.1" port="${port}" ruleset="udp" rcvbufSize="
     };
   } finally {
     child.kill('SIGTERM');
-    await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
+    await exited(child);
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** A child killed by a signal has signalCode set and exitCode null; either means it is gone. */
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((r) => child.once('exit', () => r()));
 }
 
 function round2(x: number): number {
