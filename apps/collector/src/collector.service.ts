@@ -81,7 +81,24 @@ export class CollectorService implements OnApplicationBootstrap, OnApplicationSh
         ? { rateLimit: { perSecond: c.rateLimit, burst: c.rateBurst || 2 * c.rateLimit } }
         : {}),
     });
-    const monitor = new SourceMonitor(this.metrics, sources, this.bus.publisher, this.bus.names, this.logger);
+    // With several worker processes, sightings go to worker 0 through the primary (see main.ts).
+    const relay =
+      c.workerIndex > 0 && process.send
+        ? (ip: string) => void process.send?.({ citysocSourceSeen: ip })
+        : undefined;
+    const monitor = new SourceMonitor(
+      this.metrics,
+      sources,
+      this.bus.publisher,
+      this.bus.names,
+      this.logger,
+      Date.now,
+      relay,
+    );
+    if (c.workers > 1 && c.workerIndex === 0)
+      process.on('message', (m: { citysocSourceSeen?: unknown }) => {
+        if (typeof m?.citysocSourceSeen === 'string') monitor.seenElsewhere(m.citysocSourceSeen);
+      });
     this.monitor = monitor;
     const ingest = new SyslogIngest(
       this.bus.publisher,
@@ -91,6 +108,7 @@ export class CollectorService implements OnApplicationBootstrap, OnApplicationSh
       units,
       sources,
       monitor,
+      c.workerIndex,
     );
     const pin = (name: string) => {
       const f = parseFormat(name);

@@ -144,6 +144,21 @@ export const collectorSchema = {
     default: 900,
     min: 0,
   }),
+  workers: int({
+    env: 'CITYSOC_COLLECTOR_WORKERS',
+    description:
+      'Collector processes sharing the syslog ports (node:cluster; one per core). Only the first serves /metrics',
+    default: 1,
+    min: 1,
+    max: 64,
+  }),
+  workerIndex: int({
+    env: 'CITYSOC_COLLECTOR_WORKER_INDEX',
+    description: 'Set by the collector for its own worker processes; leave unset',
+    default: 0,
+    min: 0,
+    max: 63,
+  }),
   maxInflight: int({
     env: 'CITYSOC_COLLECTOR_MAX_INFLIGHT',
     description: 'Events accepted but not yet stored in JetStream before TCP readers are paused',

@@ -1,4 +1,5 @@
 import { type EcsEvent } from '@citysoc/ecs';
+import { communityId } from '@citysoc/flow';
 import { DEFAULT_DECODERS } from './decoders/registry';
 import { toEcs } from './ecs';
 import { PRI_ABSENT, PRI_INVALID, priInvalidReason, readPri } from './pri';
@@ -95,10 +96,48 @@ function decode(
     const d = decoders[i]!;
     if (d.decode(fields, event, decodeCtx)) {
       event.citysoc!.parser = d.name;
+      finish(event);
       return true;
     }
   }
   return false;
+}
+
+/**
+ * What every decoded event gets whatever its vendor: the Community ID of its 5-tuple (so a firewall line
+ * joins the NetFlow record of the same connection) and related.ip/user for every address and account it names.
+ */
+function finish(event: EcsEvent): void {
+  const src = event.source;
+  const dst = event.destination;
+  if (src?.ip !== undefined && dst?.ip !== undefined && event.network?.community_id === undefined) {
+    const proto = Number(event.network?.iana_number);
+    if (Number.isInteger(proto) && proto > 0) {
+      const id = communityId(src.ip, dst.ip, proto, src.port ?? 0, dst.port ?? 0);
+      if (id !== undefined) event.network!.community_id = id;
+    }
+  }
+  if (src !== undefined) relatedOf(event, src);
+  if (dst !== undefined) relatedOf(event, dst);
+  const user: { name?: string; effective?: { name?: string } } | undefined = event.user;
+  if (user !== undefined) {
+    addRelated(event, 'user', user.name);
+    addRelated(event, 'user', user.effective?.name);
+  }
+}
+
+function relatedOf(event: EcsEvent, e: NonNullable<EcsEvent['source']>): void {
+  addRelated(event, 'ip', e.ip);
+  addRelated(event, 'ip', (e as { nat?: { ip?: string } }).nat?.ip);
+  addRelated(event, 'user', e.user?.name);
+}
+
+function addRelated(event: EcsEvent, key: 'ip' | 'user', v: string | undefined): void {
+  if (v === undefined || v === '' || v === '-') return;
+  const r = (event.related ??= {});
+  const list = r[key];
+  if (list === undefined) r[key] = [v];
+  else if (!list.includes(v)) list.push(v);
 }
 
 /**

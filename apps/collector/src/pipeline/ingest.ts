@@ -36,7 +36,7 @@ function parseWith(pin: FormatPin | undefined, raw: Buffer, ctx: ParseContext): 
  * resolves only when JetStream has stored the result, which is what callers use for backpressure.
  */
 export class SyslogIngest {
-  private readonly occurrences = new OccurrenceCounter();
+  private readonly occurrences: OccurrenceCounter;
 
   constructor(
     private readonly publisher: JetStreamPublisher,
@@ -47,7 +47,10 @@ export class SyslogIngest {
     /** Per-source time zone, format and limits; senders not in it get `timezone` and auto-detection. */
     readonly sources: SourceRegistry = SourceRegistry.empty({ timezone, silentAfterMs: 0 }),
     private readonly monitor?: SourceMonitor,
-  ) {}
+    worker = 0,
+  ) {
+    this.occurrences = new OccurrenceCounter(undefined, worker);
+  }
 
   /** The policy for a sender; sources use it for rate limits before calling accept. */
   policyFor(senderIp: string): SourcePolicy {

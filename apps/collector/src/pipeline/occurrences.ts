@@ -7,13 +7,26 @@ import { eventId } from '@citysoc/ecs';
  */
 export class OccurrenceCounter {
   private readonly seen = new Map<string, number>();
-  constructor(private readonly capacity = 200_000) {}
+  /**
+   * `worker` > 0 (several collector processes): each counts only the frames it sees, so its ids are salted —
+   * otherwise the same line from one sender on two workers would get one id and JetStream would drop the
+   * second as a duplicate.
+   */
+  constructor(
+    private readonly capacity = 200_000,
+    worker = 0,
+  ) {
+    this.salt = worker > 0 ? `#w${worker}` : '';
+  }
+
+  private readonly salt: string;
 
   /** The frame's event id: its first occurrence's id doubles as the counting key, so one hash usually does. */
   idFor(senderIp: string, raw: Uint8Array): string {
-    const first = eventId(senderIp, raw);
+    const key = this.salt === '' ? senderIp : senderIp + this.salt;
+    const first = eventId(key, raw);
     const n = this.next(first);
-    return n === 0 ? first : eventId(senderIp, raw, n);
+    return n === 0 ? first : eventId(key, raw, n);
   }
 
   next(key: string): number {

@@ -142,7 +142,7 @@ function decode(fields: Readonly<SyslogFields>, event: EcsEvent, ctx: DecodeCont
 
   claimEndpoints(event);
   // `host CEF:0|…` made the envelope take the format name for a program TAG.
-  if (fields.appname === 'CEF') delete event.process;
+  if (fields.appname === 'CEF') event.process = undefined;
   event.observer = {
     ...event.observer,
     vendor,

@@ -151,7 +151,7 @@ function decode(fields: Readonly<SyslogFields>, event: EcsEvent, ctx: DecodeCont
   if (text.length > 0) event.message = text;
   details(event, m[3]!, text);
   // A process tag invented by the envelope from `2361044:` is the sequence number, not a program.
-  if (fields.appname !== undefined && /^\d+$/.test(fields.appname)) delete event.process;
+  if (fields.appname !== undefined && /^\d+$/.test(fields.appname)) event.process = undefined;
   return true;
 }
 

@@ -79,7 +79,7 @@ function decode(fields: Readonly<SyslogFields>, event: EcsEvent, ctx: DecodeCont
 
   claimEndpoints(event);
   // `host CEF:0|…` made the envelope take the format name for a program TAG.
-  if (fields.appname === 'LEEF') delete event.process;
+  if (fields.appname === 'LEEF') event.process = undefined;
   event.message = s.slice(at);
   event.observer = { ...event.observer, vendor, product, ...(version !== '' ? { version } : {}) };
   event.event.code = eventId;

@@ -11,6 +11,11 @@ import { linuxAuthDecoder } from './linux-auth';
 import { panosDecoder } from './panos';
 import { pfsenseDecoder } from './pfsense';
 import { sonicwallDecoder } from './sonicwall';
+import { auditdDecoder } from './auditd';
+import { huaweiVrpDecoder } from './huawei-vrp';
+import { mikrotikDecoder } from './mikrotik';
+import { snareDecoder } from './snare';
+import { windowsJsonDecoder } from './windows-json';
 
 /**
  * Auto-detection order. Formats with an unambiguous marker (`CEF:`, `LEEF:`, `%ASA-`) come first; decoders
@@ -19,16 +24,21 @@ import { sonicwallDecoder } from './sonicwall';
 export const DEFAULT_DECODERS: readonly SyslogDecoder[] = [
   cefDecoder,
   leefDecoder,
+  snareDecoder,
   ciscoAsaDecoder,
   ciscoIosDecoder,
   fortigateDecoder,
   sonicwallDecoder,
   junosDecoder,
   checkpointDecoder,
+  huaweiVrpDecoder,
   panosDecoder,
   pfsenseDecoder,
   iptablesDecoder,
+  auditdDecoder,
   linuxAuthDecoder,
+  mikrotikDecoder,
+  windowsJsonDecoder,
 ];
 
 /** The decoder a listener or the CLI pins by name (`--format cef`), or undefined. */

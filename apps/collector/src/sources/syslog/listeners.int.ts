@@ -48,10 +48,12 @@ function udpFrom(from: string, port: number, host: string, datagrams: Array<stri
   return new Promise((resolve, reject) => {
     const s = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
     s.once('error', reject);
-    s.bind({ address: from, port: 0 }, async () => {
+    const sendAll = async () => {
       for (const d of datagrams)
         await new Promise<void>((r, j) => s.send(d, port, host, (e) => (e ? j(e) : r())));
-      s.close(() => resolve());
+    };
+    s.bind({ address: from, port: 0 }, () => {
+      sendAll().then(() => s.close(() => resolve()), reject);
     });
   });
 }

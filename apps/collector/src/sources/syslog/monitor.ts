@@ -32,6 +32,11 @@ export class SourceMonitor {
     private readonly names: BusNames,
     private readonly logger: Logger,
     private readonly now: () => number = Date.now,
+    /**
+     * In a worker other than the first (CITYSOC_COLLECTOR_WORKERS > 1), sightings are relayed to worker 0,
+     * which alone judges silence: a source's connection lands on one worker and the others never see it.
+     */
+    private readonly relay?: (senderIp: string) => void,
   ) {
     const registers = [metrics.registry];
     this.skew = new Gauge({
@@ -77,8 +82,11 @@ export class SourceMonitor {
     return name;
   }
 
+  private readonly relayed = new Map<string, number>();
+
   /** Starts the periodic silence check (every quarter of the shortest threshold, 1 s to 60 s). */
   start(): void {
+    if (this.relay) return;
     const thresholds = [
       ...this.registry.registered.map((p) => p.silentAfterMs),
       this.registry.lookup('0.0.0.0').silentAfterMs,
@@ -95,10 +103,25 @@ export class SourceMonitor {
 
   /** A frame arrived from this source (parsed or not: a source sending garbage is not silent). */
   seen(policy: SourcePolicy, senderIp: string): void {
+    if (this.relay) {
+      // At most one relay per source and second: enough for thresholds measured in seconds.
+      if (policy.silentAfterMs <= 0) return;
+      const now = this.now();
+      if (now - (this.relayed.get(policy.name) ?? 0) < 1000) return;
+      if (this.relayed.size >= 10_000) this.relayed.clear();
+      this.relayed.set(policy.name, now);
+      this.relay(senderIp);
+      return;
+    }
     if (this.watch.seen(policy, this.now())) {
       this.silent.set({ source: this.label(policy.name) }, 0);
       void this.publish(policy, senderIp, 'source-resumed', undefined);
     }
+  }
+
+  /** A sighting relayed from another worker. */
+  seenElsewhere(senderIp: string): void {
+    this.seen(this.registry.lookup(senderIp), senderIp);
   }
 
   /** Records event time − receive time when the message carried its own timestamp. */

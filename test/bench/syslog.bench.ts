@@ -1,0 +1,425 @@
+/**
+ * Syslog ingest against rsyslog, the same load on the same machine in one run:
+ *
+ *   1. TCP: BENCH_MESSAGES (1,000,000) RFC 5424 messages of ~200 bytes, octet-counted, over BENCH_CONNECTIONS
+ *      (4) connections. citysoc: collector (BENCH_WORKERS processes, default one per core) → parsed, normalized,
+ *      published to JetStream; the clock stops when JetStream has acknowledged (stored) the last one.
+ *      rsyslog (apt): imtcp → JSON template → omfile; the clock stops when the last line is in the file.
+ *   2. UDP: BENCH_UDP_SECONDS (2) of datagrams at each of BENCH_UDP_RATES (50000,100000) msgs/s; loss is
+ *      sent − stored (JetStream) or sent − written (rsyslog's file).
+ *
+ * Prints both rates, the ratio, and the UDP loss of both. Runs the built collector as a child process on an
+ * isolated stream prefix and rsyslog with its own config in a temporary directory; cleans up after itself.
+ *
+ *   npm run bench:syslog       (BENCH_MESSAGES=200000 for a quicker run)
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import dgram from 'node:dgram';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { connect, type NatsConnection } from 'nats';
+import { JetStreamPublisher } from '@citysoc/bus';
+import { cleanupStreams, freePort, repoRoot, rsyslogdPath, uniquePrefix, waitFor } from '../support';
+
+const N = Number(process.env.BENCH_MESSAGES ?? 1_000_000);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 4);
+const WORKERS = Number(process.env.BENCH_WORKERS ?? os.availableParallelism());
+const UDP_RATES = (process.env.BENCH_UDP_RATES ?? '50000,100000').split(',').map(Number);
+const UDP_SECONDS = Number(process.env.BENCH_UDP_SECONDS ?? 2);
+/** Events in flight to JetStream before TCP reads pause; the ack latency of a busy NATS needs a deep window. */
+const MAX_INFLIGHT = Number(process.env.BENCH_MAX_INFLIGHT ?? 50_000);
+const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_SECONDS ?? 900) * 1000;
+const NATS_URL = process.env.CITYSOC_NATS_URL ?? 'nats://127.0.0.1:4222';
+
+/** One RFC 5424 message of about 200 bytes; the sequence number makes every one distinct. */
+function message(seq: number): string {
+  const host = `web-${String(seq % 50).padStart(3, '0')}.hcm.gov.vn`;
+  const base = `<134>1 2026-11-27T10:00:00.${String(seq % 1_000_000).padStart(6, '0')}+07:00 ${host} nginx ${1000 + (seq % 30000)} ACCESS [meta sequenceId="${seq}"] GET /portal/page-${seq}.html 200 5120 10.10.${(seq >> 8) & 255}.${seq & 255}`;
+  return base.length < 200 ? base + ' ' + 'x'.repeat(199 - base.length) : base;
+}
+
+/** Octet-counted payload per connection, built once and sent to both receivers. */
+function tcpPayloads(): Buffer[] {
+  const per = Math.ceil(N / CONNECTIONS);
+  const out: Buffer[] = [];
+  for (let c = 0; c < CONNECTIONS; c++) {
+    const parts: string[] = [];
+    for (let i = c * per; i < Math.min(N, (c + 1) * per); i++) {
+      const m = message(i);
+      parts.push(`${Buffer.byteLength(m)} ${m}`);
+    }
+    out.push(Buffer.from(parts.join('')));
+  }
+  return out;
+}
+
+function sendTcp(port: number, payload: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host: '127.0.0.1', port }, () => {
+      let off = 0;
+      const pump = () => {
+        while (off < payload.length) {
+          const chunk = payload.subarray(off, off + 256 * 1024);
+          off += chunk.length;
+          if (!s.write(chunk)) {
+            s.once('drain', pump);
+            return;
+          }
+        }
+        s.end();
+      };
+      pump();
+    });
+    s.on('close', () => resolve());
+    s.on('error', reject);
+  });
+}
+
+/** Paced UDP: every millisecond, send what the rate says should have gone by now. Returns what was sent. */
+async function sendUdp(
+  port: number,
+  rate: number,
+  seconds: number,
+  seqBase: number,
+): Promise<{ sent: number; achieved: number }> {
+  const s = dgram.createSocket('udp4');
+  const total = Math.round(rate * seconds);
+  const datagrams: Buffer[] = [];
+  for (let i = 0; i < Math.min(total, 10_000); i++) datagrams.push(Buffer.from(message(seqBase + i)));
+  let sent = 0;
+  const start = performance.now();
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate));
+      let pending = 0;
+      while (sent < due) {
+        // Distinct content per datagram (the collector would deduplicate identical ones from one sender).
+        const d = sent < datagrams.length ? datagrams[sent]! : Buffer.from(message(seqBase + sent));
+        pending++;
+        s.send(d, port, '127.0.0.1', () => {
+          pending--;
+        });
+        sent++;
+      }
+      if (sent >= total) resolve();
+      else setImmediate(tick);
+      void pending;
+    };
+    tick();
+  });
+  const elapsed = (performance.now() - start) / 1000;
+  await new Promise<void>((r) => s.close(() => r()));
+  return { sent, achieved: Math.round(sent / elapsed) };
+}
+
+/** Waits until `count()` stops moving for `quietMs`; returns the last value. */
+async function settle(count: () => Promise<number> | number, quietMs = 3000): Promise<number> {
+  let last = await count();
+  let since = Date.now();
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 250));
+    const now = await count();
+    if (now !== last) {
+      last = now;
+      since = Date.now();
+    } else if (Date.now() - since >= quietMs) return now;
+  }
+}
+
+/**
+ * The ceiling JetStream itself sets here and now: documents of the collector's average size, published with
+ * message ids from one process through the same publisher, nothing else done. Tells how much of the gap to
+ * rsyslog (which only appends to a file) is the store's acknowledged write.
+ */
+async function jetstreamCeiling(nc: NatsConnection, bytes: number, n: number): Promise<number> {
+  const jsm = await nc.jetstreamManager();
+  const name = `${uniquePrefix()}CEILING`;
+  await jsm.streams.add({ name, subjects: [`${name}.>`], duplicate_window: 600e9 });
+  const publisher = new JetStreamPublisher(nc);
+  const data = Buffer.alloc(bytes, 0x78);
+  try {
+    const t0 = performance.now();
+    let batch: Array<Promise<unknown>> = [];
+    for (let i = 0; i < n; i++) {
+      batch.push(publisher.publish({ subject: `${name}.x`, data, msgId: `c${i}` }));
+      if (batch.length >= MAX_INFLIGHT) {
+        await Promise.all(batch);
+        batch = [];
+      }
+    }
+    await Promise.all(batch);
+    return Math.round(n / ((performance.now() - t0) / 1000));
+  } finally {
+    publisher.close();
+    await jsm.streams.delete(name);
+  }
+}
+
+interface Result {
+  tcp_messages_per_second: number;
+  tcp_seconds: number;
+  tcp_stored: number;
+  average_stored_bytes?: number;
+  jetstream_publish_ceiling_per_second?: number;
+  udp: Array<{
+    rate: number;
+    achieved_send_rate: number;
+    sent: number;
+    stored: number;
+    lost: number;
+    loss_percent: number;
+  }>;
+}
+
+async function benchCollector(payloads: Buffer[]): Promise<Result> {
+  const prefix = uniquePrefix();
+  const port = await freePort();
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [path.join(repoRoot(), 'dist', 'apps', 'collector', 'src', 'main.js')],
+    {
+      env: {
+        ...process.env,
+        CITYSOC_STREAM_PREFIX: prefix,
+        CITYSOC_SYSLOG_HOST: '127.0.0.1',
+        CITYSOC_SYSLOG_UDP_PORT: String(port),
+        CITYSOC_SYSLOG_TCP_PORT: String(port),
+        CITYSOC_SYSLOG_TLS_PORT: '-1',
+        CITYSOC_COLLECTOR_METRICS_PORT: '-1',
+        CITYSOC_COLLECTOR_WORKERS: String(WORKERS),
+        CITYSOC_COLLECTOR_MAX_INFLIGHT: String(MAX_INFLIGHT),
+        CITYSOC_COLLECTOR_UDP_MAX_BACKLOG: String(MAX_INFLIGHT),
+        CITYSOC_SYSLOG_SILENT_SECONDS: '0',
+        CITYSOC_SYSLOG_UDP_RCVBUF: String(32 * 1024 * 1024),
+        // JetStream reserves a stream's max_bytes up front; the default 10 GiB would crowd a shared server.
+        CITYSOC_EVENTS_MAX_BYTES: String(Math.max(512 * 1024 ** 2, N * 4096)),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let log = '';
+  child.stdout?.on('data', (b: Buffer) => (log += b.toString()));
+  child.stderr?.on('data', (b: Buffer) => (log += b.toString()));
+  const nc = await connect({ servers: NATS_URL });
+  try {
+    await waitFor(
+      () => {
+        if (child.exitCode !== null) throw new Error(`collector exited:\n${log.slice(-2000)}`);
+        return (log.match(/collector started/g) ?? []).length >= WORKERS;
+      },
+      'the collector workers',
+      60_000,
+    );
+    const jsm = await nc.jetstreamManager();
+    const stored = async () => (await jsm.streams.info(`${prefix}EVENTS`)).state.messages;
+
+    const t0 = performance.now();
+    const sending = Promise.all(payloads.map((p) => sendTcp(port, p)));
+    await waitFor(async () => (await stored()) >= N, `${N} events in JetStream`, TIMEOUT_MS);
+    const seconds = (performance.now() - t0) / 1000;
+    await sending;
+    const tcpStored = await stored();
+    const info = await jsm.streams.info(`${prefix}EVENTS`);
+    const avgBytes = Math.round(info.state.bytes / Math.max(1, info.state.messages));
+
+    const udp: Result['udp'] = [];
+    let seq = N;
+    for (const rate of UDP_RATES) {
+      const before = await stored();
+      const { sent, achieved } = await sendUdp(port, rate, UDP_SECONDS, seq);
+      seq += sent;
+      const after = await settle(stored);
+      const got = after - before;
+      udp.push({
+        rate,
+        achieved_send_rate: achieved,
+        sent,
+        stored: got,
+        lost: sent - got,
+        loss_percent: round2((100 * (sent - got)) / sent),
+      });
+    }
+    // The collector is stopped first so the ceiling is measured on the same NATS without competition.
+    child.kill('SIGTERM');
+    await exited(child);
+    const ceiling = await jetstreamCeiling(nc, avgBytes, Math.min(N, 100_000));
+    return {
+      tcp_messages_per_second: Math.round(N / seconds),
+      tcp_seconds: round2(seconds),
+      tcp_stored: tcpStored,
+      average_stored_bytes: avgBytes,
+      jetstream_publish_ceiling_per_second: ceiling,
+      udp,
+    };
+  } finally {
+    child.kill('SIGTERM');
+    await exited(child);
+    await nc.close();
+    await cleanupStreams(prefix).catch(() => undefined);
+  }
+}
+
+/** Counts lines of a growing file incrementally (only the new bytes are read each time). */
+function lineCounter(file: string): () => number {
+  let offset = 0;
+  let lines = 0;
+  const buf = Buffer.alloc(4 * 1024 * 1024);
+  return () => {
+    let size: number;
+    try {
+      size = statSync(file).size;
+    } catch {
+      return lines;
+    }
+    if (size <= offset) return lines;
+    const fd = openSync(file, 'r');
+    try {
+      while (offset < size) {
+        const n = readSync(fd, buf, 0, Math.min(buf.length, size - offset), offset);
+        if (n <= 0) break;
+        for (let i = buf.indexOf(0x0a, 0); i !== -1 && i < n; i = buf.indexOf(0x0a, i + 1)) lines++;
+        offset += n;
+      }
+    } finally {
+      closeSync(fd);
+    }
+    return lines;
+  };
+}
+
+async function benchRsyslog(payloads: Buffer[]): Promise<Result | { skipped: string }> {
+  const bin = rsyslogdPath();
+  if (!bin) return { skipped: 'rsyslogd is not installed (bash scripts/ensure-peers.sh)' };
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'citysoc-bench-rsyslog-'));
+  const port = await freePort();
+  const tcpOut = path.join(dir, 'tcp.json');
+  const udpOut = path.join(dir, 'udp.json');
+  // JSON per message with the RFC 5424 fields, written asynchronously in large blocks: rsyslog at its best.
+  const conf = `global(workDirectory="${dir}" maxMessageSize="64k")
+main_queue(queue.type="LinkedList" queue.size="200000" queue.dequeueBatchSize="1024" queue.workerThreads="2")
+module(load="imtcp" maxSessions="200")
+module(load="imudp" threads="2")
+template(name="json" type="list" option.jsonf="on") {
+  property(outname="@timestamp" name="timereported" dateFormat="rfc3339" format="jsonf")
+  property(outname="host" name="hostname" format="jsonf")
+  property(outname="severity" name="syslogseverity-text" format="jsonf")
+  property(outname="facility" name="syslogfacility-text" format="jsonf")
+  property(outname="app" name="app-name" format="jsonf")
+  property(outname="procid" name="procid" format="jsonf")
+  property(outname="msgid" name="msgid" format="jsonf")
+  property(outname="structured_data" name="structured-data" format="jsonf")
+  property(outname="message" name="msg" format="jsonf")
+}
+ruleset(name="tcp") { action(type="omfile" file="${tcpOut}" template="json" asyncWriting="on" ioBufferSize="1m" flushOnTXEnd="off" flushInterval="1") }
+ruleset(name="udp") { action(type="omfile" file="${udpOut}" template="json" asyncWriting="on" ioBufferSize="1m" flushOnTXEnd="off" flushInterval="1") }
+input(type="imtcp" address="127.0.0.1" port="${port}" ruleset="tcp")
+input(type="imudp" address="127.0.0.1" port="${port}" ruleset="udp" rcvbufSize="32m")
+`;
+  writeFileSync(path.join(dir, 'rsyslog.conf'), conf);
+  const child = spawn(bin, ['-n', '-f', path.join(dir, 'rsyslog.conf'), '-i', path.join(dir, 'pid')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  child.stdout?.on('data', (b: Buffer) => (log += b.toString()));
+  child.stderr?.on('data', (b: Buffer) => (log += b.toString()));
+  try {
+    await waitFor(
+      () =>
+        new Promise<boolean>((resolve) => {
+          if (child.exitCode !== null) throw new Error(`rsyslogd exited:\n${log}`);
+          const s = net.connect({ host: '127.0.0.1', port }, () => {
+            s.destroy();
+            resolve(true);
+          });
+          s.on('error', () => resolve(false));
+        }),
+      'rsyslog listening',
+      30_000,
+    );
+    const tcpLines = lineCounter(tcpOut);
+    const t0 = performance.now();
+    const sending = Promise.all(payloads.map((p) => sendTcp(port, p)));
+    await waitFor(() => tcpLines() >= N, `${N} lines in rsyslog's file`, TIMEOUT_MS);
+    const seconds = (performance.now() - t0) / 1000;
+    await sending;
+
+    const udpLines = lineCounter(udpOut);
+    const udp: Result['udp'] = [];
+    let seq = N;
+    for (const rate of UDP_RATES) {
+      const before = await settle(udpLines, 1000);
+      const { sent, achieved } = await sendUdp(port, rate, UDP_SECONDS, seq);
+      seq += sent;
+      const got = (await settle(udpLines)) - before;
+      udp.push({
+        rate,
+        achieved_send_rate: achieved,
+        sent,
+        stored: got,
+        lost: sent - got,
+        loss_percent: round2((100 * (sent - got)) / sent),
+      });
+    }
+    return {
+      tcp_messages_per_second: Math.round(N / seconds),
+      tcp_seconds: round2(seconds),
+      tcp_stored: tcpLines(),
+      udp,
+    };
+  } finally {
+    child.kill('SIGTERM');
+    await exited(child);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A child killed by a signal has signalCode set and exitCode null; either means it is gone. */
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((r) => child.once('exit', () => r()));
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+
+async function main(): Promise<void> {
+  const payloads = tcpPayloads();
+  const bytes = payloads.reduce((a, p) => a + p.length, 0);
+  console.error(
+    `[bench:syslog] ${N} messages, ${(bytes / N).toFixed(0)} bytes each on the wire, ${CONNECTIONS} connections, ${WORKERS} collector workers`,
+  );
+  console.error('[bench:syslog] citysoc collector → JetStream …');
+  const citysoc = await benchCollector(payloads);
+  console.error('[bench:syslog] rsyslog → JSON file …');
+  const rsyslog = await benchRsyslog(payloads);
+  const ratio =
+    'tcp_messages_per_second' in rsyslog
+      ? round2(citysoc.tcp_messages_per_second / rsyslog.tcp_messages_per_second)
+      : null;
+  console.log(
+    JSON.stringify(
+      {
+        messages: N,
+        connections: CONNECTIONS,
+        collector_workers: WORKERS,
+        collector_max_inflight: MAX_INFLIGHT,
+        cores: os.availableParallelism(),
+        load_average_1m: round2(os.loadavg()[0]!),
+        citysoc,
+        rsyslog,
+        tcp_ratio_citysoc_to_rsyslog: ratio,
+        node: process.version,
+      },
+      null,
+      2,
+    ),
+  );
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
