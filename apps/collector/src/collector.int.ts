@@ -1,12 +1,10 @@
 import { type INestApplicationContext } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
-import { loadConfig } from '@citysoc/config';
 import {
   cleanupStreams,
   octetCount,
@@ -16,28 +14,8 @@ import {
   uniquePrefix,
   waitFor,
 } from '@citysoc/testing';
-import { CollectorModule } from './collector.module';
-import { CollectorService } from './collector.service';
-import { collectorSchema } from './config';
-
-/** A real collector in this process on loopback, isolated by its stream prefix. */
-async function startCollector(
-  prefix: string,
-  env: Record<string, string>,
-): Promise<{ app: INestApplicationContext; svc: CollectorService }> {
-  const config = loadConfig(collectorSchema, {
-    CITYSOC_STREAM_PREFIX: prefix,
-    CITYSOC_SYSLOG_HOST: '127.0.0.1',
-    // The flow source has its own tests (sources/flow); these must not bind 2055/4739 in parallel runs.
-    CITYSOC_FLOW_NETFLOW_PORT: '-1',
-    CITYSOC_FLOW_IPFIX_PORT: '-1',
-    ...(process.env.CITYSOC_NATS_URL ? { CITYSOC_NATS_URL: process.env.CITYSOC_NATS_URL } : {}),
-    ...env,
-  });
-  const app = await NestFactory.createApplicationContext(CollectorModule.register(config), { logger: false });
-  await app.init();
-  return { app, svc: app.get(CollectorService) };
-}
+import { type CollectorService } from './collector.service';
+import { startCollector } from './start-collector.test';
 
 /**
  * Hostile input against a real collector on real sockets and real JetStream: it never crashes, keeps

@@ -1,15 +1,12 @@
+import { startCollector } from '../../start-collector.test';
 import { type INestApplicationContext } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import dgram from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '@citysoc/config';
 import { cleanupStreams, readStream, uniquePrefix, waitFor } from '@citysoc/testing';
-import { CollectorModule } from '../../collector.module';
 import { CollectorService } from '../../collector.service';
-import { collectorSchema } from '../../config';
 
 /**
  * Listener policy on real sockets: dual-stack binding, allowlists, per-source time zone / format / rate limit
@@ -88,9 +85,7 @@ describe('when the collector applies listener and source policy', () => {
 
   beforeAll(async () => {
     writeFileSync(path.join(dir, 'sources.yml'), SOURCES);
-    const config = loadConfig(collectorSchema, {
-      CITYSOC_STREAM_PREFIX: prefix,
-      ...(process.env.CITYSOC_NATS_URL ? { CITYSOC_NATS_URL: process.env.CITYSOC_NATS_URL } : {}),
+    ({ app, svc } = await startCollector(prefix, {
       CITYSOC_SYSLOG_HOST: '::',
       CITYSOC_SYSLOG_UDP_PORT: '0',
       CITYSOC_SYSLOG_TCP_PORT: '0',
@@ -103,10 +98,7 @@ describe('when the collector applies listener and source policy', () => {
       CITYSOC_SYSLOG_MAX_FRAME_BYTES: '512',
       CITYSOC_SYSLOG_TCP_IDLE_SECONDS: '1',
       CITYSOC_SYSLOG_MAX_TCP_CONNECTIONS: '3',
-    });
-    app = await NestFactory.createApplicationContext(CollectorModule.register(config), { logger: false });
-    await app.init();
-    svc = app.get(CollectorService);
+    }));
   }, 30_000);
 
   afterAll(async () => {

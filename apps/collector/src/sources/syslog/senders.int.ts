@@ -1,9 +1,8 @@
+import { startCollector } from '../../start-collector.test';
 import { type INestApplicationContext } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { randomBytes } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadConfig } from '@citysoc/config';
 import {
   cleanupStreams,
   makeTestPki,
@@ -20,9 +19,7 @@ import {
   uniquePrefix,
   waitFor,
 } from '@citysoc/testing';
-import { CollectorModule } from '../../collector.module';
 import { CollectorService } from '../../collector.service';
-import { collectorSchema } from '../../config';
 
 /**
  * The senders cities actually run — rsyslog's omfwd and syslog-ng's network()/syslog() destinations — as
@@ -169,10 +166,8 @@ describe('when real syslog daemons forward to the collector', () => {
 
   beforeAll(async () => {
     pki = makeTestPki(pkiDir);
-    const config = loadConfig(collectorSchema, {
-      CITYSOC_STREAM_PREFIX: prefix,
+    ({ app, svc } = await startCollector(prefix, {
       CITYSOC_SYSLOG_HOST: '127.0.0.1',
-      ...(process.env.CITYSOC_NATS_URL ? { CITYSOC_NATS_URL: process.env.CITYSOC_NATS_URL } : {}),
       CITYSOC_SYSLOG_UDP_PORT: '-1',
       CITYSOC_SYSLOG_TCP_PORT: '0',
       CITYSOC_SYSLOG_TLS_PORT: '0',
@@ -183,10 +178,7 @@ describe('when real syslog daemons forward to the collector', () => {
       CITYSOC_COLLECTOR_METRICS_PORT: '-1',
       // RFC 3164 senders write this machine's local time without a zone.
       CITYSOC_SYSLOG_TIMEZONE: Intl.DateTimeFormat().resolvedOptions().timeZone,
-    });
-    app = await NestFactory.createApplicationContext(CollectorModule.register(config), { logger: false });
-    await app.init();
-    svc = app.get(CollectorService);
+    }));
   }, 60_000);
 
   afterAll(async () => {
