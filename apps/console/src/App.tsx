@@ -122,7 +122,10 @@ export function App() {
         <div className="who">
           <label>
             <span className="sr-only">{t('shell.language')}</span>
-            <select value={i18n.language} onChange={(e) => setLanguage(e.target.value === 'en' ? 'en' : 'vi')}>
+            <select
+              value={i18n.language}
+              onChange={(e) => setLanguage(e.target.value === 'en' ? 'en' : 'vi')}
+            >
               <option value="vi">{t('shell.lang.vi')}</option>
               <option value="en">{t('shell.lang.en')}</option>
             </select>

@@ -62,7 +62,8 @@ export async function api<T>(method: string, route: string, body?: unknown): Pro
 /** Query string from an object, skipping empty values. */
 export function qs(params: Record<string, string | number | undefined | null>): string {
   const u = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') u.set(k, String(v));
+  for (const [k, v] of Object.entries(params))
+    if (v !== undefined && v !== null && v !== '') u.set(k, String(v));
   const s = u.toString();
   return s ? `?${s}` : '';
 }
@@ -119,7 +120,11 @@ export interface Incident {
   mitre: { tactics: string[]; techniques: string[] };
   unit: { id: string; name: string; path: string; criticality: string } | null;
   closed_at: string | null;
-  sla: { acknowledge_due: string | null; resolve_due: string | null; breaches: Array<{ kind: string; at: string }> };
+  sla: {
+    acknowledge_due: string | null;
+    resolve_due: string | null;
+    breaches: Array<{ kind: string; at: string }>;
+  };
 }
 
 export interface EcsEvent {

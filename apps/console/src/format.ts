@@ -51,11 +51,7 @@ export function isoToLocalInput(iso: string | null): string {
 
 /** Folds Vietnamese for client-side filtering (same as the server): "phuong hoan kiem" finds "Phường Hoàn Kiếm". */
 export function fold(text: string): string {
-  return text
-    .normalize('NFD')
-    .replace(/\p{M}/gu, '')
-    .replace(/[đĐ]/g, 'd')
-    .toLowerCase();
+  return text.normalize('NFD').replace(/\p{M}/gu, '').replace(/[đĐ]/g, 'd').toLowerCase();
 }
 
 export const collator = new Intl.Collator('vi');

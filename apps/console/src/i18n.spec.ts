@@ -49,7 +49,8 @@ describe('console i18n catalogs', () => {
 
   it('vi and en have the same keys, none empty', () => {
     expect(Object.keys(vi).sort()).toEqual(Object.keys(en).sort());
-    for (const cat of Object.values(catalogs)) expect(Object.entries(cat).filter(([, v]) => !v.trim())).toEqual([]);
+    for (const cat of Object.values(catalogs))
+      expect(Object.entries(cat).filter(([, v]) => !v.trim())).toEqual([]);
   });
 
   it('no raw text in JSX: every visible string goes through t()', () => {
@@ -61,8 +62,7 @@ describe('console i18n catalogs', () => {
       for (const m of jsx.matchAll(/>([^<>{}]*\p{L}[^<>{}]*)</gu)) {
         const s = m[1]!.trim();
         // TypeScript generics (useState<T>(…)) also sit between < and >: code characters rule them out.
-        if (s && !/[;=(){}[\]`'"?|&]/.test(s))
-          raw.push(`${path.basename(f)}: ${s}`);
+        if (s && !/[;=(){}[\]`'"?|&]/.test(s)) raw.push(`${path.basename(f)}: ${s}`);
       }
       for (const m of text.matchAll(/\b(?:aria-label|title|placeholder|alt)="([^"]*\p{L}[^"]*)"/gu))
         if (!/^[a-z.]+:[\d.]+$/.test(m[1]!)) raw.push(`${path.basename(f)}: ${m[1]!}`);

@@ -21,7 +21,8 @@ export function useKeys(map: KeyMap, enabled = true): void {
     let prefix = '';
     let prefixAt = 0;
     const onKey = (e: KeyboardEvent) => {
-      if (e.ctrlKey || e.metaKey || e.altKey || isTyping(e) || document.querySelector('[aria-modal="true"]')) return;
+      if (e.ctrlKey || e.metaKey || e.altKey || isTyping(e) || document.querySelector('[aria-modal="true"]'))
+        return;
       const k = e.key;
       const seq = prefix && Date.now() - prefixAt < 1500 ? `${prefix} ${k}` : '';
       prefix = '';

@@ -36,7 +36,15 @@ export function Status({ status }: { status: string }) {
 }
 
 /** A modal dialog that traps focus, closes on Escape and returns focus to where it came from. */
-export function Dialog({ title, onClose, children }: { title: string; onClose: () => void; children: ReactNode }) {
+export function Dialog({
+  title,
+  onClose,
+  children,
+}: {
+  title: string;
+  onClose: () => void;
+  children: ReactNode;
+}) {
   const ref = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const prev = document.activeElement as HTMLElement | null;
@@ -48,7 +56,9 @@ export function Dialog({ title, onClose, children }: { title: string; onClose: (
         e.stopPropagation();
         onClose();
       } else if (e.key === 'Tab' && el) {
-        const items = [...el.querySelectorAll<HTMLElement>('input, textarea, select, button, a[href], [tabindex="0"]')];
+        const items = [
+          ...el.querySelectorAll<HTMLElement>('input, textarea, select, button, a[href], [tabindex="0"]'),
+        ];
         const a = items[0];
         const b = items[items.length - 1];
         if (!a || !b) return;
@@ -69,7 +79,14 @@ export function Dialog({ title, onClose, children }: { title: string; onClose: (
   }, [onClose]);
   return (
     <div className="backdrop">
-      <div className="dialog" role="dialog" aria-modal="true" aria-labelledby="dialog-title" ref={ref} tabIndex={-1}>
+      <div
+        className="dialog"
+        role="dialog"
+        aria-modal="true"
+        aria-labelledby="dialog-title"
+        ref={ref}
+        tabIndex={-1}
+      >
         <h2 id="dialog-title">{title}</h2>
         {children}
       </div>

@@ -20,7 +20,14 @@ export function AuditPage() {
       route="/api/v1/audit?limit=200"
       pick={pick}
       empty={t('audit.empty')}
-      columns={[t('audit.seq'), t('col.time'), t('audit.actor'), t('audit.action'), t('audit.target'), t('audit.outcome')]}
+      columns={[
+        t('audit.seq'),
+        t('col.time'),
+        t('audit.actor'),
+        t('audit.action'),
+        t('audit.target'),
+        t('audit.outcome'),
+      ]}
       row={(e) => [e.seq, <Time key="t" iso={e.at} />, e.actor, e.action, e.target, e.outcome]}
     />
   );

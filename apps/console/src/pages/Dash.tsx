@@ -106,11 +106,23 @@ export function DashPage() {
       <p role="note">{t('dash.ingestNote')}</p>
       <h2>{t('dash.bySeverity')}</h2>
       <Chart rows={d.by_severity} label={t('dash.bySeverity')} />
-      <RowsTable caption={t('dash.bySeverity')} rows={d.by_severity} link={(k) => `/queue?view=all&severity=${k}`} />
+      <RowsTable
+        caption={t('dash.bySeverity')}
+        rows={d.by_severity}
+        link={(k) => `/queue?view=all&severity=${k}`}
+      />
       <h2>{t('dash.byUnit')}</h2>
-      <RowsTable caption={t('dash.byUnit')} rows={d.by_unit} link={(k) => `/queue?view=all&unit=${encodeURIComponent(k)}`} />
+      <RowsTable
+        caption={t('dash.byUnit')}
+        rows={d.by_unit}
+        link={(k) => `/queue?view=all&unit=${encodeURIComponent(k)}`}
+      />
       <h2>{t('dash.byRule')}</h2>
-      <RowsTable caption={t('dash.byRule')} rows={d.by_rule} link={(k) => `/queue?view=all&rule=${encodeURIComponent(k)}`} />
+      <RowsTable
+        caption={t('dash.byRule')}
+        rows={d.by_rule}
+        link={(k) => `/queue?view=all&rule=${encodeURIComponent(k)}`}
+      />
     </section>
   );
 }

@@ -19,7 +19,10 @@ export function EntityPage() {
       .then(setPage)
       .catch(setError);
     const field = FIELD[type] ?? 'source.ip';
-    api<{ items: EcsEvent[] }>('GET', `/api/v1/events?limit=100&field=${encodeURIComponent(`${field}:${value}`)}`)
+    api<{ items: EcsEvent[] }>(
+      'GET',
+      `/api/v1/events?limit=100&field=${encodeURIComponent(`${field}:${value}`)}`,
+    )
       .then((r) => setEvents(r.items))
       .catch((err: unknown) => {
         setEvents([]);
@@ -34,8 +37,8 @@ export function EntityPage() {
       <ul>
         {(page?.items ?? []).map((i) => (
           <li key={i.id}>
-            <Severity level={i.severity} /> <Link to={`/incidents/${i.id}`}>{i.title}</Link> <Status status={i.status} />{' '}
-            <Time iso={i.last_seen} />
+            <Severity level={i.severity} /> <Link to={`/incidents/${i.id}`}>{i.title}</Link>{' '}
+            <Status status={i.status} /> <Time iso={i.last_seen} />
           </li>
         ))}
       </ul>

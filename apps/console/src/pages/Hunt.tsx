@@ -56,7 +56,11 @@ export function HuntPage() {
         </label>
         <label>
           {t('hunt.fields')}
-          <input name="field" defaultValue={params.getAll('field').join(' ')} placeholder="source.ip:10.0.0.1" />
+          <input
+            name="field"
+            defaultValue={params.getAll('field').join(' ')}
+            placeholder="source.ip:10.0.0.1"
+          />
         </label>
         <label>
           {t('queue.from')}

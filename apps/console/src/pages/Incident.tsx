@@ -38,11 +38,14 @@ export function IncidentPage({ me }: { me: string }) {
     } catch (err) {
       setError(err);
     }
-    api<{ items: Array<Record<string, unknown>> }>('GET', `/api/v1/reports/incidents/${encodeURIComponent(id)}/versions`)
-      .then((r) => setReports(r.items))
+    api<unknown>('GET', `/api/v1/reports/incidents/${encodeURIComponent(id)}/versions`)
+      .then((r) => setReports(listOf(r)))
       .catch(() => setReports([]));
-    api<{ items: Array<Record<string, unknown>> }>('GET', `/api/v1/console/incidents/${encodeURIComponent(id)}/audit`)
-      .then((r) => setAudit(r.items))
+    api<{ items: Array<Record<string, unknown>> }>(
+      'GET',
+      `/api/v1/console/incidents/${encodeURIComponent(id)}/audit`,
+    )
+      .then((r) => setAudit(listOf(r)))
       .catch(() => setAudit([]));
   }, [id]);
   useEffect(() => {
@@ -64,8 +67,14 @@ export function IncidentPage({ me }: { me: string }) {
     if (!inc) return;
     try {
       if (inc.status === 'new') await api('POST', `/api/v1/console/incidents/${inc.id}/claim`);
-      else await api('POST', `/api/v1/incidents/${inc.id}/transition`, { status: 'new', reason: t('queue.released') });
-      setAnnounce(inc.status === 'new' ? t('queue.claimed', { id: inc.id }) : t('queue.releasedOne', { id: inc.id }));
+      else
+        await api('POST', `/api/v1/incidents/${inc.id}/transition`, {
+          status: 'new',
+          reason: t('queue.released'),
+        });
+      setAnnounce(
+        inc.status === 'new' ? t('queue.claimed', { id: inc.id }) : t('queue.releasedOne', { id: inc.id }),
+      );
       await load();
     } catch (err) {
       setError(err);
@@ -97,7 +106,11 @@ export function IncidentPage({ me }: { me: string }) {
   if (error && !inc) return <ErrorText error={error} />;
   if (!inc) return <p>{t('common.loading')}</p>;
   const timeline: TimelineItem[] = [
-    ...inc.events.map((e) => ({ at: e['@timestamp'], kind: 'event' as const, text: String(e.message ?? '') })),
+    ...inc.events.map((e) => ({
+      at: e['@timestamp'],
+      kind: 'event' as const,
+      text: String(e.message ?? ''),
+    })),
     ...inc.alerts.map((a) => ({ at: a['@timestamp'], kind: 'alert' as const, text: a.rule.title })),
     ...inc.history.map((h) => ({
       at: h.at,
@@ -138,7 +151,13 @@ export function IncidentPage({ me }: { me: string }) {
           <Status status={inc.status} />
         </dd>
         <dt>{t('col.unit')}</dt>
-        <dd>{inc.unit ? <Link to={`/queue?view=all&unit=${encodeURIComponent(inc.unit.path)}`}>{inc.unit.name}</Link> : t('common.noUnit')}</dd>
+        <dd>
+          {inc.unit ? (
+            <Link to={`/queue?view=all&unit=${encodeURIComponent(inc.unit.path)}`}>{inc.unit.name}</Link>
+          ) : (
+            t('common.noUnit')
+          )}
+        </dd>
         <dt>{t('col.assignee')}</dt>
         <dd>{inc.assignee ?? t('common.nobody')}</dd>
         <dt>{t('incident.ackDue')}</dt>
@@ -185,8 +204,8 @@ export function IncidentPage({ me }: { me: string }) {
           <strong>{t('incident.groupedBecause')}</strong> {inc.grouping_reason}
         </p>
         <p>
-          {t('incident.rules')} {inc.rule_ids.join(', ')} · {t('incident.tactics')} {inc.mitre.tactics.join(', ')}{' '}
-          {inc.mitre.techniques.join(', ')}
+          {t('incident.rules')} {inc.rule_ids.join(', ')} · {t('incident.tactics')}{' '}
+          {inc.mitre.tactics.join(', ')} {inc.mitre.techniques.join(', ')}
         </p>
       </section>
       <section aria-labelledby="h-alerts">
@@ -275,7 +294,8 @@ export function IncidentPage({ me }: { me: string }) {
           <ul>
             {reports.map((r, i) => (
               <li key={i}>
-                {String(r.report_id ?? r.id ?? '')} · {String(r.status ?? '')} · <Time iso={String(r.created_at ?? '')} />
+                {String(r.report_id ?? r.id ?? '')} · {String(r.status ?? '')} ·{' '}
+                <Time iso={String(r.created_at ?? '')} />
               </li>
             ))}
           </ul>
@@ -286,7 +306,8 @@ export function IncidentPage({ me }: { me: string }) {
         <ul>
           {(audit ?? []).map((a, i) => (
             <li key={i}>
-              <Time iso={String(a.at ?? '')} /> {String(a.actor ?? '')} {String(a.action ?? '')} {String(a.outcome ?? '')}
+              <Time iso={String(a.at ?? '')} /> {String(a.actor ?? '')} {String(a.action ?? '')}{' '}
+              {String(a.outcome ?? '')}
             </li>
           ))}
         </ul>
@@ -306,6 +327,13 @@ export function IncidentPage({ me }: { me: string }) {
       )}
     </article>
   );
+}
+
+/** The report routes answer a list or `{ items }`; anything else is shown as nothing. */
+function listOf(r: unknown): Array<Record<string, unknown>> {
+  if (Array.isArray(r)) return r as Array<Record<string, unknown>>;
+  const items = (r as { items?: unknown } | null)?.items;
+  return Array.isArray(items) ? (items as Array<Record<string, unknown>>) : [];
 }
 
 /** Rule, matched fields (highlighted), raw event, and a pivot to the events ±5 minutes around it. */

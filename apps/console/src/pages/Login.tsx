@@ -16,12 +16,17 @@ export function LoginPage({ onLogin }: { onLogin: (s: Session) => void }) {
     e.preventDefault();
     setError(null);
     try {
-      const r = await api<{ token: string; expires_at: string }>('POST', '/api/v1/auth/login', { username, password });
+      const r = await api<{ token: string; expires_at: string }>('POST', '/api/v1/auth/login', {
+        username,
+        password,
+      });
       const s = { token: r.token, expires_at: r.expires_at, username };
       setSession(s);
       onLogin(s);
       const next = params.get('next');
-      void navigate(next && next.startsWith('/') && !next.startsWith('//') ? next : '/queue', { replace: true });
+      void navigate(next && next.startsWith('/') && !next.startsWith('//') ? next : '/queue', {
+        replace: true,
+      });
     } catch {
       setError(t('login.failed'));
     }
@@ -32,7 +37,12 @@ export function LoginPage({ onLogin }: { onLogin: (s: Session) => void }) {
       <form onSubmit={(e) => void submit(e)}>
         <label>
           {t('login.username')}
-          <input autoComplete="username" value={username} onChange={(e) => setUsername(e.target.value)} required />
+          <input
+            autoComplete="username"
+            value={username}
+            onChange={(e) => setUsername(e.target.value)}
+            required
+          />
         </label>
         <label>
           {t('login.password')}

@@ -10,7 +10,18 @@ const VIEWS = ['unclaimed', 'mine', 'breaching', 'open', 'closed_today', 'all'] 
 const GROUPS = ['', 'unit', 'rule', 'tactic', 'entity'] as const;
 const SEVERITIES = ['', 'critical', 'high', 'medium', 'low', 'informational'] as const;
 /** URL parameters that make up the view state (everything else is derived). */
-const FILTER_KEYS = ['view', 'severity', 'unit', 'rule', 'tactic', 'entity', 'q', 'from', 'to', 'group'] as const;
+const FILTER_KEYS = [
+  'view',
+  'severity',
+  'unit',
+  'rule',
+  'tactic',
+  'entity',
+  'q',
+  'from',
+  'to',
+  'group',
+] as const;
 const SIZE = 50;
 
 type Action = { kind: 'close' | 'status' | 'assign' | 'bulk'; incident?: Incident };
@@ -44,7 +55,10 @@ export function QueuePage({ me }: { me: string }) {
   const load = useCallback(async () => {
     try {
       setError(null);
-      const r = await api<Page>('GET', `/api/v1/console/queue${qs({ ...filterQuery, view, page, size: SIZE })}`);
+      const r = await api<Page>(
+        'GET',
+        `/api/v1/console/queue${qs({ ...filterQuery, view, page, size: SIZE })}`,
+      );
       setData(r);
       setPending(0);
     } catch (err) {
@@ -105,8 +119,14 @@ export function QueuePage({ me }: { me: string }) {
     if (!inc) return;
     try {
       if (inc.status === 'new') await api('POST', `/api/v1/console/incidents/${inc.id}/claim`);
-      else await api('POST', `/api/v1/incidents/${inc.id}/transition`, { status: 'new', reason: t('queue.released') });
-      setAnnounce(inc.status === 'new' ? t('queue.claimed', { id: inc.id }) : t('queue.releasedOne', { id: inc.id }));
+      else
+        await api('POST', `/api/v1/incidents/${inc.id}/transition`, {
+          status: 'new',
+          reason: t('queue.released'),
+        });
+      setAnnounce(
+        inc.status === 'new' ? t('queue.claimed', { id: inc.id }) : t('queue.releasedOne', { id: inc.id }),
+      );
       await load();
     } catch (err) {
       setError(err);
@@ -247,7 +267,9 @@ export function QueuePage({ me }: { me: string }) {
                   <button
                     type="button"
                     className="link"
-                    onClick={() => update({ [params.get('group') ?? 'unit']: g.key, group: null, page: null })}
+                    onClick={() =>
+                      update({ [params.get('group') ?? 'unit']: g.key, group: null, page: null })
+                    }
                   >
                     {g.key || t('common.noUnit')}
                   </button>
@@ -350,11 +372,19 @@ export function QueuePage({ me }: { me: string }) {
       </table>
       {data && items.length === 0 && <p>{t('queue.empty')}</p>}
       <nav aria-label={t('queue.pagination')} className="pager">
-        <button type="button" disabled={page <= 1} onClick={() => update({ page: String(page - 1), sel: null })}>
+        <button
+          type="button"
+          disabled={page <= 1}
+          onClick={() => update({ page: String(page - 1), sel: null })}
+        >
           {t('queue.prev')}
         </button>
         <span>{t('queue.page', { page: formatNumber(page), pages: formatNumber(pages) })}</span>
-        <button type="button" disabled={page >= pages} onClick={() => update({ page: String(page + 1), sel: null })}>
+        <button
+          type="button"
+          disabled={page >= pages}
+          onClick={() => update({ page: String(page + 1), sel: null })}
+        >
           {t('queue.next')}
         </button>
       </nav>
@@ -422,10 +452,14 @@ export function ActionDialog({
         return;
       }
       if (action.kind === 'bulk') {
-        const r = await api<{ closed: string[]; refused: unknown[] }>('POST', '/api/v1/incidents/bulk/false-positive', {
-          ids,
-          reason,
-        });
+        const r = await api<{ closed: string[]; refused: unknown[] }>(
+          'POST',
+          '/api/v1/incidents/bulk/false-positive',
+          {
+            ids,
+            reason,
+          },
+        );
         setResult({ matched: ids.length, succeeded: r.closed.length, failed: r.refused.length });
         return;
       }
@@ -469,7 +503,9 @@ export function ActionDialog({
           <Time iso={filter.from} /> – <Time iso={filter.to} />
         </p>
       )}
-      {action.kind === 'bulk' && !byQuery && <p>{t('bulk.selectionConfirm', { n: formatNumber(ids.length) })}</p>}
+      {action.kind === 'bulk' && !byQuery && (
+        <p>{t('bulk.selectionConfirm', { n: formatNumber(ids.length) })}</p>
+      )}
       {result ? (
         <>
           <p role="status" data-testid="bulk-result">

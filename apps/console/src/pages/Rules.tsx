@@ -24,7 +24,14 @@ export function RulesPage() {
       route="/api/v1/console/rules"
       pick={pick}
       empty={t('rules.empty')}
-      columns={[t('col.rule'), t('rules.example'), t('col.alerts'), t('rules.incidents'), t('rules.fpRate'), t('col.lastSeen')]}
+      columns={[
+        t('col.rule'),
+        t('rules.example'),
+        t('col.alerts'),
+        t('rules.incidents'),
+        t('rules.fpRate'),
+        t('col.lastSeen'),
+      ]}
       row={(r) => [
         <Link key="r" to={`/queue?view=all&rule=${encodeURIComponent(r.rule_id)}`}>
           {r.rule_id}
@@ -32,7 +39,9 @@ export function RulesPage() {
         r.title,
         formatNumber(r.alerts),
         formatNumber(r.incidents),
-        r.closed ? `${formatNumber(Math.round((100 * r.false_positive) / r.closed))} %` : t('rules.noDispositions'),
+        r.closed
+          ? `${formatNumber(Math.round((100 * r.false_positive) / r.closed))} %`
+          : t('rules.noDispositions'),
         <Time key="t" iso={new Date(r.last_seen).toISOString()} />,
       ]}
     />

@@ -24,7 +24,7 @@ export function ListPage<T>({
   const [error, setError] = useState<unknown>(null);
   useEffect(() => {
     api<unknown>('GET', route)
-      .then((b) => setItems(pick(b)))
+      .then((b) => setItems(pick(b) ?? []))
       .catch((err: unknown) => {
         setItems([]);
         setError(err);

@@ -52,7 +52,9 @@ export function UnitsPage() {
           {shown.map((r) => (
             <tr key={r.path}>
               <td>
-                <Link to={`/queue?view=open&unit=${encodeURIComponent(r.path)}`}>{r.name ?? t('common.noUnit')}</Link>
+                <Link to={`/queue?view=open&unit=${encodeURIComponent(r.path)}`}>
+                  {r.name ?? t('common.noUnit')}
+                </Link>
               </td>
               <td style={{ paddingLeft: `${r.path.split('/').length}em` }}>{r.path}</td>
               <td>{formatNumber(r.open)}</td>
