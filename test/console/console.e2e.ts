@@ -15,9 +15,7 @@ const AXE = readFileSync(path.join(repoRoot(), 'node_modules', 'axe-core', 'axe.
 const SHOTS = process.env.CITYSOC_SCREENSHOTS ? path.join(repoRoot(), 'docs', 'screenshots') : '';
 
 function ward(path: string[], name: string): NonNullable<EcsEvent['citysoc']> {
-  return { unit: { id: path.join('-'), name, path, criticality: 'medium' } } as NonNullable<
-    EcsEvent['citysoc']
-  >;
+  return { unit: { id: path.join('-'), name, path, criticality: 'medium' } };
 }
 
 /** Incidents in two wards, seeded through the real stores before the API starts. */
@@ -139,6 +137,13 @@ d.each(['vi', 'en'] as const)('analyst console (%s)', (lang) => {
     await page.waitForSelector('[data-testid="status"]');
     await page.keyboard.press('c');
     await page.waitForFunction(() => document.querySelector('[data-testid="status"] .status-acknowledged'));
+    // acknowledged → in_progress (s, default choice), then close (e).
+    await page.keyboard.press('s');
+    await page.waitForSelector('[role="dialog"] select');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => document.querySelector('[data-testid="status"] .status-in_progress'));
     await page.keyboard.press('e');
     await page.waitForSelector('[role="dialog"] textarea');
     // Focus starts on the disposition (resolved); Tab to the mandatory reason.

@@ -54,7 +54,10 @@ export async function api<T>(method: string, route: string, body?: unknown): Pro
   const data: unknown = text ? JSON.parse(text) : undefined;
   if (!res.ok) {
     const msg = (data as { message?: unknown } | undefined)?.message;
-    throw new ApiError(res.status, Array.isArray(msg) ? msg.join('; ') : String(msg ?? res.statusText));
+    throw new ApiError(
+      res.status,
+      Array.isArray(msg) ? msg.join('; ') : typeof msg === 'string' ? msg : res.statusText,
+    );
   }
   return data as T;
 }

@@ -55,3 +55,12 @@ export function fold(text: string): string {
 }
 
 export const collator = new Intl.Collator('vi');
+
+/** Display text for a value of unknown shape from the API (objects as JSON, never "[object Object]"). */
+export function str(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (v instanceof Error) return v.message;
+  return JSON.stringify(v);
+}

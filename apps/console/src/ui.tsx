@@ -1,6 +1,6 @@
 import { type ReactNode, useEffect, useRef } from 'react';
 import { useTranslation } from 'react-i18next';
-import { formatTime, utcTitle } from './format';
+import { formatTime, str, utcTitle } from './format';
 
 export function Time({ iso }: { iso: string | null | undefined }) {
   const { i18n } = useTranslation();
@@ -98,7 +98,7 @@ export function ErrorText({ error }: { error: unknown }) {
   if (!error) return null;
   return (
     <p role="alert" className="error">
-      {error instanceof Error ? error.message : String(error)}
+      {error instanceof Error ? error.message : str(error)}
     </p>
   );
 }

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useSearchParams } from 'react-router';
 import { api, type EcsEvent } from '../api';
-import { isoToLocalInput, localInputToIso } from '../format';
+import { isoToLocalInput, localInputToIso, str } from '../format';
 import { ErrorText, Time } from '../ui';
 
 /** Events search: the query, time range and field filters live in the URL. */
@@ -39,10 +39,10 @@ export function HuntPage() {
           e.preventDefault();
           const f = new FormData(e.currentTarget);
           const next = new URLSearchParams();
-          const q = String(f.get('q') ?? '');
-          const from = localInputToIso(String(f.get('from') ?? ''));
-          const to = localInputToIso(String(f.get('to') ?? ''));
-          const field = String(f.get('field') ?? '');
+          const q = str(f.get('q') ?? '');
+          const from = localInputToIso(str(f.get('from') ?? ''));
+          const to = localInputToIso(str(f.get('to') ?? ''));
+          const field = str(f.get('field') ?? '');
           if (q) next.set('q', q);
           if (from) next.set('from', from);
           if (to) next.set('to', to);

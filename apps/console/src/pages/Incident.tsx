@@ -2,7 +2,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
 import { type Alert, api, type IncidentDetail } from '../api';
-import { formatNumber } from '../format';
+import { formatNumber, str } from '../format';
 import { useKeys } from '../keys';
 import { Dialog, ErrorText, Severity, Status, Time } from '../ui';
 import { ActionDialog } from './Queue';
@@ -109,7 +109,7 @@ export function IncidentPage({ me }: { me: string }) {
     ...inc.events.map((e) => ({
       at: e['@timestamp'],
       kind: 'event' as const,
-      text: String(e.message ?? ''),
+      text: str(e.message ?? ''),
     })),
     ...inc.alerts.map((a) => ({ at: a['@timestamp'], kind: 'alert' as const, text: a.rule.title })),
     ...inc.history.map((h) => ({
@@ -294,8 +294,8 @@ export function IncidentPage({ me }: { me: string }) {
           <ul>
             {reports.map((r, i) => (
               <li key={i}>
-                {String(r.report_id ?? r.id ?? '')} · {String(r.status ?? '')} ·{' '}
-                <Time iso={String(r.created_at ?? '')} />
+                {str(r.report_id ?? r.id ?? '')} · {str(r.status ?? '')} ·{' '}
+                <Time iso={str(r.created_at ?? '')} />
               </li>
             ))}
           </ul>
@@ -306,8 +306,7 @@ export function IncidentPage({ me }: { me: string }) {
         <ul>
           {(audit ?? []).map((a, i) => (
             <li key={i}>
-              <Time iso={String(a.at ?? '')} /> {String(a.actor ?? '')} {String(a.action ?? '')}{' '}
-              {String(a.outcome ?? '')}
+              <Time iso={str(a.at ?? '')} /> {str(a.actor ?? '')} {str(a.action ?? '')} {str(a.outcome ?? '')}
             </li>
           ))}
         </ul>

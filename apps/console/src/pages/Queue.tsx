@@ -2,7 +2,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useNavigate, useSearchParams } from 'react-router';
 import { api, type Incident, qs, type QueuePage as Page, stream } from '../api';
-import { formatNumber, isoToLocalInput, localInputToIso } from '../format';
+import { formatNumber, isoToLocalInput, localInputToIso, str } from '../format';
 import { useKeys } from '../keys';
 import { Dialog, ErrorText, Severity, Status, Time } from '../ui';
 
@@ -145,8 +145,8 @@ export function QueuePage({ me }: { me: string }) {
     e: () => current && setAction({ kind: 'close', incident: current }),
     n: () => current && void navigate(`/incidents/${current.id}#notes`),
     '/': () => searchRef.current?.focus(),
-    '[': () => page > 1 && update({ page: String(page - 1), sel: null }),
-    ']': () => data && page * SIZE < data.total && update({ page: String(page + 1), sel: null }),
+    '[': () => page > 1 && update({ page: str(page - 1), sel: null }),
+    ']': () => data && page * SIZE < data.total && update({ page: str(page + 1), sel: null }),
     A: () => setSelected(new Set(items.map((i) => i.id))),
   });
 
@@ -173,7 +173,7 @@ export function QueuePage({ me }: { me: string }) {
         onSubmit={(e) => {
           e.preventDefault();
           const f = new FormData(e.currentTarget);
-          const get = (k: string) => String(f.get(k) ?? '');
+          const get = (k: string) => str(f.get(k) ?? '');
           update({
             q: get('q'),
             severity: get('severity'),
@@ -372,18 +372,14 @@ export function QueuePage({ me }: { me: string }) {
       </table>
       {data && items.length === 0 && <p>{t('queue.empty')}</p>}
       <nav aria-label={t('queue.pagination')} className="pager">
-        <button
-          type="button"
-          disabled={page <= 1}
-          onClick={() => update({ page: String(page - 1), sel: null })}
-        >
+        <button type="button" disabled={page <= 1} onClick={() => update({ page: str(page - 1), sel: null })}>
           {t('queue.prev')}
         </button>
         <span>{t('queue.page', { page: formatNumber(page), pages: formatNumber(pages) })}</span>
         <button
           type="button"
           disabled={page >= pages}
-          onClick={() => update({ page: String(page + 1), sel: null })}
+          onClick={() => update({ page: str(page + 1), sel: null })}
         >
           {t('queue.next')}
         </button>

@@ -1,5 +1,6 @@
 import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
+import { str } from '../format';
 import { Time } from '../ui';
 import { ListPage } from './Simple';
 
@@ -17,12 +18,12 @@ export function ReportsPage() {
       empty={t('reports.empty')}
       columns={[t('reports.report'), t('reports.incident'), t('reports.status'), t('col.time')]}
       row={(v) => [
-        String(v.report_id ?? v.id ?? ''),
-        <Link key="i" to={`/incidents/${String(v.incident_id ?? '')}`}>
-          {String(v.incident_id ?? '')}
+        str(v.report_id ?? v.id ?? ''),
+        <Link key="i" to={`/incidents/${str(v.incident_id ?? '')}`}>
+          {str(v.incident_id ?? '')}
         </Link>,
-        String(v.status ?? ''),
-        <Time key="t" iso={String(v.created_at ?? '')} />,
+        str(v.status ?? ''),
+        <Time key="t" iso={str(v.created_at ?? '')} />,
       ]}
     />
   );
