@@ -1,76 +1,12 @@
 /// <reference lib="dom" />
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
-import { type Alert, type EcsEvent } from '@citysoc/ecs';
-import { openControlStore, openEventStore } from '@citysoc/store';
-import { Pipeline, repoRoot } from '@citysoc/testing';
+import { type Browser, type Page } from 'playwright-core';
+import { openControlStore } from '@citysoc/store';
+import { Pipeline } from '@citysoc/testing';
 import { alert as alertFixture, event as eventFixture } from '../../libs/stix/src/testing/fixtures';
+import { axe, describeWithChromium, launchChromium, login, PASSWORD } from './browser';
+import { seed, ward } from './seed';
 
-const CHROMIUM = process.env.CITYSOC_CHROMIUM ?? '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) console.warn(`console e2e skipped: no chromium at ${CHROMIUM} (set CITYSOC_CHROMIUM)`);
-const d = haveChromium ? describe : describe.skip;
-const PASSWORD = 'correct horse battery staple';
-const AXE = readFileSync(path.join(repoRoot(), 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
-const SHOTS = process.env.CITYSOC_SCREENSHOTS ? path.join(repoRoot(), 'docs', 'screenshots') : '';
-
-function ward(path: string[], name: string): NonNullable<EcsEvent['citysoc']> {
-  return { unit: { id: path.join('-'), name, path, criticality: 'medium' } };
-}
-
-/** Incidents in two wards, seeded through the real stores before the API starts. */
-async function seed(dataDir: string, now: number): Promise<void> {
-  const control = openControlStore(dataDir);
-  const events = openEventStore(dataDir);
-  const list: Alert[] = [];
-  const wards = [
-    { path: ['hanoi', 'hoan-kiem', 'hang-bac'], name: 'Phường Hàng Bạc' },
-    { path: ['hanoi', 'ba-dinh', 'kim-ma'], name: 'Phường Kim Mã' },
-  ];
-  for (let i = 0; i < 6; i++) {
-    const w = wards[i % 2]!;
-    const ts = new Date(now - (i + 1) * 3600_000).toISOString();
-    const ev = eventFixture({ '@timestamp': ts, citysoc: ward(w.path, w.name) });
-    ev.event = { ...ev.event, id: `ev-console-${i}` };
-    ev.source = { ip: `198.51.100.${10 + i}`, port: 40000 + i };
-    const a = alertFixture(ev, i);
-    a.id = `al-console-${i}`;
-    a.entity = `source.ip:198.51.100.${10 + i}`;
-    a.matched_fields = { 'event.action': 'ssh_login', 'source.ip': ev.source.ip };
-    list.push(a);
-  }
-  await events.insertEvents(list.map((a) => a.event));
-  await events.insertAlerts(list);
-  for (const a of list) control.incidents.recordAlert(a, 30 * 60_000);
-  await events.close();
-  control.close();
-}
-
-async function axe(page: Page): Promise<void> {
-  // Through DevTools, not a <script>: the console's CSP (rightly) refuses inline scripts.
-  await page.evaluate(AXE);
-  const r = await page.evaluate(async () => {
-    const w = window as unknown as {
-      axe: {
-        run: (o: unknown) => Promise<{ violations: Array<{ id: string; impact: string; nodes: unknown[] }> }>;
-      };
-    };
-    return w.axe.run({ resultTypes: ['violations'] });
-  });
-  const bad = r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  expect(bad.map((v) => `${v.id} (${v.impact}, ${v.nodes.length} nodes)`)).toEqual([]);
-}
-
-async function login(page: Page, base: string, user: string, lang: 'vi' | 'en'): Promise<void> {
-  await page.goto(`${base}/queue`);
-  await page.waitForSelector('form input[autocomplete="username"]');
-  await page.selectOption('select', lang);
-  await page.fill('input[autocomplete="username"]', user);
-  await page.fill('input[autocomplete="current-password"]', PASSWORD);
-  await page.keyboard.press('Enter');
-  await page.waitForSelector('table[role="grid"] tbody tr');
-}
+const d = describeWithChromium('console e2e');
 
 d.each(['vi', 'en'] as const)('analyst console (%s)', (lang) => {
   const pipeline = new Pipeline({ apps: ['api'] });
@@ -91,20 +27,7 @@ d.each(['vi', 'en'] as const)('analyst console (%s)', (lang) => {
       });
       expect(r.status).toBe(201);
     }
-    // playwright gives launch() a fresh temporary profile of its own (it refuses --user-data-dir here).
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   }, 120_000);
 
   afterAll(async () => {
@@ -120,15 +43,12 @@ d.each(['vi', 'en'] as const)('analyst console (%s)', (lang) => {
   it('keyboard-only triage: queue → claim → close with reason; times shown +07', async () => {
     const page = await newPage();
     await login(page, pipeline.apiUrl, 'phan.tich', lang);
+    await page.waitForSelector('table[role="grid"] tbody tr');
     expect(await page.getAttribute('html', 'lang')).toBe(lang);
     // Browser in UTC, console in Asia/Ho_Chi_Minh: every time carries +07 and UTC on hover.
     const time = page.locator('table[role="grid"] time').first();
     expect(await time.textContent()).toMatch(/\+07$/);
     expect(await time.getAttribute('title')).toMatch(/UTC$/);
-    if (SHOTS) {
-      mkdirSync(SHOTS, { recursive: true });
-      await page.screenshot({ path: path.join(SHOTS, `queue-${lang}-1366x768.png`) });
-    }
     await page.keyboard.press('j');
     await page.keyboard.press('k');
     const id = await page.locator('tr.cursor').getAttribute('data-id');
@@ -162,6 +82,7 @@ d.each(['vi', 'en'] as const)('analyst console (%s)', (lang) => {
   it('filters survive refresh and Back; diacritics-insensitive search', async () => {
     const page = await newPage();
     await login(page, pipeline.apiUrl, 'phan.tich', lang);
+    await page.waitForSelector('table[role="grid"] tbody tr');
     await page.fill('form[role="search"] input[name="q"]', 'phuong hang bac');
     await page.keyboard.press('Enter');
     await page.waitForURL(/q=phuong/);
@@ -189,6 +110,7 @@ d.each(['vi', 'en'] as const)('analyst console (%s)', (lang) => {
   it('a user scoped to one ward never sees another ward', async () => {
     const page = await newPage();
     await login(page, pipeline.apiUrl, 'hang.bac', lang);
+    await page.waitForSelector('table[role="grid"] tbody tr');
     await page.locator('[role="tab"]').nth(5).click();
     await page.waitForURL(/view=all/);
     await page.waitForSelector('table[role="grid"] tbody tr');
@@ -210,13 +132,13 @@ d.each(['vi', 'en'] as const)('analyst console (%s)', (lang) => {
   it('alert drawer shows matched fields and pivots to events ±5 min', async () => {
     const page = await newPage(1920, 1080);
     await login(page, pipeline.apiUrl, 'phan.tich', lang);
+    await page.waitForSelector('table[role="grid"] tbody tr');
     page.on('console', (m) => console.log('browser:', m.text()));
     page.on('pageerror', (e) => console.log('pageerror:', e.message));
     await page.locator('table[role="grid"] tbody tr a').first().click();
     await page.waitForSelector('#h-alerts');
     await page.locator('section[aria-labelledby="h-alerts"] button.link').first().click();
     await page.waitForSelector('[role="dialog"] mark');
-    if (SHOTS) await page.screenshot({ path: path.join(SHOTS, `alert-${lang}-1920x1080.png`) });
     await axe(page);
     await page.locator('[role="dialog"] a').first().click();
     await page.waitForURL(/\/hunt\?/);
@@ -233,6 +155,7 @@ d.each(['vi', 'en'] as const)('analyst console (%s)', (lang) => {
   it('bulk close by query repeats the time range and count, and only closes inside it', async () => {
     const page = await newPage();
     await login(page, pipeline.apiUrl, 'phan.tich', lang);
+    await page.waitForSelector('table[role="grid"] tbody tr');
     const now = Date.now();
     // A range covering only the two most recent incidents (1 h and 2 h old).
     const from = new Date(now - 2.5 * 3600_000).toISOString();
@@ -260,6 +183,39 @@ d.each(['vi', 'en'] as const)('analyst console (%s)', (lang) => {
     );
     for (const i of all.body.items)
       if (Date.parse(i.last_seen) < Date.parse(from)) expect(i.status).not.toBe('false_positive');
+    await page.context().close();
+  }, 60_000);
+  it('live inserts are announced without moving the cursor', async () => {
+    const page = await newPage();
+    await login(page, pipeline.apiUrl, 'phan.tich', lang);
+    await page.waitForSelector('table[role="grid"] tbody tr');
+    await page.keyboard.press('j');
+    await page.keyboard.press('j');
+    const before = await page.locator('tr.cursor').getAttribute('data-id');
+    const rowsBefore = await page.locator('table[role="grid"] tbody tr').allTextContents();
+    // A critical incident arrives while the analyst works (written by another process, as the responder does).
+    const control = openControlStore(pipeline.dataDir);
+    try {
+      const ev = eventFixture({
+        '@timestamp': new Date().toISOString(),
+        citysoc: ward(['hanoi', 'hoan-kiem', 'hang-bac'], 'Phường Hàng Bạc'),
+      });
+      ev.event = { ...ev.event, id: 'ev-console-live' };
+      const a = alertFixture(ev, 99);
+      a.id = `al-console-live-${lang}`;
+      a.entity = `source.ip:192.0.2.${lang === 'vi' ? 1 : 2}`;
+      a.rule = { ...a.rule, level: 'critical' };
+      control.incidents.recordAlert(a, 30 * 60_000);
+    } finally {
+      control.close();
+    }
+    await page.waitForFunction(() =>
+      /\d/.test(document.querySelector('[data-testid="live"]')?.textContent ?? ''),
+    );
+    expect(await page.locator('tr.cursor').getAttribute('data-id')).toBe(before);
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-id'))).toBe(before);
+    expect(await page.locator('table[role="grid"] tbody tr').allTextContents()).toEqual(rowsBefore);
+    await axe(page);
     await page.context().close();
   }, 60_000);
 });
