@@ -60,3 +60,19 @@ export async function login(page: Page, base: string, user: string, lang: 'vi' |
   await page.keyboard.press('Enter');
   await page.waitForSelector('table[role="grid"]');
 }
+
+/** Presses a cursor key in the queue and waits until the grid's cursor row is `index` and in the URL. */
+export async function moveCursor(page: Page, key: 'j' | 'k', index: number): Promise<string> {
+  await page.keyboard.press(key);
+  await page.waitForFunction((want) => {
+    const rows = Array.from(document.querySelectorAll('table[role="grid"] tbody tr'));
+    const cur = document.querySelector('tr.cursor');
+    return (
+      cur !== null &&
+      rows.indexOf(cur) === want &&
+      cur.getAttribute('data-id') === new URLSearchParams(location.search).get('sel') &&
+      document.activeElement === cur
+    );
+  }, index);
+  return (await page.locator('tr.cursor').getAttribute('data-id')) ?? '';
+}

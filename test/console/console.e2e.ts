@@ -3,7 +3,7 @@ import { type Browser, type Page } from 'playwright-core';
 import { openControlStore } from '@citysoc/store';
 import { Pipeline } from '@citysoc/testing';
 import { alert as alertFixture, event as eventFixture } from '../../libs/stix/src/testing/fixtures';
-import { axe, describeWithChromium, launchChromium, login, PASSWORD } from './browser';
+import { axe, describeWithChromium, launchChromium, login, moveCursor, PASSWORD } from './browser';
 import { seed, ward } from './seed';
 
 const d = describeWithChromium('console e2e');
@@ -49,9 +49,8 @@ d.each(['vi', 'en'] as const)('analyst console (%s)', (lang) => {
     const time = page.locator('table[role="grid"] time').first();
     expect(await time.textContent()).toMatch(/\+07$/);
     expect(await time.getAttribute('title')).toMatch(/UTC$/);
-    await page.keyboard.press('j');
-    await page.keyboard.press('k');
-    const id = await page.locator('tr.cursor').getAttribute('data-id');
+    await moveCursor(page, 'j', 1);
+    const id = await moveCursor(page, 'k', 0);
     expect(id).toBeTruthy();
     await page.keyboard.press('Enter');
     await page.waitForFunction((i) => location.pathname === `/incidents/${i}`, id);
@@ -189,9 +188,8 @@ d.each(['vi', 'en'] as const)('analyst console (%s)', (lang) => {
     const page = await newPage();
     await login(page, pipeline.apiUrl, 'phan.tich', lang);
     await page.waitForSelector('table[role="grid"] tbody tr');
-    await page.keyboard.press('j');
-    await page.keyboard.press('j');
-    const before = await page.locator('tr.cursor').getAttribute('data-id');
+    await moveCursor(page, 'j', 1);
+    const before = await moveCursor(page, 'j', 2);
     const rowsBefore = await page.locator('table[role="grid"] tbody tr').allTextContents();
     // A critical incident arrives while the analyst works (written by another process, as the responder does).
     const control = openControlStore(pipeline.dataDir);

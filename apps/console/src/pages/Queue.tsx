@@ -88,23 +88,35 @@ export function QueuePage({ me }: { me: string }) {
   }, [t]);
 
   const items = data?.items ?? [];
-  const cursor = Math.max(
-    0,
-    items.findIndex((i) => i.id === cursorId),
-  );
-  const current = items[cursor];
+  // Keys can arrive faster than renders: the latest cursor move is kept here until the URL catches up.
+  const pendingCursor = useRef<string | null>(null);
+  if (pendingCursor.current === cursorId) pendingCursor.current = null;
+  const cursorOf = (id: string | null) =>
+    Math.max(
+      0,
+      items.findIndex((i) => i.id === id),
+    );
+  const cursor = cursorOf(cursorId);
+  const latest = () => items[cursorOf(pendingCursor.current ?? cursorId)];
 
   const update = (patch: Record<string, string | null>, replace = false) => {
-    const next = new URLSearchParams(params);
-    for (const [k, v] of Object.entries(patch)) {
-      if (v === null || v === '') next.delete(k);
-      else next.set(k, v);
-    }
-    setParams(next, { replace });
+    setParams(
+      (prev) => {
+        const next = new URLSearchParams(prev);
+        for (const [k, v] of Object.entries(patch)) {
+          if (v === null || v === '') next.delete(k);
+          else next.set(k, v);
+        }
+        return next;
+      },
+      { replace },
+    );
   };
-  const moveTo = (i: number) => {
-    const it = items[Math.max(0, Math.min(items.length - 1, i))];
+  const moveTo = (delta: number) => {
+    const from = cursorOf(pendingCursor.current ?? cursorId);
+    const it = items[Math.max(0, Math.min(items.length - 1, from + delta))];
     if (!it) return;
+    pendingCursor.current = it.id;
     update({ sel: it.id }, true);
     gridRef.current?.querySelector<HTMLElement>(`[data-id="${it.id}"]`)?.focus();
   };
@@ -133,17 +145,21 @@ export function QueuePage({ me }: { me: string }) {
     }
   };
 
+  const withLatest = (fn: (i: Incident) => void) => {
+    const i = latest();
+    if (i) fn(i);
+  };
   useKeys({
-    j: () => moveTo(cursor + 1),
-    k: () => moveTo(cursor - 1),
-    x: () => current && toggle(current.id),
-    Enter: () => current && void navigate(`/incidents/${current.id}`),
-    o: () => current && void navigate(`/incidents/${current.id}`),
-    c: () => void claim(current),
-    a: () => current && setAction({ kind: 'assign', incident: current }),
-    s: () => current && setAction({ kind: 'status', incident: current }),
-    e: () => current && setAction({ kind: 'close', incident: current }),
-    n: () => current && void navigate(`/incidents/${current.id}#notes`),
+    j: () => moveTo(1),
+    k: () => moveTo(-1),
+    x: () => withLatest((i) => toggle(i.id)),
+    Enter: () => withLatest((i) => void navigate(`/incidents/${i.id}`)),
+    o: () => withLatest((i) => void navigate(`/incidents/${i.id}`)),
+    c: () => withLatest((i) => void claim(i)),
+    a: () => withLatest((i) => setAction({ kind: 'assign', incident: i })),
+    s: () => withLatest((i) => setAction({ kind: 'status', incident: i })),
+    e: () => withLatest((i) => setAction({ kind: 'close', incident: i })),
+    n: () => withLatest((i) => void navigate(`/incidents/${i.id}#notes`)),
     '/': () => searchRef.current?.focus(),
     '[': () => page > 1 && update({ page: str(page - 1), sel: null }),
     ']': () => data && page * SIZE < data.total && update({ page: str(page + 1), sel: null }),
