@@ -44,7 +44,9 @@ function seed(dataDir: string): void {
     ev.event = { ...ev.event, id: `ev-bench-${i}` };
     const a: Alert = alertFixture(ev, i);
     a.id = `al-bench-${i}`;
-    a.entity = `source.ip:10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+    const ip = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+    ev.source = { ip, port: 40000 };
+    a.entity = `source.ip:${ip}`;
     a.rule = { ...a.rule, id: `rule-${i % 25}`, level: LEVELS[i % 4]! };
     control.incidents.recordAlert(a, 30 * 60_000);
   }
@@ -56,7 +58,7 @@ async function main(): Promise<void> {
   try {
     let t = Date.now();
     seed(pipeline.dataDir);
-    console.log(`seeded ${INCIDENTS} open incidents in ${Date.now() - t} ms`);
+    console.log(`seeded ${INCIDENTS} alerts in ${Date.now() - t} ms`);
     await pipeline.start();
     const user = await pipeline.api('POST', '/api/v1/users', {
       username: 'bench',
@@ -75,7 +77,10 @@ async function main(): Promise<void> {
         `${route}&page=${(i % 10) + 1}`,
       );
       times.push(performance.now() - t);
-      if (r.status !== 200 || r.body.items.length !== 100) throw new Error(`unexpected answer ${r.status}`);
+      if (r.status !== 200 || r.body.items.length !== 100)
+        throw new Error(
+          `unexpected answer ${r.status} with ${r.body.items?.length} items of ${r.body.total}`,
+        );
       total = r.body.total;
     }
     times.sort((a, b) => a - b);

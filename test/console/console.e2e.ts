@@ -184,6 +184,39 @@ d.each(['vi', 'en'] as const)('analyst console (%s)', (lang) => {
       if (Date.parse(i.last_seen) < Date.parse(from)) expect(i.status).not.toBe('false_positive');
     await page.context().close();
   }, 60_000);
+  it('entity page lists the incidents and events of an address', async () => {
+    const page = await newPage();
+    await login(page, pipeline.apiUrl, 'phan.tich', lang);
+    await page.goto(`${pipeline.apiUrl}/entities/ip/198.51.100.11`);
+    await page.waitForSelector('[data-testid="events"] tbody tr');
+    expect(await page.locator('h1').textContent()).toContain('198.51.100.11');
+    expect(await page.locator('section li a[href^="/incidents/"]').count()).toBe(1);
+    expect(await page.locator('[data-testid="events"] tbody tr').count()).toBe(1);
+    await axe(page);
+    await page.context().close();
+  }, 60_000);
+
+  it('ATT&CK: a tactic cell opens the queue filtered by it; unknown tactics are listed', async () => {
+    const page = await newPage();
+    await login(page, pipeline.apiUrl, 'phan.tich', lang);
+    await page.goto(`${pipeline.apiUrl}/attack`);
+    await page.waitForSelector('.matrix li.seen');
+    expect(await page.locator('.matrix li.seen').count()).toBe(1);
+    expect(await page.locator('a[href="/queue?view=all&tactic=defense-impairment"]').count()).toBe(1);
+    await axe(page);
+    await page.locator('.matrix li.seen a').click();
+    await page.waitForURL(/tactic=credential-access/);
+    await page.waitForSelector('table[role="grid"] tbody tr');
+    const entities = await page.locator('table[role="grid"] tbody tr td:nth-child(6)').allTextContents();
+    expect(entities.sort()).toEqual([
+      'source.ip:198.51.100.11',
+      'source.ip:198.51.100.13',
+      'source.ip:198.51.100.15',
+    ]);
+    await axe(page);
+    await page.context().close();
+  }, 60_000);
+
   it('live inserts are announced without moving the cursor', async () => {
     const page = await newPage();
     await login(page, pipeline.apiUrl, 'phan.tich', lang);

@@ -24,6 +24,14 @@ export async function seed(dataDir: string, now: number): Promise<void> {
     const a = alertFixture(ev, i);
     a.id = `al-console-${i}`;
     a.entity = `source.ip:198.51.100.${10 + i}`;
+    // Odd incidents carry a tactic the ATT&CK data file does not know (as newer SigmaHQ tags do).
+    a.rule = {
+      ...a.rule,
+      tags:
+        i % 2
+          ? ['attack.credential-access', 'attack.t1110.001']
+          : ['attack.defense-impairment', 'attack.t1686.002'],
+    };
     a.matched_fields = { 'event.action': 'ssh_login', 'source.ip': ev.source.ip };
     list.push(a);
   }
