@@ -16,10 +16,10 @@ import {
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { type Response } from 'express';
 import { type IncidentQueue } from '@citysoc/queues';
-import { type ControlStore, type Incident } from '@citysoc/store';
+import { type ControlStore, type EventStore, type Incident } from '@citysoc/store';
 import { type AuthedRequest, READERS, Roles, scopeOf, WORKERS } from '../auth/roles';
 import { IdParam } from '../incidents/incidents.dto';
-import { CONTROL_STORE, INCIDENT_QUEUE } from '../tokens';
+import { CONTROL_STORE, EVENT_STORE, INCIDENT_QUEUE } from '../tokens';
 import { BulkByQuery, QueueFilterQuery, QueueQuery } from './console-api.dto';
 import {
   DUE_SQL,
@@ -35,6 +35,7 @@ import {
 
 const BREACHING_WITHIN_MS = 30 * 60_000;
 const STREAM_POLL_MS = 1000;
+const LATENCY_SAMPLE = 1000;
 
 export interface QueuePage {
   items: Incident[];
@@ -57,6 +58,7 @@ export class ConsoleApiController {
   constructor(
     @Inject(CONTROL_STORE) private readonly control: ControlStore,
     @Inject(INCIDENT_QUEUE) private readonly queue: IncidentQueue,
+    @Inject(EVENT_STORE) private readonly events: EventStore,
   ) {
     // Diacritics-insensitive incident search: both sides folded the same way (đ→d included).
     control.db.function('citysoc_fold', { deterministic: true }, (v: unknown) =>
@@ -178,7 +180,7 @@ export class ConsoleApiController {
   @Get('dashboard')
   @Roles(...READERS)
   @ApiOperation({ summary: 'Queue depth, SLA compliance and incidents/alerts by unit, severity and rule' })
-  dashboard(@Req() req: AuthedRequest): Record<string, unknown> {
+  async dashboard(@Req() req: AuthedRequest): Promise<Record<string, unknown>> {
     const ctx = this.ctx(req);
     const sc = scopeClause(ctx.scope);
     const db = this.control.db;
@@ -206,9 +208,29 @@ export class ConsoleApiController {
          AND ${DUE_SQL} < ?`,
       )
       .get(...sc.args, ctx.now + BREACHING_WITHIN_MS) as { n: number };
+    // Detection latency over the newest alerts of the window (in scope): ingest → alert and event time → alert.
+    const alerts = await this.events.listAlerts({
+      from: new Date(since).toISOString(),
+      limit: LATENCY_SAMPLE,
+      ...(ctx.scope !== undefined ? { scope: ctx.scope } : {}),
+    });
+    const ingest: number[] = [];
+    const eventTime: number[] = [];
+    for (const a of alerts.items) {
+      const at = Date.parse(a.created_at);
+      const created = Date.parse(a.event.event.created ?? '');
+      const ts = Date.parse(a['@timestamp']);
+      if (!Number.isNaN(at) && !Number.isNaN(created)) ingest.push(at - created);
+      if (!Number.isNaN(at) && !Number.isNaN(ts)) eventTime.push(at - ts);
+    }
     return {
       now: new Date(ctx.now).toISOString(),
       since: new Date(since).toISOString(),
+      detection_latency_ms: {
+        alerts: alerts.items.length,
+        ingest_to_alert: percentiles(ingest),
+        event_to_alert: percentiles(eventTime),
+      },
       queue: { by_status: byStatus, breaching_soon: breachingSoon.n },
       sla: {
         incidents: withDeadline.n,
@@ -341,6 +363,14 @@ export class ConsoleApiController {
       breachingWithinMs: BREACHING_WITHIN_MS,
     };
   }
+}
+
+/** p50/p95 of a sample (nearest rank), null when empty. */
+export function percentiles(values: number[]): { p50: number; p95: number } | null {
+  if (values.length === 0) return null;
+  const s = [...values].sort((a, b) => a - b);
+  const at = (p: number) => s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+  return { p50: at(50), p95: at(95) };
 }
 
 function toFilter(q: QueueFilterQuery): QueueFilter {

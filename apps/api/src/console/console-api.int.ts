@@ -117,6 +117,14 @@ describe('console API', () => {
     expect(r.body.groups.map((g: { key: string }) => g.key)).toEqual(['hanoi/hoan-kiem/hang-bac']);
     const units = await get('/api/v1/console/units', wardAnalyst).expect(200);
     expect(units.body.items.map((u: { path: string }) => u.path)).toEqual(['hanoi/hoan-kiem/hang-bac']);
+    const dash = await get('/api/v1/console/dashboard', wardAnalyst).expect(200);
+    const byStatus = dash.body.queue.by_status as Array<{ key: string; count: number }>;
+    expect(byStatus.reduce((n, r) => n + r.count, 0)).toBe(3);
+    expect(dash.body.detection_latency_ms).toEqual({
+      alerts: 0,
+      ingest_to_alert: null,
+      event_to_alert: null,
+    });
     const other = (await get('/api/v1/console/queue?view=all&unit=hanoi/ba-dinh').expect(200)).body.items[0]
       .id as string;
     await request(app.getHttpServer())

@@ -21,6 +21,11 @@ interface Dash {
   since: string;
   queue: { by_status: Array<{ key: string; count: number }>; breaching_soon: number };
   sla: { incidents: number; breached: number; compliance: number | null };
+  detection_latency_ms: {
+    alerts: number;
+    ingest_to_alert: { p50: number; p95: number } | null;
+    event_to_alert: { p50: number; p95: number } | null;
+  };
   by_severity: Row[];
   by_unit: Row[];
   by_rule: Row[];
@@ -81,6 +86,8 @@ export function DashPage() {
   }, []);
   if (error) return <ErrorText error={error} />;
   if (!d) return <p>{t('common.loading')}</p>;
+  const latency = (l: { p50: number; p95: number } | null) =>
+    l ? t('dash.latency', { p50: formatNumber(l.p50), p95: formatNumber(l.p95) }) : t('dash.noData');
   return (
     <section aria-labelledby="dash-title">
       <h1 id="dash-title">{t('dash.title')}</h1>
@@ -102,7 +109,12 @@ export function DashPage() {
             ? t('dash.noData')
             : `${formatNumber(Math.round(d.sla.compliance * 1000) / 10)} % (${formatNumber(d.sla.breached)}/${formatNumber(d.sla.incidents)})`}
         </dd>
+        <dt>{t('dash.latencyIngest')}</dt>
+        <dd>{latency(d.detection_latency_ms.ingest_to_alert)}</dd>
+        <dt>{t('dash.latencyEvent')}</dt>
+        <dd>{latency(d.detection_latency_ms.event_to_alert)}</dd>
       </dl>
+      <p>{t('dash.latencyNote', { n: formatNumber(d.detection_latency_ms.alerts) })}</p>
       <p role="note">{t('dash.ingestNote')}</p>
       <h2>{t('dash.bySeverity')}</h2>
       <Chart rows={d.by_severity} label={t('dash.bySeverity')} />
