@@ -19,10 +19,11 @@ export async function seed(dataDir: string, now: number): Promise<void> {
     const w = wards[i % 2]!;
     const ts = new Date(now - (i + 1) * 3600_000).toISOString();
     const ev = eventFixture({ '@timestamp': ts, citysoc: ward(w.path, w.name) });
-    ev.event = { ...ev.event, id: `ev-console-${i}` };
+    ev.event = { ...ev.event, id: `ev-console-${i}`, created: new Date(Date.parse(ts) + 1000).toISOString() };
     ev.source = { ip: `198.51.100.${10 + i}`, port: 40000 + i };
     const a = alertFixture(ev, i);
     a.id = `al-console-${i}`;
+    a.created_at = new Date(Date.parse(ts) + 1500).toISOString();
     a.entity = `source.ip:198.51.100.${10 + i}`;
     // Odd incidents carry a tactic the ATT&CK data file does not know (as newer SigmaHQ tags do).
     a.rule = {

@@ -31,7 +31,7 @@ interface Dash {
   by_rule: Row[];
 }
 
-function Chart({ rows, label }: { rows: Row[]; label: string }) {
+function Chart({ rows, label, names }: { rows: Row[]; label: string; names: (k: string) => string }) {
   const ref = useRef<HTMLDivElement>(null);
   useEffect(() => {
     if (!ref.current) return;
@@ -40,16 +40,26 @@ function Chart({ rows, label }: { rows: Row[]; label: string }) {
       aria: { enabled: true, decal: { show: true } },
       animation: false,
       tooltip: {},
-      xAxis: { type: 'category', data: rows.map((r) => r.key || '—') },
+      xAxis: { type: 'category', data: rows.map((r) => names(r.key)) },
       yAxis: { type: 'value' },
       series: [{ type: 'bar', name: label, data: rows.map((r) => r.alerts) }],
     });
     return () => chart.dispose();
-  }, [rows, label]);
+  }, [rows, label, names]);
   return <div className="chart" ref={ref} role="img" aria-label={label} />;
 }
 
-function RowsTable({ caption, rows, link }: { caption: string; rows: Row[]; link: (k: string) => string }) {
+function RowsTable({
+  caption,
+  rows,
+  link,
+  label = (k) => k,
+}: {
+  caption: string;
+  rows: Row[];
+  link: (k: string) => string;
+  label?: (k: string) => string;
+}) {
   const { t } = useTranslation();
   return (
     <table className="table">
@@ -65,7 +75,7 @@ function RowsTable({ caption, rows, link }: { caption: string; rows: Row[]; link
         {rows.map((r) => (
           <tr key={r.key}>
             <td>
-              <Link to={link(r.key)}>{r.key || t('common.noUnit')}</Link>
+              <Link to={link(r.key)}>{r.key ? label(r.key) : t('common.noUnit')}</Link>
             </td>
             <td>{formatNumber(r.alerts)}</td>
             <td>{formatNumber(r.incidents)}</td>
@@ -86,6 +96,7 @@ export function DashPage() {
   }, []);
   if (error) return <ErrorText error={error} />;
   if (!d) return <p>{t('common.loading')}</p>;
+  const sevName = (k: string) => t(`severity.${k}`);
   const latency = (l: { p50: number; p95: number } | null) =>
     l ? t('dash.latency', { p50: formatNumber(l.p50), p95: formatNumber(l.p95) }) : t('dash.noData');
   return (
@@ -117,7 +128,7 @@ export function DashPage() {
       <p>{t('dash.latencyNote', { n: formatNumber(d.detection_latency_ms.alerts) })}</p>
       <p role="note">{t('dash.ingestNote')}</p>
       <h2>{t('dash.bySeverity')}</h2>
-      <Chart rows={d.by_severity} label={t('dash.bySeverity')} />
+      <Chart rows={d.by_severity} label={t('dash.bySeverity')} names={sevName} />
       <RowsTable
         caption={t('dash.bySeverity')}
         rows={d.by_severity}
