@@ -86,6 +86,18 @@ describe('console API', () => {
   const get = (route: string, token = analyst) =>
     request(app.getHttpServer()).get(route).set('authorization', `Bearer ${token}`);
 
+  it('serves the console page at / and client routes under a strict CSP, no login needed', async () => {
+    for (const route of ['/', '/queue', '/incidents/abc', '/entities/ip/10.0.0.1']) {
+      const r = await request(app.getHttpServer()).get(route).expect(200);
+      expect(r.headers['content-type']).toContain('text/html');
+      expect(r.headers['content-security-policy']).toContain("script-src 'self'");
+      expect(r.headers['content-security-policy']).not.toContain('unsafe-inline');
+      // Built (dist/console) or the "not built" notice: either way the citysoc page.
+      expect(r.text).toMatch(/data-app="citysoc-console"|citysoc console not built/);
+    }
+    await request(app.getHttpServer()).get('/assets/missing.js').expect(404);
+  });
+
   it('pages the queue with a total and group counts with the highest severity', async () => {
     const r = await get('/api/v1/console/queue?view=open&size=4&group=unit').expect(200);
     expect(r.body.total).toBe(6);
