@@ -8,7 +8,7 @@ bash scripts/ensure-services.sh
 # Real protocol peers (softflowd, nfdump, rsyslog, syslog-ng); tests that need a missing one skip and say so.
 bash scripts/ensure-peers.sh >/dev/null || echo "[citysoc] some protocol peers could not be installed" >&2
 step() { printf '\n== %s\n' "$*"; }
-step "typecheck"; npx tsc -p tsconfig.json --noEmit
+step "typecheck"; npx tsc -p tsconfig.json --noEmit && npx tsc -p apps/console/tsconfig.json
 step "lint"; npx eslint . --max-warnings 0
 step "format"; npx prettier --check . --log-level warn
 step "import cycles"; npx madge --circular --extensions ts --ts-config tsconfig.json apps libs test

@@ -150,6 +150,6 @@ describe('when util-linux logger sends syslog to the running pipeline', () => {
     const page = await fetch(`${pipeline.apiUrl}/`);
     expect(page.status).toBe(200);
     expect(page.headers.get('content-security-policy')).toContain("default-src 'self'");
-    expect(await page.text()).toContain('<script src="/console.js"></script>');
+    expect(await page.text()).toContain('data-app="citysoc-console"');
   });
 });

@@ -19,6 +19,7 @@ import { AuthController } from './auth/auth.controller';
 import { AuthGuard } from './auth/auth.guard';
 import { LoginLimiter } from './auth/login-limiter';
 import { type apiSchema } from './config';
+import { ConsoleApiController } from './console/console-api.controller';
 import { ConsoleController } from './console/console.controller';
 import { DomainErrorFilter } from './errors.filter';
 import { EventsController } from './events/events.controller';
@@ -72,6 +73,7 @@ export class ApiModule {
       imports: [ReportsModule.register(config)],
       controllers: [
         ConsoleController,
+        ConsoleApiController,
         EventsController,
         AlertsController,
         IncidentsController,

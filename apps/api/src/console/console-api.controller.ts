@@ -1,0 +1,388 @@
+import {
+  BadRequestException,
+  Body,
+  ConflictException,
+  Controller,
+  Get,
+  HttpCode,
+  Inject,
+  NotFoundException,
+  Param,
+  Post,
+  Query,
+  Req,
+  Res,
+} from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { type Response } from 'express';
+import { type IncidentQueue } from '@citysoc/queues';
+import { type ControlStore, type EventStore, type Incident } from '@citysoc/store';
+import { type AuthedRequest, READERS, Roles, scopeOf, WORKERS } from '../auth/roles';
+import { IdParam } from '../incidents/incidents.dto';
+import { CONTROL_STORE, EVENT_STORE, INCIDENT_QUEUE } from '../tokens';
+import { BulkByQuery, QueueFilterQuery, QueueQuery } from './console-api.dto';
+import {
+  DUE_SQL,
+  foldVi,
+  groupSql,
+  QUEUE_ORDER,
+  type QueueContext,
+  type QueueFilter,
+  queueWhere,
+  RANK_SEVERITY,
+  scopeClause,
+} from './queue-query';
+
+const BREACHING_WITHIN_MS = 30 * 60_000;
+const STREAM_POLL_MS = 1000;
+const LATENCY_SAMPLE = 1000;
+
+export interface QueuePage {
+  items: Incident[];
+  total: number;
+  page: number;
+  size: number;
+  groups?: Array<{ key: string; count: number; max_severity: string }>;
+  now: string;
+}
+
+/**
+ * What the console needs beyond the v1 API: the queue ordered by SLA risk with server-side group counts,
+ * claiming a chosen incident, bulk close by query, aggregates for dashboards/units/rules, and a stream of
+ * incident changes. Everything is scoped to the caller's unit on the server.
+ */
+@ApiTags('console')
+@ApiBearerAuth()
+@Controller('api/v1/console')
+export class ConsoleApiController {
+  constructor(
+    @Inject(CONTROL_STORE) private readonly control: ControlStore,
+    @Inject(INCIDENT_QUEUE) private readonly queue: IncidentQueue,
+    @Inject(EVENT_STORE) private readonly events: EventStore,
+  ) {
+    // Diacritics-insensitive incident search: both sides folded the same way (đ→d included).
+    control.db.function('citysoc_fold', { deterministic: true }, (v: unknown) =>
+      typeof v === 'string' ? foldVi(v) : v,
+    );
+  }
+
+  @Get('queue')
+  @Roles(...READERS)
+  @ApiOperation({ summary: 'Incidents of a queue view by SLA risk then severity, with group counts' })
+  queuePage(@Query() q: QueueQuery, @Req() req: AuthedRequest): QueuePage {
+    const ctx = this.ctx(req);
+    const w = queueWhere(toFilter(q), ctx);
+    const size = q.size ?? 50;
+    const page = q.page ?? 1;
+    const db = this.control.db;
+    const total = (
+      db.prepare(`SELECT COUNT(*) AS n FROM incidents WHERE ${w.sql}`).get(...w.args) as { n: number }
+    ).n;
+    const ids = db
+      .prepare(`SELECT id FROM incidents WHERE ${w.sql} ORDER BY ${QUEUE_ORDER} LIMIT ? OFFSET ?`)
+      .all(...w.args, size, (page - 1) * size) as Array<{ id: string }>;
+    const items = ids.map((r) => this.control.incidents.get(r.id)).filter((i): i is Incident => !!i);
+    const out: QueuePage = { items, total, page, size, now: new Date(ctx.now).toISOString() };
+    if (q.group) {
+      const rows = db.prepare(groupSql(q.group, w.sql)).all(...w.args) as Array<{
+        key: string;
+        count: number;
+        max_rank: number;
+      }>;
+      out.groups = rows.map((r) => ({
+        key: r.key,
+        count: r.count,
+        max_severity: RANK_SEVERITY[r.max_rank] ?? 'informational',
+      }));
+    }
+    return out;
+  }
+
+  @Post('incidents/:id/claim')
+  @HttpCode(200)
+  @Roles(...WORKERS)
+  @ApiOperation({ summary: 'Claim this incident (new → acknowledged, assigned to you)' })
+  claim(@Param() p: IdParam, @Req() req: AuthedRequest): Incident {
+    // Without a queue token: the queue's job is skipped by claim-next because the store says it is taken,
+    // and releasing (→ new) enqueues it again through the transition route.
+    const after = this.control.incidents.claim(p.id, req.principal!.name, { scope: scopeOf(req) });
+    req.auditDetail = { incident: p.id, after: { status: after.status, assignee: after.assignee } };
+    return after;
+  }
+
+  @Get('bulk/preview')
+  @Roles('analyst', 'lead')
+  @ApiOperation({ summary: 'How many incidents a bulk close by query would touch' })
+  bulkPreview(
+    @Query() q: QueueFilterQuery,
+    @Req() req: AuthedRequest,
+  ): { matched: number; from?: string; to?: string } {
+    if (!q.from || !q.to) throw new BadRequestException('a bulk action by query needs from and to');
+    const w = queueWhere(toFilter(q), this.ctx(req));
+    const n = this.control.db
+      .prepare(`SELECT COUNT(*) AS n FROM incidents WHERE ${w.sql}`)
+      .get(...w.args) as {
+      n: number;
+    };
+    return { matched: n.n, from: q.from, to: q.to };
+  }
+
+  @Post('bulk/false-positive')
+  @HttpCode(200)
+  @Roles('analyst', 'lead')
+  @ApiOperation({
+    summary:
+      'Close as false positive every incident matching the query (time range required); refused if the match count differs from the confirmed one',
+  })
+  async bulkFalsePositive(
+    @Body() body: BulkByQuery,
+    @Req() req: AuthedRequest,
+  ): Promise<{ matched: number; succeeded: number; failed: Array<{ id: string; error: string }> }> {
+    if (!body.from || !body.to) throw new BadRequestException('a bulk action by query needs from and to');
+    const scope = scopeOf(req);
+    const w = queueWhere(toFilter(body), this.ctx(req));
+    const ids = (
+      this.control.db
+        .prepare(`SELECT id FROM incidents WHERE ${w.sql} ORDER BY ${QUEUE_ORDER} LIMIT 10001`)
+        .all(...w.args) as Array<{ id: string }>
+    ).map((r) => r.id);
+    if (ids.length !== body.expected)
+      throw new ConflictException(
+        `the query now matches ${ids.length} incidents, not the ${body.expected} you confirmed; review and confirm again`,
+      );
+    let succeeded = 0;
+    const failed: Array<{ id: string; error: string }> = [];
+    for (const id of ids) {
+      try {
+        const token = this.control.incidents.claimTokenFor(id, scope);
+        this.control.incidents.transition(
+          id,
+          { to: 'false_positive', reason: body.reason },
+          req.principal!.name,
+          undefined,
+          scope,
+        );
+        await this.queue.complete(id, token, 'false_positive');
+        succeeded++;
+      } catch (err) {
+        failed.push({ id, error: (err as Error).message });
+      }
+    }
+    req.auditDetail = {
+      query: { ...toFilter(body) },
+      matched: ids.length,
+      succeeded,
+      failed: failed.map((f) => f.id),
+    };
+    return { matched: ids.length, succeeded, failed };
+  }
+
+  @Get('dashboard')
+  @Roles(...READERS)
+  @ApiOperation({ summary: 'Queue depth, SLA compliance and incidents/alerts by unit, severity and rule' })
+  async dashboard(@Req() req: AuthedRequest): Promise<Record<string, unknown>> {
+    const ctx = this.ctx(req);
+    const sc = scopeClause(ctx.scope);
+    const db = this.control.db;
+    const since = ctx.now - 24 * 3600_000;
+    const byStatus = db
+      .prepare(`SELECT status AS key, COUNT(*) AS count FROM incidents WHERE ${sc.sql} GROUP BY status`)
+      .all(...sc.args);
+    const agg = (key: string, from = 'incidents') =>
+      db
+        .prepare(
+          `SELECT ${key} AS key, COUNT(*) AS incidents, SUM(alert_count) AS alerts FROM ${from}
+           WHERE ${sc.sql} AND last_seen >= ? GROUP BY ${key} ORDER BY alerts DESC LIMIT 20`,
+        )
+        .all(...sc.args, since);
+    const sla = this.control.incidents.slaReport({ scope: ctx.scope, from: since });
+    const withDeadline = db
+      .prepare(
+        `SELECT COUNT(*) AS n, SUM(CASE WHEN json_array_length(sla, '$.breaches') > 0 THEN 1 ELSE 0 END) AS breached
+         FROM incidents WHERE ${sc.sql} AND created_at >= ?`,
+      )
+      .get(...sc.args, since) as { n: number; breached: number | null };
+    const breachingSoon = db
+      .prepare(
+        `SELECT COUNT(*) AS n FROM incidents WHERE ${sc.sql} AND status IN ('new','acknowledged','in_progress')
+         AND ${DUE_SQL} < ?`,
+      )
+      .get(...sc.args, ctx.now + BREACHING_WITHIN_MS) as { n: number };
+    // Detection latency over the newest alerts of the window (in scope): ingest → alert and event time → alert.
+    const alerts = await this.events.listAlerts({
+      from: new Date(since).toISOString(),
+      limit: LATENCY_SAMPLE,
+      ...(ctx.scope !== undefined ? { scope: ctx.scope } : {}),
+    });
+    const ingest: number[] = [];
+    const eventTime: number[] = [];
+    for (const a of alerts.items) {
+      const at = Date.parse(a.created_at);
+      const created = Date.parse(a.event.event.created ?? '');
+      const ts = Date.parse(a['@timestamp']);
+      if (!Number.isNaN(at) && !Number.isNaN(created)) ingest.push(at - created);
+      if (!Number.isNaN(at) && !Number.isNaN(ts)) eventTime.push(at - ts);
+    }
+    return {
+      now: new Date(ctx.now).toISOString(),
+      since: new Date(since).toISOString(),
+      detection_latency_ms: {
+        alerts: alerts.items.length,
+        ingest_to_alert: percentiles(ingest),
+        event_to_alert: percentiles(eventTime),
+      },
+      queue: { by_status: byStatus, breaching_soon: breachingSoon.n },
+      sla: {
+        incidents: withDeadline.n,
+        breached: withDeadline.breached ?? 0,
+        compliance: withDeadline.n ? 1 - (withDeadline.breached ?? 0) / withDeadline.n : null,
+        rows: sla,
+      },
+      by_severity: agg('severity'),
+      by_unit: agg("COALESCE(unit_path, '')"),
+      by_rule: agg('j.value', 'incidents, json_each(incidents.rule_ids) j'),
+    };
+  }
+
+  @Get('units')
+  @Roles(...READERS)
+  @ApiOperation({ summary: 'Units in your scope with open and breached incident counts' })
+  units(@Req() req: AuthedRequest): { items: unknown[] } {
+    const sc = scopeClause(scopeOf(req));
+    return {
+      items: this.control.db
+        .prepare(
+          `SELECT COALESCE(unit_path, '') AS path, MAX(unit_name) AS name, COUNT(*) AS incidents,
+             SUM(CASE WHEN status IN ('new','acknowledged','in_progress') THEN 1 ELSE 0 END) AS open,
+             SUM(CASE WHEN json_array_length(sla, '$.breaches') > 0 THEN 1 ELSE 0 END) AS breached
+           FROM incidents WHERE ${sc.sql} GROUP BY COALESCE(unit_path, '') ORDER BY path`,
+        )
+        .all(...sc.args),
+    };
+  }
+
+  @Get('rules')
+  @Roles(...READERS)
+  @ApiOperation({ summary: 'Rules that raised incidents in your scope: hits and false-positive rate' })
+  rules(@Req() req: AuthedRequest): { items: unknown[] } {
+    const sc = scopeClause(scopeOf(req));
+    return {
+      items: this.control.db
+        .prepare(
+          `SELECT j.value AS rule_id, COUNT(*) AS incidents, SUM(alert_count) AS alerts,
+             SUM(CASE WHEN status = 'false_positive' THEN 1 ELSE 0 END) AS false_positive,
+             SUM(CASE WHEN status IN ('resolved','false_positive','duplicate') THEN 1 ELSE 0 END) AS closed,
+             MAX(last_seen) AS last_seen, MAX(title) AS title
+           FROM incidents, json_each(incidents.rule_ids) j WHERE ${sc.sql}
+           GROUP BY j.value ORDER BY alerts DESC LIMIT 500`,
+        )
+        .all(...sc.args),
+    };
+  }
+
+  @Get('attack')
+  @Roles(...READERS)
+  @ApiOperation({ summary: 'Incidents per ATT&CK tactic and technique seen in your scope' })
+  attack(@Req() req: AuthedRequest): { tactics: unknown[]; techniques: unknown[] } {
+    const sc = scopeClause(scopeOf(req));
+    const db = this.control.db;
+    return {
+      tactics: db
+        .prepare(
+          `SELECT j.value AS key, COUNT(*) AS incidents FROM incidents, json_each(incidents.mitre, '$.tactics') j
+           WHERE ${sc.sql} GROUP BY j.value`,
+        )
+        .all(...sc.args),
+      techniques: db
+        .prepare(
+          `SELECT j.value AS key, COUNT(*) AS incidents FROM incidents, json_each(incidents.mitre, '$.techniques') j
+           WHERE ${sc.sql} GROUP BY j.value`,
+        )
+        .all(...sc.args),
+    };
+  }
+
+  @Get('stream')
+  @Roles(...READERS)
+  @ApiOperation({
+    summary: 'Server-sent events: incidents changed in your scope (polls the store each second)',
+  })
+  stream(@Req() req: AuthedRequest, @Res() res: Response): void {
+    const scope = scopeOf(req);
+    const sc = scopeClause(scope);
+    const stmt = this.control.db.prepare(
+      `SELECT id, status, severity, updated_at FROM incidents WHERE updated_at > ? AND ${sc.sql}
+       ORDER BY updated_at LIMIT 500`,
+    );
+    res.status(200);
+    res.setHeader('content-type', 'text/event-stream; charset=utf-8');
+    res.setHeader('cache-control', 'no-store');
+    res.flushHeaders();
+    let since = Date.now();
+    res.write(`event: ready\ndata: ${JSON.stringify({ since: new Date(since).toISOString() })}\n\n`);
+    const timer = setInterval(() => {
+      try {
+        const rows = stmt.all(since, ...sc.args) as Array<{
+          id: string;
+          status: string;
+          severity: string;
+          updated_at: number;
+        }>;
+        if (rows.length === 0) {
+          res.write(': keepalive\n\n');
+          return;
+        }
+        since = rows[rows.length - 1]!.updated_at;
+        res.write(
+          `event: incidents\ndata: ${JSON.stringify(rows.map((r) => ({ ...r, updated_at: new Date(r.updated_at).toISOString() })))}\n\n`,
+        );
+      } catch (err) {
+        res.write(`event: error\ndata: ${JSON.stringify({ error: (err as Error).message })}\n\n`);
+      }
+    }, STREAM_POLL_MS);
+    res.on('close', () => clearInterval(timer));
+  }
+
+  @Get('incidents/:id/audit')
+  @Roles(...READERS)
+  @ApiOperation({ summary: 'Audit entries that concern this incident' })
+  incidentAudit(@Param() p: IdParam, @Req() req: AuthedRequest): { items: unknown[] } {
+    if (!this.control.incidents.get(p.id, scopeOf(req)))
+      throw new NotFoundException(`incident ${p.id} not found`);
+    const rows = this.control.db
+      .prepare(`SELECT * FROM audit_log WHERE target LIKE ? OR detail LIKE ? ORDER BY seq DESC LIMIT 200`)
+      .all(`%${p.id}%`, `%${p.id}%`);
+    return { items: rows };
+  }
+
+  private ctx(req: AuthedRequest): QueueContext {
+    return {
+      scope: scopeOf(req),
+      me: req.principal!.name,
+      now: Date.now(),
+      breachingWithinMs: BREACHING_WITHIN_MS,
+    };
+  }
+}
+
+/** p50/p95 of a sample (nearest rank), null when empty. */
+export function percentiles(values: number[]): { p50: number; p95: number } | null {
+  if (values.length === 0) return null;
+  const s = [...values].sort((a, b) => a - b);
+  const at = (p: number) => s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+  return { p50: at(50), p95: at(95) };
+}
+
+function toFilter(q: QueueFilterQuery): QueueFilter {
+  return {
+    view: q.view ?? 'open',
+    ...(q.severity ? { severity: q.severity } : {}),
+    ...(q.unit ? { unit: q.unit } : {}),
+    ...(q.rule ? { rule: q.rule } : {}),
+    ...(q.tactic ? { tactic: q.tactic } : {}),
+    ...(q.entity ? { entity: q.entity } : {}),
+    ...(q.q ? { q: q.q } : {}),
+    ...(q.from ? { from: q.from } : {}),
+    ...(q.to ? { to: q.to } : {}),
+  };
+}

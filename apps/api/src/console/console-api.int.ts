@@ -1,0 +1,208 @@
+import { type INestApplication } from '@nestjs/common';
+import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import request from 'supertest';
+import { type Alert } from '@citysoc/ecs';
+import { loadConfig } from '@citysoc/config';
+import { type ControlStore } from '@citysoc/store';
+import { uniquePrefix } from '@citysoc/testing';
+import { bootstrapAdmin, createApiApp } from '../app';
+import { apiSchema } from '../config';
+import { CONTROL_STORE } from '../tokens';
+
+const T0 = Date.parse('2026-11-27T03:00:00Z');
+
+function alertAt(n: number, minutes: number, unitPath: string[], unitName: string): Alert {
+  const ts = new Date(T0 + minutes * 60_000).toISOString();
+  return {
+    id: `a${n}`,
+    '@timestamp': ts,
+    created_at: ts,
+    rule: {
+      id: `r${n % 2}`,
+      title: 'Test rule',
+      level: n % 2 ? 'high' : 'low',
+      version: 'v1',
+      tags: ['attack.discovery'],
+    },
+    entity: `source.ip:10.0.0.${n}`,
+    event_ids: [`e${n}`],
+    event: {
+      '@timestamp': ts,
+      event: { id: `e${n}`, created: ts },
+      source: { ip: `10.0.0.${n}` },
+      citysoc: { unit: { id: unitPath.join('.'), name: unitName, path: unitPath, criticality: 'medium' } },
+    },
+  };
+}
+
+/** The console API against real Redis/NATS and a real SQLite file: scope, grouping, bulk by query, stream. */
+describe('console API', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'citysoc-console-api-'));
+  const adminToken = `csk_admin_${'y'.repeat(30)}`;
+  let app: INestApplication;
+  let control: ControlStore;
+  let analyst: string;
+  let wardAnalyst: string;
+
+  beforeAll(async () => {
+    const config = loadConfig(apiSchema, {
+      CITYSOC_DATA_DIR: dir,
+      CITYSOC_QUEUE_PREFIX: `citysoc-${uniquePrefix()}`,
+    });
+    app = await createApiApp(config);
+    await app.init();
+    bootstrapAdmin(app, adminToken);
+    control = app.get<ControlStore>(CONTROL_STORE);
+    // Six incidents, an hour apart: even ones in Hàng Bạc, odd ones in Kim Mã.
+    for (let n = 0; n < 6; n++) {
+      const [p, name] =
+        n % 2
+          ? [['hanoi', 'ba-dinh', 'kim-ma'], 'Phường Kim Mã']
+          : [['hanoi', 'hoan-kiem', 'hang-bac'], 'Phường Hàng Bạc'];
+      control.incidents.recordAlert(alertAt(n, n * 60, p, name), 60_000);
+    }
+    const issue = async (name: string, unit?: string) =>
+      (
+        (
+          await request(app.getHttpServer())
+            .post('/api/v1/tokens')
+            .set('authorization', `Bearer ${adminToken}`)
+            .send({ name, role: 'analyst', ...(unit ? { unit } : {}) })
+            .expect(201)
+        ).body as { token: string }
+      ).token;
+    analyst = await issue('an.analyst');
+    wardAnalyst = await issue('ward.analyst', 'hanoi/hoan-kiem/hang-bac');
+  }, 30_000);
+
+  afterAll(async () => {
+    await app.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const get = (route: string, token = analyst) =>
+    request(app.getHttpServer()).get(route).set('authorization', `Bearer ${token}`);
+
+  it('serves the console page at / and client routes under a strict CSP, no login needed', async () => {
+    for (const route of ['/', '/queue', '/incidents/abc', '/entities/ip/10.0.0.1']) {
+      const r = await request(app.getHttpServer()).get(route).expect(200);
+      expect(r.headers['content-type']).toContain('text/html');
+      expect(r.headers['content-security-policy']).toContain("script-src 'self'");
+      expect(r.headers['content-security-policy']).not.toContain('unsafe-inline');
+      // Built (dist/console) or the "not built" notice: either way the citysoc page.
+      expect(r.text).toMatch(/data-app="citysoc-console"|citysoc console not built/);
+    }
+    await request(app.getHttpServer()).get('/assets/missing.js').expect(404);
+  });
+
+  it('pages the queue with a total and group counts with the highest severity', async () => {
+    const r = await get('/api/v1/console/queue?view=open&size=4&group=unit').expect(200);
+    expect(r.body.total).toBe(6);
+    expect(r.body.items).toHaveLength(4);
+    expect(r.body.groups).toEqual([
+      { key: 'hanoi/ba-dinh/kim-ma', count: 3, max_severity: 'high' },
+      { key: 'hanoi/hoan-kiem/hang-bac', count: 3, max_severity: 'low' },
+    ]);
+    // Without SLA deadlines, severity decides: the three high ones come first.
+    expect(r.body.items.slice(0, 3).map((i: { severity: string }) => i.severity)).toEqual([
+      'high',
+      'high',
+      'high',
+    ]);
+    const p2 = await get('/api/v1/console/queue?view=open&size=4&page=2').expect(200);
+    expect(p2.body.items).toHaveLength(2);
+  });
+
+  it('searches without diacritics', async () => {
+    const r = await get(`/api/v1/console/queue?view=all&q=${encodeURIComponent('phuong hang bac')}`).expect(
+      200,
+    );
+    expect(r.body.total).toBe(3);
+  });
+
+  it('answers a ward-bound user only about that ward, in every aggregate', async () => {
+    const r = await get('/api/v1/console/queue?view=all&group=unit', wardAnalyst).expect(200);
+    expect(r.body.total).toBe(3);
+    expect(r.body.groups.map((g: { key: string }) => g.key)).toEqual(['hanoi/hoan-kiem/hang-bac']);
+    const units = await get('/api/v1/console/units', wardAnalyst).expect(200);
+    expect(units.body.items.map((u: { path: string }) => u.path)).toEqual(['hanoi/hoan-kiem/hang-bac']);
+    const dash = await get('/api/v1/console/dashboard', wardAnalyst).expect(200);
+    const byStatus = dash.body.queue.by_status as Array<{ key: string; count: number }>;
+    expect(byStatus.reduce((n, r) => n + r.count, 0)).toBe(3);
+    expect(dash.body.detection_latency_ms).toEqual({
+      alerts: 0,
+      ingest_to_alert: null,
+      event_to_alert: null,
+    });
+    const other = (await get('/api/v1/console/queue?view=all&unit=hanoi/ba-dinh').expect(200)).body.items[0]
+      .id as string;
+    await request(app.getHttpServer())
+      .post(`/api/v1/console/incidents/${other}/claim`)
+      .set('authorization', `Bearer ${wardAnalyst}`)
+      .expect(404);
+  });
+
+  it('bulk by query needs a time range, refuses a stale count, and closes only inside the range', async () => {
+    const from = new Date(T0 + 90 * 60_000).toISOString();
+    const to = new Date(T0 + 210 * 60_000).toISOString();
+    const post = (body: object) =>
+      request(app.getHttpServer())
+        .post('/api/v1/console/bulk/false-positive')
+        .set('authorization', `Bearer ${analyst}`)
+        .send(body);
+    await post({ view: 'open', expected: 1, reason: 'x' }).expect(400);
+    const preview = await get(`/api/v1/console/bulk/preview?view=open&from=${from}&to=${to}`).expect(200);
+    expect(preview.body.matched).toBe(2); // incidents at +120 and +180 min
+    await post({ view: 'open', from, to, expected: 3, reason: 'scanner' }).expect(409);
+    const r = await post({ view: 'open', from, to, expected: 2, reason: 'scanner' }).expect(200);
+    expect(r.body).toEqual({ matched: 2, succeeded: 2, failed: [] });
+    const open = await get('/api/v1/console/queue?view=open').expect(200);
+    expect(open.body.total).toBe(4);
+    const audit = control.audit.list(5);
+    expect(JSON.stringify(audit)).toContain('bulkFalsePositive');
+  });
+
+  it('streams incident changes in the caller scope', async () => {
+    const server = app.getHttpServer() as http.Server;
+    if (!server.listening) await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as { port: number }).port;
+    const events: string[] = [];
+    const req = http.get(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/api/v1/console/stream',
+        headers: { authorization: `Bearer ${wardAnalyst}` },
+      },
+      (res) => res.on('data', (b: Buffer) => events.push(b.toString())),
+    );
+    try {
+      await waitUntil(() => events.join('').includes('event: ready'));
+      // A new alert in Kim Mã (not visible) then one in Hàng Bạc (visible).
+      control.incidents.recordAlert(
+        alertAt(10, 600, ['hanoi', 'ba-dinh', 'kim-ma'], 'Phường Kim Mã'),
+        60_000,
+      );
+      const { incident } = control.incidents.recordAlert(
+        alertAt(12, 600, ['hanoi', 'hoan-kiem', 'hang-bac'], 'Phường Hàng Bạc'),
+        60_000,
+      );
+      await waitUntil(() => events.join('').includes(incident.id));
+      const text = events.join('');
+      expect(text).toContain('event: incidents');
+      expect(text).not.toContain('kim-ma');
+      const ids = [...text.matchAll(/"id":"([0-9a-f]+)"/g)].map((m) => m[1]);
+      expect(ids).toEqual([incident.id]);
+    } finally {
+      req.destroy();
+    }
+  });
+});
+
+async function waitUntil(ok: () => boolean): Promise<void> {
+  for (let i = 0; i < 100 && !ok(); i++) await new Promise((r) => setTimeout(r, 100));
+  if (!ok()) throw new Error('condition not reached within 10 s');
+}

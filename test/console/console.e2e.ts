@@ -1,0 +1,252 @@
+/// <reference lib="dom" />
+import { type Browser, type Page } from 'playwright-core';
+import { openControlStore } from '@citysoc/store';
+import { Pipeline } from '@citysoc/testing';
+import { alert as alertFixture, event as eventFixture } from '../../libs/stix/src/testing/fixtures';
+import { axe, describeWithChromium, launchChromium, login, moveCursor, PASSWORD } from './browser';
+import { seed, ward } from './seed';
+
+const d = describeWithChromium('console e2e');
+
+d.each(['vi', 'en'] as const)('analyst console (%s)', (lang) => {
+  const pipeline = new Pipeline({ apps: ['api'] });
+  let browser: Browser;
+
+  beforeAll(async () => {
+    await seed(pipeline.dataDir, Date.now());
+    await pipeline.start();
+    for (const [username, unit] of [
+      ['phan.tich', undefined],
+      ['hang.bac', 'hanoi/hoan-kiem/hang-bac'],
+    ] as const) {
+      const r = await pipeline.api('POST', '/api/v1/users', {
+        username,
+        password: PASSWORD,
+        role: 'analyst',
+        ...(unit ? { unit } : {}),
+      });
+      expect(r.status).toBe(201);
+    }
+    browser = await launchChromium();
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await pipeline.stop();
+  });
+
+  async function newPage(w = 1366, h = 768): Promise<Page> {
+    const ctx = await browser.newContext({ viewport: { width: w, height: h }, timezoneId: 'UTC' });
+    return ctx.newPage();
+  }
+
+  it('keyboard-only triage: queue → claim → close with reason; times shown +07', async () => {
+    const page = await newPage();
+    await login(page, pipeline.apiUrl, 'phan.tich', lang);
+    await page.waitForSelector('table[role="grid"] tbody tr');
+    expect(await page.getAttribute('html', 'lang')).toBe(lang);
+    // Browser in UTC, console in Asia/Ho_Chi_Minh: every time carries +07 and UTC on hover.
+    const time = page.locator('table[role="grid"] time').first();
+    expect(await time.textContent()).toMatch(/\+07$/);
+    expect(await time.getAttribute('title')).toMatch(/UTC$/);
+    await moveCursor(page, 'j', 1);
+    const id = await moveCursor(page, 'k', 0);
+    expect(id).toBeTruthy();
+    await page.keyboard.press('Enter');
+    await page.waitForFunction((i) => location.pathname === `/incidents/${i}`, id);
+    await page.waitForSelector('[data-testid="status"]');
+    await page.keyboard.press('c');
+    await page.waitForFunction(() => document.querySelector('[data-testid="status"] .status-acknowledged'));
+    // acknowledged → in_progress (s, default choice), then close (e).
+    await page.keyboard.press('s');
+    await page.waitForSelector('[role="dialog"] select');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => document.querySelector('[data-testid="status"] .status-in_progress'));
+    await page.keyboard.press('e');
+    await page.waitForSelector('[role="dialog"] textarea');
+    // Focus starts on the disposition (resolved); Tab to the mandatory reason.
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('Quét cổng từ máy quét nội bộ đã biết');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => document.querySelector('[data-testid="status"] .status-resolved'));
+    const r = await pipeline.api<{ status: string; reason: string }>('GET', `/api/v1/incidents/${id}`);
+    expect(r.body).toMatchObject({ status: 'resolved', reason: 'Quét cổng từ máy quét nội bộ đã biết' });
+    await axe(page);
+    await page.context().close();
+  }, 60_000);
+
+  it('filters survive refresh and Back; diacritics-insensitive search', async () => {
+    const page = await newPage();
+    await login(page, pipeline.apiUrl, 'phan.tich', lang);
+    await page.waitForSelector('table[role="grid"] tbody tr');
+    await page.fill('form[role="search"] input[name="q"]', 'phuong hang bac');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/q=phuong/);
+    await page.waitForFunction(
+      () =>
+        document.querySelectorAll('table[role="grid"] tbody tr').length === 3 ||
+        document.querySelectorAll('table[role="grid"] tbody tr').length === 2,
+    );
+    const rows = await page.locator('table[role="grid"] tbody tr').count();
+    const units = await page.locator('table[role="grid"] tbody tr td:nth-child(5)').allTextContents();
+    expect(units.every((u) => u === 'Phường Hàng Bạc')).toBe(true);
+    await page.reload();
+    await page.waitForSelector('table[role="grid"] tbody tr');
+    expect(await page.inputValue('form[role="search"] input[name="q"]')).toBe('phuong hang bac');
+    expect(await page.locator('table[role="grid"] tbody tr').count()).toBe(rows);
+    await page.locator('[role="tab"]').nth(5).click();
+    await page.waitForURL(/view=all/);
+    await page.goBack();
+    await page.waitForFunction(() => !location.search.includes('view=all'));
+    expect(page.url()).toContain('q=phuong');
+    await axe(page);
+    await page.context().close();
+  }, 60_000);
+
+  it('a user scoped to one ward never sees another ward', async () => {
+    const page = await newPage();
+    await login(page, pipeline.apiUrl, 'hang.bac', lang);
+    await page.waitForSelector('table[role="grid"] tbody tr');
+    await page.locator('[role="tab"]').nth(5).click();
+    await page.waitForURL(/view=all/);
+    await page.waitForSelector('table[role="grid"] tbody tr');
+    const units = await page.locator('table[role="grid"] tbody tr td:nth-child(5)').allTextContents();
+    expect(units.length).toBeGreaterThan(0);
+    expect(units.every((u) => u === 'Phường Hàng Bạc')).toBe(true);
+    const other = (
+      await pipeline.api<{ items: Array<{ id: string; unit: { path: string } }> }>(
+        'GET',
+        '/api/v1/incidents?limit=100',
+      )
+    ).body.items.find((i) => i.unit.path.includes('kim-ma'));
+    await page.goto(`${pipeline.apiUrl}/incidents/${other!.id}`);
+    await page.waitForSelector('[role="alert"]');
+    await axe(page);
+    await page.context().close();
+  }, 60_000);
+
+  it('alert drawer shows matched fields and pivots to events ±5 min', async () => {
+    const page = await newPage(1920, 1080);
+    await login(page, pipeline.apiUrl, 'phan.tich', lang);
+    await page.waitForSelector('table[role="grid"] tbody tr');
+    page.on('console', (m) => console.log('browser:', m.text()));
+    page.on('pageerror', (e) => console.log('pageerror:', e.message));
+    await page.locator('table[role="grid"] tbody tr a').first().click();
+    await page.waitForSelector('#h-alerts');
+    await page.locator('section[aria-labelledby="h-alerts"] button.link').first().click();
+    await page.waitForSelector('[role="dialog"] mark');
+    await axe(page);
+    await page.locator('[role="dialog"] a').first().click();
+    await page.waitForURL(/\/hunt\?/);
+    await page.waitForSelector('[data-testid="events"] tbody tr');
+    const url = new URL(page.url());
+    expect(Date.parse(url.searchParams.get('to')!) - Date.parse(url.searchParams.get('from')!)).toBe(
+      10 * 60_000,
+    );
+    expect(await page.locator('[data-testid="events"] tbody tr').count()).toBe(1);
+    await axe(page);
+    await page.context().close();
+  }, 60_000);
+
+  it('bulk close by query repeats the time range and count, and only closes inside it', async () => {
+    const page = await newPage();
+    await login(page, pipeline.apiUrl, 'phan.tich', lang);
+    await page.waitForSelector('table[role="grid"] tbody tr');
+    const now = Date.now();
+    // A range covering only the two most recent incidents (1 h and 2 h old).
+    const from = new Date(now - 2.5 * 3600_000).toISOString();
+    const to = new Date(now).toISOString();
+    await page.goto(
+      `${pipeline.apiUrl}/queue?view=open&from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`,
+    );
+    await page.waitForSelector('table[role="grid"] tbody tr');
+    const shown = await page.locator('table[role="grid"] tbody tr').count();
+    await page.click('[data-bulk="query"]');
+    await page.waitForFunction(() =>
+      /\d/.test(document.querySelector('[data-testid="bulk-confirm"]')?.textContent ?? ''),
+    );
+    expect(await page.textContent('[data-testid="bulk-confirm"]')).toContain(String(shown));
+    await page.fill('[role="dialog"] textarea', 'máy quét được phép');
+    await page.click('[role="dialog"] button[type="submit"]');
+    await page.waitForSelector('[data-testid="bulk-result"]');
+    expect(await page.textContent('[data-testid="bulk-result"]')).toMatch(
+      new RegExp(`${shown}.*${shown}.*0`),
+    );
+    await axe(page);
+    const all = await pipeline.api<{ items: Array<{ status: string; last_seen: string }> }>(
+      'GET',
+      '/api/v1/incidents?limit=100',
+    );
+    for (const i of all.body.items)
+      if (Date.parse(i.last_seen) < Date.parse(from)) expect(i.status).not.toBe('false_positive');
+    await page.context().close();
+  }, 60_000);
+  it('entity page lists the incidents and events of an address', async () => {
+    const page = await newPage();
+    await login(page, pipeline.apiUrl, 'phan.tich', lang);
+    await page.goto(`${pipeline.apiUrl}/entities/ip/198.51.100.11`);
+    await page.waitForSelector('[data-testid="events"] tbody tr');
+    expect(await page.locator('h1').textContent()).toContain('198.51.100.11');
+    expect(await page.locator('section li a[href^="/incidents/"]').count()).toBe(1);
+    expect(await page.locator('[data-testid="events"] tbody tr').count()).toBe(1);
+    await axe(page);
+    await page.context().close();
+  }, 60_000);
+
+  it('ATT&CK: a tactic cell opens the queue filtered by it; unknown tactics are listed', async () => {
+    const page = await newPage();
+    await login(page, pipeline.apiUrl, 'phan.tich', lang);
+    await page.goto(`${pipeline.apiUrl}/attack`);
+    await page.waitForSelector('.matrix li.seen');
+    expect(await page.locator('.matrix li.seen').count()).toBe(1);
+    expect(await page.locator('a[href="/queue?view=all&tactic=defense-impairment"]').count()).toBe(1);
+    await axe(page);
+    await page.locator('.matrix li.seen a').click();
+    await page.waitForURL(/tactic=credential-access/);
+    await page.waitForSelector('table[role="grid"] tbody tr');
+    const entities = await page.locator('table[role="grid"] tbody tr td:nth-child(6)').allTextContents();
+    expect(entities.sort()).toEqual([
+      'source.ip:198.51.100.11',
+      'source.ip:198.51.100.13',
+      'source.ip:198.51.100.15',
+    ]);
+    await axe(page);
+    await page.context().close();
+  }, 60_000);
+
+  it('live inserts are announced without moving the cursor', async () => {
+    const page = await newPage();
+    await login(page, pipeline.apiUrl, 'phan.tich', lang);
+    await page.waitForSelector('table[role="grid"] tbody tr');
+    await moveCursor(page, 'j', 1);
+    const before = await moveCursor(page, 'j', 2);
+    const rowsBefore = await page.locator('table[role="grid"] tbody tr').allTextContents();
+    // A critical incident arrives while the analyst works (written by another process, as the responder does).
+    const control = openControlStore(pipeline.dataDir);
+    try {
+      const ev = eventFixture({
+        '@timestamp': new Date().toISOString(),
+        citysoc: ward(['hanoi', 'hoan-kiem', 'hang-bac'], 'Phường Hàng Bạc'),
+      });
+      ev.event = { ...ev.event, id: 'ev-console-live' };
+      const a = alertFixture(ev, 99);
+      a.id = `al-console-live-${lang}`;
+      a.entity = `source.ip:192.0.2.${lang === 'vi' ? 1 : 2}`;
+      a.rule = { ...a.rule, level: 'critical' };
+      control.incidents.recordAlert(a, 30 * 60_000);
+    } finally {
+      control.close();
+    }
+    await page.waitForFunction(() =>
+      /\d/.test(document.querySelector('[data-testid="live"]')?.textContent ?? ''),
+    );
+    expect(await page.locator('tr.cursor').getAttribute('data-id')).toBe(before);
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-id'))).toBe(before);
+    expect(await page.locator('table[role="grid"] tbody tr').allTextContents()).toEqual(rowsBefore);
+    await axe(page);
+    await page.context().close();
+  }, 60_000);
+});
