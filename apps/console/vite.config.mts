@@ -13,5 +13,13 @@ export default defineConfig({
     assetsInlineLimit: 0,
     sourcemap: false,
     chunkSizeWarningLimit: 1500,
+    rollupOptions: {
+      // Libraries ship "use client" directives for React server components; a browser bundle has no use for
+      // them, and the warning per file would hide real ones.
+      onwarn(warning, warn) {
+        if (warning.code === 'MODULE_LEVEL_DIRECTIVE') return;
+        warn(warning);
+      },
+    },
   },
 });
