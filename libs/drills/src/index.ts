@@ -1,0 +1,4 @@
+export * from './scenario';
+export * from './plan';
+export * from './prng';
+export * from './encode';
