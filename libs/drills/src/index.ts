@@ -4,3 +4,6 @@ export * from './prng';
 export * from './encode';
 export * from './tagging';
 export * from './registry';
+export * from './syslog-format';
+export * from './emit';
+export * from './score';

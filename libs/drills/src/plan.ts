@@ -36,6 +36,8 @@ export interface PlannedItem {
 
 export interface Timeline {
   scenario: string;
+  /** Syslog source → HOSTNAME of its header (variables expanded). */
+  hostnames: Record<string, string>;
   seed: number;
   vars: Record<string, string>;
   items: PlannedItem[];
@@ -85,7 +87,11 @@ export function plan(s: Scenario, opts: PlanOptions): Timeline {
   // Stable sort: items of one instant keep scenario order (a template-first exporter relies on it).
   items.sort((a, b) => a.atMs - b.atMs);
   const durationMs = items.reduce((m, x) => Math.max(m, x.atMs + (x.flow?.durationMs ?? 0)), 0);
-  return { scenario: s.id, seed: opts.seed, vars, items, stepStartMs, durationMs };
+  const hostnames: Record<string, string> = {};
+  for (const [name, src] of Object.entries(s.sources))
+    if (src.kind === 'syslog')
+      hostnames[name] = expand(src.hostname ?? 'citysoc-drill', { vars, rng: new Prng(0), i: 0, seq: 0, runId: opts.runId ?? '' });
+  return { scenario: s.id, seed: opts.seed, vars, hostnames, items, stepStartMs, durationMs };
 }
 
 interface ExpandCtx {
@@ -103,6 +109,8 @@ export function expand(tpl: string, c: ExpandCtx): string {
   return tpl.replace(/\$\{([^}]+)\}/g, (_m, ref: string) => {
     if (ref in c.vars) return c.vars[ref]!;
     if (ref === 'i') return String(c.i);
+    if (ref === 'i1') return String(c.i + 1);
+    if (ref.startsWith('@')) return `\${${ref}}`;
     if (ref === 'seq') return String(c.seq);
     if (ref === 'drill.run_id') return c.runId;
     if (ref === 'rand.port') return String(c.rng.int(1024, 65535));

@@ -122,7 +122,8 @@ export function parseDuration(d: string): number {
 /** `${name}` references in a template; `rand.*`, `i`, `seq` and `drill.*` are built in. */
 const REF = /\$\{([^}]+)\}/g;
 const RAND = /^rand\.(port|pid|int:\d+:\d+|hex:\d+|label:\d+|pick:[^}]+)$/;
-const BUILTIN = /^(i|seq|drill\.run_id)$/;
+/** `@date`/`@time`/`@iso`/`@epoch` are filled at send time, in the source's zone (device clocks in payloads). */
+const BUILTIN = /^(i|i1|seq|drill\.run_id|@date|@time|@iso|@epoch)$/;
 
 export function templateRefs(s: string): string[] {
   return [...s.matchAll(REF)].map((m) => m[1]!);
@@ -184,6 +185,8 @@ export function loadScenario(text: string, file: string): LoadedScenario {
       problems.push({ file, line: at(...p), message: `unknown variable \${${r}}` });
     }
   };
+  for (const [name, src] of Object.entries(s.sources))
+    if (src.kind === 'syslog' && src.hostname) checkRefs(src.hostname, ['sources', name, 'hostname']);
   for (const [name, v] of Object.entries(s.vars ?? {})) {
     const err = checkVarValue(v.type, v.default);
     if (err) problems.push({ file, line: at('vars', name), message: `vars.${name}: ${err}` });
