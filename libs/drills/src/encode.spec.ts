@@ -24,38 +24,41 @@ function randomFlows(rng: Prng, n: number): EncFlow[] {
 }
 
 describe('FlowExporter round trip through libs/flow decodeDatagram', () => {
-  it.each<ExportVersion>(['v5', 'v9', 'ipfix'])('%s: 40 seeded random batches decode to the same flows', (version) => {
-    for (let seed = 1; seed <= 40; seed++) {
-      const rng = new Prng(seed);
-      const exporter = new FlowExporter({ version, domain: version === 'v5' ? 0x0102 : 4242 + seed });
-      const cache = new MemoryTemplateCache();
-      const flows = randomFlows(rng, rng.int(1, 70));
-      const exportMs = T0 + 700_000;
-      const datagrams = exporter.encode(flows, exportMs);
-      const decoded = datagrams.flatMap((d) => {
-        const r = decodeDatagram(d, { exporter: '127.0.0.9', receivedAt: new Date(exportMs) }, cache);
-        expect(r.errors).toEqual([]);
-        return r.records;
-      });
-      expect(decoded).toHaveLength(flows.length);
-      decoded.forEach((r, i) => {
-        const f = flows[i]!;
-        expect(r.fields).toMatchObject({
-          sourceIPv4Address: f.src,
-          destinationIPv4Address: f.dst,
-          sourceTransportPort: f.sport,
-          destinationTransportPort: f.dport,
-          protocolIdentifier: f.proto,
-          octetDeltaCount: f.bytes,
-          packetDeltaCount: f.packets,
-          tcpControlBits: f.tcpFlags,
+  it.each<ExportVersion>(['v5', 'v9', 'ipfix'])(
+    '%s: 40 seeded random batches decode to the same flows',
+    (version) => {
+      for (let seed = 1; seed <= 40; seed++) {
+        const rng = new Prng(seed);
+        const exporter = new FlowExporter({ version, domain: version === 'v5' ? 0x0102 : 4242 + seed });
+        const cache = new MemoryTemplateCache();
+        const flows = randomFlows(rng, rng.int(1, 70));
+        const exportMs = T0 + 700_000;
+        const datagrams = exporter.encode(flows, exportMs);
+        const decoded = datagrams.flatMap((d) => {
+          const r = decodeDatagram(d, { exporter: '127.0.0.9', receivedAt: new Date(exportMs) }, cache);
+          expect(r.errors).toEqual([]);
+          return r.records;
         });
-        // v5 carries seconds + nanoseconds in the header, v9 uptimes in ms: both are exact here.
-        expect([r.start, r.end]).toEqual([f.startMs, f.endMs]);
-        expect(r.domain).toBe(version === 'v5' ? 0x0102 : 4242 + seed);
-      });
-    }
-  });
+        expect(decoded).toHaveLength(flows.length);
+        decoded.forEach((r, i) => {
+          const f = flows[i]!;
+          expect(r.fields).toMatchObject({
+            sourceIPv4Address: f.src,
+            destinationIPv4Address: f.dst,
+            sourceTransportPort: f.sport,
+            destinationTransportPort: f.dport,
+            protocolIdentifier: f.proto,
+            octetDeltaCount: f.bytes,
+            packetDeltaCount: f.packets,
+            tcpControlBits: f.tcpFlags,
+          });
+          // v5 carries seconds + nanoseconds in the header, v9 uptimes in ms: both are exact here.
+          expect([r.start, r.end]).toEqual([f.startMs, f.endMs]);
+          expect(r.domain).toBe(version === 'v5' ? 0x0102 : 4242 + seed);
+        });
+      }
+    },
+  );
 
   it('sends the template first and again every N messages, and counts sequences per protocol', () => {
     const rng = new Prng(7);

@@ -254,7 +254,8 @@ export class FlowExporter {
   private ipfix(flows: EncFlow[], exportMs: number): Buffer {
     const sets: Buffer[] = [];
     if (this.sendTemplate()) sets.push(this.set(2, this.templateBody()));
-    if (flows.length > 0) sets.push(this.set(this.templateId, Buffer.concat(flows.map((f) => this.record(f)))));
+    if (flows.length > 0)
+      sets.push(this.set(this.templateId, Buffer.concat(flows.map((f) => this.record(f)))));
     const body = Buffer.concat(sets);
     const h = Buffer.alloc(16);
     h.writeUInt16BE(10, 0);

@@ -7,3 +7,4 @@ export * from './registry';
 export * from './syslog-format';
 export * from './emit';
 export * from './score';
+export * from './html';

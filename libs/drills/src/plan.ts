@@ -77,9 +77,23 @@ export function plan(s: Scenario, opts: PlanOptions): Timeline {
         const fill = (tpl: string) => expand(tpl, { vars, rng, i, seq: seq++, runId: opts.runId ?? '' });
         const src = s.sources[e.source]!;
         if (e.line !== undefined && (src as SyslogSourceDef).kind === 'syslog') {
-          items.push({ atMs: t, step: step.id, index: i, source: e.source, kind: 'syslog', line: fill(e.line) });
+          items.push({
+            atMs: t,
+            step: step.id,
+            index: i,
+            source: e.source,
+            kind: 'syslog',
+            line: fill(e.line),
+          });
         } else if (e.flow && (src as FlowSourceDef).kind === 'netflow') {
-          items.push({ atMs: t, step: step.id, index: i, source: e.source, kind: 'flow', flow: resolveFlow(e.flow, fill) });
+          items.push({
+            atMs: t,
+            step: step.id,
+            index: i,
+            source: e.source,
+            kind: 'flow',
+            flow: resolveFlow(e.flow, fill),
+          });
         }
       }
     }
@@ -90,7 +104,13 @@ export function plan(s: Scenario, opts: PlanOptions): Timeline {
   const hostnames: Record<string, string> = {};
   for (const [name, src] of Object.entries(s.sources))
     if (src.kind === 'syslog')
-      hostnames[name] = expand(src.hostname ?? 'citysoc-drill', { vars, rng: new Prng(0), i: 0, seq: 0, runId: opts.runId ?? '' });
+      hostnames[name] = expand(src.hostname ?? 'citysoc-drill', {
+        vars,
+        rng: new Prng(0),
+        i: 0,
+        seq: 0,
+        runId: opts.runId ?? '',
+      });
   return { scenario: s.id, seed: opts.seed, vars, hostnames, items, stepStartMs, durationMs };
 }
 
@@ -128,7 +148,8 @@ function resolveFlow(f: FlowSpec, fill: (t: string) => string): PlannedFlow {
   const num = (v: number | string | undefined, dflt: number, what: string): number => {
     if (v === undefined) return dflt;
     const n = typeof v === 'number' ? v : Number(fill(v));
-    if (!Number.isInteger(n) || n < 0) throw new Error(`flow ${what} is not a non-negative integer: ${String(v)}`);
+    if (!Number.isInteger(n) || n < 0)
+      throw new Error(`flow ${what} is not a non-negative integer: ${String(v)}`);
     return n;
   };
   const flags = (f.tcp_flags ?? (f.proto === 'tcp' ? ['SYN', 'ACK', 'FIN'] : [])).reduce(

@@ -14,7 +14,8 @@ afterAll(async () => {
   await bus.close();
   const nc = await connect({ servers: process.env.CITYSOC_NATS_URL ?? 'nats://127.0.0.1:4222' });
   const jsm = await nc.jetstreamManager();
-  for await (const s of jsm.streams.names()) if (s.startsWith(prefix) || s.startsWith(`KV_${prefix}`)) await jsm.streams.delete(s);
+  for await (const s of jsm.streams.names())
+    if (s.startsWith(prefix) || s.startsWith(`KV_${prefix}`)) await jsm.streams.delete(s);
   await nc.close();
 });
 
@@ -45,7 +46,9 @@ describe('DrillRunRegistry on a real NATS KV bucket', () => {
     await reg.register(run('d-REG03', 41003));
     const active = await reg.active();
     expect(active.map((r) => r.runId)).toEqual(['d-REG01', 'd-REG03']);
-    expect(isDrillRecord(active, { transport: 'udp', address: '127.0.0.1', port: 41003 }, new Date())).toBe('d-REG03');
+    expect(isDrillRecord(active, { transport: 'udp', address: '127.0.0.1', port: 41003 }, new Date())).toBe(
+      'd-REG03',
+    );
 
     const done = await reg.finish('d-REG01', 'aborted');
     expect(done.status).toBe('aborted');

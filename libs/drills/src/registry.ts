@@ -41,13 +41,17 @@ export class DrillRunRegistry {
       if (other.status !== 'running') continue;
       const c = allocationConflicts(rec, other);
       if (c.length > 0)
-        throw new DrillRegistryError(`run ${rec.runId} overlaps active run ${other.runId} on ${c.join(', ')}`);
+        throw new DrillRegistryError(
+          `run ${rec.runId} overlaps active run ${other.runId} on ${c.join(', ')}`,
+        );
     }
     try {
       // create() fails if the key exists: a run id is used once.
       await this.kv.create(rec.runId, Buffer.from(JSON.stringify(rec)));
     } catch (e) {
-      throw new DrillRegistryError(`run ${rec.runId} already registered: ${e instanceof Error ? e.message : String(e)}`);
+      throw new DrillRegistryError(
+        `run ${rec.runId} already registered: ${e instanceof Error ? e.message : String(e)}`,
+      );
     }
   }
 
@@ -92,7 +96,10 @@ export class DrillRunRegistry {
       ...extra,
       status,
       updatedAt: now,
-      window: { start: cur.window.start, end: cur.status === 'running' && now < cur.window.end ? now : cur.window.end },
+      window: {
+        start: cur.window.start,
+        end: cur.status === 'running' && now < cur.window.end ? now : cur.window.end,
+      },
     };
     // Compare-and-set on the revision: a concurrent finish/abort loses instead of overwriting.
     await this.kv.update(runId, Buffer.from(JSON.stringify(next)), e.revision);

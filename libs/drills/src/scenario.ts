@@ -129,7 +129,11 @@ export function templateRefs(s: string): string[] {
   return [...s.matchAll(REF)].map((m) => m[1]!);
 }
 
-function lineOf(doc: ReturnType<typeof parseDocument>, lc: LineCounter, path: Array<string | number>): number {
+function lineOf(
+  doc: ReturnType<typeof parseDocument>,
+  lc: LineCounter,
+  path: Array<string | number>,
+): number {
   let node: unknown = doc.contents;
   let last = node;
   for (const key of path) {
@@ -172,7 +176,11 @@ export function loadScenario(text: string, file: string): LoadedScenario {
         e.keyword === 'additionalProperties'
           ? ` (${(e.params as { additionalProperty: string }).additionalProperty})`
           : '';
-      problems.push({ file, line: lineOf(doc, lc, pathOf(e)), message: `${where} ${e.message ?? ''}${extra}` });
+      const at = pathOf(e);
+      // Point at the offending key itself, not at the map that holds it.
+      if (e.keyword === 'additionalProperties')
+        at.push((e.params as { additionalProperty: string }).additionalProperty);
+      problems.push({ file, line: lineOf(doc, lc, at), message: `${where} ${e.message ?? ''}${extra}` });
     }
     return { sha256, problems };
   }
@@ -193,7 +201,8 @@ export function loadScenario(text: string, file: string): LoadedScenario {
   }
   const stepIds = new Set<string>();
   s.steps.forEach((step, i) => {
-    if (stepIds.has(step.id)) problems.push({ file, line: at('steps', i), message: `duplicate step ${step.id}` });
+    if (stepIds.has(step.id))
+      problems.push({ file, line: at('steps', i), message: `duplicate step ${step.id}` });
     stepIds.add(step.id);
     step.emit.forEach((e, j) => {
       const src = s.sources[e.source];
@@ -202,28 +211,47 @@ export function loadScenario(text: string, file: string): LoadedScenario {
         return;
       }
       if (e.line !== undefined && src.kind !== 'syslog')
-        problems.push({ file, line: at('steps', i, 'emit', j), message: `a line needs a syslog source, ${e.source} is ${src.kind}` });
+        problems.push({
+          file,
+          line: at('steps', i, 'emit', j),
+          message: `a line needs a syslog source, ${e.source} is ${src.kind}`,
+        });
       if (e.flow !== undefined && src.kind !== 'netflow')
-        problems.push({ file, line: at('steps', i, 'emit', j), message: `a flow needs a netflow source, ${e.source} is ${src.kind}` });
+        problems.push({
+          file,
+          line: at('steps', i, 'emit', j),
+          message: `a flow needs a netflow source, ${e.source} is ${src.kind}`,
+        });
       if (e.line !== undefined) checkRefs(e.line, ['steps', i, 'emit', j, 'line']);
-      if (e.flow) for (const [k, v] of Object.entries(e.flow)) if (typeof v === 'string') checkRefs(v, ['steps', i, 'emit', j, 'flow', k]);
+      if (e.flow)
+        for (const [k, v] of Object.entries(e.flow))
+          if (typeof v === 'string') checkRefs(v, ['steps', i, 'emit', j, 'flow', k]);
     });
   });
   const detIds = new Set<string>();
   (s.expect.detections ?? []).forEach((d, i) => {
-    if (detIds.has(d.id)) problems.push({ file, line: at('expect', 'detections', i), message: `duplicate expectation ${d.id}` });
+    if (detIds.has(d.id))
+      problems.push({ file, line: at('expect', 'detections', i), message: `duplicate expectation ${d.id}` });
     detIds.add(d.id);
     if (!stepIds.has(d.step))
       problems.push({ file, line: at('expect', 'detections', i, 'step'), message: `unknown step ${d.step}` });
     if (d.min !== undefined && d.max !== undefined && d.max < d.min)
       problems.push({ file, line: at('expect', 'detections', i, 'max'), message: 'max is below min' });
     if (d.within && d.deadline && parseDuration(d.deadline) < parseDuration(d.within))
-      problems.push({ file, line: at('expect', 'detections', i, 'deadline'), message: 'deadline is before the target time (within)' });
+      problems.push({
+        file,
+        line: at('expect', 'detections', i, 'deadline'),
+        message: 'deadline is before the target time (within)',
+      });
   });
   (s.expect.incidents ?? []).forEach((inc, i) => {
     inc.contains.forEach((c, j) => {
       if (!detIds.has(c))
-        problems.push({ file, line: at('expect', 'incidents', i, 'contains', j), message: `unknown detection expectation ${c}` });
+        problems.push({
+          file,
+          line: at('expect', 'incidents', i, 'contains', j),
+          message: `unknown detection expectation ${c}`,
+        });
     });
   });
   return problems.length > 0 ? { sha256, problems } : { scenario: s, sha256, problems };

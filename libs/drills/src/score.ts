@@ -1,5 +1,8 @@
 import { parseDuration, type Scenario } from './scenario';
 import { type Timeline } from './plan';
+import scorecardSchema from './scorecard.schema.json';
+
+export const SCORECARD_SCHEMA = scorecardSchema;
 
 export const SCORECARD_VERSION = 'citysoc.drill.scorecard/v1';
 
@@ -80,7 +83,13 @@ export interface IncidentScore {
 export interface Scorecard {
   schema: typeof SCORECARD_VERSION;
   run: string;
-  scenario: { id: string; version: number; sha256: string; title: { vi?: string; en: string }; twin_of: string | null };
+  scenario: {
+    id: string;
+    version: number;
+    sha256: string;
+    title: { vi?: string; en: string };
+    twin_of: string | null;
+  };
   started: string;
   speed: number;
   seed: number;
@@ -108,7 +117,13 @@ export interface Scorecard {
 
 /** `*` matches any run of characters; rule ids and titles are both accepted as patterns. */
 export function ruleMatches(pattern: string, a: { ruleId: string; ruleTitle: string }): boolean {
-  const re = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 'i');
+  const re = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+    'i',
+  );
   return re.test(a.ruleId) || re.test(a.ruleTitle);
 }
 
@@ -133,9 +148,7 @@ export function scoreRun(inp: ScoreInput): Scorecard {
   const incidentOf = (ruleId: string) =>
     [...inp.incidents].sort((a, b) => a.createdMs - b.createdMs).find((i) => i.ruleIds.includes(ruleId));
   // Tactics the expected rules carry, for the `tactic` rung of the ladder.
-  const expectedTactics = inp.alerts
-    .filter((a) => expectedRules.has(a.ruleId))
-    .flatMap((a) => a.tactics);
+  const expectedTactics = inp.alerts.filter((a) => expectedRules.has(a.ruleId)).flatMap((a) => a.tactics);
 
   const expectations: ExpectationScore[] = (s.expect.detections ?? []).map((d) => {
     const start = stepWall(d.step);
@@ -219,16 +232,15 @@ export function scoreRun(inp: ScoreInput): Scorecard {
   const by_technique: Record<string, 'pass' | 'fail'> = {};
   for (const t of s.attack?.techniques ?? []) by_technique[t] = 'fail';
   for (const e of expectations)
-    for (const t of e.techniques) by_technique[t] = e.detected || by_technique[t] === 'pass' ? 'pass' : 'fail';
+    for (const t of e.techniques)
+      by_technique[t] = e.detected || by_technique[t] === 'pass' ? 'pass' : 'fail';
   for (const t of s.attack?.techniques ?? [])
     if (!expectations.some((e) => e.techniques.includes(t))) delete by_technique[t];
 
   const by_source: Record<string, 'pass' | 'fail' | 'telemetry-only'> = {};
   for (const [name, src] of Object.entries(s.sources)) {
     const kind = src.kind;
-    const steps = new Set(
-      timeline.items.filter((i) => i.source === name).map((i) => i.step),
-    );
+    const steps = new Set(timeline.items.filter((i) => i.source === name).map((i) => i.step));
     const exps = expectations.filter((e) => steps.has(e.step));
     by_source[`${name} (${kind})`] =
       exps.length === 0 ? 'telemetry-only' : exps.every((e) => e.detected) ? 'pass' : 'fail';
@@ -256,17 +268,31 @@ export function scoreRun(inp: ScoreInput): Scorecard {
     .filter((o) => o.matches > o.max)
     .map((o) => ({ ...o, max: o.max }));
 
+  // An incident expectation is judged once the detections it groups are; before that it can still come.
+  const incidentPending = (id: string) =>
+    (s.expect.incidents ?? [])
+      .find((x) => x.id === id)!
+      .contains.some((c) => byExp.get(c)!.status === 'pending');
   const failed =
     expectations.some((e) => e.status === 'missed') ||
-    incidents.some((i) => !i.grouping_ok || !i.count_ok || i.severity_ok === false || i.unit_ok === false) ||
+    incidents.some(
+      (i) =>
+        !incidentPending(i.expected) &&
+        (!i.grouping_ok || !i.count_ok || i.severity_ok === false || i.unit_ok === false),
+    ) ||
     violations.length > 0;
   const pending = expectations.some((e) => e.status === 'pending');
-  const incidentsPending = pending; // incidents are judged with the detections they group
 
   return {
     schema: SCORECARD_VERSION,
     run: inp.runId,
-    scenario: { id: s.id, version: s.version, sha256: inp.sha256, title: s.title, twin_of: s.twin_of ?? null },
+    scenario: {
+      id: s.id,
+      version: s.version,
+      sha256: inp.sha256,
+      title: s.title,
+      twin_of: s.twin_of ?? null,
+    },
     started: new Date(inp.startMs).toISOString(),
     speed: inp.speed,
     seed: timeline.seed,
@@ -293,6 +319,6 @@ export function scoreRun(inp: ScoreInput): Scorecard {
       must_not_fire_violations: violations,
       over_max,
     },
-    result: failed ? 'fail' : pending || incidentsPending ? 'pending' : 'pass',
+    result: failed ? 'fail' : pending ? 'pending' : 'pass',
   };
 }

@@ -75,7 +75,10 @@ export function formatSyslog(line: string, ms: number, h: SyslogHeader): string 
     const day = String(z.day).padStart(2, ' ');
     return `${pri}${MONTHS[z.month - 1]} ${day} ${two(z.hour)}:${two(z.minute)}:${two(z.second)} ${h.hostname} ${line}`;
   }
-  const off = z.offsetMin === 0 ? 'Z' : `${z.offsetMin < 0 ? '-' : '+'}${two(Math.floor(Math.abs(z.offsetMin) / 60))}:${two(Math.abs(z.offsetMin) % 60)}`;
+  const off =
+    z.offsetMin === 0
+      ? 'Z'
+      : `${z.offsetMin < 0 ? '-' : '+'}${two(Math.floor(Math.abs(z.offsetMin) / 60))}:${two(Math.abs(z.offsetMin) % 60)}`;
   const frac = String(ms % 1000).padStart(3, '0');
   const ts = `${z.year}-${two(z.month)}-${two(z.day)}T${two(z.hour)}:${two(z.minute)}:${two(z.second)}.${frac}${off}`;
   const m = TAG.exec(line);

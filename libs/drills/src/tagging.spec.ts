@@ -28,16 +28,46 @@ const IN = Date.parse('2026-11-27T03:10:00Z');
 describe('isDrillRecord', () => {
   it.each([
     ['allocated udp sender', { transport: 'udp', address: '127.0.0.1', port: 40001 }, IN, 'd-AAAA1'],
-    ['dual-stack form of the same sender', { transport: 'udp', address: '::ffff:127.0.0.1', port: 40001 }, IN, 'd-AAAA1'],
+    [
+      'dual-stack form of the same sender',
+      { transport: 'udp', address: '::ffff:127.0.0.1', port: 40001 },
+      IN,
+      'd-AAAA1',
+    ],
     ['same port, other transport', { transport: 'tcp', address: '127.0.0.1', port: 40001 }, IN, undefined],
     ['same port, other address', { transport: 'udp', address: '10.0.0.1', port: 40001 }, IN, undefined],
     ['other port', { transport: 'udp', address: '127.0.0.1', port: 40003 }, IN, undefined],
     ['no port known', { transport: 'udp', address: '127.0.0.1' }, IN, undefined],
-    ['before the window', { transport: 'udp', address: '127.0.0.1', port: 40001 }, Date.parse('2026-11-27T02:59:59Z'), undefined],
-    ['after the window', { transport: 'tls', address: '127.0.0.1', port: 40002 }, Date.parse('2026-11-27T03:30:01Z'), undefined],
-    ['allocated exporter + domain', { transport: 'flow', address: '127.0.0.77', domain: 4242 }, IN, 'd-AAAA1'],
-    ['allocated exporter, other domain', { transport: 'flow', address: '127.0.0.77', domain: 1 }, IN, undefined],
-    ['real exporter with the drill domain', { transport: 'flow', address: '10.1.1.1', domain: 4242 }, IN, undefined],
+    [
+      'before the window',
+      { transport: 'udp', address: '127.0.0.1', port: 40001 },
+      Date.parse('2026-11-27T02:59:59Z'),
+      undefined,
+    ],
+    [
+      'after the window',
+      { transport: 'tls', address: '127.0.0.1', port: 40002 },
+      Date.parse('2026-11-27T03:30:01Z'),
+      undefined,
+    ],
+    [
+      'allocated exporter + domain',
+      { transport: 'flow', address: '127.0.0.77', domain: 4242 },
+      IN,
+      'd-AAAA1',
+    ],
+    [
+      'allocated exporter, other domain',
+      { transport: 'flow', address: '127.0.0.77', domain: 1 },
+      IN,
+      undefined,
+    ],
+    [
+      'real exporter with the drill domain',
+      { transport: 'flow', address: '10.1.1.1', domain: 4242 },
+      IN,
+      undefined,
+    ],
   ] as const)('%s', (_name, sender, t, expected) => {
     expect(isDrillRecord([alloc], sender, t)).toBe(expected);
   });

@@ -78,7 +78,8 @@ export function isDrillRecord(
     } else if (
       sender.port !== undefined &&
       a.syslog.some(
-        (s) => s.transport === sender.transport && s.port === sender.port && normalizeAddress(s.address) === addr,
+        (s) =>
+          s.transport === sender.transport && s.port === sender.port && normalizeAddress(s.address) === addr,
       )
     ) {
       return a.runId;
@@ -89,14 +90,28 @@ export function isDrillRecord(
 
 /** Two allocations that could claim the same record (same sender key, overlapping windows). */
 export function allocationConflicts(a: DrillAllocation, b: DrillAllocation): string[] {
-  if (Date.parse(a.window.end) < Date.parse(b.window.start) || Date.parse(b.window.end) < Date.parse(a.window.start))
+  if (
+    Date.parse(a.window.end) < Date.parse(b.window.start) ||
+    Date.parse(b.window.end) < Date.parse(a.window.start)
+  )
     return [];
   const out: string[] = [];
   for (const s of a.syslog)
-    if (b.syslog.some((x) => x.transport === s.transport && x.port === s.port && normalizeAddress(x.address) === normalizeAddress(s.address)))
+    if (
+      b.syslog.some(
+        (x) =>
+          x.transport === s.transport &&
+          x.port === s.port &&
+          normalizeAddress(x.address) === normalizeAddress(s.address),
+      )
+    )
       out.push(`${s.transport} ${s.address}:${s.port}`);
   for (const e of a.exporters)
-    if (b.exporters.some((x) => x.domain === e.domain && normalizeAddress(x.address) === normalizeAddress(e.address)))
+    if (
+      b.exporters.some(
+        (x) => x.domain === e.domain && normalizeAddress(x.address) === normalizeAddress(e.address),
+      )
+    )
       out.push(`exporter ${e.address}/${e.domain}`);
   return out;
 }
@@ -113,8 +128,8 @@ export function markDrillEvent<T extends EcsEvent>(event: T, runId: string): T {
 
 /** The run id a payload claims through the RFC 5424 SD element, if any. */
 export function payloadMarker(event: EcsEvent): string | undefined {
-  const sd = (event as { log?: { syslog?: { structured_data?: Record<string, Record<string, unknown>> } } }).log?.syslog
-    ?.structured_data;
+  const sd = (event as { log?: { syslog?: { structured_data?: Record<string, Record<string, unknown>> } } })
+    .log?.syslog?.structured_data;
   const id = sd?.[DRILL_SD_ID]?.id;
   return typeof id === 'string' ? id : Array.isArray(id) && typeof id[0] === 'string' ? id[0] : undefined;
 }

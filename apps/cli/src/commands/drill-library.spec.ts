@@ -12,7 +12,9 @@ import { runOffline } from './drill-offline';
  */
 const root = path.resolve(__dirname, '..', '..', '..', '..');
 const dir = path.join(root, 'drills');
-const files = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort();
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
 const rules = loadRuleSet({ paths: [path.join(root, 'rules')], pipeline: 'citysoc' });
 const grouping = parseGroupingPolicy('keys=entity');
 

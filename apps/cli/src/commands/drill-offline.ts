@@ -141,17 +141,38 @@ export function runOffline(
       const s = src as FlowSourceDef;
       let ex = exporters.get(item.source);
       if (!ex) {
-        ex = new FlowExporter({ version: s.version, domain: s.observation_domain ?? 0, bootMs: opts.startMs - 3_600_000 });
+        ex = new FlowExporter({
+          version: s.version,
+          domain: s.observation_domain ?? 0,
+          bootMs: opts.startMs - 3_600_000,
+        });
         exporters.set(item.source, ex);
         caches.set(item.source, new MemoryTemplateCache());
       }
       // Exporters report a flow when it ends.
       const exportMs = t + f.durationMs;
       for (const d of ex.encode(
-        [{ src: f.src, dst: f.dst, sport: f.sport, dport: f.dport, proto: PROTO_NUMBER[f.proto], packets: f.packets, bytes: f.bytes, startMs: t, endMs: exportMs, tcpFlags: f.tcpFlags }],
+        [
+          {
+            src: f.src,
+            dst: f.dst,
+            sport: f.sport,
+            dport: f.dport,
+            proto: PROTO_NUMBER[f.proto],
+            packets: f.packets,
+            bytes: f.bytes,
+            startMs: t,
+            endMs: exportMs,
+            tcpFlags: f.tcpFlags,
+          },
+        ],
         exportMs,
       )) {
-        const res = decodeDatagram(d, { exporter: '127.0.0.1', receivedAt: new Date(exportMs) }, caches.get(item.source)!);
+        const res = decodeDatagram(
+          d,
+          { exporter: '127.0.0.1', receivedAt: new Date(exportMs) },
+          caches.get(item.source)!,
+        );
         for (const e of res.errors) flowErrors.push(`${item.step}#${item.index}: ${e.code}: ${e.message}`);
         for (const rec of res.records) {
           const ev = flowToEcs(rec, { receivedAt: new Date(exportMs) });
