@@ -8,3 +8,4 @@ export * from './syslog-format';
 export * from './emit';
 export * from './score';
 export * from './html';
+export * from './beacon';
