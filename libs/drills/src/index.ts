@@ -9,3 +9,5 @@ export * from './emit';
 export * from './score';
 export * from './html';
 export * from './beacon';
+export * from './api-client';
+export * from './runner';

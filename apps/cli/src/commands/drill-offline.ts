@@ -15,6 +15,7 @@ import {
   plan,
   PROTO_NUMBER,
   scoreRun,
+  tagsToAttack,
   type FlowSourceDef,
   type ObservedAlert,
   type ObservedIncident,
@@ -37,25 +38,19 @@ export interface OfflineOptions {
 export interface OfflineResult {
   scorecard: Scorecard;
   alerts: Alert[];
+  /** What the scorer saw, so `drill score` can re-score the run. */
+  observed: ObservedAlert[];
+  incidents: ObservedIncident[];
+  nowMs: number;
+  eventsStored: number;
   /** Parser that claimed each syslog line, per source (`linux_auth`, `fortigate` …). */
   parsers: Record<string, Record<string, number>>;
   parseFailures: string[];
   flowErrors: string[];
 }
 
-function techniquesOf(tags: string[] | undefined): { techniques: string[]; tactics: string[] } {
-  const techniques: string[] = [];
-  const tactics: string[] = [];
-  for (const t of tags ?? []) {
-    const m = /^attack\.(t\d{4}(?:\.\d{3})?)$/i.exec(t);
-    if (m) techniques.push(m[1]!.toUpperCase());
-    else if (t.startsWith('attack.')) tactics.push(t.slice(7));
-  }
-  return { techniques, tactics };
-}
-
 export function observedAlert(a: Alert, createdMs: number): ObservedAlert {
-  return { id: a.id, ruleId: a.rule.id, ruleTitle: a.rule.title, createdMs, ...techniquesOf(a.rule.tags) };
+  return { id: a.id, ruleId: a.rule.id, ruleTitle: a.rule.title, createdMs, ...tagsToAttack(a.rule.tags) };
 }
 
 /**
@@ -198,5 +193,15 @@ export function runOffline(
     // Offline, everything that will ever fire has fired: no expectation is pending.
     nowMs: endMs + 24 * 3_600_000,
   });
-  return { scorecard, alerts, parsers, parseFailures, flowErrors };
+  return {
+    scorecard,
+    alerts,
+    observed,
+    incidents: [...incidents.values()],
+    nowMs: endMs + 24 * 3_600_000,
+    eventsStored: tl.items.length - parseFailures.length,
+    parsers,
+    parseFailures,
+    flowErrors,
+  };
 }
