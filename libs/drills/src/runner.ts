@@ -35,6 +35,11 @@ export interface LiveRunOptions {
   /** Give up waiting for detections after this long (wall clock, after the last send). */
   timeoutMs: number;
   pollMs: number;
+  /**
+   * Keep watching this long after the last send even when every detection is in: a must-not-fire rule
+   * (and a benign twin's silence) can only be judged after the pipeline had time to react.
+   */
+  settleMs: number;
   /** A line per step and expectation as it happens. */
   progress: (line: string) => void;
   registeredBy: string;
@@ -163,25 +168,23 @@ export async function runLive(scenario: Scenario, sha256: string, o: LiveRunOpti
       } else {
         const f = it.flow!;
         // The flow "happened" over its duration ending now; exporters report flows when they end.
-        for (const d of exporters
-          .get(it.source)!
-          .encode(
-            [
-              {
-                src: f.src,
-                dst: f.dst,
-                sport: f.sport,
-                dport: f.dport,
-                proto: PROTO_NUMBER[f.proto],
-                packets: f.packets,
-                bytes: f.bytes,
-                startMs: now - f.durationMs,
-                endMs: now,
-                tcpFlags: f.tcpFlags,
-              },
-            ],
-            now,
-          ))
+        for (const d of exporters.get(it.source)!.encode(
+          [
+            {
+              src: f.src,
+              dst: f.dst,
+              sport: f.sport,
+              dport: f.dport,
+              proto: PROTO_NUMBER[f.proto],
+              packets: f.packets,
+              bytes: f.bytes,
+              startMs: now - f.durationMs,
+              endMs: now,
+              tcpFlags: f.tcpFlags,
+            },
+          ],
+          now,
+        ))
           await sender.send(d);
         sent.flows++;
       }
@@ -191,6 +194,7 @@ export async function runLive(scenario: Scenario, sha256: string, o: LiveRunOpti
         o.progress(`${clock(Date.now() - startMs)} ${it.step.padEnd(16)} ${st.done}/${st.total} sent`);
     }
 
+    const lastSendMs = Date.now();
     let observation: Observation = { alerts: [], incidents: [] };
     let scorecard = score(scenario, sha256, tl, runId, startMs, o, observation);
     const reported = new Set<string>();
@@ -208,7 +212,9 @@ export async function runLive(scenario: Scenario, sha256: string, o: LiveRunOpti
             `${clock(Date.now() - startMs)} ${mark} ${e.id.padEnd(22)} ${e.status}${e.ttd_ms !== null ? `  TTD ${(e.ttd_ms / 1000).toFixed(1)}s` : ''}  ${e.alert_ids[0] ?? ''}`,
           );
         }
-        if (scorecard.result !== 'pending' || Date.now() > giveUp) break;
+        const settled = Date.now() >= lastSendMs + o.settleMs;
+        if (scorecard.result === 'fail' || (scorecard.result === 'pass' && settled) || Date.now() > giveUp)
+          break;
         await sleep(o.pollMs);
       }
     }

@@ -532,6 +532,7 @@ async function runCommand(
             attribution: o.attribution === 'marker' ? 'marker' : 'window',
             timeoutMs: num(o.timeout, '--timeout', o.ci ? 30 : 300) * 1000,
             pollMs: o.ci ? 1000 : 5000,
+            settleMs: o.ci ? 10_000 : 60_000,
             progress,
             registeredBy: process.env.USER ?? 'citysoc-cli',
           });
