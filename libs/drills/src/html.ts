@@ -173,7 +173,6 @@ const MARK = { pass: '✔', fail: '✘', pending: '…', delayed: '⚠', missed:
 export function renderScorecardHtml(sc: Scorecard, lang: Lang, timeZone = 'Asia/Ho_Chi_Minh'): string {
   const t = T[lang];
   const title = sc.scenario.title[lang] ?? sc.scenario.title.en;
-  const res = (r: 'pass' | 'fail' | 'pending') => `<span class="r-${r}">${MARK[r]} ${esc(t[r])}</span>`;
   const status = (s: 'pass' | 'delayed' | 'missed' | 'pending') =>
     `<span class="r-${s === 'missed' ? 'fail' : s}">${MARK[s]} ${esc(t[s])}</span>`;
   const yn = (b: boolean | null) => (b === null ? '—' : b ? `✔ ${t.yes}` : `✘ ${t.no}`);

@@ -273,7 +273,7 @@ export function checkVarValue(type: VarDef['type'], v: string | number): string 
       const n = Number(v);
       return Number.isInteger(n) && n >= 0 && n <= 65535 ? undefined : `${String(v)} is not a port`;
     }
-    default:
+    case 'string':
       return undefined;
   }
 }

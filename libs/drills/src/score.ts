@@ -164,7 +164,7 @@ export function scoreRun(inp: ScoreInput): Scorecard {
     const min = d.min ?? 1;
     const detected = hits.length >= min && ttd !== null && ttd <= deadline;
     const status: ExpectationScore['status'] = detected
-      ? ttd! > within
+      ? ttd > within
         ? 'delayed'
         : 'pass'
       : inp.nowMs - start < deadline

@@ -33,7 +33,7 @@ export function zonedParts(ms: number, timeZone: string): ZonedParts {
   }
   const p: Record<string, number> = {};
   for (const x of f.formatToParts(new Date(ms))) if (x.type !== 'literal') p[x.type] = Number(x.value);
-  const asUtc = Date.UTC(p.year!, p.month! - 1, p.day!, p.hour!, p.minute!, p.second!);
+  const asUtc = Date.UTC(p.year!, p.month! - 1, p.day, p.hour, p.minute, p.second);
   const offsetMin = Math.round((asUtc - Math.floor(ms / 1000) * 1000) / 60_000);
   return {
     year: p.year!,
@@ -60,7 +60,7 @@ export interface SyslogHeader {
   runId?: string;
 }
 
-const TAG = /^([A-Za-z0-9_.\/-]{1,48})(?:\[([0-9A-Za-z._-]{1,128})\])?: ?(.*)$/s;
+const TAG = /^([A-Za-z0-9_./-]{1,48})(?:\[([0-9A-Za-z._-]{1,128})\])?: ?(.*)$/s;
 
 /**
  * A scenario line (`sshd[123]: Failed password …`) framed as the device would send it, dated `ms` in the
