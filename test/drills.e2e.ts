@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { openBus, type Bus } from '@citysoc/bus';
 import { DrillRunRegistry, loadScenario, runLive, type LiveRunResult } from '@citysoc/drills';
@@ -65,6 +65,13 @@ describe('citysoc drills against the running pipeline (--ci)', () => {
       progress: (line) => lines.push(line),
       registeredBy: 'e2e',
     });
+    // For documentation: keep the scorecards and progress lines of a run when asked to.
+    const keep = process.env.CITYSOC_DRILL_E2E_OUT;
+    if (keep) {
+      mkdirSync(keep, { recursive: true });
+      writeFileSync(path.join(keep, `${id}.json`), JSON.stringify(r.scorecard, null, 2) + '\n');
+      writeFileSync(path.join(keep, `${id}.progress.txt`), lines.join('\n') + '\n');
+    }
     if (r.scorecard.result !== 'pass')
       throw new Error(`${id}: ${JSON.stringify(r.scorecard, null, 2)}\n${lines.join('\n')}`);
     return r;

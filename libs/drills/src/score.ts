@@ -160,7 +160,9 @@ export function scoreRun(inp: ScoreInput): Scorecard {
     const first = hits[0];
     const ttd = first ? Math.max(0, first.createdMs - start) : null;
     const inc = first ? incidentOf(d.rule.id) : undefined;
-    const tti = inc ? Math.max(0, inc.createdMs - start) : null;
+    // The detection is "in an incident" from the later of its alert and the incident's creation (an
+    // incident another alert of the entity opened earlier does not make this detection faster).
+    const tti = inc && first ? Math.max(0, Math.max(inc.createdMs, first.createdMs) - start) : null;
     const min = d.min ?? 1;
     const detected = hits.length >= min && ttd !== null && ttd <= deadline;
     const status: ExpectationScore['status'] = detected
