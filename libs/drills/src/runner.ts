@@ -200,7 +200,13 @@ export async function runLive(scenario: Scenario, sha256: string, o: LiveRunOpti
     const reported = new Set<string>();
     if (o.api) {
       const sinceIso = new Date(startMs - 1000).toISOString();
-      const giveUp = Date.now() + lastDeadline + o.timeoutMs;
+      // A human exercise also waits for the team: until every expected incident is resolved, or the
+      // resolve target (default 60 min) has passed.
+      const humanWait =
+        o.mode === 'human' && (scenario.expect.incidents ?? []).length > 0
+          ? parseDuration(scenario.human?.targets?.ttr ?? '60m')
+          : 0;
+      const giveUp = Date.now() + Math.max(lastDeadline, humanWait) + o.timeoutMs;
       for (;;) {
         observation = await observe(o.api, sinceIso, o.attribution === 'marker' ? runId : undefined);
         scorecard = score(scenario, sha256, tl, runId, startMs, o, observation);
@@ -212,8 +218,25 @@ export async function runLive(scenario: Scenario, sha256: string, o: LiveRunOpti
             `${clock(Date.now() - startMs)} ${mark} ${e.id.padEnd(22)} ${e.status}${e.ttd_ms !== null ? `  TTD ${(e.ttd_ms / 1000).toFixed(1)}s` : ''}  ${e.alert_ids[0] ?? ''}`,
           );
         }
+        for (const i of scorecard.incidents) {
+          for (const [what, ms] of [
+            ['claimed', i.tta_ms],
+            ['resolved', i.ttr_ms],
+          ] as const) {
+            if (ms === null || reported.has(`${i.expected}/${what}`)) continue;
+            reported.add(`${i.expected}/${what}`);
+            o.progress(
+              `${clock(Date.now() - startMs)} ✔ ${i.expected} ${what} after ${(ms / 1000).toFixed(0)}s`,
+            );
+          }
+        }
         const settled = Date.now() >= lastSendMs + o.settleMs;
-        if (scorecard.result === 'fail' || (scorecard.result === 'pass' && settled) || Date.now() > giveUp)
+        const teamDone = o.mode !== 'human' || scorecard.incidents.every((i) => i.ttr_ms !== null);
+        if (
+          scorecard.result === 'fail' ||
+          (scorecard.result === 'pass' && settled && teamDone) ||
+          Date.now() > giveUp
+        )
           break;
         await sleep(o.pollMs);
       }
