@@ -19,6 +19,7 @@ describe('citysoc drills against the running pipeline (--ci)', () => {
   beforeAll(async () => {
     netflowPort = await freePort();
     ipfixPort = await freePort();
+
     pipeline = new Pipeline({
       env: {
         CITYSOC_FLOW_NETFLOW_PORT: String(netflowPort),
@@ -95,5 +96,14 @@ describe('citysoc drills against the running pipeline (--ci)', () => {
     expect(scan.scorecard.coverage).toMatchObject({ expected: 1, detected: 1 });
     const twin = await run('iot-camera-portscan-benign', 3);
     expect(twin.scorecard.noise.must_not_fire_violations).toEqual([]);
+  }, 600_000);
+
+  it('fortigate-policy-tamper over TCP with octet counting raises the three FortiGate detections', async () => {
+    const r = await run('fortigate-policy-tamper', 5);
+    expect(r.scorecard.expectations.map((e) => [e.id, e.detected])).toEqual([
+      ['external-admin-login', true],
+      ['policy-added', true],
+      ['login-then-policy', true],
+    ]);
   }, 600_000);
 });
