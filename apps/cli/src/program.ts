@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { registerAdmin } from './commands/admin';
 import { registerDeadletter } from './commands/deadletter';
+import { registerDrill } from './commands/drill';
 import { registerParse } from './commands/parse';
 import { registerReport } from './commands/report';
 import { registerRules } from './commands/rules';
@@ -19,5 +20,6 @@ export function buildProgram(
   registerAdmin(program, out);
   registerUsers(program, out);
   registerReport(program, out);
+  registerDrill(program, out, err);
   return program;
 }

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { drillTouched } from '@citysoc/drills';
 import { type Alert } from '@citysoc/ecs';
 import { type ControlStore, type EventStore, type Incident, type ReportVersion } from '@citysoc/store';
 import {
@@ -48,6 +49,10 @@ export class ReportPreparer {
     if (!incident) throw new ReportNotFoundError(`incident ${incidentId} not found`);
     const ann = this.control.reports.annotation(incidentId);
     const alerts = await this.alerts(incident);
+    // Drill runs (issue 9): anything a registered drill touched — a pure drill incident, a mixed one, or
+    // one alert marked by a listener — never becomes a national report, whatever the policy or --force.
+    if (drillTouched(incident) || alerts.some((a) => drillTouched(a)))
+      return { report: false, reason: 'drill', decision: { report: false, because: 'drill data' } };
     const tags = alerts.flatMap((a) => a.rule.tags ?? []);
     const category = ann?.category && isRsitCategory(ann.category) ? ann.category : categoryFromTags(tags);
     const unitIds = [

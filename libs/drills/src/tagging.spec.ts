@@ -1,0 +1,144 @@
+import { type Alert, type EcsEvent } from '@citysoc/ecs';
+import {
+  checkMarker,
+  drillRunOf,
+  drillTouched,
+  excludeDrills,
+  incidentDrillTags,
+  isDrill,
+  isDrillRecord,
+  markDrillEvent,
+  allocationConflicts,
+  type DrillAllocation,
+} from './tagging';
+
+const alloc: DrillAllocation = {
+  runId: 'd-AAAA1',
+  scenario: 'ssh-bruteforce-ward',
+  scenarioSha256: 'x',
+  syslog: [
+    { transport: 'udp', address: '127.0.0.1', port: 40001 },
+    { transport: 'tls', address: '127.0.0.1', port: 40002 },
+  ],
+  exporters: [{ address: '127.0.0.77', domain: 4242 }],
+  window: { start: '2026-11-27T03:00:00Z', end: '2026-11-27T03:30:00Z' },
+};
+const IN = Date.parse('2026-11-27T03:10:00Z');
+
+describe('isDrillRecord', () => {
+  it.each([
+    ['allocated udp sender', { transport: 'udp', address: '127.0.0.1', port: 40001 }, IN, 'd-AAAA1'],
+    [
+      'dual-stack form of the same sender',
+      { transport: 'udp', address: '::ffff:127.0.0.1', port: 40001 },
+      IN,
+      'd-AAAA1',
+    ],
+    ['same port, other transport', { transport: 'tcp', address: '127.0.0.1', port: 40001 }, IN, undefined],
+    ['same port, other address', { transport: 'udp', address: '10.0.0.1', port: 40001 }, IN, undefined],
+    ['other port', { transport: 'udp', address: '127.0.0.1', port: 40003 }, IN, undefined],
+    ['no port known', { transport: 'udp', address: '127.0.0.1' }, IN, undefined],
+    [
+      'before the window',
+      { transport: 'udp', address: '127.0.0.1', port: 40001 },
+      Date.parse('2026-11-27T02:59:59Z'),
+      undefined,
+    ],
+    [
+      'after the window',
+      { transport: 'tls', address: '127.0.0.1', port: 40002 },
+      Date.parse('2026-11-27T03:30:01Z'),
+      undefined,
+    ],
+    [
+      'allocated exporter + domain',
+      { transport: 'flow', address: '127.0.0.77', domain: 4242 },
+      IN,
+      'd-AAAA1',
+    ],
+    [
+      'allocated exporter, other domain',
+      { transport: 'flow', address: '127.0.0.77', domain: 1 },
+      IN,
+      undefined,
+    ],
+    [
+      'real exporter with the drill domain',
+      { transport: 'flow', address: '10.1.1.1', domain: 4242 },
+      IN,
+      undefined,
+    ],
+  ] as const)('%s', (_name, sender, t, expected) => {
+    expect(isDrillRecord([alloc], sender, t)).toBe(expected);
+  });
+
+  it('finds nothing without allocations', () => {
+    expect(isDrillRecord([], { transport: 'udp', address: '127.0.0.1', port: 40001 }, IN)).toBeUndefined();
+  });
+
+  it('allocationConflicts reports shared sender keys only when the windows overlap', () => {
+    const other = { ...alloc, runId: 'd-BBBB2', syslog: [alloc.syslog[0]!], exporters: [] };
+    expect(allocationConflicts(alloc, other)).toEqual(['udp 127.0.0.1:40001']);
+    const later = { ...other, window: { start: '2026-11-27T04:00:00Z', end: '2026-11-27T05:00:00Z' } };
+    expect(allocationConflicts(alloc, later)).toEqual([]);
+  });
+});
+
+const baseEvent = {
+  '@timestamp': '2026-11-27T03:10:00Z',
+  event: { id: 'e1', created: '2026-11-27T03:10:00Z', kind: 'event', module: 'syslog' },
+  message: 'x',
+} as unknown as EcsEvent;
+
+function alert(event: EcsEvent, id = 'a1'): Alert {
+  return {
+    id,
+    '@timestamp': event['@timestamp'],
+    created_at: event['@timestamp'],
+    rule: { id: 'r', title: 'r', level: 'high', version: '1' },
+    entity: 'source.ip:1.2.3.4',
+    event_ids: [event.event.id],
+    event,
+  };
+}
+
+describe('drill marker and the shared isDrill filter', () => {
+  const drillEvent = markDrillEvent(baseEvent, 'd-AAAA1');
+
+  it('marks a copy with labels.drill and the drill tag, once', () => {
+    expect(drillEvent.labels).toEqual({ drill: 'd-AAAA1' });
+    expect(drillEvent.tags).toEqual(['drill']);
+    expect(markDrillEvent(drillEvent, 'd-AAAA1').tags).toEqual(['drill']);
+    expect(baseEvent.labels).toBeUndefined();
+  });
+
+  it('events and alerts inherit the run from the event', () => {
+    expect([isDrill(baseEvent), isDrill(drillEvent)]).toEqual([false, true]);
+    expect([isDrill(alert(baseEvent)), drillRunOf(alert(drillEvent))]).toEqual([false, 'd-AAAA1']);
+  });
+
+  it('an incident of drill alerts is a drill; a mixed one counts as real but is still drill-touched', () => {
+    const pure = { tags: incidentDrillTags([alert(drillEvent), alert(drillEvent, 'a2')]) };
+    const mixed = { tags: incidentDrillTags([alert(drillEvent), alert(baseEvent, 'a2')]) };
+    const real = { tags: incidentDrillTags([alert(baseEvent)]) };
+    expect(pure.tags).toEqual(['drill', 'drill-run:d-AAAA1']);
+    expect(mixed.tags).toEqual(['drill-mixed']);
+    expect(real.tags).toEqual([]);
+    expect([isDrill(pure), isDrill(mixed), isDrill(real)]).toEqual([true, false, false]);
+    expect([drillTouched(pure), drillTouched(mixed), drillTouched(real)]).toEqual([true, true, false]);
+    expect([pure, mixed, real].filter(excludeDrills)).toEqual([mixed, real]);
+    expect(isDrill({ tags: null })).toBe(false);
+  });
+
+  it('checks the payload marker against the allocation', () => {
+    const marked = {
+      ...baseEvent,
+      log: { syslog: { structured_data: { 'citysoc-drill@32473': { id: 'd-AAAA1' } } } },
+    } as unknown as EcsEvent;
+    expect(checkMarker(marked, 'd-AAAA1')).toBe('consistent');
+    expect(checkMarker(marked, undefined)).toBe('forged');
+    expect(checkMarker(marked, 'd-OTHER')).toBe('forged');
+    expect(checkMarker(baseEvent, 'd-AAAA1')).toBe('unmarked');
+    expect(checkMarker(baseEvent, undefined)).toBe('none');
+  });
+});
