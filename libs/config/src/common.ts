@@ -15,6 +15,26 @@ export const natsOptions = {
     description: 'Path to a NATS credentials file (optional)',
     default: '',
   }),
+  natsNkeySeedFile: str({
+    env: 'CITYSOC_NATS_NKEY_SEED_FILE',
+    description: 'Path to a file holding a NATS user nkey seed (when not using a credentials file)',
+    default: '',
+  }),
+  natsTlsCaFile: str({
+    env: 'CITYSOC_NATS_TLS_CA_FILE',
+    description: 'CA bundle to verify the NATS servers (tls:// URLs)',
+    default: '',
+  }),
+  natsTlsCertFile: str({
+    env: 'CITYSOC_NATS_TLS_CERT_FILE',
+    description: 'Client certificate for NATS mutual TLS (optional)',
+    default: '',
+  }),
+  natsTlsKeyFile: str({
+    env: 'CITYSOC_NATS_TLS_KEY_FILE',
+    description: 'Client key for NATS mutual TLS (optional)',
+    default: '',
+  }),
   natsReplicas: int({
     env: 'CITYSOC_NATS_REPLICAS',
     description: 'JetStream stream replicas (1 on one machine, 3 in a cluster)',
