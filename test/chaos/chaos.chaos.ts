@@ -69,6 +69,7 @@ describe('chaos: faults on a JetStream cluster, Redis and the apps while events 
   let sentinel: Awaited<ReturnType<typeof startSentinel>>;
   let pipeline: Pipeline;
   let queue: Queue;
+  let queueRedis: ReturnType<typeof redisConnection>;
   const faults: Fault[] = [];
   const figures: Figures[] = [];
   const perSender = Math.max(EVERY, Math.floor(TOTAL_WANTED / 9 / SENDERS.length / EVERY) * EVERY);
@@ -105,8 +106,9 @@ describe('chaos: faults on a JetStream cluster, Redis and the apps while events 
     };
     pipeline = new Pipeline({ apps: ['indexer', 'detector', 'responder', 'collector'], env });
     await pipeline.start();
+    queueRedis = redisConnection(env.CITYSOC_REDIS_URL, redisSettingsFromEnv(env));
     queue = new Queue('incidents', {
-      connection: redisConnection(env.CITYSOC_REDIS_URL, redisSettingsFromEnv(env)),
+      connection: queueRedis,
       prefix: pipeline.queuePrefix,
     });
 
@@ -179,6 +181,7 @@ describe('chaos: faults on a JetStream cluster, Redis and the apps while events 
   afterAll(async () => {
     console.log(report(figures));
     await queue?.close();
+    queueRedis?.disconnect();
     await pipeline?.stop();
     await sentinel?.proc.stop();
     for (const r of redis) await r.proc.stop();
@@ -240,7 +243,8 @@ describe('chaos: faults on a JetStream cluster, Redis and the apps while events 
 
       const sent = SENDERS.length * perSender;
       const alertsExpected = sent / EVERY;
-      const ips = SENDERS.map((_, s) => ip(phase, s));
+      // The detector and the responder name the entity by its ECS field.
+      const ips = SENDERS.map((_, s) => `source.ip:${ip(phase, s)}`);
       const marks = ips.map(() => '?').join(',');
       const alertCount = () =>
         query<{ n: number }>(eventsDb, `SELECT COUNT(*) AS n FROM alerts WHERE entity IN (${marks})`, ...ips)
@@ -269,7 +273,7 @@ describe('chaos: faults on a JetStream cluster, Redis and the apps while events 
           const row = query<{ id?: string } | undefined>(
             controlDb,
             'SELECT id FROM incidents WHERE entity = ?',
-            ip(phase, s),
+            ips[s],
           );
           return row?.id && (await queue.getJob(row.id)) ? 1 : 0;
         }),
