@@ -44,6 +44,9 @@ function payloads(): Buffer[] {
   });
 }
 
+// Syslog only: the flow listeners' fixed ports would collide between collector processes.
+const NO_FLOW = { CITYSOC_FLOW_NETFLOW_PORT: '-1', CITYSOC_FLOW_IPFIX_PORT: '-1' };
+
 const natsUrl = process.env.CITYSOC_NATS_URL ?? 'nats://127.0.0.1:4222';
 
 async function streamMessages(stream: string): Promise<number> {
@@ -98,7 +101,7 @@ async function stopAll(children: ChildProcess[]): Promise<void> {
 }
 
 async function collectorRun(n: number): Promise<number> {
-  const pipeline = new Pipeline({ apps: ['collector'] });
+  const pipeline = new Pipeline({ apps: ['collector'], env: NO_FLOW });
   await pipeline.start();
   const extras: ChildProcess[] = [];
   try {
@@ -131,7 +134,7 @@ async function collectorRun(n: number): Promise<number> {
 }
 
 async function detectorRun(n: number): Promise<number> {
-  const pipeline = new Pipeline({ apps: ['collector'] });
+  const pipeline = new Pipeline({ apps: ['collector'], env: NO_FLOW });
   await pipeline.start();
   const extras: ChildProcess[] = [];
   try {
