@@ -165,13 +165,17 @@ export class NatsCluster {
 
   /** The stream's leader and replicas as the cluster reports them. */
   async placement(stream: string): Promise<{ leader: string; replicas: string[] }> {
-    return this.withConnection(async (nc) => {
-      const info = await (await nc.jetstreamManager({ timeout: 3000 })).streams.info(stream);
-      return {
-        leader: info.cluster?.leader ?? '',
-        replicas: (info.cluster?.replicas ?? []).map((r) => r.name),
-      };
-    });
+    // Right after a node restarts the JetStream API can time out or report no leader while it elects one.
+    return waitFor(
+      () =>
+        this.withConnection(async (nc) => {
+          const info = await (await nc.jetstreamManager({ timeout: 3000 })).streams.info(stream);
+          const leader = info.cluster?.leader ?? '';
+          return leader ? { leader, replicas: (info.cluster?.replicas ?? []).map((r) => r.name) } : undefined;
+        }),
+      `a leader for ${stream}`,
+      60_000,
+    );
   }
 
   async stop(): Promise<void> {
