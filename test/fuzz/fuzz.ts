@@ -14,6 +14,8 @@ while (Date.now() < deadline) {
   for (const p of properties) {
     if (Date.now() >= deadline) break;
     const seed = (Date.now() ^ (rounds * 7919)) | 0;
+    // Printed before the run so that a hang (no counterexample to print) can still be replayed.
+    if (process.env.CITYSOC_FUZZ_VERBOSE) console.error(`run ${p.name} seed ${seed}`);
     const r = fc.check(p.property as fc.IProperty<unknown>, { numRuns: runsPerRound, seed });
     if (r.failed) {
       failures++;
