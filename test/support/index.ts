@@ -5,6 +5,16 @@ export { corpusDir } from './corpus';
 export { repoRoot } from './root';
 export { testBusSettings } from './bus';
 export {
+  NatsCluster,
+  ServerProcess,
+  startRedis,
+  startSentinel,
+  waitRedis,
+  waitReplicaSynced,
+  type NatsNode,
+  type RedisNode,
+} from './servers';
+export {
   PeerProcess,
   makeTestPki,
   peerDir,

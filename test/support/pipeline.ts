@@ -76,6 +76,8 @@ export class Pipeline {
       CITYSOC_DETECTOR_METRICS_PORT: '-1',
       CITYSOC_INDEXER_METRICS_PORT: '-1',
       CITYSOC_RESPONDER_METRICS_PORT: '-1',
+      // The shared test Redis keeps nothing on disk; durability has its own tests (test/chaos).
+      CITYSOC_REDIS_ALLOW_VOLATILE: 'true',
       ...(this.opts.env ?? {}),
     };
   }

@@ -1,5 +1,5 @@
 export { busNames, type BusNames } from './names';
-export { isRetryableBusError, backoffMs, sleep } from './retry';
+export { isRetryableBusError, retryReason, backoffMs, sleep, type RetryReason } from './retry';
 export { connectBus, type BusConnectOptions } from './connection';
 export { streamConfigs, ensureStreams, isNotFound, DUPLICATE_WINDOW_MS, type StreamLimits } from './streams';
 export { JetStreamPublisher, PublishError, type OutMessage } from './publisher';

@@ -8,6 +8,11 @@ export interface BusSettings extends Omit<StreamLimits, 'replicas'> {
   natsReplicas: number;
   natsUrl: string;
   natsCreds: string;
+  /** Optional (older callers omit them): nkey seed file and TLS material, '' when unused. */
+  natsNkeySeedFile?: string;
+  natsTlsCaFile?: string;
+  natsTlsCertFile?: string;
+  natsTlsKeyFile?: string;
   streamPrefix: string;
 }
 
@@ -26,6 +31,10 @@ export async function openBus(settings: BusSettings, appName: string, publishAtt
     servers: settings.natsUrl,
     name: `citysoc-${appName}`,
     ...(settings.natsCreds ? { credsFile: settings.natsCreds } : {}),
+    ...(settings.natsNkeySeedFile ? { nkeySeedFile: settings.natsNkeySeedFile } : {}),
+    ...(settings.natsTlsCaFile ? { tlsCaFile: settings.natsTlsCaFile } : {}),
+    ...(settings.natsTlsCertFile ? { tlsCertFile: settings.natsTlsCertFile } : {}),
+    ...(settings.natsTlsKeyFile ? { tlsKeyFile: settings.natsTlsKeyFile } : {}),
   });
   const jsm = await nc.jetstreamManager();
   const names = busNames(settings.streamPrefix);

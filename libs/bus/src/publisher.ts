@@ -6,7 +6,7 @@ import {
   type PubAck,
   type Subscription,
 } from 'nats';
-import { backoffMs, isRetryableBusError, sleep } from './retry';
+import { backoffMs, retryReason, type RetryReason, sleep } from './retry';
 
 export interface OutMessage {
   subject: string;
@@ -45,10 +45,18 @@ export class JetStreamPublisher {
   private sub?: Subscription;
   private sweeper?: NodeJS.Timeout;
   private seq = 0;
+  /** Retries so far by cause (an election shows up as jetstream_unavailable/no_responders/timeout). */
+  readonly retries = new Map<RetryReason, number>();
+  /** Publishes that gave up: a non-retryable error, or the attempts ran out. */
+  failures = 0;
 
   constructor(
     private readonly nc: NatsConnection,
-    private readonly opts: { maxAttempts?: number; timeoutMs?: number } = {},
+    private readonly opts: {
+      maxAttempts?: number;
+      timeoutMs?: number;
+      onRetry?: (reason: RetryReason, attempt: number) => void;
+    } = {},
   ) {}
 
   async publish(m: OutMessage): Promise<PubAck> {
@@ -57,8 +65,15 @@ export class JetStreamPublisher {
       try {
         return await this.publishOnce(m);
       } catch (err) {
-        if (!isRetryableBusError(err) || attempt + 1 >= maxAttempts) throw err;
-        await sleep(backoffMs(attempt));
+        const reason = retryReason(err);
+        if (reason === undefined || attempt + 1 >= maxAttempts) {
+          this.failures++;
+          throw err;
+        }
+        this.retries.set(reason, (this.retries.get(reason) ?? 0) + 1);
+        this.opts.onRetry?.(reason, attempt + 1);
+        // Capped backoff: with an unbounded attempt count (the collector) a long outage retries every 5 s.
+        await sleep(backoffMs(Math.min(attempt, 16)));
       }
     }
   }

@@ -1,31 +1,45 @@
 /**
- * Which bus errors are worth retrying. Kept small and tested (vector's retry.rs): a publish that fails
- * during a leader election, a reconnect or a timeout will succeed later; a bad subject never will.
+ * Which bus errors are worth retrying, and why. Kept small and tested (vector's retry.rs): a publish that
+ * fails during a leader election, a reconnect or a timeout will succeed later; a bad subject never will.
+ * The reason is a short stable label so retries can be counted per cause.
  */
+export type RetryReason =
+  'timeout' | 'no_responders' | 'jetstream_unavailable' | 'connection' | 'leader_election';
+
+const CODE_REASONS: Record<string, RetryReason> = {
+  TIMEOUT: 'timeout',
+  '408': 'timeout',
+  CONNECTION_TIMEOUT: 'connection',
+  // nats.js uses 503 both for "no responders" and for "jetstream not enabled"; a JetStream API error with
+  // code 503 is "JetStream system temporarily unavailable" (err_code 10008) during an election.
+  '503': 'no_responders',
+  CONNECTION_CLOSED: 'connection',
+  CONNECTION_DRAINING: 'connection',
+  DISCONNECT: 'connection',
+  CONNECTION_REFUSED: 'connection',
+};
+
+const MESSAGE_REASONS: Array<[RegExp, RetryReason]> = [
+  [
+    /jetstream (is )?not enabled|temporarily unavailable|cluster not (ready|available)/i,
+    'jetstream_unavailable',
+  ],
+  [/no responders/i, 'no_responders'],
+  [/timeout|timed out/i, 'timeout'],
+  [/connection closed|disconnect|connection refused/i, 'connection'],
+  [/leader|no quorum|quorum/i, 'leader_election'],
+];
+
+export function retryReason(err: unknown): RetryReason | undefined {
+  if (!(err instanceof Error)) return undefined;
+  // Message first: a 503 that says "jetstream not enabled" is an election, not a missing stream listener.
+  for (const [re, reason] of MESSAGE_REASONS) if (re.test(err.message)) return reason;
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' ? CODE_REASONS[code] : undefined;
+}
+
 export function isRetryableBusError(err: unknown): boolean {
-  if (!(err instanceof Error)) return false;
-  const code = (err as { code?: string }).code ?? '';
-  if (
-    [
-      'TIMEOUT',
-      '503',
-      'CONNECTION_CLOSED',
-      'CONNECTION_DRAINING',
-      'DISCONNECT',
-      'CONNECTION_REFUSED',
-    ].includes(code)
-  )
-    return true;
-  const msg = err.message.toLowerCase();
-  return (
-    msg.includes('timeout') ||
-    msg.includes('no responders') ||
-    msg.includes('jetstream is not enabled') ||
-    msg.includes('jetstream not enabled') ||
-    msg.includes('connection closed') ||
-    msg.includes('disconnect') ||
-    msg.includes('leader')
-  );
+  return retryReason(err) !== undefined;
 }
 
 export function backoffMs(attempt: number, baseMs = 100, maxMs = 5000): number {

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { int, list, str, url } from './options';
+import { bool, int, list, str, url } from './options';
 import { projectRoot } from './root';
 
 /** Option groups shared by several apps; each app composes the ones it needs. */
@@ -13,6 +13,26 @@ export const natsOptions = {
   natsCreds: str({
     env: 'CITYSOC_NATS_CREDS',
     description: 'Path to a NATS credentials file (optional)',
+    default: '',
+  }),
+  natsNkeySeedFile: str({
+    env: 'CITYSOC_NATS_NKEY_SEED_FILE',
+    description: 'Path to a file holding a NATS user nkey seed (when not using a credentials file)',
+    default: '',
+  }),
+  natsTlsCaFile: str({
+    env: 'CITYSOC_NATS_TLS_CA_FILE',
+    description: 'CA bundle to verify the NATS servers (tls:// URLs)',
+    default: '',
+  }),
+  natsTlsCertFile: str({
+    env: 'CITYSOC_NATS_TLS_CERT_FILE',
+    description: 'Client certificate for NATS mutual TLS (optional)',
+    default: '',
+  }),
+  natsTlsKeyFile: str({
+    env: 'CITYSOC_NATS_TLS_KEY_FILE',
+    description: 'Client key for NATS mutual TLS (optional)',
     default: '',
   }),
   natsReplicas: int({
@@ -61,7 +81,70 @@ export const redisOptions = {
     protocols: ['redis', 'rediss'],
   }),
   queuePrefix: str({ env: 'CITYSOC_QUEUE_PREFIX', description: 'BullMQ key prefix', default: 'citysoc' }),
+  ...redisConnectionOptions(),
 };
+
+/**
+ * How to reach Redis beyond its URL: Sentinel, ACL user, TLS material and the persistence requirement.
+ * Secrets come from the environment or from files (Docker/Kubernetes secrets), never from the repo.
+ */
+export function redisConnectionOptions() {
+  return {
+    redisSentinels: list({
+      env: 'CITYSOC_REDIS_SENTINELS',
+      description:
+        'Redis Sentinel addresses host:port, comma-separated (empty = connect to CITYSOC_REDIS_URL)',
+      default: [],
+    }),
+    redisSentinelName: str({
+      env: 'CITYSOC_REDIS_SENTINEL_NAME',
+      description: 'Name of the Redis master the Sentinels watch',
+      default: 'citysoc',
+    }),
+    redisUsername: str({
+      env: 'CITYSOC_REDIS_USERNAME',
+      description: 'Redis ACL user (overrides the URL user)',
+      default: '',
+    }),
+    redisPassword: str({
+      env: 'CITYSOC_REDIS_PASSWORD',
+      description: 'Redis ACL password (prefer CITYSOC_REDIS_PASSWORD_FILE)',
+      default: '',
+      secret: true,
+    }),
+    redisPasswordFile: str({
+      env: 'CITYSOC_REDIS_PASSWORD_FILE',
+      description: 'File holding the Redis ACL password',
+      default: '',
+    }),
+    redisSentinelPasswordFile: str({
+      env: 'CITYSOC_REDIS_SENTINEL_PASSWORD_FILE',
+      description: 'File holding the Sentinel password (when Sentinels require auth)',
+      default: '',
+    }),
+    redisTlsCaFile: str({
+      env: 'CITYSOC_REDIS_TLS_CA_FILE',
+      description: 'CA bundle for Redis TLS (setting it, or a rediss:// URL, turns TLS on)',
+      default: '',
+    }),
+    redisTlsCertFile: str({
+      env: 'CITYSOC_REDIS_TLS_CERT_FILE',
+      description: 'Client certificate for Redis mutual TLS (optional)',
+      default: '',
+    }),
+    redisTlsKeyFile: str({
+      env: 'CITYSOC_REDIS_TLS_KEY_FILE',
+      description: 'Client key for Redis mutual TLS (optional)',
+      default: '',
+    }),
+    redisAllowVolatile: bool({
+      env: 'CITYSOC_REDIS_ALLOW_VOLATILE',
+      description:
+        'Report ready even when Redis does not persist (no AOF/RDB): for development only, a crash then loses every queued job',
+      default: false,
+    }),
+  };
+}
 
 export const storeOptions = {
   dataDir: str({

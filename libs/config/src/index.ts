@@ -7,7 +7,14 @@ export {
   renderEnvExample,
 } from './schema';
 export { str, int, port, bool, list, oneOf, url } from './options';
-export { natsOptions, redisOptions, storeOptions, metricsOptions, ruleOptions } from './common';
+export {
+  natsOptions,
+  redisOptions,
+  redisConnectionOptions,
+  storeOptions,
+  metricsOptions,
+  ruleOptions,
+} from './common';
 export { projectRoot } from './root';
 export { eventStoreOptions } from './event-store';
 export { taxiiOptions, reportOptions } from './reports';

@@ -1,8 +1,10 @@
 import { type ConnectionOptions, type Job, Queue, Worker } from 'bullmq';
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { type Severity } from '@citysoc/ecs';
 import { MAX_PRIORITY_SCORE } from '@citysoc/incidents';
+
+// Kept here too: callers imported it from this module before Sentinel support moved it to ./redis.
+export { redisConnection } from './redis';
 
 export const INCIDENTS_QUEUE = 'incidents';
 
@@ -20,11 +22,6 @@ export interface QueueSettings {
   lockMs?: number;
   /** How often abandoned claims are looked for (ms); defaults to half the lock. */
   stalledIntervalMs?: number;
-}
-
-export function redisConnection(url: string): Redis {
-  // BullMQ workers block on Redis; a finite retry count would turn a Redis restart into a crash.
-  return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false });
 }
 
 /** What `accept` says about a job handed out by the queue. */

@@ -1,7 +1,6 @@
 export {
   IncidentQueue,
   INCIDENTS_QUEUE,
-  redisConnection,
   jobPriority,
   type ClaimVerdict,
   type Claimed,
@@ -20,3 +19,13 @@ export {
   type NotifySettings,
   type FailedNotification,
 } from './notify-queue';
+export {
+  redisConnection,
+  redisOptionsFor,
+  redisSettingsFromEnv,
+  redisPersistence,
+  assertRedisDurable,
+  parseHostPort,
+  type RedisConnectionSettings,
+  type RedisPersistence,
+} from './redis';

@@ -4,7 +4,7 @@ import { type Response } from 'express';
 import { type Redis } from 'ioredis';
 import { type NatsConnection } from 'nats';
 import { ComponentMetrics } from '@citysoc/observability';
-import { type IncidentQueue, type NotifyQueue } from '@citysoc/queues';
+import { assertRedisDurable, type IncidentQueue, type NotifyQueue } from '@citysoc/queues';
 import { type ControlStore, type EventStore } from '@citysoc/store';
 import { Public } from '../auth/roles';
 import {
@@ -48,6 +48,8 @@ export class HealthController {
       }),
       redis: await this.check(async () => {
         if ((await this.redis.ping()) !== 'PONG') throw new Error('no PONG');
+        // A Redis without AOF loses the incident queue on a crash: not ready (issue 11).
+        await assertRedisDurable(this.redis);
       }),
       store: await this.check(async () => {
         await this.events.ping();

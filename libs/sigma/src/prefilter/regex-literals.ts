@@ -8,8 +8,13 @@ function skipGroup(p: string, i: number): number {
   for (let j = i; j < p.length; j++) {
     const c = p[j];
     if (c === '\\') j++;
-    else if (c === '[') j = skipClass(p, j) - 1;
-    else if (c === '(') depth++;
+    else if (c === '[') {
+      // An unclosed class inside a group: without this check j went back to -2 and the scan restarted
+      // from the pattern's start forever (found by the fast-check properties, issue 11).
+      const end = skipClass(p, j);
+      if (end < 0) return -1;
+      j = end - 1;
+    } else if (c === '(') depth++;
     else if (c === ')' && --depth === 0) return j + 1;
   }
   return -1;

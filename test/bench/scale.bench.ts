@@ -1,0 +1,189 @@
+/**
+ * Scaling benchmark (issue 11): how throughput changes with 1, 2 and 4 detector processes and with 1 and 2
+ * collector processes, each stage measured on its own so one stage's limit does not hide another's.
+ *
+ *  - collector: N collector processes (each on its own port, like behind a load balancer) take the same
+ *    octet-counted TCP stream; measured until EVENTS holds every event.
+ *  - detector: EVENTS is filled first; then N detector processes share one durable consumer; measured
+ *    until the consumer has nothing pending or unacknowledged.
+ *
+ *   npm run bench:scale     (BENCH_SCALE_EVENTS=40000 to change the load)
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { connect } from 'nats';
+import { freePort, octetCount, Pipeline, repoRoot, waitFor } from '../support';
+
+const TOTAL = Number(process.env.BENCH_SCALE_EVENTS ?? 40_000);
+const CONNECTIONS = 4;
+
+function send(port: number, payload: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host: '127.0.0.1', port }, () => s.end(payload));
+    s.on('close', () => resolve());
+    s.on('error', reject);
+  });
+}
+
+function payloads(): Buffer[] {
+  const base = Date.now();
+  const per = Math.ceil(TOTAL / CONNECTIONS);
+  return Array.from({ length: CONNECTIONS }, (_, c) => {
+    const lines: string[] = [];
+    for (let i = 0; i < per && c * per + i < TOTAL; i++) {
+      const n = c * per + i;
+      const msg =
+        n % 10 === 0
+          ? `Failed password for invalid user u${n} from 198.51.100.${n % 250} port ${1024 + (n % 60000)} ssh2`
+          : `pam_unix(sshd:session): session opened for user u${n} by (uid=0)`;
+      lines.push(`<38>1 ${new Date(base + n).toISOString()} ward-${c}.hanoi.gov.vn sshd ${n} - - ${msg}`);
+    }
+    return octetCount(lines);
+  });
+}
+
+// Syslog only: the flow listeners' fixed ports would collide between collector processes.
+const NO_FLOW = { CITYSOC_FLOW_NETFLOW_PORT: '-1', CITYSOC_FLOW_IPFIX_PORT: '-1' };
+
+const natsUrl = process.env.CITYSOC_NATS_URL ?? 'nats://127.0.0.1:4222';
+
+async function streamMessages(stream: string): Promise<number> {
+  const nc = await connect({ servers: natsUrl });
+  try {
+    return (await (await nc.jetstreamManager()).streams.info(stream)).state.messages;
+  } finally {
+    await nc.close();
+  }
+}
+
+async function consumerDone(stream: string, durable: string): Promise<boolean> {
+  const nc = await connect({ servers: natsUrl });
+  try {
+    const info = await (await nc.jetstreamManager()).consumers.info(stream, durable);
+    return info.num_pending === 0 && info.num_ack_pending === 0 && info.delivered.stream_seq >= TOTAL;
+  } finally {
+    await nc.close();
+  }
+}
+
+/** Extra processes of one app beside the pipeline's own, same prefix and settings. */
+function spawnExtra(pipeline: Pipeline, app: string, env: Record<string, string>, ready: string) {
+  const child = spawn(process.execPath, [path.join(repoRoot(), 'dist', 'apps', app, 'src', 'main.js')], {
+    env: { ...pipeline.env(), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const started = new Promise<void>((resolve, reject) => {
+    let out = '';
+    const on = (b: Buffer) => {
+      out += b.toString('utf8');
+      if (out.includes(ready)) resolve();
+    };
+    child.stdout?.on('data', on);
+    child.stderr?.on('data', on);
+    child.once('exit', (code) => reject(new Error(`${app} exited (${code}): ${out.slice(-2000)}`)));
+  });
+  return { child, started };
+}
+
+async function stopAll(children: ChildProcess[]): Promise<void> {
+  await Promise.all(
+    children.map(
+      (c) =>
+        new Promise<void>((r) => {
+          if (c.exitCode !== null) return r();
+          c.once('exit', () => r());
+          c.kill('SIGTERM');
+        }),
+    ),
+  );
+}
+
+async function collectorRun(n: number): Promise<number> {
+  const pipeline = new Pipeline({ apps: ['collector'], env: NO_FLOW });
+  await pipeline.start();
+  const extras: ChildProcess[] = [];
+  try {
+    const ports = [pipeline.syslogPort];
+    for (let i = 1; i < n; i++) {
+      const port = await freePort();
+      const e = spawnExtra(
+        pipeline,
+        'collector',
+        { CITYSOC_SYSLOG_TCP_PORT: String(port), CITYSOC_SYSLOG_UDP_PORT: String(port) },
+        'collector started',
+      );
+      extras.push(e.child);
+      await e.started;
+      ports.push(port);
+    }
+    const data = payloads();
+    const t0 = process.hrtime.bigint();
+    await Promise.all(data.map((p, i) => send(ports[i % ports.length]!, p)));
+    await waitFor(
+      async () => (await streamMessages(`${pipeline.prefix}EVENTS`)) >= TOTAL,
+      'EVENTS full',
+      900_000,
+    );
+    return TOTAL / (Number(process.hrtime.bigint() - t0) / 1e9);
+  } finally {
+    await stopAll(extras);
+    await pipeline.stop();
+  }
+}
+
+async function detectorRun(n: number): Promise<number> {
+  const pipeline = new Pipeline({ apps: ['collector'], env: NO_FLOW });
+  await pipeline.start();
+  const extras: ChildProcess[] = [];
+  try {
+    await Promise.all(payloads().map((p) => send(pipeline.syslogPort, p)));
+    await waitFor(
+      async () => (await streamMessages(`${pipeline.prefix}EVENTS`)) >= TOTAL,
+      'EVENTS full',
+      900_000,
+    );
+    await pipeline.kill('collector');
+    const t0 = process.hrtime.bigint();
+    // Started together so no one process gets a head start on the backlog.
+    const started = Array.from({ length: n }, () => spawnExtra(pipeline, 'detector', {}, 'detector started'));
+    extras.push(...started.map((s) => s.child));
+    await Promise.all(started.map((s) => s.started));
+    await waitFor(
+      () => consumerDone(`${pipeline.prefix}EVENTS`, `${pipeline.prefix}detector`),
+      'detectors done',
+      900_000,
+    );
+    return TOTAL / (Number(process.hrtime.bigint() - t0) / 1e9);
+  } finally {
+    await stopAll(extras);
+    await pipeline.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const load = os.loadavg()[0]!;
+  const results: Record<string, number> = {};
+  for (const n of [1, 2]) results[`collector x${n}`] = Math.round(await collectorRun(n));
+  for (const n of [1, 2, 4]) results[`detector x${n}`] = Math.round(await detectorRun(n));
+  console.log(
+    JSON.stringify(
+      {
+        machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`,
+        load_average_at_start: load.toFixed(2),
+        load_average_at_end: os.loadavg()[0]!.toFixed(2),
+        events: TOTAL,
+        events_per_second: results,
+        note: 'detector runs include process start-up (rule compilation) in the measured time',
+      },
+      null,
+      2,
+    ),
+  );
+}
+
+void main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
