@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Queue } from 'bullmq';
 import { type Alert } from '@citysoc/ecs';
+import { DEFAULT_GROUPING } from '@citysoc/incidents';
 import { redisConnection } from '@citysoc/queues';
 import { REPORTS_QUEUE } from '@citysoc/reports';
 import { openControlStore, openEventStore } from '@citysoc/store';
@@ -48,7 +49,9 @@ describe('reporter killed mid-delivery', () => {
       list.push(a);
     }
     await events.insertAlerts(list);
-    for (const a of list) control.incidents.recordAlert(a, 30 * 60_000);
+    // One incident about the attacked host: group by destination, not by each attacker's address.
+    const grouping = { ...DEFAULT_GROUPING, entityFields: ['destination.ip'], windowMs: 30 * 60_000 };
+    for (const a of list) control.incidents.recordAlert(a, grouping);
     await events.close();
     control.close();
   });
