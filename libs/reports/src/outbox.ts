@@ -81,6 +81,10 @@ export class ReportOutbox {
         prefix: this.prefix,
         // One delivery at a time keeps envelopes in order (markings and identities before what refers to them).
         concurrency: 1,
+        // A reporter killed mid-delivery leaves its job active; a short lock (renewed every 5 s while a
+        // delivery runs) lets a restarted reporter take it over within seconds instead of a minute.
+        lockDuration: 10_000,
+        stalledInterval: 5_000,
         settings: {
           backoffStrategy: (attemptsMade, _type, err) => backoffDelay(attemptsMade, this.backoff, err),
         },
