@@ -7,5 +7,7 @@ bash scripts/ensure-node-deps.sh
 # Operator settings (see .env.example) apply to every app.
 if [ -f .env ]; then set -a; . ./.env; set +a; fi
 bash scripts/ensure-services.sh
+CITYSOC_REDIS_URL="$(bash scripts/ensure-durable-redis.sh)"
+export CITYSOC_REDIS_URL
 npm run -s build
 exec node dist/scripts/run-local.js "$@"
