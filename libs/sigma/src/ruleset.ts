@@ -9,7 +9,7 @@ import {
   type SigmaLogsource,
   type SigmaRule,
 } from './model';
-import { ANY_VALUE } from './prefilter/atoms';
+import { ANY_VALUE, type Requirement } from './prefilter/atoms';
 import { CandidateIndex, type IndexInfo } from './prefilter/candidates';
 
 export interface CompiledRule {
@@ -70,6 +70,14 @@ interface Entry {
   timed: number;
   timedNs: number;
   readonly req: CompiledDetection['req'];
+}
+
+/** A logsource predicate's requirement in the candidate index (never a candidate itself). */
+interface Gate {
+  readonly req: Requirement;
+  readonly idx: number;
+  seen: number;
+  readonly gate: true;
 }
 
 /** The options one rule compiles with: its logsource's field resolver, when a pipeline supplies one. */
@@ -274,13 +282,28 @@ export function compileRules(rules: SigmaRule[], opts: CompileOptions = {}): Com
     preds = r.preds;
   }
   entries.forEach((e, i) => (e.idx = i));
-  const index = new CandidateIndex(entries);
+  // A predicate that states its literals gets a gate in the same index, so the one walk over the event
+  // that finds candidate rules also tells which logsources can admit it. Keyword atoms are left out: the
+  // keyword pass runs after the routes that own keyword rules were asked.
+  const gates: (Gate | undefined)[] = preds.map((p) =>
+    p.req && !p.req.some((a) => a.path === ANY_VALUE)
+      ? { req: p.req, idx: -1, seen: 0, gate: true }
+      : undefined,
+  );
+  const index = new CandidateIndex<Entry | Gate>([
+    ...entries,
+    ...gates.filter((g): g is Gate => g !== undefined),
+  ]);
   // Per event: 0 = predicate not asked yet, 1 = the event belongs to the logsource, 2 = it does not.
   const verdicts = new Uint8Array(preds.length);
   let event: Record<string, unknown> = {};
   const admits = (g: number): boolean => {
     let v = verdicts[g] as number;
-    if (v === 0) v = verdicts[g] = (preds[g] as LogsourcePredicate)(event) ? 1 : 2;
+    if (v === 0) {
+      const gate = gates[g];
+      v = verdicts[g] =
+        gate !== undefined && !index.stamped(gate) ? 2 : (preds[g] as LogsourcePredicate)(event) ? 1 : 2;
+    }
     return v === 1;
   };
   // The keyword pass scans every value of the event; with routing it is needed only when one of the
@@ -306,7 +329,8 @@ export function compileRules(rules: SigmaRule[], opts: CompileOptions = {}): Com
       let out: RuleMatch[] | undefined;
       setActiveCtx(ctx);
       try {
-        for (const e of index.candidates(ctx, keywords)) {
+        for (const c of index.candidates(ctx, keywords)) {
+          const e = c as Entry;
           if (e.route >= 0 && !admits(e.route)) continue;
           if (!evaluate(e, ctx, ++tick % SAMPLE_EVERY === 0)) continue;
           const matchedFields: Record<string, unknown> = {};
