@@ -70,6 +70,8 @@ interface Entry {
   timed: number;
   timedNs: number;
   readonly req: CompiledDetection['req'];
+  /** The detection's second requirement in the index: a candidate whose gate did not hold is skipped. */
+  gate2: Gate | undefined;
 }
 
 /** A logsource predicate's requirement in the candidate index (never a candidate itself). */
@@ -112,6 +114,7 @@ function compileEntry(rule: SigmaRule, opts: CompileOptions): Entry {
     timedNs: 0,
     // Filters wrap `det` as `inner and not filter`, which keeps the inner requirement.
     req: det.req,
+    gate2: undefined,
   };
 }
 
@@ -177,6 +180,7 @@ function applyFilters(
       const inner = entry.det;
       entry.det = {
         req: inner.req,
+        req2: inner.req2,
         test: (ctx) => inner.test(ctx) && !fdet.test(ctx),
         collect: (ctx, out) => inner.collect(ctx, out),
       };
@@ -281,7 +285,12 @@ export function compileRules(rules: SigmaRule[], opts: CompileOptions = {}): Com
     notApplicable = r.dropped;
     preds = r.preds;
   }
-  entries.forEach((e, i) => (e.idx = i));
+  entries.forEach((e, i) => {
+    e.idx = i;
+    // Filters were applied above: `det` is final, and its second requirement still holds for it.
+    const r2 = e.det.req2;
+    e.gate2 = r2 ? { req: r2, idx: -1, seen: 0, gate: true } : undefined;
+  });
   // A predicate that states its literals gets a gate in the same index, so the one walk over the event
   // that finds candidate rules also tells which logsources can admit it. Keyword atoms are left out: the
   // keyword pass runs after the routes that own keyword rules were asked.
@@ -293,6 +302,7 @@ export function compileRules(rules: SigmaRule[], opts: CompileOptions = {}): Com
   const index = new CandidateIndex<Entry | Gate>([
     ...entries,
     ...gates.filter((g): g is Gate => g !== undefined),
+    ...entries.flatMap((e) => (e.gate2 ? [e.gate2] : [])),
   ]);
   // Per event: 0 = predicate not asked yet, 1 = the event belongs to the logsource, 2 = it does not.
   const verdicts = new Uint8Array(preds.length);
@@ -309,7 +319,11 @@ export function compileRules(rules: SigmaRule[], opts: CompileOptions = {}): Com
   // The keyword pass scans every value of the event; with routing it is needed only when one of the
   // logsources that own keyword rules admits the event.
   const keywordRoutes = [
-    ...new Set(entries.filter((e) => e.req?.some((a) => a.path === ANY_VALUE)).map((e) => e.route)),
+    ...new Set(
+      entries
+        .filter((e) => [e.req, e.gate2?.req].some((r) => r?.some((a) => a.path === ANY_VALUE)))
+        .map((e) => e.route),
+    ),
   ];
   const keywords =
     preds.length > 0 && !keywordRoutes.includes(-1) ? () => keywordRoutes.some(admits) : undefined;
@@ -331,6 +345,7 @@ export function compileRules(rules: SigmaRule[], opts: CompileOptions = {}): Com
       try {
         for (const c of index.candidates(ctx, keywords)) {
           const e = c as Entry;
+          if (e.gate2 !== undefined && !index.stamped(e.gate2)) continue;
           if (e.route >= 0 && !admits(e.route)) continue;
           if (!evaluate(e, ctx, ++tick % SAMPLE_EVERY === 0)) continue;
           const matchedFields: Record<string, unknown> = {};
