@@ -327,6 +327,11 @@ export function compileRules(rules: SigmaRule[], opts: CompileOptions = {}): Com
   ];
   const keywords =
     preds.length > 0 && !keywordRoutes.includes(-1) ? () => keywordRoutes.some(admits) : undefined;
+  // A candidate runs only if its second requirement held and its logsource admits the event.
+  const keep = (c: Entry | Gate): boolean => {
+    const e = c as Entry;
+    return (e.gate2 === undefined || index.stamped(e.gate2)) && (e.route < 0 || admits(e.route));
+  };
   let events = 0;
   let tick = 0;
 
@@ -343,10 +348,8 @@ export function compileRules(rules: SigmaRule[], opts: CompileOptions = {}): Com
       let out: RuleMatch[] | undefined;
       setActiveCtx(ctx);
       try {
-        for (const c of index.candidates(ctx, keywords)) {
+        for (const c of index.candidates(ctx, keywords, keep)) {
           const e = c as Entry;
-          if (e.gate2 !== undefined && !index.stamped(e.gate2)) continue;
-          if (e.route >= 0 && !admits(e.route)) continue;
           if (!evaluate(e, ctx, ++tick % SAMPLE_EVERY === 0)) continue;
           const matchedFields: Record<string, unknown> = {};
           e.det.collect(ctx, matchedFields);

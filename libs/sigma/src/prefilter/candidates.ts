@@ -144,9 +144,10 @@ export class CandidateIndex<T extends Indexed> {
 
   /**
    * Rules that may match the event, in rule order; every other rule provably does not match it.
-   * `keywords` lets a caller that knows no keyword rule applies to this event skip the keyword pass.
+   * `keywords` lets a caller that knows no keyword rule applies to this event skip the keyword pass;
+   * `keep` drops candidates once every atom (gates included) was seen.
    */
-  candidates(ctx: MatchCtx, keywords?: () => boolean): T[] {
+  candidates(ctx: MatchCtx, keywords?: () => boolean, keep?: (e: T) => boolean): T[] {
     const gen = ++this.gen;
     const out: T[] = [];
     this.out = out;
@@ -167,7 +168,17 @@ export class CandidateIndex<T extends Indexed> {
         if (!ac.scanFolded(s, this.onHit)) ac.scan(lowerCached(ctx, s), this.onHit);
       }
     }
-    if (out.length > this.always.length) out.sort((a, b) => a.idx - b.idx);
+    if (keep) {
+      // Before sorting: a field present in most events marks many rules that their route or second
+      // requirement (both known only now) rule out, and sorting them all would cost more than the rest.
+      let j = 0;
+      for (let i = 0; i < out.length; i++) {
+        const e = out[i] as T;
+        if (keep(e)) out[j++] = e;
+      }
+      out.length = j;
+      if (j > 1) out.sort((a, b) => a.idx - b.idx);
+    } else if (out.length > this.always.length) out.sort((a, b) => a.idx - b.idx);
     return out;
   }
 
