@@ -87,6 +87,8 @@ export interface LoadOptions {
  */
 export type LogsourcePredicate = ((event: Record<string, unknown>) => boolean) & {
   readonly req?: Requirement;
+  /** A second necessary condition, independent of `req` (another operand of the selection's AND). */
+  readonly req2?: Requirement;
 };
 
 /**

@@ -270,7 +270,11 @@ function compilePipeline(spec: PipelineSpec, entries: Entry[], file: string): Co
           return false;
         };
         // The entries' literals let the rule set's index reject most events before the predicate runs.
-        pred = Object.assign(fn, { req: reqOr(tests.map((t) => t.req)) });
+        const req2 = tests.map((t) => t.req2 ?? null);
+        pred = Object.assign(fn, {
+          req: reqOr(tests.map((t) => t.req)),
+          req2: req2.every((r) => r !== null) ? reqOr(req2) : null,
+        });
         predicates.set(key, pred);
       }
       return pred;

@@ -51,3 +51,28 @@ describe('logsource predicate gate', () => {
     expect(calls).toBe(wantCalls);
   });
 });
+
+describe('logsource predicate second gate', () => {
+  let calls = 0;
+  const pred: LogsourcePredicate = Object.assign(
+    (ev: Record<string, unknown>) => {
+      calls++;
+      return ev['module'] === 'syslog' && ev['program'] === 'nginx';
+    },
+    {
+      req: [{ k: 'eq' as const, path: 'module', text: 'syslog' }],
+      req2: [{ k: 'eq' as const, path: 'program', text: 'nginx' }],
+    },
+  );
+  const set = compileRules(loadRulesFromText(RULE, 'inline.yml').rules, { logsource: () => pred });
+  const hit = { 'cs-method': 'GET', q: 'UNION SELECT' };
+  it.each([
+    ['first literal only: not called', { module: 'syslog', program: 'sshd', ...hit }, 0, 0],
+    ['second literal only: not called', { program: 'nginx', ...hit }, 0, 0],
+    ['both: called, matches', { module: 'syslog', program: 'nginx', ...hit }, 1, 1],
+  ])('%s', (_n, event, wantCalls, matched) => {
+    calls = 0;
+    expect(set.match(event)).toHaveLength(matched);
+    expect(calls).toBe(wantCalls);
+  });
+});

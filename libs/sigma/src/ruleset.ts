@@ -294,14 +294,14 @@ export function compileRules(rules: SigmaRule[], opts: CompileOptions = {}): Com
   // A predicate that states its literals gets a gate in the same index, so the one walk over the event
   // that finds candidate rules also tells which logsources can admit it. Keyword atoms are left out: the
   // keyword pass runs after the routes that own keyword rules were asked.
-  const gates: (Gate | undefined)[] = preds.map((p) =>
-    p.req && !p.req.some((a) => a.path === ANY_VALUE)
-      ? { req: p.req, idx: -1, seen: 0, gate: true }
-      : undefined,
-  );
+  const gateOf = (req: Requirement | undefined): Gate | undefined =>
+    req && !req.some((a) => a.path === ANY_VALUE) ? { req, idx: -1, seen: 0, gate: true } : undefined;
+  const gates = preds.map((p) => gateOf(p.req));
+  // Most entries select `event.module: syslog` and a list of programs: the second gate is the list.
+  const gates2 = preds.map((p) => gateOf(p.req2));
   const index = new CandidateIndex<Entry | Gate>([
     ...entries,
-    ...gates.filter((g): g is Gate => g !== undefined),
+    ...[...gates, ...gates2].filter((g): g is Gate => g !== undefined),
     ...entries.flatMap((e) => (e.gate2 ? [e.gate2] : [])),
   ]);
   // Per event: 0 = predicate not asked yet, 1 = the event belongs to the logsource, 2 = it does not.
@@ -311,8 +311,13 @@ export function compileRules(rules: SigmaRule[], opts: CompileOptions = {}): Com
     let v = verdicts[g] as number;
     if (v === 0) {
       const gate = gates[g];
+      const gate2 = gates2[g];
       v = verdicts[g] =
-        gate !== undefined && !index.stamped(gate) ? 2 : (preds[g] as LogsourcePredicate)(event) ? 1 : 2;
+        (gate !== undefined && !index.stamped(gate)) || (gate2 !== undefined && !index.stamped(gate2))
+          ? 2
+          : (preds[g] as LogsourcePredicate)(event)
+            ? 1
+            : 2;
     }
     return v === 1;
   };
