@@ -10,7 +10,8 @@
  * Prints events/s on one thread (wall clock and process CPU time, untimed pass), p50/p99 per-event latency
  * (separate timed pass) and memory.
  *
- *   npm run build && node dist/test/bench/sigma.bench.js   (BENCH_EVENTS, CITYSOC_CORPUS_DIR)
+ *   npm run build && node dist/test/bench/sigma.bench.js   (BENCH_EVENTS, BENCH_ONLY, BENCH_SET,
+ *   CITYSOC_CORPUS_DIR)
  */
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -29,6 +30,10 @@ import { type Event, eventMix } from './sigma-events';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000);
 const DISTINCT = 20_000;
+/** `BENCH_ONLY=routed` (or `unrouted`) runs only those configurations, e.g. for `node --cpu-prof`. */
+const ONLY = process.env.BENCH_ONLY;
+/** `BENCH_SET=a` (or `b`) runs only that rule set. */
+const SET = process.env.BENCH_SET;
 
 const NETWORK_PRODUCTS = new Set(['cisco', 'fortigate', 'huawei', 'juniper', 'paloalto']);
 const WEB_CATEGORIES = new Set(['webserver', 'proxy', 'firewall', 'dns']);
@@ -118,7 +123,9 @@ function main(): void {
     ['(a) collector logsources', subset],
     ['(b) whole main corpus', loaded.rules],
   ] as const) {
+    if (SET !== undefined && !label.startsWith(`(${SET})`)) continue;
     for (const routed of [false, true]) {
+      if (ONLY !== undefined && ONLY !== (routed ? 'routed' : 'unrouted')) continue;
       const t0 = performance.now();
       const set = compileRules(rules, routed ? routedOpts : opts);
       const name = `${label}, ${routed ? 'routed by the citysoc pipeline' : 'unrouted'}`;

@@ -11,13 +11,23 @@ import { type Part, compilePattern, lit, parseSigmaString, star } from './patter
 import { type CompileOptions } from './model';
 import { regexAtoms, regexMinLength } from './prefilter/regex-literals';
 import { LITERAL_SET_MIN, compileLiteralSet } from './literal-set';
-import { ANY_VALUE, type Atom, type Requirement, patternAtom, reqAnd, reqOr } from './prefilter/atoms';
+import {
+  ANY_VALUE,
+  type Atom,
+  type Requirement,
+  patternAtom,
+  reqAnd,
+  reqOr,
+  reqSecond,
+} from './prefilter/atoms';
 
 export type { Requirement } from './prefilter/atoms';
 
 export interface CompiledDetection {
   test(ctx: MatchCtx): boolean;
   readonly req: Requirement;
+  /** Another necessary requirement, independent of `req` (from a different AND operand), or none. */
+  readonly req2?: Requirement;
   /**
    * A path whose absence alone makes `test` true (`field: null`, `exists: false`, or a union holding
    * one): the negation of such a detection requires the field, which gives `not filter` rules an atom.
@@ -464,6 +474,7 @@ function compileMap(
   const entries = keys.map((k) => compileEntry(k, def[k], opts, line));
   return {
     req: reqAnd(entries.map((e) => e.req)),
+    req2: reqSecond(entries.map((e) => e.req)),
     absent: absentAnd(entries),
     test(ctx) {
       for (const e of entries) if (!e.test(e.get(ctx), ctx)) return false;
@@ -508,6 +519,7 @@ function compileIdentifier(
     if (branches.length === 1) return branches[0] as CompiledDetection;
     return {
       req: reqOr(branches.map((b) => b.req)),
+      req2: orSecond(branches),
       absent: absentOr(branches),
       test(ctx) {
         for (const b of branches) if (b.test(ctx)) return true;
@@ -576,6 +588,7 @@ function compileCondition(
       const need = node.quant;
       return {
         req: reqOr(items.map((d) => d.req)),
+        req2: orSecond(items),
         test(ctx) {
           let c = 0;
           for (const d of items) if (d.test(ctx) && ++c >= need) return true;
@@ -592,8 +605,11 @@ function compileCondition(
 function combineNodes(op: 'and' | 'or', items: CompiledDetection[]): CompiledDetection {
   if (items.length === 1) return items[0] as CompiledDetection;
   if (op === 'and') {
+    // Every operand's requirements are necessary: the best two of all of them.
+    const all = items.flatMap((d) => [d.req, d.req2 ?? null]);
     return {
-      req: reqAnd(items.map((d) => d.req)),
+      req: reqAnd(all),
+      req2: reqSecond(all),
       absent: absentAnd(items),
       test(ctx) {
         for (const d of items) if (!d.test(ctx)) return false;
@@ -606,6 +622,7 @@ function combineNodes(op: 'and' | 'or', items: CompiledDetection[]): CompiledDet
   }
   return {
     req: reqOr(items.map((d) => d.req)),
+    req2: orSecond(items),
     absent: absentOr(items),
     test(ctx) {
       for (const d of items) if (d.test(ctx)) return true;
@@ -615,6 +632,12 @@ function combineNodes(op: 'and' | 'or', items: CompiledDetection[]): CompiledDet
       for (const d of items) if (d.test(ctx)) d.collect(ctx, out);
     },
   };
+}
+
+/** OR of operands that each carry a second requirement: one of those holds too (null if one lacks it). */
+function orSecond(items: readonly CompiledDetection[]): Requirement {
+  const r2 = items.map((d) => d.req2 ?? null);
+  return r2.every((r) => r !== null) ? reqOr(r2) : null;
 }
 
 /** Compiles a `detection` section (or a filter's selection + condition) into one closure tree. */

@@ -1,3 +1,5 @@
+import { type Requirement } from './prefilter/atoms';
+
 export const LEVELS = ['informational', 'low', 'medium', 'high', 'critical'] as const;
 export type SigmaLevel = (typeof LEVELS)[number];
 
@@ -78,8 +80,16 @@ export interface LoadOptions {
   includeStatuses?: { deprecated?: boolean; unsupported?: boolean };
 }
 
-/** Whether an event belongs to a logsource; supplied by whoever knows how events are shaped. */
-export type LogsourcePredicate = (event: Record<string, unknown>) => boolean;
+/**
+ * Whether an event belongs to a logsource; supplied by whoever knows how events are shaped. `req`, when
+ * given, is a necessary condition (one of its atoms holds on every event the predicate admits): the rule
+ * set then answers "no" from its literal index, without calling the predicate, on events that lack them.
+ */
+export type LogsourcePredicate = ((event: Record<string, unknown>) => boolean) & {
+  readonly req?: Requirement;
+  /** A second necessary condition, independent of `req` (another operand of the selection's AND). */
+  readonly req2?: Requirement;
+};
 
 /**
  * Event paths a Sigma field name resolves to, in order of preference: the value is read from the first

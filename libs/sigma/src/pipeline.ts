@@ -6,6 +6,7 @@ import { type CompiledDetection, compileDetection } from './compile';
 import { type RuleError, SigmaError } from './errors';
 import { ctxFor } from './event';
 import { type FieldResolver, type LogsourcePredicate, type SigmaLogsource } from './model';
+import { reqOr } from './prefilter/atoms';
 
 /**
  * A processing pipeline as data (YAML under `rules/pipelines/`): which events each Sigma logsource selects
@@ -263,11 +264,17 @@ function compilePipeline(spec: PipelineSpec, entries: Entry[], file: string): Co
       let pred = predicates.get(key);
       if (!pred) {
         const tests = chosen.map((e) => e.test as CompiledDetection);
-        pred = (event) => {
+        const fn = (event: Record<string, unknown>): boolean => {
           const ctx = ctxFor(event);
           for (const t of tests) if (t.test(ctx)) return true;
           return false;
         };
+        // The entries' literals let the rule set's index reject most events before the predicate runs.
+        const req2 = tests.map((t) => t.req2 ?? null);
+        pred = Object.assign(fn, {
+          req: reqOr(tests.map((t) => t.req)),
+          req2: req2.every((r) => r !== null) ? reqOr(req2) : null,
+        });
         predicates.set(key, pred);
       }
       return pred;

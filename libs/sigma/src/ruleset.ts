@@ -9,7 +9,7 @@ import {
   type SigmaLogsource,
   type SigmaRule,
 } from './model';
-import { ANY_VALUE } from './prefilter/atoms';
+import { ANY_VALUE, type Requirement } from './prefilter/atoms';
 import { CandidateIndex, type IndexInfo } from './prefilter/candidates';
 
 export interface CompiledRule {
@@ -70,6 +70,16 @@ interface Entry {
   timed: number;
   timedNs: number;
   readonly req: CompiledDetection['req'];
+  /** The detection's second requirement in the index: a candidate whose gate did not hold is skipped. */
+  gate2: Gate | undefined;
+}
+
+/** A logsource predicate's requirement in the candidate index (never a candidate itself). */
+interface Gate {
+  readonly req: Requirement;
+  readonly idx: number;
+  seen: number;
+  readonly gate: true;
 }
 
 /** The options one rule compiles with: its logsource's field resolver, when a pipeline supplies one. */
@@ -104,6 +114,7 @@ function compileEntry(rule: SigmaRule, opts: CompileOptions): Entry {
     timedNs: 0,
     // Filters wrap `det` as `inner and not filter`, which keeps the inner requirement.
     req: det.req,
+    gate2: undefined,
   };
 }
 
@@ -169,6 +180,7 @@ function applyFilters(
       const inner = entry.det;
       entry.det = {
         req: inner.req,
+        req2: inner.req2,
         test: (ctx) => inner.test(ctx) && !fdet.test(ctx),
         collect: (ctx, out) => inner.collect(ctx, out),
       };
@@ -273,23 +285,58 @@ export function compileRules(rules: SigmaRule[], opts: CompileOptions = {}): Com
     notApplicable = r.dropped;
     preds = r.preds;
   }
-  entries.forEach((e, i) => (e.idx = i));
-  const index = new CandidateIndex(entries);
+  entries.forEach((e, i) => {
+    e.idx = i;
+    // Filters were applied above: `det` is final, and its second requirement still holds for it.
+    const r2 = e.det.req2;
+    e.gate2 = r2 ? { req: r2, idx: -1, seen: 0, gate: true } : undefined;
+  });
+  // A predicate that states its literals gets a gate in the same index, so the one walk over the event
+  // that finds candidate rules also tells which logsources can admit it. Keyword atoms are left out: the
+  // keyword pass runs after the routes that own keyword rules were asked.
+  const gateOf = (req: Requirement | undefined): Gate | undefined =>
+    req && !req.some((a) => a.path === ANY_VALUE) ? { req, idx: -1, seen: 0, gate: true } : undefined;
+  const gates = preds.map((p) => gateOf(p.req));
+  // Most entries select `event.module: syslog` and a list of programs: the second gate is the list.
+  const gates2 = preds.map((p) => gateOf(p.req2));
+  const index = new CandidateIndex<Entry | Gate>([
+    ...entries,
+    ...[...gates, ...gates2].filter((g): g is Gate => g !== undefined),
+    ...entries.flatMap((e) => (e.gate2 ? [e.gate2] : [])),
+  ]);
   // Per event: 0 = predicate not asked yet, 1 = the event belongs to the logsource, 2 = it does not.
   const verdicts = new Uint8Array(preds.length);
   let event: Record<string, unknown> = {};
   const admits = (g: number): boolean => {
     let v = verdicts[g] as number;
-    if (v === 0) v = verdicts[g] = (preds[g] as LogsourcePredicate)(event) ? 1 : 2;
+    if (v === 0) {
+      const gate = gates[g];
+      const gate2 = gates2[g];
+      v = verdicts[g] =
+        (gate !== undefined && !index.stamped(gate)) || (gate2 !== undefined && !index.stamped(gate2))
+          ? 2
+          : (preds[g] as LogsourcePredicate)(event)
+            ? 1
+            : 2;
+    }
     return v === 1;
   };
   // The keyword pass scans every value of the event; with routing it is needed only when one of the
   // logsources that own keyword rules admits the event.
   const keywordRoutes = [
-    ...new Set(entries.filter((e) => e.req?.some((a) => a.path === ANY_VALUE)).map((e) => e.route)),
+    ...new Set(
+      entries
+        .filter((e) => [e.req, e.gate2?.req].some((r) => r?.some((a) => a.path === ANY_VALUE)))
+        .map((e) => e.route),
+    ),
   ];
   const keywords =
     preds.length > 0 && !keywordRoutes.includes(-1) ? () => keywordRoutes.some(admits) : undefined;
+  // A candidate runs only if its second requirement held and its logsource admits the event.
+  const keep = (c: Entry | Gate): boolean => {
+    const e = c as Entry;
+    return (e.gate2 === undefined || index.stamped(e.gate2)) && (e.route < 0 || admits(e.route));
+  };
   let events = 0;
   let tick = 0;
 
@@ -306,8 +353,8 @@ export function compileRules(rules: SigmaRule[], opts: CompileOptions = {}): Com
       let out: RuleMatch[] | undefined;
       setActiveCtx(ctx);
       try {
-        for (const e of index.candidates(ctx, keywords)) {
-          if (e.route >= 0 && !admits(e.route)) continue;
+        for (const c of index.candidates(ctx, keywords, keep)) {
+          const e = c as Entry;
           if (!evaluate(e, ctx, ++tick % SAMPLE_EVERY === 0)) continue;
           const matchedFields: Record<string, unknown> = {};
           e.det.collect(ctx, matchedFields);

@@ -7,6 +7,8 @@
  */
 export class AhoCorasick {
   private readonly ascii = new Uint8Array(128);
+  /** `ascii` with A-Z in the classes of a-z: scanning raw ASCII text as if it were lowercased. */
+  private readonly folded = new Uint8Array(128);
   private readonly width: number;
   private readonly delta: Uint16Array | Int32Array;
   /** outputs of state s: outIds[outStart[s] .. outStart[s + 1]), dictionary-suffix outputs included. */
@@ -27,6 +29,8 @@ export class AhoCorasick {
       }
     }
     this.width = classes;
+    // Exactly what scanning the lowercased text sees: an uppercase letter never occurs there.
+    for (let c = 0; c < 128; c++) this.folded[c] = this.ascii[c >= 65 && c <= 90 ? c + 32 : c] as number;
     // Trie with sparse children first; the dense table is filled breadth first from it.
     const children: Map<number, number>[] = [new Map()];
     const own: number[][] = [[]];
@@ -109,6 +113,25 @@ export class AhoCorasick {
       for (let k = a; k < b; k++) if (accept(outIds[k] as number, i + 1)) return true;
     }
     return false;
+  }
+
+  /**
+   * `scan` of `s.toLowerCase()` without building it, for ASCII text: returns false at the first non-ASCII
+   * code unit (whose lowercase may be ASCII, or longer), and the caller scans the lowercased string
+   * instead. Hits reported before that are occurrences in the lowercased string too (same prefix).
+   */
+  scanFolded(s: string, hit: (id: number, end: number) => void): boolean {
+    const { folded, width, delta, outStart, outIds } = this;
+    let st = 0;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 128) return false;
+      st = delta[st * width + (folded[c] as number)] as number;
+      const a = outStart[st] as number;
+      const b = outStart[st + 1] as number;
+      for (let k = a; k < b; k++) hit(outIds[k] as number, i + 1);
+    }
+    return true;
   }
 
   /** Calls `hit(id, end)` for every occurrence; `end` is the index just after the needle. */

@@ -62,6 +62,26 @@ export function reqAnd(reqs: readonly Requirement[]): Requirement {
   return best;
 }
 
+/**
+ * AND, a second opinion: the next cheapest child requirement after `reqAnd`'s, also necessary on its own.
+ * The rule set checks it as a gate, so a rule whose cheapest literal is common (`cs-method: GET`) is
+ * still evaluated only when its rarer literals (the keyword list) occur too.
+ */
+export function reqSecond(reqs: readonly Requirement[]): Requirement {
+  const best = reqAnd(reqs);
+  let second: Requirement = null;
+  let secondCost = Infinity;
+  for (const r of reqs) {
+    if (r === best) continue;
+    const c = reqCost(r);
+    if (c < secondCost) {
+      second = r;
+      secondCost = c;
+    }
+  }
+  return second;
+}
+
 /** OR: one of the children must hold, so the union of theirs, unless one of them has none. */
 export function reqOr(reqs: readonly Requirement[]): Requirement {
   const out: Atom[] = [];

@@ -1,4 +1,4 @@
-import { type MatchCtx, joinedLower, lowerCached, scalarString } from '../event';
+import { type MatchCtx, allStrings, lowerCached, scalarString } from '../event';
 import { AhoCorasick } from './aho';
 import { ANY_VALUE, type Atom, type Requirement, atomKey } from './atoms';
 
@@ -7,6 +7,11 @@ export interface Indexed {
   readonly req: Requirement;
   readonly idx: number;
   seen: number;
+  /**
+   * A gate is never a candidate: its stamp only records that one of its atoms held on the event
+   * (`stamped`), which is how a logsource predicate with literals is rejected without running it.
+   */
+  readonly gate?: boolean;
 }
 
 interface Scanned<T> {
@@ -59,6 +64,7 @@ export class CandidateIndex<T extends Indexed> {
     const atoms = new Map<string, { atom: Atom; targets: T[] }>();
     for (const e of entries) {
       if (!e.req) {
+        if (e.gate === true) throw new Error('a gate needs a requirement');
         this.always.push(e);
         continue;
       }
@@ -131,11 +137,17 @@ export class CandidateIndex<T extends Indexed> {
     (at[segs.length] as WalkNode<T>).here = node;
   }
 
+  /** Whether one of a gate's atoms held on the event of the last `candidates` call (keyword atoms too). */
+  stamped(e: T): boolean {
+    return e.seen === this.gen;
+  }
+
   /**
    * Rules that may match the event, in rule order; every other rule provably does not match it.
-   * `keywords` lets a caller that knows no keyword rule applies to this event skip the keyword pass.
+   * `keywords` lets a caller that knows no keyword rule applies to this event skip the keyword pass;
+   * `keep` drops candidates once every atom (gates included) was seen.
    */
-  candidates(ctx: MatchCtx, keywords?: () => boolean): T[] {
+  candidates(ctx: MatchCtx, keywords?: () => boolean, keep?: (e: T) => boolean): T[] {
     const gen = ++this.gen;
     const out: T[] = [];
     this.out = out;
@@ -146,14 +158,27 @@ export class CandidateIndex<T extends Indexed> {
     }
     this.walk(ctx.event, this.root, 0);
     const any = this.anyValue;
-    // Keywords are only ever substrings, and no needle holds U+0000, so one pass over the joined values
-    // finds exactly the occurrences inside each value, without a call per value.
+    // Keywords are only ever substrings: each value is scanned as it is (case folded by the automaton),
+    // with no lowercased copy of the event built.
     if (any?.ac && (!keywords || keywords())) {
+      const ac = any.ac;
       this.curLen = -1;
       this.curScanned = any.scanned;
-      any.ac.scan(joinedLower(ctx), this.onHit);
+      for (const s of allStrings(ctx)) {
+        if (!ac.scanFolded(s, this.onHit)) ac.scan(lowerCached(ctx, s), this.onHit);
+      }
     }
-    if (out.length > this.always.length) out.sort((a, b) => a.idx - b.idx);
+    if (keep) {
+      // Before sorting: a field present in most events marks many rules that their route or second
+      // requirement (both known only now) rule out, and sorting them all would cost more than the rest.
+      let j = 0;
+      for (let i = 0; i < out.length; i++) {
+        const e = out[i] as T;
+        if (keep(e)) out[j++] = e;
+      }
+      out.length = j;
+      if (j > 1) out.sort((a, b) => a.idx - b.idx);
+    } else if (out.length > this.always.length) out.sort((a, b) => a.idx - b.idx);
     return out;
   }
 
@@ -163,7 +188,7 @@ export class CandidateIndex<T extends Indexed> {
     for (const e of list) {
       if (e.seen === gen) continue;
       e.seen = gen;
-      out.push(e);
+      if (e.gate !== true) out.push(e);
     }
   }
 
@@ -199,15 +224,19 @@ export class CandidateIndex<T extends Indexed> {
   }
 
   private scanString(node: PathNode<T>, raw: string): void {
-    const s = lowerCached(this.ctx, raw);
     if (node.eq) {
-      const hit = node.eq.get(s);
+      const hit = node.eq.get(lowerCached(this.ctx, raw));
       if (hit) this.mark(hit);
     }
-    if (node.ac) {
-      this.curLen = s.length;
+    const ac = node.ac;
+    if (ac) {
+      this.curLen = raw.length;
       this.curScanned = node.scanned;
-      node.ac.scan(s, this.onHit);
+      if (!ac.scanFolded(raw, this.onHit)) {
+        const s = lowerCached(this.ctx, raw);
+        this.curLen = s.length;
+        ac.scan(s, this.onHit);
+      }
     }
   }
 

@@ -1,0 +1,78 @@
+import { type LogsourcePredicate, compileRules, loadRulesFromText } from './index';
+
+/**
+ * The index's gates must only ever save work, never change a verdict: a rule is skipped when its second
+ * requirement holds on no value, and a logsource predicate is not called on an event without its literals.
+ */
+const RULE = `title: sqli
+id: 22222222-2222-4222-8222-222222222222
+logsource: { category: webserver }
+detection:
+  selection: { cs-method: GET }
+  keywords: ['UNION SELECT', 'information_schema.tables', '=select ']
+  condition: selection and keywords
+`;
+
+describe('second requirement gate', () => {
+  const set = compileRules(loadRulesFromText(RULE, 'inline.yml').rules);
+  it.each([
+    ['common literal only: not evaluated', { 'cs-method': 'GET', q: 'id=1' }, 0, 0],
+    ['rare literal only: not evaluated', { 'cs-method': 'POST', q: 'UNION SELECT 1' }, 0, 0],
+    ['both: evaluated and matched', { 'cs-method': 'get', q: 'x union select 1' }, 1, 1],
+    ['both, keyword in another field', { 'cs-method': 'GET', ua: 'a=SELECT b' }, 1, 1],
+  ])('%s', (_n, event, evaluations, matched) => {
+    set.resetStats();
+    expect(set.match(event)).toHaveLength(matched);
+    expect(set.stats().evaluations).toBe(evaluations);
+  });
+});
+
+describe('logsource predicate gate', () => {
+  let calls = 0;
+  const pred: LogsourcePredicate = Object.assign(
+    (ev: Record<string, unknown>) => {
+      calls++;
+      return (ev['dataset'] as string | undefined)?.toLowerCase() === 'nginx.access';
+    },
+    { req: [{ k: 'eq' as const, path: 'dataset', text: 'nginx.access' }] },
+  );
+  const set = compileRules(loadRulesFromText(RULE, 'inline.yml').rules, { logsource: () => pred });
+  it.each([
+    ['no literal of the predicate: not called, no match', { 'cs-method': 'GET', q: 'UNION SELECT' }, 0, 0],
+    [
+      'literal present: called, matches',
+      { dataset: 'NGINX.access', 'cs-method': 'GET', q: 'UNION SELECT' },
+      1,
+      1,
+    ],
+  ])('%s', (_n, event, wantCalls, matched) => {
+    calls = 0;
+    expect(set.match(event)).toHaveLength(matched);
+    expect(calls).toBe(wantCalls);
+  });
+});
+
+describe('logsource predicate second gate', () => {
+  let calls = 0;
+  const pred: LogsourcePredicate = Object.assign(
+    (ev: Record<string, unknown>) => {
+      calls++;
+      return ev['module'] === 'syslog' && ev['program'] === 'nginx';
+    },
+    {
+      req: [{ k: 'eq' as const, path: 'module', text: 'syslog' }],
+      req2: [{ k: 'eq' as const, path: 'program', text: 'nginx' }],
+    },
+  );
+  const set = compileRules(loadRulesFromText(RULE, 'inline.yml').rules, { logsource: () => pred });
+  const hit = { 'cs-method': 'GET', q: 'UNION SELECT' };
+  it.each([
+    ['first literal only: not called', { module: 'syslog', program: 'sshd', ...hit }, 0, 0],
+    ['second literal only: not called', { program: 'nginx', ...hit }, 0, 0],
+    ['both: called, matches', { module: 'syslog', program: 'nginx', ...hit }, 1, 1],
+  ])('%s', (_n, event, wantCalls, matched) => {
+    calls = 0;
+    expect(set.match(event)).toHaveLength(matched);
+    expect(calls).toBe(wantCalls);
+  });
+});
