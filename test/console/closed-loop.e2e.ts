@@ -25,7 +25,7 @@ describeWithChromium('console closed-loop e2e')('syslog line → incident in the
     const r = await pipeline.api('POST', '/api/v1/users', {
       username: 'truc.ban',
       password: PASSWORD,
-      role: 'analyst',
+      role: 'responder',
     });
     expect(r.status).toBe(201);
     browser = await launchChromium();

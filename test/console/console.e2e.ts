@@ -22,7 +22,7 @@ d.each(['vi', 'en'] as const)('analyst console (%s)', (lang) => {
       const r = await pipeline.api('POST', '/api/v1/users', {
         username,
         password: PASSWORD,
-        role: 'analyst',
+        role: 'responder',
         ...(unit ? { unit } : {}),
       });
       expect(r.status).toBe(201);

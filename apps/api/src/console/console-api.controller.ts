@@ -100,7 +100,8 @@ export class ConsoleApiController {
 
   @Post('incidents/:id/claim')
   @HttpCode(200)
-  @Roles(...WORKERS)
+  // Claiming is the responders' act, as for claim-next (POST /api/v1/incidents/claim).
+  @Roles('responder', 'lead')
   @ApiOperation({ summary: 'Claim this incident (new → acknowledged, assigned to you)' })
   claim(@Param() p: IdParam, @Req() req: AuthedRequest): Incident {
     // Without a queue token: the queue's job is skipped by claim-next because the store says it is taken,
@@ -111,7 +112,7 @@ export class ConsoleApiController {
   }
 
   @Get('bulk/preview')
-  @Roles('analyst', 'lead')
+  @Roles(...WORKERS)
   @ApiOperation({ summary: 'How many incidents a bulk close by query would touch' })
   bulkPreview(
     @Query() q: QueueFilterQuery,
@@ -129,7 +130,7 @@ export class ConsoleApiController {
 
   @Post('bulk/false-positive')
   @HttpCode(200)
-  @Roles('analyst', 'lead')
+  @Roles(...WORKERS)
   @ApiOperation({
     summary:
       'Close as false positive every incident matching the query (time range required); refused if the match count differs from the confirmed one',

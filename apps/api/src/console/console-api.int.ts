@@ -70,7 +70,7 @@ describe('console API', () => {
           await request(app.getHttpServer())
             .post('/api/v1/tokens')
             .set('authorization', `Bearer ${adminToken}`)
-            .send({ name, role: 'analyst', ...(unit ? { unit } : {}) })
+            .send({ name, role: 'responder', ...(unit ? { unit } : {}) })
             .expect(201)
         ).body as { token: string }
       ).token;

@@ -156,7 +156,7 @@ export class IncidentsController {
 
   @Post('bulk/false-positive')
   @HttpCode(200)
-  @Roles('analyst', 'lead')
+  @Roles(...WORKERS)
   @ApiOperation({
     summary:
       'Close the listed incidents as false positives with one reason. Only the ids given are touched; each is reported closed or refused.',
