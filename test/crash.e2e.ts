@@ -1,9 +1,11 @@
 import Database from 'better-sqlite3';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { Queue } from 'bullmq';
 import { connect } from 'nats';
-import { type AppName, octetCount, Pipeline, waitFor } from '@citysoc/testing';
+import { type AppName, octetCount, Pipeline, repoRoot, waitFor } from '@citysoc/testing';
 
 /**
  * kill -9 of any one app in the middle of a 10,000-line stream, then a restart: the store holds every event
@@ -58,9 +60,19 @@ function count(dataDir: string, file: string, sql: string): number {
 describe.each<AppName>(['indexer', 'detector', 'responder', 'collector'])(
   'when the %s is killed with SIGKILL mid-stream',
   (victim) => {
-    const pipeline = new Pipeline();
+    // Only the rule this test counts: rules added to rules/ later (correlations on the same lines) must not
+    // change what "200 alerts, 4 incidents" means here.
+    const rulesDir = mkdtempSync(path.join(os.tmpdir(), 'citysoc-crash-rules-'));
+    copyFileSync(
+      path.join(repoRoot(), 'rules', 'linux', 'sshd_auth_failure.yml'),
+      path.join(rulesDir, 'sshd_auth_failure.yml'),
+    );
+    const pipeline = new Pipeline({ env: { CITYSOC_BUILTIN_RULES: rulesDir } });
     beforeAll(() => pipeline.start(), 120_000);
-    afterAll(() => pipeline.stop(), 60_000);
+    afterAll(async () => {
+      await pipeline.stop();
+      rmSync(rulesDir, { recursive: true, force: true });
+    }, 60_000);
 
     it('ends with all 10,000 events stored once and no duplicate alert, incident or job', async () => {
       const base = Date.now() - 60_000;

@@ -76,3 +76,8 @@ export async function moveCursor(page: Page, key: 'j' | 'k', index: number): Pro
   }, index);
   return (await page.locator('tr.cursor').getAttribute('data-id')) ?? '';
 }
+
+/** Waits until the focused element is a `tag` (dialogs focus their first field once mounted). */
+export async function focusedOn(page: Page, tag: 'SELECT' | 'TEXTAREA' | 'INPUT'): Promise<void> {
+  await page.waitForFunction((t) => document.activeElement?.tagName === t, tag);
+}

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { type Browser } from 'playwright-core';
 import { Pipeline, repoRoot } from '@citysoc/testing';
-import { axe, describeWithChromium, launchChromium, login, PASSWORD } from './browser';
+import { axe, describeWithChromium, focusedOn, launchChromium, login, PASSWORD } from './browser';
 
 /**
  * The whole loop through the real pipeline: a syslog line sent to the collector becomes an incident in the
@@ -71,13 +71,16 @@ describeWithChromium('console closed-loop e2e')('syslog line → incident in the
     await page.waitForSelector('[data-testid="status"] .status-acknowledged');
     await page.keyboard.press('s');
     await page.waitForSelector('[role="dialog"] select');
+    await focusedOn(page, 'SELECT');
     await page.keyboard.press('Tab');
     await page.keyboard.press('Tab');
     await page.keyboard.press('Enter');
     await page.waitForSelector('[data-testid="status"] .status-in_progress');
     await page.keyboard.press('e');
     await page.waitForSelector('[role="dialog"] textarea');
+    await focusedOn(page, 'SELECT');
     await page.keyboard.press('Tab');
+    await focusedOn(page, 'TEXTAREA');
     await page.keyboard.type('Đã chặn 203.0.113.77 tại tường lửa');
     await page.keyboard.press('Tab');
     await page.keyboard.press('Enter');

@@ -3,7 +3,7 @@ import { type Browser, type Page } from 'playwright-core';
 import { openControlStore } from '@citysoc/store';
 import { Pipeline } from '@citysoc/testing';
 import { alert as alertFixture, event as eventFixture } from '../../libs/stix/src/testing/fixtures';
-import { axe, describeWithChromium, launchChromium, login, moveCursor, PASSWORD } from './browser';
+import { axe, describeWithChromium, focusedOn, launchChromium, login, moveCursor, PASSWORD } from './browser';
 import { seed, ward } from './seed';
 
 const d = describeWithChromium('console e2e');
@@ -60,6 +60,7 @@ d.each(['vi', 'en'] as const)('analyst console (%s)', (lang) => {
     // acknowledged → in_progress (s, default choice), then close (e).
     await page.keyboard.press('s');
     await page.waitForSelector('[role="dialog"] select');
+    await focusedOn(page, 'SELECT');
     await page.keyboard.press('Tab');
     await page.keyboard.press('Tab');
     await page.keyboard.press('Enter');
@@ -67,7 +68,9 @@ d.each(['vi', 'en'] as const)('analyst console (%s)', (lang) => {
     await page.keyboard.press('e');
     await page.waitForSelector('[role="dialog"] textarea');
     // Focus starts on the disposition (resolved); Tab to the mandatory reason.
+    await focusedOn(page, 'SELECT');
     await page.keyboard.press('Tab');
+    await focusedOn(page, 'TEXTAREA');
     await page.keyboard.type('Quét cổng từ máy quét nội bộ đã biết');
     await page.keyboard.press('Tab');
     await page.keyboard.press('Enter');
