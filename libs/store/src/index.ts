@@ -37,7 +37,20 @@ export {
   type LoginResult,
   type UserView,
 } from './sqlite/auth-store';
-export { SqliteAuditLog, type AuditEntry } from './sqlite/audit-log';
+export {
+  SqliteAuditLog,
+  entryHash as auditEntryHash,
+  AUDIT_GENESIS,
+  type AuditEntry,
+  type AuditInput,
+} from './sqlite/audit-log';
+export {
+  ElasticsearchAuditLog,
+  AuditContentionError,
+  DEFAULT_AUDIT_INDEX,
+  auditIndexTemplate,
+  type ElasticsearchAuditLogOptions,
+} from './elasticsearch/audit-log';
 export { openControlStore, openEventStore, type ControlStore } from './sqlite/control';
 export { StoreQueryError } from './sqlite/db';
 export type { RejectedDocument, WriteResult, StorageInfo } from './ports';

@@ -84,7 +84,9 @@ export function auditLogContract(open: () => Promise<AuditLogUnderTest>): void {
   });
 
   it('serialises concurrent appends into one unbroken chain', async () => {
-    const made = await Promise.all(Array.from({ length: 12 }, (_, i) => t.log.append(input(i + 1))));
+    const made = await Promise.all(
+      Array.from({ length: 12 }, async (_, i) => await t.log.append(input(i + 1))),
+    );
     expect(made.map((e) => e.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
     expect(await t.log.verify()).toEqual({ ok: true, entries: 12 });
   });

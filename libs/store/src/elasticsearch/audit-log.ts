@@ -97,10 +97,11 @@ export class ElasticsearchAuditLog {
 
   /** PUTs the index template (idempotent); call once at start, before the first append. */
   async install(): Promise<void> {
-    await this.client.indices.putIndexTemplate({
+    const body: Parameters<Client['indices']['putIndexTemplate']>[0] = {
       name: this.index,
-      ...(auditIndexTemplate(this.index, this.headIndex) as object),
-    } as never);
+      ...auditIndexTemplate(this.index, this.headIndex),
+    };
+    await this.client.indices.putIndexTemplate(body);
   }
 
   async append(e: AuditInput): Promise<AuditEntry> {
@@ -189,7 +190,8 @@ export class ElasticsearchAuditLog {
           continue;
         }
         const { hash, ...rest } = e;
-        if (e.prev_hash !== prev || entryHash(rest) !== hash) return { ok: false, entries: n, brokenAt: e.seq };
+        if (e.prev_hash !== prev || entryHash(rest) !== hash)
+          return { ok: false, entries: n, brokenAt: e.seq };
         missingFrom = undefined;
         prev = hash;
         n++;

@@ -47,8 +47,11 @@ export class FakeCluster {
    */
   readonly indices = new Map<string, Map<string, { doc: Doc; seqNo: number; primaryTerm: number }>>();
   private nextSeqNo = 0;
-  /** Runs before a single-document write is applied, so a test can interleave another writer. */
-  beforeWrite?: (index: string, id: string) => void;
+  /**
+   * Runs before a single-document write is applied, so a test can interleave another writer; an error it
+   * returns is the answer instead (thrown errors would escape the mock).
+   */
+  beforeWrite?: (index: string, id: string) => Error | undefined | void;
   /** Whole-request failures to answer before behaving normally (e.g. [429, 503]). */
   bulkStatusQueue: number[] = [];
   itemFault?: ItemFault;
@@ -205,9 +208,11 @@ export class FakeCluster {
   /** `PUT /<index>/_doc/<id>` with `op_type=create` or `if_seq_no`/`if_primary_term`, as Elasticsearch. */
   private indexDoc(p: MockParams): unknown {
     const { index, id } = this.docPath(p);
-    this.beforeWrite?.(index, id);
+    const injected = this.beforeWrite?.(index, id);
+    if (injected) return injected;
     const qs = p.querystring;
-    const docs = this.indices.get(index) ?? new Map<string, { doc: Doc; seqNo: number; primaryTerm: number }>();
+    const docs =
+      this.indices.get(index) ?? new Map<string, { doc: Doc; seqNo: number; primaryTerm: number }>();
     const cur = docs.get(id);
     if (qs['op_type'] === 'create' && cur)
       return FakeCluster.error(
