@@ -51,6 +51,15 @@ export {
   auditIndexTemplate,
   type ElasticsearchAuditLogOptions,
 } from './elasticsearch/audit-log';
+export {
+  ElasticsearchIncidentDocs,
+  applyTransition,
+  DEFAULT_INCIDENT_INDEX,
+  type IncidentLifecycleDoc,
+  type IncidentLifecycleStore,
+  type IncidentHistoryEntry,
+  type ElasticsearchIncidentDocsOptions,
+} from './elasticsearch/incident-docs';
 export { openControlStore, openEventStore, type ControlStore } from './sqlite/control';
 export { StoreQueryError } from './sqlite/db';
 export type { RejectedDocument, WriteResult, StorageInfo } from './ports';
