@@ -82,6 +82,7 @@ export {
 } from './elasticsearch/templates';
 export {
   retroHunt,
+  logsourceToElasticsearch,
   storeBackendOptions,
   HuntError,
   type HuntRange,
