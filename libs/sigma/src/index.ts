@@ -32,6 +32,7 @@ export {
   type PipelineSpec,
   type PipelineLogsource,
   type CompiledPipeline,
+  type LogsourceSelection,
   type LoadedPipeline,
   PIPELINE_SCHEMA,
   loadPipelineFile,

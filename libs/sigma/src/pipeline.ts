@@ -114,6 +114,18 @@ export interface CompiledPipeline {
   fieldsFor(ls: SigmaLogsource): FieldResolver;
   /** Pipeline entries a rule logsource resolves to (for `rules check` and tests). */
   entriesFor(ls: SigmaLogsource): string[];
+  /**
+   * The event selections `logsource(ls)` tests, as Sigma detections with the field resolution each is
+   * compiled with (an event belongs to the logsource if any selection holds), so a backend can translate
+   * them; null when the pipeline selects none.
+   */
+  eventsFor(ls: SigmaLogsource): LogsourceSelection[] | null;
+}
+
+export interface LogsourceSelection {
+  entry: string;
+  detection: Record<string, unknown>;
+  fields: FieldResolver;
 }
 
 type LsKey = 'product' | 'category' | 'service';
@@ -288,6 +300,19 @@ function compilePipeline(spec: PipelineSpec, entries: Entry[], file: string): Co
     entriesFor(ls) {
       return mostSpecific(applicable(ls)).map((e) => e.spec.name);
     },
+    eventsFor(ls) {
+      // The same entries `logsource` chooses, each with the resolver it was compiled with.
+      const chosen = mostSpecific(applicable(ls)).filter((e) => e.test !== null);
+      if (chosen.length === 0) return null;
+      return chosen.map((e) => {
+        const ev = e.spec.events as Record<string, unknown>;
+        return {
+          entry: e.spec.name,
+          detection: 'condition' in ev ? ev : { selection: ev, condition: 'selection' },
+          fields: resolverOf(spec, [e.spec]),
+        };
+      });
+    },
   };
 }
 
@@ -326,6 +351,11 @@ export function findPipeline(name: string, dirs: readonly string[]): string | un
 export function pipelineCompileOptions(p: CompiledPipeline): {
   logsource: (ls: SigmaLogsource) => LogsourcePredicate | null;
   fieldsFor: (ls: SigmaLogsource) => FieldResolver;
+  eventsFor: (ls: SigmaLogsource) => LogsourceSelection[] | null;
 } {
-  return { logsource: (ls) => p.logsource(ls), fieldsFor: (ls) => p.fieldsFor(ls) };
+  return {
+    logsource: (ls) => p.logsource(ls),
+    fieldsFor: (ls) => p.fieldsFor(ls),
+    eventsFor: (ls) => p.eventsFor(ls),
+  };
 }

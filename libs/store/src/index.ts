@@ -37,7 +37,29 @@ export {
   type LoginResult,
   type UserView,
 } from './sqlite/auth-store';
-export { SqliteAuditLog, type AuditEntry } from './sqlite/audit-log';
+export {
+  SqliteAuditLog,
+  entryHash as auditEntryHash,
+  AUDIT_GENESIS,
+  type AuditEntry,
+  type AuditInput,
+} from './sqlite/audit-log';
+export {
+  ElasticsearchAuditLog,
+  AuditContentionError,
+  DEFAULT_AUDIT_INDEX,
+  auditIndexTemplate,
+  type ElasticsearchAuditLogOptions,
+} from './elasticsearch/audit-log';
+export {
+  ElasticsearchIncidentDocs,
+  applyTransition,
+  DEFAULT_INCIDENT_INDEX,
+  type IncidentLifecycleDoc,
+  type IncidentLifecycleStore,
+  type IncidentHistoryEntry,
+  type ElasticsearchIncidentDocsOptions,
+} from './elasticsearch/incident-docs';
 export { openControlStore, openEventStore, type ControlStore } from './sqlite/control';
 export { StoreQueryError } from './sqlite/db';
 export type { RejectedDocument, WriteResult, StorageInfo } from './ports';
@@ -60,6 +82,7 @@ export {
 } from './elasticsearch/templates';
 export {
   retroHunt,
+  logsourceToElasticsearch,
   storeBackendOptions,
   HuntError,
   type HuntRange,

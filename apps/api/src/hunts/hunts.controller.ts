@@ -108,7 +108,7 @@ export class HuntsController {
   private pipeline?: CompiledPipeline;
 
   /** The detector's shipped processing pipeline, so a hunt selects and names fields as detection does. */
-  private pipelineOptions(): Pick<HuntOptions, 'logsource' | 'compile'> {
+  private pipelineOptions(): Pick<HuntOptions, 'logsource' | 'compile' | 'logsourceSelections'> {
     if (!this.pipeline) {
       const dir = path.join(projectRoot(), 'rules', PIPELINES_DIR);
       const file = findPipeline('citysoc', [dir]);
@@ -119,7 +119,7 @@ export class HuntsController {
       this.pipeline = loaded.pipeline;
     }
     const o = pipelineCompileOptions(this.pipeline);
-    return { logsource: o.logsource, compile: { fieldsFor: o.fieldsFor } };
+    return { logsource: o.logsource, logsourceSelections: o.eventsFor, compile: { fieldsFor: o.fieldsFor } };
   }
 
   private parse(yaml: string): SigmaRule {

@@ -37,7 +37,7 @@ const pipeline = (() => {
 })();
 const routing = (() => {
   const o = pipelineCompileOptions(pipeline);
-  return { logsource: o.logsource, compile: { fieldsFor: o.fieldsFor } };
+  return { logsource: o.logsource, logsourceSelections: o.eventsFor, compile: { fieldsFor: o.fieldsFor } };
 })();
 
 function corpusEvents(): EcsEvent[] {
@@ -182,6 +182,10 @@ describe.each(stores)('retro-hunt on %s', (_name, open) => {
       const got = await retroHunt(store, rule, {}, { ...routing, maxMatches: 10_000, pageSize: 37 });
       expect(got.truncated).toBe(false);
       expect(got.matches.map((m) => m.event.event.id).sort()).toEqual(want);
+      if (got.engine === 'elasticsearch') {
+        expect(got.warnings.filter((w) => w.startsWith('logsource not pushed'))).toEqual([]);
+        expect(got.logsourcePushedDown).toBe(true);
+      }
     },
   );
 

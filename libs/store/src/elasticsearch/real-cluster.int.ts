@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { type EcsEvent } from '@citysoc/ecs';
 import { compileRules, loadRulesFromText, type SigmaRule } from '@citysoc/sigma';
+import { auditLogContract } from '../contract/audit-log.contract.test';
 import { eventStoreContract } from '../contract/event-store.contract.test';
+import { type AuditEntry } from '../sqlite/audit-log';
+import { ElasticsearchAuditLog } from './audit-log';
 import { retroHunt } from '../hunt/retro-hunt';
 import { createElasticsearchClient } from './client';
 import { ElasticsearchEventStore } from './event-store';
@@ -15,6 +18,16 @@ import { DEFAULT_LAYOUT, dataStreamName } from './templates';
  */
 const url = process.env['ELASTICSEARCH_URL'];
 const suite = url ? describe : describe.skip;
+
+function realClient() {
+  return createElasticsearchClient({
+    url: url as string,
+    ...(process.env['ELASTICSEARCH_API_KEY'] ? { apiKey: process.env['ELASTICSEARCH_API_KEY'] } : {}),
+    ...(process.env['ELASTICSEARCH_USERNAME'] ? { username: process.env['ELASTICSEARCH_USERNAME'] } : {}),
+    ...(process.env['ELASTICSEARCH_PASSWORD'] ? { password: process.env['ELASTICSEARCH_PASSWORD'] } : {}),
+    ...(process.env['ELASTICSEARCH_CA_FILE'] ? { caFile: process.env['ELASTICSEARCH_CA_FILE'] } : {}),
+  });
+}
 
 function openReal(): { store: ElasticsearchEventStore; cleanup: () => Promise<void> } {
   const tag = randomBytes(4).toString('hex');
@@ -44,6 +57,35 @@ function openReal(): { store: ElasticsearchEventStore; cleanup: () => Promise<vo
     },
   };
 }
+
+suite(`AuditLog contract: real Elasticsearch at ${url ?? '(skipped: set ELASTICSEARCH_URL to run)'}`, () => {
+  auditLogContract(async () => {
+    const client = realClient();
+    // Its own indices and template per test, deleted afterwards.
+    const log = new ElasticsearchAuditLog(client, {
+      index: `citysoc-audit-t${randomBytes(4).toString('hex')}`,
+    });
+    await log.install();
+    return {
+      log,
+      edit: async (seq: number, patch: Partial<Omit<AuditEntry, 'seq'>>) => {
+        const cur = await client.get<AuditEntry>({ index: log.index, id: String(seq) });
+        await client.index({ index: log.index, id: String(seq), document: { ...cur._source, ...patch } });
+      },
+      remove: async (seq: number) => {
+        await client.delete({ index: log.index, id: String(seq) });
+      },
+      cleanup: async () => {
+        await client.indices.delete(
+          { index: [log.index, log.headIndex], expand_wildcards: 'all' },
+          { ignore: [404] },
+        );
+        await client.indices.deleteIndexTemplate({ name: log.index }, { ignore: [404] });
+        await client.close();
+      },
+    };
+  });
+});
 
 suite(
   `EventStore contract: real Elasticsearch at ${url ?? '(skipped: set ELASTICSEARCH_URL to run)'}`,

@@ -5,8 +5,13 @@ import {
   type EsQuery,
   type SigmaLogsource,
   type LogsourcePredicate,
+  type LogsourceSelection,
+  type EsTranslation,
   type SigmaRule,
   compileRules,
+  detectionToQuery,
+  NotTranslatable,
+  SigmaError,
   ruleToElasticsearch,
 } from '@citysoc/sigma';
 import { type EventStore, type Page } from '../ports';
@@ -29,6 +34,11 @@ export interface HuntOptions {
   /** The detector's logsource routing; without it the rule sees every event. */
   logsource?: (ls: SigmaLogsource) => LogsourcePredicate | null;
   compile?: Pick<CompileOptions, 'fieldMap' | 'placeholders' | 'fieldsFor'>;
+  /**
+   * The same routing as `logsource`, as Sigma detections (CompiledPipeline.eventsFor): on Elasticsearch
+   * they are translated and AND-ed into the query, so the cluster returns only the logsource's events.
+   */
+  logsourceSelections?: (ls: SigmaLogsource) => LogsourceSelection[] | null;
   maxScanned?: number;
   maxMatches?: number;
   pageSize?: number;
@@ -51,7 +61,10 @@ export interface HuntResult {
   truncated: false | 'max_scanned' | 'max_matches';
   /** The rule's logsource is not one the detector applies: the hunt did not run. */
   notApplicable?: string;
+  /** On Elasticsearch: the query sent (the rule AND its logsource's events when those translate). */
   query?: EsQuery;
+  /** On Elasticsearch: whether the logsource was part of the query (else the matcher alone applied it). */
+  logsourcePushedDown?: boolean;
   warnings: string[];
 }
 
@@ -77,6 +90,32 @@ export function storeBackendOptions(compile: HuntOptions['compile'] = {}): EsBac
     exactField: { message: 'message.wildcard' },
     keywordFields: ['message.wildcard'],
   };
+}
+
+/**
+ * A logsource's event selections as one query: an event belongs to the logsource if any selection holds,
+ * each read with the field resolution the pipeline compiles it with. Not translatable → the reason.
+ */
+export function logsourceToElasticsearch(
+  selections: readonly LogsourceSelection[],
+  compile: HuntOptions['compile'] = {},
+): EsTranslation {
+  const warnings = new Set<string>();
+  const queries: EsQuery[] = [];
+  try {
+    for (const sel of selections) {
+      const t = detectionToQuery(sel.detection, { ...storeBackendOptions(compile), fieldPaths: sel.fields });
+      t.warnings.forEach((w) => warnings.add(w));
+      queries.push(t.query);
+    }
+  } catch (e) {
+    if (e instanceof NotTranslatable || e instanceof SigmaError) return { ok: false, reason: e.message };
+    throw e;
+  }
+  if (queries.length === 0) return { ok: true, query: { match_none: {} }, warnings: [] };
+  const query =
+    queries.length === 1 ? (queries[0] as EsQuery) : { bool: { should: queries, minimum_should_match: 1 } };
+  return { ok: true, query, warnings: [...warnings] };
 }
 
 export async function retroHunt(
@@ -108,12 +147,31 @@ export async function retroHunt(
 
   let fetch: (after: string | undefined) => Promise<Page<EcsEvent>>;
   if (isDslSearchable(store)) {
-    const t = ruleToElasticsearch(rule, storeBackendOptions(o.compile));
+    // The rule's fields resolve as the detector compiles them for this logsource (pipeline mappings).
+    const fieldPaths = o.compile?.fieldsFor?.(rule.logsource);
+    const t = ruleToElasticsearch(rule, {
+      ...storeBackendOptions(o.compile),
+      ...(fieldPaths ? { fieldPaths } : {}),
+    });
     if (!t.ok)
       throw new HuntError(`rule ${rule.id} cannot be translated to the Elasticsearch query DSL: ${t.reason}`);
-    result.query = t.query;
+    let query = t.query;
     result.warnings.push(...t.warnings);
-    fetch = (after) => store.searchEventsDsl(t.query, range, pageSize, after);
+    result.logsourcePushedDown = false;
+    const selections = o.logsourceSelections?.(rule.logsource);
+    if (selections) {
+      const ls = logsourceToElasticsearch(selections, o.compile);
+      if (ls.ok) {
+        query = { bool: { filter: [t.query, ls.query] } };
+        result.logsourcePushedDown = true;
+        result.warnings.push(...ls.warnings.filter((w) => !result.warnings.includes(w)));
+      } else {
+        // Still correct (the matcher applies the logsource to every hit), only less selective.
+        result.warnings.push(`logsource not pushed into the query: ${ls.reason}`);
+      }
+    }
+    result.query = query;
+    fetch = (after) => store.searchEventsDsl(query, range, pageSize, after);
   } else {
     fetch = (after) =>
       store.searchEvents({

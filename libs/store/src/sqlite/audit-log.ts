@@ -27,9 +27,20 @@ export interface AuditEntry {
   hash: string;
 }
 
-const GENESIS = '0'.repeat(64);
+/** What a caller records; the log adds seq, time and the chain. */
+export interface AuditInput {
+  actor: string;
+  action: string;
+  target: string;
+  outcome: 'success' | 'failure';
+  detail?: Record<string, unknown>;
+}
 
-function entryHash(e: Omit<AuditEntry, 'hash'>): string {
+export const AUDIT_GENESIS = '0'.repeat(64);
+const GENESIS = AUDIT_GENESIS;
+
+/** Shared by every audit log backend, so a chain verifies the same wherever it is stored. */
+export function entryHash(e: Omit<AuditEntry, 'hash'>): string {
   const canonical = JSON.stringify([
     e.seq,
     e.at,
@@ -50,13 +61,7 @@ function entryHash(e: Omit<AuditEntry, 'hash'>): string {
 export class SqliteAuditLog {
   constructor(private readonly db: Db) {}
 
-  append(e: {
-    actor: string;
-    action: string;
-    target: string;
-    outcome: 'success' | 'failure';
-    detail?: Record<string, unknown>;
-  }): AuditEntry {
+  append(e: AuditInput): AuditEntry {
     const tx = this.db.transaction(() => {
       const last = this.db.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1').get() as
         { seq: number; hash: string } | undefined;

@@ -114,6 +114,39 @@ describe('Sigma → Elasticsearch query DSL', () => {
     expect(got).toEqual(JSON.parse(readFileSync(file, 'utf8')));
   });
 
+  it('reads a field mapped to alternatives as the matcher does: the first path present', () => {
+    const paths = (f: string) => (f === 'Channel' ? ['winlog.channel', 'Channel'] : [f]);
+    const t = ruleToElasticsearch(rule(`sel: { Channel: Security }\ncondition: sel`), {
+      ...opts,
+      fieldPaths: paths,
+    });
+    const term = (field: string) => ({ term: { [field]: { value: 'Security', case_insensitive: true } } });
+    expect(t).toEqual({
+      ok: true,
+      warnings: [],
+      query: {
+        bool: {
+          should: [
+            { bool: { filter: [{ exists: { field: 'winlog.channel' } }, term('winlog.channel')] } },
+            {
+              bool: {
+                filter: [{ bool: { must_not: [{ exists: { field: 'winlog.channel' } }] } }, term('Channel')],
+              },
+            },
+          ],
+          minimum_should_match: 1,
+        },
+      },
+    });
+    // The resolver wins over fieldMap, as in the matcher's compile.
+    const mapped = ruleToElasticsearch(rule(`sel: { Channel: Security }\ncondition: sel`), {
+      ...opts,
+      fieldMap: { Channel: 'nope' },
+      fieldPaths: (f) => (f === 'Channel' ? ['winlog.channel'] : []),
+    });
+    expect(mapped).toMatchObject({ ok: true, query: term('winlog.channel') });
+  });
+
   it.each(REFUSED)('refuses %s with a reason', (_name, det, why) => {
     const t = ruleToElasticsearch(rule(det), opts);
     expect(t.ok).toBe(false);

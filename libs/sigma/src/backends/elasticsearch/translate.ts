@@ -18,6 +18,12 @@ export type EsQuery = Record<string, unknown>;
 export interface EsBackendOptions {
   /** Sigma field name → event path, as in CompileOptions.fieldMap (the detector uses ECS names as is). */
   fieldMap?: Record<string, string>;
+  /**
+   * Field resolution as the matcher compiles it (a processing pipeline's `fieldsFor`): it wins over
+   * `fieldMap` when it answers, as in the matcher. A field it resolves to several paths is refused for now
+   * (the matcher reads the first present one; not expressed as a query yet).
+   */
+  fieldPaths?: (sigmaField: string) => readonly string[];
   placeholders?: Record<string, string[]>;
   /** Mapping type of an event path (`keyword`, `wildcard`, `text`, `ip`, `long`, `date`…), if known. */
   fieldType?: (path: string) => string | undefined;
@@ -98,8 +104,13 @@ interface FieldInfo {
   kind: 'string' | 'ip' | 'number' | 'date' | 'boolean';
 }
 
-function resolveField(sigmaField: string, c: Ctx): FieldInfo {
-  const path = c.o.fieldMap?.[sigmaField] ?? sigmaField;
+/** The event paths a Sigma field reads, as the matcher's `fieldPaths`: the resolver, else fieldMap. */
+function fieldPathsOf(sigmaField: string, c: Ctx): readonly string[] {
+  const resolved = c.o.fieldPaths?.(sigmaField) ?? [];
+  return resolved.length > 0 ? resolved : [c.o.fieldMap?.[sigmaField] ?? sigmaField];
+}
+
+function resolveField(path: string, c: Ctx): FieldInfo {
   const type = c.o.fieldType?.(path);
   if (type !== undefined && TEXT_TYPES.has(type)) {
     const exact = c.o.exactField?.[path];
@@ -264,7 +275,30 @@ function entryQuery(key: string, value: unknown, c: Ctx, forceKeyword = false): 
     return m.all ? and(per) : or(per);
   }
 
-  const f = resolveField(rawField, c);
+  const paths = fieldPathsOf(rawField, c);
+  const one = (path: string): EsQuery => fieldQuery(resolveField(path, c), m, values, matchNull, c);
+  if (paths.length === 1) return one(paths[0] as string);
+  // The matcher reads the first of the paths that is present (a field mapped to alternatives): the value
+  // is path i's when the earlier ones are missing and path i is there, or the last path's (present or
+  // not) when all earlier ones are missing. Exact for every form, `null`, |exists and |neq included.
+  return or(
+    paths.map((p, i) =>
+      and([
+        ...paths.slice(0, i).map((q) => not(exists(q))),
+        ...(i < paths.length - 1 ? [exists(p)] : []),
+        one(p),
+      ]),
+    ),
+  );
+}
+
+function fieldQuery(
+  f: FieldInfo,
+  m: Mods,
+  values: Array<Exclude<Scalar, null>>,
+  matchNull: boolean,
+  c: Ctx,
+): EsQuery {
   let base: EsQuery;
   switch (m.type) {
     case 'exists': {

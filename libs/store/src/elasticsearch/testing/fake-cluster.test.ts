@@ -41,6 +41,17 @@ export class FakeCluster {
   readonly indexTemplates = new Map<string, Record<string, unknown>>();
   /** data stream name -> _id -> source */
   readonly streams = new Map<string, Map<string, Doc>>();
+  /**
+   * Regular indices (not data streams), for documents addressed by id: index name -> _id -> the source and
+   * the `_seq_no`/`_primary_term` Elasticsearch would answer, for optimistic concurrency.
+   */
+  readonly indices = new Map<string, Map<string, { doc: Doc; seqNo: number; primaryTerm: number }>>();
+  private nextSeqNo = 0;
+  /**
+   * Runs before a single-document write is applied, so a test can interleave another writer; an error it
+   * returns is the answer instead (thrown errors would escape the mock).
+   */
+  beforeWrite?: (index: string, id: string) => Error | undefined | void;
   /** Whole-request failures to answer before behaving normally (e.g. [429, 503]). */
   bulkStatusQueue: number[] = [];
   itemFault?: ItemFault;
@@ -74,6 +85,11 @@ export class FakeCluster {
     on('GET', '/_data_stream/:name/_stats', (p) =>
       this.dataStreamStats(decodeURIComponent(p.path.split('/')[2] ?? '')),
     );
+    on('PUT', '/:index/_doc/:id', (p) => this.indexDoc(p));
+    on('POST', '/:index/_doc/:id', (p) => this.indexDoc(p));
+    on('GET', '/:index/_doc/:id', (p) => this.getDoc(p));
+    on('DELETE', '/:index/_doc/:id', (p) => this.deleteDoc(p));
+    on('POST', '/:index/_mget', (p) => this.mget(p));
     on('POST', '/:index/_search', (p) => this.search(decodeURIComponent(p.path.split('/')[1] ?? ''), p.body));
     on('POST', '/:index/_count', (p) => this.count(decodeURIComponent(p.path.split('/')[1] ?? '')));
     on('GET', '/:index/_count', (p) => this.count(decodeURIComponent(p.path.split('/')[1] ?? '')));
@@ -172,6 +188,115 @@ export class FakeCluster {
       took: 1,
       errors: items.some((it) => (it as { create: { status: number } }).create.status >= 300),
       items,
+    };
+  }
+
+  private docPath(p: MockParams): { index: string; id: string } {
+    const [, index = '', , id = ''] = p.path.split('/');
+    return { index: decodeURIComponent(index), id: decodeURIComponent(id) };
+  }
+
+  private static error(status: number, type: string, reason: string): errors.ResponseError {
+    return new errors.ResponseError({
+      body: { error: { type, reason }, status },
+      statusCode: status,
+      warnings: null,
+      meta: {} as never,
+    });
+  }
+
+  /** `PUT /<index>/_doc/<id>` with `op_type=create` or `if_seq_no`/`if_primary_term`, as Elasticsearch. */
+  private indexDoc(p: MockParams): unknown {
+    const { index, id } = this.docPath(p);
+    const injected = this.beforeWrite?.(index, id);
+    if (injected) return injected;
+    const qs = p.querystring;
+    const docs =
+      this.indices.get(index) ?? new Map<string, { doc: Doc; seqNo: number; primaryTerm: number }>();
+    const cur = docs.get(id);
+    if (qs['op_type'] === 'create' && cur)
+      return FakeCluster.error(
+        409,
+        'version_conflict_engine_exception',
+        `[${id}]: version conflict, document already exists (current version [1])`,
+      );
+    if (qs['if_seq_no'] !== undefined || qs['if_primary_term'] !== undefined) {
+      if (
+        !cur ||
+        String(cur.seqNo) !== String(qs['if_seq_no']) ||
+        String(cur.primaryTerm) !== String(qs['if_primary_term'])
+      )
+        return FakeCluster.error(
+          409,
+          'version_conflict_engine_exception',
+          `[${id}]: version conflict, required seqNo [${String(qs['if_seq_no'])}], primary term [${String(qs['if_primary_term'])}]`,
+        );
+    }
+    const entry = { doc: p.body as Doc, seqNo: this.nextSeqNo++, primaryTerm: 1 };
+    docs.set(id, entry);
+    this.indices.set(index, docs);
+    return {
+      _index: index,
+      _id: id,
+      _version: 1,
+      result: cur ? 'updated' : 'created',
+      _seq_no: entry.seqNo,
+      _primary_term: entry.primaryTerm,
+      _shards: { total: 1, successful: 1, failed: 0 },
+    };
+  }
+
+  private getDoc(p: MockParams): unknown {
+    const { index, id } = this.docPath(p);
+    const docs = this.indices.get(index);
+    if (!docs) return FakeCluster.error(404, 'index_not_found_exception', `no such index [${index}]`);
+    const cur = docs.get(id);
+    if (!cur)
+      return new errors.ResponseError({
+        body: { _index: index, _id: id, found: false },
+        statusCode: 404,
+        warnings: null,
+        meta: {} as never,
+      });
+    return {
+      _index: index,
+      _id: id,
+      _version: 1,
+      _seq_no: cur.seqNo,
+      _primary_term: cur.primaryTerm,
+      found: true,
+      _source: cur.doc,
+    };
+  }
+
+  private deleteDoc(p: MockParams): unknown {
+    const { index, id } = this.docPath(p);
+    const docs = this.indices.get(index);
+    if (!docs?.delete(id)) return FakeCluster.error(404, 'not_found', `[${id}] not found`);
+    return { _index: index, _id: id, result: 'deleted', _seq_no: this.nextSeqNo++, _primary_term: 1 };
+  }
+
+  private mget(p: MockParams): unknown {
+    const index = decodeURIComponent(p.path.split('/')[1] ?? '');
+    const docs = this.indices.get(index);
+    if (!docs) return FakeCluster.error(404, 'index_not_found_exception', `no such index [${index}]`);
+    const ids = (p.body as { ids?: string[] }).ids;
+    if (!ids) throw new Error(`fake cluster: only _mget by ids is expected, got ${JSON.stringify(p.body)}`);
+    return {
+      docs: ids.map((id) => {
+        const cur = docs.get(id);
+        return cur
+          ? {
+              _index: index,
+              _id: id,
+              _version: 1,
+              _seq_no: cur.seqNo,
+              _primary_term: cur.primaryTerm,
+              found: true,
+              _source: cur.doc,
+            }
+          : { _index: index, _id: id, found: false };
+      }),
     };
   }
 
