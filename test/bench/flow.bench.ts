@@ -1,6 +1,7 @@
 /**
  * Flow benchmark (issue 5 item 9), on replayed real datagrams (softflowd's export of the flow corpus pcap):
  *   (a) decoder alone: records per CPU-second (user + system of this process), templates known;
+ *   (a') the collector's CPU path without NATS: decode → ECS → JSON message body, records per CPU-second;
  *   (b) end to end: UDP → collector (real process) → decode → ECS → JetStream EVENTS, records/s with loss
  *       accounting (kernel drops, backpressure discards, datagrams never stored);
  *   (c) nfcapd (Debian nfdump) fed the same datagrams in the same run: records per CPU-second of the nfcapd
@@ -16,7 +17,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { connect } from 'nats';
-import { decodeDatagram, MemoryTemplateCache } from '@citysoc/flow';
+import { decodeDatagram, flowToEcs, MemoryTemplateCache } from '@citysoc/flow';
 import { corpusDir, freePort, Pipeline, waitFor } from '../support';
 
 const RECORDS = Number(process.env.BENCH_FLOW_RECORDS ?? 500_000);
@@ -48,6 +49,38 @@ function decoderRate(dgrams: Buffer[]): number {
     t = cpuMs();
   }
   return records / ((t - t0) / 1000);
+}
+
+/**
+ * (a') The collector's CPU path without NATS: decode → ECS → the JSON array body of the JetStream
+ * message, records per CPU-second (each pass a fresh sequence number, so ids and ISO caches work as live).
+ */
+function ingestRate(dgrams: Buffer[]): { records_per_cpu_second: number; bytes_per_record: number } {
+  const cache = new MemoryTemplateCache();
+  for (const d of dgrams) decodeDatagram(d, { exporter: '192.0.2.1', receivedAt: new Date() }, cache);
+  let records = 0;
+  let bytes = 0;
+  let seq = 0;
+  const t0 = cpuMs();
+  let t = t0;
+  while (t - t0 < CPU_MS) {
+    for (const d of dgrams) {
+      const copy = Buffer.from(d);
+      copy.writeUInt32BE(seq++ >>> 0, 8);
+      const receivedAt = new Date();
+      const { records: recs } = decodeDatagram(copy, { exporter: '192.0.2.1', receivedAt }, cache);
+      if (recs.length === 0) continue;
+      const parts: string[] = [];
+      for (const r of recs) parts.push(JSON.stringify(flowToEcs(r, { receivedAt })));
+      bytes += Buffer.from(`[${parts.join(',')}]`).length;
+      records += recs.length;
+    }
+    t = cpuMs();
+  }
+  return {
+    records_per_cpu_second: Math.round(records / ((t - t0) / 1000)),
+    bytes_per_record: Math.round(bytes / records),
+  };
 }
 
 /** The replay: IPFIX datagrams copied until RECORDS data records, each copy with its own sequence number. */
@@ -128,6 +161,10 @@ async function endToEnd(
   const metricsPort = await freePort();
   const pipeline = new Pipeline({
     apps: ['collector'],
+    // BENCH_FLOW_PROFILE=<dir>: the collector writes a V8 CPU profile there when it stops.
+    ...(process.env.BENCH_FLOW_PROFILE
+      ? { nodeArgs: { collector: ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_FLOW_PROFILE}`] } }
+      : {}),
     env: {
       CITYSOC_FLOW_HOST: '127.0.0.1',
       CITYSOC_FLOW_IPFIX_PORT: String(port),
@@ -247,6 +284,7 @@ async function main(): Promise<void> {
   };
   const decoder: Record<string, number> = {};
   for (const [k, v] of Object.entries(sets)) decoder[k] = Math.round(decoderRate(v));
+  const ingest = ingestRate(sets.ipfix);
   const { datagrams, records, withRecords } = replay(sets.ipfix);
   const e2e = await endToEnd(datagrams, records, withRecords);
   const nf = await nfcapd(datagrams, records);
@@ -256,6 +294,7 @@ async function main(): Promise<void> {
       .map((l) => l.toFixed(1))
       .join(' ')}`,
     a_decoder_records_per_cpu_second: decoder,
+    a2_ingest_ipfix_decode_ecs_json: ingest,
     b_end_to_end_ipfix: { rate_asked_records_per_second: RATE || 'unpaced', ...e2e },
     c_nfcapd_ipfix: nf ?? 'nfcapd/nfdump not installed (bash scripts/ensure-peers.sh)',
     ratio_decoder_to_nfcapd: nf

@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { decodeDatagram } from './decode';
-import { flowToEcs } from './ecs';
+import { flowToEcs, fullFlowFields } from './ecs';
 import { resolveElement } from './elements/registry';
 import { MemoryTemplateCache, type TemplateCache } from './templates';
 import type { FlowError, FlowRecord } from './types';
@@ -436,6 +437,21 @@ describeCorpus('flow conformance (public corpus)', () => {
             .map((d) => d.destination?.port),
         );
         expect(scanPorts.size).toBe(1024);
+      },
+    );
+
+    it.each(['v5', 'v9', 'ipfix'])(
+      '%s: flow.fields plus the ECS fields give back every decoded element (stored JSON)',
+      (set) => {
+        const fed = feed(datagrams(`softflowd/${set}`));
+        const lost = fed.records.filter((r) => {
+          const stored = JSON.parse(JSON.stringify(flowToEcs(r, { receivedAt: new Date(0) }))) as Parameters<
+            typeof fullFlowFields
+          >[0];
+          return !isDeepStrictEqual(fullFlowFields(stored), r.fields);
+        });
+        expect(fed.records.length).toBeGreaterThanOrEqual(2216);
+        expect(lost.map((r) => r.fields)).toEqual([]);
       },
     );
   });

@@ -1,9 +1,10 @@
 import { communityId } from './community-id';
 import { decodeDatagram, flowRecordId } from './decode';
-import { flowToEcs } from './ecs';
+import { flowToEcs, fullFlowFields } from './ecs';
 import { SequenceTracker } from './sequence';
 import { cat, ip, ipfix, set, spec, u16, u32, u8, v5 } from './spec-helpers';
 import { MemoryTemplateCache } from './templates';
+import type { FlowRecord } from './types';
 
 const receivedAt = new Date('2026-11-27T12:00:00Z');
 const ctx = { exporter: '192.0.2.1', receivedAt };
@@ -83,7 +84,104 @@ describe('flowToEcs', () => {
       flow: { version: 5, exporter: '192.0.2.1', sequence: 3, options_data: false },
       citysoc: { parser: 'netflow5' },
     });
-    expect(doc.flow.fields['octetDeltaCount']).toBe(1500);
+    // Carried by source.bytes (sampling rate 1), so written once; fullFlowFields gives it back.
+    expect(doc.flow.fields['octetDeltaCount']).toBeUndefined();
+    expect(fullFlowFields(doc)).toEqual(rec!.fields);
+  });
+
+  it('leaves out of flow.fields only elements an ECS field carries verbatim, and restores every element', () => {
+    const rec = (fields: Record<string, number | string | boolean>, options = false): FlowRecord => ({
+      version: 10,
+      exporter: '192.0.2.1',
+      domain: 0,
+      templateId: 256,
+      sequence: 1,
+      exportTime: 1_700_000_000_000,
+      messageIndex: 0,
+      setIndex: 0,
+      recordIndex: 0,
+      options,
+      fields,
+    });
+    const cases: Array<[string, FlowRecord, string[]]> = [
+      [
+        'IPv4 TCP flow',
+        rec({
+          sourceIPv4Address: '10.0.0.1',
+          destinationIPv4Address: '10.0.0.2',
+          sourceTransportPort: 1234,
+          destinationTransportPort: 80,
+          protocolIdentifier: 6,
+          octetDeltaCount: 500,
+          packetDeltaCount: 5,
+          ingressInterface: 7,
+          egressInterface: 8,
+          flowDirection: 1,
+          tcpControlBits: 18,
+        }),
+        ['tcpControlBits'],
+      ],
+      [
+        'udp ports and physical interfaces stay (not the first candidate), direction 2 stays (unknown)',
+        rec({
+          sourceIPv6Address: '2001:db8::1',
+          destinationIPv6Address: '2001:db8::2',
+          udpSourcePort: 53,
+          udpDestinationPort: 5353,
+          protocolIdentifier: 17,
+          octetTotalCount: 99,
+          ingressPhysicalInterface: 3,
+          flowDirection: 2,
+        }),
+        [
+          'udpSourcePort',
+          'udpDestinationPort',
+          'octetTotalCount',
+          'ingressPhysicalInterface',
+          'flowDirection',
+        ],
+      ],
+      [
+        'ICMP keeps its ports, a sampled record keeps its counters',
+        rec({
+          sourceIPv4Address: '10.0.0.1',
+          destinationIPv4Address: '10.0.0.2',
+          sourceTransportPort: 0,
+          destinationTransportPort: 2048,
+          protocolIdentifier: 1,
+          octetDeltaCount: 84,
+          packetDeltaCount: 1,
+          samplingInterval: 10,
+        }),
+        [
+          'sourceTransportPort',
+          'destinationTransportPort',
+          'octetDeltaCount',
+          'packetDeltaCount',
+          'samplingInterval',
+        ],
+      ],
+      [
+        'both address families: the IPv6 ones are not what source.ip holds',
+        rec({
+          sourceIPv4Address: '10.0.0.1',
+          sourceIPv6Address: '2001:db8::1',
+          destinationIPv4Address: '10.0.0.2',
+        }),
+        ['sourceIPv6Address'],
+      ],
+      [
+        'options data keeps every element',
+        rec({ ingressInterface: 4, interfaceName: 'eth0', samplingPacketInterval: 1 }, true),
+        ['ingressInterface', 'interfaceName', 'samplingPacketInterval'],
+      ],
+    ];
+    for (const [name, r, kept] of cases) {
+      const doc = flowToEcs(r, { receivedAt });
+      expect([name, Object.keys(doc.flow.fields).sort()]).toEqual([name, [...kept].sort()]);
+      const stored = JSON.parse(JSON.stringify(doc)) as typeof doc;
+      expect([name, fullFlowFields(stored)]).toEqual([name, r.fields]);
+    }
   });
 
   it('multiplies ECS counters by the sampling rate and keeps the raw counters as sent', () => {

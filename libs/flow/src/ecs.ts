@@ -33,10 +33,12 @@ export interface FlowEcsOptions {
 /**
  * Extra ECS fields a flow document carries beyond `EcsEvent`'s typed subset.
  *
- * `flow` is the documented home of the raw decode: `flow.fields` holds every element exactly as the
- * exporter sent it (IANA names, `"<pen>/<id>"` enterprise keys, `"v9/<id>"` v9 vendor types; counters
- * NOT sampling-corrected), next to the header facts. ECS `network.bytes/packets` and `source/destination
- * .bytes/packets` ARE multiplied by the sampling rate when one is known (`flow.sampling_rate`).
+ * `flow` is the documented home of the raw decode: `flow.fields` holds the elements as the exporter sent
+ * them (IANA names, `"<pen>/<id>"` enterprise keys, `"v9/<id>"` v9 vendor types; counters NOT
+ * sampling-corrected), next to the header facts, except the few that an ECS field of the same document
+ * carries with exactly the same value (`ECS_CARRIED`): each is written once, and the element is restored
+ * from its ECS field. ECS `network.bytes/packets` and `source/destination.bytes/packets` ARE multiplied by
+ * the sampling rate when one is known (`flow.sampling_rate`).
  */
 export interface FlowEcsExtras {
   event: EcsEvent['event'] & { start?: string; end?: string; duration?: number };
@@ -51,6 +53,115 @@ export interface FlowEcsExtras {
     sampling_rate?: number;
     fields: Record<string, FlowValue>;
   };
+}
+
+/**
+ * Elements left out of `flow.fields` when the document carries them verbatim elsewhere (the flow
+ * collector's profile: the duplicates were a fifth of every document's bytes). An element is left out
+ * only when it is the one the ECS field was read from (the first candidate present) and the ECS value
+ * equals it exactly, so `flow.fields` plus these fields still give every element back:
+ *
+ * | element                                          | carried by                                        |
+ * | ------------------------------------------------ | ------------------------------------------------- |
+ * | `sourceIPv4Address`, `sourceIPv6Address`         | `source.ip`                                       |
+ * | `destinationIPv4Address`, `destinationIPv6Address` | `destination.ip`                                |
+ * | `sourceTransportPort`, `destinationTransportPort` | `source.port`, `destination.port` (not ICMP)     |
+ * | `protocolIdentifier`                             | `network.iana_number` (as a string)               |
+ * | `octetDeltaCount`, `packetDeltaCount`            | `source.bytes`, `source.packets` (sampling rate 1) |
+ * | `ingressInterface`, `egressInterface`            | `observer.ingress/egress.interface.id` (string)   |
+ * | `flowDirection` 0 / 1                            | `network.direction` `ingress` / `egress`          |
+ *
+ * Options-data records keep every element (they are few and their ECS mapping is partial).
+ */
+export const ECS_CARRIED: readonly string[] = [
+  'sourceIPv4Address',
+  'sourceIPv6Address',
+  'destinationIPv4Address',
+  'destinationIPv6Address',
+  'sourceTransportPort',
+  'destinationTransportPort',
+  'protocolIdentifier',
+  'octetDeltaCount',
+  'packetDeltaCount',
+  'ingressInterface',
+  'egressInterface',
+  'flowDirection',
+];
+
+const CARRIED_SCRATCH = new Set<string>();
+
+/**
+ * Every element of a flow document's record: `flow.fields` with the elements ECS carries (ECS_CARRIED)
+ * put back from their ECS fields. Works on a parsed stored document too (plain JSON).
+ */
+export function fullFlowFields(doc: EcsEvent & FlowEcsExtras): Record<string, FlowValue> {
+  const f = doc.flow.fields;
+  if (doc.flow.options_data) return { ...f };
+  const out: Record<string, FlowValue> = {};
+  const ip = (v: string | undefined, v4: string, v6: string) => {
+    if (v === undefined) return;
+    // source.ip is the IPv4 element when there is one (see flowToEcs), so its family names the element.
+    const key = v.includes(':') ? v6 : v4;
+    if (f[key] === undefined) out[key] = v;
+  };
+  ip(doc.source?.ip, 'sourceIPv4Address', 'sourceIPv6Address');
+  ip(doc.destination?.ip, 'destinationIPv4Address', 'destinationIPv6Address');
+  const icmp = doc.network?.iana_number === '1' || doc.network?.iana_number === '58';
+  const port = (v: number | undefined, key: string, others: string[]) => {
+    if (v !== undefined && !icmp && f[key] === undefined && others.every((o) => typeof f[o] !== 'number'))
+      out[key] = v;
+  };
+  port(doc.source?.port, 'sourceTransportPort', ['udpSourcePort', 'tcpSourcePort']);
+  port(doc.destination?.port, 'destinationTransportPort', ['udpDestinationPort', 'tcpDestinationPort']);
+  if (doc.network?.iana_number !== undefined && f['protocolIdentifier'] === undefined)
+    out['protocolIdentifier'] = Number(doc.network.iana_number);
+  const rate1 = doc.flow.sampling_rate === undefined;
+  const counter = (v: number | undefined, key: string, others: string[]) => {
+    if (v !== undefined && rate1 && f[key] === undefined && others.every((o) => typeof f[o] !== 'number'))
+      out[key] = v;
+  };
+  counter(doc.source?.bytes, 'octetDeltaCount', [
+    'octetTotalCount',
+    'initiatorOctets',
+    'postOctetDeltaCount',
+  ]);
+  counter(doc.source?.packets, 'packetDeltaCount', [
+    'packetTotalCount',
+    'initiatorPackets',
+    'postPacketDeltaCount',
+  ]);
+  const obs = doc.observer as
+    { ingress?: { interface: { id: string } }; egress?: { interface: { id: string } } } | undefined;
+  if (
+    obs?.ingress &&
+    f['ingressInterface'] === undefined &&
+    typeof f['ingressPhysicalInterface'] !== 'number'
+  )
+    out['ingressInterface'] = Number(obs.ingress.interface.id);
+  if (obs?.egress && f['egressInterface'] === undefined && typeof f['egressPhysicalInterface'] !== 'number')
+    out['egressInterface'] = Number(obs.egress.interface.id);
+  const dir = doc.network?.direction;
+  if ((dir === 'ingress' || dir === 'egress') && f['flowDirection'] === undefined)
+    out['flowDirection'] = dir === 'ingress' ? 0 : 1;
+  return Object.assign(out, f);
+}
+
+/** `fields` without the elements named in `carried` (insertion order kept). */
+function without(f: Record<string, FlowValue>, carried: Set<string>): Record<string, FlowValue> {
+  if (carried.size === 0) return f;
+  const out: Record<string, FlowValue> = {};
+  for (const k in f) if (!carried.has(k)) out[k] = f[k]!;
+  return out;
+}
+
+/** The key `num`/`str` would read: the first of `keys` holding a value of the given type. */
+function firstKey(
+  f: Record<string, FlowValue>,
+  type: 'number' | 'string',
+  ...keys: string[]
+): string | undefined {
+  for (const k of keys) if (typeof f[k] === type) return k;
+  return undefined;
 }
 
 function num(f: Record<string, FlowValue>, ...keys: string[]): number | undefined {
@@ -191,6 +302,46 @@ export function flowToEcs(rec: FlowRecord, opts: FlowEcsOptions): EcsEvent & Flo
   if (srcIp !== undefined && dstIp !== undefined)
     doc.related = { ip: srcIp === dstIp ? [srcIp] : [srcIp, dstIp] };
   else if (srcIp !== undefined || dstIp !== undefined) doc.related = { ip: [(srcIp ?? dstIp)!] };
+
+  // Elements this document already carries verbatim (see ECS_CARRIED) are written once.
+  const carried = CARRIED_SCRATCH;
+  carried.clear();
+  const carry = (key: string | undefined, kept: boolean) => {
+    if (key !== undefined && kept) carried.add(key);
+  };
+  carry(firstKey(f, 'string', 'sourceIPv4Address', 'sourceIPv6Address'), source.ip === srcIp);
+  carry(firstKey(f, 'string', 'destinationIPv4Address', 'destinationIPv6Address'), destination.ip === dstIp);
+  if (proto !== 1 && proto !== 58) {
+    const sk = firstKey(f, 'number', 'sourceTransportPort', 'udpSourcePort', 'tcpSourcePort');
+    if (sk === 'sourceTransportPort') carry(sk, source.port === f[sk]);
+    const dk = firstKey(f, 'number', 'destinationTransportPort', 'udpDestinationPort', 'tcpDestinationPort');
+    if (dk === 'destinationTransportPort') carry(dk, destination.port === f[dk]);
+  }
+  if (proto !== undefined) carry('protocolIdentifier', Number(network.iana_number) === proto);
+  const bk = firstKey(
+    f,
+    'number',
+    'octetDeltaCount',
+    'octetTotalCount',
+    'initiatorOctets',
+    'postOctetDeltaCount',
+  );
+  if (bk === 'octetDeltaCount') carry(bk, source.bytes === f[bk]);
+  const pk = firstKey(
+    f,
+    'number',
+    'packetDeltaCount',
+    'packetTotalCount',
+    'initiatorPackets',
+    'postPacketDeltaCount',
+  );
+  if (pk === 'packetDeltaCount') carry(pk, source.packets === f[pk]);
+  const ik = firstKey(f, 'number', 'ingressInterface', 'ingressPhysicalInterface');
+  if (ik === 'ingressInterface') carry(ik, Number(observer.ingress?.interface.id) === f[ik]);
+  const ek = firstKey(f, 'number', 'egressInterface', 'egressPhysicalInterface');
+  if (ek === 'egressInterface') carry(ek, Number(observer.egress?.interface.id) === f[ek]);
+  if (dir === 0 || dir === 1) carry('flowDirection', true);
+  doc.flow.fields = without(f, carried);
   return doc;
 }
 

@@ -4,7 +4,14 @@
  * template store.
  */
 export { decodeDatagram, flowRecordId } from './decode';
-export { flowToEcs, flowToRaw, type FlowEcsOptions, type FlowEcsExtras } from './ecs';
+export {
+  ECS_CARRIED,
+  flowToEcs,
+  flowToRaw,
+  fullFlowFields,
+  type FlowEcsOptions,
+  type FlowEcsExtras,
+} from './ecs';
 export { communityId } from './community-id';
 export {
   MemoryTemplateCache,

@@ -15,6 +15,25 @@ describe('isoTime', () => {
     }
     expect(mismatches).toBe(0);
   });
+
+  it('stays exact through its per-second prefix cache (same second, colliding slots, outside 0000-9999)', () => {
+    const base = 1_714_557_604_000;
+    const seq = [
+      base,
+      base + 1,
+      base + 999,
+      base + 8000, // same cache slot, another second
+      base + 17,
+      base - 1,
+      base + 8000 + 5,
+      253_402_300_800_000, // year 10000: Date's extended form, never cached
+      253_402_300_800_001,
+      -62_198_755_200_000 + 12, // year 0000
+      base + 0.5, // fractional ms bypass the cache
+    ];
+    for (let round = 0; round < 3; round++)
+      for (const ms of seq) expect(isoTime(ms)).toBe(new Date(ms).toISOString());
+  });
 });
 
 describe('ipv6', () => {

@@ -124,6 +124,26 @@ for (let i = 0; i < 1000; i++) MS3.push(String(i).padStart(3, '0'));
  */
 export function isoTime(ms: number): string {
   if (!Number.isFinite(ms)) return String(ms);
+  // A flow carries several times (export, start, end, received) that mostly share their second with the
+  // previous flow's: the "YYYY-MM-DDTHH:MM:SS." prefix is remembered per second in a few direct-mapped slots.
+  if (Number.isInteger(ms)) {
+    const sec = Math.floor(ms / 1000);
+    const slot = sec & 7;
+    if (ISO_SEC[slot] === sec) return `${ISO_PREFIX[slot]}${MS3[ms - sec * 1000]}Z`;
+    const full = isoTimeSlow(ms);
+    if (full.length === 24) {
+      ISO_SEC[slot] = sec;
+      ISO_PREFIX[slot] = full.slice(0, 20);
+    }
+    return full;
+  }
+  return isoTimeSlow(ms);
+}
+
+const ISO_SEC = new Float64Array(8).fill(NaN);
+const ISO_PREFIX: string[] = new Array<string>(8).fill('');
+
+function isoTimeSlow(ms: number): string {
   const days = Math.floor(ms / 86_400_000);
   let rem = ms - days * 86_400_000;
   const z = days + 719_468;

@@ -3,6 +3,7 @@ import { stableId } from '@citysoc/ecs';
 import { attachUnits, type UnitRegistry } from '@citysoc/enrich';
 import {
   decodeDatagram,
+  type FlowEcsOptions,
   flowToEcs,
   type FlowRecord,
   type PendingSet,
@@ -104,20 +105,35 @@ export class FlowIngest {
       bytes = 2;
     };
     const factsSaved = new Set<string>();
+    // A datagram's records share one or two scopes: the options object is built once per scope, not per
+    // record; an options record (new facts) rebuilds it for the records after it.
+    let lastScope: TemplateScope | undefined;
+    let lastOpts: FlowEcsOptions = { receivedAt: meta.receivedAt };
+    const v5Opts: FlowEcsOptions = { receivedAt: meta.receivedAt };
     for (const rec of records) {
-      const scope: TemplateScope | undefined =
-        rec.version === 5 ? undefined : { exporter: rec.exporter, version: rec.version, domain: rec.domain };
-      if (rec.options && scope) {
-        const k = `${rec.version}|${rec.domain}`;
-        if (!factsSaved.has(k)) {
-          factsSaved.add(k);
-          this.store.saveFacts(scope);
+      let opts = v5Opts;
+      if (rec.version !== 5) {
+        if (
+          rec.options ||
+          !lastScope ||
+          lastScope.version !== rec.version ||
+          lastScope.domain !== rec.domain ||
+          lastScope.exporter !== rec.exporter
+        ) {
+          const scope: TemplateScope = { exporter: rec.exporter, version: rec.version, domain: rec.domain };
+          if (rec.options) {
+            const k = `${rec.version}|${rec.domain}`;
+            if (!factsSaved.has(k)) {
+              factsSaved.add(k);
+              this.store.saveFacts(scope);
+            }
+          }
+          lastScope = scope;
+          lastOpts = { receivedAt: meta.receivedAt, facts: this.store.facts(scope) };
         }
+        opts = lastOpts;
       }
-      const doc = flowToEcs(rec, {
-        receivedAt: meta.receivedAt,
-        ...(scope ? { facts: this.store.facts(scope) } : {}),
-      });
+      const doc = flowToEcs(rec, opts);
       attachUnits(doc, this.units, meta.exporter);
       const json = JSON.stringify(doc);
       if (batch.length > 0 && (bytes + json.length + 1 > MAX_BATCH_BYTES || rec.version !== version)) flush();
