@@ -11,6 +11,7 @@ import {
   type TemplateScope,
 } from '@citysoc/flow';
 import { type ComponentMetrics } from '@citysoc/observability';
+import { type DrillMarker } from '../../pipeline/drill-marker';
 import { type KvTemplateStore } from './kv-templates';
 import { type FlowMetrics } from './metrics';
 
@@ -38,6 +39,8 @@ const MAX_BATCH_BYTES = 768 * 1024;
  */
 export class FlowIngest {
   private readonly sequences = new SequenceTracker();
+  /** Drill attribution (issue 9); set by the flow source once the drill-runs bucket is loaded. */
+  drills?: DrillMarker;
 
   constructor(
     private readonly publisher: JetStreamPublisher,
@@ -114,10 +117,16 @@ export class FlowIngest {
           this.store.saveFacts(scope);
         }
       }
-      const doc = flowToEcs(rec, {
+      const ecs = flowToEcs(rec, {
         receivedAt: meta.receivedAt,
         ...(scope ? { facts: this.store.facts(scope) } : {}),
       });
+      const doc =
+        this.drills?.mark(
+          ecs,
+          { transport: 'flow', address: meta.exporter, domain: rec.domain },
+          meta.receivedAt,
+        ) ?? ecs;
       attachUnits(doc, this.units, meta.exporter);
       const json = JSON.stringify(doc);
       if (batch.length > 0 && (bytes + json.length + 1 > MAX_BATCH_BYTES || rec.version !== version)) flush();
