@@ -14,6 +14,7 @@ import {
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { type Response } from 'express';
+import { isDrillTag } from '@citysoc/drills';
 import { type Alert, type EcsEvent } from '@citysoc/ecs';
 import { isClosed } from '@citysoc/incidents';
 import { type ComponentMetrics } from '@citysoc/observability';
@@ -278,6 +279,12 @@ export class IncidentsController {
   @Roles(...WORKERS)
   @ApiOperation({ summary: 'Add and remove tags' })
   tags(@Param() p: IdParam, @Body() body: Tags, @Req() req: AuthedRequest): Incident {
+    // Drill status comes from the listeners' marks only: a hand-set drill tag would hide a real incident.
+    const drillTags = [...(body.add ?? []), ...(body.remove ?? [])].filter(isDrillTag);
+    if (drillTags.length > 0)
+      throw new BadRequestException(
+        `drill tags are set by the pipeline, not by hand: ${drillTags.join(', ')}`,
+      );
     const before = this.mustGet(p.id, req);
     const after = this.control.incidents.setTags(
       p.id,
