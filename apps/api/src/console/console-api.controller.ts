@@ -12,11 +12,13 @@ import {
   Query,
   Req,
   Res,
+  UseInterceptors,
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { type Response } from 'express';
 import { type IncidentQueue } from '@citysoc/queues';
 import { type ControlStore, type EventStore, type Incident, REAL_INCIDENTS_SQL } from '@citysoc/store';
+import { DrillBlindInterceptor } from '../drills/blind';
 import { type AuthedRequest, READERS, Roles, scopeOf, WORKERS } from '../auth/roles';
 import { IdParam } from '../incidents/incidents.dto';
 import { CONTROL_STORE, EVENT_STORE, INCIDENT_QUEUE } from '../tokens';
@@ -54,6 +56,7 @@ export interface QueuePage {
 @ApiTags('console')
 @ApiBearerAuth()
 @Controller('api/v1/console')
+@UseInterceptors(DrillBlindInterceptor)
 export class ConsoleApiController {
   constructor(
     @Inject(CONTROL_STORE) private readonly control: ControlStore,

@@ -11,6 +11,7 @@ import {
   Query,
   Req,
   Res,
+  UseInterceptors,
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { type Response } from 'express';
@@ -31,6 +32,7 @@ import {
   type SlaReportRow,
 } from '@citysoc/store';
 import { Histogram } from 'prom-client';
+import { DrillBlindInterceptor } from '../drills/blind';
 import { type AuthedRequest, READERS, Roles, scopeOf, WORKERS } from '../auth/roles';
 import { API_METRICS, CONTROL_STORE, EVENT_STORE, INCIDENT_QUEUE } from '../tokens';
 import {
@@ -58,6 +60,7 @@ const DETAIL_ALERTS = 200;
 @ApiTags('incidents')
 @ApiBearerAuth()
 @Controller('api/v1/incidents')
+@UseInterceptors(DrillBlindInterceptor)
 export class IncidentsController {
   private readonly claimWait: Histogram;
 
