@@ -26,7 +26,7 @@ import { type ControlStore } from '@citysoc/store';
 import { type ApiConfig } from '../api.module';
 import { type AuthedRequest, Roles } from '../auth/roles';
 import { API_CONFIG, CONTROL_STORE, NATS } from '../tokens';
-import { AbortDrillRunDto, DrillRunIdParam, RegisterDrillRunDto } from './drills.dto';
+import { AbortDrillRunDto, DrillRunIdParam, FinishDrillRunDto, RegisterDrillRunDto } from './drills.dto';
 
 /** Longest window a run may claim: a forgotten run must not mark a sender's traffic as drill for days. */
 const MAX_WINDOW_MS = 24 * 3600_000;
@@ -105,6 +105,27 @@ export class DrillsController {
   @ApiOperation({ summary: 'Drill runs, oldest first (lead, auditor, admin)' })
   async list(): Promise<{ items: DrillRunRecord[] }> {
     return { items: await (await this.runs()).list() };
+  }
+
+  @Post('runs/:id/finish')
+  @HttpCode(200)
+  @Roles('lead')
+  @ApiOperation({ summary: 'End a run now with its result (the runner calls this when it is done)' })
+  async finish(
+    @Param() p: DrillRunIdParam,
+    @Body() body: FinishDrillRunDto,
+    @Req() req: AuthedRequest,
+  ): Promise<DrillRunRecord> {
+    const registry = await this.runs();
+    const cur = await registry.get(p.id);
+    if (!cur) throw new NotFoundException(`drill run ${p.id} not found`);
+    if (cur.status !== 'running') throw new ConflictException(`drill run ${p.id} is ${cur.status}`);
+    const run = await registry.finish(p.id, 'finished', {
+      ...(body.result ? { result: body.result } : {}),
+      ...(body.scorecard ? { scorecard: body.scorecard } : {}),
+    });
+    req.auditDetail = { run: p.id, result: body.result ?? null };
+    return run;
   }
 
   @Post('runs/:id/abort')

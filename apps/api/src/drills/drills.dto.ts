@@ -113,3 +113,16 @@ export class AbortDrillRunDto {
   @MaxLength(500)
   reason?: string;
 }
+
+export class FinishDrillRunDto {
+  @ApiPropertyOptional({ enum: ['pass', 'fail', 'error'] })
+  @IsOptional()
+  @IsIn(['pass', 'fail', 'error'])
+  result?: 'pass' | 'fail' | 'error';
+
+  @ApiPropertyOptional({ description: 'Where the scorecard was written' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(500)
+  scorecard?: string;
+}

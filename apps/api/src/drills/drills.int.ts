@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { loadConfig } from '@citysoc/config';
-import { markDrillEvent } from '@citysoc/drills';
+import { ApiRunRegistry, markDrillEvent } from '@citysoc/drills';
 import { type Alert, type EcsEvent } from '@citysoc/ecs';
 import { type ControlStore } from '@citysoc/store';
 import { cleanupStreams, uniquePrefix } from '@citysoc/testing';
@@ -61,7 +61,7 @@ describe('drill runs API and blind mode (issue 9)', () => {
       ...(process.env.CITYSOC_NATS_URL ? { CITYSOC_NATS_URL: process.env.CITYSOC_NATS_URL } : {}),
     });
     app = await createApiApp(config);
-    await app.init();
+    await app.listen(0, '127.0.0.1');
     bootstrapAdmin(app, adminToken);
     control = app.get<ControlStore>(CONTROL_STORE);
     const issue = async (name: string, role: string) =>
@@ -176,5 +176,27 @@ describe('drill runs API and blind mode (issue 9)', () => {
       .expect(200);
     expect(closedAsAnalyst.body).toMatchObject({ drill: true });
     expect(control.audit.list(50).some((e) => e.action.includes('DrillsController.abort'))).toBe(true);
+  });
+
+  it('the runner registers and finishes through the API client, with the same records as the bucket', async () => {
+    const reg = new ApiRunRegistry({ url: await app.getUrl(), token: lead });
+    const now = Date.now();
+    await reg.register({
+      ...body('d-APITEST3', 41003),
+      window: { start: new Date(now).toISOString(), end: new Date(now + 60_000).toISOString() },
+      status: 'running',
+      registeredAt: new Date(now).toISOString(),
+      registeredBy: 'ignored: the API takes the caller',
+      seed: 1,
+      speed: 1,
+      updatedAt: new Date(now).toISOString(),
+    } as Parameters<ApiRunRegistry['register']>[0]);
+    const done = (await reg.finish('d-APITEST3', 'finished', { result: 'pass', scorecard: 'runs/x' })) as {
+      status: string;
+      result: string;
+      registeredBy: string;
+    };
+    expect(done).toMatchObject({ status: 'finished', result: 'pass', registeredBy: 'a.lead' });
+    await expect(reg.finish('d-APITEST3', 'finished')).rejects.toThrow('HTTP 409');
   });
 });
