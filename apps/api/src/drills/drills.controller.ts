@@ -23,7 +23,8 @@ import {
 } from '@citysoc/drills';
 import { type IncidentStatus, isClosed } from '@citysoc/incidents';
 import { type ControlStore } from '@citysoc/store';
-import { type ApiConfig } from '../api.module';
+import { type ConfigOf } from '@citysoc/config';
+import { type apiSchema } from '../config';
 import { type AuthedRequest, Roles } from '../auth/roles';
 import { API_CONFIG, CONTROL_STORE, NATS } from '../tokens';
 import { AbortDrillRunDto, DrillRunIdParam, FinishDrillRunDto, RegisterDrillRunDto } from './drills.dto';
@@ -51,7 +52,7 @@ export class DrillsController {
   constructor(
     @Inject(NATS) private readonly nc: NatsConnection,
     @Inject(CONTROL_STORE) private readonly control: ControlStore,
-    @Inject(API_CONFIG) private readonly config: ApiConfig,
+    @Inject(API_CONFIG) private readonly config: ConfigOf<typeof apiSchema>,
   ) {}
 
   private runs(): Promise<DrillRunRegistry> {

@@ -29,7 +29,7 @@ describe('drill runs API and blind mode (issue 9)', () => {
 
   function alert(id: string, entity: string, drillRun?: string): Alert {
     const t = new Date().toISOString();
-    let event: EcsEvent = { '@timestamp': t, event: { id: `ev-${id}`, created: t } } as EcsEvent;
+    let event: EcsEvent = { '@timestamp': t, event: { id: `ev-${id}`, created: t } };
     if (drillRun) event = markDrillEvent(event, drillRun);
     return {
       id,
