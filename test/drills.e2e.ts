@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { openBus, type Bus } from '@citysoc/bus';
-import { DrillRunRegistry, loadScenario, runLive, type LiveRunResult } from '@citysoc/drills';
+import { ApiRunRegistry, DrillRunRegistry, loadScenario, runLive, type LiveRunResult } from '@citysoc/drills';
 import { freePort, Pipeline, repoRoot, testBusSettings } from '@citysoc/testing';
 
 /**
@@ -58,8 +58,9 @@ describe('citysoc drills against the running pipeline (--ci)', () => {
         exporterAddress: '127.0.0.1',
       },
       api: { url: pipeline.apiUrl, token: pipeline.adminToken },
-      registry,
-      attribution: 'window',
+      // Registered through the API; only alerts the collectors marked for this run count (issue 9 wiring).
+      registry: new ApiRunRegistry({ url: pipeline.apiUrl, token: pipeline.adminToken }),
+      attribution: 'marker',
       timeoutMs: 30_000,
       pollMs: 1000,
       settleMs: 8000,
@@ -87,7 +88,7 @@ describe('citysoc drills against the running pipeline (--ci)', () => {
       ['brute-then-success', true],
     ]);
     expect(r.scorecard.incidents[0]).toMatchObject({ grouping_ok: true, count_ok: true });
-    // The run was registered and finished in the drill-runs bucket.
+    // The run was registered (through the API) and finished in the drill-runs bucket the collectors watch.
     expect((await registry.get(r.runId))?.status).toBe('finished');
   }, 600_000);
 

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { drillTouched, incidentDrillTags, isDrill, markDrillEvent } from '@citysoc/drills';
 import { type Alert } from '@citysoc/ecs';
-import { ReportPreparer, type ReportSettings, scanIncidents } from '@citysoc/reports';
+import { ReportPreparer, type ReportSettings, scanIncidents, summaryItems } from '@citysoc/reports';
 import { type ControlStore, type SqliteEventStore, openControlStore, openEventStore } from '@citysoc/store';
 import { repoRoot } from '@citysoc/testing';
 import { alert, event } from '../../libs/stix/src/testing/fixtures';
@@ -92,6 +92,11 @@ describe('national reporting refuses drill data', () => {
     expect(isDrill({ tags: incidentDrillTags(mixedAlerts) })).toBe(false);
     expect(drillTouched({ tags: incidentDrillTags(mixedAlerts) })).toBe(true);
 
+    // The responder's store keeps the drill status as it groups (no one sets these tags by hand).
+    expect(control.incidents.get(drill)!.tags).toEqual(['drill', 'drill-run:d-REPORT01']);
+    expect(control.incidents.get(mixed)!.tags).toEqual(['drill-mixed']);
+    expect(control.incidents.get(real)!.tags).toEqual([]);
+
     const preparer = new ReportPreparer(control, events, settings);
     const scan = await scanIncidents(control, preparer, { minUpdateMs: 0 });
     const subjects = scan.versions.map((v) => control.reports.get(v)!.subject);
@@ -100,5 +105,28 @@ describe('national reporting refuses drill data', () => {
       expect(await preparer.prepare(id, { force: true })).toMatchObject({ report: false, reason: 'drill' });
       expect(control.reports.listVersions({ subject: id, limit: 10 })).toEqual([]);
     }
+  });
+
+  it('SLA statistics and the half-year summary leave pure drill incidents out and count mixed ones', async () => {
+    const t = Date.now() - 60_000;
+    const drill = await record(alerts(2, '198.51.100.33', 'd-SLA00001', t));
+    const mixed = await record([
+      ...alerts(1, '198.51.100.34', undefined, t),
+      ...alerts(1, '198.51.100.34', 'd-SLA00001', t + 5000),
+    ]);
+    const real = await record(alerts(1, '198.51.100.35', undefined, t));
+    const counted = control.incidents.slaReport({}).reduce((n, r) => n + r.incidents, 0);
+    expect(counted).toBe(2);
+    const all = control.incidents.list({ limit: 10 }).items.map((i) => i.id);
+    expect(all.sort()).toEqual([drill, mixed, real].sort());
+    const items = await summaryItems(control, events, {
+      start: new Date(t - 3_600_000).toISOString(),
+      end: new Date(Date.now() + 3_600_000).toISOString(),
+    });
+    expect(Object.fromEntries(items.map((i) => [i.incident.id, i.drill]))).toEqual({
+      [drill]: true,
+      [mixed]: false,
+      [real]: false,
+    });
   });
 });

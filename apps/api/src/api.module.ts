@@ -21,6 +21,7 @@ import { LoginLimiter } from './auth/login-limiter';
 import { type apiSchema } from './config';
 import { ConsoleApiController } from './console/console-api.controller';
 import { ConsoleController } from './console/console.controller';
+import { DrillsController } from './drills/drills.controller';
 import { DomainErrorFilter } from './errors.filter';
 import { EventsController } from './events/events.controller';
 import { HealthController } from './health/health.controller';
@@ -84,6 +85,7 @@ export class ApiModule {
         HealthController,
         HuntsController,
         StorageController,
+        DrillsController,
       ],
       providers: [
         { provide: API_CONFIG, useValue: config },

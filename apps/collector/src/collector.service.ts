@@ -12,6 +12,7 @@ import { UnitRegistry } from '@citysoc/enrich';
 import { ComponentMetrics, startMetricsServer } from '@citysoc/observability';
 import { type collectorSchema } from './config';
 import { Inflight } from './pipeline/inflight';
+import { DrillMarker } from './pipeline/drill-marker';
 import { SyslogIngest } from './pipeline/ingest';
 import { SyslogTcpSource } from './sources/syslog/tcp.source';
 import { SyslogUdpSource } from './sources/syslog/udp.source';
@@ -54,6 +55,7 @@ export class CollectorService implements OnApplicationBootstrap, OnApplicationSh
   private inflight?: Inflight;
   private metricsServer?: { close(): Promise<void> };
   private monitor?: SourceMonitor;
+  private drills?: DrillMarker;
   /** Ports actually bound (tests ask for port 0). */
   readonly ports: {
     udp?: number;
@@ -110,6 +112,9 @@ export class CollectorService implements OnApplicationBootstrap, OnApplicationSh
       monitor,
       c.workerIndex,
     );
+    // Drill attribution is loaded before any listener binds: the first drill record is already marked.
+    this.drills = await DrillMarker.open(this.bus, this.logger);
+    ingest.drills = this.drills;
     const pin = (name: string) => {
       const f = parseFormat(name);
       return f && f.kind !== 'auto' ? { format: f } : {};
@@ -202,6 +207,7 @@ export class CollectorService implements OnApplicationBootstrap, OnApplicationSh
         units,
       );
       this.sources.push(flow);
+      flow.drills = this.drills;
       Object.assign(this.ports, await flow.start());
     }
     const nc = this.bus.nc;
@@ -221,6 +227,7 @@ export class CollectorService implements OnApplicationBootstrap, OnApplicationSh
 
   async onApplicationShutdown(): Promise<void> {
     this.monitor?.stop();
+    this.drills?.stop();
     for (const s of this.sources) await s.stop();
     // Everything accepted is handed on before we disconnect (bounded so a dead NATS cannot hang shutdown).
     await Promise.race([this.inflight?.idle(), new Promise((r) => setTimeout(r, 10_000).unref())]);

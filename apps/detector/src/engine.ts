@@ -1,3 +1,4 @@
+import { DRILL_LABEL, DRILL_TAG, drillRunOf } from '@citysoc/drills';
 import { type Alert, alertId, correlationAlertId, type EcsEvent } from '@citysoc/ecs';
 import { entityOf } from '@citysoc/incidents';
 import {
@@ -72,6 +73,32 @@ function groupEntity(hit: CorrelationHit, event: EcsEvent): string {
   return entries.length > 0 ? JSON.stringify(hit.group) : entityOf(event);
 }
 
+/** How many drill-marked event ids the correlator remembers; older ones count as real (the safe side). */
+const MAX_DRILL_REFS = 200_000;
+
+/**
+ * A correlation alert carries the event that closed the window only. It may count as a drill only if every
+ * event in the window was a drill record: otherwise a drill event closing a window of real events would hide
+ * a real attack from statistics and reporting. Drill-marked event ids are remembered (bounded, not
+ * snapshotted: after a restart or eviction they count as real, which errs on the safe side).
+ */
+class DrillRefs {
+  private readonly refs = new Map<string, string>();
+
+  observe(event: EcsEvent): void {
+    const run = drillRunOf(event);
+    if (run === undefined) return;
+    if (this.refs.size >= MAX_DRILL_REFS) this.refs.delete(this.refs.keys().next().value!);
+    this.refs.set(event.event.id, run);
+  }
+
+  forHit(event: EcsEvent, refs: readonly string[]): EcsEvent {
+    if (drillRunOf(event) === undefined || refs.every((r) => this.refs.has(r))) return event;
+    const { [DRILL_LABEL]: _drop, ...labels } = event.labels ?? {};
+    return { ...event, labels, tags: (event.tags ?? []).filter((t) => t !== DRILL_TAG) };
+  }
+}
+
 /**
  * Stage 1 is one compiled set routed by logsource (libs/sigma builds one literal index for all rules and
  * asks each logsource predicate at most once per event); correlation rules run on the ids it matched.
@@ -87,6 +114,7 @@ export function buildEngine(
   const errors: RuleError[] = [...set.errors];
   const newCorrelator = (): Correlator & { engine: () => CorrelationEngine } => {
     let correlation = new CorrelationEngine(correlationRules, rules);
+    const drills = new DrillRefs();
     return {
       engine: () => correlation,
       observe(event, matched, now, owns) {
@@ -95,6 +123,7 @@ export function buildEngine(
         const t = Date.parse(event['@timestamp']);
         const created = now.toISOString();
         const doc = event as Record<string, unknown>;
+        drills.observe(event);
         for (const hit of correlation.observe(
           doc,
           Number.isNaN(t) ? now.getTime() : t,
@@ -110,7 +139,7 @@ export function buildEngine(
             rule: ruleMeta(hit.rule),
             entity: groupEntity(hit, event),
             event_ids: hit.eventRefs,
-            event,
+            event: drills.forHit(event, hit.eventRefs),
             matched_fields: {
               ...hit.group,
               'correlation.value': hit.value,

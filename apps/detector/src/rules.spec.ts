@@ -5,6 +5,7 @@ import { IocSet, markIocs } from '@citysoc/enrich';
 import { decodeDatagram, flowToEcs, MemoryTemplateCache } from '@citysoc/flow';
 import { parseSyslog } from '@citysoc/syslog';
 import { corpusDir } from '@citysoc/testing';
+import { isDrill, markDrillEvent } from '@citysoc/drills';
 import { loadRuleSet } from './rule-set';
 
 /**
@@ -84,6 +85,7 @@ describe('citysoc rules on parsed syslog', () => {
   it.each([
     ['source-silent', ['Syslog source went silent']],
     ['source-resumed', []],
+    ['drill-marker-forged', ['Forged drill marker from an unregistered sender']],
   ])('a collector %s event', (action, titles) => {
     const event = {
       '@timestamp': '2026-11-27T03:00:00.000Z',
@@ -199,5 +201,45 @@ describe('the national IOC rule', () => {
     expect(engine.detect(flow).map((a) => a.rule.title)).toContain(
       'Traffic with an address or domain the national center flagged',
     );
+  });
+});
+
+/** Issue 9: a correlation alert is a drill only if every event of its window was (the detector's DrillRefs). */
+describe('drill marks on correlation alerts', () => {
+  const sshFlow = (i: number, drill: boolean) => {
+    const ts = new Date(Date.parse('2026-11-27T03:00:00Z') + i * 1000).toISOString();
+    const ev = {
+      '@timestamp': ts,
+      event: {
+        id: `ssh-${drill ? 'd' : 'r'}-${i}`,
+        created: ts,
+        kind: 'event',
+        category: ['network'],
+        type: ['connection'],
+        dataset: 'flow.netflow',
+        module: 'netflow',
+      },
+      network: { transport: 'tcp' },
+      source: { ip: '198.51.100.70', port: 40000 + i },
+      destination: { ip: '10.20.0.22', port: 22 },
+    };
+    return drill ? markDrillEvent(ev as never, 'd-CORR0001') : (ev as never);
+  };
+  const burst = (drillFrom: number) => {
+    const e = loadRuleSet({ paths: [path.join(root, 'rules')], pipeline: 'citysoc' }).engine;
+    const alerts = [];
+    for (let i = 0; i < 20; i++) alerts.push(...e.detect(sshFlow(i, i >= drillFrom)));
+    return alerts.filter((a) => a.rule.title.startsWith('SSH brute force'));
+  };
+
+  it.each([
+    ['every event a drill record', 0, true],
+    ['real events closed by a drill event', 19, false],
+    ['no drill event', 20, false],
+  ])('%s → drill: %s', (_name, drillFrom, drill) => {
+    const alerts = burst(drillFrom);
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]!.event_ids).toHaveLength(20);
+    expect(isDrill(alerts[0]!)).toBe(drill);
   });
 });

@@ -1,3 +1,4 @@
+import { type DrillRunRecord, type DrillRunStatus } from './registry';
 import { type ObservedAlert, type ObservedIncident } from './score';
 import { drillRunOf } from './tagging';
 
@@ -91,4 +92,56 @@ export async function observe(api: ApiTarget, fromIso: string, runId?: string): 
         slaBreaches: (i.sla?.breaches ?? []).map((b) => b.kind),
       })),
   };
+}
+
+/** What the runner needs of a run registry: the NATS bucket itself or the API in front of it. */
+export interface RunRegistry {
+  register(rec: DrillRunRecord): Promise<void>;
+  finish(
+    runId: string,
+    status: Exclude<DrillRunStatus, 'running'>,
+    extra?: Pick<DrillRunRecord, 'result' | 'scorecard'>,
+  ): Promise<unknown>;
+}
+
+/**
+ * Registration through the API (`POST /api/v1/drills/runs`, a lead's token): audited, and the API's abort
+ * also closes the run's incidents. Same records as DrillRunRegistry, so both paths stay interchangeable.
+ */
+export class ApiRunRegistry implements RunRegistry {
+  constructor(private readonly api: ApiTarget) {}
+
+  private async post(path: string, body: unknown): Promise<unknown> {
+    const res = await fetch(`${this.api.url.replace(/\/$/, '')}/api/v1/drills/runs${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${this.api.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`POST /api/v1/drills/runs${path}: HTTP ${res.status} ${text.slice(0, 300)}`);
+    return text ? (JSON.parse(text) as unknown) : undefined;
+  }
+
+  async register(rec: DrillRunRecord): Promise<void> {
+    await this.post('', {
+      runId: rec.runId,
+      scenario: rec.scenario,
+      scenarioSha256: rec.scenarioSha256,
+      syslog: rec.syslog,
+      exporters: rec.exporters,
+      window: rec.window,
+      seed: rec.seed,
+      speed: rec.speed,
+    });
+  }
+
+  finish(
+    runId: string,
+    status: Exclude<DrillRunStatus, 'running'>,
+    extra: Pick<DrillRunRecord, 'result' | 'scorecard'> = {},
+  ): Promise<unknown> {
+    return status === 'aborted'
+      ? this.post(`/${encodeURIComponent(runId)}/abort`, {})
+      : this.post(`/${encodeURIComponent(runId)}/finish`, extra);
+  }
 }

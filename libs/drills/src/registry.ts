@@ -35,6 +35,11 @@ export class DrillRunRegistry {
     return new DrillRunRegistry(await openKv(bus, DRILL_RUNS_BUCKET));
   }
 
+  /** For processes that hold a bare NATS connection (the API): the bucket opened by the caller. */
+  static fromKv(kv: KV): DrillRunRegistry {
+    return new DrillRunRegistry(kv);
+  }
+
   async register(rec: DrillRunRecord): Promise<void> {
     if (!RUN_ID.test(rec.runId)) throw new DrillRegistryError(`bad run id ${rec.runId}`);
     for (const other of await this.list()) {

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { observe, type ApiTarget, type Observation } from './api-client';
+import { observe, type ApiTarget, type Observation, type RunRegistry } from './api-client';
 import { openTcpSender, openTlsSender, openUdpSender, type Sender, type TlsClientOptions } from './emit';
 import { FlowExporter, PROTO_NUMBER } from './encode';
 import { plan, type Timeline } from './plan';
-import { type DrillRunRecord, type DrillRunRegistry } from './registry';
+import { type DrillRunRecord } from './registry';
 import { parseDuration, type FlowSourceDef, type Scenario, type SyslogSourceDef } from './scenario';
 import { scoreRun, type Scorecard } from './score';
 import { formatSyslog, frameSyslog } from './syslog-format';
@@ -29,7 +29,7 @@ export interface LiveRunOptions {
   blind: boolean;
   targets: LiveTargets;
   api?: ApiTarget;
-  registry?: DrillRunRegistry;
+  registry?: RunRegistry;
   /** `marker`: count only alerts the collectors marked for this run; `window`: every alert since the start. */
   attribution: 'marker' | 'window';
   /** Give up waiting for detections after this long (wall clock, after the last send). */

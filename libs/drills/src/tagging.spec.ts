@@ -8,6 +8,8 @@ import {
   isDrill,
   isDrillRecord,
   markDrillEvent,
+  nextIncidentTags,
+  isDrillTag,
   allocationConflicts,
   type DrillAllocation,
 } from './tagging';
@@ -141,4 +143,41 @@ describe('drill marker and the shared isDrill filter', () => {
     expect(checkMarker(baseEvent, 'd-AAAA1')).toBe('unmarked');
     expect(checkMarker(baseEvent, undefined)).toBe('none');
   });
+});
+
+describe('nextIncidentTags (the responder keeps drill status as it groups)', () => {
+  const real = alert(baseEvent);
+  const runA = alert(markDrillEvent(baseEvent, 'd-AAAA1'));
+  const runB = alert(markDrillEvent(baseEvent, 'd-BBBB2'));
+  it.each<[string, string[], Alert, boolean, string[]]>([
+    ['first real alert', [], real, true, []],
+    ['first drill alert', [], runA, true, ['drill', 'drill-run:d-AAAA1']],
+    ['drill joins drill', ['drill', 'drill-run:d-AAAA1'], runA, false, ['drill', 'drill-run:d-AAAA1']],
+    [
+      'another run joins',
+      ['drill', 'drill-run:d-AAAA1'],
+      runB,
+      false,
+      ['drill', 'drill-run:d-AAAA1', 'drill-run:d-BBBB2'],
+    ],
+    ['real joins drill → mixed', ['drill', 'drill-run:d-AAAA1', 'vip'], real, false, ['drill-mixed', 'vip']],
+    ['drill joins real → mixed', ['vip'], runA, false, ['drill-mixed', 'vip']],
+    ['mixed stays mixed', ['drill-mixed'], runA, false, ['drill-mixed']],
+    ['real stays real', ['vip'], real, false, ['vip']],
+  ])('%s', (_name, current, a, first, want) => {
+    expect(nextIncidentTags(current, a, first)).toEqual(want);
+  });
+
+  it('mixed incidents count as real, pure drill ones do not', () => {
+    expect(isDrill({ tags: nextIncidentTags(['drill', 'drill-run:d-AAAA1'], real, false) })).toBe(false);
+    expect(isDrill({ tags: nextIncidentTags([], runA, true) })).toBe(true);
+  });
+
+  it.each([
+    ['drill', true],
+    ['drill-mixed', true],
+    ['drill-run:d-X', true],
+    ['drilling', false],
+    ['vip', false],
+  ])('isDrillTag(%s) = %s', (t, want) => expect(isDrillTag(t)).toBe(want));
 });

@@ -200,3 +200,36 @@ export function incidentDrillTags(alerts: readonly Alert[]): string[] {
 export function excludeDrills<T extends EcsEvent | Alert | IncidentLike>(x: T): boolean {
   return !isDrill(x);
 }
+
+/**
+ * An incident's tags after one more alert, from its current tags alone (the store keeps alert ids, not the
+ * alerts): the first alert decides real or drill; a real alert joining a drill incident, or a drill alert
+ * joining a real one, makes it `drill-mixed` for good — mixed counts as real. Other tags are kept.
+ */
+export function nextIncidentTags(current: readonly string[], alert: Alert, first: boolean): string[] {
+  const other = current.filter(
+    (t) => t !== DRILL_TAG && t !== DRILL_MIXED_TAG && !t.startsWith(DRILL_RUN_TAG_PREFIX),
+  );
+  const run = eventRun(alert.event);
+  let drill: string[];
+  if (first) drill = incidentDrillTags([alert]);
+  else if (current.includes(DRILL_MIXED_TAG)) drill = [DRILL_MIXED_TAG];
+  else if (current.includes(DRILL_TAG))
+    drill =
+      run === undefined
+        ? [DRILL_MIXED_TAG]
+        : [
+            DRILL_TAG,
+            ...new Set([
+              ...current.filter((t) => t.startsWith(DRILL_RUN_TAG_PREFIX)),
+              DRILL_RUN_TAG_PREFIX + run,
+            ]),
+          ];
+  else drill = run === undefined ? [] : [DRILL_MIXED_TAG];
+  return [...new Set([...other, ...drill])].sort();
+}
+
+/** Tags only the pipeline sets: a person adding or removing them could hide a real incident from statistics. */
+export function isDrillTag(tag: string): boolean {
+  return tag === DRILL_TAG || tag === DRILL_MIXED_TAG || tag.startsWith(DRILL_RUN_TAG_PREFIX);
+}

@@ -1,3 +1,4 @@
+import { isDrill } from '@citysoc/drills';
 import { type ControlStore, type EventStore } from '@citysoc/store';
 import {
   type StixBundle,
@@ -38,6 +39,7 @@ interface Row {
   status: string;
   created_at: number;
   updated_at: number;
+  tags: string;
 }
 
 /** Incidents opened or closed in the period, with category, unit and drill flag, as summary items. */
@@ -51,7 +53,7 @@ export async function summaryItems(
   // Only long-standing columns are read: another part of the system owns the incidents table.
   const rows = control.db
     .prepare(
-      'SELECT id, severity, status, created_at, updated_at FROM incidents WHERE (created_at >= ? AND created_at < ?) OR (updated_at >= ? AND updated_at < ?) ORDER BY created_at, id',
+      'SELECT id, severity, status, created_at, updated_at, tags FROM incidents WHERE (created_at >= ? AND created_at < ?) OR (updated_at >= ? AND updated_at < ?) ORDER BY created_at, id',
     )
     .all(s, e, s, e) as Row[];
   const items: SummaryItem[] = [];
@@ -75,7 +77,8 @@ export async function summaryItems(
       },
       category,
       ...(unit ? { unit: { id: unit.id, name: unit.name } } : {}),
-      drill: ann?.drill === true,
+      // A drill incident tagged by the responder (issue 9) counts as an exercise; a mixed one is real.
+      drill: ann?.drill === true || isDrill({ tags: JSON.parse(r.tags) as string[] }),
       reported: control.reports.listVersions({ subject: r.id, limit: 1 }).length > 0,
       supportRequested: typeof ann?.form03['supportRequested'] === 'string',
     });

@@ -13,6 +13,7 @@ export type {
 export { SqliteEventStore, ftsQuery, unitScopeJson } from './sqlite/event-store';
 export {
   SqliteIncidentStore,
+  REAL_INCIDENTS_SQL,
   IncidentNotFoundError,
   IncidentConflictError,
   inScope,

@@ -12,11 +12,13 @@ import {
   Query,
   Req,
   Res,
+  UseInterceptors,
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { type Response } from 'express';
 import { type IncidentQueue } from '@citysoc/queues';
-import { type ControlStore, type EventStore, type Incident } from '@citysoc/store';
+import { type ControlStore, type EventStore, type Incident, REAL_INCIDENTS_SQL } from '@citysoc/store';
+import { DrillBlindInterceptor } from '../drills/blind';
 import { type AuthedRequest, READERS, Roles, scopeOf, WORKERS } from '../auth/roles';
 import { IdParam } from '../incidents/incidents.dto';
 import { CONTROL_STORE, EVENT_STORE, INCIDENT_QUEUE } from '../tokens';
@@ -54,6 +56,7 @@ export interface QueuePage {
 @ApiTags('console')
 @ApiBearerAuth()
 @Controller('api/v1/console')
+@UseInterceptors(DrillBlindInterceptor)
 export class ConsoleApiController {
   constructor(
     @Inject(CONTROL_STORE) private readonly control: ControlStore,
@@ -193,14 +196,14 @@ export class ConsoleApiController {
       db
         .prepare(
           `SELECT ${key} AS key, COUNT(*) AS incidents, SUM(alert_count) AS alerts FROM ${from}
-           WHERE ${sc.sql} AND last_seen >= ? GROUP BY ${key} ORDER BY alerts DESC LIMIT 20`,
+           WHERE ${sc.sql} AND ${REAL_INCIDENTS_SQL} AND last_seen >= ? GROUP BY ${key} ORDER BY alerts DESC LIMIT 20`,
         )
         .all(...sc.args, since);
     const sla = this.control.incidents.slaReport({ scope: ctx.scope, from: since });
     const withDeadline = db
       .prepare(
         `SELECT COUNT(*) AS n, SUM(CASE WHEN json_array_length(sla, '$.breaches') > 0 THEN 1 ELSE 0 END) AS breached
-         FROM incidents WHERE ${sc.sql} AND created_at >= ?`,
+         FROM incidents WHERE ${sc.sql} AND ${REAL_INCIDENTS_SQL} AND created_at >= ?`,
       )
       .get(...sc.args, since) as { n: number; breached: number | null };
     const breachingSoon = db
@@ -274,7 +277,7 @@ export class ConsoleApiController {
              SUM(CASE WHEN status = 'false_positive' THEN 1 ELSE 0 END) AS false_positive,
              SUM(CASE WHEN status IN ('resolved','false_positive','duplicate') THEN 1 ELSE 0 END) AS closed,
              MAX(last_seen) AS last_seen, MAX(title) AS title
-           FROM incidents, json_each(incidents.rule_ids) j WHERE ${sc.sql}
+           FROM incidents, json_each(incidents.rule_ids) j WHERE ${sc.sql} AND ${REAL_INCIDENTS_SQL}
            GROUP BY j.value ORDER BY alerts DESC LIMIT 500`,
         )
         .all(...sc.args),

@@ -11,9 +11,11 @@ import {
   Query,
   Req,
   Res,
+  UseInterceptors,
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { type Response } from 'express';
+import { isDrillTag } from '@citysoc/drills';
 import { type Alert, type EcsEvent } from '@citysoc/ecs';
 import { isClosed } from '@citysoc/incidents';
 import { type ComponentMetrics } from '@citysoc/observability';
@@ -30,6 +32,7 @@ import {
   type SlaReportRow,
 } from '@citysoc/store';
 import { Histogram } from 'prom-client';
+import { DrillBlindInterceptor } from '../drills/blind';
 import { type AuthedRequest, READERS, Roles, scopeOf, WORKERS } from '../auth/roles';
 import { API_METRICS, CONTROL_STORE, EVENT_STORE, INCIDENT_QUEUE } from '../tokens';
 import {
@@ -57,6 +60,7 @@ const DETAIL_ALERTS = 200;
 @ApiTags('incidents')
 @ApiBearerAuth()
 @Controller('api/v1/incidents')
+@UseInterceptors(DrillBlindInterceptor)
 export class IncidentsController {
   private readonly claimWait: Histogram;
 
@@ -278,6 +282,12 @@ export class IncidentsController {
   @Roles(...WORKERS)
   @ApiOperation({ summary: 'Add and remove tags' })
   tags(@Param() p: IdParam, @Body() body: Tags, @Req() req: AuthedRequest): Incident {
+    // Drill status comes from the listeners' marks only: a hand-set drill tag would hide a real incident.
+    const drillTags = [...(body.add ?? []), ...(body.remove ?? [])].filter(isDrillTag);
+    if (drillTags.length > 0)
+      throw new BadRequestException(
+        `drill tags are set by the pipeline, not by hand: ${drillTags.join(', ')}`,
+      );
     const before = this.mustGet(p.id, req);
     const after = this.control.incidents.setTags(
       p.id,

@@ -5,6 +5,8 @@ import { projectRoot } from '@citysoc/config';
 import { openBus } from '@citysoc/bus';
 import {
   DrillRunRegistry,
+  ApiRunRegistry,
+  type RunRegistry,
   loadScenario,
   newRunId,
   plan,
@@ -290,7 +292,7 @@ export function registerDrill(
     )
     .option(
       '--register',
-      'register the run in the NATS drill-runs bucket (CITYSOC_NATS_URL, CITYSOC_STREAM_PREFIX)',
+      'register the run through the API (POST /api/v1/drills/runs; CITYSOC_API_TOKEN must be a lead token)',
     )
     .option(
       '--attribution <how>',
@@ -323,10 +325,27 @@ export function registerDrill(
     .command('abort')
     .description('End a registered run now: later records from its senders count as real again')
     .argument('<run-id>')
-    .action(async (id: string) => {
+    .option(
+      '--api <url>',
+      "API base URL (CITYSOC_API_URL): also closes the run's incidents",
+      process.env.CITYSOC_API_URL,
+    )
+    .action(async (id: string, o: { api?: string }) => {
+      const token = process.env.CITYSOC_API_TOKEN;
+      if (o.api && token) {
+        const r = (await new ApiRunRegistry({ url: o.api, token }).finish(id, 'aborted')) as {
+          run: { runId: string; updatedAt: string };
+          closed: string[];
+        };
+        out.write(
+          `${r.run.runId} aborted at ${r.run.updatedAt}; ${r.closed.length} drill incident(s) closed\n`,
+        );
+        return;
+      }
+      // Without the API only the window closes: the run's incidents stay open.
       await withRegistry(async (reg) => {
         const r = await reg.finish(id, 'aborted');
-        out.write(`${r.runId} aborted at ${r.updatedAt}\n`);
+        out.write(`${r.runId} aborted at ${r.updatedAt} (registry only: incidents not closed, use --api)\n`);
       });
     });
 
@@ -510,7 +529,7 @@ async function runCommand(
         const ca = readFile(o.tlsCa);
         const cert = readFile(o.tlsCert);
         const key = readFile(o.tlsKey);
-        const live = async (registry?: DrillRunRegistry) =>
+        const live = async (registry?: RunRegistry) =>
           runLive(s, f.loaded.sha256, {
             seed,
             speed,
@@ -536,9 +555,8 @@ async function runCommand(
             progress,
             registeredBy: process.env.USER ?? 'citysoc-cli',
           });
-        let r!: Awaited<ReturnType<typeof runLive>>;
-        if (o.register) await withRegistry(async (reg) => void (r = await live(reg)));
-        else r = await live();
+        // Registration goes through the API (audited, same record as the NATS bucket the collectors watch).
+        const r = await live(o.register ? new ApiRunRegistry({ url: o.api, token }) : undefined);
         sc = r.scorecard;
         stored = {
           runId: r.runId,

@@ -11,6 +11,7 @@ import {
   parseSyslog,
 } from '@citysoc/syslog';
 import { type SourceMonitor } from '../sources/syslog/monitor';
+import { type DrillMarker } from './drill-marker';
 import { type FormatPin, type SourcePolicy, SourceRegistry } from '../sources/syslog/policy';
 import { OccurrenceCounter } from './occurrences';
 
@@ -37,6 +38,8 @@ function parseWith(pin: FormatPin | undefined, raw: Buffer, ctx: ParseContext): 
  */
 export class SyslogIngest {
   private readonly occurrences: OccurrenceCounter;
+  /** Drill attribution (issue 9); set by the collector once the drill-runs bucket is loaded. */
+  drills?: DrillMarker;
 
   constructor(
     private readonly publisher: JetStreamPublisher,
@@ -81,9 +84,15 @@ export class SyslogIngest {
     this.monitor?.skewOf(policy, result.event, meta.receivedAt, component);
     if (policy.registered) (result.event.citysoc ??= {}).source_name = policy.name;
     attachUnits(result.event, this.units, senderIp);
+    const event =
+      this.drills?.mark(
+        result.event,
+        { transport: meta.transport, address: senderIp, port: meta.senderPort },
+        meta.receivedAt,
+      ) ?? result.event;
     await this.publisher.publish({
       subject: this.names.eventsSubject('syslog', meta.transport),
-      data: Buffer.from(JSON.stringify(result.event)),
+      data: Buffer.from(JSON.stringify(event)),
       msgId: id,
     });
     this.metrics.sent.inc({ component });

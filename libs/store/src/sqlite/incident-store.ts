@@ -1,3 +1,4 @@
+import { isDrill, nextIncidentTags } from '@citysoc/drills';
 import { type Alert, type Severity } from '@citysoc/ecs';
 import {
   checkTransition,
@@ -193,12 +194,21 @@ const SORTS = {
   priority: 'priority DESC, created_at DESC, id DESC',
 } as const;
 
+/** SQL condition for KPI and SLA statistics: pure drill incidents out, mixed ones (real) in. */
+export const REAL_INCIDENTS_SQL = 'citysoc_is_drill(incidents.tags) = 0';
+
 /** Incidents: grouping is a read-modify-write, so it runs in one IMMEDIATE transaction per alert. */
 export class SqliteIncidentStore {
   constructor(
     private readonly db: Db,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    // The shared drill filter (libs/drills isDrill) as an SQL function, so every KPI/SLA query excludes
+    // drill incidents with the same, tested rule: REAL_INCIDENTS_SQL.
+    db.function('citysoc_is_drill', { deterministic: true }, (tags: unknown) =>
+      typeof tags === 'string' && isDrill({ tags: JSON.parse(tags) as string[] }) ? 1 : 0,
+    );
+  }
 
   /**
    * Records an alert in its incident. Idempotent on the alert id (a redelivered or replayed alert changes
@@ -252,7 +262,7 @@ export class SqliteIncidentStore {
         this.db
           .prepare(
             `UPDATE incidents SET alert_count = alert_count + 1, first_seen = MIN(first_seen, ?), last_seen = MAX(last_seen, ?),
-               severity = ?, rule_ids = ?, mitre = ?, priority = ?, updated_at = ? WHERE id = ?`,
+               severity = ?, rule_ids = ?, mitre = ?, priority = ?, updated_at = ?, tags = ? WHERE id = ?`,
           )
           .run(
             at,
@@ -262,6 +272,8 @@ export class SqliteIncidentStore {
             JSON.stringify(mitre),
             priorityScore(severity, latest.unit_criticality),
             now,
+            // Drill status (issue 9): a real alert in a drill incident, or the reverse, makes it mixed = real.
+            JSON.stringify(nextIncidentTags(JSON.parse(latest.tags) as string[], alert, false)),
             latest.id,
           );
         this.db
@@ -298,8 +310,8 @@ export class SqliteIncidentStore {
         .prepare(
           `INSERT INTO incidents (id, group_key, title, severity, status, rule_ids, entity, alert_count, first_seen, last_seen,
              created_at, updated_at, assignee, queued, grouping_reason, mitre, rule_author, rule_license,
-             unit_id, unit_name, unit_path, unit_criticality, priority)
-           VALUES (?, ?, ?, ?, 'new', ?, ?, 1, ?, ?, ?, ?, NULL, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+             unit_id, unit_name, unit_path, unit_criticality, priority, tags)
+           VALUES (?, ?, ?, ?, 'new', ?, ?, 1, ?, ?, ?, ?, NULL, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           id,
@@ -321,6 +333,7 @@ export class SqliteIncidentStore {
           unitPathOf(unit),
           unit?.criticality ?? null,
           priorityScore(alert.rule.level, unit?.criticality),
+          JSON.stringify(nextIncidentTags([], alert, true)),
         );
       this.db
         .prepare('INSERT INTO incident_alerts (alert_id, incident_id, ts) VALUES (?, ?, ?)')
@@ -688,7 +701,7 @@ export class SqliteIncidentStore {
    */
   slaReport(q: { from?: number; to?: number; scope?: UnitScope }): SlaReportRow[] {
     const sc = scopeClause(q.scope);
-    const where = [sc.sql];
+    const where = [sc.sql, REAL_INCIDENTS_SQL];
     const args: unknown[] = [...sc.args];
     if (q.from !== undefined) {
       where.push('created_at >= ?');

@@ -5,6 +5,7 @@ import { type ComponentMetrics } from '@citysoc/observability';
 import { type Inflight } from '../../pipeline/inflight';
 import { kernelUdpDrops } from '../udp-drops/proc-net-udp';
 import { ExporterAllowlist, exporterAddress } from './allowlist';
+import { type DrillMarker } from '../../pipeline/drill-marker';
 import { FlowIngest } from './ingest';
 import { KvTemplateStore } from './kv-templates';
 import { FlowMetrics } from './metrics';
@@ -34,6 +35,8 @@ export class FlowSource {
   private timer?: NodeJS.Timeout;
   private store?: KvTemplateStore;
   private ingest?: FlowIngest;
+  /** Drill attribution, handed to the ingest (set before start). */
+  drills?: DrillMarker;
   private readonly allow: ExporterAllowlist;
 
   constructor(
@@ -91,6 +94,7 @@ export class FlowSource {
       store,
       this.units,
     );
+    ingest.drills = this.drills;
     this.ingest = ingest;
     // Data held for a template is expired on a clock too, so a quiet exporter's sets still reach the dead letters.
     this.timer = setInterval(() => store.expire(Date.now()), 1000);

@@ -12,6 +12,7 @@ import {
   type TemplateScope,
 } from '@citysoc/flow';
 import { type ComponentMetrics } from '@citysoc/observability';
+import { type DrillMarker } from '../../pipeline/drill-marker';
 import { type KvTemplateStore } from './kv-templates';
 import { type FlowMetrics } from './metrics';
 
@@ -39,6 +40,8 @@ const MAX_BATCH_BYTES = 768 * 1024;
  */
 export class FlowIngest {
   private readonly sequences = new SequenceTracker();
+  /** Drill attribution (issue 9); set by the flow source once the drill-runs bucket is loaded. */
+  drills?: DrillMarker;
 
   constructor(
     private readonly publisher: JetStreamPublisher,
@@ -133,7 +136,13 @@ export class FlowIngest {
         }
         opts = lastOpts;
       }
-      const doc = flowToEcs(rec, opts);
+      const ecs = flowToEcs(rec, opts);
+      const doc =
+        this.drills?.mark(
+          ecs,
+          { transport: 'flow', address: meta.exporter, domain: rec.domain },
+          meta.receivedAt,
+        ) ?? ecs;
       attachUnits(doc, this.units, meta.exporter);
       const json = JSON.stringify(doc);
       if (batch.length > 0 && (bytes + json.length + 1 > MAX_BATCH_BYTES || rec.version !== version)) flush();

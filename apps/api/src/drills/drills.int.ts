@@ -1,0 +1,202 @@
+import { type INestApplication } from '@nestjs/common';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import request from 'supertest';
+import { loadConfig } from '@citysoc/config';
+import { ApiRunRegistry, markDrillEvent } from '@citysoc/drills';
+import { type Alert, type EcsEvent } from '@citysoc/ecs';
+import { type ControlStore } from '@citysoc/store';
+import { cleanupStreams, uniquePrefix } from '@citysoc/testing';
+import { bootstrapAdmin, createApiApp } from '../app';
+import { apiSchema } from '../config';
+import { CONTROL_STORE } from '../tokens';
+
+/**
+ * Drill runs through the API against real NATS (the drill-runs KV bucket) and SQLite: registration by a
+ * lead only, overlap refused, blind mode for analysts, abort closing the run's incidents, audit entries.
+ */
+describe('drill runs API and blind mode (issue 9)', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'citysoc-drills-api-'));
+  const prefix = uniquePrefix();
+  const adminToken = `csk_admin_${'d'.repeat(30)}`;
+  let app: INestApplication;
+  let control: ControlStore;
+  let lead: string;
+  let analyst: string;
+  const run = 'd-APITEST1';
+  const http = () => request(app.getHttpServer());
+
+  function alert(id: string, entity: string, drillRun?: string): Alert {
+    const t = new Date().toISOString();
+    let event: EcsEvent = { '@timestamp': t, event: { id: `ev-${id}`, created: t } };
+    if (drillRun) event = markDrillEvent(event, drillRun);
+    return {
+      id,
+      '@timestamp': t,
+      created_at: t,
+      rule: { id: 'r-ssh', title: 'SSH brute force', level: 'high', version: 'v1' },
+      entity,
+      event_ids: [event.event.id],
+      event,
+    };
+  }
+
+  const body = (runId: string, port: number) => ({
+    runId,
+    scenario: 'ssh-bruteforce-ward',
+    scenarioSha256: 'a'.repeat(64),
+    syslog: [{ transport: 'udp', address: '127.0.0.1', port }],
+    exporters: [{ address: '127.0.0.1', domain: 4242 }],
+    window: { start: new Date().toISOString(), end: new Date(Date.now() + 3_600_000).toISOString() },
+    seed: 7,
+    speed: 20,
+  });
+
+  beforeAll(async () => {
+    const config = loadConfig(apiSchema, {
+      CITYSOC_DATA_DIR: dir,
+      CITYSOC_QUEUE_PREFIX: `citysoc-${prefix}`,
+      CITYSOC_STREAM_PREFIX: prefix,
+      ...(process.env.CITYSOC_NATS_URL ? { CITYSOC_NATS_URL: process.env.CITYSOC_NATS_URL } : {}),
+    });
+    app = await createApiApp(config);
+    await app.listen(0, '127.0.0.1');
+    bootstrapAdmin(app, adminToken);
+    control = app.get<ControlStore>(CONTROL_STORE);
+    const issue = async (name: string, role: string) =>
+      (
+        (
+          await http()
+            .post('/api/v1/tokens')
+            .set('authorization', `Bearer ${adminToken}`)
+            .send({ name, role })
+            .expect(201)
+        ).body as { token: string }
+      ).token;
+    lead = await issue('a.lead', 'lead');
+    analyst = await issue('an.analyst', 'analyst');
+  }, 30_000);
+
+  afterAll(async () => {
+    await app.close();
+    await cleanupStreams(prefix);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('registers a run for a lead only, refuses an overlapping one and bad input, and lists runs', async () => {
+    await http()
+      .post('/api/v1/drills/runs')
+      .set('authorization', `Bearer ${analyst}`)
+      .send(body(run, 41001))
+      .expect(403);
+    await http()
+      .post('/api/v1/drills/runs')
+      .set('authorization', `Bearer ${lead}`)
+      .send({ ...body(run, 41001), syslog: [{ transport: 'udp', address: 'nope', port: 1 }] })
+      .expect(400);
+    const ok = await http()
+      .post('/api/v1/drills/runs')
+      .set('authorization', `Bearer ${lead}`)
+      .send(body(run, 41001))
+      .expect(201);
+    expect(ok.body).toMatchObject({ runId: run, status: 'running', registeredBy: 'a.lead' });
+    const clash = await http()
+      .post('/api/v1/drills/runs')
+      .set('authorization', `Bearer ${lead}`)
+      .send(body('d-APITEST2', 41001))
+      .expect(409);
+    expect(JSON.stringify(clash.body)).toContain('overlaps active run');
+    const list = await http().get('/api/v1/drills/runs').set('authorization', `Bearer ${lead}`).expect(200);
+    expect((list.body as { items: Array<{ runId: string }> }).items.map((r) => r.runId)).toEqual([run]);
+    const audit = control.audit.list(20).filter((e) => e.action.includes('DrillsController.register'));
+    expect(audit.map((e) => e.outcome).sort()).toEqual(['failure', 'failure', 'failure', 'success']);
+  });
+
+  it('blind mode: analysts see no drill badge until the incident is closed; abort closes it', async () => {
+    const drill = control.incidents.recordAlert(
+      alert('al-d1', 'source.ip:198.51.100.60', run),
+      60_000,
+    ).incident;
+    const mixed = control.incidents.recordAlert(
+      alert('al-m1', 'source.ip:198.51.100.61', run),
+      60_000,
+    ).incident;
+    control.incidents.recordAlert(alert('al-m2', 'source.ip:198.51.100.61'), 60_000);
+    expect(control.incidents.get(drill.id)!.tags).toEqual(['drill', `drill-run:${run}`]);
+
+    const asAnalyst = await http()
+      .get(`/api/v1/incidents/${drill.id}`)
+      .set('authorization', `Bearer ${analyst}`)
+      .expect(200);
+    expect(asAnalyst.body.tags).toEqual([]);
+    expect(asAnalyst.body).not.toHaveProperty('drill');
+    const listed = await http()
+      .get('/api/v1/incidents')
+      .set('authorization', `Bearer ${analyst}`)
+      .expect(200);
+    expect(JSON.stringify(listed.body)).not.toContain('drill');
+    await http().get('/api/v1/incidents?tag=drill').set('authorization', `Bearer ${analyst}`).expect(403);
+    await http()
+      .post(`/api/v1/incidents/${drill.id}/tags`)
+      .set('authorization', `Bearer ${lead}`)
+      .send({ remove: ['drill'] })
+      .expect(400);
+
+    const asLead = await http()
+      .get(`/api/v1/incidents/${drill.id}`)
+      .set('authorization', `Bearer ${lead}`)
+      .expect(200);
+    expect(asLead.body).toMatchObject({ drill: true, tags: ['drill', `drill-run:${run}`] });
+    const mixedAsLead = await http()
+      .get(`/api/v1/incidents/${mixed.id}`)
+      .set('authorization', `Bearer ${lead}`)
+      .expect(200);
+    expect(mixedAsLead.body).toMatchObject({ drill: false, tags: ['drill-mixed'] });
+
+    await http()
+      .post(`/api/v1/drills/runs/${run}/abort`)
+      .set('authorization', `Bearer ${analyst}`)
+      .send({})
+      .expect(403);
+    const aborted = await http()
+      .post(`/api/v1/drills/runs/${run}/abort`)
+      .set('authorization', `Bearer ${lead}`)
+      .send({ reason: 'weather' })
+      .expect(200);
+    expect(aborted.body).toMatchObject({ run: { status: 'aborted' }, closed: [drill.id] });
+    expect(control.incidents.get(drill.id)).toMatchObject({ status: 'resolved' });
+    expect(control.incidents.get(drill.id)!.reason).toContain(`drill-aborted: run ${run}`);
+    // The mixed incident is real: abort leaves it alone.
+    expect(control.incidents.get(mixed.id)!.status).toBe('new');
+
+    const closedAsAnalyst = await http()
+      .get(`/api/v1/incidents/${drill.id}`)
+      .set('authorization', `Bearer ${analyst}`)
+      .expect(200);
+    expect(closedAsAnalyst.body).toMatchObject({ drill: true });
+    expect(control.audit.list(50).some((e) => e.action.includes('DrillsController.abort'))).toBe(true);
+  });
+
+  it('the runner registers and finishes through the API client, with the same records as the bucket', async () => {
+    const reg = new ApiRunRegistry({ url: await app.getUrl(), token: lead });
+    const now = Date.now();
+    await reg.register({
+      ...body('d-APITEST3', 41003),
+      window: { start: new Date(now).toISOString(), end: new Date(now + 60_000).toISOString() },
+      status: 'running',
+      registeredAt: new Date(now).toISOString(),
+      registeredBy: 'ignored: the API takes the caller',
+      seed: 1,
+      speed: 1,
+      updatedAt: new Date(now).toISOString(),
+    } as Parameters<ApiRunRegistry['register']>[0]);
+    const done = (await reg.finish('d-APITEST3', 'finished', { result: 'pass', scorecard: 'runs/x' })) as {
+      status: string;
+      result: string;
+      registeredBy: string;
+    };
+    expect(done).toMatchObject({ status: 'finished', result: 'pass', registeredBy: 'a.lead' });
+    await expect(reg.finish('d-APITEST3', 'finished')).rejects.toThrow('HTTP 409');
+  });
+});

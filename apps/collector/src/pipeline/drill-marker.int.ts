@@ -1,0 +1,157 @@
+import { type INestApplicationContext } from '@nestjs/common';
+import dgram from 'node:dgram';
+import { type Bus, openBus } from '@citysoc/bus';
+import { DrillRunRegistry, type DrillRunRecord, FlowExporter, isDrill } from '@citysoc/drills';
+import { type EcsEvent } from '@citysoc/ecs';
+import {
+  cleanupStreams,
+  freePort,
+  readStream,
+  testBusSettings,
+  uniquePrefix,
+  waitFor,
+} from '@citysoc/testing';
+import { CollectorService } from '../collector.service';
+import { startCollector } from '../start-collector.test';
+
+/**
+ * Drill attribution on real sockets and a real drill-runs bucket: a registered sender port / exporter +
+ * domain is marked, the same lines from another port are not, and a drill marker from an unregistered
+ * sender is stripped and reported as a drill-marker-forged health event.
+ */
+
+type Doc = EcsEvent & { citysoc?: { drill_marker_forged?: string; drill_marker?: { claimed_run?: string } } };
+
+function udpFrom(fromPort: number, port: number, datagrams: Array<string | Buffer>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const s = dgram.createSocket('udp4');
+    s.once('error', reject);
+    s.bind({ address: '127.0.0.1', port: fromPort }, () => {
+      void (async () => {
+        for (const d of datagrams)
+          await new Promise<void>((r, j) => s.send(d, port, '127.0.0.1', (e) => (e ? j(e) : r())));
+      })().then(() => s.close(() => resolve()), reject);
+    });
+  });
+}
+
+async function docs(prefix: string): Promise<Doc[]> {
+  const out: Doc[] = [];
+  for (const m of await readStream(`${prefix}EVENTS`)) {
+    const v = JSON.parse(Buffer.from(m.data).toString()) as Doc | Doc[];
+    out.push(...(Array.isArray(v) ? v : [v]));
+  }
+  return out;
+}
+
+describe('collector drill marking (issue 9)', () => {
+  jest.setTimeout(40_000);
+  const prefix = uniquePrefix();
+  let app: INestApplicationContext;
+  let svc: CollectorService;
+  let bus: Bus;
+  let drillPort: number;
+  let otherPort: number;
+  const runId = 'd-MARKTEST1';
+
+  beforeAll(async () => {
+    bus = await openBus(testBusSettings(prefix), 'drill-marker-test');
+    drillPort = await freePort();
+    otherPort = await freePort();
+    const now = Date.now();
+    const rec: DrillRunRecord = {
+      runId,
+      scenario: 'ssh-bruteforce-ward',
+      scenarioSha256: 'abc',
+      syslog: [{ transport: 'udp', address: '127.0.0.1', port: drillPort }],
+      exporters: [{ address: '127.0.0.1', domain: 4242 }],
+      window: { start: new Date(now - 1000).toISOString(), end: new Date(now + 3_600_000).toISOString() },
+      status: 'running',
+      registeredAt: new Date(now).toISOString(),
+      registeredBy: 'test',
+      seed: 1,
+      speed: 1,
+      updatedAt: new Date(now).toISOString(),
+    };
+    await (await DrillRunRegistry.open(bus)).register(rec);
+    ({ app, svc } = await startCollector(prefix, {
+      CITYSOC_SYSLOG_UDP_PORT: '0',
+      CITYSOC_FLOW_IPFIX_PORT: '0',
+    }));
+  }, 30_000);
+
+  afterAll(async () => {
+    await app?.close();
+    await bus?.close();
+    await cleanupStreams(prefix);
+  });
+
+  it('marks lines from the allocated source port and leaves the same line from another port real', async () => {
+    await udpFrom(drillPort, svc.ports.udp!, ['<13>1 - ward app - - - drill line']);
+    await udpFrom(otherPort, svc.ports.udp!, ['<13>1 - ward app - - - real line']);
+    const got = await waitFor(async () => {
+      const d = (await docs(prefix)).filter((x) => x.message?.endsWith(' line'));
+      return d.length >= 2 ? d : undefined;
+    }, 'both lines on EVENTS');
+    const drill = got.find((d) => d.message === 'drill line')!;
+    const real = got.find((d) => d.message === 'real line')!;
+    expect(drill.labels?.drill).toBe(runId);
+    expect(drill.tags).toContain('drill');
+    expect(isDrill(drill)).toBe(true);
+    expect(real.labels?.drill).toBeUndefined();
+    expect(isDrill(real)).toBe(false);
+  });
+
+  it('marks flow records from the allocated exporter and observation domain only', async () => {
+    const t = Date.now();
+    const flow = (dport: number) => ({
+      src: '10.1.1.1',
+      dst: '10.2.2.2',
+      sport: 40000,
+      dport,
+      proto: 6,
+      packets: 3,
+      bytes: 300,
+      startMs: t - 1000,
+      endMs: t,
+      tcpFlags: 2,
+    });
+    const drillEx = new FlowExporter({ version: 'ipfix', domain: 4242 });
+    const realEx = new FlowExporter({ version: 'ipfix', domain: 4243 });
+    await udpFrom(0, svc.ports.ipfix!, drillEx.encode([flow(2201)], t));
+    await udpFrom(0, svc.ports.ipfix!, realEx.encode([flow(2202)], t));
+    const got = await waitFor(async () => {
+      const d = (await docs(prefix)).filter((x) =>
+        [2201, 2202].includes((x as { destination?: { port?: number } }).destination?.port ?? 0),
+      );
+      return d.length >= 2 ? d : undefined;
+    }, 'both flows on EVENTS');
+    const port = (x: Doc) => (x as { destination?: { port?: number } }).destination?.port;
+    expect(got.find((d) => port(d) === 2201)!.labels?.drill).toBe(runId);
+    expect(isDrill(got.find((d) => port(d) === 2202)!)).toBe(false);
+  });
+
+  it('strips a drill marker from an unregistered sender and reports it', async () => {
+    await udpFrom(otherPort, svc.ports.udp!, [
+      `<13>1 2026-11-27T10:00:00Z ward app - - [citysoc-drill@32473 id="${runId}"] forged line`,
+    ]);
+    const forged = await waitFor(
+      async () => (await docs(prefix)).find((x) => x.message === 'forged line'),
+      'the forged line on EVENTS',
+    );
+    expect(isDrill(forged)).toBe(false);
+    expect(forged.labels?.drill).toBeUndefined();
+    expect(forged.citysoc?.drill_marker_forged).toBe(runId);
+    expect(JSON.stringify(forged.log ?? {})).not.toContain('citysoc-drill@32473');
+    const health = await waitFor(
+      async () => (await docs(prefix)).find((x) => x.event.action === 'drill-marker-forged'),
+      'a drill-marker-forged event',
+    );
+    // What rules/citysoc/drill_marker_forged.yml matches on.
+    expect(health).toMatchObject({
+      event: { module: 'syslog', action: 'drill-marker-forged' },
+      process: { name: 'citysoc-collector' },
+      citysoc: { drill_marker: { claimed_run: runId } },
+    });
+  });
+});
