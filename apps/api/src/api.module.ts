@@ -20,6 +20,7 @@ import { AuthGuard } from './auth/auth.guard';
 import { LoginLimiter } from './auth/login-limiter';
 import { type apiSchema } from './config';
 import { ConsoleApiController } from './console/console-api.controller';
+import { HuntController } from './console/hunt.controller';
 import { ConsoleController } from './console/console.controller';
 import { DomainErrorFilter } from './errors.filter';
 import { EventsController } from './events/events.controller';
@@ -74,6 +75,7 @@ export class ApiModule {
       controllers: [
         ConsoleController,
         ConsoleApiController,
+        HuntController,
         EventsController,
         AlertsController,
         IncidentsController,

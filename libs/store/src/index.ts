@@ -1,6 +1,8 @@
 export type {
   EventStore,
   EventQuery,
+  EventAggregateQuery,
+  EventAggregates,
   AlertQuery,
   Page,
   Incident,
@@ -39,6 +41,7 @@ export {
 } from './sqlite/auth-store';
 export { SqliteAuditLog, type AuditEntry } from './sqlite/audit-log';
 export { openControlStore, openEventStore, type ControlStore } from './sqlite/control';
+export { SqliteSavedViewStore, type SavedView } from './sqlite/saved-views';
 export { StoreQueryError } from './sqlite/db';
 export type { RejectedDocument, WriteResult, StorageInfo } from './ports';
 export {
