@@ -21,6 +21,7 @@ import { LoginLimiter } from './auth/login-limiter';
 import { type apiSchema } from './config';
 import { ConsoleApiController } from './console/console-api.controller';
 import { HuntController } from './console/hunt.controller';
+import { RulesAttackController } from './console/rules-attack.controller';
 import { ConsoleController } from './console/console.controller';
 import { DomainErrorFilter } from './errors.filter';
 import { EventsController } from './events/events.controller';
@@ -76,6 +77,7 @@ export class ApiModule {
         ConsoleController,
         ConsoleApiController,
         HuntController,
+        RulesAttackController,
         EventsController,
         AlertsController,
         IncidentsController,
