@@ -220,7 +220,7 @@ d.each(['vi', 'en'] as const)('analyst console (%s)', (lang) => {
     await other.goto(`${pipeline.apiUrl}/hunt`);
     await other.waitForSelector('.saved-views option:nth-child(2)', { state: 'attached' });
     const value = await other.locator('.saved-views option:nth-child(2)').getAttribute('value');
-    await other.locator('.saved-views select').selectOption(value!);
+    await other.locator('.saved-views select').selectOption(value);
     await other.waitForURL(/field=source\.ip%3A198\.51\.100\.12/);
     await other.waitForFunction(
       () => document.querySelectorAll('[data-testid="events"] tbody tr').length === 1,
