@@ -231,6 +231,32 @@ d.each(['vi', 'en'] as const)('analyst console (%s)', (lang) => {
     await page.context().close();
   }, 60_000);
 
+  it('units drill down city → district → ward with subtree totals', async () => {
+    const page = await newPage();
+    await login(page, pipeline.apiUrl, 'phan.tich', lang);
+    await page.goto(`${pipeline.apiUrl}/units`);
+    const rows = page.locator('[data-testid="units"] tbody tr');
+    await page.waitForSelector('[data-testid="units"] tbody tr th a');
+    expect(await rows.locator('td:nth-child(2)').allTextContents()).toEqual(['hanoi']);
+    expect(await rows.locator('td:nth-child(4)').allTextContents()).toEqual(['6']);
+    await axe(page);
+    await rows.locator('th a').click();
+    await page.waitForURL(/at=hanoi$/);
+    await page.waitForFunction(
+      () => document.querySelectorAll('[data-testid="units"] tbody tr').length === 2,
+    );
+    expect((await rows.locator('td:nth-child(2)').allTextContents()).sort()).toEqual([
+      'hanoi/ba-dinh',
+      'hanoi/hoan-kiem',
+    ]);
+    await page.locator('[data-testid="units"] a[href="/units?at=hanoi%2Fhoan-kiem"]').click();
+    await page.waitForSelector('[data-testid="units"] tbody tr td:has-text("hanoi/hoan-kiem/hang-bac")');
+    expect(await rows.locator('th').allTextContents()).toEqual(['Phường Hàng Bạc']);
+    expect(await page.locator('.crumbs li').count()).toBe(3);
+    await axe(page);
+    await page.context().close();
+  }, 60_000);
+
   it('ATT&CK: a tactic cell opens the queue filtered by it; unknown tactics are listed', async () => {
     const page = await newPage();
     await login(page, pipeline.apiUrl, 'phan.tich', lang);

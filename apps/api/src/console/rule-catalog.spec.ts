@@ -1,4 +1,5 @@
-import { type CatalogRule, techniqueGrid } from './rule-catalog';
+import { loadRulesFromText } from '@citysoc/sigma';
+import { type CatalogRule, techniqueGrid, toCatalogRule } from './rule-catalog';
 
 const rule = (id: string, tactics: string[], techniques: string[], enabled = true): CatalogRule => ({
   id,
@@ -51,5 +52,33 @@ describe('techniqueGrid', () => {
       cs.map((c) => [c.id, c.rules, c.incidents]);
     expect(Object.fromEntries(g.tactics.map((t) => [t.key, flat(t.techniques)]))).toEqual(tactics);
     expect(flat(g.unplaced)).toEqual(unplaced);
+  });
+});
+
+describe('toCatalogRule', () => {
+  it('counts correlations as enabled (the correlation engine runs them) and keeps ATT&CK from tags', () => {
+    const { rules } = loadRulesFromText(
+      `title: SSH failures
+id: 11111111-1111-4111-8111-111111111111
+name: ssh_failures
+status: test
+level: low
+tags: [attack.credential-access, attack.t1110.001]
+logsource: {product: linux, service: sshd}
+detection: {sel: {message|contains: Failed password}, condition: sel}
+---
+title: SSH brute force
+id: 22222222-2222-4222-8222-222222222222
+status: experimental
+level: high
+tags: [attack.credential-access, attack.t1110.001]
+correlation: {type: event_count, rules: [ssh_failures], group-by: [source.ip], timespan: 2m, condition: {gte: 20}}
+`,
+      'x.yml',
+    );
+    expect(rules.map(toCatalogRule).map((r) => [r.kind, r.status, r.enabled, r.techniques])).toEqual([
+      ['detection', 'test', true, ['T1110.001']],
+      ['correlation', 'experimental', true, ['T1110.001']],
+    ]);
   });
 });

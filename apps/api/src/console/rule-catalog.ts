@@ -52,14 +52,17 @@ export class RuleCatalog {
 
 export function toCatalogRule(r: SigmaRule): CatalogRule {
   const m = mitreFromTags(r.tags);
+  // The loader marks correlations "unsupported" for the single-event compiler; the detector runs them in
+  // its correlation engine, and filters are applied to the rules they name, so only detections can be off.
+  const enabled = r.kind === 'detection' ? r.support.supported : true;
   return {
     id: r.id,
     title: r.title,
     level: r.level,
     status: r.status ?? null,
     kind: r.kind,
-    enabled: r.support.supported,
-    reason: r.support.supported ? null : (r.support.reason ?? null),
+    enabled,
+    reason: enabled ? null : (r.support.reason ?? null),
     tactics: m.tactics,
     techniques: m.techniques,
     file: r.source.file,
