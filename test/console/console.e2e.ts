@@ -138,6 +138,20 @@ d.each(['vi', 'en'] as const)('analyst console (%s)', (lang) => {
     await page.waitForSelector('#h-alerts');
     await page.locator('section[aria-labelledby="h-alerts"] button.link').first().click();
     await page.waitForSelector('[role="dialog"] mark');
+    // Flow pivots: the alert's source address as either end of a flow record, ±5 min.
+    const flowLinks = await page
+      .locator('[role="dialog"] a[href*="field=event.dataset%3Aflow"]')
+      .evaluateAll((as) =>
+        as.map((a) => new URL((a as HTMLAnchorElement).href).searchParams.getAll('field')),
+      );
+    expect(flowLinks).toContainEqual([
+      'event.dataset:flow',
+      expect.stringMatching(/^source\.ip:198\.51\.100\./),
+    ]);
+    expect(flowLinks).toContainEqual([
+      'event.dataset:flow',
+      expect.stringMatching(/^destination\.ip:198\.51\.100\./),
+    ]);
     await axe(page);
     await page.locator('[role="dialog"] a').first().click();
     await page.waitForURL(/\/hunt\?/);

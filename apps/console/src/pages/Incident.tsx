@@ -315,7 +315,9 @@ export function IncidentPage({ me }: { me: string }) {
       {openAlert && (
         <AlertDrawer
           alert={openAlert}
-          members={(inc?.events ?? []).filter((e) => e.event?.id && openAlert.event_ids.includes(e.event.id))}
+          members={(inc?.events ?? []).filter(
+            (e) => typeof e.event?.id === 'string' && openAlert.event_ids.includes(e.event.id),
+          )}
           onClose={() => setParams({})}
         />
       )}
@@ -372,7 +374,7 @@ export function AlertDrawer({
       flows.push({
         key: `${side}-${addr}`,
         to: `/hunt?${range}${f('event.dataset', 'flow')}${f(`${side}.ip`, addr)}`,
-        label: t(side === 'source' ? 'drawer.flowsFrom' : 'drawer.flowsTo', { ip: addr }),
+        label: side === 'source' ? t('drawer.flowsFrom', { ip: addr }) : t('drawer.flowsTo', { ip: addr }),
       });
   const isCorrelation = alert.event_ids.length > 1;
   return (
