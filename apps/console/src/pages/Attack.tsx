@@ -93,19 +93,15 @@ function TechniqueGrid() {
     const shade = n === 0 ? 0 : Math.min(4, 1 + Math.floor((3 * n) / max));
     return (
       <li key={c.id} className={`tcell shade-${shade}`}>
-        <Link
-          to={`/rules?technique=${encodeURIComponent(c.id)}`}
-          aria-label={t('attack.cell', {
-            id: c.id,
-            rules: formatNumber(c.rules),
-            incidents: formatNumber(c.incidents),
-          })}
-        >
+        <Link to={`/rules?technique=${encodeURIComponent(c.id)}`}>
           <span className="tid">{c.id}</span>
           <span className="n">
             {layer === 'rules'
               ? t('attack.cellRules', { n: formatNumber(n) })
               : t('attack.incidents', { n: formatNumber(n) })}
+          </span>
+          <span className="sr-only">
+            {t('attack.cell', { rules: formatNumber(c.rules), incidents: formatNumber(c.incidents) })}
           </span>
         </Link>
       </li>

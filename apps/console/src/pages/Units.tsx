@@ -82,12 +82,9 @@ export function UnitsPage() {
             <tr key={r.path}>
               <th scope="row">
                 {r.children > 0 ? (
-                  <Link
-                    to={`/units?at=${encodeURIComponent(r.path)}`}
-                    onClick={() => setFilter('')}
-                    aria-label={t('units.drill', { name: label(r), n: formatNumber(r.children) })}
-                  >
+                  <Link to={`/units?at=${encodeURIComponent(r.path)}`} onClick={() => setFilter('')}>
                     {label(r)}
+                    <span className="sr-only"> {t('units.drill', { n: formatNumber(r.children) })}</span>
                   </Link>
                 ) : (
                   label(r)
@@ -99,11 +96,9 @@ export function UnitsPage() {
               <td>{formatNumber(r.breached)}</td>
               <td>
                 {r.path && (
-                  <Link
-                    to={`/queue?view=open&unit=${encodeURIComponent(r.path)}`}
-                    aria-label={t('units.openQueue', { name: label(r) })}
-                  >
+                  <Link to={`/queue?view=open&unit=${encodeURIComponent(r.path)}`}>
                     {t('units.queue')}
+                    <span className="sr-only"> {t('units.openQueue', { name: label(r) })}</span>
                   </Link>
                 )}
               </td>
