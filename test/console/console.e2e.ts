@@ -9,7 +9,8 @@ import { seed, ward } from './seed';
 const d = describeWithChromium('console e2e');
 
 d.each(['vi', 'en'] as const)('analyst console (%s)', (lang) => {
-  const pipeline = new Pipeline({ apps: ['api'] });
+  // Each test logs in afresh from 127.0.0.1: more than the default 10 logins a minute per address.
+  const pipeline = new Pipeline({ apps: ['api'], env: { CITYSOC_LOGIN_RATE_PER_MINUTE: '100' } });
   let browser: Browser;
 
   beforeAll(async () => {
