@@ -384,7 +384,7 @@ describe('migrating incidents of the first release', () => {
     db.exec(`DELETE FROM schema_migrations WHERE version > 4;
       DROP TABLE incident_comments; DROP TABLE sessions; DROP TABLE users;
       DROP TABLE report_versions; DROP TABLE report_deliveries; DROP TABLE report_sent_objects;
-      DROP TABLE report_state; DROP TABLE report_annotations; DROP TABLE iocs;
+      DROP TABLE report_state; DROP TABLE report_annotations; DROP TABLE iocs; DROP TABLE saved_views;
       DROP INDEX incidents_unit; DROP INDEX incidents_status;
       ALTER TABLE api_tokens DROP COLUMN unit_path;`);
     for (const c of [
