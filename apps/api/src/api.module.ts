@@ -20,6 +20,8 @@ import { AuthGuard } from './auth/auth.guard';
 import { LoginLimiter } from './auth/login-limiter';
 import { type apiSchema } from './config';
 import { ConsoleApiController } from './console/console-api.controller';
+import { HuntController } from './console/hunt.controller';
+import { RulesAttackController } from './console/rules-attack.controller';
 import { ConsoleController } from './console/console.controller';
 import { DrillsController } from './drills/drills.controller';
 import { DomainErrorFilter } from './errors.filter';
@@ -75,6 +77,8 @@ export class ApiModule {
       controllers: [
         ConsoleController,
         ConsoleApiController,
+        HuntController,
+        RulesAttackController,
         EventsController,
         AlertsController,
         IncidentsController,

@@ -1,6 +1,8 @@
 export type {
   EventStore,
   EventQuery,
+  EventAggregateQuery,
+  EventAggregates,
   AlertQuery,
   Page,
   Incident,
@@ -62,6 +64,7 @@ export {
   type ElasticsearchIncidentDocsOptions,
 } from './elasticsearch/incident-docs';
 export { openControlStore, openEventStore, type ControlStore } from './sqlite/control';
+export { SqliteSavedViewStore, type SavedView } from './sqlite/saved-views';
 export { StoreQueryError } from './sqlite/db';
 export type { RejectedDocument, WriteResult, StorageInfo } from './ports';
 export {

@@ -19,6 +19,26 @@ export interface EventQuery {
   scope?: string;
 }
 
+/** Hunt aggregates: the same filters as EventQuery, counted instead of listed. */
+export interface EventAggregateQuery extends Omit<EventQuery, 'limit' | 'after'> {
+  /** Histogram bucket width in milliseconds (≥ 1 s). */
+  intervalMs: number;
+  /** ECS fields whose most frequent values to count (at most 10). */
+  top: string[];
+  /** How many values per field (1–50, default 10). */
+  topN?: number;
+}
+
+export interface EventAggregates {
+  /** Events matching the filters. */
+  total: number;
+  intervalMs: number;
+  /** Non-empty buckets only, oldest first; `start` is the bucket's first instant. */
+  histogram: Array<{ start: string; count: number }>;
+  /** Per field, most frequent first; events without the field are not counted. */
+  top: Record<string, Array<{ value: string; count: number }>>;
+}
+
 export interface Page<T> {
   items: T[];
   next?: string;
@@ -84,6 +104,8 @@ export interface EventStore {
   writeEvents(events: EcsEvent[]): Promise<WriteResult<EcsEvent>>;
   writeAlerts(alerts: Alert[]): Promise<WriteResult<Alert>>;
   searchEvents(q: EventQuery): Promise<Page<EcsEvent>>;
+  /** Histogram over time and top values per field of the events matching the filters. */
+  aggregateEvents(q: EventAggregateQuery): Promise<EventAggregates>;
   countEvents(): Promise<number>;
   /** Idempotent on alert.id. */
   insertAlerts(alerts: Alert[]): Promise<number>;

@@ -6,13 +6,15 @@ import path from 'node:path';
 import request from 'supertest';
 import { type Alert } from '@citysoc/ecs';
 import { loadConfig } from '@citysoc/config';
-import { type ControlStore } from '@citysoc/store';
+import { type ControlStore, type EventAggregates, type EventStore, type SavedView } from '@citysoc/store';
 import { uniquePrefix } from '@citysoc/testing';
 import { bootstrapAdmin, createApiApp } from '../app';
 import { apiSchema } from '../config';
-import { CONTROL_STORE } from '../tokens';
+import { CONTROL_STORE, EVENT_STORE } from '../tokens';
 
 const T0 = Date.parse('2026-11-27T03:00:00Z');
+const KIM_MA = ['hanoi', 'ba-dinh', 'kim-ma'];
+const HANG_BAC = ['hanoi', 'hoan-kiem', 'hang-bac'];
 
 function alertAt(n: number, minutes: number, unitPath: string[], unitName: string): Alert {
   const ts = new Date(T0 + minutes * 60_000).toISOString();
@@ -163,6 +165,72 @@ describe('console API', () => {
     expect(open.body.total).toBe(4);
     const audit = control.audit.list(5);
     expect(JSON.stringify(audit)).toContain('bulkFalsePositive');
+  });
+
+  it('counts hunt results per bucket and per field value, inside the caller scope', async () => {
+    const events = app.get<EventStore>(EVENT_STORE);
+    await events.insertEvents(
+      [0, 1, 2, 3, 4, 5].map((n) => alertAt(100 + n, n * 10, n % 2 ? KIM_MA : HANG_BAC, 'x').event),
+    );
+    const q = '?from=2026-11-27T03:00:00Z&to=2026-11-27T04:00:00Z&top=source.ip&top=event.dataset';
+    const city = (await get(`/api/v1/console/hunt/aggregate${q}`).expect(200)).body as EventAggregates;
+    expect(city.total).toBe(6);
+    expect(city.intervalMs).toBe(60_000); // one hour in about 60 buckets
+    expect(city.histogram.map((b) => b.count)).toEqual([1, 1, 1, 1, 1, 1]);
+    expect(city.top['source.ip']).toHaveLength(6);
+    const ward = (await get(`/api/v1/console/hunt/aggregate${q}`, wardAnalyst).expect(200))
+      .body as EventAggregates;
+    expect(ward.total).toBe(3);
+    expect(ward.top['source.ip']?.map((v) => v.value).sort()).toEqual([
+      '10.0.0.100',
+      '10.0.0.102',
+      '10.0.0.104',
+    ]);
+    await get('/api/v1/console/hunt/aggregate?top=a%20b').expect(400);
+    await get('/api/v1/console/hunt/aggregate?from=2026-01-01T00:00:00Z&interval=1').expect(400);
+  });
+
+  it('saves hunt views per user, shares them read-only, and audits every change', async () => {
+    const send = (method: 'post' | 'delete', route: string, token: string, body?: object) =>
+      request(app.getHttpServer())[method](route).set('authorization', `Bearer ${token}`).send(body);
+    const mine = (
+      await send('post', '/api/v1/console/views', analyst, {
+        page: 'hunt',
+        name: 'SSH failures',
+        query: 'q=failed+password',
+      }).expect(200)
+    ).body as SavedView;
+    const replaced = (
+      await send('post', '/api/v1/console/views', analyst, {
+        page: 'hunt',
+        name: 'SSH failures',
+        query: 'q=failed',
+        shared: true,
+      }).expect(200)
+    ).body as SavedView;
+    expect(replaced.id).toBe(mine.id);
+    await send('post', '/api/v1/console/views', analyst, {
+      page: 'hunt',
+      name: 'private',
+      query: 'q=x',
+    }).expect(200);
+    const theirs = (await get('/api/v1/console/views?page=hunt', wardAnalyst).expect(200)).body as {
+      items: SavedView[];
+    };
+    expect(theirs.items.map((v) => [v.name, v.query])).toEqual([['SSH failures', 'q=failed']]);
+    await send('delete', `/api/v1/console/views/${mine.id}`, wardAnalyst).expect(403);
+    await send('delete', `/api/v1/console/views/${mine.id}`, analyst).expect(204);
+    await get('/api/v1/console/views?page=nope').expect(400);
+    const audit = control.db
+      .prepare("SELECT action, outcome FROM audit_log WHERE action LIKE '%HuntController%' ORDER BY seq")
+      .all() as Array<{ action: string; outcome: string }>;
+    expect(audit.map((a) => `${a.action} ${a.outcome}`)).toEqual([
+      'POST HuntController.save success',
+      'POST HuntController.save success',
+      'POST HuntController.save success',
+      'DELETE HuntController.remove failure',
+      'DELETE HuntController.remove success',
+    ]);
   });
 
   it('streams incident changes in the caller scope', async () => {

@@ -1,10 +1,10 @@
-import { BadRequestException, Controller, Get, Inject, Query, Req } from '@nestjs/common';
+import { Controller, Get, Inject, Query, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { type EcsEvent } from '@citysoc/ecs';
 import { type EventStore, type Page } from '@citysoc/store';
 import { type AuthedRequest, READERS, Roles, scopeOf } from '../auth/roles';
 import { EVENT_STORE } from '../tokens';
-import { EventSearchQuery } from './events.dto';
+import { EventSearchQuery, parseFieldFilters } from './events.dto';
 
 @ApiTags('events')
 @ApiBearerAuth()
@@ -24,12 +24,7 @@ export class EventsController {
   })
   async search(@Query() q: EventSearchQuery, @Req() req: AuthedRequest): Promise<Page<EcsEvent>> {
     const scope = scopeOf(req);
-    const fields: Record<string, string> = {};
-    for (const f of q.field ?? []) {
-      const i = f.indexOf(':');
-      if (i <= 0) throw new BadRequestException(`field filter must be path:value, got ${f}`);
-      fields[f.slice(0, i)] = f.slice(i + 1);
-    }
+    const fields = parseFieldFilters(q.field);
     return this.store.searchEvents({
       fields,
       ...(scope !== undefined ? { scope } : {}),

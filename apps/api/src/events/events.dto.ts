@@ -1,3 +1,4 @@
+import { BadRequestException } from '@nestjs/common';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import { IsArray, IsInt, IsISO8601, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
@@ -45,4 +46,15 @@ export class EventSearchQuery extends TimeRangeQuery {
   @IsString({ each: true })
   @MaxLength(300, { each: true })
   field?: string[];
+}
+
+/** `path:value` filters (repeatable `field` parameter) into the store's field map. */
+export function parseFieldFilters(field: string[] | undefined): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const f of field ?? []) {
+    const i = f.indexOf(':');
+    if (i <= 0) throw new BadRequestException(`field filter must be path:value, got ${f}`);
+    fields[f.slice(0, i)] = f.slice(i + 1);
+  }
+  return fields;
 }

@@ -56,14 +56,86 @@ export function AttackPage() {
           </ul>
         </>
       )}
-      <h2>{t('attack.techniques')}</h2>
-      <ul>
-        {(counts?.techniques ?? []).map((r) => (
-          <li key={r.key}>
-            {r.key} · {t('attack.incidents', { n: formatNumber(r.incidents) })}
-          </li>
-        ))}
-      </ul>
+      <TechniqueGrid />
     </section>
+  );
+}
+
+interface Cell {
+  id: string;
+  rules: number;
+  incidents: number;
+}
+
+/**
+ * Techniques under the tactics their rules name, in two layers: enabled rules (coverage) and incidents
+ * seen. The shade is the layer's count; every cell opens the rules tagged with that technique.
+ */
+function TechniqueGrid() {
+  const { t } = useTranslation();
+  const [grid, setGrid] = useState<{
+    tactics: Array<{ key: string; techniques: Cell[] }>;
+    unplaced: Cell[];
+  } | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [layer, setLayer] = useState<'rules' | 'incidents'>('rules');
+  useEffect(() => {
+    api<typeof grid>('GET', '/api/v1/console/attack/grid').then(setGrid).catch(setError);
+  }, []);
+  const order = new Map(matrix.tactics.map((x, i) => [x.shortname, i]));
+  const names = new Map(matrix.tactics.map((x) => [x.shortname, x.name]));
+  const columns = [...(grid?.tactics ?? [])].sort(
+    (a, b) => (order.get(a.key) ?? 99) - (order.get(b.key) ?? 99) || a.key.localeCompare(b.key),
+  );
+  const max = Math.max(1, ...columns.flatMap((c) => c.techniques.map((x) => x[layer])));
+  const cell = (c: Cell) => {
+    const n = c[layer];
+    const shade = n === 0 ? 0 : Math.min(4, 1 + Math.floor((3 * n) / max));
+    return (
+      <li key={c.id} className={`tcell shade-${shade}`}>
+        <Link to={`/rules?technique=${encodeURIComponent(c.id)}`}>
+          <span className="tid">{c.id}</span>
+          <span className="n">
+            {layer === 'rules'
+              ? t('attack.cellRules', { n: formatNumber(n) })
+              : t('attack.incidents', { n: formatNumber(n) })}
+          </span>
+          <span className="sr-only">
+            {t('attack.cell', { rules: formatNumber(c.rules), incidents: formatNumber(c.incidents) })}
+          </span>
+        </Link>
+      </li>
+    );
+  };
+  return (
+    <>
+      <h2 id="grid-title">{t('attack.grid')}</h2>
+      <p>{t('attack.gridNote')}</p>
+      <ErrorText error={error} />
+      <fieldset className="toolbar">
+        <legend>{t('attack.layer')}</legend>
+        {(['rules', 'incidents'] as const).map((l) => (
+          <label key={l}>
+            <input type="radio" name="layer" value={l} checked={layer === l} onChange={() => setLayer(l)} />
+            {l === 'rules' ? t('attack.layerRules') : t('attack.layerSeen')}
+          </label>
+        ))}
+      </fieldset>
+      {grid && columns.length === 0 && grid.unplaced.length === 0 && <p>{t('attack.noTechniques')}</p>}
+      <div className="tgrid" data-testid="technique-grid" data-layer={layer}>
+        {columns.map((col) => (
+          <section key={col.key} aria-labelledby={`tac-${col.key}`}>
+            <h3 id={`tac-${col.key}`}>{names.get(col.key) ?? t('attack.notInFile', { name: col.key })}</h3>
+            <ul>{col.techniques.map(cell)}</ul>
+          </section>
+        ))}
+        {grid && grid.unplaced.length > 0 && (
+          <section aria-labelledby="tac-unplaced">
+            <h3 id="tac-unplaced">{t('attack.unplaced')}</h3>
+            <ul>{grid.unplaced.map(cell)}</ul>
+          </section>
+        )}
+      </div>
+    </>
   );
 }

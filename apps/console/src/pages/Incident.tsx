@@ -1,10 +1,11 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
-import { type Alert, api, type IncidentDetail } from '../api';
+import { type Alert, api, type EcsEvent, type IncidentDetail } from '../api';
 import { formatNumber, str } from '../format';
 import { useKeys } from '../keys';
 import { Dialog, ErrorText, Severity, Status, Time } from '../ui';
+import { EventsTable } from './Hunt';
 import { ActionDialog } from './Queue';
 
 type Action = { kind: 'close' | 'status' | 'assign' };
@@ -311,7 +312,15 @@ export function IncidentPage({ me }: { me: string }) {
           ))}
         </ul>
       </section>
-      {openAlert && <AlertDrawer alert={openAlert} onClose={() => setParams({})} />}
+      {openAlert && (
+        <AlertDrawer
+          alert={openAlert}
+          members={(inc?.events ?? []).filter(
+            (e) => typeof e.event?.id === 'string' && openAlert.event_ids.includes(e.event.id),
+          )}
+          onClose={() => setParams({})}
+        />
+      )}
       {action && (
         <ActionDialog
           action={{ kind: action.kind, incident: inc }}
@@ -335,14 +344,39 @@ function listOf(r: unknown): Array<Record<string, unknown>> {
   return Array.isArray(items) ? (items as Array<Record<string, unknown>>) : [];
 }
 
-/** Rule, matched fields (highlighted), raw event, and a pivot to the events ±5 minutes around it. */
-export function AlertDrawer({ alert, onClose }: { alert: Alert; onClose: () => void }) {
+/**
+ * Rule, matched fields (highlighted), raw event, the member events of a correlation, and pivots to the
+ * events and to the flows ±5 minutes around it on the same addresses.
+ */
+export function AlertDrawer({
+  alert,
+  members,
+  onClose,
+}: {
+  alert: Alert;
+  /** The stored events behind the alert (a correlation has several). */
+  members: EcsEvent[];
+  onClose: () => void;
+}) {
   const { t } = useTranslation();
   const ts = Date.parse(alert['@timestamp']);
   const from = new Date(ts - 5 * 60_000).toISOString();
   const to = new Date(ts + 5 * 60_000).toISOString();
   const ip = alert.event.source?.ip;
-  const pivot = `/hunt?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}${ip ? `&field=${encodeURIComponent(`source.ip:${ip}`)}` : ''}`;
+  const dst = alert.event.destination?.ip;
+  const range = `from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`;
+  const f = (path: string, v: string) => `&field=${encodeURIComponent(`${path}:${v}`)}`;
+  const pivot = `/hunt?${range}${ip ? f('source.ip', ip) : ''}`;
+  // Flows are stored with event.dataset "flow"; an address can be either end of a flow record.
+  const flows: Array<{ key: string; to: string; label: string }> = [];
+  for (const addr of [...new Set([ip, dst].filter((x): x is string => !!x))])
+    for (const side of ['source', 'destination'] as const)
+      flows.push({
+        key: `${side}-${addr}`,
+        to: `/hunt?${range}${f('event.dataset', 'flow')}${f(`${side}.ip`, addr)}`,
+        label: side === 'source' ? t('drawer.flowsFrom', { ip: addr }) : t('drawer.flowsTo', { ip: addr }),
+      });
+  const isCorrelation = alert.event_ids.length > 1;
   return (
     <Dialog title={alert.rule.title} onClose={onClose}>
       <p>
@@ -359,12 +393,28 @@ export function AlertDrawer({ alert, onClose }: { alert: Alert; onClose: () => v
           </div>
         ))}
       </dl>
+      {isCorrelation && (
+        <section aria-labelledby="h-members" data-testid="members">
+          <h3 id="h-members">
+            {t('drawer.members', {
+              n: formatNumber(alert.event_ids.length),
+              shown: formatNumber(members.length),
+            })}
+          </h3>
+          <EventsTable items={members} />
+        </section>
+      )}
       <h3>{t('drawer.raw')}</h3>
       <pre className="raw" tabIndex={0}>
         {JSON.stringify(alert.event, null, 2)}
       </pre>
       <div className="buttons">
         <Link to={pivot}>{t('drawer.pivot')}</Link>
+        {flows.map((x) => (
+          <Link key={x.key} to={x.to}>
+            {x.label}
+          </Link>
+        ))}
         <button type="button" onClick={onClose}>
           {t('common.close')}
         </button>

@@ -4,7 +4,7 @@ import { errors } from '@elastic/elasticsearch';
 import { contractAlert, contractEvent } from '../contract/event-store.contract.test';
 import { StoreUnavailableError } from './bulk';
 import { ElasticsearchEventStore } from './event-store';
-import { eventSearchBody } from './query';
+import { eventAggregateBody, eventSearchBody } from './query';
 import { componentTemplates, DEFAULT_LAYOUT, ilmPolicies, indexTemplates } from './templates';
 import { FakeCluster } from './testing/fake-cluster.test';
 
@@ -306,5 +306,26 @@ describe('ElasticsearchEventStore requests', () => {
         .sort(),
     ).toEqual(['/_data_stream/logs-citysoc.*', '/_data_stream/logs-citysoc.*/_stats']);
     await store.close();
+  });
+});
+
+describe('Elasticsearch hunt aggregates', () => {
+  it('asks for an epoch-aligned fixed histogram and one terms aggregation per field', () => {
+    const body = eventAggregateBody({
+      from: '2026-11-27T00:00:00Z',
+      fields: { 'source.ip': '10.0.0.9' },
+      text: 'failed',
+      intervalMs: 60_000,
+      top: ['source.ip', 'event.dataset'],
+      topN: 5,
+    });
+    expect(body.size).toBe(0);
+    expect(body.aggs).toEqual({
+      histogram: { date_histogram: { field: '@timestamp', fixed_interval: '60000ms', min_doc_count: 1 } },
+      top_0: { terms: { field: 'source.ip', size: 5 } },
+      top_1: { terms: { field: 'event.dataset', size: 5 } },
+    });
+    expect(body.query.bool.filter).toContainEqual({ term: { 'source.ip': '10.0.0.9' } });
+    expect(() => eventAggregateBody({ intervalMs: 60_000, top: ['a b'] })).toThrow(/invalid field name/);
   });
 });

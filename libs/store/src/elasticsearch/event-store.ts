@@ -2,6 +2,8 @@ import { type Client } from '@elastic/elasticsearch';
 import { type Alert, type EcsEvent } from '@citysoc/ecs';
 import {
   type AlertQuery,
+  type EventAggregateQuery,
+  type EventAggregates,
   type EventQuery,
   type EventStore,
   type Page,
@@ -9,7 +11,13 @@ import {
   type WriteResult,
 } from '../ports';
 import { BulkWriter, type BulkSettings, DEFAULT_BULK } from './bulk';
-import { alertSearchBody, encodeSortCursor, eventSearchBody, type SearchBody } from './query';
+import {
+  alertSearchBody,
+  encodeSortCursor,
+  eventAggregateBody,
+  eventSearchBody,
+  type SearchBody,
+} from './query';
 import {
   type DataClass,
   DEFAULT_LAYOUT,
@@ -143,6 +151,37 @@ export class ElasticsearchEventStore implements EventStore {
 
   async listAlerts(q: AlertQuery): Promise<Page<Alert>> {
     return this.search<Alert>(this.alertsTarget, alertSearchBody(q));
+  }
+
+  async aggregateEvents(q: EventAggregateQuery): Promise<EventAggregates> {
+    const body = eventAggregateBody(q);
+    const top = [...new Set(q.top)];
+    await this.install();
+    const res = await this.client.search({
+      index: this.eventsTarget,
+      ...body,
+      ignore_unavailable: true,
+      allow_no_indices: true,
+    } as Parameters<Client['search']>[0]);
+    type Buckets = { buckets?: Array<{ key: number | string; key_as_string?: string; doc_count: number }> };
+    const aggs = (res.aggregations ?? {}) as Record<string, Buckets>;
+    const total = res.hits.total;
+    const out: EventAggregates['top'] = {};
+    top.forEach((field, i) => {
+      out[field] = (aggs[`top_${i}`]?.buckets ?? []).map((b) => ({
+        value: b.key_as_string ?? String(b.key),
+        count: b.doc_count,
+      }));
+    });
+    return {
+      total: typeof total === 'number' ? total : (total?.value ?? 0),
+      intervalMs: q.intervalMs,
+      histogram: (aggs.histogram?.buckets ?? []).map((b) => ({
+        start: new Date(Number(b.key)).toISOString(),
+        count: b.doc_count,
+      })),
+      top: out,
+    };
   }
 
   /** Raw query DSL over the events (retro-hunts); paging and bounds as searchEvents. */

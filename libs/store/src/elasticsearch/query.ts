@@ -1,5 +1,5 @@
-import { type AlertQuery, type EventQuery } from '../ports';
-import { StoreQueryError, clampLimit, jsonPath, toMs } from '../sqlite/db';
+import { type AlertQuery, type EventAggregateQuery, type EventQuery } from '../ports';
+import { StoreQueryError, clampLimit, jsonPath, toMs, validateAggregate } from '../sqlite/db';
 
 /** Search bodies for the store port. Pure: golden-tested, and the fake cluster in the tests evaluates them. */
 
@@ -104,5 +104,36 @@ export function alertSearchBody(q: AlertQuery): SearchBody {
     size: limit + 1,
     track_total_hits: MAX_TRACKED_HITS,
     ...(q.after ? { search_after: decodeSortCursor(q.after) } : {}),
+  };
+}
+
+/**
+ * Hunt aggregates as one size-0 search: a fixed-interval date histogram (epoch-aligned, like the SQLite
+ * store's integer division) and one terms aggregation per field. Field names are validated as for filters.
+ */
+export function eventAggregateBody(q: EventAggregateQuery): {
+  query: SearchBody['query'];
+  size: 0;
+  track_total_hits: true;
+  aggs: Record<string, unknown>;
+} {
+  const { intervalMs, top, topN } = validateAggregate(q);
+  const filter: unknown[] = [...rangeFilter(q.from, q.to)];
+  for (const [field, value] of Object.entries(q.fields ?? {}))
+    filter.push({ term: { [validField(field)]: value } });
+  const must = fullTextClause(q.text);
+  const aggs: Record<string, unknown> = {
+    histogram: {
+      date_histogram: { field: '@timestamp', fixed_interval: `${intervalMs}ms`, min_doc_count: 1 },
+    },
+  };
+  top.forEach((field, i) => {
+    aggs[`top_${i}`] = { terms: { field, size: topN } };
+  });
+  return {
+    query: { bool: { filter, ...(must.length ? { must } : {}) } },
+    size: 0,
+    track_total_hits: true,
+    aggs,
   };
 }

@@ -10,6 +10,7 @@ import {
 } from './incident-store';
 import { SqliteEventStore } from './event-store';
 import { REPORT_MIGRATIONS, SqliteReportStore } from './report-store';
+import { SAVED_VIEW_MIGRATIONS, SqliteSavedViewStore } from './saved-views';
 
 /** Order matters and only grows: a migration, once released, is never edited. */
 const CONTROL_MIGRATIONS = [
@@ -20,6 +21,7 @@ const CONTROL_MIGRATIONS = [
   ...INCIDENT_V2_MIGRATIONS,
   ...USER_MIGRATIONS,
   ...REPORT_MIGRATIONS,
+  ...SAVED_VIEW_MIGRATIONS,
 ];
 
 /**
@@ -32,6 +34,7 @@ export interface ControlStore {
   auth: SqliteAuthStore;
   audit: SqliteAuditLog;
   reports: SqliteReportStore;
+  views: SqliteSavedViewStore;
   close(): void;
 }
 
@@ -43,6 +46,7 @@ export function openControlStore(dataDir: string): ControlStore {
     auth: new SqliteAuthStore(db),
     audit: new SqliteAuditLog(db),
     reports: new SqliteReportStore(db),
+    views: new SqliteSavedViewStore(db),
     close: () => db.close(),
   };
 }

@@ -79,6 +79,22 @@ export function toMs(iso: string | undefined, name: string): number | undefined 
   return t;
 }
 
+/** Shared bounds for EventStore.aggregateEvents, so both stores refuse the same requests. */
+export function validateAggregate(q: { intervalMs: number; top: string[]; topN?: number }): {
+  intervalMs: number;
+  top: string[];
+  topN: number;
+} {
+  if (!Number.isInteger(q.intervalMs) || q.intervalMs < 1000 || q.intervalMs > 366 * 86_400_000)
+    throw new StoreQueryError('intervalMs must be an integer between 1 s and 366 days');
+  if (q.top.length > 10) throw new StoreQueryError('at most 10 top-value fields');
+  const topN = q.topN ?? 10;
+  if (!Number.isInteger(topN) || topN < 1 || topN > 50)
+    throw new StoreQueryError('topN must be an integer between 1 and 50');
+  for (const f of q.top) jsonPath(f);
+  return { intervalMs: q.intervalMs, top: [...new Set(q.top)], topN };
+}
+
 export function clampLimit(limit: number | undefined, max = 1000): number {
   if (limit === undefined) return 100;
   if (!Number.isInteger(limit) || limit < 1) throw new StoreQueryError('limit must be a positive integer');

@@ -2,13 +2,24 @@ import { type Alert, type EcsEvent } from '@citysoc/ecs';
 import { existsSync, statSync } from 'node:fs';
 import {
   type AlertQuery,
+  type EventAggregateQuery,
+  type EventAggregates,
   type EventQuery,
   type EventStore,
   type Page,
   type StorageInfo,
   type WriteResult,
 } from '../ports';
-import { clampLimit, decodeCursor, type Db, encodeCursor, jsonPath, openDatabase, toMs } from './db';
+import {
+  clampLimit,
+  decodeCursor,
+  type Db,
+  encodeCursor,
+  jsonPath,
+  openDatabase,
+  toMs,
+  validateAggregate,
+} from './db';
 
 const MIGRATIONS = [
   `CREATE TABLE events (
@@ -86,6 +97,54 @@ export class SqliteEventStore implements EventStore {
   }
 
   async searchEvents(q: EventQuery): Promise<Page<EcsEvent>> {
+    const { where, args } = this.eventWhere(q);
+    if (q.after) {
+      const [ts, id] = decodeCursor(q.after);
+      where.push('(e.ts < ? OR (e.ts = ? AND e.id < ?))');
+      args.push(ts, ts, id);
+    }
+    const limit = clampLimit(q.limit);
+    const sql = `SELECT e.id, e.ts, e.doc FROM events e ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY e.ts DESC, e.id DESC LIMIT ?`;
+    const rows = this.db.prepare(sql).all(...args, limit + 1) as Array<{
+      id: string;
+      ts: number;
+      doc: string;
+    }>;
+    return page(rows, limit, (r) => JSON.parse(r.doc) as EcsEvent);
+  }
+
+  async aggregateEvents(q: EventAggregateQuery): Promise<EventAggregates> {
+    const { intervalMs, top, topN } = validateAggregate(q);
+    const { where, args } = this.eventWhere(q);
+    const w = where.length ? 'WHERE ' + where.join(' AND ') : '';
+    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM events e ${w}`).get(...args) as { n: number })
+      .n;
+    // Integer division floors non-negative timestamps onto bucket starts, aligned to the epoch like ES
+    // (the CAST: better-sqlite3 binds JS numbers as REAL, which would make it a real division).
+    const buckets = this.db
+      .prepare(
+        `SELECT (e.ts / CAST(? AS INTEGER)) * CAST(? AS INTEGER) AS b, COUNT(*) AS n FROM events e ${w} GROUP BY b ORDER BY b`,
+      )
+      .all(intervalMs, intervalMs, ...args) as Array<{ b: number; n: number }>;
+    const out: EventAggregates['top'] = {};
+    for (const field of top) {
+      const path = jsonPath(field);
+      const rows = this.db
+        .prepare(
+          `SELECT CAST(json_extract(e.doc, ?) AS TEXT) AS v, COUNT(*) AS n FROM events e ${w ? w + ' AND' : 'WHERE'} json_type(e.doc, ?) IN ('text', 'integer', 'real', 'true', 'false') GROUP BY v ORDER BY n DESC, v LIMIT ?`,
+        )
+        .all(path, ...args, path, topN) as Array<{ v: string; n: number }>;
+      out[field] = rows.map((r) => ({ value: r.v, count: r.n }));
+    }
+    return {
+      total,
+      intervalMs,
+      histogram: buckets.map((r) => ({ start: new Date(r.b).toISOString(), count: r.n })),
+      top: out,
+    };
+  }
+
+  private eventWhere(q: Omit<EventQuery, 'limit' | 'after'>): { where: string[]; args: unknown[] } {
     const where: string[] = [];
     const args: unknown[] = [];
     const from = toMs(q.from, 'from');
@@ -112,19 +171,7 @@ export class SqliteEventStore implements EventStore {
       where.push('e.rowid IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)');
       args.push(match);
     }
-    if (q.after) {
-      const [ts, id] = decodeCursor(q.after);
-      where.push('(e.ts < ? OR (e.ts = ? AND e.id < ?))');
-      args.push(ts, ts, id);
-    }
-    const limit = clampLimit(q.limit);
-    const sql = `SELECT e.id, e.ts, e.doc FROM events e ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY e.ts DESC, e.id DESC LIMIT ?`;
-    const rows = this.db.prepare(sql).all(...args, limit + 1) as Array<{
-      id: string;
-      ts: number;
-      doc: string;
-    }>;
-    return page(rows, limit, (r) => JSON.parse(r.doc) as EcsEvent);
+    return { where, args };
   }
 
   async countEvents(): Promise<number> {

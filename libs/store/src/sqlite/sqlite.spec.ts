@@ -72,6 +72,42 @@ describe('SqliteEventStore', () => {
     expect(await ids({ text: '" OR *' })).toEqual([]);
   });
 
+  it('counts matching events per time bucket and the top values of fields', async () => {
+    await store.insertEvents([
+      ev('1', '2026-11-27T01:00:10.000Z', 'Failed password', { source: { ip: '10.0.0.9', port: 22 } }),
+      ev('2', '2026-11-27T01:00:50.000Z', 'Failed password', { source: { ip: '10.0.0.9', port: 22 } }),
+      ev('3', '2026-11-27T01:02:00.000Z', 'Failed password', { source: { ip: '10.0.0.7' } }),
+      ev('4', '2026-11-27T01:02:30.000Z', 'Accepted password', { source: { ip: '10.0.0.8' } }),
+    ]);
+    const agg = await store.aggregateEvents({
+      text: 'failed',
+      intervalMs: 60_000,
+      top: ['source.ip', 'source.port', 'destination.ip'],
+    });
+    expect(agg.total).toBe(3);
+    expect(agg.histogram).toEqual([
+      { start: '2026-11-27T01:00:00.000Z', count: 2 },
+      { start: '2026-11-27T01:02:00.000Z', count: 1 },
+    ]);
+    expect(agg.top['source.ip']).toEqual([
+      { value: '10.0.0.9', count: 2 },
+      { value: '10.0.0.7', count: 1 },
+    ]);
+    expect(agg.top['source.port']).toEqual([{ value: '22', count: 2 }]);
+    expect(agg.top['destination.ip']).toEqual([]);
+    const narrowed = await store.aggregateEvents({
+      fields: { 'source.ip': '10.0.0.7' },
+      from: '2026-11-27T01:01:00Z',
+      intervalMs: 60_000,
+      top: [],
+    });
+    expect(narrowed.total).toBe(1);
+    await expect(store.aggregateEvents({ intervalMs: 10, top: [] })).rejects.toThrow(/intervalMs/);
+    await expect(store.aggregateEvents({ intervalMs: 60_000, top: ["x') --"] })).rejects.toThrow(
+      /invalid field name/,
+    );
+  });
+
   it('pages with a cursor without repeating or skipping', async () => {
     const events = Array.from({ length: 25 }, (_, i) =>
       ev(`id${String(i).padStart(2, '0')}`, `2026-11-27T01:00:${String(i).padStart(2, '0')}.000Z`, `m${i}`),
@@ -348,7 +384,7 @@ describe('migrating incidents of the first release', () => {
     db.exec(`DELETE FROM schema_migrations WHERE version > 4;
       DROP TABLE incident_comments; DROP TABLE sessions; DROP TABLE users;
       DROP TABLE report_versions; DROP TABLE report_deliveries; DROP TABLE report_sent_objects;
-      DROP TABLE report_state; DROP TABLE report_annotations; DROP TABLE iocs;
+      DROP TABLE report_state; DROP TABLE report_annotations; DROP TABLE iocs; DROP TABLE saved_views;
       DROP INDEX incidents_unit; DROP INDEX incidents_status;
       ALTER TABLE api_tokens DROP COLUMN unit_path;`);
     for (const c of [

@@ -1,0 +1,84 @@
+import { loadRulesFromText } from '@citysoc/sigma';
+import { type CatalogRule, techniqueGrid, toCatalogRule } from './rule-catalog';
+
+const rule = (id: string, tactics: string[], techniques: string[], enabled = true): CatalogRule => ({
+  id,
+  title: id,
+  level: 'high',
+  status: 'test',
+  kind: 'detection',
+  enabled,
+  reason: enabled ? null : 'unsupported modifier',
+  tactics,
+  techniques,
+  file: `${id}.yml`,
+});
+
+describe('techniqueGrid', () => {
+  it.each([
+    {
+      name: 'counts enabled rules per technique under each tactic they name',
+      rules: [
+        rule('a', ['credential-access'], ['T1110.001']),
+        rule('b', ['credential-access', 'initial-access'], ['T1110.001', 'T1078']),
+        rule('off', ['credential-access'], ['T1110.003'], false),
+      ],
+      incidents: [{ tactics: ['credential-access'], techniques: ['T1110.001'] }],
+      tactics: {
+        'credential-access': [
+          ['T1078', 1, 0],
+          ['T1110.001', 2, 1],
+        ],
+        'initial-access': [
+          ['T1078', 1, 0],
+          ['T1110.001', 2, 1],
+        ],
+      },
+      unplaced: [],
+    },
+    {
+      name: 'keeps renumbered ids and unknown tactics; a technique without a tactic is unplaced',
+      rules: [rule('s', ['defense-impairment'], ['T1686.002']), rule('x', [], ['T1046'])],
+      incidents: [{ tactics: ['discovery'], techniques: ['T1595.001'] }],
+      tactics: {
+        'defense-impairment': [['T1686.002', 1, 0]],
+        discovery: [['T1595.001', 0, 1]],
+      },
+      unplaced: [['T1046', 1, 0]],
+    },
+  ])('$name', ({ rules, incidents, tactics, unplaced }) => {
+    const g = techniqueGrid(rules, incidents);
+    const flat = (cs: Array<{ id: string; rules: number; incidents: number }>) =>
+      cs.map((c) => [c.id, c.rules, c.incidents]);
+    expect(Object.fromEntries(g.tactics.map((t) => [t.key, flat(t.techniques)]))).toEqual(tactics);
+    expect(flat(g.unplaced)).toEqual(unplaced);
+  });
+});
+
+describe('toCatalogRule', () => {
+  it('counts correlations as enabled (the correlation engine runs them) and keeps ATT&CK from tags', () => {
+    const { rules } = loadRulesFromText(
+      `title: SSH failures
+id: 11111111-1111-4111-8111-111111111111
+name: ssh_failures
+status: test
+level: low
+tags: [attack.credential-access, attack.t1110.001]
+logsource: {product: linux, service: sshd}
+detection: {sel: {message|contains: Failed password}, condition: sel}
+---
+title: SSH brute force
+id: 22222222-2222-4222-8222-222222222222
+status: experimental
+level: high
+tags: [attack.credential-access, attack.t1110.001]
+correlation: {type: event_count, rules: [ssh_failures], group-by: [source.ip], timespan: 2m, condition: {gte: 20}}
+`,
+      'x.yml',
+    );
+    expect(rules.map(toCatalogRule).map((r) => [r.kind, r.status, r.enabled, r.techniques])).toEqual([
+      ['detection', 'test', true, ['T1110.001']],
+      ['correlation', 'experimental', true, ['T1110.001']],
+    ]);
+  });
+});

@@ -1,0 +1,129 @@
+import { mitreFromTags } from '@citysoc/incidents';
+import { loadRules, type SigmaRule } from '@citysoc/sigma';
+
+/** What the console shows about a rule on disk (the detector loads the same folders). */
+export interface CatalogRule {
+  id: string;
+  title: string;
+  level: string;
+  /** Sigma status: stable, test, experimental… */
+  status: string | null;
+  kind: SigmaRule['kind'];
+  /** Loaded and supported by the engine, so the detector evaluates it. */
+  enabled: boolean;
+  /** Why the engine cannot run it, when it cannot. */
+  reason: string | null;
+  tactics: string[];
+  techniques: string[];
+  file: string;
+}
+
+export interface Catalog {
+  rules: CatalogRule[];
+  /** Rule files that failed to load, with the first error line (they are not enabled either). */
+  errors: Array<{ file: string; message: string }>;
+  loaded_at: string;
+}
+
+const CACHE_MS = 60_000;
+
+/** Rules read from the rule folders, re-read at most once a minute (the detector reloads on its own). */
+export class RuleCatalog {
+  private cached?: { at: number; catalog: Catalog };
+
+  constructor(
+    private readonly paths: string[],
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get(): Catalog {
+    const t = this.now();
+    if (this.cached && t - this.cached.at < CACHE_MS) return this.cached.catalog;
+    const { rules, errors } = loadRules(this.paths);
+    const catalog: Catalog = {
+      rules: rules.map(toCatalogRule),
+      errors: errors.map((e) => ({ file: e.file, message: e.message })),
+      loaded_at: new Date(t).toISOString(),
+    };
+    this.cached = { at: t, catalog };
+    return catalog;
+  }
+}
+
+export function toCatalogRule(r: SigmaRule): CatalogRule {
+  const m = mitreFromTags(r.tags);
+  // The loader marks correlations "unsupported" for the single-event compiler; the detector runs them in
+  // its correlation engine, and filters are applied to the rules they name, so only detections can be off.
+  const enabled = r.kind === 'detection' ? r.support.supported : true;
+  return {
+    id: r.id,
+    title: r.title,
+    level: r.level,
+    status: r.status ?? null,
+    kind: r.kind,
+    enabled,
+    reason: enabled ? null : (r.support.reason ?? null),
+    tactics: m.tactics,
+    techniques: m.techniques,
+    file: r.source.file,
+  };
+}
+
+export interface GridTechnique {
+  id: string;
+  /** Enabled rules tagged with it. */
+  rules: number;
+  /** Incidents in the caller's scope carrying it. */
+  incidents: number;
+}
+
+/**
+ * Techniques placed under the tactics they are tagged with (by rules and by incidents). Sigma tags carry no
+ * technique→tactic table, so a technique sits under every tactic its rules name, and one no rule pairs
+ * with a tactic is returned apart. Ids are kept as tagged: classic ids and SigmaHQ's renumbered ones
+ * (T1685.x…) both show, each under whatever tactic it came with.
+ */
+export function techniqueGrid(
+  rules: CatalogRule[],
+  incidents: Array<{ tactics: string[]; techniques: string[] }>,
+): { tactics: Array<{ key: string; techniques: GridTechnique[] }>; unplaced: GridTechnique[] } {
+  const cells = new Map<string, GridTechnique>();
+  const under = new Map<string, Set<string>>();
+  const cell = (id: string) => {
+    let c = cells.get(id);
+    if (!c) cells.set(id, (c = { id, rules: 0, incidents: 0 }));
+    return c;
+  };
+  const place = (tactics: string[], techniques: string[]) => {
+    for (const tac of tactics) {
+      let s = under.get(tac);
+      if (!s) under.set(tac, (s = new Set()));
+      for (const tech of techniques) s.add(tech);
+    }
+  };
+  for (const r of rules) {
+    if (!r.enabled) continue;
+    for (const tech of r.techniques) cell(tech).rules++;
+    place(r.tactics, r.techniques);
+  }
+  for (const i of incidents) {
+    for (const tech of i.techniques) cell(tech).incidents++;
+    // An incident merges the tags of its rules: it only places techniques no rule placed.
+    place(
+      i.tactics,
+      i.techniques.filter((t) => ![...under.values()].some((s) => s.has(t))),
+    );
+  }
+  const placed = new Set<string>();
+  const tactics = [...under.entries()].map(([key, ids]) => {
+    for (const id of ids) placed.add(id);
+    return {
+      key,
+      techniques: [...ids].sort().map((id) => cells.get(id) ?? { id, rules: 0, incidents: 0 }),
+    };
+  });
+  const unplaced = [...cells.values()]
+    .filter((c) => !placed.has(c.id))
+    .sort((a, b) => a.id.localeCompare(b.id));
+  return { tactics, unplaced };
+}
