@@ -1,14 +1,31 @@
 /** Per-event scratch shared by all rules of one `match` call, so keyword searches flatten the event once. */
 export interface MatchCtx {
-  readonly event: Record<string, unknown>;
+  event: Record<string, unknown>;
+  /**
+   * Unique per event a context serves: a rule set reuses one context object for all its events (no
+   * allocation per event), so per-event caches key on this number, never on the object.
+   */
+  serial: number;
   strings: string[] | undefined;
   /** Lowercased long values: the index and every candidate rule fold the same command line. */
   lowered: Map<string, string> | undefined;
   joined: string | undefined;
 }
 
+let serials = 0;
+
 export function newCtx(event: Record<string, unknown>): MatchCtx {
-  return { event, strings: undefined, lowered: undefined, joined: undefined };
+  return { event, serial: ++serials, strings: undefined, lowered: undefined, joined: undefined };
+}
+
+/** Points a context at the next event, dropping everything cached for the previous one. */
+export function resetCtx(ctx: MatchCtx, event: Record<string, unknown>): void {
+  ctx.event = event;
+  ctx.serial = ++serials;
+  ctx.strings = undefined;
+  ctx.joined = undefined;
+  // Values repeat little across events: a cleared map keeps its storage but no stale entries.
+  if (ctx.lowered !== undefined && ctx.lowered.size > 0) ctx.lowered.clear();
 }
 
 /** Below this length lowercasing is cheaper than a hash lookup. */
@@ -92,12 +109,12 @@ export function makeMultiGetter(paths: readonly string[]): Getter {
             return undefined;
           }
         )(paths.map(makeGetter));
-  let lastCtx: MatchCtx | undefined;
+  let lastSerial = 0;
   let lastValue: unknown;
   g = (ctx) => {
-    if (ctx !== lastCtx) {
+    if (ctx.serial !== lastSerial) {
       lastValue = inner(ctx);
-      lastCtx = ctx;
+      lastSerial = ctx.serial;
     }
     return lastValue;
   };
@@ -142,22 +159,27 @@ export function scalarString(v: unknown): string | undefined {
 export function allStrings(ctx: MatchCtx): string[] {
   if (ctx.strings) return ctx.strings;
   const out: string[] = [];
-  const walk = (v: unknown, depth: number): void => {
-    if (depth > 64) return;
-    const s = scalarString(v);
-    if (s !== undefined) {
-      out.push(s);
-      return;
-    }
-    if (Array.isArray(v)) {
-      for (const x of v) walk(x, depth + 1);
-    } else if (v !== null && typeof v === 'object') {
-      for (const k in v) if (Object.hasOwn(v, k)) walk((v as Record<string, unknown>)[k], depth + 1);
-    }
-  };
-  walk(ctx.event, 0);
+  eachString(ctx.event, 0, (s) => out.push(s));
   ctx.strings = out;
   return out;
+}
+
+/**
+ * Calls `f` on every scalar value in string form, depth first, in `allStrings` order: for a caller that
+ * scans each value once and needs no array of them.
+ */
+export function eachString(v: unknown, depth: number, f: (s: string) => unknown): void {
+  if (depth > 64) return;
+  const s = scalarString(v);
+  if (s !== undefined) {
+    f(s);
+    return;
+  }
+  if (Array.isArray(v)) {
+    for (const x of v) eachString(x, depth + 1, f);
+  } else if (v !== null && typeof v === 'object') {
+    for (const k in v) if (Object.hasOwn(v, k)) eachString((v as Record<string, unknown>)[k], depth + 1, f);
+  }
 }
 
 /** Every value, lowercased and joined by U+0000 (which no rule literal holds): one string to scan. */

@@ -76,3 +76,46 @@ describe('logsource predicate second gate', () => {
     expect(calls).toBe(wantCalls);
   });
 });
+
+/**
+ * A set reuses one match context for every event: nothing cached for one event (field values, lowered
+ * strings, keyword hits held back during the walk) may leak into the next.
+ */
+describe('per-event state reused across events', () => {
+  const KW = `title: kw
+id: 33333333-3333-4333-8333-333333333333
+logsource: { product: linux }
+detection:
+  keywords: ['evil-token']
+  condition: keywords
+`;
+  const FIELD = `title: field
+id: 44444444-4444-4444-8444-444444444444
+logsource: { product: linux }
+detection:
+  selection: { CommandLine|contains: 'a-rather-long-command-line-literal' }
+  condition: selection
+`;
+  const set = compileRules(loadRulesFromText(`${KW}---\n${FIELD}`, 'inline.yml').rules);
+  const nested = (depth: number, leaf: unknown): Record<string, unknown> => {
+    let v: unknown = leaf;
+    for (let i = 0; i < depth; i++) v = { k: v };
+    return v as Record<string, unknown>;
+  };
+  it.each([
+    ['keyword hit', { msg: 'has EVIL-TOKEN inside' }, ['kw']],
+    ['next event without it', { msg: 'clean' }, []],
+    [
+      'field value of the previous event not reused',
+      { CommandLine: 'x A-RATHER-LONG-COMMAND-LINE-LITERAL' },
+      ['field'],
+    ],
+    ['same field, other value', { CommandLine: 'x a-rather-short-one' }, []],
+    ['keyword in an array', { tags: ['a', { b: 'evil-token' }] }, ['kw']],
+    // allStrings stops below depth 64: the scan riding along the walk keeps that limit.
+    ['keyword at depth 64', nested(64, 'evil-token'), ['kw']],
+    ['keyword at depth 65', nested(65, 'evil-token'), []],
+  ])('%s', (_n, event, titles) => {
+    expect(set.match(event).map((m) => m.rule.title)).toEqual(titles);
+  });
+});

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { type CompiledDetection, compileDetection } from './compile';
 import { type RuleError, SigmaError } from './errors';
-import { type MatchCtx, newCtx, setActiveCtx } from './event';
+import { type MatchCtx, newCtx, resetCtx, setActiveCtx } from './event';
 import {
   type CompileOptions,
   type LogsourcePredicate,
@@ -47,11 +47,14 @@ export interface CompiledRuleSet {
   readonly unsupported: ReadonlyArray<{ rule: SigmaRule; reason: string }>;
   /** Rules left out because `CompileOptions.logsource` returned null for their logsource. */
   readonly notApplicable: ReadonlyArray<SigmaRule>;
-  match(event: Record<string, unknown>): RuleMatch[];
+  /** Matches in rule order; read-only, since an event without any shares one empty array. */
+  match(event: Record<string, unknown>): readonly RuleMatch[];
   /** Per-rule evaluations, matches and (sampled) time, in rule order. */
   stats(): RuleSetStats;
   resetStats(): void;
 }
+
+const NO_MATCHES: readonly RuleMatch[] = Object.freeze([]);
 
 /** One evaluation in this many is timed; counting the rest is two increments. */
 export const SAMPLE_EVERY = 16;
@@ -339,6 +342,9 @@ export function compileRules(rules: SigmaRule[], opts: CompileOptions = {}): Com
   };
   let events = 0;
   let tick = 0;
+  // One context for every event of this set, reset per event (like the index's stamps and `verdicts`, so
+  // a set is not re-entrant; another set has its own).
+  const ctx = newCtx({});
 
   return {
     size: entries.length,
@@ -348,7 +354,7 @@ export function compileRules(rules: SigmaRule[], opts: CompileOptions = {}): Com
     match(ev) {
       events++;
       event = ev;
-      const ctx = newCtx(ev);
+      resetCtx(ctx, ev);
       if (preds.length > 0) verdicts.fill(0);
       let out: RuleMatch[] | undefined;
       setActiveCtx(ctx);
@@ -363,7 +369,7 @@ export function compileRules(rules: SigmaRule[], opts: CompileOptions = {}): Com
       } finally {
         setActiveCtx(undefined);
       }
-      return out ?? [];
+      return out ?? NO_MATCHES;
     },
     stats() {
       let evaluations = 0;

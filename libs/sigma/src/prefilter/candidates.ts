@@ -1,4 +1,4 @@
-import { type MatchCtx, allStrings, lowerCached, scalarString } from '../event';
+import { type MatchCtx, eachString, lowerCached, scalarString } from '../event';
 import { AhoCorasick } from './aho';
 import { ANY_VALUE, type Atom, type Requirement, atomKey } from './atoms';
 
@@ -35,6 +35,8 @@ interface PathNode<T> {
   ac: AhoCorasick | null;
   scanned: Scanned<T>[];
 }
+
+const byIdx = (a: Indexed, b: Indexed): number => a.idx - b.idx;
 
 export interface IndexInfo {
   /** Rules evaluated on every event: their condition can hold without any literal the index knows. */
@@ -149,25 +151,29 @@ export class CandidateIndex<T extends Indexed> {
    */
   candidates(ctx: MatchCtx, keywords?: () => boolean, keep?: (e: T) => boolean): T[] {
     const gen = ++this.gen;
-    const out: T[] = [];
-    this.out = out;
+    // One array serves every call: the caller is done with the last event's candidates before it asks.
+    const out = this.out;
+    out.length = 0;
     this.ctx = ctx;
     for (const e of this.always) {
       e.seen = gen;
       out.push(e);
     }
-    this.walk(ctx.event, this.root, 0);
-    const any = this.anyValue;
-    // Keywords are only ever substrings: each value is scanned as it is (case folded by the automaton),
-    // with no lowercased copy of the event built.
-    if (any?.ac && (!keywords || keywords())) {
-      const ac = any.ac;
-      this.curLen = -1;
-      this.curScanned = any.scanned;
-      for (const s of allStrings(ctx)) {
-        if (!ac.scanFolded(s, this.onHit)) ac.scan(lowerCached(ctx, s), this.onHit);
+    const kw = this.anyValue;
+    if (kw?.ac) {
+      // Keywords are only ever substrings: each value is scanned as it is (case folded by the automaton),
+      // with no lowercased copy of the event built. The scan rides along the walk, so the event is
+      // traversed once; its hits wait in `pending` until the walk's stamps tell whether a logsource that
+      // owns keyword rules admits the event (`keywords`), and are dropped otherwise.
+      this.keywordAc = kw.ac;
+      this.keywordScanned = kw.scanned;
+      this.walkAll(ctx.event, this.root, 0);
+      const pending = this.pending;
+      if (pending.length > 0) {
+        if (!keywords || keywords()) for (const list of pending) this.mark(list);
+        pending.length = 0;
       }
-    }
+    } else this.walk(ctx.event, this.root, 0);
     if (keep) {
       // Before sorting: a field present in most events marks many rules that their route or second
       // requirement (both known only now) rule out, and sorting them all would cost more than the rest.
@@ -177,10 +183,25 @@ export class CandidateIndex<T extends Indexed> {
         if (keep(e)) out[j++] = e;
       }
       out.length = j;
-      if (j > 1) out.sort((a, b) => a.idx - b.idx);
-    } else if (out.length > this.always.length) out.sort((a, b) => a.idx - b.idx);
+      if (j > 1) out.sort(byIdx);
+    } else if (out.length > this.always.length) out.sort(byIdx);
     return out;
   }
+
+  private keywordAc: AhoCorasick | undefined;
+  private keywordScanned: Scanned<T>[] = [];
+  /** Target lists of the keyword atoms found by the walk of the current event, not marked yet. */
+  private readonly pending: (readonly T[])[] = [];
+
+  private readonly scanKeywords = (s: string): void => {
+    const ac = this.keywordAc as AhoCorasick;
+    if (!ac.scanFolded(s, this.onKeyword)) ac.scan(lowerCached(this.ctx, s), this.onKeyword);
+  };
+
+  // Value boundaries do not matter: keyword atoms are plain substrings.
+  private readonly onKeyword = (id: number): void => {
+    this.pending.push((this.keywordScanned[id] as Scanned<T>).targets);
+  };
 
   private mark(list: readonly T[]): void {
     const gen = this.gen;
@@ -206,6 +227,34 @@ export class CandidateIndex<T extends Indexed> {
       if (depth < 64 && next.edges.size > 0 && v !== null && typeof v === 'object' && !Array.isArray(v)) {
         this.walk(v as Record<string, unknown>, next, depth + 1);
       }
+    }
+  }
+
+  /**
+   * `walk` and the keyword scan of `eachString` in one traversal: `obj` is an object at depth `d` of the
+   * event, and `at` its node in the walk (undefined once no indexed path continues below). The depth
+   * limits of both are kept exactly: values deeper than 64 are not keyword-scanned, objects deeper than
+   * 64 not walked.
+   */
+  private walkAll(obj: Record<string, unknown>, at: WalkNode<T> | undefined, d: number): void {
+    for (const k in obj) {
+      if (!Object.hasOwn(obj, k)) continue;
+      const v = obj[k];
+      const next = at?.edges.get(k);
+      if (next?.here) this.visit(next.here, v);
+      const s = scalarString(v);
+      if (s !== undefined) {
+        if (d < 64) this.scanKeywords(s);
+        continue;
+      }
+      if (v === null || typeof v !== 'object' || d >= 64) continue;
+      if (Array.isArray(v)) eachString(v, d + 1, this.scanKeywords);
+      else
+        this.walkAll(
+          v as Record<string, unknown>,
+          next !== undefined && next.edges.size > 0 ? next : undefined,
+          d + 1,
+        );
     }
   }
 
