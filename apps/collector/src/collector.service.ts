@@ -54,6 +54,7 @@ export class CollectorService implements OnApplicationBootstrap, OnApplicationSh
   private inflight?: Inflight;
   private metricsServer?: { close(): Promise<void> };
   private monitor?: SourceMonitor;
+  private ingest?: SyslogIngest;
   /** Ports actually bound (tests ask for port 0). */
   readonly ports: {
     udp?: number;
@@ -109,7 +110,9 @@ export class CollectorService implements OnApplicationBootstrap, OnApplicationSh
       sources,
       monitor,
       c.workerIndex,
+      { events: c.syslogBatchEvents, ms: c.syslogBatchMs, bytes: c.syslogBatchBytes },
     );
+    this.ingest = ingest;
     const pin = (name: string) => {
       const f = parseFormat(name);
       return f && f.kind !== 'auto' ? { format: f } : {};
@@ -222,6 +225,8 @@ export class CollectorService implements OnApplicationBootstrap, OnApplicationSh
   async onApplicationShutdown(): Promise<void> {
     this.monitor?.stop();
     for (const s of this.sources) await s.stop();
+    // Batches still filling are published now rather than after their timer.
+    void this.ingest?.flush();
     // Everything accepted is handed on before we disconnect (bounded so a dead NATS cannot hang shutdown).
     await Promise.race([this.inflight?.idle(), new Promise((r) => setTimeout(r, 10_000).unref())]);
     await this.metricsServer?.close();
