@@ -14,7 +14,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { connect } from 'nats';
-import { freePort, octetCount, Pipeline, repoRoot, waitFor } from '../support';
+import { countEvents, freePort, octetCount, Pipeline, repoRoot, waitFor } from '../support';
 
 const TOTAL = Number(process.env.BENCH_SCALE_EVENTS ?? 40_000);
 const CONNECTIONS = 4;
@@ -49,14 +49,8 @@ const NO_FLOW = { CITYSOC_FLOW_NETFLOW_PORT: '-1', CITYSOC_FLOW_IPFIX_PORT: '-1'
 
 const natsUrl = process.env.CITYSOC_NATS_URL ?? 'nats://127.0.0.1:4222';
 
-async function streamMessages(stream: string): Promise<number> {
-  const nc = await connect({ servers: natsUrl });
-  try {
-    return (await (await nc.jetstreamManager()).streams.info(stream)).state.messages;
-  } finally {
-    await nc.close();
-  }
-}
+/** Events, not messages: the collector batches syslog events into JSON-array messages. */
+const streamEvents = (stream: string): Promise<number> => countEvents(stream);
 
 async function consumerDone(stream: string, durable: string): Promise<boolean> {
   const nc = await connect({ servers: natsUrl });
@@ -122,7 +116,7 @@ async function collectorRun(n: number): Promise<number> {
     const t0 = process.hrtime.bigint();
     await Promise.all(data.map((p, i) => send(ports[i % ports.length]!, p)));
     await waitFor(
-      async () => (await streamMessages(`${pipeline.prefix}EVENTS`)) >= TOTAL,
+      async () => (await streamEvents(`${pipeline.prefix}EVENTS`)) >= TOTAL,
       'EVENTS full',
       900_000,
     );
@@ -140,7 +134,7 @@ async function detectorRun(n: number): Promise<number> {
   try {
     await Promise.all(payloads().map((p) => send(pipeline.syslogPort, p)));
     await waitFor(
-      async () => (await streamMessages(`${pipeline.prefix}EVENTS`)) >= TOTAL,
+      async () => (await streamEvents(`${pipeline.prefix}EVENTS`)) >= TOTAL,
       'EVENTS full',
       900_000,
     );

@@ -21,7 +21,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { connect, type NatsConnection } from 'nats';
 import { JetStreamPublisher } from '@citysoc/bus';
-import { cleanupStreams, freePort, repoRoot, rsyslogdPath, uniquePrefix, waitFor } from '../support';
+import {
+  cleanupStreams,
+  countEvents,
+  freePort,
+  repoRoot,
+  rsyslogdPath,
+  uniquePrefix,
+  waitFor,
+} from '../support';
 
 const N = Number(process.env.BENCH_MESSAGES ?? 1_000_000);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 4);
@@ -30,6 +38,9 @@ const UDP_RATES = (process.env.BENCH_UDP_RATES ?? '50000,100000').split(',').map
 const UDP_SECONDS = Number(process.env.BENCH_UDP_SECONDS ?? 2);
 /** Events in flight to JetStream before TCP reads pause; the ack latency of a busy NATS needs a deep window. */
 const MAX_INFLIGHT = Number(process.env.BENCH_MAX_INFLIGHT ?? 50_000);
+/** The collector's batching (CITYSOC_SYSLOG_BATCH_EVENTS / _MS); BENCH_BATCH_EVENTS=1 measures one event per message. */
+const BATCH_EVENTS = Number(process.env.BENCH_BATCH_EVENTS ?? 256);
+const BATCH_MS = Number(process.env.BENCH_BATCH_MS ?? 20);
 const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_SECONDS ?? 900) * 1000;
 const NATS_URL = process.env.CITYSOC_NATS_URL ?? 'nats://127.0.0.1:4222';
 
@@ -129,11 +140,18 @@ async function settle(count: () => Promise<number> | number, quietMs = 3000): Pr
 }
 
 /**
- * The ceiling JetStream itself sets here and now: documents of the collector's average size, published with
- * message ids from one process through the same publisher, nothing else done. Tells how much of the gap to
- * rsyslog (which only appends to a file) is the store's acknowledged write.
+ * The ceiling JetStream itself sets here and now, in events per second: messages of the collector's average
+ * size (a batch of its average event count), published with message ids from one process through the same
+ * publisher, nothing else done. Tells how much of the gap to rsyslog (which only appends to a file) is the
+ * store's acknowledged write.
  */
-async function jetstreamCeiling(nc: NatsConnection, bytes: number, n: number): Promise<number> {
+async function jetstreamCeiling(
+  nc: NatsConnection,
+  bytes: number,
+  eventsPerMessage: number,
+  events: number,
+): Promise<number> {
+  const n = Math.max(1, Math.round(events / eventsPerMessage));
   const jsm = await nc.jetstreamManager();
   const name = `${uniquePrefix()}CEILING`;
   await jsm.streams.add({ name, subjects: [`${name}.>`], duplicate_window: 600e9 });
@@ -150,7 +168,7 @@ async function jetstreamCeiling(nc: NatsConnection, bytes: number, n: number): P
       }
     }
     await Promise.all(batch);
-    return Math.round(n / ((performance.now() - t0) / 1000));
+    return Math.round((n * eventsPerMessage) / ((performance.now() - t0) / 1000));
   } finally {
     publisher.close();
     await jsm.streams.delete(name);
@@ -162,6 +180,9 @@ interface Result {
   tcp_seconds: number;
   tcp_stored: number;
   average_stored_bytes?: number;
+  average_events_per_message?: number;
+  batch_events?: number;
+  batch_ms?: number;
   jetstream_publish_ceiling_per_second?: number;
   udp: Array<{
     rate: number;
@@ -190,6 +211,8 @@ async function benchCollector(payloads: Buffer[]): Promise<Result> {
         CITYSOC_COLLECTOR_METRICS_PORT: '-1',
         CITYSOC_COLLECTOR_WORKERS: String(WORKERS),
         CITYSOC_COLLECTOR_MAX_INFLIGHT: String(MAX_INFLIGHT),
+        CITYSOC_SYSLOG_BATCH_EVENTS: String(BATCH_EVENTS),
+        CITYSOC_SYSLOG_BATCH_MS: String(BATCH_MS),
         CITYSOC_COLLECTOR_UDP_MAX_BACKLOG: String(MAX_INFLIGHT),
         CITYSOC_SYSLOG_SILENT_SECONDS: '0',
         CITYSOC_SYSLOG_UDP_RCVBUF: String(32 * 1024 * 1024),
@@ -213,7 +236,8 @@ async function benchCollector(payloads: Buffer[]): Promise<Result> {
       60_000,
     );
     const jsm = await nc.jetstreamManager();
-    const stored = async () => (await jsm.streams.info(`${prefix}EVENTS`)).state.messages;
+    // Events, not messages: the collector publishes batches (JSON arrays) and says how many in a header.
+    const stored = () => countEvents(`${prefix}EVENTS`);
 
     const t0 = performance.now();
     const sending = Promise.all(payloads.map((p) => sendTcp(port, p)));
@@ -222,7 +246,8 @@ async function benchCollector(payloads: Buffer[]): Promise<Result> {
     await sending;
     const tcpStored = await stored();
     const info = await jsm.streams.info(`${prefix}EVENTS`);
-    const avgBytes = Math.round(info.state.bytes / Math.max(1, info.state.messages));
+    const perMessage = tcpStored / Math.max(1, info.state.messages);
+    const avgBytes = Math.round(info.state.bytes / Math.max(1, tcpStored));
 
     const udp: Result['udp'] = [];
     let seq = N;
@@ -244,12 +269,20 @@ async function benchCollector(payloads: Buffer[]): Promise<Result> {
     // The collector is stopped first so the ceiling is measured on the same NATS without competition.
     child.kill('SIGTERM');
     await exited(child);
-    const ceiling = await jetstreamCeiling(nc, avgBytes, Math.min(N, 100_000));
+    const ceiling = await jetstreamCeiling(
+      nc,
+      Math.round(avgBytes * perMessage),
+      Math.max(1, Math.round(perMessage)),
+      Math.min(N, 100_000),
+    );
     return {
       tcp_messages_per_second: Math.round(N / seconds),
       tcp_seconds: round2(seconds),
       tcp_stored: tcpStored,
       average_stored_bytes: avgBytes,
+      average_events_per_message: round2(perMessage),
+      batch_events: BATCH_EVENTS,
+      batch_ms: BATCH_MS,
       jetstream_publish_ceiling_per_second: ceiling,
       udp,
     };

@@ -7,6 +7,7 @@ import { Queue } from 'bullmq';
 import { redisConnection, redisSettingsFromEnv } from '@citysoc/queues';
 import {
   type AppName,
+  countEventsWith,
   NatsCluster,
   octetCount,
   Pipeline,
@@ -283,10 +284,7 @@ describe('chaos: faults on a JetStream cluster, Redis and the apps while events 
       let skippedBeforeReplay = 0;
       const inStream =
         ev.d < sent
-          ? await cluster.withConnection(
-              async (nc) =>
-                (await (await nc.jetstreamManager()).streams.info(`${pipeline.prefix}EVENTS`)).state.messages,
-            )
+          ? await cluster.withConnection((nc) => countEventsWith(nc, `${pipeline.prefix}EVENTS`))
           : 0;
       // Re-indexing can only recover what the bus kept: every event sent so far must be in EVENTS.
       if (ev.d < sent && inStream >= (phase + 1) * sent) {

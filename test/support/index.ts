@@ -1,6 +1,6 @@
 export { uniquePrefix, freePort, waitFor, sendTcp, sendUdp, octetCount } from './net';
 export { Pipeline, type AppName, type PipelineOptions } from './pipeline';
-export { cleanupStreams, readStream } from './nats';
+export { cleanupStreams, countEvents, countEventsWith, readEvents, readStream } from './nats';
 export { corpusDir } from './corpus';
 export { repoRoot } from './root';
 export { testBusSettings } from './bus';

@@ -1,4 +1,5 @@
 import { connect, type JsMsg, type NatsConnection } from 'nats';
+import { expandBatches } from '@citysoc/bus';
 
 const NATS_URL = process.env.CITYSOC_NATS_URL ?? 'nats://127.0.0.1:4222';
 
@@ -38,4 +39,54 @@ export async function readStream(
     }
     return out;
   });
+}
+
+/**
+ * Every event currently in an EVENTS-like stream, batches (JSON arrays, e.g. a syslog batch or a flow
+ * datagram) expanded; each event keeps its message's subject and sequence.
+ */
+export async function readEvents<T = unknown>(
+  stream: string,
+): Promise<Array<{ subject: string; seq: number; doc: T }>> {
+  const msgs = await readStream(stream);
+  const out: Array<{ subject: string; seq: number; doc: T }> = [];
+  for (const m of msgs) {
+    const { values } = expandBatches<T>(
+      [JSON.parse(Buffer.from(m.data).toString('utf8')) as T | T[]],
+      [m.seq],
+    );
+    for (const doc of values) out.push({ subject: m.subject, seq: m.seq, doc });
+  }
+  return out;
+}
+
+/**
+ * How many events a stream holds: the sum of the collector's `Citysoc-Events` header (1 for a message
+ * without it). Reads headers only, so it stays cheap on a stream of large batches.
+ */
+export function countEvents(stream: string): Promise<number> {
+  return withNats((nc) => countEventsWith(nc, stream));
+}
+
+/** `countEvents` over a connection of the caller's (e.g. to a test cluster). */
+export async function countEventsWith(nc: NatsConnection, stream: string): Promise<number> {
+  {
+    const jsm = await nc.jetstreamManager();
+    const total = (await jsm.streams.info(stream)).state.messages;
+    if (total === 0) return 0;
+    const c = await nc.jetstream().consumers.get(stream, { headers_only: true });
+    let seen = 0;
+    let events = 0;
+    while (seen < total) {
+      const iter = await c.fetch({ max_messages: Math.min(total - seen, 10_000), expires: 5000 });
+      let got = 0;
+      for await (const m of iter) {
+        got++;
+        events += Number(m.headers?.get('Citysoc-Events') || 1);
+      }
+      if (got === 0) break;
+      seen += got;
+    }
+    return events;
+  }
 }

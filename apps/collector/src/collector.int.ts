@@ -8,6 +8,7 @@ import tls from 'node:tls';
 import {
   cleanupStreams,
   octetCount,
+  readEvents,
   readStream,
   sendTcp,
   sendUdp,
@@ -87,12 +88,10 @@ describe('when senders send garbage to the collector', () => {
     }
 
     const events = await waitFor(async () => {
-      const msgs = await readStream(`${prefix}EVENTS`);
-      return msgs.length >= 4 ? msgs : undefined;
+      const evs = await readEvents<{ message?: string }>(`${prefix}EVENTS`);
+      return evs.length >= 4 ? evs : undefined;
     }, 'the good lines in EVENTS');
-    const messages = events.map(
-      (m) => (JSON.parse(Buffer.from(m.data).toString()) as { message?: string }).message,
-    );
+    const messages = events.map((e) => e.doc.message);
     expect(messages).toEqual(
       expect.arrayContaining(['after the long one', 'first', 'after bad counts', 'ok']),
     );
@@ -174,16 +173,12 @@ describe('when a sender speaks syslog over TLS (RFC 5425)', () => {
       s.on('error', reject);
     });
     const events = await waitFor(async () => {
-      const msgs = await readStream(`${prefix}EVENTS`);
-      return msgs.length >= 2 ? msgs : undefined;
+      const evs = await readEvents<{ message: string; citysoc: { input: { transport: string } } }>(
+        `${prefix}EVENTS`,
+      );
+      return evs.length >= 2 ? evs : undefined;
     }, 'two TLS events');
-    const docs = events.map(
-      (m) =>
-        JSON.parse(Buffer.from(m.data).toString()) as {
-          message: string;
-          citysoc: { input: { transport: string } };
-        },
-    );
+    const docs = events.map((e) => e.doc);
     expect(docs.map((d) => d.message)).toEqual(['over tls one', 'over tls two']);
     expect(docs.every((d) => d.citysoc.input.transport === 'tls')).toBe(true);
     expect(events.every((m) => m.subject === `${prefix}events.syslog.tls`)).toBe(true);

@@ -56,6 +56,7 @@ export class CollectorService implements OnApplicationBootstrap, OnApplicationSh
   private metricsServer?: { close(): Promise<void> };
   private monitor?: SourceMonitor;
   private drills?: DrillMarker;
+  private ingest?: SyslogIngest;
   /** Ports actually bound (tests ask for port 0). */
   readonly ports: {
     udp?: number;
@@ -111,10 +112,12 @@ export class CollectorService implements OnApplicationBootstrap, OnApplicationSh
       sources,
       monitor,
       c.workerIndex,
+      { events: c.syslogBatchEvents, ms: c.syslogBatchMs, bytes: c.syslogBatchBytes },
     );
     // Drill attribution is loaded before any listener binds: the first drill record is already marked.
     this.drills = await DrillMarker.open(this.bus, this.logger);
     ingest.drills = this.drills;
+    this.ingest = ingest;
     const pin = (name: string) => {
       const f = parseFormat(name);
       return f && f.kind !== 'auto' ? { format: f } : {};
@@ -229,6 +232,8 @@ export class CollectorService implements OnApplicationBootstrap, OnApplicationSh
     this.monitor?.stop();
     this.drills?.stop();
     for (const s of this.sources) await s.stop();
+    // Batches still filling are published now rather than after their timer.
+    void this.ingest?.flush();
     // Everything accepted is handed on before we disconnect (bounded so a dead NATS cannot hang shutdown).
     await Promise.race([this.inflight?.idle(), new Promise((r) => setTimeout(r, 10_000).unref())]);
     await this.metricsServer?.close();

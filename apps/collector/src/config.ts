@@ -171,6 +171,28 @@ export const collectorSchema = {
     default: 50_000,
     min: 1,
   }),
+  syslogBatchEvents: int({
+    env: 'CITYSOC_SYSLOG_BATCH_EVENTS',
+    description: 'Syslog events per JetStream message (a JSON array); 1 publishes every event on its own',
+    default: 256,
+    min: 1,
+    max: 10_000,
+  }),
+  syslogBatchMs: int({
+    env: 'CITYSOC_SYSLOG_BATCH_MS',
+    description: 'Longest wait for a syslog batch to fill before it is published anyway (milliseconds)',
+    default: 20,
+    min: 0,
+    max: 1000,
+  }),
+  syslogBatchBytes: int({
+    env: 'CITYSOC_SYSLOG_BATCH_BYTES',
+    description:
+      "Largest JSON body of a syslog batch; stay under the NATS server's max_payload (1 MiB by default)",
+    default: 512 * 1024,
+    min: 4096,
+    max: 64 * 1024 * 1024,
+  }),
   ...flowOptions,
 };
 

@@ -13,7 +13,17 @@ import {
 import { type SourceMonitor } from '../sources/syslog/monitor';
 import { type DrillMarker } from './drill-marker';
 import { type FormatPin, type SourcePolicy, SourceRegistry } from '../sources/syslog/policy';
+import { type BatchItem, batchMessage, EventBatcher, type BatchLimits } from './batcher';
 import { OccurrenceCounter } from './occurrences';
+
+/** One event per message: what the collector did before batching (tests that count messages use it). */
+export const UNBATCHED: BatchLimits = { events: 1, ms: 0, bytes: 512 * 1024 };
+
+/** What dead-lettering an event of a refused batch needs. */
+interface Origin {
+  raw: Buffer;
+  meta: FrameMeta;
+}
 
 export interface FrameMeta {
   senderIp: string;
@@ -33,13 +43,17 @@ function parseWith(pin: FormatPin | undefined, raw: Buffer, ctx: ParseContext): 
 }
 
 /**
- * One frame in → one ECS event on EVENTS, or one dead letter with the raw bytes and a reason. The promise
- * resolves only when JetStream has stored the result, which is what callers use for backpressure.
+ * One frame in → one ECS event on EVENTS, or one dead letter with the raw bytes and a reason. Events are
+ * batched per subject (events.syslog.<transport>) into JSON-array messages: one JetStream ack per batch
+ * instead of per line is what lets the collector keep up with rsyslog. The promise of `accept` resolves
+ * only when JetStream has stored the event's batch (or its dead letter), which is what callers count for
+ * backpressure. A batch JetStream refuses is dead-lettered event by event, each with its raw bytes.
  */
 export class SyslogIngest {
   private readonly occurrences: OccurrenceCounter;
   /** Drill attribution (issue 9); set by the collector once the drill-runs bucket is loaded. */
   drills?: DrillMarker;
+  private readonly batcher: EventBatcher<Origin>;
 
   constructor(
     private readonly publisher: JetStreamPublisher,
@@ -51,8 +65,15 @@ export class SyslogIngest {
     readonly sources: SourceRegistry = SourceRegistry.empty({ timezone, silentAfterMs: 0 }),
     private readonly monitor?: SourceMonitor,
     worker = 0,
+    batch: BatchLimits = UNBATCHED,
   ) {
     this.occurrences = new OccurrenceCounter(undefined, worker);
+    this.batcher = new EventBatcher<Origin>(batch, (subject, items) => this.publishBatch(subject, items));
+  }
+
+  /** Publishes the batches still filling (shutdown); resolves when every batch in flight is settled. */
+  flush(): Promise<void> {
+    return this.batcher.flushAll();
   }
 
   /** The policy for a sender; sources use it for rate limits before calling accept. */
@@ -90,13 +111,34 @@ export class SyslogIngest {
         { transport: meta.transport, address: senderIp, port: meta.senderPort },
         meta.receivedAt,
       ) ?? result.event;
-    await this.publisher.publish({
-      subject: this.names.eventsSubject('syslog', meta.transport),
-      data: Buffer.from(JSON.stringify(event)),
-      msgId: id,
+    await this.batcher.add(this.names.eventsSubject('syslog', meta.transport), {
+      id,
+      json: JSON.stringify(event),
+      origin: { raw, meta: { ...meta, senderIp } },
     });
-    this.metrics.sent.inc({ component });
-    this.metrics.latency.observe({ component }, (Date.now() - meta.receivedAt.getTime()) / 1000);
+  }
+
+  private async publishBatch(
+    subject: string,
+    items: ReadonlyArray<BatchItem<Origin>>,
+  ): Promise<ReadonlyArray<PromiseSettledResult<void>> | void> {
+    try {
+      await this.publisher.publish(batchMessage(subject, items));
+    } catch (err) {
+      // Retries are the publisher's (unbounded in the collector); what reaches here was refused for good
+      // (e.g. larger than the server's max_payload) or the publisher closed. Every event goes to the dead
+      // letters with its raw bytes, one message per frame, so a replay rebuilds each of them.
+      const reason = `batch of ${items.length} events refused by JetStream: ${err instanceof Error ? err.message : String(err)}`;
+      return Promise.allSettled(
+        items.map((i) => this.deadLetter(i.origin.raw, 'publish_failed', reason, i.origin.meta, i.id)),
+      );
+    }
+    const now = Date.now();
+    for (const i of items) {
+      const component = i.origin.meta.inputName;
+      this.metrics.sent.inc({ component });
+      this.metrics.latency.observe({ component }, (now - i.origin.meta.receivedAt.getTime()) / 1000);
+    }
   }
 
   async rejectFrame(err: FrameError, meta: FrameMeta): Promise<void> {

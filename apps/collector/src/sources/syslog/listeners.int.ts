@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { cleanupStreams, readStream, uniquePrefix, waitFor } from '@citysoc/testing';
+import { cleanupStreams, readEvents, readStream, uniquePrefix, waitFor } from '@citysoc/testing';
 import { CollectorService } from '../../collector.service';
 
 /**
@@ -64,7 +64,7 @@ function tcpFrom(from: string, port: number, host: string, payload: string): Pro
 }
 
 const docs = async (prefix: string): Promise<Doc[]> =>
-  (await readStream(`${prefix}EVENTS`)).map((m) => JSON.parse(Buffer.from(m.data).toString()) as Doc);
+  (await readEvents<Doc>(`${prefix}EVENTS`)).map((e) => e.doc);
 
 function metricValue(text: string, name: string, labels: Record<string, string>): number {
   for (const line of text.split('\n')) {

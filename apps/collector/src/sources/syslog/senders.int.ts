@@ -8,7 +8,7 @@ import {
   makeTestPki,
   type PeerProcess,
   peerDir,
-  readStream,
+  readEvents,
   rsyslogHasDriver,
   rsyslogdPath,
   startRsyslog,
@@ -213,8 +213,8 @@ describe('when real syslog daemons forward to the collector', () => {
         const docs = await waitFor(
           async () => {
             if (peer!.hasExited) throw new Error(`${c.peer} exited: ${peer!.log}`);
-            const mine = (await readStream(`${prefix}EVENTS`))
-              .map((m) => JSON.parse(Buffer.from(m.data).toString()) as Doc)
+            const mine = (await readEvents<Doc>(`${prefix}EVENTS`))
+              .map((e) => e.doc)
               .filter((d) => d.host?.hostname === hostname);
             return mine.length >= LINES ? mine : undefined;
           },

@@ -1,0 +1,139 @@
+import { createHash } from 'node:crypto';
+import { type OutMessage } from '@citysoc/bus';
+
+export interface BatchLimits {
+  /** Events per message; the batch is published when it holds this many. */
+  events: number;
+  /** Longest wait after a batch's first event before it is published anyway (0 = at the next turn of the event loop). */
+  ms: number;
+  /** Largest JSON body of one message; an event that would push a batch past it starts a new batch. */
+  bytes: number;
+}
+
+/** One accepted event waiting for its batch to be stored. */
+export interface BatchItem<T> {
+  id: string;
+  json: string;
+  /** Whatever the caller needs to dead-letter the event should its batch be refused (raw bytes, meta). */
+  origin: T;
+}
+
+/** Header telling readers how many events a message holds without parsing it (benchmarks, tests). */
+export const EVENT_COUNT_HEADER = 'Citysoc-Events';
+
+/**
+ * A batch's message: a lone event is published as itself under its own id (what the collector published
+ * before batching, so the duplicate window still matches a resend of it); several go as a JSON array under
+ * an id hashed from their ordered event ids, so a retried publish of the same batch is dropped by
+ * JetStream. A batch re-formed differently after a crash gets another id: its events are stored once all
+ * the same because every consumer is idempotent on `event.id` (docs/architecture.md, "Batches").
+ */
+export function batchMessage(subject: string, items: ReadonlyArray<BatchItem<unknown>>): OutMessage {
+  const first = items[0];
+  if (!first) throw new Error('empty batch');
+  if (items.length === 1)
+    return {
+      subject,
+      data: Buffer.from(first.json),
+      msgId: first.id,
+      headers: { [EVENT_COUNT_HEADER]: '1' },
+    };
+  const h = createHash('sha256');
+  for (const i of items) h.update(i.id).update('\n');
+  return {
+    subject,
+    data: Buffer.from(`[${items.map((i) => i.json).join(',')}]`),
+    msgId: `sb-${h.digest('hex').slice(0, 40)}-${items.length}`,
+    headers: { [EVENT_COUNT_HEADER]: String(items.length) },
+  };
+}
+
+interface Waiting<T> extends BatchItem<T> {
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+interface Open<T> {
+  items: Waiting<T>[];
+  bytes: number;
+  timer?: NodeJS.Timeout;
+  immediate?: NodeJS.Immediate;
+}
+
+/**
+ * Accumulates events per subject and hands each full (or timed-out) batch to `send`. `add` resolves only
+ * once `send` resolved for the event's batch, i.e. once JetStream stored it (or `send` dead-lettered the
+ * event): callers count events in flight until then, so backpressure and shutdown see every event.
+ */
+export class EventBatcher<T> {
+  private readonly open = new Map<string, Open<T>>();
+  private readonly sending = new Set<Promise<void>>();
+
+  constructor(
+    private readonly limits: BatchLimits,
+    /**
+     * Stores one batch. It resolves with nothing when JetStream stored the batch, or with one outcome per
+     * event when the batch was refused and each event was dead-lettered on its own (a rejected outcome: that
+     * event could not be stored at all). A rejection fails every event of the batch.
+     */
+    private readonly send: (
+      subject: string,
+      items: ReadonlyArray<BatchItem<T>>,
+    ) => Promise<ReadonlyArray<PromiseSettledResult<void>> | void>,
+  ) {}
+
+  add(subject: string, item: BatchItem<T>): Promise<void> {
+    let b = this.open.get(subject);
+    // +1 for the comma (or bracket) the event adds to the array.
+    const size = Buffer.byteLength(item.json) + 1;
+    if (b && b.items.length > 0 && b.bytes + size > this.limits.bytes) {
+      this.flush(subject);
+      b = undefined;
+    }
+    if (!b) {
+      b = { items: [], bytes: 1 };
+      this.open.set(subject, b);
+    }
+    const done = new Promise<void>((resolve, reject) => b.items.push({ ...item, resolve, reject }));
+    b.bytes += size;
+    if (b.items.length >= this.limits.events || b.bytes >= this.limits.bytes) this.flush(subject);
+    else if (b.items.length === 1) {
+      if (this.limits.ms > 0) b.timer = setTimeout(() => this.flush(subject), this.limits.ms);
+      else b.immediate = setImmediate(() => this.flush(subject));
+    }
+    return done;
+  }
+
+  /** Publishes every open batch now (shutdown) and resolves when all batches in flight are settled. */
+  async flushAll(): Promise<void> {
+    for (const subject of [...this.open.keys()]) this.flush(subject);
+    await Promise.allSettled([...this.sending]);
+  }
+
+  /** Events accepted into a batch that is not yet published. */
+  get buffered(): number {
+    let n = 0;
+    for (const b of this.open.values()) n += b.items.length;
+    return n;
+  }
+
+  private flush(subject: string): void {
+    const b = this.open.get(subject);
+    if (!b) return;
+    this.open.delete(subject);
+    if (b.timer) clearTimeout(b.timer);
+    if (b.immediate) clearImmediate(b.immediate);
+    const items = b.items;
+    const p = this.send(subject, items).then(
+      (outcomes) =>
+        items.forEach((item, n) => {
+          const o = outcomes?.[n];
+          if (o?.status === 'rejected') item.reject(o.reason);
+          else item.resolve();
+        }),
+      (err: unknown) => items.forEach((i) => i.reject(err)),
+    );
+    this.sending.add(p);
+    void p.finally(() => this.sending.delete(p));
+  }
+}
