@@ -6,8 +6,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import dgram from 'node:dgram';
 import net from 'node:net';
 import path from 'node:path';
+import { type EncFlow, FlowExporter } from '@citysoc/drills';
 
 const root = path.resolve(__dirname, '..', '..');
 const dist = path.resolve(__dirname, '..');
@@ -15,6 +17,7 @@ const dataDir = path.resolve(process.env.CITYSOC_DATA_DIR ?? path.join(root, 'da
 const logDir = path.join(dataDir, 'logs');
 const apiPort = Number(process.env.CITYSOC_API_PORT ?? 3000);
 const syslogPort = Number(process.env.CITYSOC_SYSLOG_TCP_PORT ?? 5514);
+const ipfixPort = Number(process.env.CITYSOC_FLOW_IPFIX_PORT ?? 4739);
 const APPS = ['indexer', 'detector', 'responder', 'collector', 'reporter', 'api'] as const;
 
 mkdirSync(logDir, { recursive: true, mode: 0o750 });
@@ -97,6 +100,52 @@ async function sendSamples(): Promise<number> {
   return lines.length;
 }
 
+/**
+ * Sample flows over IPFIX, encoded as an exporter would (libs/drills' encoder): ordinary DNS and HTTPS, and a
+ * camera-subnet host sweeping 120 TCP ports of one server, which rules/flow/port_scan.yml raises.
+ */
+async function sendSampleFlows(): Promise<number> {
+  if (ipfixPort <= 0) return 0;
+  const now = Date.now();
+  const flow = (
+    src: string,
+    dst: string,
+    sport: number,
+    dport: number,
+    proto: number,
+    bytes: number,
+  ): EncFlow => ({
+    src,
+    dst,
+    sport,
+    dport,
+    proto,
+    packets: Math.max(1, Math.round(bytes / 500)),
+    bytes,
+    startMs: now - 2_000,
+    endMs: now - 1_000,
+    tcpFlags: proto === 6 ? 0x1b : 0,
+  });
+  const flows: EncFlow[] = [
+    flow('10.10.1.23', '10.10.0.53', 53001, 53, 17, 120),
+    flow('10.10.1.23', '203.0.113.10', 40001, 443, 6, 48_000),
+    flow('10.20.0.5', '10.10.0.53', 53002, 53, 17, 110),
+  ];
+  for (let port = 1; port <= 120; port++)
+    flows.push({ ...flow('10.66.6.6', '10.20.0.15', 45000, port, 6, 44), tcpFlags: 0x02 });
+  const exporter = new FlowExporter({ version: 'ipfix', domain: 1 });
+  const socket = dgram.createSocket('udp4');
+  try {
+    for (const datagram of exporter.encode(flows, now))
+      await new Promise<void>((resolve, reject) =>
+        socket.send(datagram, ipfixPort, '127.0.0.1', (err) => (err ? reject(err) : resolve())),
+      );
+  } finally {
+    socket.close();
+  }
+  return flows.length;
+}
+
 async function main(): Promise<void> {
   for (const app of APPS) start(app);
   const up = (await waitPort(syslogPort, 60_000)) && (await waitReady(90_000));
@@ -104,6 +153,7 @@ async function main(): Promise<void> {
     console.error(`[citysoc] the pipeline did not become ready; see ${logDir}`);
   } else {
     const n = await sendSamples();
+    const flows = await sendSampleFlows();
     const base = `http://localhost:${apiPort}`;
     console.log(`
 citysoc is running (data: ${dataDir}, logs: ${logDir})
@@ -111,7 +161,7 @@ citysoc is running (data: ${dataDir}, logs: ${logDir})
   Console / API      ${base}/            OpenAPI: ${base}/api/docs
   Health / metrics   ${base}/health      ${base}/metrics
   Syslog             udp+tcp ${syslogPort} (send with: logger --tcp --octet-count --server 127.0.0.1 --port ${syslogPort} "hello")
-  Sample traffic     ${n} lines sent; incidents appear at ${base}/api/v1/incidents
+  Sample traffic     ${n} syslog lines and ${flows} IPFIX flows sent; incidents appear at ${base}/api/v1/incidents
 `);
     if (firstStart && !process.env.CITYSOC_ADMIN_TOKEN) {
       console.log(`  Admin token (first start, shown once; only its hash is stored):\n\n    ${adminToken}\n`);
