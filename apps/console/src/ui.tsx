@@ -1,4 +1,4 @@
-import { type ReactNode, useEffect, useRef } from 'react';
+import { type ReactNode, useLayoutEffect, useRef } from 'react';
 import { useTranslation } from 'react-i18next';
 import { formatTime, str, utcTitle } from './format';
 
@@ -46,7 +46,9 @@ export function Dialog({
   children: ReactNode;
 }) {
   const ref = useRef<HTMLDivElement>(null);
-  useEffect(() => {
+  // A layout effect focuses the first field before the browser handles the next key: with a passive effect,
+  // a fast typist's first keystrokes after opening the dialog went to the element behind it.
+  useLayoutEffect(() => {
     const prev = document.activeElement as HTMLElement | null;
     const el = ref.current;
     const first = el?.querySelector<HTMLElement>('input, textarea, select, button, [tabindex="0"]');
