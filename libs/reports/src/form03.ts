@@ -1,22 +1,12 @@
-import { type Form03Fields } from '@citysoc/stix';
+import { FORM03_FREE_TEXT_FIELDS, FORM03_TEXT_LIST_FIELDS, type Form03Fields } from '@citysoc/stix';
 
 export class Form03Error extends Error {
   readonly code = 'invalid_query';
 }
 
-const TEXT = [
-  'reportNumber',
-  'ownerAgency',
-  'systemName',
-  'securityProvider',
-  'connectivityProvider',
-  'summary',
-  'notifiedBy',
-  'systemPurpose',
-  'supportRequested',
-  'responseSummary',
-] as const;
-const TEXTS = ['operatingSystems', 'services', 'securityControls'] as const;
+// The report number is the city's own reference, not analyst prose, so it is checked but not scrubbed.
+const TEXT = ['reportNumber', ...FORM03_FREE_TEXT_FIELDS] as const;
+const TEXTS = FORM03_TEXT_LIST_FIELDS;
 const ENUMS = {
   detectionMethods: ['ids', 'log-review', 'notified', 'other'],
   notifiedParties: ['network-member', 'isp', 'coordinating-body'],

@@ -45,3 +45,23 @@ export interface Form03Fields {
   /** Mẫu 04: result of the response. */
   responseSummary?: string;
 }
+
+/** Free-text fields an analyst writes: the minimiser scrubs each before a report leaves the city. */
+export const FORM03_FREE_TEXT_FIELDS = [
+  'ownerAgency',
+  'systemName',
+  'securityProvider',
+  'connectivityProvider',
+  'summary',
+  'notifiedBy',
+  'systemPurpose',
+  'supportRequested',
+  'responseSummary',
+] as const satisfies ReadonlyArray<keyof Form03Fields>;
+
+/** Lists of short free texts, scrubbed item by item. */
+export const FORM03_TEXT_LIST_FIELDS = [
+  'operatingSystems',
+  'services',
+  'securityControls',
+] as const satisfies ReadonlyArray<keyof Form03Fields>;

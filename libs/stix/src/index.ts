@@ -14,7 +14,7 @@ export {
   rsitLabel,
   UNDETERMINED,
 } from './taxonomy';
-export { type Form03Fields } from './form03';
+export { FORM03_FREE_TEXT_FIELDS, FORM03_TEXT_LIST_FIELDS, type Form03Fields } from './form03';
 export {
   type IncidentReportInput,
   type MinimisedIncident,

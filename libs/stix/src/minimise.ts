@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { type Alert, type EcsEvent, type Severity, getField } from '@citysoc/ecs';
 import { type Incident } from '@citysoc/store';
-import { type Form03Fields } from './form03';
+import { FORM03_FREE_TEXT_FIELDS, FORM03_TEXT_LIST_FIELDS, type Form03Fields } from './form03';
 import {
   DOCUMENTATION_RANGES,
   NON_PUBLIC_RANGES,
@@ -479,22 +479,11 @@ function scrubSigma(text: string, m: Minimiser): string {
 
 function scrubForm03(f: Form03Fields, m: Minimiser): Form03Fields {
   const out: Form03Fields = { ...f };
-  const textKeys = [
-    'ownerAgency',
-    'systemName',
-    'securityProvider',
-    'connectivityProvider',
-    'summary',
-    'notifiedBy',
-    'systemPurpose',
-    'supportRequested',
-    'responseSummary',
-  ] as const;
-  for (const k of textKeys) {
+  for (const k of FORM03_FREE_TEXT_FIELDS) {
     const v = f[k];
     if (v !== undefined) out[k] = m.scrub(v);
   }
-  for (const k of ['operatingSystems', 'services', 'securityControls'] as const) {
+  for (const k of FORM03_TEXT_LIST_FIELDS) {
     const v = f[k];
     if (v !== undefined) out[k] = v.map((s) => m.scrub(s));
   }
