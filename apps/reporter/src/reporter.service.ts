@@ -10,7 +10,7 @@ import { type Redis } from 'ioredis';
 import { Counter, Gauge } from 'prom-client';
 import { type Bus, openBus, openKv } from '@citysoc/bus';
 import { type ConfigOf } from '@citysoc/config';
-import { IOC_BUCKET, syncIocBucket } from '@citysoc/enrich';
+import { IOC_BUCKET, IocBucketWriter } from '@citysoc/enrich';
 import { ComponentMetrics, startMetricsServer } from '@citysoc/observability';
 import { redisConnection } from '@citysoc/queues';
 import {
@@ -89,7 +89,7 @@ export class ReporterService implements OnApplicationBootstrap, OnApplicationShu
     // The IOCs pulled from the national collection go to every detector through a KV bucket.
     const bus = await openBus(c, 'reporter');
     this.bus = bus;
-    const iocKv = await openKv(bus, IOC_BUCKET, c.natsReplicas);
+    const iocWriter = new IocBucketWriter(await openKv(bus, IOC_BUCKET, c.natsReplicas));
     const publishIocs = async (): Promise<void> => {
       const active = control.reports.activeIocs().map((i) => ({
         type: i.type,
@@ -97,7 +97,7 @@ export class ReporterService implements OnApplicationBootstrap, OnApplicationShu
         source: i.source,
         indicator_id: i.indicator_id,
       }));
-      const r = await syncIocBucket(iocKv, active);
+      const r = await iocWriter.sync(active);
       if (r.put + r.deleted > 0)
         this.logger.log(`IOC bucket: ${r.put} put, ${r.deleted} removed (${active.length} active)`);
     };

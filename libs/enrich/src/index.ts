@@ -2,4 +2,4 @@ export { UnitRegistry, type UnitRef, type Criticality, type RegistryError, CRITI
 export { attachUnits } from './enrich';
 export { parseIp, parseCidr } from './ip';
 export { IocSet, markIocs, type IocEntry, type IocHit, type IocLookupType } from './iocs';
-export { IOC_BUCKET, IocWatch, iocKey, syncIocBucket } from './ioc-sync';
+export { IOC_BUCKET, IocBucketWriter, IocWatch, iocKey, syncIocBucket } from './ioc-sync';

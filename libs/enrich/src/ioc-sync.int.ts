@@ -1,6 +1,6 @@
 import { openBus, openKv } from '@citysoc/bus';
 import { cleanupStreams, testBusSettings, uniquePrefix, waitFor } from '@citysoc/testing';
-import { IOC_BUCKET, IocWatch, syncIocBucket } from './ioc-sync';
+import { IOC_BUCKET, IocBucketWriter, IocWatch, syncIocBucket } from './ioc-sync';
 import { type IocEntry } from './iocs';
 
 const ioc = (type: IocEntry['type'], value: string, id = 'indicator--1'): IocEntry => ({
@@ -46,6 +46,32 @@ describe('IOC bucket', () => {
     } finally {
       await writer.close();
       await reader.close();
+    }
+  });
+
+  it('a long-lived writer diffs against what it wrote; a new writer reads the bucket first', async () => {
+    const bus = await openBus(testBusSettings(`${prefix}w`), 'reporter');
+    try {
+      const kv = await openKv(bus, IOC_BUCKET);
+      const first = new IocBucketWriter(kv);
+      const set = [ioc('ipv4-addr', '203.0.113.9'), ioc('domain-name', 'c2.example')];
+      expect(await first.sync(set)).toEqual({ put: 2, deleted: 0 });
+      expect(await first.sync(set)).toEqual({ put: 0, deleted: 0 });
+      // A changed entry (same key, new indicator) is written again.
+      expect(await first.sync([set[0]!, ioc('domain-name', 'c2.example', 'indicator--9')])).toEqual({
+        put: 1,
+        deleted: 0,
+      });
+      const restarted = new IocBucketWriter(kv);
+      expect(await restarted.sync([ioc('domain-name', 'c2.example', 'indicator--9')])).toEqual({
+        put: 0,
+        deleted: 1,
+      });
+      const keys: string[] = [];
+      for await (const k of await kv.keys()) keys.push(k);
+      expect(keys).toHaveLength(1);
+    } finally {
+      await bus.close();
     }
   });
 

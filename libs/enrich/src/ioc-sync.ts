@@ -20,25 +20,51 @@ export async function syncIocBucket(
   kv: KV,
   entries: readonly IocEntry[],
 ): Promise<{ put: number; deleted: number }> {
-  const wanted = new Map(entries.map((e) => [iocKey(e), JSON.stringify(e)]));
-  let put = 0;
-  let deleted = 0;
-  const present = new Set<string>();
-  for await (const k of await kv.keys()) present.add(k);
-  for (const k of present) {
-    if (wanted.has(k)) continue;
-    await kv.delete(k);
-    deleted++;
-  }
-  for (const [k, v] of wanted) {
-    if (present.has(k)) {
-      const cur = await kv.get(k);
-      if (cur && cur.operation === 'PUT' && Buffer.from(cur.value).toString('utf8') === v) continue;
+  return new IocBucketWriter(kv).sync(entries);
+}
+
+/**
+ * The reporter is the bucket's only writer, so after one full read it knows what the bucket holds and a pull
+ * costs only the changes: reading every key back on each pull grew with the national list, not with its
+ * changes. Any failed write forgets that knowledge, and the next sync reads the bucket again.
+ */
+export class IocBucketWriter {
+  private known?: Map<string, string>;
+
+  constructor(private readonly kv: KV) {}
+
+  async sync(entries: readonly IocEntry[]): Promise<{ put: number; deleted: number }> {
+    const wanted = new Map(entries.map((e) => [iocKey(e), JSON.stringify(e)]));
+    const known = this.known ?? (await this.read());
+    this.known = undefined;
+    let put = 0;
+    let deleted = 0;
+    for (const k of known.keys()) {
+      if (wanted.has(k)) continue;
+      await this.kv.delete(k);
+      known.delete(k);
+      deleted++;
     }
-    await kv.put(k, Buffer.from(v));
-    put++;
+    for (const [k, v] of wanted) {
+      if (known.get(k) === v) continue;
+      await this.kv.put(k, Buffer.from(v));
+      known.set(k, v);
+      put++;
+    }
+    this.known = known;
+    return { put, deleted };
   }
-  return { put, deleted };
+
+  private async read(): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    const keys: string[] = [];
+    for await (const k of await this.kv.keys()) keys.push(k);
+    for (const k of keys) {
+      const cur = await this.kv.get(k);
+      if (cur && cur.operation === 'PUT') out.set(k, Buffer.from(cur.value).toString('utf8'));
+    }
+    return out;
+  }
 }
 
 /**
