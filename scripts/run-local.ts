@@ -146,6 +146,32 @@ async function sendSampleFlows(): Promise<number> {
   return flows.length;
 }
 
+/**
+ * A first console account, so that a newcomer can log in and triage right after the quick start. Lead is the
+ * least role that can claim, close and bulk-close; the password is random, shown once and never stored in
+ * clear (change it in the API: POST /api/v1/auth/password).
+ */
+async function createFirstConsoleUser(
+  base: string,
+): Promise<{ username: string; password: string } | undefined> {
+  const username = 'soc.lead';
+  const password = randomBytes(18).toString('base64url');
+  try {
+    const res = await fetch(`${base}/api/v1/users`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ username, password, role: 'lead' }),
+    });
+    if (res.ok) return { username, password };
+    console.error(
+      `[citysoc] could not create the first console user: HTTP ${res.status} ${await res.text()}`,
+    );
+  } catch (err) {
+    console.error(`[citysoc] could not create the first console user: ${(err as Error).message}`);
+  }
+  return undefined;
+}
+
 async function main(): Promise<void> {
   for (const app of APPS) start(app);
   const up = (await waitPort(syslogPort, 60_000)) && (await waitReady(90_000));
@@ -164,6 +190,11 @@ citysoc is running (data: ${dataDir}, logs: ${logDir})
   Sample traffic     ${n} syslog lines and ${flows} IPFIX flows sent; incidents appear at ${base}/api/v1/incidents
 `);
     if (firstStart && !process.env.CITYSOC_ADMIN_TOKEN) {
+      const user = await createFirstConsoleUser(base);
+      if (user)
+        console.log(
+          `  Console login (first start, shown once): ${user.username} / ${user.password}   (role lead)\n`,
+        );
       console.log(`  Admin token (first start, shown once; only its hash is stored):\n\n    ${adminToken}\n`);
       console.log(`  Try: curl -H "Authorization: Bearer ${adminToken}" ${base}/api/v1/incidents\n`);
     } else if (!firstStart) {

@@ -191,6 +191,76 @@ describe('API security', () => {
     });
   });
 
+  describe('passwords', () => {
+    it('lets a user change their own password, ending their other sessions, and an admin reset it', async () => {
+      await http()
+        .post('/api/v1/users')
+        .set(as('admin'))
+        .send({ username: 'rotates', password: 'first long passphrase', role: 'analyst' })
+        .expect(201);
+      const login = async (password: string, status = 200) =>
+        (
+          (await http().post('/api/v1/auth/login').send({ username: 'rotates', password }).expect(status))
+            .body as { token: string }
+        ).token;
+      const here = { authorization: `Bearer ${await login('first long passphrase')}` };
+      const elsewhere = { authorization: `Bearer ${await login('first long passphrase')}` };
+
+      // Wrong current password: 403, nothing changes, and the refusal is audited without the secrets.
+      await http()
+        .post('/api/v1/auth/password')
+        .set(here)
+        .send({ current_password: 'not it', new_password: 'second long passphrase' })
+        .expect(403);
+      await http().get('/api/v1/incidents').set(elsewhere).expect(200);
+      // Too short, and API keys (no password) are refused before anything is checked.
+      await http()
+        .post('/api/v1/auth/password')
+        .set(here)
+        .send({ current_password: 'first long passphrase', new_password: 'short' })
+        .expect(400);
+      await http()
+        .post('/api/v1/auth/password')
+        .set(as('admin'))
+        .send({ current_password: 'x', new_password: 'second long passphrase' })
+        .expect(400);
+
+      await http()
+        .post('/api/v1/auth/password')
+        .set(here)
+        .send({ current_password: 'first long passphrase', new_password: 'second long passphrase' })
+        .expect(204);
+      await http().get('/api/v1/incidents').set(here).expect(200);
+      await http().get('/api/v1/incidents').set(elsewhere).expect(401);
+      await login('first long passphrase', 401);
+      await login('second long passphrase');
+
+      const user = control.auth.listUsers().find((u) => u.username === 'rotates')!;
+      await http()
+        .post(`/api/v1/users/${user.id}/password`)
+        .set(as('city.lead'))
+        .send({ password: 'third long passphrase' })
+        .expect(403);
+      await http()
+        .post(`/api/v1/users/${user.id}/password`)
+        .set(as('admin'))
+        .send({ password: 'third long passphrase' })
+        .expect(204);
+      await http().get('/api/v1/incidents').set(here).expect(401);
+      await login('third long passphrase');
+      await http()
+        .post('/api/v1/users/no-such-user/password')
+        .set(as('admin'))
+        .send({ password: 'fourth long passphrase' })
+        .expect(404);
+
+      const audit = control.audit.list(50).filter((e) => /password/i.test(e.action));
+      expect(audit.map((e) => e.outcome)).toEqual(expect.arrayContaining(['success', 'failure']));
+      expect(audit.find((e) => e.detail.refused === 'wrong_current_password')).toBeDefined();
+      expect(JSON.stringify(audit)).not.toMatch(/long passphrase|not it/);
+    });
+  });
+
   describe('roles', () => {
     it.each([
       ['an analyst claiming', 'city.analyst', 'post', '/api/v1/incidents/claim', undefined],

@@ -1,6 +1,8 @@
 import {
+  BadRequestException,
   Body,
   Controller,
+  ForbiddenException,
   HttpCode,
   HttpException,
   HttpStatus,
@@ -11,7 +13,7 @@ import {
 } from '@nestjs/common';
 import { ApiOperation, ApiProperty, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { IsString, MaxLength, MinLength } from 'class-validator';
-import { type ControlStore } from '@citysoc/store';
+import { type ControlStore, MIN_PASSWORD_LENGTH } from '@citysoc/store';
 import { type ConfigOf } from '@citysoc/config';
 import { type apiSchema } from '../config';
 import { API_CONFIG, CONTROL_STORE, LOGIN_LIMITER } from '../tokens';
@@ -30,6 +32,25 @@ export class LoginRequest {
   @MinLength(1)
   @MaxLength(1024)
   password!: string;
+}
+
+export class ChangePassword {
+  @ApiProperty({ format: 'password' })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(1024)
+  current_password!: string;
+
+  @ApiProperty({ format: 'password', minLength: MIN_PASSWORD_LENGTH })
+  @IsString()
+  @MinLength(MIN_PASSWORD_LENGTH)
+  @MaxLength(1024)
+  new_password!: string;
+}
+
+function bearerOf(req: AuthedRequest): string {
+  const header = req.headers.authorization;
+  return typeof header === 'string' ? header.slice(7).trim() : '';
 }
 
 export class LoginResponse {
@@ -83,13 +104,35 @@ export class AuthController {
     return { token: r.token, expires_at: new Date(r.expiresAt).toISOString() };
   }
 
+  @Post('password')
+  @HttpCode(204)
+  @Roles(...READERS)
+  @ApiOperation({
+    summary: 'Change your own password (logged-in users); ends your other sessions',
+  })
+  @ApiResponse({ status: 204, description: 'Changed' })
+  @ApiResponse({ status: 400, description: 'An API key has no password, or the new one is too short' })
+  @ApiResponse({ status: 403, description: 'The current password is wrong' })
+  @ApiResponse({ status: 429, description: 'Too many attempts from this address' })
+  async changePassword(@Body() body: ChangePassword, @Req() req: AuthedRequest): Promise<void> {
+    const who = req.principal;
+    if (!who || who.kind !== 'session')
+      throw new BadRequestException('log in with a username and password to change it; API keys have none');
+    // The current password is a credential like any other: guessing it is rate-limited per address.
+    if (!this.limiter.allow(req.ip ?? 'unknown'))
+      throw new HttpException('too many attempts; wait a minute', HttpStatus.TOO_MANY_REQUESTS);
+    if (!(await this.control.auth.checkPassword(who.id, body.current_password))) {
+      req.auditDetail = { refused: 'wrong_current_password' };
+      throw new ForbiddenException('the current password is wrong');
+    }
+    await this.control.auth.setPassword(who.id, body.new_password, bearerOf(req));
+  }
+
   @Post('logout')
   @HttpCode(204)
   @Roles(...READERS)
   @ApiOperation({ summary: 'End the current session (session tokens only)' })
   logout(@Req() req: AuthedRequest): void {
-    const header = req.headers.authorization;
-    const token = typeof header === 'string' ? header.slice(7).trim() : '';
-    this.control.auth.logout(token);
+    this.control.auth.logout(bearerOf(req));
   }
 }

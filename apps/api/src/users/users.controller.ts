@@ -51,6 +51,14 @@ export class CreateUser {
   unit?: string;
 }
 
+export class ResetPassword {
+  @ApiProperty({ format: 'password', minLength: MIN_PASSWORD_LENGTH })
+  @IsString()
+  @MinLength(MIN_PASSWORD_LENGTH)
+  @MaxLength(1024)
+  password!: string;
+}
+
 @ApiTags('admin')
 @ApiBearerAuth()
 @Controller('api/v1/users')
@@ -74,6 +82,14 @@ export class UsersController {
   @ApiOperation({ summary: 'List users (admin); password hashes are never shown' })
   list(): { items: UserView[] } {
     return { items: this.control.auth.listUsers() };
+  }
+
+  @Post(':id/password')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Set a user’s password (admin); ends all their sessions' })
+  async resetPassword(@Param('id') id: string, @Body() body: ResetPassword): Promise<void> {
+    if (!(await this.control.auth.setPassword(id, body.password)))
+      throw new NotFoundException(`no active user ${id}`);
   }
 
   @Delete(':id')

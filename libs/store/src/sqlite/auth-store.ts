@@ -281,6 +281,40 @@ export class SqliteAuthStore {
     return tx.immediate();
   }
 
+  /** Checks a user's current password (self-service change); a disabled user never passes. */
+  async checkPassword(id: string, password: string): Promise<boolean> {
+    const row = this.db.prepare('SELECT * FROM users WHERE id = ?').get(id) as UserRow | undefined;
+    if (!row || row.disabled_at !== null) return false;
+    return verifyPassword(password, {
+      hash: row.password_hash,
+      salt: row.password_salt,
+      params: JSON.parse(row.password_params) as ScryptParams,
+    });
+  }
+
+  /**
+   * Sets a new password and ends the user's sessions — all of them after an admin reset, all but the
+   * caller's own (`keepToken`) after a self-service change — so a leaked password stops working everywhere.
+   */
+  async setPassword(id: string, password: string, keepToken?: string): Promise<boolean> {
+    if (password.length < MIN_PASSWORD_LENGTH)
+      throw new InvalidUserError(`a password must be at least ${MIN_PASSWORD_LENGTH} characters long`);
+    const h = await hashPassword(password);
+    const tx = this.db.transaction(() => {
+      const n = this.db
+        .prepare(
+          `UPDATE users SET password_hash = ?, password_salt = ?, password_params = ?, failed_logins = 0,
+             locked_until = NULL WHERE id = ? AND disabled_at IS NULL`,
+        )
+        .run(h.hash, h.salt, JSON.stringify(h.params), id).changes;
+      this.db
+        .prepare('DELETE FROM sessions WHERE user_id = ? AND token_hash IS NOT ?')
+        .run(id, keepToken === undefined ? null : hashToken(keepToken));
+      return n === 1;
+    });
+    return tx.immediate();
+  }
+
   /**
    * Password login. `maxFailures` consecutive failures lock the account for `lockoutMs` (stored, so a
    * restart or a second API instance does not reset it); while locked even the right password is refused.
