@@ -4,7 +4,7 @@ import { errors } from '@elastic/elasticsearch';
 import { contractAlert, contractEvent } from '../contract/event-store.contract.test';
 import { StoreUnavailableError } from './bulk';
 import { ElasticsearchEventStore } from './event-store';
-import { eventAggregateBody, eventSearchBody } from './query';
+import { alertSearchBody, eventAggregateBody, eventSearchBody } from './query';
 import { componentTemplates, DEFAULT_LAYOUT, ilmPolicies, indexTemplates } from './templates';
 import { FakeCluster } from './testing/fake-cluster.test';
 
@@ -35,6 +35,11 @@ describe('Elasticsearch templates and policies', () => {
           limit: 50,
         }),
     ],
+    [
+      'event-search-scoped',
+      () => eventSearchBody({ scope: 'hanoi/ba-dinh', fields: { 'event.dataset': 'flow' }, limit: 50 }),
+    ],
+    ['alert-search-scoped', () => alertSearchBody({ scope: 'hanoi/ba-dinh', level: 'high', limit: 20 })],
   ])('%s match the golden file', (name, body) => golden(name, body()));
 
   it('retention days reach the delete phase of each class', () => {

@@ -17,6 +17,8 @@ export interface RecordedRequest {
 }
 
 type Doc = Record<string, unknown>;
+/** A stored document; `stream` (its data stream) selects the mappings, absent for bare query evaluation. */
+type Hit = { id: string; doc: Doc; stream?: string };
 type BulkOp = { create?: { _index: string; _id: string } } & Record<string, unknown>;
 /** Per-item override: return a status and error type to fail that item, undefined to process it. */
 export type ItemFault = (
@@ -336,6 +338,29 @@ export class FakeCluster {
     return undefined;
   }
 
+  /**
+   * Whether a field is searchable under the installed mappings: not below an object with `enabled: false`,
+   * and not an unmapped field below one with `dynamic: false` (Elasticsearch stores those, indexes nothing).
+   */
+  indexed(path: string, stream: string): boolean {
+    const parts = path.split('.');
+    const composed = (this.templateFor(stream)?.['composed_of'] as string[] | undefined) ?? [];
+    for (const ct of composed.flatMap((n) => this.componentTemplates.get(n) ?? [])) {
+      const tmpl = ct['template'] as { mappings?: { properties?: Record<string, unknown> } } | undefined;
+      let props: Record<string, unknown> | undefined = tmpl?.mappings?.properties;
+      for (let i = 0; i < parts.length && props; i++) {
+        const def = props[parts[i] as string] as Record<string, unknown> | undefined;
+        if (!def) break;
+        if (def['enabled'] === false) return false;
+        const sub = def['properties'] as Record<string, unknown> | undefined;
+        const next = parts[i + 1];
+        if (def['dynamic'] === false && next !== undefined && !(sub && next in sub)) return false;
+        props = sub;
+      }
+    }
+    return true;
+  }
+
   /** Health is settable per stream so tests can show a yellow or red one. */
   readonly health = new Map<string, string>();
 
@@ -383,11 +408,11 @@ export class FakeCluster {
     };
   }
 
-  private docsOf(indexExpr: string): Array<{ id: string; doc: Doc }> {
+  private docsOf(indexExpr: string): Hit[] {
     const pats = indexExpr.split(',').map(globToRegex);
     return [...this.streams]
       .filter(([name]) => pats.some((r) => r.test(name)))
-      .flatMap(([, m]) => [...m].map(([id, doc]) => ({ id, doc })));
+      .flatMap(([stream, m]) => [...m].map(([id, doc]) => ({ id, doc, stream })));
   }
 
   private count(indexExpr: string): unknown {
@@ -403,7 +428,8 @@ export class FakeCluster {
       sort?: Array<Record<string, { order: string }>>;
       size?: number;
       search_after?: unknown[];
-      track_total_hits?: number;
+      track_total_hits?: number | true;
+      aggs?: Record<string, Record<string, Record<string, unknown>>>;
     };
     let hits = this.docsOf(indexExpr).filter((d) => this.matches(b.query ?? { match_all: {} }, d));
     const keys = (b.sort ?? []).map((s) => Object.keys(s)[0] as string);
@@ -435,10 +461,17 @@ export class FakeCluster {
       from = withSort.filter((x) => cmp(x.sv, after) > 0);
     }
     hits = from.slice(0, b.size ?? 10).map((x) => x.d);
-    const limit = b.track_total_hits ?? 10_000;
+    const limit = b.track_total_hits === true ? Infinity : (b.track_total_hits ?? 10_000);
+    const aggregations = b.aggs
+      ? this.aggregate(
+          b.aggs,
+          withSort.map((x) => x.d),
+        )
+      : undefined;
     return {
       took: 1,
       timed_out: false,
+      ...(aggregations ? { aggregations } : {}),
       hits: {
         total: total > limit ? { value: limit, relation: 'gte' } : { value: total, relation: 'eq' },
         hits: hits.map((d) => {
@@ -449,8 +482,52 @@ export class FakeCluster {
     };
   }
 
+  /**
+   * The aggregations the store emits: `date_histogram` with a `fixed_interval` in ms (epoch-aligned buckets,
+   * `min_doc_count: 1`, oldest first) and `terms` (doc_count descending, then key ascending; every value of a
+   * multi-valued field counts). Anything else fails loudly.
+   */
+  private aggregate(
+    aggs: Record<string, Record<string, Record<string, unknown>>>,
+    docs: Hit[],
+  ): Record<string, { buckets: Array<{ key: number | string; key_as_string?: string; doc_count: number }> }> {
+    const out: Record<string, { buckets: Array<{ key: number | string; doc_count: number }> }> = {};
+    for (const [name, spec] of Object.entries(aggs)) {
+      const [kind, a] = Object.entries(spec)[0] as [string, Record<string, unknown>];
+      const field = a['field'] as string;
+      const counts = new Map<number | string, number>();
+      if (kind === 'date_histogram') {
+        const m = /^(\d+)ms$/.exec(String(a['fixed_interval']));
+        if (!m || a['min_doc_count'] !== 1)
+          throw new Error(`fake cluster: unsupported ${JSON.stringify(spec)}`);
+        const width = Number(m[1]);
+        for (const d of docs)
+          for (const v of this.values(d, field)) {
+            const ms = Date.parse(String(v));
+            const key = Math.floor(ms / width) * width;
+            counts.set(key, (counts.get(key) ?? 0) + 1);
+          }
+        out[name] = {
+          buckets: [...counts]
+            .sort((x, y) => (x[0] as number) - (y[0] as number))
+            .map(([key, n]) => ({ key, key_as_string: new Date(key as number).toISOString(), doc_count: n })),
+        };
+      } else if (kind === 'terms') {
+        for (const d of docs)
+          for (const v of new Set(this.values(d, field).map(String))) counts.set(v, (counts.get(v) ?? 0) + 1);
+        out[name] = {
+          buckets: [...counts]
+            .sort((x, y) => y[1] - x[1] || String(x[0]).localeCompare(String(y[0])))
+            .slice(0, Number(a['size'] ?? 10))
+            .map(([key, n]) => ({ key, doc_count: n })),
+        };
+      } else throw new Error(`fake cluster: unsupported aggregation ${kind}`);
+    }
+    return out;
+  }
+
   /** The query DSL subset the store and the Sigma backend emit, with Elasticsearch's semantics. */
-  matches(q: unknown, d: { id: string; doc: Doc }): boolean {
+  matches(q: unknown, d: Hit): boolean {
     const [kind, arg] = Object.entries(q as Record<string, unknown>)[0] ?? [];
     const a = arg as Record<string, unknown>;
     switch (kind) {
@@ -473,13 +550,13 @@ export class FakeCluster {
         return true;
       }
       case 'exists':
-        return this.values(d.doc, a['field'] as string).length > 0;
+        return this.values(d, a['field'] as string).length > 0;
       case 'range': {
         const [field, r] = Object.entries(a)[0] as [string, Record<string, unknown>];
         const type = this.fieldType(field);
         const conv = (v: unknown): number =>
           type === 'date' || type === 'date_nanos' ? Date.parse(String(v)) : Number(v);
-        return this.values(d.doc, field).some((v) => {
+        return this.values(d, field).some((v) => {
           const x = conv(v);
           if (Number.isNaN(x)) return false;
           if (r['gte'] !== undefined && !(x >= conv(r['gte']))) return false;
@@ -528,12 +605,12 @@ export class FakeCluster {
             ci || String((obj['flags'] as string | undefined) ?? '').includes('CASE_INSENSITIVE'),
           ).test(sv);
         };
-        return this.values(d.doc, field).some((v) => wanted.some((w) => test(v, w)));
+        return this.values(d, field).some((v) => wanted.some((w) => test(v, w)));
       }
       case 'simple_query_string': {
         const words = analyze(String(a['query']));
         const fields = (a['fields'] as string[]) ?? ['message'];
-        const texts = fields.flatMap((f) => this.values(d.doc, f)).map((v) => new Set(analyze(String(v))));
+        const texts = fields.flatMap((f) => this.values(d, f)).map((v) => new Set(analyze(String(v))));
         return words.length > 0 && words.every((w) => texts.some((t) => t.has(w)));
       }
       case undefined:
@@ -543,7 +620,9 @@ export class FakeCluster {
   }
 
   /** Leaf values at a path; sub-fields (`message.wildcard`, `user.name.text`) read their parent. */
-  private values(doc: Doc, field: string): unknown[] {
+  private values(d: Hit, field: string): unknown[] {
+    if (d.stream !== undefined && !this.indexed(field, d.stream)) return [];
+    const doc = d.doc;
     let v = getField(doc, field);
     if (v === undefined) {
       const m = /^(.*)\.(wildcard|text|keyword)$/.exec(field);
