@@ -187,13 +187,14 @@ export class ElasticsearchEventStore implements EventStore {
   /** Raw query DSL over the events (retro-hunts); paging and bounds as searchEvents. */
   async searchEventsDsl(
     query: unknown,
-    range: { from?: string; to?: string },
+    range: { from?: string; to?: string; scope?: string },
     limit: number,
     after?: string,
   ) {
     const base = eventSearchBody({
       ...(range.from ? { from: range.from } : {}),
       ...(range.to ? { to: range.to } : {}),
+      ...(range.scope !== undefined ? { scope: range.scope } : {}),
       limit,
       ...(after ? { after } : {}),
     });

@@ -345,7 +345,10 @@ export class FakeCluster {
   indexed(path: string, stream: string): boolean {
     const parts = path.split('.');
     const composed = (this.templateFor(stream)?.['composed_of'] as string[] | undefined) ?? [];
-    for (const ct of composed.flatMap((n) => this.componentTemplates.get(n) ?? [])) {
+    for (const ct of composed.flatMap((n): Array<Record<string, unknown>> => {
+      const t = this.componentTemplates.get(n);
+      return t ? [t] : [];
+    })) {
       const tmpl = ct['template'] as { mappings?: { properties?: Record<string, unknown> } } | undefined;
       let props: Record<string, unknown> | undefined = tmpl?.mappings?.properties;
       for (let i = 0; i < parts.length && props; i++) {
