@@ -87,6 +87,10 @@ export class FakeCluster {
     on('GET', '/_data_stream/:name/_stats', (p) =>
       this.dataStreamStats(decodeURIComponent(p.path.split('/')[2] ?? '')),
     );
+    on('GET', '/:index/_ilm/explain', (p) => this.explain(decodeURIComponent(p.path.split('/')[1] ?? '')));
+    on('GET', '/:index/_stats/:metric', (p) =>
+      this.indexStats(decodeURIComponent(p.path.split('/')[1] ?? '')),
+    );
     on('PUT', '/:index/_doc/:id', (p) => this.indexDoc(p));
     on('POST', '/:index/_doc/:id', (p) => this.indexDoc(p));
     on('GET', '/:index/_doc/:id', (p) => this.getDoc(p));
@@ -366,6 +370,83 @@ export class FakeCluster {
 
   /** Health is settable per stream so tests can show a yellow or red one. */
   readonly health = new Map<string, string>();
+  /** Data stream generation (default 1): backing indices `.ds-<stream>-00000N`, documents in the last. */
+  readonly generations = new Map<string, number>();
+  /** ILM state per backing index (default: hot, waiting for rollover, created at 2026-11-27T00:00Z). */
+  readonly ilm = new Map<
+    string,
+    { phase: string; step?: string; failedStep?: string; reason?: string; createdAt?: string }
+  >();
+  /** Endpoints that answer 403 (`ilm`, `stats`), as for an API key without the privilege. */
+  readonly forbidden = new Set<string>();
+
+  backingIndices(stream: string): string[] {
+    const gen = this.generations.get(stream) ?? 1;
+    return Array.from({ length: gen }, (_, i) => `.ds-${stream}-${String(i + 1).padStart(6, '0')}`);
+  }
+
+  private refused(what: string): Error | undefined {
+    if (!this.forbidden.has(what)) return undefined;
+    return new errors.ResponseError({
+      body: {
+        error: { type: 'security_exception', reason: `action [${what}] is unauthorized` },
+        status: 403,
+      },
+      statusCode: 403,
+      headers: {},
+      warnings: null,
+      meta: {} as never,
+    });
+  }
+
+  private explain(expr: string): unknown {
+    const no = this.refused('ilm');
+    if (no) return no;
+    const indices: Record<string, unknown> = {};
+    for (const stream of this.matchingStreams(expr)) {
+      const t = this.templateFor(stream);
+      const policy = (t?.['template'] as { settings?: { index?: { lifecycle?: { name?: string } } } })
+        ?.settings?.index?.lifecycle?.name;
+      for (const index of this.backingIndices(stream)) {
+        const st = this.ilm.get(index) ?? { phase: 'hot', step: 'check-rollover-ready' };
+        indices[index] = {
+          index,
+          managed: policy !== undefined,
+          ...(policy
+            ? {
+                policy,
+                phase: st.phase,
+                step: st.step ?? 'complete',
+                index_creation_date_millis: Date.parse(st.createdAt ?? '2026-11-27T00:00:00Z'),
+                ...(st.failedStep ? { failed_step: st.failedStep } : {}),
+                ...(st.reason
+                  ? { step_info: { type: 'illegal_argument_exception', reason: st.reason } }
+                  : {}),
+              }
+            : {}),
+        };
+      }
+    }
+    return { indices };
+  }
+
+  private indexStats(expr: string): unknown {
+    const no = this.refused('stats');
+    if (no) return no;
+    const indices: Record<string, unknown> = {};
+    for (const stream of this.matchingStreams(expr)) {
+      const backing = this.backingIndices(stream);
+      backing.forEach((index, i) => {
+        const count = i === backing.length - 1 ? (this.streams.get(stream)?.size ?? 0) : 0;
+        indices[index] = {
+          uuid: 'x',
+          primaries: { docs: { count, deleted: 0 } },
+          total: { docs: { count } },
+        };
+      });
+    }
+    return { _shards: { total: 1, successful: 1, failed: 0 }, _all: {}, indices };
+  }
 
   private matchingStreams(expr: string): string[] {
     const pats = expr.split(',').map(globToRegex);
@@ -382,8 +463,8 @@ export class FakeCluster {
         return {
           name,
           timestamp_field: { name: '@timestamp' },
-          indices: [{ index_name: `.ds-${name}-000001`, index_uuid: 'x' }],
-          generation: 1,
+          indices: this.backingIndices(name).map((index_name) => ({ index_name, index_uuid: 'x' })),
+          generation: this.generations.get(name) ?? 1,
           status: (this.health.get(name) ?? 'green').toUpperCase(),
           template: tname,
           ...(lifecycle ? { ilm_policy: lifecycle } : {}),
