@@ -202,7 +202,7 @@ export class FakeCluster {
     return { index: decodeURIComponent(index), id: decodeURIComponent(id) };
   }
 
-  private static error(status: number, type: string, reason: string): errors.ResponseError {
+  static error(status: number, type: string, reason: string): errors.ResponseError {
     return new errors.ResponseError({
       body: { error: { type, reason }, status },
       statusCode: status,
@@ -494,9 +494,14 @@ export class FakeCluster {
 
   private docsOf(indexExpr: string): Hit[] {
     const pats = indexExpr.split(',').map(globToRegex);
-    return [...this.streams]
+    const streams = [...this.streams]
       .filter(([name]) => pats.some((r) => r.test(name)))
       .flatMap(([stream, m]) => [...m].map(([id, doc]) => ({ id, doc, stream })));
+    // Regular indices too (documents addressed by id, e.g. incidents), searched like Elasticsearch does.
+    const indices = [...this.indices]
+      .filter(([name]) => pats.some((r) => r.test(name)))
+      .flatMap(([index, m]) => [...m].map(([id, e]) => ({ id, doc: e.doc, stream: index })));
+    return [...streams, ...indices];
   }
 
   private count(indexExpr: string): unknown {
@@ -708,6 +713,8 @@ export class FakeCluster {
     if (d.stream !== undefined && !this.indexed(field, d.stream)) return [];
     const doc = d.doc;
     let v = getField(doc, field);
+    // Arrays of objects flatten as in Elasticsearch: `outbox.key` holds every element's key.
+    if (v === undefined) v = flatValues(doc, field.split('.'));
     if (v === undefined) {
       const m = /^(.*)\.(wildcard|text|keyword)$/.exec(field);
       if (m) v = getField(doc, m[1] as string);
@@ -716,6 +723,16 @@ export class FakeCluster {
     const list = Array.isArray(v) ? v : [v];
     return list.filter((x) => x !== null && typeof x !== 'object');
   }
+}
+
+function flatValues(v: unknown, parts: string[]): unknown[] | undefined {
+  if (parts.length === 0) return v === undefined ? undefined : Array.isArray(v) ? v : [v];
+  if (Array.isArray(v)) {
+    const out = v.flatMap((x) => flatValues(x, parts) ?? []);
+    return out.length > 0 ? out : undefined;
+  }
+  if (v === null || typeof v !== 'object') return undefined;
+  return flatValues((v as Record<string, unknown>)[parts[0] as string], parts.slice(1));
 }
 
 function last(path: string): string {
