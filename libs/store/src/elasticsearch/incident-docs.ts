@@ -224,7 +224,12 @@ export class ElasticsearchIncidentDocs implements IncidentLifecycleStore {
     actor: string,
     scope?: UnitScope,
   ): Promise<ActionResult> {
-    if (input.duplicateOf !== undefined && input.duplicateOf !== id && !(await this.read(input.duplicateOf)))
+    // The original must exist and be visible to the same user (as on SQLite): no probing other units' ids.
+    if (
+      input.duplicateOf !== undefined &&
+      input.duplicateOf !== id &&
+      !(await this.get(input.duplicateOf, scope))
+    )
       throw new IncidentNotFoundError(`incident ${input.duplicateOf} (duplicate_of) not found`);
     // Checked against the state just read, so a lost race is re-judged, not replayed blindly.
     return this.act(id, actor, scope, (cur, now) => ({
