@@ -19,6 +19,7 @@ export { loadRules, loadRulesFromText } from './load';
 export {
   compileRule,
   compileRules,
+  filterApplies,
   type CompiledRule,
   type CompiledRuleSet,
   type RuleStats,

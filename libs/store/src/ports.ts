@@ -89,9 +89,28 @@ export interface StorageInfo {
     template?: string;
     ilmPolicy?: string;
     bytes?: number;
+    /** Documents in the stream's backing indices (primaries). */
+    docs?: number;
+    /** Current write index, and when it was created: the last rollover (absent before the first one). */
+    writeIndex?: string;
+    lastRolloverAt?: string;
+    /** ILM phase of the write index, and how many backing indices are in each phase. */
+    ilmPhase?: string;
+    phases?: Record<string, number>;
+    /** Backing indices whose lifecycle is stuck on an error (ILM step ERROR), with Elasticsearch's reason. */
+    ilmErrors?: Array<{ index: string; failedStep?: string; reason: string }>;
   }>;
-  /** Bulk writes since this process started (Elasticsearch). */
-  writes?: { requests: number; retries: number; created: number; duplicates: number; rejected: number };
+  /** Bulk writes since this process started (Elasticsearch); the last write that failed, if any. */
+  writes?: {
+    requests: number;
+    retries: number;
+    created: number;
+    duplicates: number;
+    rejected: number;
+    lastFailure?: { at: string; message: string };
+  };
+  /** Everything an operator should act on, in words: red/yellow streams, ILM errors, unreadable parts. */
+  errors?: string[];
 }
 
 export interface EventStore {

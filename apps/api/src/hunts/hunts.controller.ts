@@ -1,17 +1,41 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   BadRequestException,
   Body,
+  ConflictException,
   Controller,
   HttpCode,
   Inject,
   NotFoundException,
   Post,
+  Req,
   UnprocessableEntityException,
 } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsISO8601, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import {
+  IsBoolean,
+  IsInt,
+  IsISO8601,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  ValidateNested,
+} from 'class-validator';
+import { type NatsConnection } from 'nats';
+import { busNames } from '@citysoc/bus';
+import {
+  DRILL_LABEL,
+  DRILL_RUNS_BUCKET,
+  type DetectionExpectation,
+  DrillRunRegistry,
+  loadScenario,
+  type Scenario,
+} from '@citysoc/drills';
 import {
   type CompiledPipeline,
   findPipeline,
@@ -23,10 +47,29 @@ import {
   type SigmaRule,
 } from '@citysoc/sigma';
 import { type EventStore, HuntError, type HuntOptions, type HuntResult, retroHunt } from '@citysoc/store';
-import { Roles } from '../auth/roles';
+import { type AuthedRequest, Roles, scopeOf } from '../auth/roles';
 import { type ConfigOf, projectRoot } from '@citysoc/config';
 import { type apiSchema } from '../config';
-import { API_CONFIG, EVENT_STORE } from '../tokens';
+import { API_CONFIG, EVENT_STORE, NATS } from '../tokens';
+
+/** A drill scenario's detection expectation, hunted over history (optionally only one run's events). */
+export class DrillExpectationRef {
+  @ApiProperty({ description: 'Scenario id (a file in drills/)', example: 'fortigate-policy-tamper' })
+  @Matches(/^[a-z0-9][a-z0-9-]{0,99}$/)
+  scenario!: string;
+
+  @ApiProperty({ description: 'Id of one of its expect.detections', example: 'external-admin-login' })
+  @Matches(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/)
+  expectation!: string;
+
+  @ApiPropertyOptional({
+    description:
+      'A registered run of that scenario: only its events, over its window unless from/to are given',
+  })
+  @IsOptional()
+  @Matches(/^d-[A-Za-z0-9]{4,32}$/)
+  run_id?: string;
+}
 
 export class HuntRequest {
   @ApiPropertyOptional({ description: 'A Sigma rule as YAML (one detection rule)' })
@@ -40,6 +83,20 @@ export class HuntRequest {
   @IsString()
   @MaxLength(200)
   rule_id?: string;
+
+  @ApiPropertyOptional({ description: "Or a drill scenario's detection expectation (its rule is hunted)" })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => DrillExpectationRef)
+  drill?: DrillExpectationRef;
+
+  @ApiPropertyOptional({
+    description: 'Apply the loaded Sigma filter documents that target the rule, as the detector does',
+    default: true,
+  })
+  @IsOptional()
+  @IsBoolean()
+  apply_filters?: boolean;
 
   @ApiPropertyOptional({ description: 'Inclusive start, ISO 8601' })
   @IsOptional()
@@ -72,37 +129,145 @@ export class HuntRequest {
 @ApiBearerAuth()
 @Controller('api/v1/hunts')
 export class HuntsController {
+  private registry?: Promise<DrillRunRegistry>;
+
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(API_CONFIG) private readonly config: ConfigOf<typeof apiSchema>,
+    @Inject(NATS) private readonly nc: NatsConnection,
   ) {}
 
-  /** POST because it runs work on the caller's behalf: the audit interceptor records who hunted what. */
+  /**
+   * POST because it runs work on the caller's behalf: the audit interceptor records who hunted what. The
+   * hunt covers the caller's unit subtree only, like event search.
+   */
   @Post()
   @HttpCode(200)
   @Roles('analyst', 'lead')
-  @ApiOperation({ summary: 'Run a Sigma rule (YAML or rule id) over stored events: a retro-hunt' })
-  async hunt(@Body() b: HuntRequest): Promise<HuntResult> {
-    if ((b.rule === undefined) === (b.rule_id === undefined))
-      throw new BadRequestException('give exactly one of rule (YAML) or rule_id');
+  @ApiOperation({
+    summary:
+      "Run a Sigma rule (YAML, rule id, or a drill expectation's rule) over stored events: a retro-hunt",
+  })
+  async hunt(
+    @Body() b: HuntRequest,
+    @Req() req: AuthedRequest,
+  ): Promise<HuntResult & { drill?: DrillHuntInfo }> {
+    const given = [b.rule, b.rule_id, b.drill].filter((x) => x !== undefined).length;
+    if (given !== 1) throw new BadRequestException('give exactly one of rule (YAML), rule_id or drill');
     if (b.from && b.to && Date.parse(b.from) >= Date.parse(b.to))
       throw new BadRequestException('from must be before to');
-    const rule = b.rule !== undefined ? this.parse(b.rule) : this.find(b.rule_id as string);
+    const loaded = loadRules([this.config.builtinRules, ...this.config.rulePaths]).rules;
+    let rule: SigmaRule;
+    let filters: SigmaRule[] = loaded.filter((r) => r.kind === 'filter');
+    let range: { from?: string; to?: string } = {
+      ...(b.from ? { from: b.from } : {}),
+      ...(b.to ? { to: b.to } : {}),
+    };
+    let drill: DrillHuntInfo | undefined;
+    if (b.rule !== undefined) {
+      const parsed = this.parse(b.rule);
+      rule = parsed.rule;
+      filters = [...filters, ...parsed.filters];
+    } else if (b.rule_id !== undefined) rule = this.find(loaded, b.rule_id);
+    else {
+      const d = await this.drillExpectation(b.drill as DrillExpectationRef);
+      rule = this.find(loaded, d.expectation.rule.id);
+      drill = d.info;
+      if (d.window) range = { from: b.from ?? d.window.from, to: b.to ?? d.window.to };
+    }
+    if (b.apply_filters === false) filters = [];
+    const scope = scopeOf(req);
     try {
-      return await retroHunt(
+      const result = await retroHunt(
         this.store,
         rule,
-        { ...(b.from ? { from: b.from } : {}), ...(b.to ? { to: b.to } : {}) },
+        { ...range, ...(scope !== undefined ? { scope } : {}) },
         {
           ...this.pipelineOptions(),
+          filters,
+          ...(drill?.run_id ? { only: { field: `labels.${DRILL_LABEL}`, value: drill.run_id } } : {}),
           maxMatches: b.max_matches ?? 100,
           maxScanned: b.max_scanned ?? 100_000,
         },
       );
+      req.auditDetail = {
+        rule: rule.id,
+        ...range,
+        ...(scope !== undefined ? { scope } : {}),
+        ...(drill
+          ? { drill: { scenario: drill.scenario, expectation: drill.expectation, run: drill.run_id } }
+          : {}),
+        matches: result.matches.length,
+      };
+      if (!drill) return result;
+      // A verdict only where it means something: one run's events, all of them read.
+      if (drill.run_id && result.truncated === false && !result.notApplicable) {
+        const n = result.matches.length;
+        drill.met = n >= drill.min && (drill.max === undefined || n <= drill.max);
+      }
+      return { ...result, drill };
     } catch (e) {
       if (e instanceof HuntError) throw new UnprocessableEntityException(e.message);
       throw e;
     }
+  }
+
+  private scenarios?: Map<string, { scenario: Scenario; sha256: string }>;
+
+  /** The shipped scenarios (drills/), loaded once; a file with problems is left out, as the runner refuses it. */
+  private scenario(id: string): { scenario: Scenario; sha256: string } | undefined {
+    if (!this.scenarios) {
+      this.scenarios = new Map();
+      const dir = path.join(projectRoot(), 'drills');
+      for (const f of readdirSync(dir).filter((x) => /\.ya?ml$/.test(x))) {
+        const l = loadScenario(readFileSync(path.join(dir, f), 'utf8'), f);
+        if (l.scenario && l.problems.length === 0)
+          this.scenarios.set(l.scenario.id, { scenario: l.scenario, sha256: l.sha256 });
+      }
+    }
+    return this.scenarios.get(id);
+  }
+
+  private runs(): Promise<DrillRunRegistry> {
+    this.registry ??= this.nc
+      .jetstream()
+      .views.kv(busNames(this.config.streamPrefix).durable(DRILL_RUNS_BUCKET), { history: 1 })
+      .then((kv) => DrillRunRegistry.fromKv(kv));
+    return this.registry;
+  }
+
+  private async drillExpectation(ref: DrillExpectationRef): Promise<{
+    expectation: DetectionExpectation;
+    info: DrillHuntInfo;
+    window?: { from: string; to: string };
+  }> {
+    const found = this.scenario(ref.scenario);
+    if (!found) throw new NotFoundException(`no drill scenario ${ref.scenario}`);
+    const exp = (found.scenario.expect.detections ?? []).find((d) => d.id === ref.expectation);
+    if (!exp)
+      throw new NotFoundException(`scenario ${ref.scenario} has no detection expectation ${ref.expectation}`);
+    const info: DrillHuntInfo = {
+      scenario: ref.scenario,
+      expectation: exp.id,
+      rule: exp.rule.id,
+      step: exp.step,
+      min: exp.min ?? 1,
+      ...(exp.max !== undefined ? { max: exp.max } : {}),
+      warnings: [],
+    };
+    if (!ref.run_id) return { expectation: exp, info };
+    const run = await (await this.runs()).get(ref.run_id);
+    if (!run) throw new NotFoundException(`drill run ${ref.run_id} not found`);
+    if (run.scenario !== ref.scenario)
+      throw new ConflictException(
+        `drill run ${ref.run_id} ran scenario ${run.scenario}, not ${ref.scenario}`,
+      );
+    info.run_id = run.runId;
+    if (run.scenarioSha256 !== found.sha256)
+      info.warnings.push(
+        'the scenario file changed since the run: the expectation may differ from the one scored',
+      );
+    return { expectation: exp, info, window: { from: run.window.start, to: run.window.end } };
   }
 
   private pipeline?: CompiledPipeline;
@@ -122,7 +287,8 @@ export class HuntsController {
     return { logsource: o.logsource, logsourceSelections: o.eventsFor, compile: { fieldsFor: o.fieldsFor } };
   }
 
-  private parse(yaml: string): SigmaRule {
+  /** One detection rule, and any filter documents given with it (they join the loaded ones). */
+  private parse(yaml: string): { rule: SigmaRule; filters: SigmaRule[] } {
     const { rules, errors } = loadRulesFromText(yaml, 'request.yml', {
       includeStatuses: { deprecated: true, unsupported: true },
     });
@@ -132,15 +298,31 @@ export class HuntsController {
         errors: errors.map((e) => ({ line: e.line, code: e.code, message: e.message })),
       });
     const detection = rules.filter((r) => r.kind === 'detection');
-    if (detection.length !== 1 || rules.length !== 1)
-      throw new BadRequestException(`expected one detection rule, got ${rules.length} documents`);
-    return detection[0] as SigmaRule;
+    const filters = rules.filter((r) => r.kind === 'filter');
+    if (detection.length !== 1 || detection.length + filters.length !== rules.length)
+      throw new BadRequestException(
+        `expected one detection rule (and optionally filter documents), got ${rules.length} documents`,
+      );
+    return { rule: detection[0] as SigmaRule, filters };
   }
 
-  private find(id: string): SigmaRule {
-    const { rules } = loadRules([this.config.builtinRules, ...this.config.rulePaths]);
-    const rule = rules.find((r) => r.id === id || r.name === id);
+  private find(rules: SigmaRule[], id: string): SigmaRule {
+    const rule = rules.find((r) => r.kind !== 'filter' && (r.id === id || r.name === id));
     if (!rule) throw new NotFoundException(`no loaded rule with id or name ${id}`);
     return rule;
   }
+}
+
+/** What a hunt for a drill expectation adds to the answer. */
+export interface DrillHuntInfo {
+  scenario: string;
+  expectation: string;
+  rule: string;
+  step: string;
+  min: number;
+  max?: number;
+  run_id?: string;
+  /** With a run: whether the run's events hold between min and max matches (absent when it cannot say). */
+  met?: boolean;
+  warnings: string[];
 }

@@ -1,12 +1,14 @@
 import { type INestApplication } from '@nestjs/common';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { loadConfig } from '@citysoc/config';
 import { type EcsEvent } from '@citysoc/ecs';
 import { type ControlStore, type EventStore } from '@citysoc/store';
-import { uniquePrefix } from '@citysoc/testing';
+import { markDrillEvent } from '@citysoc/drills';
+import { cleanupStreams, uniquePrefix } from '@citysoc/testing';
 import { bootstrapAdmin, createApiApp } from '../app';
 import { apiSchema } from '../config';
 import { CONTROL_STORE, EVENT_STORE } from '../tokens';
@@ -15,11 +17,14 @@ import { CONTROL_STORE, EVENT_STORE } from '../tokens';
 describe('POST /api/v1/hunts', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'citysoc-hunts-'));
   const adminToken = `csk_admin_${'h'.repeat(30)}`;
+  const prefix = uniquePrefix();
   let app: INestApplication;
   let control: ControlStore;
   let analyst: string;
   let responder: string;
   let auditor: string;
+  let lead: string;
+  let wardAnalyst: string;
 
   const ev = (id: string, ts: string, message: string, appname = 'sshd'): EcsEvent => ({
     '@timestamp': ts,
@@ -33,7 +38,9 @@ describe('POST /api/v1/hunts', () => {
   beforeAll(async () => {
     const config = loadConfig(apiSchema, {
       CITYSOC_DATA_DIR: dir,
-      CITYSOC_QUEUE_PREFIX: `citysoc-${uniquePrefix()}`,
+      CITYSOC_QUEUE_PREFIX: `citysoc-${prefix}`,
+      CITYSOC_STREAM_PREFIX: prefix,
+      ...(process.env.CITYSOC_NATS_URL ? { CITYSOC_NATS_URL: process.env.CITYSOC_NATS_URL } : {}),
     });
     app = await createApiApp(config);
     await app.init();
@@ -60,10 +67,31 @@ describe('POST /api/v1/hunts', () => {
     analyst = await issue('hunt.analyst', 'analyst');
     responder = await issue('hunt.responder', 'responder');
     auditor = await issue('hunt.auditor', 'auditor');
+    lead = await issue('hunt.lead', 'lead');
+    // A unit-scoped analyst: users carry a unit, tokens do not.
+    await request(app.getHttpServer())
+      .post('/api/v1/users')
+      .set('authorization', `Bearer ${adminToken}`)
+      .send({
+        username: 'ward.analyst',
+        password: 'ward analyst secret pw',
+        role: 'analyst',
+        unit: 'hanoi/ba-dinh',
+      })
+      .expect(201);
+    wardAnalyst = (
+      (
+        await request(app.getHttpServer())
+          .post('/api/v1/auth/login')
+          .send({ username: 'ward.analyst', password: 'ward analyst secret pw' })
+          .expect(200)
+      ).body as { token: string }
+    ).token;
   }, 30_000);
 
   afterAll(async () => {
     await app.close();
+    await cleanupStreams(prefix);
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -121,12 +149,122 @@ detection:
     await hunt(analyst, { rule_id: 'no-such-rule' }).expect(404);
   });
 
+  const ids = (res: request.Response) =>
+    (res.body as { matches: Array<{ event: EcsEvent }> }).matches.map((m) => m.event.event.id);
+
+  it('applies the Sigma filter documents that target the rule, as the detector does', async () => {
+    const filter = `title: not from the jump host
+id: 2c1d6f0a-7a55-4d0e-9d61-1b7e1e0f9a01
+logsource: { product: linux, service: sshd }
+filter:
+  rules: [0b7b7a4e-1d0c-4c61-9a53-3b1f0c6f2a11]
+  selection: { message|contains: 'Invalid user admin' }
+  condition: selection
+`;
+    const res = await hunt(analyst, { rule: `${YAML}---\n${filter}` }).expect(200);
+    expect(ids(res)).toEqual(['e1']);
+    expect((res.body as { filters: unknown }).filters).toEqual([
+      { id: '2c1d6f0a-7a55-4d0e-9d61-1b7e1e0f9a01', title: 'not from the jump host' },
+    ]);
+    const raw = await hunt(analyst, { rule: `${YAML}---\n${filter}`, apply_filters: false }).expect(200);
+    expect(ids(raw)).toEqual(['e3', 'e1']);
+    // A filter for another rule leaves this one alone.
+    const other = filter.replace('0b7b7a4e-1d0c-4c61-9a53-3b1f0c6f2a11', 'some-other-rule');
+    expect(ids(await hunt(analyst, { rule: `${YAML}---\n${other}` }).expect(200))).toEqual(['e3', 'e1']);
+    await hunt(analyst, { rule: `${filter}` }).expect(400);
+  });
+
+  it("hunts only within the caller's unit subtree", async () => {
+    const ward = { id: 'ba-dinh', name: 'Ba Đình', path: ['hanoi', 'ba-dinh'], criticality: 'high' as const };
+    const other = {
+      id: 'dong-da',
+      name: 'Đống Đa',
+      path: ['hanoi', 'dong-da'],
+      criticality: 'high' as const,
+    };
+    const at = '2026-11-27T04:00:00.000Z';
+    await app.get<EventStore>(EVENT_STORE).insertEvents([
+      { ...ev('u1', at, 'Failed password for root from 10.0.0.9 port 1 ssh2'), citysoc: { unit: ward } },
+      { ...ev('u2', at, 'Failed password for root from 10.0.0.9 port 2 ssh2'), citysoc: { unit: other } },
+    ]);
+    const range = { from: at, to: '2026-11-27T04:00:01Z' };
+    expect(ids(await hunt(analyst, { rule: YAML, ...range }).expect(200)).sort()).toEqual(['u1', 'u2']);
+    expect(ids(await hunt(wardAnalyst, { rule: YAML, ...range }).expect(200))).toEqual(['u1']);
+    // Without a range the ward analyst still sees nothing outside the ward (e1/e3 have no unit).
+    expect(ids(await hunt(wardAnalyst, { rule: YAML }).expect(200))).toEqual(['u1']);
+  });
+
+  it("runs a drill expectation's rule, over one registered run's events and window, with a verdict", async () => {
+    const file = path.resolve(__dirname, '../../../../drills/fortigate-policy-tamper.yaml');
+    const sha = createHash('sha256').update(readFileSync(file)).digest('hex');
+    const window = { start: '2026-11-27T06:00:00.000Z', end: '2026-11-27T07:00:00.000Z' };
+    const runId = 'd-HUNT0001';
+    await request(app.getHttpServer())
+      .post('/api/v1/drills/runs')
+      .set('authorization', `Bearer ${lead}`)
+      .send({
+        runId,
+        scenario: 'fortigate-policy-tamper',
+        scenarioSha256: sha,
+        syslog: [{ transport: 'tcp', address: '127.0.0.1', port: 41901 }],
+        exporters: [],
+        window,
+      })
+      .expect(201);
+    const login = (id: string, ts: string, ip: string): EcsEvent => ({
+      '@timestamp': ts,
+      message: `Administrator admin logged in successfully from https(${ip})`,
+      event: { id, created: ts, module: 'fortigate', dataset: 'syslog', code: '0100032001', action: 'login' },
+      observer: { vendor: 'Fortinet', hostname: 'fg-hoankiem-01' },
+      source: { ip },
+    });
+    await app.get<EventStore>(EVENT_STORE).insertEvents([
+      markDrillEvent(login('f1', '2026-11-27T06:00:05.000Z', '203.0.113.9'), runId),
+      // Same rule, not this run: another run's record, and a real login outside the management networks.
+      markDrillEvent(login('f2', '2026-11-27T06:00:06.000Z', '203.0.113.9'), 'd-OTHER001'),
+      login('f3', '2026-11-27T06:00:07.000Z', '198.51.100.4'),
+      // Inside the management networks: the rule's own "not management" leaves it out.
+      markDrillEvent(login('f4', '2026-11-27T06:00:08.000Z', '10.21.0.50'), runId),
+      // The run's, but after its window.
+      markDrillEvent(login('f5', '2026-11-27T07:00:01.000Z', '203.0.113.9'), runId),
+    ]);
+    const drill = { scenario: 'fortigate-policy-tamper', expectation: 'external-admin-login' };
+    const run = await hunt(analyst, { drill: { ...drill, run_id: runId } }).expect(200);
+    expect(ids(run)).toEqual(['f1']);
+    expect((run.body as { drill: unknown }).drill).toEqual({
+      scenario: 'fortigate-policy-tamper',
+      expectation: 'external-admin-login',
+      rule: '6c7d8e9f-0a1b-4c2d-8e3f-4a5b6c7d8e9f',
+      step: 'login',
+      min: 1,
+      run_id: runId,
+      met: true,
+      warnings: [],
+    });
+    // Without a run: the rule over whatever range is asked, every event, no verdict.
+    const all = await hunt(analyst, { drill, from: '2026-11-27T06:00:00Z' }).expect(200);
+    expect(ids(all)).toEqual(['f5', 'f3', 'f2', 'f1']);
+    expect((all.body as { drill: { met?: boolean } }).drill.met).toBeUndefined();
+    // The run's window can be narrowed; an empty result is a verdict too.
+    const early = await hunt(analyst, { drill: { ...drill, run_id: runId }, to: '2026-11-27T06:00:01Z' });
+    expect((early.body as { drill: { met: boolean } }).drill.met).toBe(false);
+    await hunt(analyst, { drill: { ...drill, expectation: 'nope' } }).expect(404);
+    await hunt(analyst, { drill: { scenario: 'no-such-scenario', expectation: 'x' } }).expect(404);
+    await hunt(analyst, { drill: { ...drill, run_id: 'd-NOTREG01' } }).expect(404);
+    await hunt(analyst, {
+      drill: { scenario: 'iot-camera-portscan', expectation: 'vertical-scan', run_id: runId },
+    }).expect(409);
+    await hunt(analyst, { drill, rule: YAML }).expect(400);
+    const audit = control.audit.list(50).find((e) => e.target === '/api/v1/hunts' && e.outcome === 'success');
+    expect(audit).toBeDefined();
+  });
+
   it('shows storage health to leads, admins and auditors only', async () => {
     const res = await request(app.getHttpServer())
       .get('/api/v1/storage')
       .set('authorization', `Bearer ${auditor}`)
       .expect(200);
-    expect(res.body).toMatchObject({ engine: 'sqlite', status: 'ok', events: 4, alerts: 0 });
+    expect(res.body).toMatchObject({ engine: 'sqlite', status: 'ok', alerts: 0 });
     expect((res.body as { bytes: number }).bytes).toBeGreaterThan(0);
     await request(app.getHttpServer())
       .get('/api/v1/storage')

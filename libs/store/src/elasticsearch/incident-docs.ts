@@ -1,6 +1,14 @@
+import { randomUUID } from 'node:crypto';
 import { type Client, errors } from '@elastic/elasticsearch';
 import { type IncidentStatus, checkTransition, isClosed } from '@citysoc/incidents';
-import { IncidentConflictError, IncidentNotFoundError, type TransitionInput } from '../sqlite/incident-store';
+import { type AuditEntry, type AuditInput } from '../sqlite/audit-log';
+import {
+  IncidentConflictError,
+  IncidentNotFoundError,
+  inScope,
+  type TransitionInput,
+  type UnitScope,
+} from '../sqlite/incident-store';
 
 /**
  * The lifecycle part of incidents on Elasticsearch: one document per incident (`_id` = incident id) in a
@@ -9,10 +17,32 @@ import { IncidentConflictError, IncidentNotFoundError, type TransitionInput } fr
  * transition is re-read and re-checked against the state the first one left (and refused if that state no
  * longer allows it, exactly as SQLite's IMMEDIATE transaction would have).
  *
- * This is a building block, not a replacement for SqliteIncidentStore: grouping alerts into incidents,
- * claims with queue tokens, assignment, notes/comments, search, SLA reports and the unit scope are not
- * here (docs/elasticsearch.md, "Incidents and the audit log", lists what remains). Nothing wires it in.
+ * Human actions (transition, assignment, comment, tags, claim) each produce an audit entry, and Elasticsearch
+ * cannot write the incident and the audit entry in one transaction. So the entry travels in the incident
+ * document: the same conditional write that changes the incident appends the entry to the document's
+ * `outbox`. Then the outbox is drained: each entry is appended to the audit log (idempotently, keyed by the
+ * entry's `key`, searching only entries after the `since` seq read before the write), and the drained keys
+ * are removed from the document under the same optimistic concurrency. A failure anywhere leaves the entry
+ * in the outbox — the change and its audit record are never separated — and the next action on the incident
+ * drains older entries before its own (so the log keeps the incidents' order), or `drainPending()` sweeps.
+ *
+ * Not a replacement for SqliteIncidentStore yet: grouping alerts into incidents, the claim queue (BullMQ
+ * tokens), search/sorting, SLA reports and the API wiring are not here (docs/elasticsearch.md lists them).
  */
+
+/** An audit entry waiting in an incident document until the audit log has it. */
+export interface OutboxEntry {
+  key: string;
+  /** The audit log's last seq before the incident write: a re-drain looks for `key` after it. */
+  since: number;
+  input: AuditInput;
+}
+
+/** The audit log the outbox drains into (ElasticsearchAuditLog). */
+export interface OutboxAuditLog {
+  append(e: AuditInput, once?: { key: string; since: number }): Promise<AuditEntry>;
+  headSeq(): Promise<number>;
+}
 
 export interface IncidentHistoryEntry {
   at: number;
@@ -38,20 +68,36 @@ export interface IncidentLifecycleDoc {
   claim_expires_at: number | null;
   /** Status changes, oldest first: the document carries its own trail, written in the same request. */
   history: IncidentHistoryEntry[];
+  /** The unit the incident concerns (path joined with `/`), for the unit scope; null = city-wide only. */
+  unit_path: string | null;
+  tags: string[];
+  comments: Array<{ at: number; actor: string; text: string }>;
+  /** Audit entries of changes already made, not yet in the audit log (drained after each write). */
+  outbox: OutboxEntry[];
+}
+
+/** What an action answers: the document before and after, and audit entries still waiting in its outbox. */
+export interface ActionResult {
+  before: IncidentLifecycleDoc;
+  after: IncidentLifecycleDoc;
+  /** 0 once the audit log has every entry of the incident; more when the log could not be reached. */
+  auditPending: number;
 }
 
 export interface IncidentLifecycleStore {
-  create(id: string, actor: string): Promise<IncidentLifecycleDoc>;
-  get(id: string): Promise<IncidentLifecycleDoc | undefined>;
-  transition(
+  create(
     id: string,
-    input: TransitionInput,
     actor: string,
-  ): Promise<{ before: IncidentLifecycleDoc; after: IncidentLifecycleDoc }>;
+    init?: { unitPath?: string | null; tags?: string[] },
+  ): Promise<IncidentLifecycleDoc>;
+  get(id: string, scope?: UnitScope): Promise<IncidentLifecycleDoc | undefined>;
+  transition(id: string, input: TransitionInput, actor: string, scope?: UnitScope): Promise<ActionResult>;
 }
 
 export interface ElasticsearchIncidentDocsOptions {
   index?: string;
+  /** Where human actions are audited (through each document's outbox); without it nothing is audited. */
+  audit?: OutboxAuditLog;
   /** Re-reads after a 409 before the transition is refused as a conflict. */
   maxAttempts?: number;
   now?: () => number;
@@ -109,10 +155,16 @@ export function applyTransition(
   };
 }
 
+/** A history line without a status change (assignment, tags), as SqliteIncidentStore writes them. */
+function note(cur: IncidentLifecycleDoc, actor: string, now: number, text: string): IncidentHistoryEntry {
+  return { at: now, actor, from: cur.status, to: cur.status, text };
+}
+
 export class ElasticsearchIncidentDocs implements IncidentLifecycleStore {
   readonly index: string;
   private readonly maxAttempts: number;
   private readonly now: () => number;
+  private readonly audit: OutboxAuditLog | undefined;
   /** Writes that lost to a concurrent one and were re-read (for tests and metrics). */
   conflicts = 0;
 
@@ -123,9 +175,15 @@ export class ElasticsearchIncidentDocs implements IncidentLifecycleStore {
     this.index = o.index ?? DEFAULT_INCIDENT_INDEX;
     this.maxAttempts = o.maxAttempts ?? 10;
     this.now = o.now ?? Date.now;
+    this.audit = o.audit;
   }
 
-  async create(id: string, actor: string): Promise<IncidentLifecycleDoc> {
+  /** Opened by the system (the responder), so not a human action: no audit entry. */
+  async create(
+    id: string,
+    actor: string,
+    init: { unitPath?: string | null; tags?: string[] } = {},
+  ): Promise<IncidentLifecycleDoc> {
     const now = this.now();
     const doc: IncidentLifecycleDoc = {
       id,
@@ -141,6 +199,10 @@ export class ElasticsearchIncidentDocs implements IncidentLifecycleStore {
       claim_token: null,
       claim_expires_at: null,
       history: [{ at: now, actor, from: 'new', to: 'new', text: 'created' }],
+      unit_path: init.unitPath ?? null,
+      tags: [...new Set(init.tags ?? [])].sort(),
+      comments: [],
+      outbox: [],
     };
     try {
       await this.client.index({ index: this.index, id, op_type: 'create', document: doc });
@@ -151,22 +213,157 @@ export class ElasticsearchIncidentDocs implements IncidentLifecycleStore {
     return doc;
   }
 
-  async get(id: string): Promise<IncidentLifecycleDoc | undefined> {
-    return (await this.read(id))?.doc;
+  async get(id: string, scope?: UnitScope): Promise<IncidentLifecycleDoc | undefined> {
+    const doc = (await this.read(id))?.doc;
+    return doc && inScope(scope, doc.unit_path) ? doc : undefined;
   }
 
   async transition(
     id: string,
     input: TransitionInput,
     actor: string,
-  ): Promise<{ before: IncidentLifecycleDoc; after: IncidentLifecycleDoc }> {
-    if (input.duplicateOf !== undefined && input.duplicateOf !== id && !(await this.read(input.duplicateOf)))
+    scope?: UnitScope,
+  ): Promise<ActionResult> {
+    // The original must exist and be visible to the same user (as on SQLite): no probing other units' ids.
+    if (
+      input.duplicateOf !== undefined &&
+      input.duplicateOf !== id &&
+      !(await this.get(input.duplicateOf, scope))
+    )
       throw new IncidentNotFoundError(`incident ${input.duplicateOf} (duplicate_of) not found`);
+    // Checked against the state just read, so a lost race is re-judged, not replayed blindly.
+    return this.act(id, actor, scope, (cur, now) => ({
+      after: applyTransition(cur, input, actor, now),
+      audit: {
+        action: 'incident.transition',
+        detail: {
+          from: cur.status,
+          to: input.to,
+          ...(input.reason !== undefined ? { reason: input.reason } : {}),
+          ...(input.duplicateOf !== undefined ? { duplicate_of: input.duplicateOf } : {}),
+        },
+      },
+    }));
+  }
+
+  /** Assigns (or, with null, unassigns) an open incident; the SQLite store's history line. */
+  async assign(id: string, assignee: string | null, actor: string, scope?: UnitScope): Promise<ActionResult> {
+    return this.act(id, actor, scope, (cur, now) => {
+      if (isClosed(cur.status))
+        throw new IncidentConflictError(`incident ${id} is ${cur.status}; reopen it first`);
+      const text = assignee
+        ? `assigned to ${assignee}${cur.assignee ? ` (was ${cur.assignee})` : ''}`
+        : `unassigned (was ${cur.assignee ?? 'nobody'})`;
+      return {
+        after: { ...cur, assignee, updated_at: now, history: [...cur.history, note(cur, actor, now, text)] },
+        audit: { action: 'incident.assign', detail: { assignee, was: cur.assignee } },
+      };
+    });
+  }
+
+  async comment(id: string, actor: string, text: string, scope?: UnitScope): Promise<ActionResult> {
+    return this.act(id, actor, scope, (cur, now) => ({
+      after: { ...cur, updated_at: now, comments: [...cur.comments, { at: now, actor, text }] },
+      // The text is in the incident; the audit entry says that a comment was made, and its size.
+      audit: { action: 'incident.comment', detail: { chars: text.length } },
+    }));
+  }
+
+  async setTags(
+    id: string,
+    add: string[],
+    remove: string[],
+    actor: string,
+    scope?: UnitScope,
+  ): Promise<ActionResult> {
+    return this.act(id, actor, scope, (cur, now) => {
+      const tags = new Set(cur.tags);
+      for (const t of add) tags.add(t);
+      for (const t of remove) tags.delete(t);
+      const text = `tags${add.length ? ` +${add.join(' +')}` : ''}${remove.length ? ` -${remove.join(' -')}` : ''}`;
+      return {
+        after: {
+          ...cur,
+          tags: [...tags].sort(),
+          updated_at: now,
+          history: [...cur.history, note(cur, actor, now, text)],
+        },
+        audit: { action: 'incident.tags', detail: { add, remove } },
+      };
+    });
+  }
+
+  /**
+   * Claim metadata: who holds the incident's queue claim and until when (the claim itself, a BullMQ job
+   * lock, stays in Redis). Taking a claim held by someone else is refused while it has not lapsed.
+   */
+  async claim(
+    id: string,
+    actor: string,
+    token: string,
+    lockMs: number,
+    scope?: UnitScope,
+  ): Promise<ActionResult> {
+    return this.act(id, actor, scope, (cur, now) => {
+      if (isClosed(cur.status)) throw new IncidentConflictError(`incident ${id} is ${cur.status}`);
+      const held = cur.claim_token !== null && (cur.claim_expires_at ?? 0) > now && cur.assignee !== actor;
+      if (held) throw new IncidentConflictError(`incident ${id} is claimed by ${cur.assignee ?? 'someone'}`);
+      const base = cur.status === 'new' ? applyTransition(cur, { to: 'acknowledged' }, actor, now) : cur;
+      return {
+        after: {
+          ...base,
+          assignee: actor,
+          claim_token: token,
+          claim_expires_at: now + lockMs,
+          updated_at: now,
+        },
+        audit: {
+          action: 'incident.claim',
+          detail: { from: cur.status, to: base.status, expires_at: new Date(now + lockMs).toISOString() },
+        },
+      };
+    });
+  }
+
+  /**
+   * Read → change → conditional write, with the change's audit entry in the same write (the outbox), then
+   * the drain. Older entries still in the outbox are drained before this one, so they keep their order.
+   */
+  private async act(
+    id: string,
+    actor: string,
+    scope: UnitScope,
+    change: (
+      cur: IncidentLifecycleDoc,
+      now: number,
+    ) => { after: IncidentLifecycleDoc; audit: { action: string; detail: Record<string, unknown> } },
+  ): Promise<ActionResult> {
+    // Read before the write: an entry appended by an earlier drain of this key can only come after it.
+    const since = this.audit ? await this.audit.headSeq() : 0;
     for (let attempt = 0; attempt < this.maxAttempts; attempt++) {
       const cur = await this.read(id);
-      if (!cur) throw new IncidentNotFoundError(`incident ${id} not found`);
-      // Checked against the state just read, so a lost race is re-judged, not replayed blindly.
-      const after = applyTransition(cur.doc, input, actor, this.now());
+      if (!cur || !inScope(scope, cur.doc.unit_path))
+        throw new IncidentNotFoundError(`incident ${id} not found`);
+      const { after: changed, audit } = change(cur.doc, this.now());
+      const after: IncidentLifecycleDoc = this.audit
+        ? {
+            ...changed,
+            outbox: [
+              ...cur.doc.outbox,
+              {
+                key: randomUUID(),
+                since,
+                input: {
+                  actor,
+                  action: audit.action,
+                  target: `incident/${id}`,
+                  outcome: 'success',
+                  detail: audit.detail,
+                },
+              },
+            ],
+          }
+        : changed;
       try {
         await this.client.index({
           index: this.index,
@@ -175,15 +372,96 @@ export class ElasticsearchIncidentDocs implements IncidentLifecycleStore {
           if_seq_no: cur.seqNo,
           if_primary_term: cur.primaryTerm,
         });
-        return { before: cur.doc, after };
+      } catch (e) {
+        if (!isStatus(e, 409)) throw e;
+        this.conflicts++;
+        continue;
+      }
+      // Pending: this action's entry and the older ones it wrote behind, unless some drain (this one, or a
+      // concurrent one that found them in the document) has appended and cleared them.
+      const waiting = await this.drainKeys(id).catch(() => undefined);
+      const auditPending = waiting
+        ? after.outbox.filter((o) => waiting.has(o.key)).length
+        : after.outbox.length;
+      return { before: cur.doc, after, auditPending };
+    }
+    throw new IncidentConflictError(
+      `incident ${id} kept changing under ${this.maxAttempts} attempts; try again`,
+    );
+  }
+
+  /**
+   * Appends the incident's outbox entries to the audit log in order and removes them from the document.
+   * Returns how many are still waiting (0 when done). An append that fails stops the drain: later entries
+   * wait behind it, so the log never has them out of order.
+   */
+  async drain(id: string): Promise<number> {
+    return (await this.drainKeys(id)).size;
+  }
+
+  /** The keys still waiting in the outbox after the drain (throws when the audit log refused an append). */
+  private async drainKeys(id: string): Promise<Set<string>> {
+    if (!this.audit) return new Set();
+    const start = await this.read(id);
+    if (!start || start.doc.outbox.length === 0) return new Set();
+    const done = new Set<string>();
+    let failed: Error | undefined;
+    for (const o of start.doc.outbox) {
+      try {
+        await this.audit.append(o.input, { key: o.key, since: o.since });
+        done.add(o.key);
+      } catch (e) {
+        failed = e instanceof Error ? e : new Error(String(e));
+        break;
+      }
+    }
+    let left = new Set(start.doc.outbox.map((o) => o.key));
+    for (let attempt = 0; attempt < this.maxAttempts && done.size > 0; attempt++) {
+      const cur = attempt === 0 ? start : await this.read(id);
+      if (!cur) return new Set();
+      const outbox = cur.doc.outbox.filter((o) => !done.has(o.key));
+      try {
+        await this.client.index({
+          index: this.index,
+          id,
+          document: { ...cur.doc, outbox },
+          if_seq_no: cur.seqNo,
+          if_primary_term: cur.primaryTerm,
+        });
+        left = new Set(outbox.map((o) => o.key));
+        break;
       } catch (e) {
         if (!isStatus(e, 409)) throw e;
         this.conflicts++;
       }
     }
-    throw new IncidentConflictError(
-      `incident ${id} kept changing under ${this.maxAttempts} attempts; try again`,
-    );
+    // Not cleared under contention: those entries are in the log, and a later drain finds them by key.
+    if (failed) throw failed;
+    return left;
+  }
+
+  /**
+   * Drains every incident that still has audit entries waiting (after an audit log outage, or a crash
+   * between an incident write and its drain). Finds them by search, which sees documents written before the
+   * last refresh: run it periodically, not as part of a request.
+   */
+  async drainPending(limit = 1000): Promise<{ incidents: number; pending: number }> {
+    if (!this.audit) return { incidents: 0, pending: 0 };
+    let res;
+    try {
+      res = await this.client.search<IncidentLifecycleDoc>({
+        index: this.index,
+        query: { exists: { field: 'outbox.key' } },
+        _source: false,
+        size: limit,
+      });
+    } catch (e) {
+      if (isStatus(e, 404)) return { incidents: 0, pending: 0 };
+      throw e;
+    }
+    let pending = 0;
+    for (const h of res.hits.hits) if (h._id) pending += await this.drain(h._id).catch(() => 1);
+    return { incidents: res.hits.hits.length, pending };
   }
 
   private async read(

@@ -76,11 +76,38 @@ export function fullTextClause(text: string | undefined): unknown[] {
   ];
 }
 
-export function eventSearchBody(q: EventQuery): SearchBody {
-  const limit = clampLimit(q.limit);
+/**
+ * The caller's unit subtree, as the SQLite store's unitScopeJson: the reporting, source or destination unit
+ * lies in the scope's subtree. A path is an array of unit ids from the city down, which Elasticsearch indexes
+ * as an unordered set of keywords, so the positional comparison SQLite does cannot be expressed; instead every
+ * id of the scope's path must be in the unit's path. Unit ids are unique across the city (the units file
+ * refuses duplicates) and a path is the chain of ancestors, so the two agree: the unit is the scope's last
+ * unit or below it, under the same ancestors. Empty path segments are refused like an invalid field.
+ */
+export function unitScopeClause(scope: string, base: 'citysoc' | 'event.citysoc'): unknown {
+  const parts = scope.split('/');
+  if (parts.some((p) => p.length === 0)) throw new StoreQueryError('invalid unit scope');
+  return {
+    bool: {
+      should: (['unit', 'source_unit', 'destination_unit'] as const).map((which) => ({
+        bool: { filter: parts.map((p) => ({ term: { [`${base}.${which}.path`]: p } })) },
+      })),
+      minimum_should_match: 1,
+    },
+  };
+}
+
+function eventFilters(q: Omit<EventQuery, 'limit' | 'after'>): unknown[] {
   const filter: unknown[] = [...rangeFilter(q.from, q.to)];
+  if (q.scope !== undefined) filter.push(unitScopeClause(q.scope, 'citysoc'));
   for (const [field, value] of Object.entries(q.fields ?? {}))
     filter.push({ term: { [validField(field)]: value } });
+  return filter;
+}
+
+export function eventSearchBody(q: EventQuery): SearchBody {
+  const limit = clampLimit(q.limit);
+  const filter = eventFilters(q);
   const must = fullTextClause(q.text);
   return {
     query: { bool: { filter, ...(must.length ? { must } : {}) } },
@@ -98,6 +125,7 @@ export function alertSearchBody(q: AlertQuery): SearchBody {
   if (q.ruleId) filter.push({ term: { 'rule.id': q.ruleId } });
   if (q.level) filter.push({ term: { 'rule.level': q.level } });
   if (q.entity) filter.push({ term: { entity: q.entity } });
+  if (q.scope !== undefined) filter.push(unitScopeClause(q.scope, 'event.citysoc'));
   return {
     query: { bool: { filter } },
     sort: [TS_SORT, { id: { order: 'desc' } }],
@@ -118,9 +146,7 @@ export function eventAggregateBody(q: EventAggregateQuery): {
   aggs: Record<string, unknown>;
 } {
   const { intervalMs, top, topN } = validateAggregate(q);
-  const filter: unknown[] = [...rangeFilter(q.from, q.to)];
-  for (const [field, value] of Object.entries(q.fields ?? {}))
-    filter.push({ term: { [validField(field)]: value } });
+  const filter = eventFilters(q);
   const must = fullTextClause(q.text);
   const aggs: Record<string, unknown> = {
     histogram: {

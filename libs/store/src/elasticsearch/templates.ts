@@ -230,8 +230,19 @@ export const ALERT_PROPERTIES = {
   }),
   entity: keyword,
   event_ids: keyword,
-  // The matched event travels whole with the alert; the events streams index it, here it is only stored.
-  event: { type: 'object', enabled: false },
+  // The matched event travels whole with the alert; the events streams index it, here it is only stored —
+  // except its unit paths, which the caller's unit scope filters alerts on (as SQLite does).
+  event: {
+    type: 'object',
+    dynamic: false,
+    properties: {
+      citysoc: obj({
+        unit: obj({ path: keyword }),
+        source_unit: obj({ path: keyword }),
+        destination_unit: obj({ path: keyword }),
+      }),
+    },
+  },
   matched_fields: { type: 'flattened' },
 } as const;
 

@@ -1,4 +1,4 @@
-import { type EcsEvent } from '@citysoc/ecs';
+import { type EcsEvent, getField } from '@citysoc/ecs';
 import {
   type CompileOptions,
   type EsBackendOptions,
@@ -10,6 +10,7 @@ import {
   type SigmaRule,
   compileRules,
   detectionToQuery,
+  filterApplies,
   NotTranslatable,
   SigmaError,
   ruleToElasticsearch,
@@ -28,6 +29,8 @@ import { ecsFieldType } from '../elasticsearch/templates';
 export interface HuntRange {
   from?: string;
   to?: string;
+  /** The caller's unit subtree (as in event search); undefined = city-wide. */
+  scope?: string;
 }
 
 export interface HuntOptions {
@@ -39,6 +42,14 @@ export interface HuntOptions {
    * they are translated and AND-ed into the query, so the cluster returns only the logsource's events.
    */
   logsourceSelections?: (ls: SigmaLogsource) => LogsourceSelection[] | null;
+  /**
+   * Sigma filter documents, as loaded next to the rules: those that apply to the hunted rule (by id or name,
+   * and logsource, as the detector decides) are applied to it, so a hunt does not report what the detector
+   * filters out. On Elasticsearch each one that translates is also pushed into the query as `must_not`.
+   */
+  filters?: SigmaRule[];
+  /** Only events whose field has exactly this value (a drill run's events: `labels.drill` = the run id). */
+  only?: { field: string; value: string };
   maxScanned?: number;
   maxMatches?: number;
   pageSize?: number;
@@ -65,6 +76,8 @@ export interface HuntResult {
   query?: EsQuery;
   /** On Elasticsearch: whether the logsource was part of the query (else the matcher alone applied it). */
   logsourcePushedDown?: boolean;
+  /** The filter documents applied to the rule; `pushedDown` on Elasticsearch when the query excludes them. */
+  filters: Array<{ id: string; title: string; pushedDown?: boolean }>;
   warnings: string[];
 }
 
@@ -118,6 +131,24 @@ export function logsourceToElasticsearch(
   return { ok: true, query, warnings: [...warnings] };
 }
 
+/** A filter document's condition as a query, its fields resolved for the filter's own logsource. */
+export function filterToElasticsearch(
+  filter: SigmaRule,
+  compile: HuntOptions['compile'] = {},
+): EsTranslation {
+  try {
+    const fieldPaths = compile.fieldsFor?.(filter.logsource);
+    const t = detectionToQuery(filter.filter?.detection ?? {}, {
+      ...storeBackendOptions(compile),
+      ...(fieldPaths ? { fieldPaths } : {}),
+    });
+    return { ok: true, query: t.query, warnings: t.warnings };
+  } catch (e) {
+    if (e instanceof NotTranslatable || e instanceof SigmaError) return { ok: false, reason: e.message };
+    throw e;
+  }
+}
+
 export async function retroHunt(
   store: EventStore,
   rule: SigmaRule,
@@ -127,7 +158,11 @@ export async function retroHunt(
   const maxScanned = o.maxScanned ?? 100_000;
   const maxMatches = o.maxMatches ?? 1000;
   const pageSize = Math.min(o.pageSize ?? 500, 1000);
-  const set = compileRules([rule], { ...o.compile, ...(o.logsource ? { logsource: o.logsource } : {}) });
+  const filters = (o.filters ?? []).filter((f) => f.kind === 'filter' && filterApplies(f, rule));
+  const set = compileRules([rule, ...filters], {
+    ...o.compile,
+    ...(o.logsource ? { logsource: o.logsource } : {}),
+  });
   const problem = set.errors[0]?.message ?? set.unsupported[0]?.reason;
   if (problem) throw new HuntError(`rule ${rule.id} cannot be evaluated: ${problem}`);
   const result: HuntResult = {
@@ -138,6 +173,7 @@ export async function retroHunt(
     scanned: 0,
     unconfirmed: 0,
     truncated: false,
+    filters: filters.map((f) => ({ id: f.id, title: f.title })),
     warnings: [],
   };
   if (set.notApplicable.length > 0) {
@@ -170,13 +206,32 @@ export async function retroHunt(
         result.warnings.push(`logsource not pushed into the query: ${ls.reason}`);
       }
     }
+    const excluded: EsQuery[] = [];
+    filters.forEach((f, i) => {
+      const fq = filterToElasticsearch(f, o.compile);
+      const entry = result.filters[i] as HuntResult['filters'][number];
+      entry.pushedDown = fq.ok;
+      if (fq.ok) excluded.push(fq.query);
+      // Still correct without it: the matcher applies every filter to every hit.
+      else result.warnings.push(`filter ${f.id} not pushed into the query: ${fq.reason}`);
+    });
+    const required: EsQuery[] = o.only ? [{ term: { [o.only.field]: o.only.value } }] : [];
+    if (excluded.length > 0 || required.length > 0)
+      query = {
+        bool: {
+          filter: [query, ...required],
+          ...(excluded.length > 0 ? { must_not: excluded } : {}),
+        },
+      };
     result.query = query;
-    fetch = (after) => store.searchEventsDsl(query, range, pageSize, after);
+    const q = query;
+    fetch = (after) => store.searchEventsDsl(q, range, pageSize, after);
   } else {
     fetch = (after) =>
       store.searchEvents({
         ...(range.from ? { from: range.from } : {}),
         ...(range.to ? { to: range.to } : {}),
+        ...(range.scope !== undefined ? { scope: range.scope } : {}),
         limit: pageSize,
         ...(after ? { after } : {}),
       });
@@ -191,6 +246,10 @@ export async function retroHunt(
         return result;
       }
       result.scanned++;
+      if (o.only && getField(event, o.only.field) !== o.only.value) {
+        if (result.engine === 'elasticsearch') result.unconfirmed++;
+        continue;
+      }
       const [m] = set.match(event);
       if (!m) {
         if (result.engine === 'elasticsearch') result.unconfirmed++;

@@ -17,6 +17,8 @@ export interface RecordedRequest {
 }
 
 type Doc = Record<string, unknown>;
+/** A stored document; `stream` (its data stream) selects the mappings, absent for bare query evaluation. */
+type Hit = { id: string; doc: Doc; stream?: string };
 type BulkOp = { create?: { _index: string; _id: string } } & Record<string, unknown>;
 /** Per-item override: return a status and error type to fail that item, undefined to process it. */
 export type ItemFault = (
@@ -84,6 +86,10 @@ export class FakeCluster {
     on('GET', '/_data_stream/:name', (p) => this.dataStreams(decodeURIComponent(p.path.split('/')[2] ?? '')));
     on('GET', '/_data_stream/:name/_stats', (p) =>
       this.dataStreamStats(decodeURIComponent(p.path.split('/')[2] ?? '')),
+    );
+    on('GET', '/:index/_ilm/explain', (p) => this.explain(decodeURIComponent(p.path.split('/')[1] ?? '')));
+    on('GET', '/:index/_stats/:metric', (p) =>
+      this.indexStats(decodeURIComponent(p.path.split('/')[1] ?? '')),
     );
     on('PUT', '/:index/_doc/:id', (p) => this.indexDoc(p));
     on('POST', '/:index/_doc/:id', (p) => this.indexDoc(p));
@@ -196,7 +202,7 @@ export class FakeCluster {
     return { index: decodeURIComponent(index), id: decodeURIComponent(id) };
   }
 
-  private static error(status: number, type: string, reason: string): errors.ResponseError {
+  static error(status: number, type: string, reason: string): errors.ResponseError {
     return new errors.ResponseError({
       body: { error: { type, reason }, status },
       statusCode: status,
@@ -336,8 +342,111 @@ export class FakeCluster {
     return undefined;
   }
 
+  /**
+   * Whether a field is searchable under the installed mappings: not below an object with `enabled: false`,
+   * and not an unmapped field below one with `dynamic: false` (Elasticsearch stores those, indexes nothing).
+   */
+  indexed(path: string, stream: string): boolean {
+    const parts = path.split('.');
+    const composed = (this.templateFor(stream)?.['composed_of'] as string[] | undefined) ?? [];
+    for (const ct of composed.flatMap((n): Array<Record<string, unknown>> => {
+      const t = this.componentTemplates.get(n);
+      return t ? [t] : [];
+    })) {
+      const tmpl = ct['template'] as { mappings?: { properties?: Record<string, unknown> } } | undefined;
+      let props: Record<string, unknown> | undefined = tmpl?.mappings?.properties;
+      for (let i = 0; i < parts.length && props; i++) {
+        const def = props[parts[i] as string] as Record<string, unknown> | undefined;
+        if (!def) break;
+        if (def['enabled'] === false) return false;
+        const sub = def['properties'] as Record<string, unknown> | undefined;
+        const next = parts[i + 1];
+        if (def['dynamic'] === false && next !== undefined && !(sub && next in sub)) return false;
+        props = sub;
+      }
+    }
+    return true;
+  }
+
   /** Health is settable per stream so tests can show a yellow or red one. */
   readonly health = new Map<string, string>();
+  /** Data stream generation (default 1): backing indices `.ds-<stream>-00000N`, documents in the last. */
+  readonly generations = new Map<string, number>();
+  /** ILM state per backing index (default: hot, waiting for rollover, created at 2026-11-27T00:00Z). */
+  readonly ilm = new Map<
+    string,
+    { phase: string; step?: string; failedStep?: string; reason?: string; createdAt?: string }
+  >();
+  /** Endpoints that answer 403 (`ilm`, `stats`), as for an API key without the privilege. */
+  readonly forbidden = new Set<string>();
+
+  backingIndices(stream: string): string[] {
+    const gen = this.generations.get(stream) ?? 1;
+    return Array.from({ length: gen }, (_, i) => `.ds-${stream}-${String(i + 1).padStart(6, '0')}`);
+  }
+
+  private refused(what: string): Error | undefined {
+    if (!this.forbidden.has(what)) return undefined;
+    return new errors.ResponseError({
+      body: {
+        error: { type: 'security_exception', reason: `action [${what}] is unauthorized` },
+        status: 403,
+      },
+      statusCode: 403,
+      headers: {},
+      warnings: null,
+      meta: {} as never,
+    });
+  }
+
+  private explain(expr: string): unknown {
+    const no = this.refused('ilm');
+    if (no) return no;
+    const indices: Record<string, unknown> = {};
+    for (const stream of this.matchingStreams(expr)) {
+      const t = this.templateFor(stream);
+      const policy = (t?.['template'] as { settings?: { index?: { lifecycle?: { name?: string } } } })
+        ?.settings?.index?.lifecycle?.name;
+      for (const index of this.backingIndices(stream)) {
+        const st = this.ilm.get(index) ?? { phase: 'hot', step: 'check-rollover-ready' };
+        indices[index] = {
+          index,
+          managed: policy !== undefined,
+          ...(policy
+            ? {
+                policy,
+                phase: st.phase,
+                step: st.step ?? 'complete',
+                index_creation_date_millis: Date.parse(st.createdAt ?? '2026-11-27T00:00:00Z'),
+                ...(st.failedStep ? { failed_step: st.failedStep } : {}),
+                ...(st.reason
+                  ? { step_info: { type: 'illegal_argument_exception', reason: st.reason } }
+                  : {}),
+              }
+            : {}),
+        };
+      }
+    }
+    return { indices };
+  }
+
+  private indexStats(expr: string): unknown {
+    const no = this.refused('stats');
+    if (no) return no;
+    const indices: Record<string, unknown> = {};
+    for (const stream of this.matchingStreams(expr)) {
+      const backing = this.backingIndices(stream);
+      backing.forEach((index, i) => {
+        const count = i === backing.length - 1 ? (this.streams.get(stream)?.size ?? 0) : 0;
+        indices[index] = {
+          uuid: 'x',
+          primaries: { docs: { count, deleted: 0 } },
+          total: { docs: { count } },
+        };
+      });
+    }
+    return { _shards: { total: 1, successful: 1, failed: 0 }, _all: {}, indices };
+  }
 
   private matchingStreams(expr: string): string[] {
     const pats = expr.split(',').map(globToRegex);
@@ -354,8 +463,8 @@ export class FakeCluster {
         return {
           name,
           timestamp_field: { name: '@timestamp' },
-          indices: [{ index_name: `.ds-${name}-000001`, index_uuid: 'x' }],
-          generation: 1,
+          indices: this.backingIndices(name).map((index_name) => ({ index_name, index_uuid: 'x' })),
+          generation: this.generations.get(name) ?? 1,
           status: (this.health.get(name) ?? 'green').toUpperCase(),
           template: tname,
           ...(lifecycle ? { ilm_policy: lifecycle } : {}),
@@ -383,11 +492,16 @@ export class FakeCluster {
     };
   }
 
-  private docsOf(indexExpr: string): Array<{ id: string; doc: Doc }> {
+  private docsOf(indexExpr: string): Hit[] {
     const pats = indexExpr.split(',').map(globToRegex);
-    return [...this.streams]
+    const streams = [...this.streams]
       .filter(([name]) => pats.some((r) => r.test(name)))
-      .flatMap(([, m]) => [...m].map(([id, doc]) => ({ id, doc })));
+      .flatMap(([stream, m]) => [...m].map(([id, doc]) => ({ id, doc, stream })));
+    // Regular indices too (documents addressed by id, e.g. incidents), searched like Elasticsearch does.
+    const indices = [...this.indices]
+      .filter(([name]) => pats.some((r) => r.test(name)))
+      .flatMap(([index, m]) => [...m].map(([id, e]) => ({ id, doc: e.doc, stream: index })));
+    return [...streams, ...indices];
   }
 
   private count(indexExpr: string): unknown {
@@ -403,7 +517,8 @@ export class FakeCluster {
       sort?: Array<Record<string, { order: string }>>;
       size?: number;
       search_after?: unknown[];
-      track_total_hits?: number;
+      track_total_hits?: number | true;
+      aggs?: Record<string, Record<string, Record<string, unknown>>>;
     };
     let hits = this.docsOf(indexExpr).filter((d) => this.matches(b.query ?? { match_all: {} }, d));
     const keys = (b.sort ?? []).map((s) => Object.keys(s)[0] as string);
@@ -435,10 +550,17 @@ export class FakeCluster {
       from = withSort.filter((x) => cmp(x.sv, after) > 0);
     }
     hits = from.slice(0, b.size ?? 10).map((x) => x.d);
-    const limit = b.track_total_hits ?? 10_000;
+    const limit = b.track_total_hits === true ? Infinity : (b.track_total_hits ?? 10_000);
+    const aggregations = b.aggs
+      ? this.aggregate(
+          b.aggs,
+          withSort.map((x) => x.d),
+        )
+      : undefined;
     return {
       took: 1,
       timed_out: false,
+      ...(aggregations ? { aggregations } : {}),
       hits: {
         total: total > limit ? { value: limit, relation: 'gte' } : { value: total, relation: 'eq' },
         hits: hits.map((d) => {
@@ -449,8 +571,52 @@ export class FakeCluster {
     };
   }
 
+  /**
+   * The aggregations the store emits: `date_histogram` with a `fixed_interval` in ms (epoch-aligned buckets,
+   * `min_doc_count: 1`, oldest first) and `terms` (doc_count descending, then key ascending; every value of a
+   * multi-valued field counts). Anything else fails loudly.
+   */
+  private aggregate(
+    aggs: Record<string, Record<string, Record<string, unknown>>>,
+    docs: Hit[],
+  ): Record<string, { buckets: Array<{ key: number | string; key_as_string?: string; doc_count: number }> }> {
+    const out: Record<string, { buckets: Array<{ key: number | string; doc_count: number }> }> = {};
+    for (const [name, spec] of Object.entries(aggs)) {
+      const [kind, a] = Object.entries(spec)[0] as [string, Record<string, unknown>];
+      const field = a['field'] as string;
+      const counts = new Map<number | string, number>();
+      if (kind === 'date_histogram') {
+        const m = /^(\d+)ms$/.exec(String(a['fixed_interval']));
+        if (!m || a['min_doc_count'] !== 1)
+          throw new Error(`fake cluster: unsupported ${JSON.stringify(spec)}`);
+        const width = Number(m[1]);
+        for (const d of docs)
+          for (const v of this.values(d, field)) {
+            const ms = Date.parse(String(v));
+            const key = Math.floor(ms / width) * width;
+            counts.set(key, (counts.get(key) ?? 0) + 1);
+          }
+        out[name] = {
+          buckets: [...counts]
+            .sort((x, y) => (x[0] as number) - (y[0] as number))
+            .map(([key, n]) => ({ key, key_as_string: new Date(key as number).toISOString(), doc_count: n })),
+        };
+      } else if (kind === 'terms') {
+        for (const d of docs)
+          for (const v of new Set(this.values(d, field).map(String))) counts.set(v, (counts.get(v) ?? 0) + 1);
+        out[name] = {
+          buckets: [...counts]
+            .sort((x, y) => y[1] - x[1] || String(x[0]).localeCompare(String(y[0])))
+            .slice(0, Number(a['size'] ?? 10))
+            .map(([key, n]) => ({ key, doc_count: n })),
+        };
+      } else throw new Error(`fake cluster: unsupported aggregation ${kind}`);
+    }
+    return out;
+  }
+
   /** The query DSL subset the store and the Sigma backend emit, with Elasticsearch's semantics. */
-  matches(q: unknown, d: { id: string; doc: Doc }): boolean {
+  matches(q: unknown, d: Hit): boolean {
     const [kind, arg] = Object.entries(q as Record<string, unknown>)[0] ?? [];
     const a = arg as Record<string, unknown>;
     switch (kind) {
@@ -473,13 +639,13 @@ export class FakeCluster {
         return true;
       }
       case 'exists':
-        return this.values(d.doc, a['field'] as string).length > 0;
+        return this.values(d, a['field'] as string).length > 0;
       case 'range': {
         const [field, r] = Object.entries(a)[0] as [string, Record<string, unknown>];
         const type = this.fieldType(field);
         const conv = (v: unknown): number =>
           type === 'date' || type === 'date_nanos' ? Date.parse(String(v)) : Number(v);
-        return this.values(d.doc, field).some((v) => {
+        return this.values(d, field).some((v) => {
           const x = conv(v);
           if (Number.isNaN(x)) return false;
           if (r['gte'] !== undefined && !(x >= conv(r['gte']))) return false;
@@ -528,12 +694,12 @@ export class FakeCluster {
             ci || String((obj['flags'] as string | undefined) ?? '').includes('CASE_INSENSITIVE'),
           ).test(sv);
         };
-        return this.values(d.doc, field).some((v) => wanted.some((w) => test(v, w)));
+        return this.values(d, field).some((v) => wanted.some((w) => test(v, w)));
       }
       case 'simple_query_string': {
         const words = analyze(String(a['query']));
         const fields = (a['fields'] as string[]) ?? ['message'];
-        const texts = fields.flatMap((f) => this.values(d.doc, f)).map((v) => new Set(analyze(String(v))));
+        const texts = fields.flatMap((f) => this.values(d, f)).map((v) => new Set(analyze(String(v))));
         return words.length > 0 && words.every((w) => texts.some((t) => t.has(w)));
       }
       case undefined:
@@ -543,8 +709,12 @@ export class FakeCluster {
   }
 
   /** Leaf values at a path; sub-fields (`message.wildcard`, `user.name.text`) read their parent. */
-  private values(doc: Doc, field: string): unknown[] {
+  private values(d: Hit, field: string): unknown[] {
+    if (d.stream !== undefined && !this.indexed(field, d.stream)) return [];
+    const doc = d.doc;
     let v = getField(doc, field);
+    // Arrays of objects flatten as in Elasticsearch: `outbox.key` holds every element's key.
+    if (v === undefined) v = flatValues(doc, field.split('.'));
     if (v === undefined) {
       const m = /^(.*)\.(wildcard|text|keyword)$/.exec(field);
       if (m) v = getField(doc, m[1] as string);
@@ -553,6 +723,16 @@ export class FakeCluster {
     const list = Array.isArray(v) ? v : [v];
     return list.filter((x) => x !== null && typeof x !== 'object');
   }
+}
+
+function flatValues(v: unknown, parts: string[]): unknown[] | undefined {
+  if (parts.length === 0) return v === undefined ? undefined : Array.isArray(v) ? v : [v];
+  if (Array.isArray(v)) {
+    const out = v.flatMap((x) => flatValues(x, parts) ?? []);
+    return out.length > 0 ? out : undefined;
+  }
+  if (v === null || typeof v !== 'object') return undefined;
+  return flatValues((v as Record<string, unknown>)[parts[0] as string], parts.slice(1));
 }
 
 function last(path: string): string {

@@ -1,0 +1,86 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { type Alert } from '@citysoc/ecs';
+import { type Incident } from '../ports';
+import { openControlStore } from '../sqlite/control';
+import { incidentActionsContract, type IncidentView } from './incident-actions.contract.test';
+
+const view = (i: Incident): IncidentView => ({
+  status: i.status,
+  assignee: i.assignee,
+  reason: i.reason,
+  duplicate_of: i.duplicate_of,
+  tags: i.tags,
+  acknowledged: i.acknowledged_at !== null,
+  closed: i.closed_at !== null,
+  reopened: i.reopened_at !== null,
+});
+
+/** An alert that opens its own incident (its own rule and entity), attributed to `unitPath` when given. */
+function alertFor(name: string, unitPath: string | null): Alert {
+  const ts = '2026-11-27T01:00:00.000Z';
+  const parts = unitPath?.split('/') ?? [];
+  return {
+    id: `al-${name}`,
+    '@timestamp': ts,
+    created_at: ts,
+    rule: { id: `rule-${name}`, title: `Rule ${name}`, level: 'medium', version: 'v1' },
+    entity: `host.hostname:${name}`,
+    event_ids: [`ev-${name}`],
+    event: {
+      '@timestamp': ts,
+      event: { id: `ev-${name}`, created: ts },
+      ...(unitPath
+        ? {
+            citysoc: {
+              unit: {
+                id: parts[parts.length - 1] as string,
+                name: unitPath,
+                path: parts,
+                criticality: 'medium',
+              },
+            },
+          }
+        : {}),
+    },
+  };
+}
+
+describe('incident actions contract: SQLite (a real file)', () => {
+  incidentActionsContract(async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'citysoc-incident-contract-'));
+    const control = openControlStore(dir);
+    const inc = control.incidents;
+    const must = (id: string) => {
+      const i = inc.get(id);
+      if (!i) throw new Error(`incident ${id} vanished`);
+      return view(i);
+    };
+    return {
+      open: async (name, unitPath) => inc.recordAlert(alertFor(name, unitPath), 15 * 60_000).incident.id,
+      get: async (id, scope) => {
+        const i = inc.get(id, scope);
+        return i ? view(i) : undefined;
+      },
+      transition: async (id, input, actor, scope) => view(inc.transition(id, input, actor, undefined, scope)),
+      assign: async (id, assignee, actor, scope) => view(inc.assign(id, assignee, actor, scope)),
+      comment: async (id, actor, text, scope) => {
+        inc.comment(id, actor, text, scope);
+      },
+      setTags: async (id, add, remove, actor, scope) => view(inc.setTags(id, add, remove, actor, scope)),
+      comments: async (id) => inc.comments(id).map((c) => ({ actor: c.actor, text: c.text })),
+      history: async (id) => {
+        must(id);
+        return inc
+          .notes(id)
+          .slice(1)
+          .map((n) => ({ actor: n.actor, from: n.from_status, to: n.to_status, text: n.note }));
+      },
+      cleanup: async () => {
+        control.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  });
+});
