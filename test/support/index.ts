@@ -26,3 +26,4 @@ export {
   syslogNgVersion,
   type TestPki,
 } from './peers';
+export { startTestApi, type TestApi, type TestApiOptions } from './api';

@@ -1,34 +1,19 @@
-import { type INestApplication } from '@nestjs/common';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import request from 'supertest';
-import { loadConfig } from '@citysoc/config';
 import { type ControlStore } from '@citysoc/store';
-import { uniquePrefix } from '@citysoc/testing';
-import { bootstrapAdmin, createApiApp } from './app';
-import { apiSchema } from './config';
-import { CONTROL_STORE } from './tokens';
+import { startTestApi, type TestApi } from '@citysoc/testing';
 
 /** The API's security boundary against real Redis/NATS and a real SQLite file. */
 describe('the API boundary', () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'citysoc-api-'));
   const adminToken = `csk_admin_${'x'.repeat(30)}`;
-  let app: INestApplication;
+  let api: TestApi;
   let control: ControlStore;
   let analyst: string;
   let responder: string;
   let incidentId: string;
 
   beforeAll(async () => {
-    const config = loadConfig(apiSchema, {
-      CITYSOC_DATA_DIR: dir,
-      CITYSOC_QUEUE_PREFIX: `citysoc-${uniquePrefix()}`,
-    });
-    app = await createApiApp(config);
-    await app.init();
-    expect(bootstrapAdmin(app, adminToken)).toEqual({ preset: true });
-    control = app.get<ControlStore>(CONTROL_STORE);
+    api = await startTestApi({ adminToken });
+    control = api.control;
+    expect(api.bootstrap).toEqual({ preset: true });
     const { incident } = control.incidents.recordAlert(
       {
         id: 'a1',
@@ -42,26 +27,16 @@ describe('the API boundary', () => {
       60_000,
     );
     incidentId = incident.id;
-    const issue = async (name: string, role: string) =>
-      (
-        (
-          await request(app.getHttpServer())
-            .post('/api/v1/tokens')
-            .set('authorization', `Bearer ${adminToken}`)
-            .send({ name, role })
-            .expect(201)
-        ).body as { token: string }
-      ).token;
+    const issue = api.issueToken;
     analyst = await issue('an.analyst', 'analyst');
     responder = await issue('a.responder', 'responder');
   }, 30_000);
 
   afterAll(async () => {
-    await app.close();
-    rmSync(dir, { recursive: true, force: true });
+    await api.close();
   });
 
-  const http = () => request(app.getHttpServer());
+  const http = () => api.http();
 
   it('answers 401 without a token and with a wrong one', async () => {
     await http().get('/api/v1/incidents').expect(401);

@@ -1,16 +1,9 @@
 import { type INestApplication } from '@nestjs/common';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import request from 'supertest';
-import { loadConfig } from '@citysoc/config';
 import { type Alert, type EcsEvent, type UnitAttribution } from '@citysoc/ecs';
 import { type IncidentQueue } from '@citysoc/queues';
 import { type ControlStore, type EventStore, type Incident } from '@citysoc/store';
-import { uniquePrefix } from '@citysoc/testing';
-import { bootstrapAdmin, createApiApp } from './app';
-import { apiSchema } from './config';
-import { CONTROL_STORE, EVENT_STORE, INCIDENT_QUEUE } from './tokens';
+import { startTestApi, type TestApi } from '@citysoc/testing';
+import { EVENT_STORE, INCIDENT_QUEUE } from './tokens';
 
 const BA_DINH: UnitAttribution = {
   id: 'ba-dinh',
@@ -58,8 +51,8 @@ function alertOf(id: string, e: EcsEvent, level: Alert['rule']['level']): Alert 
 jest.setTimeout(30_000);
 
 describe('API security', () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'citysoc-api-sec-'));
   const adminToken = `csk_admin_${'s'.repeat(30)}`;
+  let api: TestApi;
   let app: INestApplication;
   let control: ControlStore;
   let queue: IncidentQueue;
@@ -67,22 +60,21 @@ describe('API security', () => {
   let theirs: Incident;
   const tokens: Record<string, string> = {};
 
-  const http = () => request(app.getHttpServer());
+  const http = () => api.http();
   const as = (who: string) => ({ authorization: `Bearer ${tokens[who] ?? who}` });
 
   beforeAll(async () => {
-    const config = loadConfig(apiSchema, {
-      CITYSOC_DATA_DIR: dir,
-      CITYSOC_QUEUE_PREFIX: `citysoc-${uniquePrefix()}`,
-      CITYSOC_LOGIN_MAX_FAILURES: '3',
-      CITYSOC_LOGIN_RATE_PER_MINUTE: '20',
-      CITYSOC_SESSION_MINUTES: '30',
+    api = await startTestApi({
+      adminToken,
+      name: 'api-sec',
+      env: {
+        CITYSOC_LOGIN_MAX_FAILURES: '3',
+        CITYSOC_LOGIN_RATE_PER_MINUTE: '20',
+        CITYSOC_SESSION_MINUTES: '30',
+      },
     });
-    app = await createApiApp(config);
-    await app.init();
-    bootstrapAdmin(app, adminToken);
+    ({ app, control } = api);
     tokens.admin = adminToken;
-    control = app.get<ControlStore>(CONTROL_STORE);
     queue = app.get<IncidentQueue>(INCIDENT_QUEUE);
     const events = app.get<EventStore>(EVENT_STORE);
     const e1 = event('ev-ba-dinh', BA_DINH, '198.51.100.1', 'Failed password for root from 198.51.100.1');
@@ -119,8 +111,7 @@ describe('API security', () => {
 
   afterAll(async () => {
     await queue.queue.obliterate({ force: true });
-    await app.close();
-    rmSync(dir, { recursive: true, force: true });
+    await api.close();
   });
 
   describe('authentication', () => {

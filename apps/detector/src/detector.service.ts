@@ -165,7 +165,8 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
         app: 'detector',
         stream: bus.names.eventsStream,
         durable: c.durable,
-        ackWaitMs: 60_000,
+        // Twice the configured wait: a batch here also waits for the correlation lock.
+        ackWaitMs: 2 * bus.timing.ackWaitMs,
         batchSize: c.batchSize,
         logger: this.logger,
         onDeadLettered: (reason) => this.metrics.discarded.inc({ component: 'detector', reason }),

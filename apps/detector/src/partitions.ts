@@ -199,6 +199,7 @@ export class PartitionedCorrelation {
       durable: this.bus.names.durable(`${this.o.durable}-correlate-${p}`),
       filterSubject: this.subject(p),
       ackWaitMs: Math.max(1000, this.o.leaseMs),
+      retryMaxMs: this.bus.timing.retryMaxMs,
     };
     await ensureConsumer(this.bus.jsm, spec);
     const own: Owned = {

@@ -12,7 +12,7 @@ import { type Bus, openBus, openKv } from '@citysoc/bus';
 import { type ConfigOf } from '@citysoc/config';
 import { IOC_BUCKET, IocBucketWriter } from '@citysoc/enrich';
 import { ComponentMetrics, startMetricsServer } from '@citysoc/observability';
-import { redisConnection } from '@citysoc/queues';
+import { redisConnection, redisReadyCheck } from '@citysoc/queues';
 import {
   Deliverer,
   ReportOutbox,
@@ -172,7 +172,8 @@ export class ReporterService implements OnApplicationBootstrap, OnApplicationShu
     if (c.metricsPort >= 0)
       this.metricsServer = await startMetricsServer(
         this.metrics,
-        { redis: async () => ({ ok: (await redis.ping()) === 'PONG' }) },
+        // Not ready on a Redis that does not persist: its delivery jobs would not survive a crash.
+        { redis: redisReadyCheck(redis, c.redisAllowVolatile) },
         c.metricsPort,
         c.metricsHost,
       );

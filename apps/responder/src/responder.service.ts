@@ -11,7 +11,14 @@ import { type ConfigOf } from '@citysoc/config';
 import { type Alert } from '@citysoc/ecs';
 import { ComponentMetrics, startMetricsServer } from '@citysoc/observability';
 import { isClosed, slaBreached, slaDeadlines, slaPolicyFor } from '@citysoc/incidents';
-import { IncidentQueue, NotifyQueue, redisConnection, type SlaJobData, SlaQueue } from '@citysoc/queues';
+import {
+  IncidentQueue,
+  NotifyQueue,
+  redisConnection,
+  redisReadyCheck,
+  type SlaJobData,
+  SlaQueue,
+} from '@citysoc/queues';
 import { Counter } from 'prom-client';
 import { type ControlStore, type Incident, openControlStore } from '@citysoc/store';
 import { groupingPolicy, type responderSchema } from './config';
@@ -116,7 +123,8 @@ export class ResponderService implements OnApplicationBootstrap, OnApplicationSh
         this.metrics,
         {
           nats: async () => ({ ok: !bus.nc.isClosed() }),
-          redis: async () => ({ ok: (await redis.ping()) === 'PONG' }),
+          // Not ready on a Redis that does not persist: incident, SLA and notification jobs would be lost.
+          redis: redisReadyCheck(redis, c.redisAllowVolatile),
         },
         c.metricsPort,
         c.metricsHost,

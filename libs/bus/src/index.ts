@@ -6,6 +6,10 @@ export { JetStreamPublisher, PublishError, type OutMessage } from './publisher';
 export {
   DurableConsumer,
   ensureConsumer,
+  readRange,
+  DEFAULT_ACK_WAIT_MS,
+  DEFAULT_RETRY_MAX_MS,
+  type BusMessage,
   type DurableSpec,
   type BatchHandler,
   type ConsumerRunOptions,
@@ -14,3 +18,4 @@ export {
 export { openBus, type Bus, type BusSettings } from './open';
 export { consumeJson, expandBatches, type JsonConsumerOptions } from './json-consumer';
 export { openKv } from './kv';
+export { SkipDetector, type DeliveryPosition, type SeqRange } from './skips';

@@ -9,7 +9,12 @@ export interface JsonConsumerOptions {
   durable: string;
   batchSize: number;
   logger: Logger;
+  /** Overrides the bus's ack wait (CITYSOC_NATS_ACK_WAIT_MS). */
   ackWaitMs?: number;
+  /** Re-read stream sequences the server moved past without delivering (default on; see SkipDetector). */
+  repairSkips?: boolean;
+  /** Counts messages re-read after a skip, and those the stream no longer held. */
+  onSkipRepaired?: (reRead: number, gone: number) => void;
   onDeadLettered?: (reason: string) => void;
 }
 
@@ -26,7 +31,8 @@ export async function consumeJson<T>(
   const spec = {
     stream: o.stream,
     durable: bus.names.durable(o.durable),
-    ...(o.ackWaitMs ? { ackWaitMs: o.ackWaitMs } : {}),
+    ackWaitMs: o.ackWaitMs ?? bus.timing.ackWaitMs,
+    retryMaxMs: bus.timing.retryMaxMs,
   };
   await ensureConsumer(bus.jsm, spec);
   const consumer = new DurableConsumer<T>(
@@ -39,6 +45,9 @@ export async function consumeJson<T>(
         subject: (reason) => bus.names.deadletterSubject(o.app, reason),
       },
       logger: o.logger,
+      ...(o.repairSkips === false
+        ? {}
+        : { skipRepair: { jsm: bus.jsm, ...(o.onSkipRepaired ? { onRepaired: o.onSkipRepaired } : {}) } }),
       ...(o.onDeadLettered ? { onDeadLettered: o.onDeadLettered } : {}),
     },
     {

@@ -1,5 +1,6 @@
 import { type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
 import { connectBus } from './connection';
+import { DEFAULT_ACK_WAIT_MS, DEFAULT_RETRY_MAX_MS } from './consumer';
 import { busNames, type BusNames } from './names';
 import { JetStreamPublisher } from './publisher';
 import { ensureStreams, streamConfigs, type StreamLimits } from './streams';
@@ -14,6 +15,9 @@ export interface BusSettings extends Omit<StreamLimits, 'replicas'> {
   natsTlsCertFile?: string;
   natsTlsKeyFile?: string;
   streamPrefix: string;
+  /** Consumer redelivery timing (CITYSOC_NATS_ACK_WAIT_MS / CITYSOC_NATS_RETRY_MAX_MS); 30 s when omitted. */
+  natsAckWaitMs?: number;
+  natsRetryMaxMs?: number;
 }
 
 export interface Bus {
@@ -22,6 +26,8 @@ export interface Bus {
   jsm: JetStreamManager;
   names: BusNames;
   publisher: JetStreamPublisher;
+  /** Redelivery timing every consumer of this app declares. */
+  timing: { ackWaitMs: number; retryMaxMs: number };
   close(): Promise<void>;
 }
 
@@ -56,6 +62,10 @@ export async function openBus(settings: BusSettings, appName: string, publishAtt
     jsm,
     names,
     publisher,
+    timing: {
+      ackWaitMs: settings.natsAckWaitMs ?? DEFAULT_ACK_WAIT_MS,
+      retryMaxMs: settings.natsRetryMaxMs ?? DEFAULT_RETRY_MAX_MS,
+    },
     close: async () => {
       if (!nc.isClosed()) await nc.drain();
       publisher.close();

@@ -42,6 +42,21 @@ export const natsOptions = {
     min: 1,
     max: 5,
   }),
+  natsAckWaitMs: int({
+    env: 'CITYSOC_NATS_ACK_WAIT_MS',
+    description:
+      'How long JetStream waits for a consumer to ack before redelivering: the delay before a crashed replica’s messages go to another (slow batches send in-progress acks)',
+    default: 30_000,
+    min: 500,
+    max: 3_600_000,
+  }),
+  natsRetryMaxMs: int({
+    env: 'CITYSOC_NATS_RETRY_MAX_MS',
+    description: 'Longest back-off before a message whose handler failed is retried (doubling from 500 ms)',
+    default: 30_000,
+    min: 500,
+    max: 3_600_000,
+  }),
   eventsMaxAgeHours: int({
     env: 'CITYSOC_EVENTS_MAX_AGE_HOURS',
     description: 'How long the EVENTS stream keeps events',

@@ -25,6 +25,7 @@ export {
   redisSettingsFromEnv,
   redisPersistence,
   assertRedisDurable,
+  redisReadyCheck,
   parseHostPort,
   type RedisConnectionSettings,
   type RedisPersistence,

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Queue } from 'bullmq';
 import { startRedis, startSentinel, uniquePrefix, waitFor, waitReplicaSynced } from '@citysoc/testing';
-import { assertRedisDurable, redisConnection, redisSettingsFromEnv } from './redis';
+import { assertRedisDurable, redisConnection, redisReadyCheck, redisSettingsFromEnv } from './redis';
 
 /** Durable Redis for BullMQ: a Redis of our own with AOF, the readiness check, a Sentinel-resolved client. */
 describe('durable Redis', () => {
@@ -19,6 +19,12 @@ describe('durable Redis', () => {
       await expect(assertRedisDurable(v, false)).rejects.toThrow(/does not persist/);
       await expect(assertRedisDurable(v, true)).resolves.toMatchObject({ aof: false });
       await expect(assertRedisDurable(d, false)).resolves.toMatchObject({ aof: true, fsync: 'everysec' });
+      // The apps' shared readiness check (API, responder, reporter) reports instead of throwing.
+      await expect(redisReadyCheck(v, false)()).resolves.toMatchObject({ ok: false });
+      await expect(redisReadyCheck(d, false)()).resolves.toEqual({
+        ok: true,
+        detail: 'aof on, appendfsync everysec',
+      });
     } finally {
       v.disconnect();
       d.disconnect();

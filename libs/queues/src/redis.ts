@@ -114,3 +114,26 @@ export async function assertRedisDurable(
     throw new Error('Redis appendfsync is "no": set everysec so a crash loses at most one second');
   return p;
 }
+
+/**
+ * The readiness check of every app that keeps work in Redis (API, responder, reporter): Redis answers and
+ * persists (assertRedisDurable). Failing, not throwing: the app stays up and reports not ready (503) until
+ * the operator turns AOF on, which an orchestrator then sees.
+ */
+export function redisReadyCheck(
+  redis: Redis,
+  allowVolatile = redisSettingsFromEnv().redisAllowVolatile,
+): () => Promise<{ ok: boolean; detail?: string }> {
+  return async () => {
+    try {
+      if ((await redis.ping()) !== 'PONG') return { ok: false, detail: 'no PONG' };
+      const p = await assertRedisDurable(redis, allowVolatile);
+      return {
+        ok: true,
+        detail: p.aof ? `aof on${p.fsync ? `, appendfsync ${p.fsync}` : ''}` : 'volatile (allowed)',
+      };
+    } catch (err) {
+      return { ok: false, detail: err instanceof Error ? err.message : String(err) };
+    }
+  };
+}

@@ -1,16 +1,10 @@
 import { type INestApplication } from '@nestjs/common';
-import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
 import request from 'supertest';
 import { type Alert } from '@citysoc/ecs';
-import { loadConfig } from '@citysoc/config';
 import { type ControlStore, type EventAggregates, type EventStore, type SavedView } from '@citysoc/store';
-import { uniquePrefix } from '@citysoc/testing';
-import { bootstrapAdmin, createApiApp } from '../app';
-import { apiSchema } from '../config';
-import { CONTROL_STORE, EVENT_STORE } from '../tokens';
+import { startTestApi, type TestApi } from '@citysoc/testing';
+import { EVENT_STORE } from '../tokens';
 
 const T0 = Date.parse('2026-11-27T03:00:00Z');
 const KIM_MA = ['hanoi', 'ba-dinh', 'kim-ma'];
@@ -42,22 +36,16 @@ function alertAt(n: number, minutes: number, unitPath: string[], unitName: strin
 
 /** The console API against real Redis/NATS and a real SQLite file: scope, grouping, bulk by query, stream. */
 describe('console API', () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'citysoc-console-api-'));
   const adminToken = `csk_admin_${'y'.repeat(30)}`;
+  let api: TestApi;
   let app: INestApplication;
   let control: ControlStore;
   let analyst: string;
   let wardAnalyst: string;
 
   beforeAll(async () => {
-    const config = loadConfig(apiSchema, {
-      CITYSOC_DATA_DIR: dir,
-      CITYSOC_QUEUE_PREFIX: `citysoc-${uniquePrefix()}`,
-    });
-    app = await createApiApp(config);
-    await app.init();
-    bootstrapAdmin(app, adminToken);
-    control = app.get<ControlStore>(CONTROL_STORE);
+    api = await startTestApi({ adminToken, name: 'console-api' });
+    ({ app, control } = api);
     // Six incidents, an hour apart: even ones in Hàng Bạc, odd ones in Kim Mã.
     for (let n = 0; n < 6; n++) {
       const [p, name] =
@@ -66,23 +54,13 @@ describe('console API', () => {
           : [['hanoi', 'hoan-kiem', 'hang-bac'], 'Phường Hàng Bạc'];
       control.incidents.recordAlert(alertAt(n, n * 60, p, name), 60_000);
     }
-    const issue = async (name: string, unit?: string) =>
-      (
-        (
-          await request(app.getHttpServer())
-            .post('/api/v1/tokens')
-            .set('authorization', `Bearer ${adminToken}`)
-            .send({ name, role: 'responder', ...(unit ? { unit } : {}) })
-            .expect(201)
-        ).body as { token: string }
-      ).token;
+    const issue = (name: string, unit?: string) => api.issueToken(name, 'responder', unit);
     analyst = await issue('an.analyst');
     wardAnalyst = await issue('ward.analyst', 'hanoi/hoan-kiem/hang-bac');
   }, 30_000);
 
   afterAll(async () => {
-    await app.close();
-    rmSync(dir, { recursive: true, force: true });
+    await api.close();
   });
 
   const get = (route: string, token = analyst) =>

@@ -1,31 +1,23 @@
 import { type INestApplication } from '@nestjs/common';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import request from 'supertest';
-import { loadConfig } from '@citysoc/config';
 import { ApiRunRegistry, markDrillEvent } from '@citysoc/drills';
 import { type Alert, type EcsEvent } from '@citysoc/ecs';
 import { type ControlStore } from '@citysoc/store';
-import { cleanupStreams, uniquePrefix } from '@citysoc/testing';
-import { bootstrapAdmin, createApiApp } from '../app';
-import { apiSchema } from '../config';
-import { CONTROL_STORE } from '../tokens';
+import { cleanupStreams, startTestApi, type TestApi, uniquePrefix } from '@citysoc/testing';
 
 /**
  * Drill runs through the API against real NATS (the drill-runs KV bucket) and SQLite: registration by a
  * lead only, overlap refused, blind mode for analysts, abort closing the run's incidents, audit entries.
  */
 describe('drill runs API and blind mode (issue 9)', () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'citysoc-drills-api-'));
   const prefix = uniquePrefix();
   const adminToken = `csk_admin_${'d'.repeat(30)}`;
+  let api: TestApi;
   let app: INestApplication;
   let control: ControlStore;
   let lead: string;
   let analyst: string;
   const run = 'd-APITEST1';
-  const http = () => request(app.getHttpServer());
+  const http = () => api.http();
 
   function alert(id: string, entity: string, drillRun?: string): Alert {
     const t = new Date().toISOString();
@@ -54,34 +46,25 @@ describe('drill runs API and blind mode (issue 9)', () => {
   });
 
   beforeAll(async () => {
-    const config = loadConfig(apiSchema, {
-      CITYSOC_DATA_DIR: dir,
-      CITYSOC_QUEUE_PREFIX: `citysoc-${prefix}`,
-      CITYSOC_STREAM_PREFIX: prefix,
-      ...(process.env.CITYSOC_NATS_URL ? { CITYSOC_NATS_URL: process.env.CITYSOC_NATS_URL } : {}),
+    api = await startTestApi({
+      adminToken,
+      name: 'drills-api',
+      prefix,
+      listen: true,
+      env: {
+        CITYSOC_STREAM_PREFIX: prefix,
+        ...(process.env.CITYSOC_NATS_URL ? { CITYSOC_NATS_URL: process.env.CITYSOC_NATS_URL } : {}),
+      },
     });
-    app = await createApiApp(config);
-    await app.listen(0, '127.0.0.1');
-    bootstrapAdmin(app, adminToken);
-    control = app.get<ControlStore>(CONTROL_STORE);
-    const issue = async (name: string, role: string) =>
-      (
-        (
-          await http()
-            .post('/api/v1/tokens')
-            .set('authorization', `Bearer ${adminToken}`)
-            .send({ name, role })
-            .expect(201)
-        ).body as { token: string }
-      ).token;
+    ({ app, control } = api);
+    const issue = api.issueToken;
     lead = await issue('a.lead', 'lead');
     analyst = await issue('an.analyst', 'analyst');
   }, 30_000);
 
   afterAll(async () => {
-    await app.close();
+    await api.close();
     await cleanupStreams(prefix);
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('registers a run for a lead only, refuses an overlapping one and bad input, and lists runs', async () => {

@@ -4,7 +4,7 @@ import { type Response } from 'express';
 import { type Redis } from 'ioredis';
 import { type NatsConnection } from 'nats';
 import { ComponentMetrics } from '@citysoc/observability';
-import { assertRedisDurable, type IncidentQueue, type NotifyQueue } from '@citysoc/queues';
+import { redisReadyCheck, type IncidentQueue, type NotifyQueue } from '@citysoc/queues';
 import { type ControlStore, type EventStore } from '@citysoc/store';
 import { Public } from '../auth/roles';
 import {
@@ -46,11 +46,8 @@ export class HealthController {
         if (this.nc.isClosed()) throw new Error('closed');
         await this.nc.flush();
       }),
-      redis: await this.check(async () => {
-        if ((await this.redis.ping()) !== 'PONG') throw new Error('no PONG');
-        // A Redis without AOF loses the incident queue on a crash: not ready (issue 11).
-        await assertRedisDurable(this.redis);
-      }),
+      // A Redis without AOF loses the incident queue on a crash: not ready (issue 11).
+      redis: await redisReadyCheck(this.redis)(),
       store: await this.check(async () => {
         await this.events.ping();
         this.control.db.prepare('SELECT 1').get();

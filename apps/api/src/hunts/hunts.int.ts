@@ -1,23 +1,19 @@
 import { type INestApplication } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
-import { loadConfig } from '@citysoc/config';
 import { type EcsEvent } from '@citysoc/ecs';
 import { type ControlStore, type EventStore } from '@citysoc/store';
 import { markDrillEvent } from '@citysoc/drills';
-import { cleanupStreams, uniquePrefix } from '@citysoc/testing';
-import { bootstrapAdmin, createApiApp } from '../app';
-import { apiSchema } from '../config';
-import { CONTROL_STORE, EVENT_STORE } from '../tokens';
+import { cleanupStreams, startTestApi, type TestApi, uniquePrefix } from '@citysoc/testing';
+import { EVENT_STORE } from '../tokens';
 
 /** POST /api/v1/hunts against a real SQLite file and the shipped rules, with real Redis/NATS. */
 describe('POST /api/v1/hunts', () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'citysoc-hunts-'));
   const adminToken = `csk_admin_${'h'.repeat(30)}`;
   const prefix = uniquePrefix();
+  let api: TestApi;
   let app: INestApplication;
   let control: ControlStore;
   let analyst: string;
@@ -36,16 +32,17 @@ describe('POST /api/v1/hunts', () => {
   });
 
   beforeAll(async () => {
-    const config = loadConfig(apiSchema, {
-      CITYSOC_DATA_DIR: dir,
-      CITYSOC_QUEUE_PREFIX: `citysoc-${prefix}`,
-      CITYSOC_STREAM_PREFIX: prefix,
-      ...(process.env.CITYSOC_NATS_URL ? { CITYSOC_NATS_URL: process.env.CITYSOC_NATS_URL } : {}),
+    api = await startTestApi({
+      adminToken,
+      name: 'hunts',
+      prefix,
+      env: {
+        CITYSOC_STREAM_PREFIX: prefix,
+        ...(process.env.CITYSOC_NATS_URL ? { CITYSOC_NATS_URL: process.env.CITYSOC_NATS_URL } : {}),
+      },
     });
-    app = await createApiApp(config);
-    await app.init();
-    expect(bootstrapAdmin(app, adminToken)).toEqual({ preset: true });
-    control = app.get<ControlStore>(CONTROL_STORE);
+    ({ app, control } = api);
+    expect(api.bootstrap).toEqual({ preset: true });
     await app
       .get<EventStore>(EVENT_STORE)
       .insertEvents([
@@ -54,16 +51,7 @@ describe('POST /api/v1/hunts', () => {
         ev('e3', '2026-11-27T03:00:00.000Z', 'Invalid user admin from 10.0.0.9 port 4244'),
         ev('e4', '2026-11-27T03:30:00.000Z', 'Failed password for bob', 'vsftpd'),
       ]);
-    const issue = async (name: string, role: string) =>
-      (
-        (
-          await request(app.getHttpServer())
-            .post('/api/v1/tokens')
-            .set('authorization', `Bearer ${adminToken}`)
-            .send({ name, role })
-            .expect(201)
-        ).body as { token: string }
-      ).token;
+    const issue = api.issueToken;
     analyst = await issue('hunt.analyst', 'analyst');
     responder = await issue('hunt.responder', 'responder');
     auditor = await issue('hunt.auditor', 'auditor');
@@ -90,9 +78,8 @@ describe('POST /api/v1/hunts', () => {
   }, 30_000);
 
   afterAll(async () => {
-    await app.close();
+    await api.close();
     await cleanupStreams(prefix);
-    rmSync(dir, { recursive: true, force: true });
   });
 
   const hunt = (token: string, body: object) =>

@@ -1,20 +1,12 @@
 import { type INestApplication } from '@nestjs/common';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import request from 'supertest';
-import { loadConfig } from '@citysoc/config';
 import { type ControlStore } from '@citysoc/store';
-import { uniquePrefix } from '@citysoc/testing';
-import { bootstrapAdmin, createApiApp } from '../app';
-import { apiSchema } from '../config';
-import { CONTROL_STORE } from '../tokens';
+import { startTestApi, type TestApi } from '@citysoc/testing';
 import { REPORT_OUTBOX } from './tokens';
 import { type ReportOutbox } from '@citysoc/reports';
 
 describe('reports in the API', () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'citysoc-api-reports-'));
   const adminToken = `csk_admin_${'y'.repeat(30)}`;
+  let api: TestApi;
   let app: INestApplication;
   let control: ControlStore;
   let lead: string;
@@ -22,14 +14,8 @@ describe('reports in the API', () => {
   let incidentId: string;
 
   beforeAll(async () => {
-    const config = loadConfig(apiSchema, {
-      CITYSOC_DATA_DIR: dir,
-      CITYSOC_QUEUE_PREFIX: `citysoc-${uniquePrefix()}`,
-    });
-    app = await createApiApp(config);
-    await app.init();
-    bootstrapAdmin(app, adminToken);
-    control = app.get<ControlStore>(CONTROL_STORE);
+    api = await startTestApi({ adminToken, name: 'api-reports' });
+    ({ app, control } = api);
     incidentId = control.incidents.recordAlert(
       {
         id: 'a1',
@@ -42,27 +28,17 @@ describe('reports in the API', () => {
       },
       60_000,
     ).incident.id;
-    const issue = async (name: string, role: string) =>
-      (
-        (
-          await request(app.getHttpServer())
-            .post('/api/v1/tokens')
-            .set('authorization', `Bearer ${adminToken}`)
-            .send({ name, role })
-            .expect(201)
-        ).body as { token: string }
-      ).token;
+    const issue = api.issueToken;
     lead = await issue('a.lead', 'lead');
     analyst = await issue('an.analyst', 'analyst');
   }, 30_000);
 
   afterAll(async () => {
     await app.get<ReportOutbox>(REPORT_OUTBOX).queue.obliterate({ force: true });
-    await app.close();
-    rmSync(dir, { recursive: true, force: true });
+    await api.close();
   });
 
-  const http = () => request(app.getHttpServer());
+  const http = () => api.http();
 
   it('previews the report as STIX and as the Vietnamese form, without internal addresses', async () => {
     const stix = await http()
