@@ -154,6 +154,43 @@ export interface ElasticsearchIncidentDocsOptions {
 
 export const DEFAULT_INCIDENT_INDEX = 'citysoc-incidents';
 
+/**
+ * Index template of the incident indices (documents, group heads, alert links): documents are read by id;
+ * only what a search needs is mapped (`dynamic: false` keeps the rest stored, unindexed, so an audit detail
+ * or a history text can never cause a mapping conflict). `outbox.key` is what drainPending searches for.
+ */
+export function incidentIndexTemplate(index: string): Record<string, unknown> {
+  const keyword = { type: 'keyword' };
+  const millis = { type: 'date', format: 'epoch_millis' };
+  return {
+    index_patterns: [index, `${index}-groups`, `${index}-alerts`],
+    priority: 300,
+    template: {
+      settings: { number_of_shards: 1, 'index.hidden': true },
+      mappings: {
+        dynamic: false,
+        properties: {
+          id: keyword,
+          status: keyword,
+          assignee: keyword,
+          unit_path: keyword,
+          tags: keyword,
+          created_at: millis,
+          updated_at: millis,
+          closed_at: millis,
+          outbox: { properties: { key: keyword } },
+          group: {
+            properties: { key: keyword, entity: keyword, severity: keyword, priority: { type: 'integer' } },
+          },
+          incident_id: keyword,
+          group_key: keyword,
+        },
+      },
+    },
+    _meta: { managed_by: 'citysoc' },
+  };
+}
+
 /** `_id` of a group's head document: the group key hashed (keys hold entity values of any length). */
 export function groupHeadId(groupKey: string): string {
   return createHash('sha256').update(groupKey).digest('hex');
@@ -230,6 +267,15 @@ export class ElasticsearchIncidentDocs implements IncidentLifecycleStore {
     this.maxAttempts = o.maxAttempts ?? 10;
     this.now = o.now ?? Date.now;
     this.audit = o.audit;
+  }
+
+  /** PUTs the index template (idempotent); call once at start, before the first write. */
+  async install(): Promise<void> {
+    const body: Parameters<Client['indices']['putIndexTemplate']>[0] = {
+      name: this.index,
+      ...incidentIndexTemplate(this.index),
+    };
+    await this.client.indices.putIndexTemplate(body);
   }
 
   /** Index of the group heads: one document per group naming its latest incident. */

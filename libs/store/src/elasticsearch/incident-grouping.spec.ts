@@ -100,4 +100,17 @@ describe('recordAlert on Elasticsearch', () => {
     expect(incidents(fake)[0]?.group?.alert_count).toBe(2);
     expect(fake.indices.get('citysoc-incidents-alerts')?.has('m2')).toBe(true);
   });
+
+  it('installs one hidden index template for the incident, group and alert-link indices', async () => {
+    const { fake, docs } = setup();
+    await docs.install();
+    expect(fake.requests.map((q) => [q.method, q.path])).toEqual([
+      ['PUT', '/_index_template/citysoc-incidents'],
+    ]);
+    expect(fake.indexTemplates.get('citysoc-incidents')).toMatchObject({
+      index_patterns: ['citysoc-incidents', 'citysoc-incidents-groups', 'citysoc-incidents-alerts'],
+      template: { settings: { 'index.hidden': true }, mappings: { dynamic: false } },
+    });
+    expect(fake.templateFor('citysoc-incidents-groups')).toBe(fake.indexTemplates.get('citysoc-incidents'));
+  });
 });
