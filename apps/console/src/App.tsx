@@ -15,6 +15,7 @@ import { LoginPage } from './pages/Login';
 import { QueuePage } from './pages/Queue';
 import { ReportsPage } from './pages/Reports';
 import { RulesPage } from './pages/Rules';
+import { StoragePage } from './pages/Storage';
 import { UnitsPage } from './pages/Units';
 import { Dialog } from './ui';
 
@@ -27,6 +28,7 @@ const NAV = [
   ['/attack', 'nav.attack'],
   ['/reports', 'nav.reports'],
   ['/audit', 'nav.audit'],
+  ['/storage', 'nav.storage'],
   ['/drills', 'nav.drills'],
 ] as const;
 
@@ -150,6 +152,7 @@ export function App() {
           <Route path="/units" element={<UnitsPage />} />
           <Route path="/dash" element={<DashPage />} />
           <Route path="/audit" element={<AuditPage />} />
+          <Route path="/storage" element={<StoragePage />} />
           <Route path="/reports" element={<ReportsPage />} />
           <Route path="/rules" element={<RulesPage />} />
           <Route path="/attack" element={<AttackPage />} />

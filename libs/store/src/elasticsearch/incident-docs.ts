@@ -1,6 +1,25 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { type Client, errors } from '@elastic/elasticsearch';
-import { type IncidentStatus, checkTransition, isClosed } from '@citysoc/incidents';
+import { nextIncidentTags } from '@citysoc/drills';
+import { type Alert, type Severity, type UnitAttribution } from '@citysoc/ecs';
+import {
+  DEFAULT_GROUPING,
+  type GroupingPolicy,
+  type IncidentStatus,
+  type Mitre,
+  checkTransition,
+  groupOf,
+  incidentIdFor,
+  incidentTitle,
+  isClosed,
+  maxSeverity,
+  mergeMitre,
+  mitreFromTags,
+  placeAlert,
+  priorityScore,
+  unitOf,
+  unitPathOf,
+} from '@citysoc/incidents';
 import { type AuditEntry, type AuditInput } from '../sqlite/audit-log';
 import {
   IncidentConflictError,
@@ -74,6 +93,36 @@ export interface IncidentLifecycleDoc {
   comments: Array<{ at: number; actor: string; text: string }>;
   /** Audit entries of changes already made, not yet in the audit log (drained after each write). */
   outbox: OutboxEntry[];
+  /** For incidents opened by recordAlert: what grouped them and what they hold. */
+  group?: IncidentGroupFields;
+}
+
+export interface IncidentGroupFields {
+  key: string;
+  title: string;
+  severity: Severity;
+  rule_ids: string[];
+  entity: string;
+  alert_count: number;
+  first_seen: number;
+  last_seen: number;
+  reason: string;
+  mitre: Mitre;
+  priority: number;
+  /** How many times a late alert reopened it. */
+  generation: number;
+  unit: UnitAttribution | null;
+  /** Every alert recorded in it: the redelivery check that survives a crash before the alert's link. */
+  alert_ids: string[];
+}
+
+/** What recordAlert answers, as SqliteIncidentStore.recordAlert. */
+export interface RecordedAlert {
+  incident: IncidentLifecycleDoc;
+  created: boolean;
+  duplicate: boolean;
+  reopened: boolean;
+  severityRaised?: boolean;
 }
 
 /** What an action answers: the document before and after, and audit entries still waiting in its outbox. */
@@ -104,6 +153,48 @@ export interface ElasticsearchIncidentDocsOptions {
 }
 
 export const DEFAULT_INCIDENT_INDEX = 'citysoc-incidents';
+
+/**
+ * Index template of the incident indices (documents, group heads, alert links): documents are read by id;
+ * only what a search needs is mapped (`dynamic: false` keeps the rest stored, unindexed, so an audit detail
+ * or a history text can never cause a mapping conflict). `outbox.key` is what drainPending searches for.
+ */
+export function incidentIndexTemplate(index: string): Record<string, unknown> {
+  const keyword = { type: 'keyword' };
+  const millis = { type: 'date', format: 'epoch_millis' };
+  return {
+    index_patterns: [index, `${index}-groups`, `${index}-alerts`],
+    priority: 300,
+    template: {
+      settings: { number_of_shards: 1, 'index.hidden': true },
+      mappings: {
+        dynamic: false,
+        properties: {
+          id: keyword,
+          status: keyword,
+          assignee: keyword,
+          unit_path: keyword,
+          tags: keyword,
+          created_at: millis,
+          updated_at: millis,
+          closed_at: millis,
+          outbox: { properties: { key: keyword } },
+          group: {
+            properties: { key: keyword, entity: keyword, severity: keyword, priority: { type: 'integer' } },
+          },
+          incident_id: keyword,
+          group_key: keyword,
+        },
+      },
+    },
+    _meta: { managed_by: 'citysoc' },
+  };
+}
+
+/** `_id` of a group's head document: the group key hashed (keys hold entity values of any length). */
+export function groupHeadId(groupKey: string): string {
+  return createHash('sha256').update(groupKey).digest('hex');
+}
 
 function isStatus(e: unknown, status: number): boolean {
   return e instanceof errors.ResponseError && e.statusCode === status;
@@ -176,6 +267,247 @@ export class ElasticsearchIncidentDocs implements IncidentLifecycleStore {
     this.maxAttempts = o.maxAttempts ?? 10;
     this.now = o.now ?? Date.now;
     this.audit = o.audit;
+  }
+
+  /** PUTs the index template (idempotent); call once at start, before the first write. */
+  async install(): Promise<void> {
+    const body: Parameters<Client['indices']['putIndexTemplate']>[0] = {
+      name: this.index,
+      ...incidentIndexTemplate(this.index),
+    };
+    await this.client.indices.putIndexTemplate(body);
+  }
+
+  /** Index of the group heads: one document per group naming its latest incident. */
+  get groupsIndex(): string {
+    return `${this.index}-groups`;
+  }
+
+  /** Index of the alert links: `_id` = alert id → its incident (the redelivery check). */
+  get alertsIndex(): string {
+    return `${this.index}-alerts`;
+  }
+
+  /**
+   * Records an alert in its incident with SqliteIncidentStore.recordAlert's rules (groupOf, placeAlert,
+   * re-open, follow duplicates, severity/priority/MITRE/drill tags), without a transaction:
+   * - the alert's link (`<index>-alerts/_doc/<alert id>`) and the incident's `alert_ids` say "already
+   *   recorded" (the link is written last, so `alert_ids` covers a crash before it);
+   * - the group's head document (`<index>-groups/_doc/<sha256 of the group key>`) names the group's latest
+   *   incident and only moves under `if_seq_no`: it serialises writers of one group, as the audit head does;
+   * - attaching is a conditional write of the incident; opening creates the incident with the
+   *   deterministic id (`incidentIdFor`, as SQLite) and `op_type=create`, then moves the head. If the head
+   *   moved in between, the just-created incident is deleted (under its own seq_no) and the alert placed
+   *   again; if a replay finds its incident already created (a crash before the head moved) it adopts it.
+   * Every 409 re-reads and re-decides, at most `maxAttempts` times.
+   */
+  async recordAlert(alert: Alert, policyOrWindow: GroupingPolicy | number): Promise<RecordedAlert> {
+    const policy =
+      typeof policyOrWindow === 'number' ? { ...DEFAULT_GROUPING, windowMs: policyOrWindow } : policyOrWindow;
+    const group = groupOf(alert, policy);
+    const headId = groupHeadId(group.key);
+    const t = Date.parse(alert['@timestamp']);
+    for (let attempt = 0; attempt < this.maxAttempts; attempt++) {
+      const link = await this.readFrom<{ incident_id: string }>(this.alertsIndex, alert.id);
+      if (link) {
+        const inc = await this.read(link.doc.incident_id);
+        if (inc) return { incident: inc.doc, created: false, duplicate: true, reopened: false };
+      }
+      const now = this.now();
+      const at = Number.isNaN(t) ? now : t;
+      const head = await this.readFrom<{ incident_id: string }>(this.groupsIndex, headId);
+      let latest = head ? await this.read(head.doc.incident_id) : undefined;
+      if (latest?.doc.group?.alert_ids.includes(alert.id)) {
+        await this.writeLink(alert.id, latest.doc.id, at);
+        return { incident: latest.doc, created: false, duplicate: true, reopened: false };
+      }
+      let placement = latest?.doc.group
+        ? placeAlert(
+            {
+              status: latest.doc.status,
+              firstSeenMs: latest.doc.group.first_seen,
+              lastSeenMs: latest.doc.group.last_seen,
+            },
+            at,
+            policy.windowMs,
+            policy.reopen,
+          )
+        : 'open';
+      // A duplicate passes its alerts to the incident it duplicates (a short chain at most).
+      for (let hops = 0; placement === 'follow_duplicate' && latest?.doc.duplicate_of && hops < 5; hops++) {
+        latest = await this.read(latest.doc.duplicate_of);
+        if (!latest) break;
+        placement =
+          latest.doc.status === 'duplicate'
+            ? 'follow_duplicate'
+            : isClosed(latest.doc.status)
+              ? 'attach'
+              : 'join';
+      }
+      if (placement === 'follow_duplicate') placement = 'attach';
+
+      if (latest?.doc.group && placement !== 'open') {
+        const cur = latest.doc;
+        const g = cur.group as IncidentGroupFields;
+        const severity = maxSeverity(g.severity, alert.rule.level);
+        let after: IncidentLifecycleDoc = {
+          ...cur,
+          updated_at: now,
+          tags: nextIncidentTags(cur.tags, alert, false),
+          group: {
+            ...g,
+            alert_count: g.alert_count + 1,
+            first_seen: Math.min(g.first_seen, at),
+            last_seen: Math.max(g.last_seen, at),
+            severity,
+            rule_ids: [...new Set([...g.rule_ids, alert.rule.id])],
+            mitre: mergeMitre(g.mitre, mitreFromTags(alert.rule.tags)),
+            priority: priorityScore(severity, g.unit?.criticality),
+            alert_ids: [...g.alert_ids, alert.id],
+          },
+        };
+        if (placement === 'reopen') {
+          after = {
+            ...after,
+            status: 'new',
+            assignee: null,
+            claim_token: null,
+            claim_expires_at: null,
+            reason: null,
+            closed_at: null,
+            reopened_at: now,
+            group: { ...(after.group as IncidentGroupFields), generation: g.generation + 1 },
+            history: [
+              ...cur.history,
+              {
+                at: now,
+                actor: 'system',
+                from: cur.status,
+                to: 'new',
+                text: `reopened: alert ${alert.id} arrived within the grouping window after the incident was ${cur.status}`,
+              },
+            ],
+          };
+        }
+        if (!(await this.writeIf(after, latest))) continue;
+        await this.writeLink(alert.id, cur.id, at);
+        return {
+          incident: after,
+          created: false,
+          duplicate: false,
+          reopened: placement === 'reopen',
+          severityRaised: severity !== g.severity,
+        };
+      }
+
+      const id = incidentIdFor(group.key, alert.id);
+      const unit = unitOf(alert) ?? null;
+      const doc: IncidentLifecycleDoc = {
+        id,
+        status: 'new',
+        assignee: null,
+        reason: null,
+        duplicate_of: null,
+        created_at: now,
+        updated_at: now,
+        acknowledged_at: null,
+        closed_at: null,
+        reopened_at: null,
+        claim_token: null,
+        claim_expires_at: null,
+        history: [{ at: now, actor: 'system', from: 'new', to: 'new', text: group.reason }],
+        unit_path: unitPathOf(unit ?? undefined),
+        tags: nextIncidentTags([], alert, true),
+        comments: [],
+        outbox: [],
+        group: {
+          key: group.key,
+          title: incidentTitle(alert, group.entity),
+          severity: alert.rule.level,
+          rule_ids: [alert.rule.id],
+          entity: group.entity,
+          alert_count: 1,
+          first_seen: at,
+          last_seen: at,
+          reason: group.reason,
+          mitre: mitreFromTags(alert.rule.tags),
+          priority: priorityScore(alert.rule.level, unit?.criticality),
+          generation: 0,
+          unit,
+          alert_ids: [alert.id],
+        },
+      };
+      let mine: { seqNo: number; primaryTerm: number } | undefined;
+      try {
+        const r = await this.client.index({ index: this.index, id, op_type: 'create', document: doc });
+        mine = { seqNo: r._seq_no as number, primaryTerm: r._primary_term as number };
+      } catch (e) {
+        if (!isStatus(e, 409)) throw e;
+        // Created by an earlier attempt with this alert that died before moving the head: adopt it.
+        const existing = await this.read(id);
+        if (!existing?.doc.group?.alert_ids.includes(alert.id)) {
+          this.conflicts++;
+          continue;
+        }
+      }
+      try {
+        await this.client.index({
+          index: this.groupsIndex,
+          id: headId,
+          document: { group_key: group.key, incident_id: id },
+          ...(head
+            ? { if_seq_no: head.seqNo, if_primary_term: head.primaryTerm }
+            : { op_type: 'create' as const }),
+        });
+      } catch (e) {
+        if (!isStatus(e, 409)) throw e;
+        // Another writer placed an alert of this group meanwhile: withdraw ours and decide again.
+        this.conflicts++;
+        if (mine)
+          await this.client
+            .delete({ index: this.index, id, if_seq_no: mine.seqNo, if_primary_term: mine.primaryTerm })
+            .catch(ignoreStatus(404, 409));
+        continue;
+      }
+      await this.writeLink(alert.id, id, at);
+      const incident = (await this.read(id))?.doc ?? doc;
+      return { incident, created: true, duplicate: false, reopened: false };
+    }
+    throw new IncidentConflictError(
+      `alert ${alert.id}: its group kept changing under ${this.maxAttempts} attempts`,
+    );
+  }
+
+  private async writeLink(alertId: string, incidentId: string, at: number): Promise<void> {
+    await this.client
+      .index({
+        index: this.alertsIndex,
+        id: alertId,
+        op_type: 'create',
+        document: { incident_id: incidentId, ts: at },
+      })
+      .catch(ignoreStatus(409));
+  }
+
+  /** A conditional write of `doc` over what was read; false when someone else wrote first (409). */
+  private async writeIf(
+    doc: IncidentLifecycleDoc,
+    read: { seqNo: number; primaryTerm: number },
+  ): Promise<boolean> {
+    try {
+      await this.client.index({
+        index: this.index,
+        id: doc.id,
+        document: doc,
+        if_seq_no: read.seqNo,
+        if_primary_term: read.primaryTerm,
+      });
+      return true;
+    } catch (e) {
+      if (!isStatus(e, 409)) throw e;
+      this.conflicts++;
+      return false;
+    }
   }
 
   /** Opened by the system (the responder), so not a human action: no audit entry. */
@@ -464,6 +796,20 @@ export class ElasticsearchIncidentDocs implements IncidentLifecycleStore {
     return { incidents: res.hits.hits.length, pending };
   }
 
+  private async readFrom<T>(
+    index: string,
+    id: string,
+  ): Promise<{ doc: T; seqNo: number; primaryTerm: number } | undefined> {
+    try {
+      const r = await this.client.get<T>({ index, id });
+      if (!r.found || !r._source) return undefined;
+      return { doc: r._source, seqNo: r._seq_no as number, primaryTerm: r._primary_term as number };
+    } catch (e) {
+      if (isStatus(e, 404)) return undefined;
+      throw e;
+    }
+  }
+
   private async read(
     id: string,
   ): Promise<{ doc: IncidentLifecycleDoc; seqNo: number; primaryTerm: number } | undefined> {
@@ -476,4 +822,10 @@ export class ElasticsearchIncidentDocs implements IncidentLifecycleStore {
       throw e;
     }
   }
+}
+
+function ignoreStatus(...statuses: number[]): (e: unknown) => void {
+  return (e) => {
+    if (!statuses.some((st) => isStatus(e, st))) throw e;
+  };
 }

@@ -278,6 +278,14 @@ export class FakeCluster {
   private deleteDoc(p: MockParams): unknown {
     const { index, id } = this.docPath(p);
     const docs = this.indices.get(index);
+    const cur = docs?.get(id);
+    const qs = p.querystring as { if_seq_no?: string | number; if_primary_term?: string | number };
+    if (
+      cur &&
+      qs.if_seq_no !== undefined &&
+      (String(cur.seqNo) !== String(qs.if_seq_no) || String(cur.primaryTerm) !== String(qs.if_primary_term))
+    )
+      return FakeCluster.error(409, 'version_conflict_engine_exception', `[${id}]: version conflict`);
     if (!docs?.delete(id)) return FakeCluster.error(404, 'not_found', `[${id}] not found`);
     return { _index: index, _id: id, result: 'deleted', _seq_no: this.nextSeqNo++, _primary_term: 1 };
   }
