@@ -4,7 +4,7 @@ import { decodeV5 } from './netflow5';
 import { decodeV9 } from './netflow9';
 import { allZero } from './sets';
 import type { TemplateCache } from './templates';
-import type { DecodeContext, DecodeResult, FlowError, FlowRecord, MessageInfo } from './types';
+import type { DecodeContext, DecodeResult, FlowRecord } from './types';
 
 /**
  * Decodes one UDP payload (or a file of glued messages) from one exporter. Never throws: malformed input
@@ -13,12 +13,11 @@ import type { DecodeContext, DecodeResult, FlowError, FlowRecord, MessageInfo } 
  * that brings their template.
  */
 export function decodeDatagram(buf: Buffer, ctx: DecodeContext, cache: TemplateCache): DecodeResult {
-  const records: FlowRecord[] = [];
-  const errors: FlowError[] = [];
-  const messages: MessageInfo[] = [];
+  const out: DecodeResult = { records: [], layouts: [], errors: [], messages: [] };
+  const { errors } = out;
   if (buf.length < 2) {
     errors.push({ code: 'short-datagram', message: `datagram of ${buf.length} bytes`, offset: 0 });
-    return { records, errors, messages };
+    return out;
   }
   let off = 0;
   let messageIndex = 0;
@@ -26,10 +25,9 @@ export function decodeDatagram(buf: Buffer, ctx: DecodeContext, cache: TemplateC
     while (buf.length - off >= 2) {
       const version = buf.readUInt16BE(off);
       let next: number;
-      if (version === 5) next = decodeV5(buf, off, ctx, messageIndex, records, errors, messages);
-      else if (version === 9) next = decodeV9(buf, off, ctx, cache, messageIndex, records, errors, messages);
-      else if (version === 10)
-        next = decodeIpfix(buf, off, ctx, cache, messageIndex, records, errors, messages);
+      if (version === 5) next = decodeV5(buf, off, ctx, messageIndex, out);
+      else if (version === 9) next = decodeV9(buf, off, ctx, cache, messageIndex, out);
+      else if (version === 10) next = decodeIpfix(buf, off, ctx, cache, messageIndex, out);
       else {
         if (off === 0 || !allZero(buf, off, buf.length)) {
           errors.push({ code: 'unsupported-version', message: `version ${version}`, offset: off });
@@ -44,7 +42,7 @@ export function decodeDatagram(buf: Buffer, ctx: DecodeContext, cache: TemplateC
     // Bounds are checked before every read; this is the last line so a decoder bug costs a datagram, not the process.
     errors.push({ code: 'internal', message: e instanceof Error ? e.message : String(e), offset: off });
   }
-  return { records, errors, messages };
+  return out;
 }
 
 // The message part of the id is the same for every record of a message: hash it once per message.
