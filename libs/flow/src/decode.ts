@@ -45,8 +45,14 @@ export function decodeDatagram(buf: Buffer, ctx: DecodeContext, cache: TemplateC
   return out;
 }
 
-// The message part of the id is the same for every record of a message: hash it once per message.
-let lastMessageKey = '';
+// The message part of the id is the same for every record of a message: hash it once per message (the
+// last message's facts are compared one by one, cheaper than building a key string per record).
+let lastExporter = '';
+let lastVersion = -1;
+let lastDomain = -1;
+let lastSequence = -1;
+let lastExportTime = NaN;
+let lastMessageIndex = -1;
 let lastMessageHash = '';
 
 /**
@@ -57,9 +63,20 @@ let lastMessageHash = '';
  * the position it had in its own datagram, so late decoding does not change ids.
  */
 export function flowRecordId(r: FlowRecord): string {
-  const key = `${r.exporter}|${r.version}|${r.domain}|${r.sequence}|${r.exportTime}|${r.messageIndex}`;
-  if (key !== lastMessageKey) {
-    lastMessageKey = key;
+  if (
+    r.sequence !== lastSequence ||
+    r.exportTime !== lastExportTime ||
+    r.messageIndex !== lastMessageIndex ||
+    r.domain !== lastDomain ||
+    r.version !== lastVersion ||
+    r.exporter !== lastExporter
+  ) {
+    lastExporter = r.exporter;
+    lastVersion = r.version;
+    lastDomain = r.domain;
+    lastSequence = r.sequence;
+    lastExportTime = r.exportTime;
+    lastMessageIndex = r.messageIndex;
     lastMessageHash = stableId(
       'fl',
       r.exporter,
@@ -73,6 +90,10 @@ export function flowRecordId(r: FlowRecord): string {
   return lastMessageHash + hex4(r.setIndex) + hex4(r.recordIndex);
 }
 
+// Positions are small numbers: their 4-digit hex is kept once made.
+const HEX4: string[] = [];
+
 function hex4(n: number): string {
-  return (n & 0xffff).toString(16).padStart(4, '0');
+  const i = n & 0xffff;
+  return (HEX4[i] ??= i.toString(16).padStart(4, '0'));
 }
