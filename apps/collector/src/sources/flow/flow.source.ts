@@ -27,8 +27,12 @@ export interface FlowSourceOptions {
   batch?: BatchLimits;
 }
 
-/** Datagrams decoded per turn of the event loop before the sockets are read again. */
-const DRAIN_SLICE = 64;
+/**
+ * Longest stretch of decoding before the sockets are read again. libuv reads at most 32 datagrams per
+ * socket per turn of the event loop, so the reading rate is 32 per slice: a short slice keeps it above
+ * what exporters send while the decoding (the expensive part) catches up from the queue.
+ */
+const DRAIN_SLICE_MS = 1;
 
 interface Received {
   msg: Buffer;
@@ -154,7 +158,7 @@ export class FlowSource {
         return;
       }
       this.queue.push({ msg, address: rinfo.address, port: rinfo.port, inputName, receivedAt: Date.now() });
-      this.draining ??= setImmediate(() => this.drain(ingest, DRAIN_SLICE));
+      this.draining ??= setImmediate(() => this.drain(ingest, DRAIN_SLICE_MS));
     });
     socket.on('error', (err) => {
       this.metrics.errors.inc({ component: inputName, error_type: 'socket' });
@@ -174,12 +178,12 @@ export class FlowSource {
     return bound;
   }
 
-  /** Decodes up to `max` queued datagrams, then yields to the sockets (setImmediate runs after I/O polling). */
-  private drain(ingest: FlowIngest, max: number): void {
+  /** Decodes queued datagrams for up to `ms`, then yields to the sockets (setImmediate runs after I/O polling). */
+  private drain(ingest: FlowIngest, ms: number): void {
     this.draining = undefined;
-    const end = Math.min(this.queue.length, this.queueHead + max);
-    for (; this.queueHead < end; this.queueHead++) {
-      const d = this.queue[this.queueHead]!;
+    const until = performance.now() + ms;
+    while (this.queueHead < this.queue.length && performance.now() < until) {
+      const d = this.queue[this.queueHead++]!;
       const meta = {
         exporter: exporterAddress(d.address),
         port: d.port,
@@ -199,7 +203,7 @@ export class FlowSource {
         this.queue = this.queue.slice(this.queueHead);
         this.queueHead = 0;
       }
-      this.draining = setImmediate(() => this.drain(ingest, max));
+      this.draining = setImmediate(() => this.drain(ingest, ms));
     }
   }
 
@@ -209,7 +213,7 @@ export class FlowSource {
     // Datagrams already read are decoded and their batches published now (the collector then waits for
     // everything in flight before it disconnects).
     if (this.draining) clearImmediate(this.draining);
-    if (this.ingest) this.drain(this.ingest, Number.MAX_SAFE_INTEGER);
+    if (this.ingest) this.drain(this.ingest, Number.POSITIVE_INFINITY);
     void this.ingest?.flush();
     // Sets still waiting for a template would die with this process: dead-letter them now (the collector
     // waits for in-flight work before it disconnects).
