@@ -24,8 +24,9 @@ export interface FlowJsonOptions extends FlowEcsOptions {
 
 interface Plan {
   keys: string[];
-  /** `"<key>":` for every key. */
+  /** `"<key>":` for every key, and `,"<key>":`. */
   keyJson: string[];
+  keyJsonComma: string[];
   /** 1 when a string value of that element never needs JSON escaping (addresses, hex, ISO times). */
   safe: Uint8Array;
   srcIp: Int32Array;
@@ -115,6 +116,7 @@ function buildPlan(layout: RecordLayout): Plan | null {
   return {
     keys,
     keyJson: keys.map((k) => `${JSON.stringify(k)}:`),
+    keyJsonComma: keys.map((k) => `,${JSON.stringify(k)}:`),
     safe: Uint8Array.from(safe),
     srcIp: at('sourceIPv4Address', 'sourceIPv6Address'),
     dstIp: at('destinationIPv4Address', 'destinationIPv6Address'),
@@ -204,6 +206,8 @@ let lastCreatedMs = NaN;
 let lastCreated = '';
 let lastExporter = '';
 let lastExporterJson = '""';
+let lastExportMs = NaN;
+let lastExportIso = '';
 
 const EVENT_CONNECTION =
   '","kind":"event","category":["network"],"type":["connection"],"action":"network_flow","dataset":"flow","module":"netflow"';
@@ -264,9 +268,16 @@ export function flowToEcsJson(rec: FlowRecord, layout: RecordLayout, opts: FlowJ
   }
   const start = rec.start;
   const end = rec.end;
-  let s = `{"@timestamp":"${isoTime(end ?? rec.exportTime)}","event":{"id":"${flowRecordId(rec)}","created":"${lastCreated}${EVENT_CONNECTION}`;
-  if (start !== undefined) s += `,"start":"${isoTime(start)}"`;
-  if (end !== undefined) s += `,"end":"${isoTime(end)}"`;
+  if (rec.exportTime !== lastExportMs) {
+    lastExportMs = rec.exportTime;
+    lastExportIso = isoTime(rec.exportTime);
+  }
+  // One ISO string per distinct time: @timestamp is the end (else the export time), start often equals end.
+  const endIso = end !== undefined ? isoTime(end) : undefined;
+  const startIso = start === undefined ? undefined : start === end ? endIso : isoTime(start);
+  let s = `{"@timestamp":"${endIso ?? lastExportIso}","event":{"id":"${flowRecordId(rec)}","created":"${lastCreated}${EVENT_CONNECTION}`;
+  if (startIso !== undefined) s += `,"start":"${startIso}"`;
+  if (endIso !== undefined) s += `,"end":"${endIso}"`;
   if (start !== undefined && end !== undefined && end >= start)
     s += `,"duration":${num((end - start) * 1_000_000)}`;
 
@@ -300,18 +311,16 @@ export function flowToEcsJson(rec: FlowRecord, layout: RecordLayout, opts: FlowJ
   if (jEgress >= 0 && jEgress === plan.kEgress && !Number.isNaN(egress)) carried[jEgress] = 1;
   if (dir === 0 || dir === 1) carried[plan.dir[0]!] = 1;
 
-  s += `},"flow":{"version":${rec.version},"exporter":${lastExporterJson},"observation_domain_id":${num(rec.domain)},"template_id":${rec.templateId},"sequence":${num(rec.sequence)},"export_time":"${isoTime(rec.exportTime)}","options_data":false,"fields":{`;
-  let first = true;
-  const keyJson = plan.keyJson;
+  s += `},"flow":{"version":${rec.version},"exporter":${lastExporterJson},"observation_domain_id":${num(rec.domain)},"template_id":${rec.templateId},"sequence":${num(rec.sequence)},"export_time":"${lastExportIso}","options_data":false,"fields":{`;
+  let keyJson = plan.keyJson;
   const safe = plan.safe;
   for (let j = 0; j < m; j++) {
     if (carried[j] === 1) {
       carried[j] = 0;
       continue;
     }
-    s += first ? keyJson[j]! : `,${keyJson[j]!}`;
-    s += valueJson(vals[j]!, safe[j] === 1);
-    first = false;
+    s += keyJson[j]! + valueJson(vals[j]!, safe[j] === 1);
+    keyJson = plan.keyJsonComma;
   }
   s += rate !== 1 ? `},"sampling_rate":${num(rate)}},"citysoc":` : '}},"citysoc":';
   s += PARSER_JSON[rec.version] ?? '{"parser":"flow"';
