@@ -181,6 +181,8 @@ async function endToEnd(
     const metrics = async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     // Records JetStream acknowledged (counted by the collector once a batch is stored).
     const storedRecords = async () => metric(await metrics(), 'citysoc_component_sent_events_total');
+    const collectorPid = pipeline.pid('collector');
+    const cpu0 = collectorPid ? procCpuSeconds(collectorPid) : NaN;
     const t0 = Date.now();
     const sendSeconds = await send(port, datagrams, records / datagrams.length, RATE);
     // Done when every record sent is stored, or when nothing moved for 5 s (loss).
@@ -203,6 +205,9 @@ async function endToEnd(
     const seconds = (doneAt - t0) / 1000;
     const text = await metrics();
     const published = metric(text, 'citysoc_component_sent_events_total');
+    // The collector's own CPU from the first datagram to now (10 ms ticks): a figure the machine's load
+    // distorts less than records/s.
+    const collectorCpu = collectorPid ? procCpuSeconds(collectorPid) - cpu0 : NaN;
     const messages = await stored();
     return {
       datagrams_sent: datagrams.length,
@@ -211,6 +216,8 @@ async function endToEnd(
       seconds_to_stored: seconds.toFixed(2),
       records_stored: published,
       records_per_second: Math.round(published / seconds),
+      collector_cpu_seconds: collectorCpu.toFixed(2),
+      records_stored_per_collector_cpu_second: Math.round(published / collectorCpu),
       messages_stored: messages,
       datagrams_with_records: withRecords,
       lost_records: records - published,

@@ -174,7 +174,14 @@ export class FlowSource {
       const n = kernelUdpDrops(bound);
       if (n !== undefined) drops.set({ component: inputName }, n);
     });
-    this.logger.log(`${inputName} UDP listening on [${this.opts.host}]:${bound}`);
+    // Linux doubles the size asked for and caps it at 2 × net.core.rmem_max: say so when the cap bites,
+    // since bursts beyond the buffer are lost in the kernel.
+    const rcvbuf = socket.getRecvBufferSize();
+    const note =
+      rcvbuf < this.opts.recvBufferBytes
+        ? ` (receive buffer ${rcvbuf} bytes, less than the ${this.opts.recvBufferBytes} asked: raise net.core.rmem_max)`
+        : ` (receive buffer ${rcvbuf} bytes)`;
+    this.logger.log(`${inputName} UDP listening on [${this.opts.host}]:${bound}${note}`);
     return bound;
   }
 
