@@ -41,6 +41,11 @@ export class Pipeline {
 
   constructor(private readonly opts: PipelineOptions = {}) {}
 
+  /** Process id of a running app (benchmarks read its CPU time from /proc). */
+  pid(app: AppName): number | undefined {
+    return this.procs.get(app)?.pid;
+  }
+
   get queuePrefix(): string {
     return `citysoc-${this.prefix}`;
   }

@@ -202,6 +202,7 @@ export class CollectorService implements OnApplicationBootstrap, OnApplicationSh
           pendingPerExporter: c.flowPendingPerExporter,
           pendingSeconds: c.flowPendingSeconds,
           replicas: c.natsReplicas,
+          batch: { events: c.flowBatchRecords, ms: c.flowBatchMs, bytes: c.flowBatchBytes },
         },
         this.bus,
         inflight,

@@ -29,15 +29,18 @@ const ICMP6_PAIRS: Record<number, number> = {
 const PORT_PROTOCOLS = new Set([6, 17, 132]);
 
 /** Writes the address into `out` at `off`; returns its length (4 or 16) or 0 when it is not an address. */
-function writeAddr(ip: string, out: Buffer, off: number): number {
+function writeAddr(ip: string, out: Uint8Array, off: number): number {
   const v4 = parseV4(ip);
   if (v4 >= 0) {
-    out.writeUInt32BE(v4, off);
+    out[off] = v4 >>> 24;
+    out[off + 1] = (v4 >>> 16) & 0xff;
+    out[off + 2] = (v4 >>> 8) & 0xff;
+    out[off + 3] = v4 & 0xff;
     return 4;
   }
   const b = addrBytes(ip);
   if (!b) return 0;
-  b.copy(out, off);
+  for (let i = 0; i < 16; i++) out[off + i] = b[i]!;
   return 16;
 }
 
@@ -120,21 +123,27 @@ export function communityId(
   let first = addrA;
   let second = addrB;
   if (!oneWay) {
-    const c = addrA.compare(addrB, 0, la, 0, la);
+    // Plain loops: Buffer#compare and #copy are native calls that cost more than 4 or 16 bytes of work.
+    let c = 0;
+    for (let i = 0; i < la && c === 0; i++) c = addrA[i]! - addrB[i]!;
     if (c > 0 || (c === 0 && ports && sp > dp)) {
       first = addrB;
       second = addrA;
       [sp, dp] = [dp, sp];
     }
   }
-  let o = scratch.writeUInt16BE(seed & 0xffff, 0);
-  o += first.copy(scratch, o, 0, la);
-  o += second.copy(scratch, o, 0, la);
+  scratch[0] = (seed >>> 8) & 0xff;
+  scratch[1] = seed & 0xff;
+  let o = 2;
+  for (let i = 0; i < la; i++) scratch[o++] = first[i]!;
+  for (let i = 0; i < la; i++) scratch[o++] = second[i]!;
   scratch[o++] = proto;
   scratch[o++] = 0;
   if (ports) {
-    o = scratch.writeUInt16BE(sp & 0xffff, o);
-    o = scratch.writeUInt16BE(dp & 0xffff, o);
+    scratch[o++] = (sp >>> 8) & 0xff;
+    scratch[o++] = sp & 0xff;
+    scratch[o++] = (dp >>> 8) & 0xff;
+    scratch[o++] = dp & 0xff;
   }
   return `1:${sha1Base64(scratch, o)}`;
 }
@@ -144,9 +153,12 @@ export function communityId(
 // compression itself (≈10 % of the collector's flow ingest profile). Checked against node:crypto in
 // community-id.spec.ts. Exported for that test only.
 const W = new Int32Array(80);
-const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const B64_CODES = Uint8Array.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/', (c) =>
+  c.charCodeAt(0),
+);
+const OUT = new Uint16Array(28);
 
-export function sha1Base64(msg: Buffer, len: number): string {
+export function sha1Base64(msg: Uint8Array, len: number): string {
   W.fill(0, 0, 16);
   for (let i = 0; i < len; i++) W[i >> 2]! |= msg[i]! << (24 - (i & 3) * 8);
   W[len >> 2]! |= 0x80 << (24 - (len & 3) * 8);
@@ -160,23 +172,34 @@ export function sha1Base64(msg: Buffer, len: number): string {
   let c = 0x98badcfe | 0;
   let d = 0x10325476;
   let e = 0xc3d2e1f0 | 0;
-  for (let t = 0; t < 80; t++) {
-    let f: number;
-    let k: number;
-    if (t < 20) {
-      f = (b & c) | (~b & d);
-      k = 0x5a827999;
-    } else if (t < 40) {
-      f = b ^ c ^ d;
-      k = 0x6ed9eba1;
-    } else if (t < 60) {
-      f = (b & c) | (b & d) | (c & d);
-      k = 0x8f1bbcdc | 0;
-    } else {
-      f = b ^ c ^ d;
-      k = 0xca62c1d6 | 0;
-    }
-    const tmp = (((a << 5) | (a >>> 27)) + f + e + k + W[t]!) | 0;
+  // Four loops, one per round function, so the compression has no branch per step.
+  let t = 0;
+  for (; t < 20; t++) {
+    const tmp = (((a << 5) | (a >>> 27)) + ((b & c) | (~b & d)) + e + 0x5a827999 + W[t]!) | 0;
+    e = d;
+    d = c;
+    c = (b << 30) | (b >>> 2);
+    b = a;
+    a = tmp;
+  }
+  for (; t < 40; t++) {
+    const tmp = (((a << 5) | (a >>> 27)) + (b ^ c ^ d) + e + 0x6ed9eba1 + W[t]!) | 0;
+    e = d;
+    d = c;
+    c = (b << 30) | (b >>> 2);
+    b = a;
+    a = tmp;
+  }
+  for (; t < 60; t++) {
+    const tmp = (((a << 5) | (a >>> 27)) + ((b & c) | (b & d) | (c & d)) + e + (0x8f1bbcdc | 0) + W[t]!) | 0;
+    e = d;
+    d = c;
+    c = (b << 30) | (b >>> 2);
+    b = a;
+    a = tmp;
+  }
+  for (; t < 80; t++) {
+    const tmp = (((a << 5) | (a >>> 27)) + (b ^ c ^ d) + e + (0xca62c1d6 | 0) + W[t]!) | 0;
     e = d;
     d = c;
     c = (b << 30) | (b >>> 2);
@@ -190,8 +213,9 @@ export function sha1Base64(msg: Buffer, len: number): string {
     (0x10325476 + d) | 0,
     ((0xc3d2e1f0 | 0) + e) | 0,
   ];
-  // 20 digest bytes → 28 base64 characters (the last group has two bytes, one '=').
-  let out = '';
+  // 20 digest bytes → 28 base64 characters (the last group has two bytes, one '='), built in one call
+  // rather than 28 string concatenations.
+  let n = 0;
   let acc = 0;
   let bits = 0;
   for (let i = 0; i < 20; i++) {
@@ -199,9 +223,11 @@ export function sha1Base64(msg: Buffer, len: number): string {
     bits += 8;
     while (bits >= 6) {
       bits -= 6;
-      out += B64[(acc >>> bits) & 63];
+      OUT[n++] = B64_CODES[(acc >>> bits) & 63]!;
     }
     acc &= (1 << bits) - 1;
   }
-  return `${out}${B64[(acc << (6 - bits)) & 63]}=`;
+  OUT[n++] = B64_CODES[(acc << (6 - bits)) & 63]!;
+  OUT[n] = 61; // '='
+  return String.fromCharCode.apply(null, OUT as unknown as number[]);
 }

@@ -48,4 +48,6 @@ export type {
   FlowValue,
   FlowVersion,
   MessageInfo,
+  RecordLayout,
 } from './types';
+export { flowToEcsJson, type FlowJsonOptions } from './ecs-json';

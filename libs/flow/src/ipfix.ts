@@ -1,10 +1,24 @@
-import { dataSet, learnTemplate, readFieldSpecs, type SetWalk } from './sets';
+import { learnTemplate, readFieldSpecs, type SetFormat, type SetWalk, walkMessage } from './sets';
 import type { TemplateCache, TemplateField } from './templates';
-import type { DecodeContext, FlowError, FlowRecord, MessageInfo } from './types';
+import type { DecodeContext, DecodeResult } from './types';
 
 export const IPFIX_HEADER = 16;
 const SET_TEMPLATE = 2;
 const SET_OPTIONS_TEMPLATE = 3;
+
+const IPFIX: SetFormat = {
+  templates(w, id, start, end) {
+    if (id === SET_TEMPLATE || id === SET_OPTIONS_TEMPLATE)
+      templates(w, start, end, id === SET_OPTIONS_TEMPLATE);
+  },
+  badSet(w, id, len, pos) {
+    w.out.errors.push({
+      code: 'bad-set-length',
+      message: `set ${id} length ${len} at ${pos} overruns the message`,
+      offset: pos,
+    });
+  },
+};
 
 /**
  * Decodes one IPFIX message (RFC 7011) at `off`. Returns the offset after it (messages may be glued in
@@ -16,10 +30,9 @@ export function decodeIpfix(
   ctx: DecodeContext,
   cache: TemplateCache,
   messageIndex: number,
-  records: FlowRecord[],
-  errors: FlowError[],
-  messages: MessageInfo[],
+  out: DecodeResult,
 ): number {
+  const { errors } = out;
   if (buf.length - off < IPFIX_HEADER) {
     errors.push({ code: 'short-datagram', message: 'IPFIX header truncated', offset: off });
     return -1;
@@ -41,48 +54,8 @@ export function decodeIpfix(
   const exportTime = buf.readUInt32BE(off + 4) * 1000;
   const sequence = buf.readUInt32BE(off + 8);
   const domain = buf.readUInt32BE(off + 12);
-  const info: MessageInfo = { version: 10, domain, sequence, exportTime, records: 0, held: 0 };
-  const w: SetWalk = {
-    buf,
-    cache,
-    scope: { exporter: ctx.exporter, version: 10, domain },
-    header: {
-      version: 10,
-      exporter: ctx.exporter,
-      domain,
-      sequence,
-      exportTime,
-      sysUptime: -1,
-      messageIndex,
-      sysInitMs: NaN,
-    },
-    now: ctx.receivedAt.getTime(),
-    records,
-    errors,
-    info,
-  };
-  const known = cache.facts(w.scope).sysInitMs;
-  if (known !== undefined) w.header.sysInitMs = known;
-  let pos = off + IPFIX_HEADER;
-  let setIndex = 0;
-  while (end - pos >= 4) {
-    const id = buf.readUInt16BE(pos);
-    const len = buf.readUInt16BE(pos + 2);
-    if (len < 4 || pos + len > end) {
-      errors.push({
-        code: 'bad-set-length',
-        message: `set ${id} length ${len} at ${pos} overruns the message`,
-        offset: pos,
-      });
-      break;
-    }
-    if (id === SET_TEMPLATE || id === SET_OPTIONS_TEMPLATE)
-      templates(w, pos + 4, pos + len, id === SET_OPTIONS_TEMPLATE);
-    else if (id >= 256) dataSet(w, id, pos + 4, pos + len, setIndex);
-    pos += len;
-    setIndex++;
-  }
-  messages.push(info);
+  const pos = off + IPFIX_HEADER;
+  walkMessage(IPFIX, buf, ctx, cache, messageIndex, 10, domain, sequence, exportTime, -1, pos, end, out);
   return off + length;
 }
 
@@ -106,7 +79,7 @@ function templates(w: SetWalk, start: number, end: number, options: boolean): vo
     const fields: TemplateField[] = [];
     const next = readFieldSpecs(buf, p + head, end, count, true, false, fields);
     if (next < 0 || scopeCount > count) {
-      w.errors.push({
+      w.out.errors.push({
         code: 'bad-template',
         message: `template ${templateId} overruns its set`,
         offset: next < 0 ? end : p,

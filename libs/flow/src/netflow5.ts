@@ -1,4 +1,5 @@
-import type { DecodeContext, FlowError, FlowRecord, MessageInfo } from './types';
+import { Kind } from './elements/registry';
+import type { DecodeContext, DecodeResult, RecordLayout } from './types';
 import { uptimeToMs } from './records';
 import { ipv4 } from './values';
 
@@ -6,6 +7,36 @@ export const V5_HEADER = 24;
 export const V5_RECORD = 48;
 /** Cisco's limit; a larger count means a corrupt header, not a bigger packet. */
 const V5_MAX_COUNT = 30;
+
+/** The fields of every v5 record, in the order `decodeV5` sets them (every one is always present). */
+const V5_NAMES = [
+  'sourceIPv4Address',
+  'destinationIPv4Address',
+  'ipNextHopIPv4Address',
+  'ingressInterface',
+  'egressInterface',
+  'packetDeltaCount',
+  'octetDeltaCount',
+  'flowStartSysUpTime',
+  'flowEndSysUpTime',
+  'sourceTransportPort',
+  'destinationTransportPort',
+  'tcpControlBits',
+  'protocolIdentifier',
+  'ipClassOfService',
+  'bgpSourceAsNumber',
+  'bgpDestinationAsNumber',
+  'sourceIPv4PrefixLength',
+  'destinationIPv4PrefixLength',
+  'engineType',
+  'engineId',
+  'samplingAlgorithm',
+  'samplingInterval',
+];
+export const V5_LAYOUT: RecordLayout = {
+  names: V5_NAMES,
+  kinds: Uint8Array.from(V5_NAMES, (_, i) => (i < 3 ? Kind.Ip4 : Kind.Uint)),
+};
 
 /**
  * Decodes one NetFlow v5 message at `off` (fixed layout, no templates). Returns the offset after the
@@ -16,10 +47,9 @@ export function decodeV5(
   off: number,
   ctx: DecodeContext,
   messageIndex: number,
-  records: FlowRecord[],
-  errors: FlowError[],
-  messages: MessageInfo[],
+  out: DecodeResult,
 ): number {
+  const { records, layouts, errors, messages } = out;
   if (buf.length - off < V5_HEADER) {
     errors.push({ code: 'short-datagram', message: 'NetFlow v5 header truncated', offset: off });
     return -1;
@@ -52,6 +82,7 @@ export function decodeV5(
     const p = off + V5_HEADER + i * V5_RECORD;
     const first = buf.readUInt32BE(p + 24);
     const last = buf.readUInt32BE(p + 28);
+    layouts.push(V5_LAYOUT);
     records.push({
       version: 5,
       exporter: ctx.exporter,

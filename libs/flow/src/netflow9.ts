@@ -1,8 +1,31 @@
-import { allZero, dataSet, learnTemplate, readFieldSpecs, type SetWalk } from './sets';
+import { allZero, learnTemplate, readFieldSpecs, type SetFormat, type SetWalk, walkMessage } from './sets';
 import type { TemplateCache, TemplateField } from './templates';
-import type { DecodeContext, FlowError, FlowRecord, MessageInfo } from './types';
+import type { DecodeContext, DecodeResult } from './types';
 
 export const V9_HEADER = 20;
+
+const V9: SetFormat = {
+  templates(w, id, start, end) {
+    if (id === 0) templates(w, start, end);
+    else if (id === 1) optionTemplates(w, start, end);
+  },
+  // Flowset ids 2-255 are reserved, so 5, 9 or 10 here is the next message of a glued capture.
+  nextMessage(buf, pos, end) {
+    const id = buf.readUInt16BE(pos);
+    return (
+      (id === 9 && end - pos >= V9_HEADER) || (id === 10 && end - pos >= 16) || (id === 5 && end - pos >= 24)
+    );
+  },
+  badSet(w, id, len, pos, end) {
+    // Some exporters (Palo Alto) send fixed-size, zero-filled datagrams: trailing zeros are not an error.
+    if (allZero(w.buf, pos, end)) return;
+    w.out.errors.push({
+      code: 'bad-set-length',
+      message: `flowset ${id} length ${len} at ${pos} does not fit the datagram`,
+      offset: pos,
+    });
+  },
+};
 
 /**
  * Decodes one NetFlow v9 message (RFC 3954). v9 headers carry no length, so the message runs to the end
@@ -14,77 +37,33 @@ export function decodeV9(
   ctx: DecodeContext,
   cache: TemplateCache,
   messageIndex: number,
-  records: FlowRecord[],
-  errors: FlowError[],
-  messages: MessageInfo[],
+  out: DecodeResult,
 ): number {
   const end = buf.length;
   if (end - off < V9_HEADER) {
-    errors.push({ code: 'short-datagram', message: 'NetFlow v9 header truncated', offset: off });
+    out.errors.push({ code: 'short-datagram', message: 'NetFlow v9 header truncated', offset: off });
     return -1;
   }
   const sysUptime = buf.readUInt32BE(off + 4);
   const exportTime = buf.readUInt32BE(off + 8) * 1000;
   const sequence = buf.readUInt32BE(off + 12);
   const domain = buf.readUInt32BE(off + 16);
-  const info: MessageInfo = { version: 9, domain, sequence, exportTime, records: 0, held: 0 };
-  const w: SetWalk = {
+  const pos = off + V9_HEADER;
+  return walkMessage(
+    V9,
     buf,
+    ctx,
     cache,
-    scope: { exporter: ctx.exporter, version: 9, domain },
-    header: {
-      version: 9,
-      exporter: ctx.exporter,
-      domain,
-      sequence,
-      exportTime,
-      sysUptime,
-      messageIndex,
-      sysInitMs: NaN,
-    },
-    now: ctx.receivedAt.getTime(),
-    records,
-    errors,
-    info,
-  };
-  const known = cache.facts(w.scope).sysInitMs;
-  if (known !== undefined) w.header.sysInitMs = known;
-  let pos = off + V9_HEADER;
-  let setIndex = 0;
-  while (end - pos >= 4) {
-    const id = buf.readUInt16BE(pos);
-    const len = buf.readUInt16BE(pos + 2);
-    // Flowset ids 2-255 are reserved, so 5, 9 or 10 here is the next message of a glued capture (v9
-    // headers carry no length to tell where a message ends).
-    if (
-      (id === 9 && end - pos >= V9_HEADER) ||
-      (id === 10 && end - pos >= 16) ||
-      (id === 5 && end - pos >= 24)
-    ) {
-      messages.push(info);
-      return pos;
-    }
-    if (len < 4 || pos + len > end) {
-      // Some exporters (Palo Alto) send fixed-size, zero-filled datagrams: trailing zeros are not an error.
-      if (!allZero(buf, pos, end)) {
-        errors.push({
-          code: 'bad-set-length',
-          message: `flowset ${id} length ${len} at ${pos} does not fit the datagram`,
-          offset: pos,
-        });
-      }
-      break;
-    }
-    const setStart = pos + 4;
-    const setEnd = pos + len;
-    if (id === 0) templates(w, setStart, setEnd);
-    else if (id === 1) optionTemplates(w, setStart, setEnd);
-    else if (id >= 256) dataSet(w, id, setStart, setEnd, setIndex);
-    pos = setEnd;
-    setIndex++;
-  }
-  messages.push(info);
-  return end;
+    messageIndex,
+    9,
+    domain,
+    sequence,
+    exportTime,
+    sysUptime,
+    pos,
+    end,
+    out,
+  );
 }
 
 function templates(w: SetWalk, start: number, end: number): void {
@@ -95,7 +74,7 @@ function templates(w: SetWalk, start: number, end: number): void {
     const count = buf.readUInt16BE(p + 2);
     if (templateId < 256) break; // padding
     if (p + 4 + count * 4 > end) {
-      w.errors.push({
+      w.out.errors.push({
         code: 'bad-template',
         message: `template ${templateId} overruns its flowset`,
         offset: p,
@@ -123,7 +102,7 @@ function optionTemplates(w: SetWalk, start: number, end: number): void {
     const optLen = buf.readUInt16BE(p + 4);
     if (templateId < 256) break; // padding
     if (scopeLen % 4 !== 0 || optLen % 4 !== 0 || p + 6 + scopeLen + optLen > end) {
-      w.errors.push({
+      w.out.errors.push({
         code: 'bad-template',
         message: `options template ${templateId} has bad lengths (${scopeLen}/${optLen})`,
         offset: p,

@@ -1,6 +1,6 @@
 import { Kind } from './elements/registry';
 import { Role, VARIABLE_LENGTH, type CompiledTemplate } from './templates';
-import type { FlowError, FlowRecord, FlowValue, FlowVersion } from './types';
+import type { DecodeResult, FlowValue, FlowVersion } from './types';
 import { acl, auto, hex, int, ipv4, ipv6, isoTime, mac, ntpMs, text, uint } from './values';
 
 /** Header facts every record of a message shares. */
@@ -166,8 +166,7 @@ export function decodeDataSet(
   tpl: CompiledTemplate,
   h: MessageHeader,
   setIndex: number,
-  out: FlowRecord[],
-  errors: FlowError[],
+  out: DecodeResult,
 ): number {
   const { names, kinds, lengths, roles, minLength } = tpl;
   const n = names.length;
@@ -206,7 +205,7 @@ export function decodeDataSet(
       p += len;
     }
     if (!ok) {
-      errors.push({
+      out.errors.push({
         code: 'record-overrun',
         message: `record ${idx} of template ${templateId} runs past the end of its set`,
         offset: pos,
@@ -217,7 +216,8 @@ export function decodeDataSet(
     // A template made only of zero-length fields would otherwise loop forever on the same offset.
     if (p === pos) break;
     finishTimes(h);
-    out.push({
+    out.layouts.push(tpl);
+    out.records.push({
       version: h.version,
       exporter: h.exporter,
       domain: h.domain,

@@ -7,7 +7,7 @@ import type {
   TemplateField,
   TemplateScope,
 } from './templates';
-import type { FlowError, FlowRecord, MessageInfo } from './types';
+import type { DecodeContext, DecodeResult, FlowError, FlowRecord, MessageInfo, RecordLayout } from './types';
 
 /** Per-message state the v9 and IPFIX decoders share while walking sets. */
 export interface SetWalk {
@@ -16,17 +16,89 @@ export interface SetWalk {
   scope: TemplateScope;
   header: MessageHeader;
   now: number;
-  records: FlowRecord[];
-  errors: FlowError[];
+  out: DecodeResult;
   info: MessageInfo;
+}
+
+/** What tells a v9 message from an IPFIX one once the header is read. */
+export interface SetFormat {
+  /** Template and options-template sets (ids below 256; the reserved ones are skipped by the callee). */
+  templates(w: SetWalk, id: number, start: number, end: number): void;
+  /** v9 only: a message glued after this one starts at `pos` (v9 headers carry no length). */
+  nextMessage?(buf: Buffer, pos: number, end: number): boolean;
+  /** A set whose length does not fit its message; the walk stops there. */
+  badSet(w: SetWalk, id: number, len: number, pos: number, end: number): void;
+}
+
+/**
+ * Walks the sets of one v9 or IPFIX message from `pos` (after its header) to `end`: template sets go to
+ * `fmt`, data sets are decoded or held. Returns where a glued next message starts, or `end`.
+ */
+export function walkMessage(
+  fmt: SetFormat,
+  buf: Buffer,
+  ctx: DecodeContext,
+  cache: TemplateCache,
+  messageIndex: number,
+  version: 9 | 10,
+  domain: number,
+  sequence: number,
+  exportTime: number,
+  sysUptime: number,
+  pos: number,
+  end: number,
+  out: DecodeResult,
+): number {
+  const header: MessageHeader = {
+    version,
+    exporter: ctx.exporter,
+    domain,
+    sequence,
+    exportTime,
+    sysUptime,
+    messageIndex,
+    sysInitMs: NaN,
+  };
+  const now = ctx.receivedAt.getTime();
+  const info: MessageInfo = { version, domain, sequence, exportTime, records: 0, held: 0 };
+  const w: SetWalk = {
+    buf,
+    cache,
+    scope: { exporter: header.exporter, version, domain },
+    header,
+    now,
+    out,
+    info,
+  };
+  const known = cache.facts(w.scope).sysInitMs;
+  if (known !== undefined) header.sysInitMs = known;
+  let setIndex = 0;
+  while (end - pos >= 4) {
+    const id = buf.readUInt16BE(pos);
+    const len = buf.readUInt16BE(pos + 2);
+    if (fmt.nextMessage?.(buf, pos, end)) {
+      out.messages.push(info);
+      return pos;
+    }
+    if (len < 4 || pos + len > end) {
+      fmt.badSet(w, id, len, pos, end);
+      break;
+    }
+    if (id >= 256) dataSet(w, id, pos + 4, pos + len, setIndex);
+    else fmt.templates(w, id, pos + 4, pos + len);
+    pos += len;
+    setIndex++;
+  }
+  out.messages.push(info);
+  return end;
 }
 
 /** Decodes a data set, or holds it when its template has not been seen yet. */
 export function dataSet(w: SetWalk, templateId: number, start: number, end: number, setIndex: number): void {
   const tpl = w.cache.get(w.scope, templateId);
   if (tpl) {
-    const from = w.records.length;
-    w.info.records += decodeDataSet(w.buf, start, end, tpl, w.header, setIndex, w.records, w.errors);
+    const from = w.out.records.length;
+    w.info.records += decodeDataSet(w.buf, start, end, tpl, w.header, setIndex, w.out);
     if (tpl.def.options) learnFacts(w, from);
     return;
   }
@@ -46,7 +118,7 @@ export function dataSet(w: SetWalk, templateId: number, start: number, end: numb
   );
   if (held) w.info.held++;
   else
-    w.errors.push({
+    w.out.errors.push({
       code: 'template-missing',
       message: `no template ${templateId} for ${w.scope.exporter} domain ${w.scope.domain}; pending store full, set dropped`,
       offset: start,
@@ -69,8 +141,8 @@ function decodeWaiting(w: SetWalk, tpl: CompiledTemplate, waiting: PendingSet[])
       sysUptime: s.sysUptime,
       messageIndex: s.messageIndex,
     };
-    const from = w.records.length;
-    decodeDataSet(s.data, 0, s.data.length, tpl, h, s.setIndex, w.records, w.errors);
+    const from = w.out.records.length;
+    decodeDataSet(s.data, 0, s.data.length, tpl, h, s.setIndex, w.out);
     if (tpl.def.options) learnFacts(w, from);
   }
 }
@@ -85,13 +157,12 @@ export function releaseHeld(
   scope: TemplateScope,
   templateId: number,
   now: number,
-): { records: FlowRecord[]; errors: FlowError[] } {
-  const records: FlowRecord[] = [];
-  const errors: FlowError[] = [];
+): { records: FlowRecord[]; layouts: RecordLayout[]; errors: FlowError[] } {
+  const out: DecodeResult = { records: [], layouts: [], errors: [], messages: [] };
   const tpl = cache.get(scope, templateId);
-  if (!tpl || cache.stats.pendingSets === 0) return { records, errors };
+  if (!tpl || cache.stats.pendingSets === 0) return out;
   const waiting = cache.release(scope, templateId, now);
-  if (waiting.length === 0) return { records, errors };
+  if (waiting.length === 0) return out;
   const header: MessageHeader = {
     version: scope.version,
     exporter: scope.exporter,
@@ -110,15 +181,15 @@ export function releaseHeld(
     records: 0,
     held: 0,
   };
-  decodeWaiting({ buf: Buffer.alloc(0), cache, scope, header, now, records, errors, info }, tpl, waiting);
-  return { records, errors };
+  decodeWaiting({ buf: Buffer.alloc(0), cache, scope, header, now, out, info }, tpl, waiting);
+  return out;
 }
 
 /** Options data that later flow data of the same scope depends on (boot time, sampling rate). */
 function learnFacts(w: SetWalk, from: number): void {
   const facts = w.cache.facts(w.scope);
-  for (let i = from; i < w.records.length; i++) {
-    const f = w.records[i]!.fields;
+  for (let i = from; i < w.out.records.length; i++) {
+    const f = w.out.records[i]!.fields;
     const init = f['systemInitTimeMilliseconds'];
     if (typeof init === 'string') {
       const ms = Date.parse(init);

@@ -65,8 +65,19 @@ export interface DecodeContext {
   receivedAt: Date;
 }
 
+/**
+ * Where each field of a record came from: the element names in template order and their kinds. Records of
+ * one template share it, so per-template work (the ECS JSON plan, see `flowToEcsJson`) is done once.
+ */
+export interface RecordLayout {
+  readonly names: readonly string[];
+  readonly kinds: Uint8Array;
+}
+
 export interface DecodeResult {
   records: FlowRecord[];
+  /** `layouts[i]` is the layout of `records[i]` (its compiled template; a fixed one for NetFlow v5). */
+  layouts: RecordLayout[];
   errors: FlowError[];
   messages: MessageInfo[];
 }

@@ -39,6 +39,25 @@ describe('batchMessage', () => {
     expect(new Set([a.msgId, reordered.msgId, fewer.msgId]).size).toBe(3);
   });
 
+  it('counts the events of runs (items holding several events) in the header, id and array', () => {
+    const run = (ids: number[]): BatchItem<number> => ({
+      id: `r${ids[0]}-${ids.length}`,
+      json: ids.map((n) => item(n).json).join(','),
+      events: ids.length,
+      origin: ids[0]!,
+    });
+    const m = batchMessage('s', [run([1, 2, 3]), run([4, 5])], 'fb');
+    expect((JSON.parse(Buffer.from(m.data).toString()) as unknown[]).length).toBe(5);
+    expect(m.headers?.[EVENT_COUNT_HEADER]).toBe('5');
+    expect(m.msgId).toMatch(/^fb-[0-9a-f]{40}-5$/);
+    // A lone run of several events is still an array, never a bare document.
+    const lone = batchMessage('s', [run([1, 2])], 'fb');
+    expect(JSON.parse(Buffer.from(lone.data).toString())).toHaveLength(2);
+    expect(lone.msgId).toMatch(/^fb-[0-9a-f]{40}-2$/);
+    expect(batchMessage('s', [run([1, 2])], 'fb').msgId).toBe(lone.msgId);
+    expect(batchMessage('s', [run([1]), run([2])], 'fb').msgId).not.toBe(lone.msgId);
+  });
+
   it('refuses an empty batch', () => {
     expect(() => batchMessage('s', [])).toThrow('empty batch');
   });
@@ -48,6 +67,17 @@ describe('EventBatcher', () => {
   // Fake timers: no test waits on the clock, and batches a test leaves open keep no real timer alive.
   beforeEach(() => jest.useFakeTimers());
   afterEach(() => jest.useRealTimers());
+
+  it('counts the events of runs against the event limit', () => {
+    const r = recorder();
+    const b = new EventBatcher({ events: 5, ms: 60_000, bytes: 1 << 20 }, r.send);
+    void b.add('a', { ...item(1), events: 3 });
+    expect(b.buffered).toBe(3);
+    expect(r.batches).toHaveLength(0);
+    void b.add('a', { ...item(2), events: 2 });
+    expect(r.batches.map((x) => x.ids)).toEqual([['e1', 'e2']]);
+    expect(b.buffered).toBe(0);
+  });
 
   it('publishes a batch when it holds the event limit, per subject, and settles its events on the ack', async () => {
     const r = recorder();

@@ -10,10 +10,13 @@ export interface BatchLimits {
   bytes: number;
 }
 
-/** One accepted event waiting for its batch to be stored. */
+/** One accepted event (or run of events) waiting for its batch to be stored. */
 export interface BatchItem<T> {
   id: string;
+  /** One event's JSON, or with `events` > 1 several events' JSON joined by commas (no brackets). */
   json: string;
+  /** How many events `json` holds (default 1): the flow source adds a datagram's records as one item. */
+  events?: number;
   /** Whatever the caller needs to dead-letter the event should its batch be refused (raw bytes, meta). */
   origin: T;
 }
@@ -28,10 +31,15 @@ export const EVENT_COUNT_HEADER = 'Citysoc-Events';
  * JetStream. A batch re-formed differently after a crash gets another id: its events are stored once all
  * the same because every consumer is idempotent on `event.id` (docs/architecture.md, "Batches").
  */
-export function batchMessage(subject: string, items: ReadonlyArray<BatchItem<unknown>>): OutMessage {
+export function batchMessage(
+  subject: string,
+  items: ReadonlyArray<BatchItem<unknown>>,
+  idPrefix = 'sb',
+): OutMessage {
   const first = items[0];
   if (!first) throw new Error('empty batch');
-  if (items.length === 1)
+  const events = countEvents(items);
+  if (events === 1)
     return {
       subject,
       data: Buffer.from(first.json),
@@ -43,9 +51,15 @@ export function batchMessage(subject: string, items: ReadonlyArray<BatchItem<unk
   return {
     subject,
     data: Buffer.from(`[${items.map((i) => i.json).join(',')}]`),
-    msgId: `sb-${h.digest('hex').slice(0, 40)}-${items.length}`,
-    headers: { [EVENT_COUNT_HEADER]: String(items.length) },
+    msgId: `${idPrefix}-${h.digest('hex').slice(0, 40)}-${events}`,
+    headers: { [EVENT_COUNT_HEADER]: String(events) },
   };
+}
+
+export function countEvents(items: ReadonlyArray<BatchItem<unknown>>): number {
+  let n = 0;
+  for (const i of items) n += i.events ?? 1;
+  return n;
 }
 
 interface Waiting<T> extends BatchItem<T> {
@@ -55,6 +69,7 @@ interface Waiting<T> extends BatchItem<T> {
 
 interface Open<T> {
   items: Waiting<T>[];
+  events: number;
   bytes: number;
   timer?: NodeJS.Timeout;
   immediate?: NodeJS.Immediate;
@@ -91,12 +106,13 @@ export class EventBatcher<T> {
       b = undefined;
     }
     if (!b) {
-      b = { items: [], bytes: 1 };
+      b = { items: [], events: 0, bytes: 1 };
       this.open.set(subject, b);
     }
     const done = new Promise<void>((resolve, reject) => b.items.push({ ...item, resolve, reject }));
     b.bytes += size;
-    if (b.items.length >= this.limits.events || b.bytes >= this.limits.bytes) this.flush(subject);
+    b.events += item.events ?? 1;
+    if (b.events >= this.limits.events || b.bytes >= this.limits.bytes) this.flush(subject);
     else if (b.items.length === 1) {
       if (this.limits.ms > 0) b.timer = setTimeout(() => this.flush(subject), this.limits.ms);
       else b.immediate = setImmediate(() => this.flush(subject));
@@ -113,7 +129,7 @@ export class EventBatcher<T> {
   /** Events accepted into a batch that is not yet published. */
   get buffered(): number {
     let n = 0;
-    for (const b of this.open.values()) n += b.items.length;
+    for (const b of this.open.values()) n += b.events;
     return n;
   }
 

@@ -109,6 +109,19 @@ export class DrillMarker {
       : clean;
   }
 
+  /**
+   * Whether `mark` would mark a record of this sender now. A flow document carries no payload marker, so
+   * for flows `mark` changes nothing unless this is true (the flow ingest writes JSON directly otherwise).
+   */
+  allocates(
+    sender: { transport: Transport; address: string; port?: number; domain?: number },
+    receivedAt: Date,
+  ): boolean {
+    if (this.allocations.length === 0) return false;
+    this.refreshIfStale();
+    return this.allocations.length > 0 && isDrillRecord(this.allocations, sender, receivedAt) !== undefined;
+  }
+
   private lastRefresh = 0;
   private refreshIfStale(): void {
     const n = this.now();

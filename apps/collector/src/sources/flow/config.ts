@@ -33,6 +33,29 @@ export const flowOptions = {
     default: 16 * 1024 * 1024,
     min: 65536,
   }),
+  flowBatchRecords: int({
+    env: 'CITYSOC_FLOW_BATCH_RECORDS',
+    description:
+      'Flow records per JetStream message (a JSON array of ECS events, filled from several datagrams)',
+    default: 1000,
+    min: 1,
+    max: 100_000,
+  }),
+  flowBatchMs: int({
+    env: 'CITYSOC_FLOW_BATCH_MS',
+    description: 'Longest wait for a flow batch to fill before it is published anyway (milliseconds)',
+    default: 20,
+    min: 0,
+    max: 1000,
+  }),
+  flowBatchBytes: int({
+    env: 'CITYSOC_FLOW_BATCH_BYTES',
+    description:
+      "Largest JSON body of a flow batch; stay under the NATS server's max_payload (1 MiB by default)",
+    default: 512 * 1024,
+    min: 16 * 1024,
+    max: 64 * 1024 * 1024,
+  }),
   flowPendingSets: int({
     env: 'CITYSOC_FLOW_PENDING_SETS',
     description:

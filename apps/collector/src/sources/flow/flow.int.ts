@@ -2,7 +2,7 @@ import { type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import Database from 'better-sqlite3';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { connect } from 'nats';
@@ -110,7 +110,7 @@ describeCorpus('flow source on real UDP sockets and real NATS (JetStream + KV)',
       }, '26 IPFIX records on EVENTS');
       expect(got.map((e) => e.event.id).sort()).toEqual([...want].sort());
       const msgs = await readStream(`${prefix}EVENTS`);
-      // One JetStream message per datagram, on events.flow.<version>.
+      // One datagram with data: one JetStream message, on events.flow.<version>.
       expect(msgs.map((m) => m.subject)).toEqual([`${prefix}events.flow.10`]);
       expect(got[0]).toMatchObject({
         event: { kind: 'event', category: ['network'], dataset: 'flow' },
@@ -195,6 +195,85 @@ describeCorpus('flow source on real UDP sockets and real NATS (JetStream + KV)',
       await cleanupStreams(p);
     }
   });
+
+  const softflowdIpfix = () => {
+    const dir = path.join(corpus ?? '', 'flow', 'softflowd', 'ipfix');
+    return readdirSync(dir)
+      .filter((f) => f.endsWith('.bin'))
+      .sort()
+      .map((f) => path.join(dir, f));
+  };
+
+  /** Indexes of the files that yield records when fed in order (templates carry over). */
+  const withData = (files: string[]) => {
+    const cache = new MemoryTemplateCache();
+    const ctx = { exporter: '127.0.0.1', receivedAt: new Date() };
+    return files.flatMap((f, i) =>
+      decodeDatagram(readFileSync(f), ctx, cache).records.length > 0 ? [i] : [],
+    );
+  };
+
+  it('batches the records of many datagrams into few messages, every record stored once', async () => {
+    const p = uniquePrefix();
+    const files = softflowdIpfix();
+    const { app, svc } = await startCollector(p, {
+      CITYSOC_FLOW_BATCH_RECORDS: '300',
+      CITYSOC_FLOW_BATCH_MS: '200',
+    });
+    try {
+      await sendUdp(
+        svc.ports.ipfix!,
+        files.map((f) => readFileSync(f)),
+      );
+      const want = expectedIds(files);
+      const withRecords = withData(files).length;
+      const got = await waitFor(async () => {
+        const ev = await flowEvents(p);
+        return ev.length >= want.length && ev;
+      }, `${want.length} IPFIX records on EVENTS`);
+      expect(got.map((e) => e.event.id)).toEqual(want);
+      const msgs = await readStream(`${p}EVENTS`);
+      expect(msgs.length).toBeLessThan(withRecords / 4);
+      for (const m of msgs) {
+        const events = JSON.parse(Buffer.from(m.data).toString('utf8')) as unknown[];
+        expect(m.headers?.get('Citysoc-Events')).toBe(String(events.length));
+        expect(m.headers?.get('Nats-Msg-Id')).toMatch(new RegExp(`^fb-[0-9a-f]{40}-${events.length}$`));
+      }
+    } finally {
+      await app.close();
+      await cleanupStreams(p);
+    }
+  });
+
+  it('dead-letters every datagram of a batch JetStream refuses, with its raw bytes', async () => {
+    const p = uniquePrefix();
+    const files = softflowdIpfix();
+    // A batch allowed to grow past the server's max_payload (1 MiB by default) is refused for good.
+    const { app, svc } = await startCollector(p, {
+      CITYSOC_FLOW_BATCH_RECORDS: '100000',
+      CITYSOC_FLOW_BATCH_BYTES: String(8 * 1024 * 1024),
+      CITYSOC_FLOW_BATCH_MS: '1000',
+    });
+    try {
+      const sent = files.map((f) => readFileSync(f));
+      await sendUdp(svc.ports.ipfix!, sent);
+      const withRecords = sent.filter(
+        (_, i) => expectedIds(files.slice(0, i + 1)).length > expectedIds(files.slice(0, i)).length,
+      );
+      const dls = await waitFor(async () => {
+        const m = await readStream(`${p}DEADLETTER`);
+        return m.length >= withRecords.length && m;
+      }, 'a dead letter per datagram with records');
+      expect(dls.every((m) => m.headers?.get('Citysoc-Reason') === 'flow-publish_failed')).toBe(true);
+      expect(dls.every((m) => m.headers?.get('Citysoc-Flow-Body') === 'datagram')).toBe(true);
+      const bodies = new Set(dls.map((m) => Buffer.from(m.data).toString('hex')));
+      expect(withRecords.every((d) => bodies.has(d.toString('hex')))).toBe(true);
+      expect(await flowEvents(p)).toEqual([]);
+    } finally {
+      await app.close();
+      await cleanupStreams(p);
+    }
+  }, 30_000);
 
   it('dead-letters the data still waiting for its template when the collector stops', async () => {
     const p = uniquePrefix();

@@ -5,6 +5,7 @@ import { type ComponentMetrics } from '@citysoc/observability';
 import { type Inflight } from '../../pipeline/inflight';
 import { kernelUdpDrops } from '../udp-drops/proc-net-udp';
 import { ExporterAllowlist, exporterAddress } from './allowlist';
+import { type BatchLimits } from '../../pipeline/batcher';
 import { type DrillMarker } from '../../pipeline/drill-marker';
 import { FlowIngest } from './ingest';
 import { KvTemplateStore } from './kv-templates';
@@ -22,13 +23,33 @@ export interface FlowSourceOptions {
   pendingPerExporter: number;
   pendingSeconds: number;
   replicas: number;
+  /** Records per JetStream message, linger and body size (CITYSOC_FLOW_BATCH_*). */
+  batch?: BatchLimits;
+}
+
+/**
+ * Longest stretch of decoding before the sockets are read again. libuv reads at most 32 datagrams per
+ * socket per turn of the event loop, so the reading rate is 32 per slice: a short slice keeps it above
+ * what exporters send while the decoding (the expensive part) catches up from the queue.
+ */
+const DRAIN_SLICE_MS = 1;
+
+interface Received {
+  msg: Buffer;
+  address: string;
+  port: number;
+  inputName: string;
+  receivedAt: number;
 }
 
 /**
  * NetFlow v5/v9 and IPFIX over UDP. Both listeners share one template store (NATS KV + memory) and one
- * ingest; every version is decoded on either port, the port only names the input in metrics. UDP has no
- * flow control: past `maxBacklog` datagrams awaiting JetStream, drops are counted (reason=backpressure),
- * and the kernel's own drops are read from /proc per listener.
+ * ingest; every version is decoded on either port, the port only names the input in metrics. The socket
+ * handler only queues the datagram: decoding runs in slices of `DRAIN_SLICE` datagrams between socket
+ * reads, so a burst moves from the kernel's receive buffer (capped by net.core.rmem_max) into this
+ * process instead of overflowing it. UDP has no flow control: past `maxBacklog` datagrams queued or
+ * awaiting JetStream, drops are counted (reason=backpressure), and the kernel's own drops are read from
+ * /proc per listener.
  */
 export class FlowSource {
   private readonly sockets: dgram.Socket[] = [];
@@ -38,6 +59,10 @@ export class FlowSource {
   /** Drill attribution, handed to the ingest (set before start). */
   drills?: DrillMarker;
   private readonly allow: ExporterAllowlist;
+  /** Datagrams received and not decoded yet (`queue[queueHead…]`). */
+  private queue: Received[] = [];
+  private queueHead = 0;
+  private draining?: NodeJS.Immediate;
 
   constructor(
     private readonly opts: FlowSourceOptions,
@@ -93,6 +118,7 @@ export class FlowSource {
       flowMetrics,
       store,
       this.units,
+      this.opts.batch,
     );
     ingest.drills = this.drills;
     this.ingest = ingest;
@@ -126,21 +152,13 @@ export class FlowSource {
         fm.refused.inc({ input: inputName });
         return;
       }
-      if (this.inflight.count >= this.opts.maxBacklog) {
+      if (this.inflight.count + this.queue.length - this.queueHead >= this.opts.maxBacklog) {
         this.metrics.received.inc({ component: inputName });
         this.metrics.discarded.inc({ component: inputName, reason: 'backpressure' });
         return;
       }
-      const meta = {
-        exporter: exporterAddress(rinfo.address),
-        port: rinfo.port,
-        inputName,
-        receivedAt: new Date(),
-      };
-      void this.inflight.track(ingest.accept(msg, meta)).catch((err: unknown) => {
-        this.metrics.errors.inc({ component: inputName, error_type: 'publish' });
-        this.logger.error(`an accepted flow datagram could not be stored in JetStream: ${String(err)}`);
-      });
+      this.queue.push({ msg, address: rinfo.address, port: rinfo.port, inputName, receivedAt: Date.now() });
+      this.draining ??= setImmediate(() => this.drain(ingest, DRAIN_SLICE_MS));
     });
     socket.on('error', (err) => {
       this.metrics.errors.inc({ component: inputName, error_type: 'socket' });
@@ -156,13 +174,54 @@ export class FlowSource {
       const n = kernelUdpDrops(bound);
       if (n !== undefined) drops.set({ component: inputName }, n);
     });
-    this.logger.log(`${inputName} UDP listening on [${this.opts.host}]:${bound}`);
+    // Linux doubles the size asked for and caps it at 2 × net.core.rmem_max: say so when the cap bites,
+    // since bursts beyond the buffer are lost in the kernel.
+    const rcvbuf = socket.getRecvBufferSize();
+    const note =
+      rcvbuf < this.opts.recvBufferBytes
+        ? ` (receive buffer ${rcvbuf} bytes, less than the ${this.opts.recvBufferBytes} asked: raise net.core.rmem_max)`
+        : ` (receive buffer ${rcvbuf} bytes)`;
+    this.logger.log(`${inputName} UDP listening on [${this.opts.host}]:${bound}${note}`);
     return bound;
+  }
+
+  /** Decodes queued datagrams for up to `ms`, then yields to the sockets (setImmediate runs after I/O polling). */
+  private drain(ingest: FlowIngest, ms: number): void {
+    this.draining = undefined;
+    const until = performance.now() + ms;
+    while (this.queueHead < this.queue.length && performance.now() < until) {
+      const d = this.queue[this.queueHead++]!;
+      const meta = {
+        exporter: exporterAddress(d.address),
+        port: d.port,
+        inputName: d.inputName,
+        receivedAt: new Date(d.receivedAt),
+      };
+      void this.inflight.track(ingest.accept(d.msg, meta)).catch((err: unknown) => {
+        this.metrics.errors.inc({ component: d.inputName, error_type: 'publish' });
+        this.logger.error(`an accepted flow datagram could not be stored in JetStream: ${String(err)}`);
+      });
+    }
+    if (this.queueHead === this.queue.length) {
+      this.queue = [];
+      this.queueHead = 0;
+    } else {
+      if (this.queueHead >= 4096) {
+        this.queue = this.queue.slice(this.queueHead);
+        this.queueHead = 0;
+      }
+      this.draining = setImmediate(() => this.drain(ingest, ms));
+    }
   }
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     for (const s of this.sockets) await new Promise<void>((resolve) => s.close(() => resolve()));
+    // Datagrams already read are decoded and their batches published now (the collector then waits for
+    // everything in flight before it disconnects).
+    if (this.draining) clearImmediate(this.draining);
+    if (this.ingest) this.drain(this.ingest, Number.POSITIVE_INFINITY);
+    void this.ingest?.flush();
     // Sets still waiting for a template would die with this process: dead-letter them now (the collector
     // waits for in-flight work before it disconnects).
     this.store?.expire(Number.MAX_SAFE_INTEGER);

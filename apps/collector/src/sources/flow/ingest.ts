@@ -1,17 +1,27 @@
-import { type BusNames, type JetStreamPublisher, type OutMessage } from '@citysoc/bus';
+import { type BusNames, type JetStreamPublisher } from '@citysoc/bus';
 import { stableId } from '@citysoc/ecs';
 import { attachUnits, type UnitRegistry } from '@citysoc/enrich';
 import {
   decodeDatagram,
-  type FlowEcsOptions,
+  type FlowJsonOptions,
+  flowRecordId,
   flowToEcs,
+  flowToEcsJson,
   type FlowRecord,
   type PendingSet,
+  type RecordLayout,
   releaseHeld,
   SequenceTracker,
   type TemplateScope,
 } from '@citysoc/flow';
 import { type ComponentMetrics } from '@citysoc/observability';
+import {
+  type BatchItem,
+  type BatchLimits,
+  batchMessage,
+  countEvents,
+  EventBatcher,
+} from '../../pipeline/batcher';
 import { type DrillMarker } from '../../pipeline/drill-marker';
 import { type KvTemplateStore } from './kv-templates';
 import { type FlowMetrics } from './metrics';
@@ -24,24 +34,40 @@ export interface DatagramMeta {
   receivedAt: Date;
 }
 
-/**
- * Largest JSON body per JetStream message. A 64 KiB datagram can carry over a thousand records; NATS
- * refuses payloads above its max_payload (1 MiB by default).
- */
-const MAX_BATCH_BYTES = 768 * 1024;
+/** Default batch limits (CITYSOC_FLOW_BATCH_RECORDS / _MS / _BYTES). */
+export const FLOW_BATCH: BatchLimits = { events: 1000, ms: 20, bytes: 512 * 1024 };
+
+/** Unit attributions remembered per address (JSON text, or null for none) before the cache starts over. */
+const UNIT_CACHE_MAX = 65_536;
+
+/** What dead-lettering a run of records needs, should JetStream refuse its batch. */
+interface Origin {
+  /** The datagram the records came from, or (records released by a template from KV) their JSON array. */
+  raw: Buffer;
+  body: 'datagram' | 'ecs-json';
+  meta: DatagramMeta;
+}
 
 /**
- * One datagram in → its records as ECS documents on EVENTS, batched: one JetStream message per datagram
- * (split only when the JSON would exceed MAX_BATCH_BYTES) whose body is a JSON array of events. Ids are
- * deterministic: each record's `event.id` comes from its export header and position (`flowRecordId`), the
- * message id is `fb-<first record id>-<count>`, so a replayed datagram is dropped by JetStream's duplicate
- * window and, past it, by the store's idempotent insert. Whatever the decoder could not read is
+ * Datagrams in → their records as ECS documents on EVENTS. The JSON of each record is written straight
+ * from its template's plan (`flowToEcsJson`); a datagram's records go to the batcher as one run per
+ * version (split past the batch byte limit), and runs from many datagrams share a JetStream message: a
+ * JSON array of events, published when it holds `CITYSOC_FLOW_BATCH_RECORDS` records, would pass
+ * `CITYSOC_FLOW_BATCH_BYTES` or is `CITYSOC_FLOW_BATCH_MS` old. Ids are deterministic: each record's
+ * `event.id` comes from its export header and position (`flowRecordId`), a run is named
+ * `<first record id>-<count>`, and the message id hashes the ordered run names (`fb-<sha256>-<records>`),
+ * so a retried publish is dropped by JetStream's duplicate window and a record stored twice after a crash
+ * (other batch boundaries) by the consumers' idempotent insert. `accept` resolves once the datagram's
+ * records are stored (and the templates it taught are in KV). Whatever the decoder could not read is
  * dead-lettered with the raw datagram and the first problem as reason; records before the problem are kept.
  */
 export class FlowIngest {
   private readonly sequences = new SequenceTracker();
   /** Drill attribution (issue 9); set by the flow source once the drill-runs bucket is loaded. */
   drills?: DrillMarker;
+  private readonly batcher: EventBatcher<Origin>;
+  private readonly unitCache = new Map<string, string | null>();
+  private readonly unitJson?: (ip: string) => string | undefined;
 
   constructor(
     private readonly publisher: JetStreamPublisher,
@@ -50,13 +76,23 @@ export class FlowIngest {
     private readonly flowMetrics: FlowMetrics,
     readonly store: KvTemplateStore,
     private readonly units: UnitRegistry,
-  ) {}
+    private readonly batch: BatchLimits = FLOW_BATCH,
+  ) {
+    this.batcher = new EventBatcher<Origin>(batch, (subject, items) => this.publishBatch(subject, items));
+    // attachUnits does nothing with an empty registry; neither does the JSON writer then.
+    if (units.size > 0) this.unitJson = (ip) => this.unitOf(ip);
+  }
+
+  /** Publishes the batches still filling (shutdown); resolves when every batch in flight is settled. */
+  flush(): Promise<void> {
+    return this.batcher.flushAll();
+  }
 
   async accept(raw: Buffer, meta: DatagramMeta): Promise<void> {
     const component = meta.inputName;
     this.metrics.received.inc({ component });
     this.metrics.receivedBytes.inc({ component }, raw.length);
-    const { records, errors, messages } = decodeDatagram(
+    const { records, layouts, errors, messages } = decodeDatagram(
       raw,
       { exporter: meta.exporter, receivedAt: meta.receivedAt },
       this.store,
@@ -69,7 +105,7 @@ export class FlowIngest {
       if (gap.missing > 0) this.flowMetrics.sequenceMissing.inc(labels, gap.missing);
     }
     const work: Array<Promise<unknown>> = [];
-    if (records.length > 0) work.push(this.publishRecords(records, meta));
+    if (records.length > 0) work.push(this.publishRecords(records, layouts, meta, raw));
     if (errors.length > 0) {
       const first = errors[0]!;
       this.flowMetrics.malformed.inc({ input: component, reason: first.code });
@@ -91,30 +127,46 @@ export class FlowIngest {
     this.metrics.latency.observe({ component }, (Date.now() - meta.receivedAt.getTime()) / 1000);
   }
 
-  private async publishRecords(records: FlowRecord[], meta: DatagramMeta): Promise<void> {
-    const out: OutMessage[] = [];
-    let batch: string[] = [];
-    let bytes = 2;
+  /** The records' JSON into the batcher, one run per version (and per byte limit); resolves when all are stored. */
+  private publishRecords(
+    records: FlowRecord[],
+    layouts: RecordLayout[],
+    meta: DatagramMeta,
+    raw: Buffer | undefined,
+  ): Promise<unknown> {
+    const runs: Array<Promise<void>> = [];
+    let parts: string[] = [];
+    let chars = 0;
     let firstId = '';
     let version = records[0]!.version;
+    // Runs stay well under the batch byte limit so that several datagrams share a message.
+    const maxChars = Math.max(1024, this.batch.bytes >> 1);
     const flush = () => {
-      if (batch.length === 0) return;
-      out.push({
-        subject: this.names.eventsSubject('flow', String(version)),
-        data: Buffer.from(`[${batch.join(',')}]`),
-        msgId: `fb-${firstId}-${batch.length}`,
-      });
-      batch = [];
-      bytes = 2;
+      if (parts.length === 0) return;
+      const json = parts.join(',');
+      runs.push(
+        this.batcher.add(this.names.eventsSubject('flow', String(version)), {
+          id: `${firstId}-${parts.length}`,
+          json,
+          events: parts.length,
+          origin: raw
+            ? { raw, body: 'datagram', meta }
+            : { raw: Buffer.from(`[${json}]`), body: 'ecs-json', meta },
+        }),
+      );
+      parts = [];
+      chars = 0;
     };
     const factsSaved = new Set<string>();
     // A datagram's records share one or two scopes: the options object is built once per scope, not per
     // record; an options record (new facts) rebuilds it for the records after it.
     let lastScope: TemplateScope | undefined;
-    let lastOpts: FlowEcsOptions = { receivedAt: meta.receivedAt };
-    const v5Opts: FlowEcsOptions = { receivedAt: meta.receivedAt };
-    for (const rec of records) {
-      let opts = v5Opts;
+    const base: FlowJsonOptions = { receivedAt: meta.receivedAt, unitJson: this.unitJson };
+    let lastOpts = base;
+    const perVersion = new Map<number, number>();
+    for (let i = 0; i < records.length; i++) {
+      const rec = records[i]!;
+      let opts = base;
       if (rec.version !== 5) {
         if (
           rec.options ||
@@ -132,44 +184,91 @@ export class FlowIngest {
             }
           }
           lastScope = scope;
-          lastOpts = { receivedAt: meta.receivedAt, facts: this.store.facts(scope) };
+          lastOpts = { ...base, facts: this.store.facts(scope) };
         }
         opts = lastOpts;
       }
-      const ecs = flowToEcs(rec, opts);
-      const doc =
-        this.drills?.mark(
-          ecs,
-          { transport: 'flow', address: meta.exporter, domain: rec.domain },
-          meta.receivedAt,
-        ) ?? ecs;
-      attachUnits(doc, this.units, meta.exporter);
-      const json = JSON.stringify(doc);
-      if (batch.length > 0 && (bytes + json.length + 1 > MAX_BATCH_BYTES || rec.version !== version)) flush();
-      if (batch.length === 0) {
-        firstId = doc.event.id;
+      const json = this.drills?.allocates(
+        { transport: 'flow', address: meta.exporter, domain: rec.domain },
+        meta.receivedAt,
+      )
+        ? this.markedJson(rec, opts, meta)
+        : flowToEcsJson(rec, layouts[i]!, opts);
+      if (parts.length > 0 && (chars + json.length + 1 > maxChars || rec.version !== version)) flush();
+      if (parts.length === 0) {
+        firstId = flowRecordId(rec);
         version = rec.version;
       }
-      batch.push(json);
-      bytes += json.length + 1;
+      parts.push(json);
+      chars += json.length + 1;
+      perVersion.set(rec.version, (perVersion.get(rec.version) ?? 0) + 1);
     }
     flush();
     // Counted per version once per datagram: a labelled prom-client inc per record costs more than decoding it.
-    const perVersion = new Map<number, number>();
-    for (const r of records) perVersion.set(r.version, (perVersion.get(r.version) ?? 0) + 1);
     for (const [v, n] of perVersion)
       this.flowMetrics.records.inc({ input: meta.inputName, version: String(v) }, n);
-    await this.publisher.publishAll(out);
-    this.metrics.sent.inc({ component: meta.inputName }, records.length);
+    return Promise.all(runs);
+  }
+
+  /** A record of a running drill's exporter: the document object, marked, then serialised. */
+  private markedJson(rec: FlowRecord, opts: FlowJsonOptions, meta: DatagramMeta): string {
+    const ecs = flowToEcs(rec, opts);
+    const doc =
+      this.drills?.mark(
+        ecs,
+        { transport: 'flow', address: meta.exporter, domain: rec.domain },
+        meta.receivedAt,
+      ) ?? ecs;
+    attachUnits(doc, this.units, meta.exporter);
+    return JSON.stringify(doc);
+  }
+
+  /** `citysoc.*unit` JSON for an address, remembered: the registry walk costs more than the lookup here. */
+  private unitOf(ip: string): string | undefined {
+    let j = this.unitCache.get(ip);
+    if (j === undefined) {
+      const u = this.units.lookup(ip);
+      j = u ? JSON.stringify(u) : null;
+      if (this.unitCache.size >= UNIT_CACHE_MAX) this.unitCache.clear();
+      this.unitCache.set(ip, j);
+    }
+    return j ?? undefined;
+  }
+
+  private async publishBatch(
+    subject: string,
+    items: ReadonlyArray<BatchItem<Origin>>,
+  ): Promise<ReadonlyArray<PromiseSettledResult<void>> | void> {
+    try {
+      await this.publisher.publish(batchMessage(subject, items, 'fb'));
+    } catch (err) {
+      // Retries are the publisher's (unbounded in the collector); what reaches here was refused for good
+      // (e.g. above the server's max_payload) or the publisher closed. Each run of records goes to the dead
+      // letters with the datagram it came from, so nothing is lost silently.
+      const reason = `batch of ${countEvents(items)} flow records refused by JetStream: ${err instanceof Error ? err.message : String(err)}`;
+      return Promise.allSettled(
+        items.map((i) => {
+          this.flowMetrics.malformed.inc({ input: i.origin.meta.inputName, reason: 'publish_failed' });
+          return this.deadLetter(i.origin.raw, 'publish_failed', reason, {
+            ...i.origin.meta,
+            extra: {
+              'Citysoc-Flow-Records': i.id,
+              'Citysoc-Flow-Body': i.origin.body,
+            },
+          });
+        }),
+      );
+    }
+    for (const i of items) this.metrics.sent.inc({ component: i.origin.meta.inputName }, i.events ?? 1);
   }
 
   /** Decodes and publishes the sets held for a template another replica stored in KV. */
   async releaseHeld(scope: TemplateScope, templateId: number, inputName: string): Promise<void> {
     const receivedAt = new Date();
-    const { records, errors } = releaseHeld(this.store, scope, templateId, receivedAt.getTime());
+    const { records, layouts, errors } = releaseHeld(this.store, scope, templateId, receivedAt.getTime());
     const meta = { exporter: scope.exporter, port: 0, inputName, receivedAt };
     const work: Array<Promise<unknown>> = [];
-    if (records.length > 0) work.push(this.publishRecords(records, meta));
+    if (records.length > 0) work.push(this.publishRecords(records, layouts, meta, undefined));
     for (const e of errors) this.flowMetrics.malformed.inc({ input: inputName, reason: e.code });
     work.push(this.store.flush());
     await Promise.all(work);
@@ -207,7 +306,8 @@ export class FlowIngest {
     meta: DatagramMeta & { extra?: Record<string, string> },
   ): Promise<void> {
     this.metrics.discarded.inc({ component: meta.inputName, reason: code });
-    const id = stableId('fl-dl', meta.exporter, code, meta.extra?.['Citysoc-Flow-Position'] ?? '', raw);
+    const where = meta.extra?.['Citysoc-Flow-Position'] ?? meta.extra?.['Citysoc-Flow-Records'] ?? '';
+    const id = stableId('fl-dl', meta.exporter, code, where, raw);
     await this.publisher.publish({
       subject: this.names.deadletterSubject('collector', `flow-${code}`),
       data: raw,
