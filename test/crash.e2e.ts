@@ -66,7 +66,10 @@ describe.each<AppName>(['indexer', 'detector', 'responder', 'collector'])(
       path.join(repoRoot(), 'rules', 'linux', 'sshd_auth_failure.yml'),
       path.join(rulesDir, 'sshd_auth_failure.yml'),
     );
-    const pipeline = new Pipeline({ env: { CITYSOC_BUILTIN_RULES: rulesDir } });
+    // A 2 s ack wait: what the killed app held is redelivered after seconds, not the 30 s default.
+    const pipeline = new Pipeline({
+      env: { CITYSOC_BUILTIN_RULES: rulesDir, CITYSOC_NATS_ACK_WAIT_MS: '2000' },
+    });
     beforeAll(() => pipeline.start(), 120_000);
     afterAll(async () => {
       await pipeline.stop();

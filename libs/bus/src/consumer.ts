@@ -15,6 +15,8 @@ import { type SeqRange, SkipDetector } from './skips';
 /** Defaults of the redelivery timing (CITYSOC_NATS_ACK_WAIT_MS, CITYSOC_NATS_RETRY_MAX_MS). */
 export const DEFAULT_ACK_WAIT_MS = 30_000;
 export const DEFAULT_RETRY_MAX_MS = 30_000;
+/** Bytes a consumer asks for at once (see run()). */
+const CONSUME_MAX_BYTES = 8 * 1024 * 1024;
 
 export interface DurableSpec {
   stream: string;
@@ -132,7 +134,12 @@ export class DurableConsumer<T> {
       while (!this.stopped) {
         try {
           this.messages = await consumer.consume({
-            max_messages: Math.max(this.opts.batchSize * 2, 64),
+            // Bounded by bytes, not messages: a message can carry hundreds of events (~100 KB), and a pull
+            // of batchSize × 2 of them overran the connection's 64 MB pending limit on a loaded machine —
+            // the server cut it as a slow consumer and the dropped messages came back only after the ack
+            // wait (a 60 s stall of the detector in bench:scale). In-flight messages stay bounded by the
+            // durable's max_ack_pending.
+            max_bytes: CONSUME_MAX_BYTES,
             // Pull requests expire (and idle heartbeats run at half of it) on the ack wait's scale: after a
             // consumer leader change or a recreated durable, pulling resumes within about that time.
             expires: Math.min(30_000, Math.max(1000, spec.ackWaitMs ?? DEFAULT_ACK_WAIT_MS)),
