@@ -14,3 +14,11 @@ export {
 export { openBus, type Bus, type BusSettings } from './open';
 export { consumeJson, expandBatches, type JsonConsumerOptions } from './json-consumer';
 export { openKv } from './kv';
+export {
+  RULE_STATS_BUCKET,
+  combineRuleStats,
+  ruleStatsKey,
+  type RuleCost,
+  type RuleStatsSnapshot,
+  type CombinedRuleStats,
+} from './rule-stats';

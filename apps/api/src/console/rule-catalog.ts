@@ -75,6 +75,9 @@ export interface GridTechnique {
   rules: number;
   /** Incidents in the caller's scope carrying it. */
   incidents: number;
+  /** 1 when the latest finished drill run of a scenario covering it passed (set by the controller). */
+  validated?: number;
+  validated_by?: { run: string; scenario: string; at: string };
 }
 
 /**
