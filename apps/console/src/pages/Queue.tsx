@@ -419,6 +419,18 @@ export function QueuePage({ me }: { me: string }) {
   );
 }
 
+interface BulkJob {
+  id: string;
+  status: 'running' | 'finished' | 'interrupted';
+  matched: number;
+  done: number;
+  succeeded: number;
+  failed: number;
+}
+
+/** How often the dialog asks for a bulk job's progress. */
+const BULK_POLL_MS = 250;
+
 /** Close / status / assign one incident, or bulk false positive by selection or by query. */
 export function ActionDialog({
   action,
@@ -442,6 +454,7 @@ export function ActionDialog({
   const [error, setError] = useState<unknown>(null);
   const [preview, setPreview] = useState<{ matched: number } | null>(null);
   const [result, setResult] = useState<{ matched: number; succeeded: number; failed: number } | null>(null);
+  const [progress, setProgress] = useState<BulkJob | null>(null);
   const byQuery = action.kind === 'bulk' && ids.length === 0;
   useEffect(() => {
     if (!byQuery) return;
@@ -455,12 +468,20 @@ export function ActionDialog({
     setError(null);
     try {
       if (action.kind === 'bulk' && byQuery) {
-        const r = await api<{ matched: number; succeeded: number; failed: unknown[] }>(
-          'POST',
-          '/api/v1/console/bulk/false-positive',
-          { ...filter, expected: preview?.matched ?? 0, reason },
-        );
-        setResult({ matched: r.matched, succeeded: r.succeeded, failed: r.failed.length });
+        // A background job on the server: its progress shows while it runs, then the same result line.
+        let job = await api<BulkJob>('POST', '/api/v1/console/bulk/jobs', {
+          ...filter,
+          expected: preview?.matched ?? 0,
+          reason,
+        });
+        setProgress(job);
+        while (job.status === 'running') {
+          await new Promise((r) => setTimeout(r, BULK_POLL_MS));
+          job = await api<BulkJob>('GET', `/api/v1/console/bulk/jobs/${encodeURIComponent(job.id)}`);
+          setProgress(job);
+        }
+        if (job.status === 'interrupted') setError(new Error(t('bulk.interrupted')));
+        setResult({ matched: job.matched, succeeded: job.succeeded, failed: job.failed });
         return;
       }
       if (action.kind === 'bulk') {
@@ -518,6 +539,24 @@ export function ActionDialog({
       {action.kind === 'bulk' && !byQuery && (
         <p>{t('bulk.selectionConfirm', { n: formatNumber(ids.length) })}</p>
       )}
+      {progress && !result && (
+        <div data-testid="bulk-progress">
+          <label>
+            {t('bulk.progress', {
+              done: formatNumber(progress.done),
+              matched: formatNumber(progress.matched),
+            })}
+            <progress value={progress.done} max={Math.max(1, progress.matched)} />
+          </label>
+          <p role="status">
+            {t('bulk.result', {
+              matched: progress.matched,
+              succeeded: progress.succeeded,
+              failed: progress.failed,
+            })}
+          </p>
+        </div>
+      )}
       {result ? (
         <>
           <p role="status" data-testid="bulk-result">
@@ -561,7 +600,7 @@ export function ActionDialog({
             </label>
           )}
           <div className="buttons">
-            <button type="submit" disabled={byQuery && !preview}>
+            <button type="submit" disabled={(byQuery && !preview) || progress !== null}>
               {t('common.confirm')}
             </button>
             <button type="button" onClick={onClose}>
