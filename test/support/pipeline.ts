@@ -114,6 +114,11 @@ export class Pipeline {
     );
   }
 
+  /** The process id of a running app (benchmarks read its CPU time). */
+  pid(app: AppName): number | undefined {
+    return this.procs.get(app)?.pid;
+  }
+
   /** kill -9: no shutdown hook runs, exactly like a crash. */
   async kill(app: AppName): Promise<void> {
     const child = this.procs.get(app);
