@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 import { type Browser, type Page } from 'playwright-core';
 import { connect } from 'nats';
-import { busNames } from '@citysoc/bus';
+import { busNames, RULE_STATS_BUCKET, type RuleStatsSnapshot } from '@citysoc/bus';
 import { DRILL_RUNS_BUCKET, type DrillRunRecord } from '@citysoc/drills';
 import { type Alert } from '@citysoc/ecs';
 import { openControlStore, openEventStore } from '@citysoc/store';
@@ -205,6 +205,39 @@ d.each(['vi', 'en'] as const)('incident edits (%s)', (lang) => {
     expect(await cell.getAttribute('class')).toContain('shade-4');
     const other = grid.locator('.tcell:has(a[href="/rules?technique=T1686.002"])').first();
     expect(await other.getAttribute('class')).toContain('shade-0');
+    await axe(page);
+    await page.context().close();
+  }, 60_000);
+
+  it('Rules page shows the cost the detectors reported beside hits and false-positive rate', async () => {
+    const rule = '5d0c9a7e-3b21-4c6f-9e48-a1f2b3c4d5e6'; // rules/linux/sshd_bruteforce.yml, first rule
+    const nc = await connect({ servers: process.env.CITYSOC_NATS_URL ?? '127.0.0.1:4222' });
+    try {
+      const kv = await nc
+        .jetstream()
+        .views.kv(busNames(pipeline.prefix).durable(RULE_STATS_BUCKET), { history: 1 });
+      const snap: RuleStatsSnapshot = {
+        instance: 'detector-e2e',
+        since: new Date(Date.now() - 3600_000).toISOString(),
+        at: new Date().toISOString(),
+        interval_ms: 60_000,
+        events: 5000,
+        rules: [{ id: rule, evaluations: 1234, matches: 7, seconds: 0.5 }],
+      };
+      await kv.put('detector-e2e', Buffer.from(JSON.stringify(snap)));
+    } finally {
+      await nc.close();
+    }
+    const page = await newPage();
+    await login(page, pipeline.apiUrl, 'phan.tich', lang);
+    await page.goto(`${pipeline.apiUrl}/rules`);
+    const row = page.locator(`[data-testid="rules"] tbody tr:has(code:text-is("${rule}"))`);
+    await row.waitFor();
+    // Columns: rule (th), level, status, engine, ATT&CK, alerts, incidents, FP rate, evaluations, matches, time.
+    expect(await row.locator('td:nth-child(9)').textContent()).toBe('1.234');
+    expect(await row.locator('td:nth-child(10)').textContent()).toBe('7');
+    expect(await row.locator('td:nth-child(11)').textContent()).toMatch(/^500 ms \(405,2 µs\)$/);
+    expect(await page.textContent('[data-testid="cost-window"]')).toMatch(/1/);
     await axe(page);
     await page.context().close();
   }, 60_000);
