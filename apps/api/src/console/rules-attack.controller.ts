@@ -3,13 +3,20 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { type KV, type NatsConnection } from 'nats';
 import { busNames, combineRuleStats, type CombinedRuleStats, RULE_STATS_BUCKET } from '@citysoc/bus';
 import { type ConfigOf } from '@citysoc/config';
-import { DRILL_RUNS_BUCKET, DrillRunRegistry, type DrillRunRecord } from '@citysoc/drills';
+import { DRILL_RUNS_BUCKET, DrillRunRegistry } from '@citysoc/drills';
 import { type ControlStore } from '@citysoc/store';
 import { type AuthedRequest, READERS, Roles, scopeOf } from '../auth/roles';
 import { type apiSchema } from '../config';
 import { API_CONFIG, CONTROL_STORE, NATS } from '../tokens';
 import { scopeClause } from './queue-query';
-import { type CatalogRule, type GridTechnique, RuleCatalog, techniqueGrid } from './rule-catalog';
+import {
+  type CatalogRule,
+  drillValidated,
+  type GridTechnique,
+  RuleCatalog,
+  techniqueGrid,
+  type ValidatedBy,
+} from './rule-catalog';
 
 interface RuleStats {
   rule_id: string;
@@ -42,36 +49,6 @@ export interface CostWindow {
   since: string | null;
   at: string | null;
   events: number;
-}
-
-export interface ValidatedBy {
-  run: string;
-  scenario: string;
-  at: string;
-}
-
-/**
- * Drill-validated techniques: for each scenario its latest finished run that reported techniques; a
- * technique is validated when such a run passed its expectations for it (a later failing run of the same
- * scenario takes the validation away).
- */
-export function drillValidated(runs: DrillRunRecord[]): Map<string, ValidatedBy> {
-  const latest = new Map<string, DrillRunRecord>();
-  for (const r of runs) {
-    if (r.status !== 'finished' || !r.techniques) continue;
-    const cur = latest.get(r.scenario);
-    if (!cur || cur.updatedAt < r.updatedAt) latest.set(r.scenario, r);
-  }
-  const out = new Map<string, ValidatedBy>();
-  for (const r of latest.values())
-    for (const [t, verdict] of Object.entries(r.techniques ?? {}))
-      if (verdict === 'pass') {
-        const id = t.toUpperCase();
-        const prev = out.get(id);
-        if (!prev || prev.at < r.updatedAt)
-          out.set(id, { run: r.runId, scenario: r.scenario, at: r.updatedAt });
-      }
-  return out;
 }
 
 /** The rules on disk joined with what they raised in the caller's scope; ATT&CK coverage from both. */

@@ -151,7 +151,8 @@ export class IncidentEditsController {
     const moving = new Set(body.alert_ids);
     const moved = alerts.filter((a) => moving.has(a.id));
     const kept = alerts.filter((a) => !moving.has(a.id));
-    const keptAll = kept.length === all.length - [...moving].filter((id) => all.includes(id)).length;
+    // Every alert that stays was found in the event store (none aged out by retention).
+    const keptAll = kept.length === all.filter((id) => !moving.has(id)).length;
     const result = this.control.incidents.split(
       p.id,
       body.alert_ids,
