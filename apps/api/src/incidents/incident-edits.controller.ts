@@ -10,6 +10,7 @@ import {
   Req,
   UseInterceptors,
 } from '@nestjs/common';
+import { createHash } from 'node:crypto';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { type ConfigOf } from '@citysoc/config';
 import { type Alert, type EcsEvent } from '@citysoc/ecs';
@@ -121,11 +122,12 @@ export class IncidentEditsController {
       },
     };
     for (const m of result.merged) await this.queue.complete(m.id, tokens.get(m.id) ?? null, 'duplicate');
-    const target = await this.tighten(
-      result.target,
-      before,
-      `merge-${result.merged.map((m) => m.id).join('+')}`,
-    );
+    // Timer job ids stay short and stable for the same merge: a digest of the merged ids.
+    const digest = createHash('sha256')
+      .update(result.merged.map((m) => m.id).join(','))
+      .digest('hex')
+      .slice(0, 12);
+    const target = await this.tighten(result.target, before, `merge-${digest}`);
     return { ...result, target };
   }
 
