@@ -241,4 +241,27 @@ d.each(['vi', 'en'] as const)('incident edits (%s)', (lang) => {
     await axe(page);
     await page.context().close();
   }, 60_000);
+
+  it('closes an incident as a duplicate of another from the close dialog (key e)', async () => {
+    const list = await pipeline.api<{ items: Array<{ id: string }> }>(
+      'GET',
+      `/api/v1/incidents?entity=${encodeURIComponent('source.ip:198.51.100.10')}`,
+    );
+    const id = list.body.items[0]!.id;
+    const page = await newPage();
+    await login(page, pipeline.apiUrl, 'phan.tich', lang);
+    await page.goto(`${pipeline.apiUrl}/incidents/${id}`);
+    await page.waitForSelector('[data-testid="status"]');
+    await page.keyboard.press('e');
+    await page.waitForSelector('[role="dialog"] select');
+    await page.selectOption('[role="dialog"] select', 'duplicate');
+    await page.fill('[role="dialog"] input', big);
+    await page.fill('[role="dialog"] textarea', 'cùng cuộc tấn công');
+    await axe(page);
+    await page.click('[role="dialog"] button[type="submit"]');
+    await page.waitForFunction(() => document.querySelector('[data-testid="status"] .status-duplicate'));
+    const r = await pipeline.api<{ status: string; duplicate_of: string }>('GET', `/api/v1/incidents/${id}`);
+    expect(r.body).toMatchObject({ status: 'duplicate', duplicate_of: big });
+    await page.context().close();
+  }, 60_000);
 });

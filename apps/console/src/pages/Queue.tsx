@@ -451,6 +451,7 @@ export function ActionDialog({
   const [reason, setReason] = useState('');
   const [status, setStatusValue] = useState(action.kind === 'close' ? 'resolved' : 'in_progress');
   const [assignee, setAssignee] = useState(me);
+  const [duplicateOf, setDuplicateOf] = useState('');
   const [error, setError] = useState<unknown>(null);
   const [preview, setPreview] = useState<{ matched: number } | null>(null);
   const [result, setResult] = useState<{ matched: number; succeeded: number; failed: number } | null>(null);
@@ -505,6 +506,7 @@ export function ActionDialog({
       await api('POST', `/api/v1/incidents/${inc.id}/transition`, {
         status,
         ...(reason ? { reason } : {}),
+        ...(status === 'duplicate' ? { duplicate_of: duplicateOf.trim() } : {}),
       });
       onDone(t('action.moved', { id: inc.id, status: t(`status.${status}`) }));
     } catch (err) {
@@ -586,6 +588,12 @@ export function ActionDialog({
                   </option>
                 ))}
               </select>
+            </label>
+          )}
+          {status === 'duplicate' && action.kind !== 'assign' && action.kind !== 'bulk' && (
+            <label>
+              {t('action.duplicateOf')}
+              <input value={duplicateOf} onChange={(e) => setDuplicateOf(e.target.value)} required />
             </label>
           )}
           {action.kind === 'assign' ? (
