@@ -41,6 +41,11 @@ export class Pipeline {
 
   constructor(private readonly opts: PipelineOptions = {}) {}
 
+  /** Process id of a running app (benchmarks read its CPU time from /proc). */
+  pid(app: AppName): number | undefined {
+    return this.procs.get(app)?.pid;
+  }
+
   get queuePrefix(): string {
     return `citysoc-${this.prefix}`;
   }
@@ -112,11 +117,6 @@ export class Pipeline {
       `${app} to start`,
       60_000,
     );
-  }
-
-  /** The process id of a running app (benchmarks read its CPU time). */
-  pid(app: AppName): number | undefined {
-    return this.procs.get(app)?.pid;
   }
 
   /** kill -9: no shutdown hook runs, exactly like a crash. */
