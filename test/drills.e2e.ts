@@ -89,7 +89,14 @@ describe('citysoc drills against the running pipeline (--ci)', () => {
     ]);
     expect(r.scorecard.incidents[0]).toMatchObject({ grouping_ok: true, count_ok: true });
     // The run was registered (through the API) and finished in the drill-runs bucket the collectors watch.
-    expect((await registry.get(r.runId))?.status).toBe('finished');
+    // …with the techniques the run validated, which the console's drill-validated ATT&CK layer reads.
+    const rec = await registry.get(r.runId);
+    expect(rec).toMatchObject({
+      status: 'finished',
+      result: 'pass',
+      techniques: r.scorecard.coverage.by_technique,
+    });
+    expect(Object.keys(rec?.techniques ?? {}).length).toBeGreaterThan(0);
   }, 600_000);
 
   it('iot-camera-portscan (NetFlow v9) passes and its benign twin stays silent', async () => {

@@ -1,12 +1,15 @@
 /// <reference lib="dom" />
 /**
  * Console benchmark: 10,000 open incidents in the real SQLite store, the built API serving the built
- * console. Prints API latency percentiles for a 100-row queue page with group counts, and the time from
- * navigation to the painted queue grid in Debian's chromium (playwright-core).
+ * console. Prints API latency percentiles for a 100-row queue page with group counts, the time from
+ * navigation to the painted queue grid in Debian's chromium (playwright-core), and last (it closes them
+ * all) a bulk false-positive job over every incident: time to the job's answer, to its first progress and
+ * to its end, with the API process's CPU seconds.
  *
  *   npm run bench:console          (BENCH_INCIDENTS=10000 BENCH_REQUESTS=100 BENCH_PAINTS=10)
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { chromium } from 'playwright-core';
 import { type Alert } from '@citysoc/ecs';
 import { openControlStore } from '@citysoc/store';
@@ -88,10 +91,61 @@ async function main(): Promise<void> {
       `API ${route} over ${total} open: p50 ${pct(times, 50).toFixed(1)} ms, p95 ${pct(times, 95).toFixed(1)} ms, max ${times[times.length - 1]!.toFixed(1)} ms (n=${REQUESTS})`,
     );
 
-    if (!existsSync(CHROMIUM)) {
-      console.log(`queue paint: skipped, no chromium at ${CHROMIUM}`);
-      return;
-    }
+    if (!existsSync(CHROMIUM)) console.log(`queue paint: skipped, no chromium at ${CHROMIUM}`);
+    else await paint(pipeline);
+    await bulkJob(pipeline, total);
+  } finally {
+    await pipeline.stop();
+  }
+}
+
+/** CPU seconds (user + system) of a process so far, from /proc (Linux). */
+function cpuSeconds(pid: number | undefined): number {
+  if (!pid || !existsSync(`/proc/${pid}/stat`)) return NaN;
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+async function bulkJob(pipeline: Pipeline, total: number): Promise<void> {
+  const from = new Date(Date.now() - 2 * 24 * 3600_000).toISOString();
+  const to = new Date(Date.now() + 60_000).toISOString();
+  const pid = pipeline.pid('api');
+  const cpu0 = cpuSeconds(pid);
+  const t0 = performance.now();
+  const started = await pipeline.api<{ id: string; matched: number }>('POST', '/api/v1/console/bulk/jobs', {
+    view: 'open',
+    from,
+    to,
+    expected: total,
+    reason: 'bench',
+  });
+  const answered = performance.now() - t0;
+  if (started.status !== 202)
+    throw new Error(`bulk job refused: ${started.status} ${JSON.stringify(started.body)}`);
+  let first = NaN;
+  let job: { status: string; done: number; succeeded: number; failed: number } = {
+    status: 'running',
+    done: 0,
+    succeeded: 0,
+    failed: 0,
+  };
+  while (job.status === 'running') {
+    await new Promise((r) => setTimeout(r, 50));
+    job = (await pipeline.api<typeof job>('GET', `/api/v1/console/bulk/jobs/${started.body.id}`)).body;
+    if (Number.isNaN(first) && job.done > 0) first = performance.now() - t0;
+  }
+  const end = performance.now() - t0;
+  const cpu = cpuSeconds(pid) - cpu0;
+  console.log(
+    `bulk false-positive job over ${started.body.matched}: answered ${answered.toFixed(0)} ms, first progress ${first.toFixed(0)} ms, finished ${end.toFixed(0)} ms (${job.status}: ${job.succeeded} succeeded, ${job.failed} failed); API CPU ${cpu.toFixed(2)} s = ${(job.succeeded / cpu).toFixed(0)} incidents per CPU-second; load ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+}
+
+async function paint(pipeline: Pipeline): Promise<void> {
+  {
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [
@@ -133,8 +187,6 @@ async function main(): Promise<void> {
     } finally {
       await browser.close();
     }
-  } finally {
-    await pipeline.stop();
   }
 }
 

@@ -5,7 +5,7 @@ import { type NatsConnection } from 'nats';
 import { connectBus } from '@citysoc/bus';
 import { type ConfigOf } from '@citysoc/config';
 import { ComponentMetrics } from '@citysoc/observability';
-import { IncidentQueue, NotifyQueue, redisConnection } from '@citysoc/queues';
+import { IncidentQueue, NotifyQueue, redisConnection, SlaQueue } from '@citysoc/queues';
 import {
   type ControlStore,
   type EventStore,
@@ -19,6 +19,7 @@ import { AuthController } from './auth/auth.controller';
 import { AuthGuard } from './auth/auth.guard';
 import { LoginLimiter } from './auth/login-limiter';
 import { type apiSchema } from './config';
+import { BulkJobsController } from './console/bulk-jobs.controller';
 import { ConsoleApiController } from './console/console-api.controller';
 import { HuntController } from './console/hunt.controller';
 import { RulesAttackController } from './console/rules-attack.controller';
@@ -29,6 +30,7 @@ import { EventsController } from './events/events.controller';
 import { HealthController } from './health/health.controller';
 import { HuntsController } from './hunts/hunts.controller';
 import { StorageController } from './storage/storage.controller';
+import { IncidentEditsController } from './incidents/incident-edits.controller';
 import { IncidentsController } from './incidents/incidents.controller';
 import { NotificationsController } from './notifications/notifications.controller';
 import { UsersController } from './users/users.controller';
@@ -42,6 +44,7 @@ import {
   NATS,
   NOTIFY_QUEUE,
   REDIS,
+  SLA_QUEUE,
 } from './tokens';
 import { ReportsModule } from './reports/reports.module';
 
@@ -56,11 +59,13 @@ class Resources implements OnApplicationShutdown {
     @Inject(CONTROL_STORE) private readonly control: ControlStore,
     @Inject(INCIDENT_QUEUE) private readonly queue: IncidentQueue,
     @Inject(NOTIFY_QUEUE) private readonly notify: NotifyQueue,
+    @Inject(SLA_QUEUE) private readonly sla: SlaQueue,
   ) {}
 
   async onApplicationShutdown(): Promise<void> {
     await this.queue.close();
     await this.notify.close();
+    await this.sla.close();
     this.redis.disconnect();
     if (!this.nc.isClosed()) await this.nc.close();
     await this.events.close();
@@ -77,10 +82,12 @@ export class ApiModule {
       controllers: [
         ConsoleController,
         ConsoleApiController,
+        BulkJobsController,
         HuntController,
         RulesAttackController,
         EventsController,
         AlertsController,
+        IncidentEditsController,
         IncidentsController,
         AdminController,
         AuthController,
@@ -112,6 +119,12 @@ export class ApiModule {
             await q.startReturningAbandonedClaims();
             return q;
           },
+        },
+        {
+          provide: SLA_QUEUE,
+          inject: [REDIS],
+          // Adds timers only (split, merge); the responder runs the timer worker.
+          useFactory: (redis: Redis) => new SlaQueue(config.queuePrefix, redis),
         },
         {
           provide: NOTIFY_QUEUE,

@@ -9,6 +9,7 @@ import {
   storeOptions,
   str,
 } from '@citysoc/config';
+import { slaOptions } from '@citysoc/incidents';
 
 export const apiSchema = {
   ...natsOptions,
@@ -17,6 +18,8 @@ export const apiSchema = {
   ...eventStoreOptions,
   // Retro-hunts by rule id read the same rule folders as the detector.
   ...ruleOptions,
+  // A split-off incident and a merge that tightens deadlines are timed with the responder's SLA policy.
+  ...slaOptions,
   builtinRules: str({
     env: 'CITYSOC_BUILTIN_RULES',
     description: 'The rules folder shipped with citysoc',

@@ -7,3 +7,4 @@ export const NATS = Symbol('NATS');
 export const NOTIFY_QUEUE = Symbol('NOTIFY_QUEUE');
 export const API_METRICS = Symbol('API_METRICS');
 export const LOGIN_LIMITER = Symbol('LOGIN_LIMITER');
+export const SLA_QUEUE = Symbol('SLA_QUEUE');

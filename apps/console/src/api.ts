@@ -119,6 +119,8 @@ export interface Incident {
   grouping_reason: string;
   priority: number;
   reason: string | null;
+  duplicate_of?: string | null;
+  split_from?: string | null;
   tags: string[];
   mitre: { tactics: string[]; techniques: string[] };
   unit: { id: string; name: string; path: string; criticality: string } | null;
@@ -158,6 +160,15 @@ export interface IncidentDetail extends Incident {
   events: EcsEvent[];
   history: Array<{ at: string; actor: string; from_status: string | null; to_status: string; note: string }>;
   comments: Array<{ at: string; actor: string; text: string }>;
+  evidence: EvidencePin[];
+}
+
+export interface EvidencePin {
+  kind: 'alert' | 'event';
+  ref_id: string;
+  note: string;
+  actor: string;
+  at: string;
 }
 
 export interface QueuePage {

@@ -4,6 +4,8 @@ import { useEffect, useRef } from 'react';
 export function isTyping(e: KeyboardEvent): boolean {
   const el = e.target as HTMLElement | null;
   if (!el) return false;
+  // A checkbox or radio button takes no text: shortcuts stay on (pick alerts, then press the action's key).
+  if (el.tagName === 'INPUT' && ['checkbox', 'radio'].includes((el as HTMLInputElement).type)) return false;
   return el.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(el.tagName);
 }
 

@@ -48,6 +48,14 @@ export const detectorSchema = {
     min: 0,
     max: 60_000,
   }),
+  ruleStatsSeconds: int({
+    env: 'CITYSOC_DETECTOR_RULE_STATS_SECONDS',
+    description:
+      'How often this replica publishes its per-rule cost (evaluations, matches, time) to the rule-stats KV bucket the console reads (0 = never)',
+    default: 15,
+    min: 0,
+    max: 3600,
+  }),
   ruleMetricsTop: int({
     env: 'CITYSOC_DETECTOR_RULE_METRICS_TOP',
     description:

@@ -9,7 +9,17 @@ import {
 } from '@nestjs/common';
 import { type Subscription } from 'nats';
 import { Counter, Gauge } from 'prom-client';
-import { type Bus, consumeJson, type DurableConsumer, expandBatches, openBus, openKv } from '@citysoc/bus';
+import {
+  type Bus,
+  consumeJson,
+  type DurableConsumer,
+  expandBatches,
+  openBus,
+  openKv,
+  RULE_STATS_BUCKET,
+  type RuleStatsSnapshot,
+  ruleStatsKey,
+} from '@citysoc/bus';
 import { type ConfigOf } from '@citysoc/config';
 import { type Alert, type EcsEvent } from '@citysoc/ecs';
 import { IOC_BUCKET, IocWatch, markIocs } from '@citysoc/enrich';
@@ -83,6 +93,9 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
   private readonly lock = new Mutex();
   private iocs?: IocWatch;
   private current!: LoadedRuleSet;
+  /** When the running rule set was loaded: its per-rule counters count from then. */
+  private statsSince = Date.now();
+  private statsTimer?: NodeJS.Timeout;
   private correlatedUpTo = 0;
   private partitions?: PartitionedCorrelation;
   private reloadChain: Promise<ReloadStatus> = Promise.resolve(undefined as unknown as ReloadStatus);
@@ -157,6 +170,7 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
       },
     });
     if (c.watchRules) this.watchRuleFolders();
+    if (c.ruleStatsSeconds > 0) await this.publishRuleStats(bus, c.ruleStatsSeconds * 1000);
 
     // A message is one event or a batch (flow records of one datagram); each record is evaluated as an event.
     this.consumer = await consumeJson<EcsEvent | EcsEvent[]>(
@@ -301,6 +315,7 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
         // Windows in progress carry over; correlations whose content changed start afresh (restore drops them).
         next.engine.restore(this.current.engine.snapshot());
         this.current = next;
+        this.statsSince = Date.now();
       });
       this.reloads.inc({ result: 'applied', trigger });
       this.reloadOk.set(1);
@@ -337,6 +352,37 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
         this.logger.warn(`cannot watch ${p}: ${e instanceof Error ? e.message : String(e)}`);
       }
     }
+  }
+
+  /**
+   * Per-rule cost for the console: a snapshot of every rule's counters under this replica's key, every
+   * interval (the API sums fresh snapshots of all replicas). A failed put is retried at the next tick.
+   */
+  private async publishRuleStats(bus: Bus, intervalMs: number): Promise<void> {
+    const kv = await openKv(bus, RULE_STATS_BUCKET, this.config.natsReplicas);
+    const instance = this.config.instance || `${os.hostname()}-${process.pid}`;
+    const put = async () => {
+      const stats = this.current.engine.set.stats();
+      const snapshot: RuleStatsSnapshot = {
+        instance,
+        since: new Date(this.statsSince).toISOString(),
+        at: new Date().toISOString(),
+        interval_ms: intervalMs,
+        events: stats.events,
+        rules: stats.rules.map((r) => ({
+          id: r.id,
+          evaluations: r.evaluations,
+          matches: r.matches,
+          seconds: r.estimatedNs / 1e9,
+        })),
+      };
+      await kv.put(ruleStatsKey(instance), Buffer.from(JSON.stringify(snapshot)));
+    };
+    await put().catch((e: Error) => this.logger.warn(`rule stats not published: ${e.message}`));
+    this.statsTimer = setInterval(() => {
+      put().catch((e: Error) => this.logger.warn(`rule stats not published: ${e.message}`));
+    }, intervalMs);
+    this.statsTimer.unref();
   }
 
   /** Per-rule cost as gauges read at scrape time from the running set (reset by a reload). */
@@ -388,6 +434,7 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
   }
 
   async onApplicationShutdown(): Promise<void> {
+    if (this.statsTimer) clearInterval(this.statsTimer);
     for (const w of this.watchers) w.close();
     if (this.debounce) clearTimeout(this.debounce);
     this.reloadSub?.unsubscribe();

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { connect, type NatsConnection } from 'nats';
+import { busNames, combineRuleStats, RULE_STATS_BUCKET } from '@citysoc/bus';
 import { loadConfig } from '@citysoc/config';
 import { type Alert, type EcsEvent } from '@citysoc/ecs';
 import { cleanupStreams, freePort, readStream, uniquePrefix, waitFor } from '@citysoc/testing';
@@ -38,6 +39,7 @@ describe('detector rule reload', () => {
       CITYSOC_BUILTIN_RULES: rulesDir,
       CITYSOC_DETECTOR_METRICS_PORT: String(metricsPort),
       CITYSOC_DETECTOR_RELOAD_DEBOUNCE_MS: '50',
+      CITYSOC_DETECTOR_RULE_STATS_SECONDS: '1',
       ...(process.env.CITYSOC_NATS_URL ? { CITYSOC_NATS_URL: process.env.CITYSOC_NATS_URL } : {}),
     });
   let app: INestApplicationContext | undefined;
@@ -112,6 +114,15 @@ describe('detector rule reload', () => {
     expect(rejected).toMatch(
       new RegExp(`^citysoc_detector_rule_matches\\{[^}]*rule_id="${RULE_A}"[^}]*\\} 2$`, 'm'),
     );
+
+    // The same counters reach the rule-stats KV bucket the console reads.
+    const kv = await nc.jetstream().views.kv(busNames(prefix).durable(RULE_STATS_BUCKET));
+    await waitFor(async () => {
+      const keys: string[] = [];
+      for await (const k of await kv.keys()) keys.push(k);
+      const snaps = await Promise.all(keys.map(async (k) => (await kv.get(k))?.json<unknown>()));
+      return combineRuleStats(snaps, Date.now()).rules.get(RULE_A)?.matches === 2;
+    }, 'rule A with two matches in the rule-stats bucket');
 
     // The fix is applied: both rules run.
     writeFileSync(path.join(rulesDir, 'b.yml'), rule(RULE_B, 'bravo'));

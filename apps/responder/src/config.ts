@@ -11,15 +11,11 @@ import {
   str,
 } from '@citysoc/config';
 import {
-  type BusinessHours,
   DEFAULT_GROUPING as DEFAULT_GROUPING_FOR_CONFIG,
-  DEFAULT_SLA,
   type GroupingPolicy,
-  parseBusinessHours,
   parseGroupingPolicy,
   groupingSpecFromObject,
-  parseSlaPolicies,
-  type SlaPolicies,
+  slaOptions,
 } from '@citysoc/incidents';
 
 export const responderSchema = {
@@ -41,14 +37,7 @@ export const responderSchema = {
     min: 1,
     max: 7 * 24 * 60,
   }),
-  slaPolicy: {
-    env: 'CITYSOC_SLA_POLICY',
-    description:
-      'Minutes to claim/resolve per severity, e.g. critical=15/240,high=30/480 (- for none); unlisted keep defaults; unit:severity=a/r overrides a unit subtree, e.g. hanoi/ba-dinh:critical=10/120',
-    default: { default: DEFAULT_SLA, byUnit: {} },
-    example: 'critical=15/240,high=30/480,medium=240/4320,low=1440/10080,informational=-/-',
-    parse: (raw: string) => parseSlaPolicies(raw),
-  } satisfies OptionSpec<SlaPolicies>,
+  ...slaOptions,
   grouping: {
     env: 'CITYSOC_GROUPING',
     description:
@@ -71,14 +60,6 @@ export const responderSchema = {
       return raw;
     },
   } satisfies OptionSpec<string>,
-  slaBusinessHours: {
-    env: 'CITYSOC_SLA_BUSINESS_HOURS',
-    description:
-      'SLA clocks of these severities run only in working time (Asia/Ho_Chi_Minh), e.g. days=mon-fri;hours=08:00-17:00;severities=low,medium; empty = around the clock',
-    default: null,
-    example: 'days=mon-fri;hours=08:00-17:00;severities=low,medium',
-    parse: (raw: string) => parseBusinessHours(raw) ?? null,
-  } satisfies OptionSpec<BusinessHours | null>,
   notifyWebhookUrls: {
     env: 'CITYSOC_NOTIFY_WEBHOOK_URLS',
     description: 'Webhooks told about SLA breaches (comma-separated http(s) URLs), signed with HMAC-SHA256',

@@ -1,4 +1,12 @@
 export { busNames, type BusNames } from './names';
+export {
+  RULE_STATS_BUCKET,
+  combineRuleStats,
+  ruleStatsKey,
+  type RuleCost,
+  type RuleStatsSnapshot,
+  type CombinedRuleStats,
+} from './rule-stats';
 export { isRetryableBusError, retryReason, backoffMs, sleep, type RetryReason } from './retry';
 export { connectBus, type BusConnectOptions } from './connection';
 export { streamConfigs, ensureStreams, isNotFound, DUPLICATE_WINDOW_MS, type StreamLimits } from './streams';

@@ -1,4 +1,4 @@
-import { type DrillRunRecord, type DrillRunStatus } from './registry';
+import { type DrillRunOutcome, type DrillRunRecord, type DrillRunStatus } from './registry';
 import { type ObservedAlert, type ObservedIncident } from './score';
 import { drillRunOf } from './tagging';
 
@@ -100,7 +100,7 @@ export interface RunRegistry {
   finish(
     runId: string,
     status: Exclude<DrillRunStatus, 'running'>,
-    extra?: Pick<DrillRunRecord, 'result' | 'scorecard'>,
+    extra?: DrillRunOutcome,
   ): Promise<unknown>;
 }
 
@@ -138,7 +138,7 @@ export class ApiRunRegistry implements RunRegistry {
   finish(
     runId: string,
     status: Exclude<DrillRunStatus, 'running'>,
-    extra: Pick<DrillRunRecord, 'result' | 'scorecard'> = {},
+    extra: DrillRunOutcome = {},
   ): Promise<unknown> {
     return status === 'aborted'
       ? this.post(`/${encodeURIComponent(runId)}/abort`, {})

@@ -16,7 +16,12 @@ export interface DrillRunRecord extends DrillAllocation {
   /** Set when finished: the run's result and where its scorecard was written. */
   result?: 'pass' | 'fail' | 'error';
   scorecard?: string;
+  /** ATT&CK techniques the run's expectations covered, passed or failed (scorecard coverage.by_technique). */
+  techniques?: Record<string, 'pass' | 'fail'>;
+  attack_version?: string | null;
 }
+
+export type DrillRunOutcome = Pick<DrillRunRecord, 'result' | 'scorecard' | 'techniques' | 'attack_version'>;
 
 export class DrillRegistryError extends Error {}
 
@@ -90,7 +95,7 @@ export class DrillRunRegistry {
   async finish(
     runId: string,
     status: Exclude<DrillRunStatus, 'running'>,
-    extra: Pick<DrillRunRecord, 'result' | 'scorecard'> = {},
+    extra: DrillRunOutcome = {},
   ): Promise<DrillRunRecord> {
     const e = await this.kv.get(runId);
     if (!e || e.operation !== 'PUT') throw new DrillRegistryError(`no drill run ${runId}`);

@@ -3,7 +3,7 @@ import { observe, type ApiTarget, type Observation, type RunRegistry } from './a
 import { openTcpSender, openTlsSender, openUdpSender, type Sender, type TlsClientOptions } from './emit';
 import { FlowExporter, PROTO_NUMBER } from './encode';
 import { plan, type Timeline } from './plan';
-import { type DrillRunRecord } from './registry';
+import { type DrillRunOutcome, type DrillRunRecord } from './registry';
 import { parseDuration, type FlowSourceDef, type Scenario, type SyslogSourceDef } from './scenario';
 import { scoreRun, type Scorecard } from './score';
 import { formatSyslog, frameSyslog } from './syslog-format';
@@ -77,6 +77,7 @@ export async function runLive(scenario: Scenario, sha256: string, o: LiveRunOpti
   const senders = new Map<string, Sender>();
   const exporters = new Map<string, FlowExporter>();
   let registered = false;
+  let finalCard: Scorecard | undefined;
   try {
     for (const [name, src] of Object.entries(scenario.sources)) {
       if (!tl.items.some((i) => i.source === name)) continue;
@@ -197,6 +198,7 @@ export async function runLive(scenario: Scenario, sha256: string, o: LiveRunOpti
     const lastSendMs = Date.now();
     let observation: Observation = { alerts: [], incidents: [] };
     let scorecard = score(scenario, sha256, tl, runId, startMs, o, observation);
+    finalCard = scorecard;
     const reported = new Set<string>();
     if (o.api) {
       const sinceIso = new Date(startMs - 1000).toISOString();
@@ -210,6 +212,7 @@ export async function runLive(scenario: Scenario, sha256: string, o: LiveRunOpti
       for (;;) {
         observation = await observe(o.api, sinceIso, o.attribution === 'marker' ? runId : undefined);
         scorecard = score(scenario, sha256, tl, runId, startMs, o, observation);
+        finalCard = scorecard;
         for (const e of scorecard.expectations) {
           if (e.status === 'pending' || reported.has(e.id)) continue;
           reported.add(e.id);
@@ -244,7 +247,15 @@ export async function runLive(scenario: Scenario, sha256: string, o: LiveRunOpti
     return { runId, timeline: tl, startMs, scorecard, observation, sent };
   } finally {
     await Promise.allSettled([...senders.values()].map((s) => s.close()));
-    if (registered && o.registry) await o.registry.finish(runId, 'finished').catch(() => undefined);
+    // The techniques the run validated go with the registry record: the console's drill-validated layer.
+    const outcome: DrillRunOutcome = finalCard
+      ? {
+          ...(finalCard.result !== 'pending' ? { result: finalCard.result } : {}),
+          techniques: finalCard.coverage.by_technique,
+          attack_version: finalCard.attack_version,
+        }
+      : {};
+    if (registered && o.registry) await o.registry.finish(runId, 'finished', outcome).catch(() => undefined);
   }
 }
 

@@ -1,5 +1,6 @@
 import { type Alert, type EcsEvent } from '@citysoc/ecs';
 import {
+  mergedIncidentTags,
   checkMarker,
   drillRunOf,
   drillTouched,
@@ -180,4 +181,19 @@ describe('nextIncidentTags (the responder keeps drill status as it groups)', () 
     ['drilling', false],
     ['vip', false],
   ])('isDrillTag(%s) = %s', (t, want) => expect(isDrillTag(t)).toBe(want));
+});
+
+describe('mergedIncidentTags (merging incidents keeps drill status honest)', () => {
+  it.each([
+    [['a'], ['b'], ['a', 'b']],
+    [
+      ['drill', 'drill-run:r1'],
+      ['drill', 'drill-run:r2'],
+      ['drill', 'drill-run:r1', 'drill-run:r2'],
+    ],
+    [['drill', 'drill-run:r1', 'x'], ['y'], ['drill-mixed', 'x', 'y']],
+    [[], ['drill', 'drill-run:r1'], ['drill-mixed']],
+    [['drill-mixed'], ['drill', 'drill-run:r1'], ['drill-mixed']],
+    [['drill-mixed'], [], ['drill-mixed']],
+  ])('%j + %j → %j', (a, b, want) => expect(mergedIncidentTags(a, b)).toEqual(want));
 });

@@ -233,3 +233,22 @@ export function nextIncidentTags(current: readonly string[], alert: Alert, first
 export function isDrillTag(tag: string): boolean {
   return tag === DRILL_TAG || tag === DRILL_MIXED_TAG || tag.startsWith(DRILL_RUN_TAG_PREFIX);
 }
+
+/**
+ * Tags of an incident that absorbed another (a merge): other tags are united; two pure drill incidents stay
+ * drill with both runs, two real ones stay real, anything else is `drill-mixed` (counts as real).
+ */
+export function mergedIncidentTags(a: readonly string[], b: readonly string[]): string[] {
+  const plain = (t: string) => !isDrillTag(t);
+  const other = [...a.filter(plain), ...b.filter(plain)];
+  const kind = (tags: readonly string[]) =>
+    tags.includes(DRILL_MIXED_TAG) ? 'mixed' : tags.includes(DRILL_TAG) ? 'drill' : 'real';
+  const ka = kind(a);
+  const kb = kind(b);
+  let drill: string[];
+  if (ka === 'real' && kb === 'real') drill = [];
+  else if (ka === 'drill' && kb === 'drill')
+    drill = [DRILL_TAG, ...[...a, ...b].filter((t) => t.startsWith(DRILL_RUN_TAG_PREFIX))];
+  else drill = [DRILL_MIXED_TAG];
+  return [...new Set([...other, ...drill])].sort();
+}

@@ -61,3 +61,4 @@ export {
   type SlaKind,
   type SlaDeadline,
 } from './sla';
+export { slaOptions } from './sla-options';

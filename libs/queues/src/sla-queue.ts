@@ -32,8 +32,11 @@ export class SlaQueue {
     deadlines: SlaDeadline[],
     nowMs = Date.now(),
     generation = 0,
-    /** Set when the severity rose: the tighter timers are new jobs beside the old ones. */
-    severity?: string,
+    /**
+     * Set when deadlines tightened (the severity rose, or a merge brought an earlier deadline): the tighter
+     * timers are new jobs beside the old ones, told apart by this suffix (the severity, or `merge-…`).
+     */
+    suffix?: string,
   ): Promise<void> {
     for (const d of deadlines) {
       await this.queue.add(
@@ -43,7 +46,7 @@ export class SlaQueue {
           // The first opening keeps the first release's ids, so timers already in Redis are not doubled.
           jobId:
             (generation === 0 ? `${incidentId}-${d.kind}` : `${incidentId}-${d.kind}-g${generation}`) +
-            (severity ? `-${severity}` : ''),
+            (suffix ? `-${suffix}` : ''),
           delay: Math.max(0, d.dueMs - nowMs),
           removeOnComplete: { age: 7 * 24 * 3600 },
           removeOnFail: false,

@@ -21,6 +21,11 @@ export {
   inScope,
   type UnitScope,
   type TransitionInput,
+  type EvidenceKind,
+  type EvidencePin,
+  type AlertSetSummary,
+  type MergeResult,
+  type SplitResult,
 } from './sqlite/incident-store';
 export {
   SqliteAuthStore,
@@ -65,6 +70,7 @@ export {
 } from './elasticsearch/incident-docs';
 export { openControlStore, openEventStore, type ControlStore } from './sqlite/control';
 export { SqliteSavedViewStore, type SavedView } from './sqlite/saved-views';
+export { SqliteBulkJobStore, type BulkJob, BULK_JOB_STALE_MS } from './sqlite/bulk-jobs';
 export { StoreQueryError } from './sqlite/db';
 export type { RejectedDocument, WriteResult, StorageInfo } from './ports';
 export {

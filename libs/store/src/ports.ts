@@ -162,6 +162,8 @@ export interface Incident {
   reason: string | null;
   /** For a duplicate: the incident it duplicates. */
   duplicate_of: string | null;
+  /** For an incident split off another: the incident its alerts came from. */
+  split_from: string | null;
   tags: string[];
   /** ATT&CK tactics and techniques from the rules' tags. */
   mitre: Mitre;

@@ -377,7 +377,7 @@ export function percentiles(values: number[]): { p50: number; p95: number } | nu
   return { p50: at(50), p95: at(95) };
 }
 
-function toFilter(q: QueueFilterQuery): QueueFilter {
+export function toFilter(q: QueueFilterQuery): QueueFilter {
   return {
     view: q.view ?? 'open',
     ...(q.severity ? { severity: q.severity } : {}),

@@ -1,5 +1,6 @@
 import { loadRulesFromText } from '@citysoc/sigma';
-import { type CatalogRule, techniqueGrid, toCatalogRule } from './rule-catalog';
+import { type DrillRunRecord } from '@citysoc/drills';
+import { type CatalogRule, drillValidated, techniqueGrid, toCatalogRule } from './rule-catalog';
 
 const rule = (id: string, tactics: string[], techniques: string[], enabled = true): CatalogRule => ({
   id,
@@ -81,4 +82,56 @@ correlation: {type: event_count, rules: [ssh_failures], group-by: [source.ip], t
       ['correlation', 'experimental', true, ['T1110.001']],
     ]);
   });
+});
+
+describe('drillValidated (the drill-validated ATT&CK layer)', () => {
+  const run = (
+    runId: string,
+    scenario: string,
+    updatedAt: string,
+    techniques: Record<string, 'pass' | 'fail'> | undefined,
+    status: DrillRunRecord['status'] = 'finished',
+  ): DrillRunRecord => ({
+    runId,
+    scenario,
+    scenarioSha256: 'x',
+    syslog: [],
+    exporters: [],
+    window: { start: updatedAt, end: updatedAt },
+    status,
+    registeredAt: updatedAt,
+    registeredBy: 'lead',
+    seed: 0,
+    speed: 1,
+    updatedAt,
+    ...(techniques ? { techniques } : {}),
+  });
+
+  it.each([
+    ['a passing finished run validates', [run('r1', 's', '2026-01-01', { T1110: 'pass' })], ['T1110']],
+    ['a failing one does not', [run('r1', 's', '2026-01-01', { T1110: 'fail' })], []],
+    [
+      'the latest run of a scenario decides',
+      [run('r1', 's', '2026-01-01', { T1110: 'pass' }), run('r2', 's', '2026-01-02', { T1110: 'fail' })],
+      [],
+    ],
+    [
+      'aborted, running and technique-less runs do not count',
+      [
+        run('r1', 's', '2026-01-01', { T1110: 'pass' }),
+        run('r2', 's', '2026-01-02', { T1110: 'fail' }, 'aborted'),
+        run('r3', 's', '2026-01-03', undefined),
+        run('r4', 't', '2026-01-03', { T1046: 'pass' }, 'running'),
+      ],
+      ['T1110'],
+    ],
+    [
+      'another scenario can validate what one failed; ids are upper-cased',
+      [
+        run('r1', 's', '2026-01-01', { t1110: 'fail' }),
+        run('r2', 't', '2026-01-01', { 't1110.001': 'pass' }),
+      ],
+      ['T1110.001'],
+    ],
+  ])('%s', (_what, runs, want) => expect([...drillValidated(runs).keys()].sort()).toEqual(want));
 });

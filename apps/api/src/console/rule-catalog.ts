@@ -1,3 +1,4 @@
+import { type DrillRunRecord } from '@citysoc/drills';
 import { mitreFromTags } from '@citysoc/incidents';
 import { loadRules, type SigmaRule } from '@citysoc/sigma';
 
@@ -75,6 +76,9 @@ export interface GridTechnique {
   rules: number;
   /** Incidents in the caller's scope carrying it. */
   incidents: number;
+  /** 1 when the latest finished drill run of a scenario covering it passed (set by the controller). */
+  validated?: number;
+  validated_by?: { run: string; scenario: string; at: string };
 }
 
 /**
@@ -126,4 +130,34 @@ export function techniqueGrid(
     .filter((c) => !placed.has(c.id))
     .sort((a, b) => a.id.localeCompare(b.id));
   return { tactics, unplaced };
+}
+
+export interface ValidatedBy {
+  run: string;
+  scenario: string;
+  at: string;
+}
+
+/**
+ * Drill-validated techniques: for each scenario its latest finished run that reported techniques; a
+ * technique is validated when such a run passed its expectations for it (a later failing run of the same
+ * scenario takes the validation away).
+ */
+export function drillValidated(runs: DrillRunRecord[]): Map<string, ValidatedBy> {
+  const latest = new Map<string, DrillRunRecord>();
+  for (const r of runs) {
+    if (r.status !== 'finished' || !r.techniques) continue;
+    const cur = latest.get(r.scenario);
+    if (!cur || cur.updatedAt < r.updatedAt) latest.set(r.scenario, r);
+  }
+  const out = new Map<string, ValidatedBy>();
+  for (const r of latest.values())
+    for (const [t, verdict] of Object.entries(r.techniques ?? {}))
+      if (verdict === 'pass') {
+        const id = t.toUpperCase();
+        const prev = out.get(id);
+        if (!prev || prev.at < r.updatedAt)
+          out.set(id, { run: r.runId, scenario: r.scenario, at: r.updatedAt });
+      }
+  return out;
 }

@@ -1,12 +1,22 @@
-import { Controller, Get, Inject, Req } from '@nestjs/common';
+import { Controller, Get, Inject, Logger, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { type KV, type NatsConnection } from 'nats';
+import { busNames, combineRuleStats, type CombinedRuleStats, RULE_STATS_BUCKET } from '@citysoc/bus';
 import { type ConfigOf } from '@citysoc/config';
+import { DRILL_RUNS_BUCKET, DrillRunRegistry } from '@citysoc/drills';
 import { type ControlStore } from '@citysoc/store';
 import { type AuthedRequest, READERS, Roles, scopeOf } from '../auth/roles';
 import { type apiSchema } from '../config';
-import { API_CONFIG, CONTROL_STORE } from '../tokens';
+import { API_CONFIG, CONTROL_STORE, NATS } from '../tokens';
 import { scopeClause } from './queue-query';
-import { type CatalogRule, type GridTechnique, RuleCatalog, techniqueGrid } from './rule-catalog';
+import {
+  type CatalogRule,
+  drillValidated,
+  type GridTechnique,
+  RuleCatalog,
+  techniqueGrid,
+  type ValidatedBy,
+} from './rule-catalog';
 
 interface RuleStats {
   rule_id: string;
@@ -30,6 +40,15 @@ export interface RuleRow extends Omit<CatalogRule, 'file'> {
   /** False positives among closed incidents, 0–1; null before any closed incident. */
   fp_rate: number | null;
   last_seen: string | null;
+  /** Cost on the detectors since their rule sets were loaded (summed over replicas); null when unknown. */
+  cost: { evaluations: number; matches: number; seconds: number } | null;
+}
+
+export interface CostWindow {
+  instances: number;
+  since: string | null;
+  at: string | null;
+  events: number;
 }
 
 /** The rules on disk joined with what they raised in the caller's scope; ATT&CK coverage from both. */
@@ -38,12 +57,60 @@ export interface RuleRow extends Omit<CatalogRule, 'file'> {
 @Controller('api/v1/console')
 export class RulesAttackController {
   private readonly catalog: RuleCatalog;
+  private readonly logger = new Logger('rules');
+  private readonly buckets = new Map<string, Promise<KV>>();
 
   constructor(
     @Inject(CONTROL_STORE) private readonly control: ControlStore,
-    @Inject(API_CONFIG) config: ConfigOf<typeof apiSchema>,
+    @Inject(NATS) private readonly nc: NatsConnection,
+    @Inject(API_CONFIG) private readonly config: ConfigOf<typeof apiSchema>,
   ) {
     this.catalog = new RuleCatalog([config.builtinRules, ...config.rulePaths]);
+  }
+
+  private bucket(name: string): Promise<KV> {
+    let b = this.buckets.get(name);
+    if (!b) {
+      b = this.nc.jetstream().views.kv(busNames(this.config.streamPrefix).durable(name), { history: 1 });
+      // A failure (NATS down) is not cached: the next request tries again.
+      b.catch(() => this.buckets.delete(name));
+      this.buckets.set(name, b);
+    }
+    return b;
+  }
+
+  /** Every detector replica's latest snapshot, summed; null when NATS cannot be read (the page still shows). */
+  private async ruleCost(): Promise<CombinedRuleStats | null> {
+    try {
+      const kv = await this.bucket(RULE_STATS_BUCKET);
+      // Keys first: awaiting a get inside the keys iterator ends the iteration early (nats.js).
+      const keys: string[] = [];
+      for await (const key of await kv.keys()) keys.push(key);
+      const values: unknown[] = [];
+      for (const key of keys) {
+        const e = await kv.get(key);
+        if (!e || e.operation !== 'PUT') continue;
+        try {
+          values.push(e.json<unknown>());
+        } catch {
+          // A malformed snapshot is left out, like a stale one.
+        }
+      }
+      return combineRuleStats(values, Date.now());
+    } catch (err) {
+      this.logger.warn(`rule cost unavailable: ${(err as Error).message}`);
+      return null;
+    }
+  }
+
+  private async validated(): Promise<Map<string, ValidatedBy> | null> {
+    try {
+      const runs = await DrillRunRegistry.fromKv(await this.bucket(DRILL_RUNS_BUCKET)).list();
+      return drillValidated(runs);
+    } catch (err) {
+      this.logger.warn(`drill runs unavailable: ${(err as Error).message}`);
+      return null;
+    }
   }
 
   @Get('rule-catalog')
@@ -52,14 +119,22 @@ export class RulesAttackController {
     summary:
       'Every rule on disk (status, level, enabled, ATT&CK) with incidents, alerts and false-positive rate',
   })
-  rules(@Req() req: AuthedRequest): {
+  async rules(@Req() req: AuthedRequest): Promise<{
     items: RuleRow[];
     errors: Array<{ file: string; message: string }>;
     loaded_at: string;
-  } {
+    cost: CostWindow | null;
+  }> {
     const cat = this.catalog.get();
     const stats = new Map(this.stats(scopeOf(req)).map((s) => [s.rule_id, s]));
-    const items: RuleRow[] = cat.rules.map((r) => withStats({ ...r, on_disk: true }, stats.get(r.id)));
+    const cost = await this.ruleCost();
+    const costOf = (id: string) => {
+      const c = cost?.rules.get(id);
+      return c ? { evaluations: c.evaluations, matches: c.matches, seconds: c.seconds } : null;
+    };
+    const items: RuleRow[] = cat.rules.map((r) =>
+      withStats({ ...r, on_disk: true, cost: costOf(r.id) }, stats.get(r.id)),
+    );
     const known = new Set(cat.rules.map((r) => r.id));
     for (const s of stats.values())
       if (!known.has(s.rule_id))
@@ -77,23 +152,31 @@ export class RulesAttackController {
               techniques: [],
               file: null,
               on_disk: false,
+              cost: costOf(s.rule_id),
             },
             s,
           ),
         );
     items.sort((a, b) => b.alerts - a.alerts || a.title.localeCompare(b.title));
-    return { items, errors: cat.errors, loaded_at: cat.loaded_at };
+    return {
+      items,
+      errors: cat.errors,
+      loaded_at: cat.loaded_at,
+      cost: cost ? { instances: cost.instances, since: cost.since, at: cost.at, events: cost.events } : null,
+    };
   }
 
   @Get('attack/grid')
   @Roles(...READERS)
   @ApiOperation({
-    summary: 'ATT&CK techniques per tactic: enabled rules (coverage) and incidents seen in your scope',
+    summary:
+      'ATT&CK techniques per tactic: enabled rules (coverage), incidents seen in your scope, and drill-validated (latest finished run per scenario passed)',
   })
-  grid(@Req() req: AuthedRequest): {
+  async grid(@Req() req: AuthedRequest): Promise<{
     tactics: Array<{ key: string; techniques: GridTechnique[] }>;
     unplaced: GridTechnique[];
-  } {
+    drills_available: boolean;
+  }> {
     const sc = scopeClause(scopeOf(req));
     const rows = this.control.db
       .prepare(`SELECT mitre FROM incidents WHERE ${sc.sql}`)
@@ -102,7 +185,21 @@ export class RulesAttackController {
       const m = JSON.parse(r.mitre) as { tactics?: string[]; techniques?: string[] };
       return { tactics: m.tactics ?? [], techniques: m.techniques ?? [] };
     });
-    return techniqueGrid(this.catalog.get().rules, incidents);
+    const grid = techniqueGrid(this.catalog.get().rules, incidents);
+    const validated = await this.validated();
+    const seen = new Set<string>();
+    const mark = (c: GridTechnique) => {
+      const v = validated?.get(c.id.toUpperCase());
+      seen.add(c.id.toUpperCase());
+      c.validated = v ? 1 : 0;
+      if (v) c.validated_by = v;
+    };
+    for (const t of grid.tactics) t.techniques.forEach(mark);
+    grid.unplaced.forEach(mark);
+    // A technique a drill validated that no rule or incident carries still shows, apart.
+    for (const [id, v] of validated ?? [])
+      if (!seen.has(id)) grid.unplaced.push({ id, rules: 0, incidents: 0, validated: 1, validated_by: v });
+    return { ...grid, drills_available: validated !== null };
   }
 
   private stats(scope: string | undefined): RuleStats[] {

@@ -1,4 +1,5 @@
 import {
+  BadRequestException,
   Body,
   ConflictException,
   Controller,
@@ -27,7 +28,13 @@ import { type ConfigOf } from '@citysoc/config';
 import { type apiSchema } from '../config';
 import { type AuthedRequest, Roles } from '../auth/roles';
 import { API_CONFIG, CONTROL_STORE, NATS } from '../tokens';
-import { AbortDrillRunDto, DrillRunIdParam, FinishDrillRunDto, RegisterDrillRunDto } from './drills.dto';
+import {
+  AbortDrillRunDto,
+  DrillRunIdParam,
+  FinishDrillRunDto,
+  RegisterDrillRunDto,
+  techniqueMapProblem,
+} from './drills.dto';
 
 /** Longest window a run may claim: a forgotten run must not mark a sender's traffic as drill for days. */
 const MAX_WINDOW_MS = 24 * 3600_000;
@@ -121,9 +128,15 @@ export class DrillsController {
     const cur = await registry.get(p.id);
     if (!cur) throw new NotFoundException(`drill run ${p.id} not found`);
     if (cur.status !== 'running') throw new ConflictException(`drill run ${p.id} is ${cur.status}`);
+    if (body.techniques) {
+      const problem = techniqueMapProblem(body.techniques);
+      if (problem) throw new BadRequestException(problem);
+    }
     const run = await registry.finish(p.id, 'finished', {
       ...(body.result ? { result: body.result } : {}),
       ...(body.scorecard ? { scorecard: body.scorecard } : {}),
+      ...(body.techniques ? { techniques: body.techniques } : {}),
+      ...(body.attack_version ? { attack_version: body.attack_version } : {}),
     });
     req.auditDetail = { run: p.id, result: body.result ?? null };
     return run;

@@ -8,6 +8,7 @@ import {
   IsIP,
   IsISO8601,
   IsNumber,
+  IsObject,
   IsOptional,
   IsString,
   Matches,
@@ -125,4 +126,31 @@ export class FinishDrillRunDto {
   @IsString()
   @MaxLength(500)
   scorecard?: string;
+
+  @ApiPropertyOptional({
+    description: "The scorecard's coverage.by_technique: ATT&CK technique id → pass | fail",
+    example: { T1110: 'pass' },
+  })
+  @IsOptional()
+  @IsObject()
+  techniques?: Record<string, 'pass' | 'fail'>;
+
+  @ApiPropertyOptional({ description: 'ATT&CK version of the scenario', example: '17.1' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(20)
+  attack_version?: string;
+}
+
+const TECHNIQUE = /^T\d{4}(\.\d{3})?$/i;
+
+/** The technique map's keys and values, which class-validator cannot express for a record. */
+export function techniqueMapProblem(t: Record<string, unknown>): string | null {
+  const entries = Object.entries(t);
+  if (entries.length > 1000) return 'at most 1000 techniques';
+  for (const [k, v] of entries) {
+    if (!TECHNIQUE.test(k)) return `not an ATT&CK technique id: ${k.slice(0, 40)}`;
+    if (v !== 'pass' && v !== 'fail') return `technique ${k}: expected pass or fail`;
+  }
+  return null;
 }

@@ -23,6 +23,7 @@ import { type IncidentQueue } from '@citysoc/queues';
 import {
   type ControlStore,
   type EventStore,
+  type EvidencePin,
   type Incident,
   type IncidentComment,
   IncidentConflictError,
@@ -52,6 +53,7 @@ export type IncidentDetail = Incident & {
   events: EcsEvent[];
   history: IncidentNote[];
   comments: IncidentComment[];
+  evidence: EvidencePin[];
 };
 
 /** Evidence shown with an incident: the first alerts (and their events); the rest are listed by id. */
@@ -207,6 +209,7 @@ export class IncidentsController {
       events: await this.events.getEvents(eventIds),
       history: this.control.incidents.notes(p.id),
       comments: this.control.incidents.comments(p.id),
+      evidence: this.control.incidents.evidence(p.id),
     };
   }
 

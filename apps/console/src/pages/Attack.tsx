@@ -65,6 +65,18 @@ interface Cell {
   id: string;
   rules: number;
   incidents: number;
+  /** 1 when the latest finished drill run of a scenario covering it passed. */
+  validated?: number;
+  validated_by?: { run: string; scenario: string; at: string };
+}
+
+type Layer = 'rules' | 'incidents' | 'validated';
+const LAYERS: readonly Layer[] = ['rules', 'incidents', 'validated'];
+const techniqueNames: Record<string, string> = matrix.techniques;
+
+/** The data file's name of a technique id as tagged (Sigma tags are lower case). */
+function techniqueName(id: string): string | undefined {
+  return techniqueNames[id.toUpperCase()];
 }
 
 /**
@@ -76,9 +88,10 @@ function TechniqueGrid() {
   const [grid, setGrid] = useState<{
     tactics: Array<{ key: string; techniques: Cell[] }>;
     unplaced: Cell[];
+    drills_available?: boolean;
   } | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const [layer, setLayer] = useState<'rules' | 'incidents'>('rules');
+  const [layer, setLayer] = useState<Layer>('rules');
   useEffect(() => {
     api<typeof grid>('GET', '/api/v1/console/attack/grid').then(setGrid).catch(setError);
   }, []);
@@ -87,21 +100,29 @@ function TechniqueGrid() {
   const columns = [...(grid?.tactics ?? [])].sort(
     (a, b) => (order.get(a.key) ?? 99) - (order.get(b.key) ?? 99) || a.key.localeCompare(b.key),
   );
-  const max = Math.max(1, ...columns.flatMap((c) => c.techniques.map((x) => x[layer])));
+  const count = (c: Cell) => (layer === 'validated' ? (c.validated ?? 0) : c[layer]);
+  const max = Math.max(1, ...columns.flatMap((c) => c.techniques.map(count)));
   const cell = (c: Cell) => {
-    const n = c[layer];
-    const shade = n === 0 ? 0 : Math.min(4, 1 + Math.floor((3 * n) / max));
+    const n = count(c);
+    const shade = n === 0 ? 0 : layer === 'validated' ? 4 : Math.min(4, 1 + Math.floor((3 * n) / max));
+    const name = techniqueName(c.id);
     return (
-      <li key={c.id} className={`tcell shade-${shade}`}>
+      <li key={c.id} className={`tcell shade-${shade}`} data-validated={c.validated ? 'yes' : 'no'}>
         <Link to={`/rules?technique=${encodeURIComponent(c.id)}`}>
           <span className="tid">{c.id}</span>
+          <span className="tname">{name ?? t('attack.unnamed')}</span>
           <span className="n">
             {layer === 'rules'
               ? t('attack.cellRules', { n: formatNumber(n) })
-              : t('attack.incidents', { n: formatNumber(n) })}
+              : layer === 'incidents'
+                ? t('attack.incidents', { n: formatNumber(n) })
+                : c.validated_by
+                  ? t('attack.validatedBy', { scenario: c.validated_by.scenario })
+                  : t('attack.notValidated')}
           </span>
           <span className="sr-only">
-            {t('attack.cell', { rules: formatNumber(c.rules), incidents: formatNumber(c.incidents) })}
+            {t('attack.cell', { rules: formatNumber(c.rules), incidents: formatNumber(c.incidents) })}{' '}
+            {c.validated ? t('attack.validatedYes') : t('attack.notValidated')}
           </span>
         </Link>
       </li>
@@ -114,13 +135,22 @@ function TechniqueGrid() {
       <ErrorText error={error} />
       <fieldset className="toolbar">
         <legend>{t('attack.layer')}</legend>
-        {(['rules', 'incidents'] as const).map((l) => (
+        {LAYERS.map((l) => (
           <label key={l}>
             <input type="radio" name="layer" value={l} checked={layer === l} onChange={() => setLayer(l)} />
-            {l === 'rules' ? t('attack.layerRules') : t('attack.layerSeen')}
+            {l === 'rules'
+              ? t('attack.layerRules')
+              : l === 'incidents'
+                ? t('attack.layerSeen')
+                : t('attack.layerValidated')}
           </label>
         ))}
       </fieldset>
+      {layer === 'validated' && grid && (
+        <p data-testid="validated-note">
+          {grid.drills_available === false ? t('attack.drillsUnavailable') : t('attack.validatedNote')}
+        </p>
+      )}
       {grid && columns.length === 0 && grid.unplaced.length === 0 && <p>{t('attack.noTechniques')}</p>}
       <div className="tgrid" data-testid="technique-grid" data-layer={layer}>
         {columns.map((col) => (

@@ -6,9 +6,12 @@ import { formatNumber, str } from '../format';
 import { useKeys } from '../keys';
 import { Dialog, ErrorText, Severity, Status, Time } from '../ui';
 import { EventsTable } from './Hunt';
+import { EvidenceSection, MergeDialog, PinDialog, SplitDialog } from './IncidentEdits';
 import { ActionDialog } from './Queue';
 
 type Action = { kind: 'close' | 'status' | 'assign' };
+type Edit =
+  { kind: 'pin'; initial?: { kind: 'alert' | 'event'; ref: string } } | { kind: 'merge' } | { kind: 'split' };
 
 interface TimelineItem {
   at: string;
@@ -25,6 +28,8 @@ export function IncidentPage({ me }: { me: string }) {
   const [inc, setInc] = useState<IncidentDetail | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [action, setAction] = useState<Action | null>(null);
+  const [edit, setEdit] = useState<Edit | null>(null);
+  const [picked, setPicked] = useState<ReadonlySet<string>>(new Set());
   const [reports, setReports] = useState<Array<Record<string, unknown>> | null>(null);
   const [audit, setAudit] = useState<Array<Record<string, unknown>> | null>(null);
   const [announce, setAnnounce] = useState('');
@@ -94,6 +99,14 @@ export function IncidentPage({ me }: { me: string }) {
   };
 
   const alertId = params.get('alert');
+  const canSplit = !!inc && picked.size > 0 && picked.size < inc.alert_ids.length;
+  const togglePick = (id: string) =>
+    setPicked((cur) => {
+      const next = new Set(cur);
+      if (next.has(id)) next.delete(id);
+      else next.add(id);
+      return next;
+    });
   const openAlert = inc?.alerts.find((a) => a.id === alertId);
   useKeys({
     c: () => void claim(),
@@ -101,8 +114,25 @@ export function IncidentPage({ me }: { me: string }) {
     s: () => setAction({ kind: 'status' }),
     e: () => setAction({ kind: 'close' }),
     n: () => noteRef.current?.focus(),
+    p: () => setEdit({ kind: 'pin' }),
+    m: () => setEdit({ kind: 'merge' }),
+    b: () => {
+      if (canSplit) setEdit({ kind: 'split' });
+    },
     'g q': () => void navigate(-1),
   });
+
+  // Stable callbacks: the dialog refocuses its first field whenever its onClose changes.
+  const closeEdit = useCallback(() => setEdit(null), []);
+  const editDone = useCallback(
+    (msg: string) => {
+      setEdit(null);
+      setAnnounce(msg);
+      void load();
+    },
+    [load],
+  );
+  useEffect(() => setPicked(new Set()), [id]);
 
   if (error && !inc) return <ErrorText error={error} />;
   if (!inc) return <p>{t('common.loading')}</p>;
@@ -183,6 +213,22 @@ export function IncidentPage({ me }: { me: string }) {
             <dd>{inc.reason}</dd>
           </>
         )}
+        {inc.duplicate_of && (
+          <>
+            <dt>{t('incident.duplicateOf')}</dt>
+            <dd>
+              <Link to={`/incidents/${encodeURIComponent(inc.duplicate_of)}`}>{inc.duplicate_of}</Link>
+            </dd>
+          </>
+        )}
+        {inc.split_from && (
+          <>
+            <dt>{t('incident.splitFrom')}</dt>
+            <dd>
+              <Link to={`/incidents/${encodeURIComponent(inc.split_from)}`}>{inc.split_from}</Link>
+            </dd>
+          </>
+        )}
       </dl>
       <div className="buttons">
         <button type="button" onClick={() => void claim()}>
@@ -196,6 +242,12 @@ export function IncidentPage({ me }: { me: string }) {
         </button>
         <button type="button" onClick={() => setAction({ kind: 'close' })}>
           {t('incident.close')} <kbd>e</kbd>
+        </button>
+        <button type="button" onClick={() => setEdit({ kind: 'merge' })}>
+          {t('merge.open')} <kbd>m</kbd>
+        </button>
+        <button type="button" disabled={!canSplit} onClick={() => setEdit({ kind: 'split' })}>
+          {t('split.open', { n: formatNumber(picked.size) })} <kbd>b</kbd>
         </button>
       </div>
       <ErrorText error={error} />
@@ -214,15 +266,25 @@ export function IncidentPage({ me }: { me: string }) {
         <table className="table">
           <thead>
             <tr>
+              <th scope="col">{t('split.pick')}</th>
               <th scope="col">{t('col.time')}</th>
               <th scope="col">{t('col.rule')}</th>
               <th scope="col">{t('col.severity')}</th>
               <th scope="col">{t('col.entity')}</th>
+              <th scope="col">{t('evidence.title', { n: formatNumber(inc.evidence.length) })}</th>
             </tr>
           </thead>
           <tbody>
             {inc.alerts.map((a) => (
               <tr key={a.id}>
+                <td>
+                  <input
+                    type="checkbox"
+                    checked={picked.has(a.id)}
+                    onChange={() => togglePick(a.id)}
+                    aria-label={t('split.pickLabel', { id: a.id })}
+                  />
+                </td>
                 <td>
                   <Time iso={a['@timestamp']} />
                 </td>
@@ -235,11 +297,33 @@ export function IncidentPage({ me }: { me: string }) {
                   <Severity level={a.rule.level} />
                 </td>
                 <td>{a.entity}</td>
+                <td>
+                  {inc.evidence.some((e) => e.kind === 'alert' && e.ref_id === a.id) ? (
+                    t('evidence.isPinned')
+                  ) : (
+                    <button
+                      type="button"
+                      className="link"
+                      onClick={() => setEdit({ kind: 'pin', initial: { kind: 'alert', ref: a.id } })}
+                      aria-label={t('evidence.pinLabel', { id: a.id })}
+                    >
+                      {t('evidence.pin')}
+                    </button>
+                  )}
+                </td>
               </tr>
             ))}
           </tbody>
         </table>
       </section>
+      <EvidenceSection
+        inc={inc}
+        onPin={() => setEdit({ kind: 'pin' })}
+        onChanged={(msg) => {
+          setAnnounce(msg);
+          void load();
+        }}
+      />
       <section aria-labelledby="h-timeline">
         <h2 id="h-timeline">{t('incident.timeline')}</h2>
         <ol className="timeline">
@@ -319,6 +403,27 @@ export function IncidentPage({ me }: { me: string }) {
             (e) => typeof e.event?.id === 'string' && openAlert.event_ids.includes(e.event.id),
           )}
           onClose={() => setParams({})}
+        />
+      )}
+      {edit?.kind === 'pin' && (
+        <PinDialog
+          inc={inc}
+          {...(edit.initial ? { initial: edit.initial } : {})}
+          onClose={closeEdit}
+          onDone={editDone}
+        />
+      )}
+      {edit?.kind === 'merge' && <MergeDialog inc={inc} onClose={closeEdit} onDone={editDone} />}
+      {edit?.kind === 'split' && (
+        <SplitDialog
+          inc={inc}
+          alertIds={[...picked]}
+          onClose={closeEdit}
+          onDone={(msg, created) => {
+            setPicked(new Set());
+            editDone(msg);
+            void navigate(`/incidents/${encodeURIComponent(created)}`);
+          }}
         />
       )}
       {action && (

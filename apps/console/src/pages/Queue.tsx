@@ -419,6 +419,18 @@ export function QueuePage({ me }: { me: string }) {
   );
 }
 
+interface BulkJob {
+  id: string;
+  status: 'running' | 'finished' | 'interrupted';
+  matched: number;
+  done: number;
+  succeeded: number;
+  failed: number;
+}
+
+/** How often the dialog asks for a bulk job's progress. */
+const BULK_POLL_MS = 250;
+
 /** Close / status / assign one incident, or bulk false positive by selection or by query. */
 export function ActionDialog({
   action,
@@ -439,9 +451,11 @@ export function ActionDialog({
   const [reason, setReason] = useState('');
   const [status, setStatusValue] = useState(action.kind === 'close' ? 'resolved' : 'in_progress');
   const [assignee, setAssignee] = useState(me);
+  const [duplicateOf, setDuplicateOf] = useState('');
   const [error, setError] = useState<unknown>(null);
   const [preview, setPreview] = useState<{ matched: number } | null>(null);
   const [result, setResult] = useState<{ matched: number; succeeded: number; failed: number } | null>(null);
+  const [progress, setProgress] = useState<BulkJob | null>(null);
   const byQuery = action.kind === 'bulk' && ids.length === 0;
   useEffect(() => {
     if (!byQuery) return;
@@ -455,12 +469,20 @@ export function ActionDialog({
     setError(null);
     try {
       if (action.kind === 'bulk' && byQuery) {
-        const r = await api<{ matched: number; succeeded: number; failed: unknown[] }>(
-          'POST',
-          '/api/v1/console/bulk/false-positive',
-          { ...filter, expected: preview?.matched ?? 0, reason },
-        );
-        setResult({ matched: r.matched, succeeded: r.succeeded, failed: r.failed.length });
+        // A background job on the server: its progress shows while it runs, then the same result line.
+        let job = await api<BulkJob>('POST', '/api/v1/console/bulk/jobs', {
+          ...filter,
+          expected: preview?.matched ?? 0,
+          reason,
+        });
+        setProgress(job);
+        while (job.status === 'running') {
+          await new Promise((r) => setTimeout(r, BULK_POLL_MS));
+          job = await api<BulkJob>('GET', `/api/v1/console/bulk/jobs/${encodeURIComponent(job.id)}`);
+          setProgress(job);
+        }
+        if (job.status === 'interrupted') setError(new Error(t('bulk.interrupted')));
+        setResult({ matched: job.matched, succeeded: job.succeeded, failed: job.failed });
         return;
       }
       if (action.kind === 'bulk') {
@@ -484,6 +506,7 @@ export function ActionDialog({
       await api('POST', `/api/v1/incidents/${inc.id}/transition`, {
         status,
         ...(reason ? { reason } : {}),
+        ...(status === 'duplicate' ? { duplicate_of: duplicateOf.trim() } : {}),
       });
       onDone(t('action.moved', { id: inc.id, status: t(`status.${status}`) }));
     } catch (err) {
@@ -518,6 +541,24 @@ export function ActionDialog({
       {action.kind === 'bulk' && !byQuery && (
         <p>{t('bulk.selectionConfirm', { n: formatNumber(ids.length) })}</p>
       )}
+      {progress && !result && (
+        <div data-testid="bulk-progress">
+          <label>
+            {t('bulk.progress', {
+              done: formatNumber(progress.done),
+              matched: formatNumber(progress.matched),
+            })}
+            <progress value={progress.done} max={Math.max(1, progress.matched)} />
+          </label>
+          <p role="status">
+            {t('bulk.result', {
+              matched: progress.matched,
+              succeeded: progress.succeeded,
+              failed: progress.failed,
+            })}
+          </p>
+        </div>
+      )}
       {result ? (
         <>
           <p role="status" data-testid="bulk-result">
@@ -549,6 +590,12 @@ export function ActionDialog({
               </select>
             </label>
           )}
+          {status === 'duplicate' && action.kind !== 'assign' && action.kind !== 'bulk' && (
+            <label>
+              {t('action.duplicateOf')}
+              <input value={duplicateOf} onChange={(e) => setDuplicateOf(e.target.value)} required />
+            </label>
+          )}
           {action.kind === 'assign' ? (
             <label>
               {t('action.assignee')}
@@ -561,7 +608,7 @@ export function ActionDialog({
             </label>
           )}
           <div className="buttons">
-            <button type="submit" disabled={byQuery && !preview}>
+            <button type="submit" disabled={(byQuery && !preview) || progress !== null}>
               {t('common.confirm')}
             </button>
             <button type="button" onClick={onClose}>

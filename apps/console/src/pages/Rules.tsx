@@ -2,7 +2,7 @@ import { useEffect, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useSearchParams } from 'react-router';
 import { api } from '../api';
-import { fold, formatNumber } from '../format';
+import { fold, formatNumber, formatTime } from '../format';
 import { ErrorText, Severity, Time } from '../ui';
 
 interface RuleRow {
@@ -23,12 +23,15 @@ interface RuleRow {
   closed: number;
   fp_rate: number | null;
   last_seen: string | null;
+  cost: { evaluations: number; matches: number; seconds: number } | null;
 }
 
 interface Catalog {
   items: RuleRow[];
   errors: Array<{ file: string; message: string }>;
   loaded_at: string;
+  /** The detectors' counters behind the cost columns; null when NATS could not be read. */
+  cost: { instances: number; since: string | null; at: string | null; events: number } | null;
 }
 
 /**
@@ -37,7 +40,7 @@ interface Catalog {
  * live in the URL.
  */
 export function RulesPage() {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   const [params, setParams] = useSearchParams();
   const [data, setData] = useState<Catalog | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -86,6 +89,18 @@ export function RulesPage() {
           </button>
         )}
       </div>
+      {data &&
+        (data.cost && data.cost.instances > 0 ? (
+          <p data-testid="cost-window">
+            {t('rules.costWindow', {
+              n: formatNumber(data.cost.instances),
+              since: formatTime(data.cost.since, i18n.language),
+              at: formatTime(data.cost.at, i18n.language),
+            })}
+          </p>
+        ) : (
+          <p data-testid="cost-window">{t('rules.costUnavailable')}</p>
+        ))}
       {data === null && !error ? (
         <p>{t('common.loading')}</p>
       ) : (
@@ -103,6 +118,9 @@ export function RulesPage() {
               <th scope="col">{t('col.alerts')}</th>
               <th scope="col">{t('rules.incidents')}</th>
               <th scope="col">{t('rules.fpRate')}</th>
+              <th scope="col">{t('rules.evaluations')}</th>
+              <th scope="col">{t('rules.matches')}</th>
+              <th scope="col">{t('rules.cost')}</th>
               <th scope="col">{t('col.lastSeen')}</th>
             </tr>
           </thead>
@@ -134,6 +152,20 @@ export function RulesPage() {
                   {r.fp_rate === null
                     ? t('rules.noDispositions')
                     : `${formatNumber(Math.round(100 * r.fp_rate))} % (${formatNumber(r.false_positive)}/${formatNumber(r.closed)})`}
+                </td>
+                <td>{r.cost ? formatNumber(r.cost.evaluations) : t('rules.noCost')}</td>
+                <td>{r.cost ? formatNumber(r.cost.matches) : ''}</td>
+                <td>
+                  {r.cost
+                    ? t('rules.costValue', {
+                        ms: formatNumber(Math.round(r.cost.seconds * 1e4) / 10),
+                        us: formatNumber(
+                          r.cost.evaluations
+                            ? Math.round((r.cost.seconds * 1e7) / r.cost.evaluations) / 10
+                            : 0,
+                        ),
+                      })
+                    : ''}
                 </td>
                 <td>{r.last_seen && <Time iso={r.last_seen} />}</td>
               </tr>

@@ -1,10 +1,12 @@
 import path from 'node:path';
+import { BULK_JOB_MIGRATIONS, SqliteBulkJobStore } from './bulk-jobs';
 import { AUDIT_MIGRATIONS, SqliteAuditLog } from './audit-log';
 import { AUTH_MIGRATIONS, SqliteAuthStore, USER_MIGRATIONS } from './auth-store';
 import { type Db, openDatabase } from './db';
 import {
   INCIDENT_MIGRATIONS,
   INCIDENT_SLA_MIGRATIONS,
+  INCIDENT_EVIDENCE_MIGRATIONS,
   INCIDENT_V2_MIGRATIONS,
   SqliteIncidentStore,
 } from './incident-store';
@@ -22,6 +24,8 @@ const CONTROL_MIGRATIONS = [
   ...USER_MIGRATIONS,
   ...REPORT_MIGRATIONS,
   ...SAVED_VIEW_MIGRATIONS,
+  ...INCIDENT_EVIDENCE_MIGRATIONS,
+  ...BULK_JOB_MIGRATIONS,
 ];
 
 /**
@@ -35,6 +39,7 @@ export interface ControlStore {
   audit: SqliteAuditLog;
   reports: SqliteReportStore;
   views: SqliteSavedViewStore;
+  bulkJobs: SqliteBulkJobStore;
   close(): void;
 }
 
@@ -47,6 +52,7 @@ export function openControlStore(dataDir: string): ControlStore {
     audit: new SqliteAuditLog(db),
     reports: new SqliteReportStore(db),
     views: new SqliteSavedViewStore(db),
+    bulkJobs: new SqliteBulkJobStore(db),
     close: () => db.close(),
   };
 }

@@ -1,4 +1,4 @@
-import { isDrill, nextIncidentTags } from '@citysoc/drills';
+import { isDrill, mergedIncidentTags, nextIncidentTags } from '@citysoc/drills';
 import { type Alert, type Severity } from '@citysoc/ecs';
 import {
   checkTransition,
@@ -117,6 +117,50 @@ export const INCIDENT_V2_MIGRATIONS = [
    CREATE INDEX incident_comments_incident ON incident_comments (incident_id, seq);`,
 ];
 
+/** Evidence pinned on an incident (an alert or an event, with the analyst's note), and split/merge links. */
+export const INCIDENT_EVIDENCE_MIGRATIONS = [
+  `CREATE TABLE incident_evidence (
+     incident_id TEXT NOT NULL REFERENCES incidents (id),
+     kind TEXT NOT NULL CHECK (kind IN ('alert', 'event')),
+     ref_id TEXT NOT NULL,
+     note TEXT NOT NULL,
+     actor TEXT NOT NULL,
+     at INTEGER NOT NULL,
+     PRIMARY KEY (incident_id, kind, ref_id)
+   );
+   ALTER TABLE incidents ADD COLUMN split_from TEXT;`,
+];
+
+export type EvidenceKind = 'alert' | 'event';
+
+export interface EvidencePin {
+  kind: EvidenceKind;
+  ref_id: string;
+  note: string;
+  actor: string;
+  at: string;
+}
+
+/** What the caller (who can read the alerts) computed for a set of alerts; the store only moves ids. */
+export interface AlertSetSummary {
+  severity: Severity;
+  rule_ids: string[];
+  mitre: Mitre;
+  title: string;
+}
+
+export interface MergeResult {
+  target: Incident;
+  /** The merged incidents as they were before (now duplicates of the target). */
+  merged: Incident[];
+  moved: number;
+}
+
+export interface SplitResult {
+  source: Incident;
+  created: Incident;
+}
+
 interface SlaColumn {
   acknowledge_due?: number;
   resolve_due?: number;
@@ -157,6 +201,7 @@ interface Row {
   acknowledged_at: number | null;
   closed_at: number | null;
   reopened_at: number | null;
+  split_from?: string | null;
 }
 
 export class IncidentNotFoundError extends Error {
@@ -695,6 +740,258 @@ export class SqliteIncidentStore {
     return tx.immediate();
   }
 
+  /** Pins an alert of the incident, or an event, with a note; pinning again replaces the note. */
+  pinEvidence(
+    id: string,
+    pin: { kind: EvidenceKind; ref: string; note: string },
+    actor: string,
+    scope?: UnitScope,
+  ): EvidencePin {
+    const tx = this.db.transaction((): EvidencePin => {
+      const cur = this.mustGetRow(id, scope);
+      if (pin.kind === 'alert') {
+        const linked = this.db
+          .prepare('SELECT 1 FROM incident_alerts WHERE alert_id = ? AND incident_id = ?')
+          .get(pin.ref, id);
+        if (!linked) throw new IncidentNotFoundError(`alert ${pin.ref} is not part of incident ${id}`);
+      }
+      const now = this.now();
+      this.db
+        .prepare(
+          `INSERT INTO incident_evidence (incident_id, kind, ref_id, note, actor, at) VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT (incident_id, kind, ref_id) DO UPDATE SET note = excluded.note, actor = excluded.actor, at = excluded.at`,
+        )
+        .run(id, pin.kind, pin.ref, pin.note, actor, now);
+      this.db.prepare('UPDATE incidents SET updated_at = ? WHERE id = ?').run(now, id);
+      this.history(id, actor, cur.status, cur.status, `pinned ${pin.kind} ${pin.ref}: ${pin.note}`, now);
+      return { kind: pin.kind, ref_id: pin.ref, note: pin.note, actor, at: new Date(now).toISOString() };
+    });
+    return tx.immediate();
+  }
+
+  /** Removes a pin; returns the pin as it was (for the audit record). */
+  unpinEvidence(id: string, kind: EvidenceKind, ref: string, actor: string, scope?: UnitScope): EvidencePin {
+    const tx = this.db.transaction((): EvidencePin => {
+      const cur = this.mustGetRow(id, scope);
+      const was = this.evidence(id).find((e) => e.kind === kind && e.ref_id === ref);
+      if (!was) throw new IncidentNotFoundError(`${kind} ${ref} is not pinned on incident ${id}`);
+      const now = this.now();
+      this.db
+        .prepare('DELETE FROM incident_evidence WHERE incident_id = ? AND kind = ? AND ref_id = ?')
+        .run(id, kind, ref);
+      this.db.prepare('UPDATE incidents SET updated_at = ? WHERE id = ?').run(now, id);
+      this.history(id, actor, cur.status, cur.status, `unpinned ${kind} ${ref}`, now);
+      return was;
+    });
+    return tx.immediate();
+  }
+
+  evidence(id: string): EvidencePin[] {
+    return (
+      this.db
+        .prepare(
+          'SELECT kind, ref_id, note, actor, at FROM incident_evidence WHERE incident_id = ? ORDER BY at, kind, ref_id',
+        )
+        .all(id) as Array<Omit<EvidencePin, 'at'> & { at: number }>
+    ).map((r) => ({ ...r, at: new Date(r.at).toISOString() }));
+  }
+
+  /**
+   * Merges `sourceIds` into `targetId` in one transaction: their alerts and evidence move to the target,
+   * which takes the highest severity, the union of rules, ATT&CK and tags, and per SLA kind the earliest
+   * deadline of its parts (alerts that waited under a source's clock keep waiting under it). Each source
+   * becomes `duplicate` of the target. All must be open and in `scope`.
+   */
+  merge(
+    targetId: string,
+    sourceIds: string[],
+    reason: string,
+    actor: string,
+    scope?: UnitScope,
+  ): MergeResult {
+    const tx = this.db.transaction((): MergeResult => {
+      const target = this.mustGetRow(targetId, scope);
+      if (isClosed(target.status))
+        throw new IncidentConflictError(
+          `incident ${targetId} is ${target.status}; merge into an open incident`,
+        );
+      const sources = [...new Set(sourceIds)].map((sid) => {
+        if (sid === targetId) throw new IncidentConflictError('an incident cannot be merged into itself');
+        const row = this.mustGetRow(sid, scope);
+        checkTransition({ from: row.status, to: 'duplicate', id: sid, reason, duplicateOf: targetId });
+        return row;
+      });
+      const now = this.now();
+      let severity = target.severity;
+      let ruleIds = JSON.parse(target.rule_ids) as string[];
+      let mitre = JSON.parse(target.mitre) as Mitre;
+      let tags = JSON.parse(target.tags) as string[];
+      const sla = JSON.parse(target.sla) as SlaColumn;
+      let moved = 0;
+      for (const src of sources) {
+        moved += this.db
+          .prepare('UPDATE incident_alerts SET incident_id = ? WHERE incident_id = ?')
+          .run(targetId, src.id).changes;
+        this.db
+          .prepare('UPDATE OR IGNORE incident_evidence SET incident_id = ? WHERE incident_id = ?')
+          .run(targetId, src.id);
+        this.db.prepare('DELETE FROM incident_evidence WHERE incident_id = ?').run(src.id);
+        severity = maxSeverity(severity, src.severity);
+        ruleIds = [...new Set([...ruleIds, ...(JSON.parse(src.rule_ids) as string[])])];
+        mitre = mergeMitre(mitre, JSON.parse(src.mitre) as Mitre);
+        tags = mergedIncidentTags(tags, JSON.parse(src.tags) as string[]);
+        const s = JSON.parse(src.sla) as SlaColumn;
+        sla.acknowledge_due = earliest(sla.acknowledge_due, s.acknowledge_due);
+        sla.resolve_due = earliest(sla.resolve_due, s.resolve_due);
+        this.db
+          .prepare(
+            `UPDATE incidents SET status = 'duplicate', duplicate_of = ?, reason = ?, closed_at = ?, updated_at = ?,
+               alert_count = 0, claim_token = NULL, claim_expires_at = NULL WHERE id = ?`,
+          )
+          .run(targetId, reason, now, now, src.id);
+        this.history(src.id, actor, src.status, 'duplicate', `merged into ${targetId}: ${reason}`, now);
+      }
+      const span = this.db
+        .prepare(
+          'SELECT COUNT(*) AS n, MIN(ts) AS first, MAX(ts) AS last FROM incident_alerts WHERE incident_id = ?',
+        )
+        .get(targetId) as { n: number; first: number | null; last: number | null };
+      this.db
+        .prepare(
+          `UPDATE incidents SET alert_count = ?, first_seen = MIN(first_seen, ?), last_seen = MAX(last_seen, ?),
+             severity = ?, rule_ids = ?, mitre = ?, tags = ?, priority = ?, sla = ?, updated_at = ? WHERE id = ?`,
+        )
+        .run(
+          span.n,
+          span.first ?? target.first_seen,
+          span.last ?? target.last_seen,
+          severity,
+          JSON.stringify(ruleIds),
+          JSON.stringify(mitre),
+          JSON.stringify(tags),
+          priorityScore(severity, target.unit_criticality),
+          JSON.stringify(sla),
+          now,
+          targetId,
+        );
+      this.history(
+        targetId,
+        actor,
+        target.status,
+        target.status,
+        `merged ${sources.map((s) => s.id).join(', ')} (${moved} alerts): ${reason}`,
+        now,
+      );
+      return { target: this.mustGet(targetId), merged: sources.map(toIncident), moved };
+    });
+    return tx.immediate();
+  }
+
+  /**
+   * Moves `alertIds` of an open incident into a new incident (status new, same unit and tags, its own group
+   * key so later alerts keep joining the original). At least one alert must stay. `moved`/`kept` describe
+   * the two alert sets (the caller reads the alerts); the new incident's SLA deadlines are set by the caller.
+   */
+  split(
+    id: string,
+    alertIds: string[],
+    summaries: { moved: AlertSetSummary; kept: AlertSetSummary | null },
+    reason: string,
+    actor: string,
+    scope?: UnitScope,
+  ): SplitResult {
+    const tx = this.db.transaction((): SplitResult => {
+      const cur = this.mustGetRow(id, scope);
+      if (isClosed(cur.status))
+        throw new IncidentConflictError(`incident ${id} is ${cur.status}; reopen it before splitting`);
+      const ids = [...new Set(alertIds)].sort();
+      const mine = new Set(this.alertIds(id));
+      const foreign = ids.filter((a) => !mine.has(a));
+      if (foreign.length > 0)
+        throw new IncidentNotFoundError(
+          `alerts not part of incident ${id}: ${foreign.slice(0, 5).join(', ')}`,
+        );
+      if (ids.length === 0 || ids.length >= mine.size)
+        throw new IncidentConflictError('a split moves some of the alerts, not none and not all');
+      const now = this.now();
+      const groupKey = `${cur.group_key}|split`;
+      const newId = incidentIdFor(groupKey, ids[0]!);
+      const m = summaries.moved;
+      this.db
+        .prepare(
+          `INSERT INTO incidents (id, group_key, title, severity, status, rule_ids, entity, alert_count, first_seen, last_seen,
+             created_at, updated_at, assignee, queued, grouping_reason, mitre, rule_author, rule_license,
+             unit_id, unit_name, unit_path, unit_criticality, priority, tags, split_from)
+           VALUES (?, ?, ?, ?, 'new', ?, ?, 0, 0, 0, ?, ?, NULL, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          newId,
+          groupKey,
+          m.title,
+          m.severity,
+          JSON.stringify(m.rule_ids),
+          cur.entity,
+          now,
+          now,
+          `split from ${id} by ${actor}: ${reason}`,
+          JSON.stringify(m.mitre),
+          cur.rule_author,
+          cur.rule_license,
+          cur.unit_id,
+          cur.unit_name,
+          cur.unit_path,
+          cur.unit_criticality,
+          priorityScore(m.severity, cur.unit_criticality),
+          cur.tags,
+          id,
+        );
+      const move = this.db.prepare('UPDATE incident_alerts SET incident_id = ? WHERE alert_id = ?');
+      const moveEvidence = this.db.prepare(
+        "UPDATE incident_evidence SET incident_id = ? WHERE incident_id = ? AND kind = 'alert' AND ref_id = ?",
+      );
+      for (const a of ids) {
+        move.run(newId, a);
+        moveEvidence.run(newId, id, a);
+      }
+      const span = this.db.prepare(
+        'SELECT COUNT(*) AS n, MIN(ts) AS first, MAX(ts) AS last FROM incident_alerts WHERE incident_id = ?',
+      );
+      const ns = span.get(newId) as { n: number; first: number; last: number };
+      this.db
+        .prepare('UPDATE incidents SET alert_count = ?, first_seen = ?, last_seen = ? WHERE id = ?')
+        .run(ns.n, ns.first, ns.last, newId);
+      const ks = span.get(id) as { n: number; first: number; last: number };
+      const k = summaries.kept;
+      this.db
+        .prepare(
+          `UPDATE incidents SET alert_count = ?, first_seen = ?, last_seen = ?, severity = ?, rule_ids = ?, mitre = ?,
+             priority = ?, updated_at = ? WHERE id = ?`,
+        )
+        .run(
+          ks.n,
+          ks.first,
+          ks.last,
+          k?.severity ?? cur.severity,
+          k ? JSON.stringify(k.rule_ids) : cur.rule_ids,
+          k ? JSON.stringify(k.mitre) : cur.mitre,
+          priorityScore(k?.severity ?? cur.severity, cur.unit_criticality),
+          now,
+          id,
+        );
+      this.history(newId, actor, null, 'new', `split from ${id} (${ids.length} alerts): ${reason}`, now);
+      this.history(
+        id,
+        actor,
+        cur.status,
+        cur.status,
+        `split ${ids.length} alerts into ${newId}: ${reason}`,
+        now,
+      );
+      return { source: this.mustGet(id), created: this.mustGet(newId) };
+    });
+    return tx.immediate();
+  }
+
   /**
    * SLA report per unit and severity over incidents created in [from, to): counts, breaches, and mean
    * minutes to acknowledge and to close. Scoped like every read.
@@ -763,6 +1060,10 @@ export class SqliteIncidentStore {
   }
 }
 
+function earliest(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined ? b : b === undefined ? a : Math.min(a, b);
+}
+
 function round(v: number | null): number | null {
   return v === null ? null : Math.round(v * 10) / 10;
 }
@@ -790,6 +1091,7 @@ function toIncident(r: Row): Incident {
     grouping_reason: r.grouping_reason,
     reason: r.reason,
     duplicate_of: r.duplicate_of,
+    split_from: r.split_from ?? null,
     tags: JSON.parse(r.tags) as string[],
     mitre: JSON.parse(r.mitre) as Mitre,
     rule_author: r.rule_author,

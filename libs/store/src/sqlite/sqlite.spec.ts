@@ -385,6 +385,7 @@ describe('migrating incidents of the first release', () => {
       DROP TABLE incident_comments; DROP TABLE sessions; DROP TABLE users;
       DROP TABLE report_versions; DROP TABLE report_deliveries; DROP TABLE report_sent_objects;
       DROP TABLE report_state; DROP TABLE report_annotations; DROP TABLE iocs; DROP TABLE saved_views;
+      DROP TABLE incident_evidence; DROP TABLE bulk_jobs;
       DROP INDEX incidents_unit; DROP INDEX incidents_status;
       ALTER TABLE api_tokens DROP COLUMN unit_path;`);
     for (const c of [
@@ -405,6 +406,7 @@ describe('migrating incidents of the first release', () => {
       'acknowledged_at',
       'closed_at',
       'reopened_at',
+      'split_from',
     ])
       db.exec(`ALTER TABLE incidents DROP COLUMN ${c}`);
     db.exec(`UPDATE incidents SET status = 'claimed' WHERE entity = 'source.ip:10.0.0.1';
