@@ -53,6 +53,8 @@ const BATCH_EVENTS = Number(process.env.BENCH_BATCH_EVENTS ?? 256);
 const BATCH_MS = Number(process.env.BENCH_BATCH_MS ?? 20);
 const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_SECONDS ?? 900) * 1000;
 const NATS_URL = process.env.CITYSOC_NATS_URL ?? 'nats://127.0.0.1:4222';
+/** Extra node flags for the collector and its workers, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it. */
+const COLLECTOR_NODE_ARGS = (process.env.BENCH_COLLECTOR_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 /** One RFC 5424 message of about 200 bytes; the sequence number makes every one distinct. */
 function message(seq: number): string {
@@ -251,7 +253,7 @@ async function benchCollector(payloads: Buffer[]): Promise<Result> {
   const port = await freePort();
   const child: ChildProcess = spawn(
     process.execPath,
-    [path.join(repoRoot(), 'dist', 'apps', 'collector', 'src', 'main.js')],
+    [...COLLECTOR_NODE_ARGS, path.join(repoRoot(), 'dist', 'apps', 'collector', 'src', 'main.js')],
     {
       env: {
         ...process.env,
