@@ -20,14 +20,16 @@ export function stableId(...parts: ReadonlyArray<string | number | Uint8Array>):
     all.set(b, off);
     off += b.length;
   }
-  return sha256Hex(all).slice(0, 32);
+  // The first 16 bytes hex-encoded: the same text as slicing the 64-character hex digest, but a flat string
+  // (a slice would keep the whole digest alive as long as the id, e.g. in the collector's occurrence map).
+  return sha256(all).toString('hex', 0, 16);
 }
 
 /** crypto.hash (Node ≥ 20.12) skips the Hash object; older runtimes take the streaming API. */
-const sha256Hex: (data: Buffer) => string =
+const sha256: (data: Buffer) => Buffer =
   typeof (crypto as { hash?: unknown }).hash === 'function'
-    ? (data) => crypto.hash('sha256', data, 'hex')
-    : (data) => crypto.createHash('sha256').update(data).digest('hex');
+    ? (data) => crypto.hash('sha256', data, 'buffer')
+    : (data) => crypto.createHash('sha256').update(data).digest();
 
 /**
  * event.id: the sender's address, the exact frame bytes, and the ordinal of that identical frame among

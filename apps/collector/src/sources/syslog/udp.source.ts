@@ -173,5 +173,7 @@ export class SyslogUdpSource {
   async stop(): Promise<void> {
     const s = this.socket;
     if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
+    // Datagrams already read are ingested now, so the shutdown's wait for in-flight work covers them.
+    if (this.queue.length > 0) this.drain();
   }
 }
