@@ -125,4 +125,15 @@ describe('SyslogIngest.acceptAll', () => {
       'publish_failed',
     ]);
   });
+
+  it('reports a failure of its own bookkeeping as a rejection, never as a throw into the socket handler', async () => {
+    const metrics = new ComponentMetrics('collector');
+    jest.spyOn(metrics.received, 'inc').mockImplementation(() => {
+      throw new Error('registry broken');
+    });
+    const i = new SyslogIngest(publisher() as unknown as JetStreamPublisher, busNames('T_'), metrics, 'UTC');
+    let p: Promise<void> | undefined;
+    expect(() => (p = i.acceptAll([line(1)], [], meta))).not.toThrow();
+    await expect(p).rejects.toThrow('registry broken');
+  });
 });

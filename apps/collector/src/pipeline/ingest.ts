@@ -149,6 +149,19 @@ export class SyslogIngest {
    * parsing and serializing.
    */
   acceptAll(frames: readonly Buffer[], errors: readonly FrameError[], meta: FrameMeta): Promise<void> {
+    try {
+      return this.ingestRead(frames, errors, meta);
+    } catch (err) {
+      // Callers (socket handlers) get every failure as a rejection, as they did when accept was async.
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  private ingestRead(
+    frames: readonly Buffer[],
+    errors: readonly FrameError[],
+    meta: FrameMeta,
+  ): Promise<void> {
     const n = frames.length + errors.length;
     if (n === 0) return Promise.resolve();
     const component = meta.inputName;
