@@ -15,7 +15,17 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -43,6 +53,8 @@ const BATCH_EVENTS = Number(process.env.BENCH_BATCH_EVENTS ?? 256);
 const BATCH_MS = Number(process.env.BENCH_BATCH_MS ?? 20);
 const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_SECONDS ?? 900) * 1000;
 const NATS_URL = process.env.CITYSOC_NATS_URL ?? 'nats://127.0.0.1:4222';
+/** Extra node flags for the collector and its workers, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it. */
+const COLLECTOR_NODE_ARGS = (process.env.BENCH_COLLECTOR_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 /** One RFC 5424 message of about 200 bytes; the sequence number makes every one distinct. */
 function message(seq: number): string {
@@ -125,6 +137,45 @@ async function sendUdp(
   return { sent, achieved: Math.round(sent / elapsed) };
 }
 
+/**
+ * CPU seconds (user + system) used so far by a process and its descendants (the collector's cluster workers;
+ * rsyslog's threads are in its own figure), from /proc. On a shared machine the wall-clock rate depends on
+ * everyone else; messages per CPU second is the receiver's own cost. undefined where /proc is missing.
+ */
+function treeCpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  const tick = 100; // USER_HZ: 100 on every Linux architecture Node supports
+  let total = 0;
+  const visit = (p: number): boolean => {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+    } catch {
+      return false;
+    }
+    // Fields after the command (which may hold spaces) in parentheses; utime and stime are the 14th and 15th.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    total += (Number(f[11]) + Number(f[12])) / tick;
+    let children = '';
+    try {
+      children = readdirSync(`/proc/${p}/task`)
+        .map((t) => readFileSync(`/proc/${p}/task/${t}/children`, 'utf8'))
+        .join(' ');
+    } catch {
+      // a thread that ended between the listing and the read
+    }
+    for (const c of children.split(/\s+/).filter(Boolean)) visit(Number(c));
+    return true;
+  };
+  return visit(pid) ? total : undefined;
+}
+
+function perCpuSecond(messages: number, before?: number, after?: number): number | undefined {
+  return before === undefined || after === undefined || after <= before
+    ? undefined
+    : Math.round(messages / (after - before));
+}
+
 /** Waits until `count()` stops moving for `quietMs`; returns the last value. */
 async function settle(count: () => Promise<number> | number, quietMs = 3000): Promise<number> {
   let last = await count();
@@ -177,6 +228,9 @@ async function jetstreamCeiling(
 
 interface Result {
   tcp_messages_per_second: number;
+  /** Messages per CPU second of the receiver (all its processes and threads): robust to a loaded machine. */
+  tcp_messages_per_cpu_second?: number;
+  tcp_cpu_seconds?: number;
   tcp_seconds: number;
   tcp_stored: number;
   average_stored_bytes?: number;
@@ -199,7 +253,7 @@ async function benchCollector(payloads: Buffer[]): Promise<Result> {
   const port = await freePort();
   const child: ChildProcess = spawn(
     process.execPath,
-    [path.join(repoRoot(), 'dist', 'apps', 'collector', 'src', 'main.js')],
+    [...COLLECTOR_NODE_ARGS, path.join(repoRoot(), 'dist', 'apps', 'collector', 'src', 'main.js')],
     {
       env: {
         ...process.env,
@@ -239,10 +293,12 @@ async function benchCollector(payloads: Buffer[]): Promise<Result> {
     // Events, not messages: the collector publishes batches (JSON arrays) and says how many in a header.
     const stored = () => countEvents(`${prefix}EVENTS`);
 
+    const cpu0 = treeCpuSeconds(child.pid);
     const t0 = performance.now();
     const sending = Promise.all(payloads.map((p) => sendTcp(port, p)));
     await waitFor(async () => (await stored()) >= N, `${N} events in JetStream`, TIMEOUT_MS);
     const seconds = (performance.now() - t0) / 1000;
+    const cpu1 = treeCpuSeconds(child.pid);
     await sending;
     const tcpStored = await stored();
     const info = await jsm.streams.info(`${prefix}EVENTS`);
@@ -277,6 +333,8 @@ async function benchCollector(payloads: Buffer[]): Promise<Result> {
     );
     return {
       tcp_messages_per_second: Math.round(N / seconds),
+      tcp_messages_per_cpu_second: perCpuSecond(N, cpu0, cpu1),
+      tcp_cpu_seconds: cpu0 !== undefined && cpu1 !== undefined ? round2(cpu1 - cpu0) : undefined,
       tcp_seconds: round2(seconds),
       tcp_stored: tcpStored,
       average_stored_bytes: avgBytes,
@@ -372,10 +430,12 @@ input(type="imudp" address="127.0.0.1" port="${port}" ruleset="udp" rcvbufSize="
       30_000,
     );
     const tcpLines = lineCounter(tcpOut);
+    const cpu0 = treeCpuSeconds(child.pid);
     const t0 = performance.now();
     const sending = Promise.all(payloads.map((p) => sendTcp(port, p)));
     await waitFor(() => tcpLines() >= N, `${N} lines in rsyslog's file`, TIMEOUT_MS);
     const seconds = (performance.now() - t0) / 1000;
+    const cpu1 = treeCpuSeconds(child.pid);
     await sending;
 
     const udpLines = lineCounter(udpOut);
@@ -397,6 +457,8 @@ input(type="imudp" address="127.0.0.1" port="${port}" ruleset="udp" rcvbufSize="
     }
     return {
       tcp_messages_per_second: Math.round(N / seconds),
+      tcp_messages_per_cpu_second: perCpuSecond(N, cpu0, cpu1),
+      tcp_cpu_seconds: cpu0 !== undefined && cpu1 !== undefined ? round2(cpu1 - cpu0) : undefined,
       tcp_seconds: round2(seconds),
       tcp_stored: tcpLines(),
       udp,
@@ -419,6 +481,7 @@ function round2(x: number): number {
 }
 
 async function main(): Promise<void> {
+  const loadAtStart = round2(os.loadavg()[0]!);
   const payloads = tcpPayloads();
   const bytes = payloads.reduce((a, p) => a + p.length, 0);
   console.error(
@@ -432,6 +495,12 @@ async function main(): Promise<void> {
     'tcp_messages_per_second' in rsyslog
       ? round2(citysoc.tcp_messages_per_second / rsyslog.tcp_messages_per_second)
       : null;
+  const cpuRatio =
+    'tcp_messages_per_second' in rsyslog &&
+    rsyslog.tcp_messages_per_cpu_second !== undefined &&
+    citysoc.tcp_messages_per_cpu_second !== undefined
+      ? round2(citysoc.tcp_messages_per_cpu_second / rsyslog.tcp_messages_per_cpu_second)
+      : null;
   console.log(
     JSON.stringify(
       {
@@ -440,10 +509,12 @@ async function main(): Promise<void> {
         collector_workers: WORKERS,
         collector_max_inflight: MAX_INFLIGHT,
         cores: os.availableParallelism(),
+        load_average_1m_at_start: loadAtStart,
         load_average_1m: round2(os.loadavg()[0]!),
         citysoc,
         rsyslog,
         tcp_ratio_citysoc_to_rsyslog: ratio,
+        tcp_per_cpu_second_ratio_citysoc_to_rsyslog: cpuRatio,
         node: process.version,
       },
       null,

@@ -154,4 +154,23 @@ describe('EventBatcher', () => {
       await Promise.all([outcome(failing.add('a', item(3))), outcome(failing.add('a', item(4)))]),
     ).toEqual(['failed: Error: closed', 'failed: Error: closed']);
   });
+
+  it('gives the events of one batch one settlement and their positions in it', async () => {
+    const r = recorder();
+    const b = new EventBatcher({ events: 2, ms: 60_000, bytes: 1 << 20 }, r.send);
+    const [t1, t2, t3] = [1, 2, 3].map((n) => b.enqueue('a', item(n)));
+    expect(t1!.done).toBe(t2!.done);
+    expect(t3!.done).not.toBe(t1!.done);
+    expect([t1!.index, t2!.index, t3!.index]).toEqual([0, 1, 0]);
+    const outcomes = [
+      { status: 'fulfilled', value: undefined },
+      { status: 'rejected', reason: 'x' },
+    ] as const;
+    r.batches[0]!.settle([...outcomes]);
+    await expect(t1!.done).resolves.toEqual(outcomes);
+    const flushed = b.flushAll();
+    r.batches[1]!.settle();
+    await flushed;
+    await expect(t3!.done).resolves.toBeUndefined();
+  });
 });

@@ -20,10 +20,11 @@ export class Inflight {
     return this.n >= this.high;
   }
 
-  track(p: Promise<void>): Promise<void> {
-    this.n++;
+  /** Counts `count` units of work (frames) until `p` settles. */
+  track(p: Promise<void>, count = 1): Promise<void> {
+    this.n += count;
     return p.finally(() => {
-      this.n--;
+      this.n -= count;
       if (this.n <= this.resumeAt) for (const l of this.listeners) l();
       if (this.n === 0) {
         const w = this.waiters;

@@ -1,4 +1,5 @@
 import { type BusNames, type JetStreamPublisher } from '@citysoc/bus';
+import { type EcsEvent } from '@citysoc/ecs';
 import { attachUnits, UnitRegistry } from '@citysoc/enrich';
 import { type ComponentMetrics } from '@citysoc/observability';
 import {
@@ -13,11 +14,65 @@ import {
 import { type SourceMonitor } from '../sources/syslog/monitor';
 import { type DrillMarker } from './drill-marker';
 import { type FormatPin, type SourcePolicy, SourceRegistry } from '../sources/syslog/policy';
-import { type BatchItem, batchMessage, EventBatcher, type BatchLimits } from './batcher';
+import { type BatchItem, batchMessage, type BatchLimits, type BatchOutcome, EventBatcher } from './batcher';
 import { OccurrenceCounter } from './occurrences';
 
 /** One event per message: what the collector did before batching (tests that count messages use it). */
 export const UNBATCHED: BatchLimits = { events: 1, ms: 0, bytes: 512 * 1024 };
+
+const NO_ERRORS: readonly FrameError[] = [];
+
+/** Events of one read that could not be stored, with the first cause. */
+type Failed = { count: number; reason?: unknown } | undefined;
+
+/** Frames accepted but not stored: neither in JetStream nor in the dead letters. */
+export class IngestFailure extends Error {
+  constructor(
+    readonly count: number,
+    readonly first: unknown,
+  ) {
+    super(`${count} accepted frame(s) could not be stored: ${String(first)}`);
+  }
+
+  static throwIfAny(this: void, outcomes: readonly Failed[]): void {
+    let count = 0;
+    let cause: unknown;
+    for (const o of outcomes)
+      if (o) {
+        count += o.count;
+        cause ??= o.reason;
+      }
+    if (count > 0) throw new IngestFailure(count, cause);
+  }
+}
+
+/** A dead letter's publish as a failure count (it is the frame's last resort). */
+function settled(p: Promise<unknown>): Promise<Failed> {
+  return p.then(
+    () => undefined,
+    (reason: unknown) => ({ count: 1, reason }),
+  );
+}
+
+/** How many of the events at `positions` of a batch were not stored. */
+function failuresIn(done: Promise<BatchOutcome>, positions: readonly number[]): Promise<Failed> {
+  return done.then(
+    (outcomes) => {
+      if (!outcomes) return undefined;
+      let count = 0;
+      let reason: unknown;
+      for (const i of positions) {
+        const o = outcomes[i];
+        if (o?.status === 'rejected') {
+          count++;
+          reason ??= o.reason;
+        }
+      }
+      return count > 0 ? { count, reason } : undefined;
+    },
+    (reason: unknown) => ({ count: positions.length, reason }),
+  );
+}
 
 /** What dead-lettering an event of a refused batch needs. */
 interface Origin {
@@ -81,47 +136,109 @@ export class SyslogIngest {
     return this.sources.lookup(normalizeIp(senderIp));
   }
 
-  async accept(raw: Buffer, meta: FrameMeta): Promise<void> {
-    const component = meta.inputName;
-    this.metrics.received.inc({ component });
-    this.metrics.receivedBytes.inc({ component }, raw.length);
-    const senderIp = normalizeIp(meta.senderIp);
-    const id = this.occurrences.idFor(senderIp, raw);
-    const policy = this.sources.lookup(senderIp);
-    this.monitor?.seen(policy, senderIp);
-    const result = parseWith(policy.format ?? meta.format, raw, {
-      senderIp,
-      senderPort: meta.senderPort,
-      receivedAt: meta.receivedAt,
-      eventId: id,
-      inputName: meta.inputName,
-      transport: meta.transport,
-      timezone: policy.timezone,
-    });
-    if (!result.ok) {
-      await this.deadLetter(raw, result.code, result.reason, { ...meta, senderIp }, id);
-      return;
+  /** One frame; resolves when it is stored (or dead-lettered). */
+  accept(raw: Buffer, meta: FrameMeta): Promise<void> {
+    return this.acceptAll([raw], NO_ERRORS, meta);
+  }
+
+  /**
+   * The frames (and framing errors) one read produced, all from one sender: each becomes an event in a batch
+   * or a dead letter. Resolves when every one is stored or dead-lettered; rejects with an IngestFailure
+   * counting those that could not be stored at all. Per-read rather than per-frame bookkeeping (one policy
+   * lookup, one metric update, one promise per batch touched) is what keeps the per-message cost down to
+   * parsing and serializing.
+   */
+  acceptAll(frames: readonly Buffer[], errors: readonly FrameError[], meta: FrameMeta): Promise<void> {
+    try {
+      return this.ingestRead(frames, errors, meta);
+    } catch (err) {
+      // Callers (socket handlers) get every failure as a rejection, as they did when accept was async.
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
-    this.monitor?.skewOf(policy, result.event, meta.receivedAt, component);
-    if (policy.registered) (result.event.citysoc ??= {}).source_name = policy.name;
-    attachUnits(result.event, this.units, senderIp);
+  }
+
+  private ingestRead(
+    frames: readonly Buffer[],
+    errors: readonly FrameError[],
+    meta: FrameMeta,
+  ): Promise<void> {
+    const n = frames.length + errors.length;
+    if (n === 0) return Promise.resolve();
+    const component = meta.inputName;
+    const senderIp = normalizeIp(meta.senderIp);
+    const origin: FrameMeta = senderIp === meta.senderIp ? meta : { ...meta, senderIp };
+    const policy = this.sources.lookup(senderIp);
+    this.metrics.received.inc({ component }, n);
+    this.monitor?.seen(policy, senderIp);
+    const waits: Array<Promise<Failed>> = [];
+    if (frames.length > 0) {
+      let bytes = 0;
+      for (const f of frames) bytes += f.length;
+      this.metrics.receivedBytes.inc({ component }, bytes);
+      const subject = this.names.eventsSubject('syslog', meta.transport);
+      const format = policy.format ?? meta.format;
+      // The batches this read's events went to, with their positions: usually one or two.
+      let batch: Promise<BatchOutcome> | undefined;
+      let positions: number[] = [];
+      for (const raw of frames) {
+        const id = this.occurrences.idFor(senderIp, raw);
+        let json: string;
+        try {
+          const result = parseWith(format, raw, {
+            senderIp,
+            senderPort: meta.senderPort,
+            receivedAt: meta.receivedAt,
+            eventId: id,
+            inputName: meta.inputName,
+            transport: meta.transport,
+            timezone: policy.timezone,
+          });
+          if (!result.ok) {
+            waits.push(settled(this.deadLetter(raw, result.code, result.reason, origin, id)));
+            continue;
+          }
+          json = this.finish(result.event, policy, senderIp, meta);
+        } catch (err) {
+          // A parser or enrichment bug must not lose the frame: it is kept with its raw bytes for a replay.
+          const reason = `collector failed on this frame: ${err instanceof Error ? err.message : String(err)}`;
+          waits.push(settled(this.deadLetter(raw, 'internal_error', reason, origin, id)));
+          continue;
+        }
+        const t = this.batcher.enqueue(subject, { id, json, origin: { raw, meta: origin } });
+        if (t.done !== batch) {
+          if (batch) waits.push(failuresIn(batch, positions));
+          batch = t.done;
+          positions = [];
+        }
+        positions.push(t.index);
+      }
+      if (batch) waits.push(failuresIn(batch, positions));
+    }
+    for (const err of errors) {
+      const id = this.occurrences.idFor(senderIp, err.raw);
+      waits.push(settled(this.deadLetter(err.raw, err.code, err.reason, origin, id)));
+    }
+    return Promise.all(waits).then(IngestFailure.throwIfAny);
+  }
+
+  /** Source name, units, skew and drill marking of a parsed event, serialized. */
+  private finish(parsed: EcsEvent, policy: SourcePolicy, senderIp: string, meta: FrameMeta): string {
+    this.monitor?.skewOf(policy, parsed, meta.receivedAt, meta.inputName);
+    if (policy.registered) (parsed.citysoc ??= {}).source_name = policy.name;
+    attachUnits(parsed, this.units, senderIp);
     const event =
       this.drills?.mark(
-        result.event,
+        parsed,
         { transport: meta.transport, address: senderIp, port: meta.senderPort },
         meta.receivedAt,
-      ) ?? result.event;
-    await this.batcher.add(this.names.eventsSubject('syslog', meta.transport), {
-      id,
-      json: JSON.stringify(event),
-      origin: { raw, meta: { ...meta, senderIp } },
-    });
+      ) ?? parsed;
+    return JSON.stringify(event);
   }
 
   private async publishBatch(
     subject: string,
     items: ReadonlyArray<BatchItem<Origin>>,
-  ): Promise<ReadonlyArray<PromiseSettledResult<void>> | void> {
+  ): Promise<BatchOutcome> {
     try {
       await this.publisher.publish(batchMessage(subject, items));
     } catch (err) {
@@ -134,19 +251,25 @@ export class SyslogIngest {
       );
     }
     const now = Date.now();
+    // Counted per run of one listener (a batch normally holds one): a labelled inc per event was not free.
+    let component = items[0]!.origin.meta.inputName;
+    let run = 0;
     for (const i of items) {
-      const component = i.origin.meta.inputName;
-      this.metrics.sent.inc({ component });
+      const c = i.origin.meta.inputName;
+      if (c !== component) {
+        this.metrics.sent.inc({ component }, run);
+        component = c;
+        run = 0;
+      }
+      run++;
       this.metrics.latency.observe({ component }, (now - i.origin.meta.receivedAt.getTime()) / 1000);
     }
+    this.metrics.sent.inc({ component }, run);
   }
 
-  async rejectFrame(err: FrameError, meta: FrameMeta): Promise<void> {
-    this.metrics.received.inc({ component: meta.inputName });
-    const senderIp = normalizeIp(meta.senderIp);
-    const id = this.occurrences.idFor(senderIp, err.raw);
-    this.monitor?.seen(this.sources.lookup(senderIp), senderIp);
-    await this.deadLetter(err.raw, err.code, err.reason, { ...meta, senderIp }, id);
+  /** A frame the framer refused (too large, bad octet count): dead-lettered with its bytes. */
+  rejectFrame(err: FrameError, meta: FrameMeta): Promise<void> {
+    return this.acceptAll([], [err], meta);
   }
 
   private async deadLetter(

@@ -23,3 +23,29 @@ describe('OccurrenceCounter', () => {
     expect(c.next('3')).toBe(1);
   });
 });
+
+describe('OccurrenceCounter generations', () => {
+  it('keeps counting a key seen again while it is in the older generation', () => {
+    const c = new OccurrenceCounter(4);
+    c.next('a');
+    c.next('a');
+    c.next('b'); // 'a' and 'b' fill the first generation of two
+    c.next('c'); // a new generation starts; 'a' is now in the older one
+    expect(c.next('a')).toBe(2);
+    c.next('d');
+    c.next('e');
+    c.next('f');
+    // Two rotations later 'a' (moved to the newer generation when seen) has aged out too; 'f' is still known.
+    expect(c.next('a')).toBe(0);
+    expect(c.next('f')).toBe(1);
+  });
+
+  it('remembers at least the latest half of its capacity and forgets the oldest', () => {
+    const c = new OccurrenceCounter(1000);
+    for (let i = 0; i < 100_000; i++) c.next(`k${i}`);
+    // The most recent half-capacity keys are always remembered …
+    for (let i = 99_500; i < 100_000; i++) expect(c.next(`k${i}`)).toBe(1);
+    // … and the oldest are forgotten.
+    expect(c.next('k0')).toBe(0);
+  });
+});

@@ -5,7 +5,7 @@ import { SyslogFramer, type FrameError } from '@citysoc/syslog';
 import { type Logger } from '@citysoc/bus';
 import { type ComponentMetrics } from '@citysoc/observability';
 import { type Inflight } from '../../pipeline/inflight';
-import { type FrameMeta, type SyslogIngest } from '../../pipeline/ingest';
+import { type FrameMeta, IngestFailure, type SyslogIngest } from '../../pipeline/ingest';
 import { type SourceMonitor } from './monitor';
 import { CidrSet, type FormatPin, TokenBucket } from './policy';
 
@@ -159,15 +159,17 @@ export class SyslogTcpSource {
   }
 
   private dispatch(res: { frames: Buffer[]; errors: FrameError[] }, meta: FrameMeta): void {
-    for (const frame of res.frames)
-      void this.inflight.track(this.ingest.accept(frame, meta)).catch((e: unknown) => this.failed(e));
-    for (const err of res.errors)
-      void this.inflight.track(this.ingest.rejectFrame(err, meta)).catch((e: unknown) => this.failed(e));
+    const n = res.frames.length + res.errors.length;
+    if (n === 0) return;
+    void this.inflight
+      .track(this.ingest.acceptAll(res.frames, res.errors, meta), n)
+      .catch((e: unknown) => this.failed(e));
   }
 
   private failed(err: unknown): void {
-    this.metrics.errors.inc({ component: this.inputName, error_type: 'publish' });
-    this.logger.error(`an accepted syslog frame could not be stored in JetStream: ${String(err)}`);
+    const count = err instanceof IngestFailure ? err.count : 1;
+    this.metrics.errors.inc({ component: this.inputName, error_type: 'publish' }, count);
+    this.logger.error(`accepted syslog frames could not be stored in JetStream: ${String(err)}`);
   }
 
   /** Stops accepting; open connections are ended so senders reconnect to another collector. */
