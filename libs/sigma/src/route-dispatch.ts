@@ -22,6 +22,8 @@ export interface Combo {
 export const MAX_LEAVES = 4096;
 /** Distinct sets of admitting logsources, each with its own index; events of a further set take the slow path. */
 export const MAX_COMBOS = 256;
+/** Combo indexes together hold at most this many times the set's own atoms (plus a little). */
+export const COMBO_ATOMS_FACTOR = 4;
 /** Predicates asked per event at one leaf (their verdict mask must fit in an int). */
 const MAX_ASKED = 24;
 
@@ -31,8 +33,8 @@ interface Leaf {
   readonly admitted: readonly number[];
   /** Predicates asked per event: the ones these key values leave open, then those that declare nothing. */
   readonly ask: readonly Volatile[];
-  /** The combo for each mask of `ask` verdicts met so far. */
-  readonly byMask: Map<number, Combo>;
+  /** The combo for each mask of `ask` verdicts met so far (null: refused, take the general path). */
+  readonly byMask: Map<number, Combo | null>;
 }
 
 type Level = Map<unknown, Level | Leaf>;
@@ -138,6 +140,12 @@ export class RouteDispatch {
   private root: Level | Leaf;
   private leaves = 0;
   private readonly combos = new Map<string, Combo>();
+  /**
+   * Atoms all combo indexes may hold together: a rule indexed in several combos (process_creation rules
+   * in every Sysmon event id's combo) costs memory each time, so past a few times the whole set's atoms
+   * further combos are not built and their events take the general path.
+   */
+  private atomBudget: number;
   private readonly getters = new Map<string, Getter>();
 
   private constructor(
@@ -176,6 +184,9 @@ export class RouteDispatch {
     }));
     this.keyWalk = new KeyWalk([...slotOf.keys()]);
     this.root = this.keys.length === 0 ? this.newLeaf(undefined) : new Map();
+    let atoms = 0;
+    for (const e of entries) atoms += (e.req?.length ?? 0) + (e.gate2?.req?.length ?? 0);
+    this.atomBudget = COMBO_ATOMS_FACTOR * atoms + 10_000;
   }
 
   /** Undefined when routing first cannot pay: too many predicates that must be asked on every event. */
@@ -207,7 +218,11 @@ export class RouteDispatch {
       const v = ask[j] as Volatile;
       if (this.holds(v.pred.req, ctx) && this.holds(v.pred.req2, ctx) && v.pred(ctx.event)) mask |= 1 << j;
     }
-    return leaf.byMask.get(mask) ?? this.comboOf(leaf, mask);
+    const known = leaf.byMask.get(mask);
+    if (known !== undefined) return known ?? undefined;
+    const combo = this.comboOf(leaf, mask);
+    leaf.byMask.set(mask, combo ?? null);
+    return combo;
   }
 
   private leafFor(ctx: MatchCtx): Leaf | undefined {
@@ -276,10 +291,15 @@ export class RouteDispatch {
     let combo = this.combos.get(key);
     if (combo === undefined) {
       if (this.combos.size >= MAX_COMBOS) return undefined;
-      combo = this.build(new Set(routes));
+      const routeSet = new Set(routes);
+      let atoms = 0;
+      for (const e of this.entries)
+        if (routeSet.has(e.route)) atoms += (e.req?.length ?? 0) + (e.gate2?.req?.length ?? 0);
+      if (atoms > this.atomBudget) return undefined;
+      this.atomBudget -= atoms;
+      combo = this.build(routeSet);
       this.combos.set(key, combo);
     }
-    leaf.byMask.set(mask, combo);
     return combo;
   }
 
