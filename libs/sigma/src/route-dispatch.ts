@@ -1,4 +1,11 @@
-import { type Getter, type MatchCtx, lowerCached, makeMultiGetter, scalarString } from './event';
+import {
+  type Getter,
+  type MatchCtx,
+  type MemoGetter,
+  lowerCached,
+  makeMultiGetter,
+  scalarString,
+} from './event';
 import { type LogsourcePredicate } from './model';
 import { ANY_VALUE, type Atom, type Requirement, isAscii } from './prefilter/atoms';
 import { CandidateIndex, type Indexed } from './prefilter/candidates';
@@ -43,7 +50,7 @@ type Level = Map<unknown, Level | Leaf>;
 const ARRAY = Symbol('array');
 
 interface Key {
-  get: Getter;
+  get: MemoGetter;
   presence: boolean;
   /** Slots (in KeyWalk) of the key's alternative paths, in order: the first one present is its value. */
   slots: number[];
@@ -238,6 +245,8 @@ export class RouteDispatch {
           v = values[s];
           if (v !== undefined) break;
         }
+        // The predicates and rules that read these paths share this getter: they need not probe again.
+        k.get.seed(ctx, v);
       } else v = k.get(ctx);
       let level = at as Level;
       if (k.presence) v = v !== undefined;
