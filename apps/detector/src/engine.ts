@@ -100,8 +100,9 @@ class DrillRefs {
 }
 
 /**
- * Stage 1 is one compiled set routed by logsource (libs/sigma builds one literal index for all rules and
- * asks each logsource predicate at most once per event); correlation rules run on the ids it matched.
+ * Stage 1 is one compiled set routed by logsource (libs/sigma finds the logsources that admit an event,
+ * memoizing predicate verdicts per distinct categorical field values, then walks it with a literal index of
+ * just their rules); correlation rules run on the ids it matched.
  * Pure: the detector app feeds events and publishes what it returns.
  */
 export function buildEngine(

@@ -8,7 +8,7 @@ import { MODIFIERS, type ModifierDef, wrap } from './modifiers/registry';
 import { type TimePart, timePart } from './modifiers/timepart';
 import { type SValue, type TransformCtx } from './modifiers/value';
 import { type Part, compilePattern, lit, parseSigmaString, star } from './pattern';
-import { type CompileOptions } from './model';
+import { type CompileOptions, type FieldRead } from './model';
 import { regexAtoms, regexMinLength } from './prefilter/regex-literals';
 import { LITERAL_SET_MIN, compileLiteralSet } from './literal-set';
 import {
@@ -22,6 +22,7 @@ import {
 } from './prefilter/atoms';
 
 export type { Requirement } from './prefilter/atoms';
+export type { FieldRead } from './model';
 
 export interface CompiledDetection {
   test(ctx: MatchCtx): boolean;
@@ -35,6 +36,76 @@ export interface CompiledDetection {
   readonly absent?: string | undefined;
   /** Adds the event paths/values of the parts that made `test` true. Only called after a match. */
   collect(ctx: MatchCtx, out: Record<string, unknown>): void;
+  /**
+   * Every field `test` reads: its verdict is a function of these fields' values alone. Null when it
+   * searches every value of the event (keywords); undefined when not known.
+   */
+  readonly reads?: readonly FieldRead[] | null;
+  /**
+   * The verdict as far as the categorical fields (and whether the others are present) decide it: NO, YES,
+   * or UNKNOWN when it depends on what a present 'wide' field holds. Undefined when not known.
+   */
+  readonly partial?: ((ctx: MatchCtx) => Tri) | undefined;
+}
+
+/** Three-valued verdicts of `partial`. */
+export const NO = 0;
+export const YES = 1;
+export const UNKNOWN = 2;
+export type Tri = typeof NO | typeof YES | typeof UNKNOWN;
+
+type Partial = ((ctx: MatchCtx) => Tri) | undefined;
+
+function partialsOf(xs: readonly { partial?: Partial }[]): ((ctx: MatchCtx) => Tri)[] | undefined {
+  const out: ((ctx: MatchCtx) => Tri)[] = [];
+  for (const x of xs) {
+    if (x.partial === undefined) return undefined;
+    out.push(x.partial);
+  }
+  return out;
+}
+
+function partialAnd(xs: readonly { partial?: Partial }[]): Partial {
+  const ps = partialsOf(xs);
+  if (!ps) return undefined;
+  return (ctx) => {
+    let r: Tri = YES;
+    for (const p of ps) {
+      const v = p(ctx);
+      if (v === NO) return NO;
+      if (v === UNKNOWN) r = UNKNOWN;
+    }
+    return r;
+  };
+}
+
+function partialOr(xs: readonly { partial?: Partial }[]): Partial {
+  const ps = partialsOf(xs);
+  if (!ps) return undefined;
+  return (ctx) => {
+    let r: Tri = NO;
+    for (const p of ps) {
+      const v = p(ctx);
+      if (v === YES) return YES;
+      if (v === UNKNOWN) r = UNKNOWN;
+    }
+    return r;
+  };
+}
+
+function partialAtLeast(xs: readonly { partial?: Partial }[], need: number): Partial {
+  const ps = partialsOf(xs);
+  if (!ps) return undefined;
+  return (ctx) => {
+    let yes = 0;
+    let unknown = 0;
+    for (const p of ps) {
+      const v = p(ctx);
+      if (v === YES) yes++;
+      else if (v === UNKNOWN) unknown++;
+    }
+    return yes >= need ? YES : yes + unknown < need ? NO : UNKNOWN;
+  };
 }
 
 type Scalar = string | number | boolean | bigint | null;
@@ -46,6 +117,8 @@ interface Entry {
   absent: string | undefined;
   get: Getter;
   test: (v: unknown, ctx: MatchCtx) => boolean;
+  reads: FieldRead[] | null;
+  partial: (ctx: MatchCtx) => Tri;
 }
 
 type Group<T> = (t: T, ctx: MatchCtx) => boolean;
@@ -443,7 +516,54 @@ function compileEntry(
     ((matchNull && !pm.neq && pm.type !== 'exists') || existsFalse)
       ? path
       : undefined;
-  return { path, get, test, req, absent };
+  const reads = paths === null ? null : fieldReads(paths, pm, values, opts);
+  // A missing field decides even a wide comparison; a present one only the comparison itself can.
+  const wide = reads === null || reads.some((r) => r.mode === 'wide');
+  const partial = (ctx: MatchCtx): Tri => {
+    if (reads === null) return UNKNOWN;
+    const v = get(ctx);
+    if (wide && v !== undefined) return UNKNOWN;
+    return test(v, ctx) ? YES : NO;
+  };
+  return { path, get, test, req, absent, reads, partial };
+}
+
+/**
+ * Values compared for equality with a few fixed ones (at most a trailing wildcard, like `flow.*`) repeat
+ * across events; anything searched inside a value, parsed or compared by order does not.
+ */
+function fieldReads(
+  paths: readonly string[],
+  pm: ParsedModifiers,
+  values: readonly Exclude<Scalar, null>[],
+  opts: CompileOptions,
+): FieldRead[] {
+  const categorical =
+    pm.type === 'eq' &&
+    pm.pipeline.length === 0 &&
+    !pm.expand &&
+    values.every((v) => {
+      if (typeof v !== 'string') return true;
+      const parts = parseSigmaString(v);
+      return parts.every((p, i) => p.k === 'lit' || (p.k === 'star' && i === parts.length - 1));
+    });
+  const mode = pm.type === 'exists' ? 'presence' : categorical ? 'value' : 'wide';
+  const out: FieldRead[] = [{ paths, mode }];
+  if (pm.type === 'fieldref') {
+    for (const v of values) out.push({ paths: fieldPaths(opts, String(v)), mode: 'wide' });
+  }
+  return out;
+}
+
+/** The union of what several detections read; null as soon as one of them reads every value. */
+function readsOf(xs: readonly { reads?: readonly FieldRead[] | null }[]): FieldRead[] | null | undefined {
+  const out: FieldRead[] = [];
+  for (const x of xs) {
+    if (x.reads === undefined) return undefined;
+    if (x.reads === null) return null;
+    out.push(...x.reads);
+  }
+  return out;
 }
 
 /** AND is true on a missing field only if every part is, for that same field. */
@@ -476,6 +596,8 @@ function compileMap(
     req: reqAnd(entries.map((e) => e.req)),
     req2: reqSecond(entries.map((e) => e.req)),
     absent: absentAnd(entries),
+    reads: readsOf(entries),
+    partial: partialAnd(entries),
     test(ctx) {
       for (const e of entries) if (!e.test(e.get(ctx), ctx)) return false;
       return true;
@@ -508,6 +630,8 @@ function compileIdentifier(
       const e = compileEntry('', keywords, opts, line, true);
       branches.push({
         req: e.req,
+        reads: null,
+        partial: e.partial,
         test: (ctx) => e.test(e.get(ctx), ctx),
         collect: (_ctx, out) => {
           out[KEYWORD_LABEL] = true;
@@ -521,6 +645,8 @@ function compileIdentifier(
       req: reqOr(branches.map((b) => b.req)),
       req2: orSecond(branches),
       absent: absentOr(branches),
+      reads: readsOf(branches),
+      partial: partialOr(branches),
       test(ctx) {
         for (const b of branches) if (b.test(ctx)) return true;
         return false;
@@ -536,6 +662,8 @@ function compileIdentifier(
   const e = compileEntry('', def, opts, line, true);
   return {
     req: e.req,
+    reads: null,
+    partial: e.partial,
     test: (ctx) => e.test(e.get(ctx), ctx),
     collect: (_ctx, out) => {
       out[KEYWORD_LABEL] = true;
@@ -565,7 +693,19 @@ function compileCondition(
     case 'not': {
       const inner = compileCondition(node.item, idents, line);
       const req: Requirement = inner.absent !== undefined ? [{ k: 'present', path: inner.absent }] : null;
-      return { req, test: (ctx) => !inner.test(ctx), collect: () => undefined };
+      const ip = inner.partial;
+      return {
+        req,
+        reads: inner.reads,
+        partial:
+          ip &&
+          ((ctx) => {
+            const v = ip(ctx);
+            return v === UNKNOWN ? UNKNOWN : v === YES ? NO : YES;
+          }),
+        test: (ctx) => !inner.test(ctx),
+        collect: () => undefined,
+      };
     }
     case 'and':
     case 'or':
@@ -589,6 +729,8 @@ function compileCondition(
       return {
         req: reqOr(items.map((d) => d.req)),
         req2: orSecond(items),
+        reads: readsOf(items),
+        partial: partialAtLeast(items, need),
         test(ctx) {
           let c = 0;
           for (const d of items) if (d.test(ctx) && ++c >= need) return true;
@@ -611,6 +753,8 @@ function combineNodes(op: 'and' | 'or', items: CompiledDetection[]): CompiledDet
       req: reqAnd(all),
       req2: reqSecond(all),
       absent: absentAnd(items),
+      reads: readsOf(items),
+      partial: partialAnd(items),
       test(ctx) {
         for (const d of items) if (!d.test(ctx)) return false;
         return true;
@@ -624,6 +768,8 @@ function combineNodes(op: 'and' | 'or', items: CompiledDetection[]): CompiledDet
     req: reqOr(items.map((d) => d.req)),
     req2: orSecond(items),
     absent: absentOr(items),
+    reads: readsOf(items),
+    partial: partialOr(items),
     test(ctx) {
       for (const d of items) if (d.test(ctx)) return true;
       return false;

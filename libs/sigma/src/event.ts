@@ -44,6 +44,12 @@ export function lowerCached(ctx: MatchCtx, s: string): string {
 
 export type Getter = (ctx: MatchCtx) => unknown;
 
+/** A shared getter whose remembered value a caller that already read the field can supply. */
+export type MemoGetter = Getter & {
+  /** `v` must be exactly what the getter would return for this context's event. */
+  seed(ctx: MatchCtx, v: unknown): void;
+};
+
 /**
  * Rule text arrives as sliced/concatenated strings; V8 must internalize a key on every property lookup
  * unless it already is one, which dominated matching time. Using it once as an object key interns it.
@@ -84,7 +90,7 @@ export function makeGetter(rawPath: string): Getter {
   return (ctx) => resolve(ctx.event, 0);
 }
 
-const shared = new Map<string, Getter>();
+const shared = new Map<string, MemoGetter>();
 
 /**
  * Reads the first of several paths that is present (a field mapped to alternatives). Getters are shared by
@@ -92,9 +98,9 @@ const shared = new Map<string, Getter>();
  * computed in: the rules an event meets mostly read the same few fields (Image, CommandLine, message), and
  * a context lives for one `match` call, during which the event does not change.
  */
-export function makeMultiGetter(paths: readonly string[]): Getter {
+export function makeMultiGetter(paths: readonly string[]): MemoGetter {
   const key = paths.join('\u0000');
-  let g = shared.get(key);
+  const g = shared.get(key);
   if (g) return g;
   const inner =
     paths.length === 1
@@ -111,15 +117,23 @@ export function makeMultiGetter(paths: readonly string[]): Getter {
         )(paths.map(makeGetter));
   let lastSerial = 0;
   let lastValue: unknown;
-  g = (ctx) => {
-    if (ctx.serial !== lastSerial) {
-      lastValue = inner(ctx);
-      lastSerial = ctx.serial;
-    }
-    return lastValue;
-  };
-  shared.set(key, g);
-  return g;
+  const memo = Object.assign(
+    (ctx: MatchCtx): unknown => {
+      if (ctx.serial !== lastSerial) {
+        lastValue = inner(ctx);
+        lastSerial = ctx.serial;
+      }
+      return lastValue;
+    },
+    {
+      seed(ctx: MatchCtx, v: unknown): void {
+        lastSerial = ctx.serial;
+        lastValue = v;
+      },
+    },
+  );
+  shared.set(key, memo);
+  return memo;
 }
 
 let active: MatchCtx | undefined;

@@ -81,6 +81,16 @@ export interface LoadOptions {
 }
 
 /**
+ * How a detection reads one field (the value its getter returns for `paths`): the verdict depends on the
+ * value, compared with a few fixed values ('value'); only on whether it is there ('presence'); or on
+ * what it contains, so values rarely repeat across events ('wide': substrings, regexes, numbers, CIDR).
+ */
+export interface FieldRead {
+  readonly paths: readonly string[];
+  readonly mode: 'value' | 'presence' | 'wide';
+}
+
+/**
  * Whether an event belongs to a logsource; supplied by whoever knows how events are shaped. `req`, when
  * given, is a necessary condition (one of its atoms holds on every event the predicate admits): the rule
  * set then answers "no" from its literal index, without calling the predicate, on events that lack them.
@@ -89,6 +99,16 @@ export type LogsourcePredicate = ((event: Record<string, unknown>) => boolean) &
   readonly req?: Requirement;
   /** A second necessary condition, independent of `req` (another operand of the selection's AND). */
   readonly req2?: Requirement;
+  /**
+   * The fields whose values alone decide the verdict (null: it searches every value; absent: unknown).
+   * With it, a rule set asks the predicate once per distinct combination of those values, not per event.
+   */
+  readonly reads?: readonly FieldRead[] | null;
+  /**
+   * The verdict from the categorical fields of `reads` and the presence of its wide ones: 0 no, 1 yes,
+   * 2 when it depends on what a present wide field holds (then the predicate itself is asked).
+   */
+  readonly partial?: (event: Record<string, unknown>) => 0 | 1 | 2;
 };
 
 /**

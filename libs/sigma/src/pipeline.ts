@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
 import { LineCounter, parseDocument } from 'yaml';
-import { type CompiledDetection, compileDetection } from './compile';
+import { type CompiledDetection, NO, UNKNOWN, YES, compileDetection } from './compile';
 import { type RuleError, SigmaError } from './errors';
 import { ctxFor } from './event';
 import { type FieldResolver, type LogsourcePredicate, type SigmaLogsource } from './model';
@@ -283,9 +283,29 @@ function compilePipeline(spec: PipelineSpec, entries: Entry[], file: string): Co
         };
         // The entries' literals let the rule set's index reject most events before the predicate runs.
         const req2 = tests.map((t) => t.req2 ?? null);
+        const reads = tests.map((t) => t.reads);
+        const partials = tests.map((t) => t.partial);
+        const partial = partials.every((x) => x !== undefined)
+          ? (event: Record<string, unknown>): 0 | 1 | 2 => {
+              const ctx = ctxFor(event);
+              let r: 0 | 1 | 2 = NO;
+              for (const x of partials) {
+                const v = x(ctx);
+                if (v === YES) return YES;
+                if (v === UNKNOWN) r = UNKNOWN;
+              }
+              return r;
+            }
+          : undefined;
         pred = Object.assign(fn, {
           req: reqOr(tests.map((t) => t.req)),
           req2: req2.every((r) => r !== null) ? reqOr(req2) : null,
+          reads: reads.some((r) => r === undefined)
+            ? undefined
+            : reads.some((r) => r === null)
+              ? null
+              : reads.flatMap((r) => r ?? []),
+          partial,
         });
         predicates.set(key, pred);
       }

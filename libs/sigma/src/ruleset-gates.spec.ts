@@ -1,4 +1,4 @@
-import { type LogsourcePredicate, compileRules, loadRulesFromText } from './index';
+import { type LogsourcePredicate, compileRules, loadPipelineFromText, loadRulesFromText } from './index';
 
 /**
  * The index's gates must only ever save work, never change a verdict: a rule is skipped when its second
@@ -117,5 +117,77 @@ detection:
     ['keyword at depth 65', nested(65, 'evil-token'), []],
   ])('%s', (_n, event, titles) => {
     expect(set.match(event).map((m) => m.rule.title)).toEqual(titles);
+  });
+});
+
+/**
+ * Routing first: a predicate that declares its reads is asked once per distinct value of its categorical
+ * fields (the memo), and one that depends on a wide field (a regex on the message) per event; verdicts
+ * stay those of the predicate.
+ */
+describe('route dispatch memo', () => {
+  const PIPE = `name: t
+logsources:
+  - name: web
+    logsource: { category: webserver }
+    events: { module: syslog, program: nginx }
+  - name: raw
+    logsource: { product: linux, service: auditd }
+    events:
+      raw: { module: syslog, message|re: '^type=[A-Z]+ ' }
+      condition: raw
+`;
+  const AUDIT = `title: audit
+id: 55555555-5555-4555-8555-555555555555
+logsource: { product: linux, service: auditd }
+detection:
+  keywords: ['evil-token']
+  condition: keywords
+`;
+  const { pipeline } = loadPipelineFromText(PIPE, 'p.yml');
+  const counted = new Map<LogsourcePredicate, { partial: number; full: number }>();
+  const set = compileRules(loadRulesFromText(`${RULE}---\n${AUDIT}`, 'inline.yml').rules, {
+    logsource: (ls) => {
+      const p = pipeline?.logsource(ls);
+      if (!p) return null;
+      const n = { partial: 0, full: 0 };
+      const part = p.partial;
+      const c: LogsourcePredicate = Object.assign((ev: Record<string, unknown>) => (n.full++, p(ev)), {
+        req: p.req,
+        req2: p.req2,
+        reads: p.reads,
+        partial: part && ((ev: Record<string, unknown>) => (n.partial++, part(ev))),
+      });
+      counted.set(c, n);
+      return c;
+    },
+  });
+  const [web, raw] = [...counted.values()] as [
+    { partial: number; full: number },
+    { partial: number; full: number },
+  ];
+  const sqli = { 'cs-method': 'GET', q: 'UNION SELECT' };
+  it.each([
+    ['web event', { module: 'syslog', program: 'nginx', message: 'a', ...sqli }, ['sqli']],
+    [
+      'same key values, other content',
+      { module: 'syslog', program: 'nginx', message: 'b', ...sqli },
+      ['sqli'],
+    ],
+    ['other program', { module: 'syslog', program: 'sshd', message: 'c', ...sqli }, []],
+    ['auditd line', { module: 'syslog', program: 'x', message: 'type=SYSCALL evil-token' }, ['kw-audit']],
+    ['same keys, not auditd', { module: 'syslog', program: 'x', message: 'evil-token' }, []],
+  ])('%s', (_n, event, titles) => {
+    expect(set.match(event).map((m) => (m.rule.title === 'audit' ? 'kw-audit' : m.rule.title))).toEqual(
+      titles,
+    );
+  });
+  it('asked the categorical predicate once per distinct key values, the regex one per event', () => {
+    // Three distinct (module, program, message present) combinations.
+    expect(web.partial).toBe(3);
+    expect(web.full).toBe(0);
+    expect(raw.partial).toBe(3);
+    // The regex predicate is asked only where its literal `type=` occurs at the start of the message.
+    expect(raw.full).toBe(1);
   });
 });

@@ -11,6 +11,7 @@ import {
 } from './model';
 import { ANY_VALUE, type Requirement } from './prefilter/atoms';
 import { CandidateIndex, type IndexInfo } from './prefilter/candidates';
+import { RouteDispatch } from './route-dispatch';
 
 export interface CompiledRule {
   match(event: Record<string, unknown>): RuleMatch | null;
@@ -302,11 +303,19 @@ export function compileRules(rules: SigmaRule[], opts: CompileOptions = {}): Com
   const gates = preds.map((p) => gateOf(p.req));
   // Most entries select `event.module: syslog` and a list of programs: the second gate is the list.
   const gates2 = preds.map((p) => gateOf(p.req2));
-  const index = new CandidateIndex<Entry | Gate>([
-    ...entries,
-    ...[...gates, ...gates2].filter((g): g is Gate => g !== undefined),
-    ...entries.flatMap((e) => (e.gate2 ? [e.gate2] : [])),
-  ]);
+  // Every index of the set stamps the same entries: one clock keeps their stamps apart.
+  const clock = { gen: 0 };
+  const index = new CandidateIndex<Entry | Gate>(
+    [
+      ...entries,
+      ...[...gates, ...gates2].filter((g): g is Gate => g !== undefined),
+      ...entries.flatMap((e) => (e.gate2 ? [e.gate2] : [])),
+    ],
+    clock,
+  );
+  // With routes, the logsources that admit an event are found first and only their rules are indexed
+  // against it; `index` with lazily asked predicates remains the path for events the dispatch declines.
+  const dispatch = preds.length > 0 ? RouteDispatch.create(preds, entries, clock) : undefined;
   // Per event: 0 = predicate not asked yet, 1 = the event belongs to the logsource, 2 = it does not.
   const verdicts = new Uint8Array(preds.length);
   let event: Record<string, unknown> = {};
@@ -355,11 +364,19 @@ export function compileRules(rules: SigmaRule[], opts: CompileOptions = {}): Com
       events++;
       event = ev;
       resetCtx(ctx, ev);
-      if (preds.length > 0) verdicts.fill(0);
       let out: RuleMatch[] | undefined;
       setActiveCtx(ctx);
       try {
-        for (const c of index.candidates(ctx, keywords, keep)) {
+        const combo = dispatch?.combo(ctx);
+        let candidates: (Entry | Gate)[];
+        if (combo !== undefined) {
+          if (combo.empty) return NO_MATCHES;
+          candidates = combo.index.candidates(ctx, undefined, combo.keep) as Entry[];
+        } else {
+          if (preds.length > 0) verdicts.fill(0);
+          candidates = index.candidates(ctx, keywords, keep);
+        }
+        for (const c of candidates) {
           const e = c as Entry;
           if (!evaluate(e, ctx, ++tick % SAMPLE_EVERY === 0)) continue;
           const matchedFields: Record<string, unknown> = {};

@@ -449,3 +449,127 @@ describe('value_count over several fields', () => {
     expect(hits.map((h) => [h.at, h.value])).toEqual([[3, 3]]);
   });
 });
+
+/**
+ * A collector that crashes mid-batch re-sends it; JetStream deduplicates a message only when the batch
+ * is identical, so the detector can see the same event (same event.id) twice under other sequences.
+ */
+describe('an event seen again while an earlier copy is in its window', () => {
+  const sum = [
+    `title: s\nid: s\ncorrelation:\n    type: value_sum\n    rules: [hit]\n    group-by: [user]\n    timespan: 1m\n    condition:\n        field: bytes\n        gte: 30\n`,
+    base('hit'),
+  ];
+  const distinct = [
+    `title: v\nid: v\ncorrelation:\n    type: value_count\n    rules: [hit]\n    group-by: [user]\n    timespan: 1m\n    condition:\n        field: host\n        gte: 3\n`,
+    base('hit'),
+  ];
+  const temporal = [
+    `title: tp\nid: tp\ncorrelation:\n    type: temporal\n    rules: [a, b]\n    group-by: [user]\n    timespan: 1m\n`,
+    base('a'),
+    base('b'),
+  ];
+  type Step = [t: number, ref: string, ids: string[], fields: Record<string, unknown>];
+  const u = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({ user: 'alice', ...extra });
+  it.each<[string, string[], string, Step[], [number, string[]][], number]>([
+    [
+      'event_count: the re-sent event is not a third event',
+      count('        gte: 3\n'),
+      'count',
+      [
+        [0, 'e1', ['hit-id'], u()],
+        [1, 'e2', ['hit-id'], u()],
+        [0, 'e1', ['hit-id'], u()],
+        [2, 'e3', ['hit-id'], u()],
+      ],
+      [[3, ['e1', 'e2', 'e3']]],
+      1,
+    ],
+    [
+      'value_sum: its value is not added twice',
+      sum,
+      's',
+      [
+        [0, 'e1', ['hit-id'], u({ bytes: 10 })],
+        [1, 'e1', ['hit-id'], u({ bytes: 10 })],
+        [2, 'e1', ['hit-id'], u({ bytes: 10 })],
+        [3, 'e2', ['hit-id'], u({ bytes: 20 })],
+      ],
+      [[3, ['e1', 'e2']]],
+      2,
+    ],
+    [
+      'value_count: a repeat with another value (a re-decoded copy) does not add a distinct value',
+      distinct,
+      'v',
+      [
+        [0, 'e1', ['hit-id'], u({ host: 'a' })],
+        [1, 'e2', ['hit-id'], u({ host: 'b' })],
+        [2, 'e2', ['hit-id'], u({ host: 'c' })],
+        [3, 'e3', ['hit-id'], u({ host: 'c' })],
+      ],
+      [[3, ['e1', 'e2', 'e3']]],
+      1,
+    ],
+    [
+      'temporal: the same event again for the same rule is ignored, another rule still counts',
+      temporal,
+      'tp',
+      [
+        [0, 'e1', ['a-id'], u()],
+        [1, 'e1', ['a-id'], u()],
+        [2, 'e2', ['b-id'], u()],
+      ],
+      [[2, ['e1', 'e2']]],
+      1,
+    ],
+    [
+      'a repeat after the first copy left every window counts as a new event (memory stays bounded)',
+      count('        gte: 2\n'),
+      'count',
+      [
+        [0, 'e1', ['hit-id'], u()],
+        [500, 'e1', ['hit-id'], u()],
+        [501, 'e2', ['hit-id'], u()],
+      ],
+      [[2, ['e1', 'e2']]],
+      0,
+    ],
+  ])('%s', (_n, docs, id, steps, want, duplicates) => {
+    const engine = engineOf(docs);
+    const got: [number, string[]][] = [];
+    steps.forEach(([t, ref, ids, fields], i) => {
+      for (const h of engine.observe(fields, t * 1000, ids, ref)) got.push([i, h.eventRefs]);
+    });
+    expect(got).toEqual(want);
+    expect(engine.stats().rules[id]?.duplicates).toBe(duplicates);
+  });
+
+  it('remembers the events of a window across snapshot and restore', () => {
+    const docs = count('        gte: 3\n');
+    const { correlations, all } = loadAll(...docs);
+    const first = new CorrelationEngine(correlations, all);
+    expect(first.observe(u(), 0, ['hit-id'], 'e1')).toEqual([]);
+    expect(first.observe(u(), 1000, ['hit-id'], 'e2')).toEqual([]);
+    const state: unknown = JSON.parse(JSON.stringify(first.snapshot()));
+    const second = CorrelationEngine.restore(correlations, all, state);
+    expect(second.observe(u(), 0, ['hit-id'], 'e1')).toEqual([]);
+    expect(second.observe(u(), 1000, ['hit-id'], 'e2')).toEqual([]);
+    expect(second.stats().rules['count']?.duplicates).toBe(2);
+    const [h] = second.observe(u(), 2000, ['hit-id'], 'e3');
+    expect(h?.eventRefs).toEqual(['e1', 'e2', 'e3']);
+  });
+
+  it('restores a snapshot written before duplicate detection (entries of four elements)', () => {
+    const docs = count('        gte: 2\n');
+    const { correlations, all } = loadAll(...docs);
+    const first = new CorrelationEngine(correlations, all);
+    first.observe(u(), 0, ['hit-id'], 'e1');
+    const state = JSON.parse(JSON.stringify(first.snapshot())) as {
+      rules: { groups: { entries: unknown[][] }[] }[];
+    };
+    for (const r of state.rules) for (const g of r.groups) for (const e of g.entries) e.length = 4;
+    const second = CorrelationEngine.restore(correlations, all, state);
+    // The old entry is kept (and counts), it just cannot be recognised as the same event.
+    expect(second.observe(u(), 1000, ['hit-id'], 'e2').map((h) => h.eventRefs)).toEqual([['e1', 'e2']]);
+  });
+});

@@ -40,6 +40,8 @@ export interface CorrelationHit {
 export interface CorrelationRuleStats {
   hits: number;
   lateDropped: number;
+  /** Events seen again (same reference) while an earlier copy was still in their group's window: ignored. */
+  duplicates: number;
   groupEvictions: number;
   groupsExpired: number;
   entryEvictions: number;
@@ -48,8 +50,13 @@ export interface CorrelationRuleStats {
   groups: number;
 }
 
-/** One stored event of a group: [event time, index into `rules`, aggregated value, event references]. */
-export type StoredEntry = [number, number, string | number | null, string[]];
+/**
+ * One stored event of a group: [event time, index into `rules`, aggregated value, event references, and
+ * for an entry made of one event the key it is deduplicated by].
+ */
+export type StoredEntry =
+  | [number, number, string | number | null, string[]]
+  | [number, number, string | number | null, string[], string];
 
 export interface StoredGroup {
   key: string;

@@ -55,6 +55,7 @@ export class CandidateIndex<T extends Indexed> {
   private readonly always: T[] = [];
   private readonly root: WalkNode<T> = { here: undefined, edges: new Map() };
   private readonly anyValue: PathNode<T> | undefined;
+  /** Stamp of the last `candidates` call: the clock's value then. */
   private gen = 0;
   private out: T[] = [];
   private ctx!: MatchCtx;
@@ -62,7 +63,14 @@ export class CandidateIndex<T extends Indexed> {
   private curScanned: Scanned<T>[] = [];
   readonly info: IndexInfo;
 
-  constructor(entries: readonly T[]) {
+  /**
+   * Indexes that hold the same entries (or gates) must share one `clock`: stamps live on the entries, and
+   * a generation one index reuses would make another index's stale stamps look fresh.
+   */
+  constructor(
+    entries: readonly T[],
+    private readonly clock: { gen: number } = { gen: 0 },
+  ) {
     const atoms = new Map<string, { atom: Atom; targets: T[] }>();
     for (const e of entries) {
       if (!e.req) {
@@ -150,7 +158,7 @@ export class CandidateIndex<T extends Indexed> {
    * `keep` drops candidates once every atom (gates included) was seen.
    */
   candidates(ctx: MatchCtx, keywords?: () => boolean, keep?: (e: T) => boolean): T[] {
-    const gen = ++this.gen;
+    const gen = (this.gen = ++this.clock.gen);
     // One array serves every call: the caller is done with the last event's candidates before it asks.
     const out = this.out;
     out.length = 0;

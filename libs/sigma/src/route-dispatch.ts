@@ -1,0 +1,371 @@
+import {
+  type Getter,
+  type MatchCtx,
+  type MemoGetter,
+  lowerCached,
+  makeMultiGetter,
+  scalarString,
+} from './event';
+import { type LogsourcePredicate } from './model';
+import { ANY_VALUE, type Atom, type Requirement, isAscii } from './prefilter/atoms';
+import { CandidateIndex, type Indexed } from './prefilter/candidates';
+
+/** A rule as the dispatcher sees it: the route (logsource predicate) it belongs to and its second gate. */
+export interface Routed extends Indexed {
+  readonly route: number;
+  readonly gate2: Indexed | undefined;
+}
+
+/** The rules of one set of admitting logsources, indexed on their own. */
+export interface Combo {
+  /** No logsource of the set admits the event: nothing to match. */
+  readonly empty: boolean;
+  readonly index: CandidateIndex<Indexed>;
+  /** A candidate runs only if its second requirement held too. */
+  readonly keep: (c: Indexed) => boolean;
+}
+
+/** Distinct combinations of key values remembered; past it the memo starts over (values are attacker-fed). */
+export const MAX_LEAVES = 4096;
+/** Distinct sets of admitting logsources, each with its own index; events of a further set take the slow path. */
+export const MAX_COMBOS = 256;
+/** Combo indexes together hold at most this many times the set's own atoms (plus a little). */
+export const COMBO_ATOMS_FACTOR = 4;
+/** Predicates asked per event at one leaf (their verdict mask must fit in an int). */
+const MAX_ASKED = 24;
+
+interface Leaf {
+  readonly leaf: true;
+  /** Routes whose predicate admits every event with these key values. */
+  readonly admitted: readonly number[];
+  /** Predicates asked per event: the ones these key values leave open, then those that declare nothing. */
+  readonly ask: readonly Volatile[];
+  /** The combo for each mask of `ask` verdicts met so far (null: refused, take the general path). */
+  readonly byMask: Map<number, Combo | null>;
+}
+
+type Level = Map<unknown, Level | Leaf>;
+
+/** Arrays of scalars are keyed by their JSON text under this mark, apart from plain values. */
+const ARRAY = Symbol('array');
+
+interface Key {
+  get: MemoGetter;
+  presence: boolean;
+  /** Slots (in KeyWalk) of the key's alternative paths, in order: the first one present is its value. */
+  slots: number[];
+}
+
+interface WalkStep {
+  slot: number;
+  edges: Map<string, WalkStep>;
+}
+
+/** Marks a dotted key that a getter would prefer to a nested one: the walk cannot stand in for it. */
+const DOTTED: WalkStep = { slot: -1, edges: new Map() };
+
+/**
+ * Reads the key paths of every memoized predicate in one pass over the event's keys: a field getter
+ * probes flat dotted names before nested ones (`auditd.log.event.module`, then `auditd.log.event` …),
+ * and a miss on a large object is the dearest thing it does. Only nested keys are followed; an object
+ * key that is a dotted prefix of a path (which a getter would take) makes `read` return false, and the
+ * caller falls back to the getters.
+ */
+class KeyWalk {
+  readonly root: WalkStep = { slot: -1, edges: new Map() };
+  readonly values: unknown[];
+
+  constructor(paths: readonly string[]) {
+    this.values = new Array<unknown>(paths.length);
+    paths.forEach((path, slot) => {
+      const segs = path.split('.');
+      let at = this.root;
+      for (let i = 0; i < segs.length; i++) {
+        for (let j = i + 2; j <= segs.length; j++) {
+          const dotted = segs.slice(i, j).join('.');
+          if (!at.edges.has(dotted)) at.edges.set(dotted, DOTTED);
+        }
+        const seg = segs[i] as string;
+        let next = at.edges.get(seg);
+        if (next === undefined || next === DOTTED) at.edges.set(seg, (next = { slot: -1, edges: new Map() }));
+        at = next;
+      }
+      at.slot = slot;
+    });
+  }
+
+  read(event: Record<string, unknown>): boolean {
+    this.values.fill(undefined);
+    return this.walk(event, this.root);
+  }
+
+  private walk(obj: Record<string, unknown>, at: WalkStep): boolean {
+    const edges = at.edges;
+    for (const k in obj) {
+      const next = edges.get(k);
+      if (next === undefined || !Object.hasOwn(obj, k)) continue;
+      if (next === DOTTED) return false;
+      const v = obj[k];
+      if (next.slot >= 0) this.values[next.slot] = v;
+      if (next.edges.size > 0 && v !== null && typeof v === 'object' && !Array.isArray(v)) {
+        if (!this.walk(v as Record<string, unknown>, next)) return false;
+      }
+    }
+    return true;
+  }
+}
+
+interface Volatile {
+  route: number;
+  pred: LogsourcePredicate;
+}
+
+function scalarArrayKey(v: readonly unknown[]): string | undefined {
+  for (const x of v) {
+    const t = typeof x;
+    if (x !== null && t !== 'string' && t !== 'number' && t !== 'boolean') return undefined;
+  }
+  return JSON.stringify(v);
+}
+
+/**
+ * Routing before indexing. A rule set with logsource predicates first finds the logsources that admit an
+ * event, then walks it with an index of just their rules: an event no logsource admits costs a few
+ * field reads, and one that only Windows rules can see is never scanned for Linux keywords.
+ *
+ * A predicate that declares what it reads (`reads`, `partial`) is a function of those values. Its
+ * verdict is memoized per distinct combination of its categorical fields (event.module, process.name,
+ * Channel, observer.vendor …) and of whether its wide fields (a regex on `message`) are present: a trie
+ * bounded by MAX_LEAVES. Where a present wide field leaves the verdict open, and for predicates that
+ * declare nothing, the predicate is asked per event, behind a check of its requirement's literals.
+ */
+export class RouteDispatch {
+  private readonly keys: Key[];
+  private readonly keyWalk: KeyWalk;
+  private readonly memoized: Volatile[];
+  private readonly volatile: Volatile[];
+  private root: Level | Leaf;
+  private leaves = 0;
+  private readonly combos = new Map<string, Combo>();
+  /**
+   * Atoms all combo indexes may hold together: a rule indexed in several combos (process_creation rules
+   * in every Sysmon event id's combo) costs memory each time, so past a few times the whole set's atoms
+   * further combos are not built and their events take the general path.
+   */
+  private atomBudget: number;
+  private readonly getters = new Map<string, Getter>();
+
+  private constructor(
+    private readonly preds: readonly LogsourcePredicate[],
+    private readonly entries: readonly Routed[],
+    private readonly clock: { gen: number },
+  ) {
+    const byPaths = new Map<string, { paths: readonly string[]; presence: boolean }>();
+    this.memoized = [];
+    this.volatile = [];
+    preds.forEach((pred, route) => {
+      const reads = pred.reads;
+      if (!reads || !pred.partial) {
+        this.volatile.push({ route, pred });
+        return;
+      }
+      this.memoized.push({ route, pred });
+      // A wide field is keyed by its presence: absent, it decides like any other value.
+      for (const r of reads) {
+        const k = r.paths.join('\u0000');
+        const prev = byPaths.get(k);
+        if (prev) prev.presence &&= r.mode !== 'value';
+        else byPaths.set(k, { paths: r.paths, presence: r.mode !== 'value' });
+      }
+    });
+    const slotOf = new Map<string, number>();
+    const slot = (path: string): number => {
+      let s = slotOf.get(path);
+      if (s === undefined) slotOf.set(path, (s = slotOf.size));
+      return s;
+    };
+    this.keys = [...byPaths.values()].map((k) => ({
+      get: makeMultiGetter(k.paths),
+      presence: k.presence,
+      slots: k.paths.map(slot),
+    }));
+    this.keyWalk = new KeyWalk([...slotOf.keys()]);
+    this.root = this.keys.length === 0 ? this.newLeaf(undefined) : new Map();
+    let atoms = 0;
+    for (const e of entries) atoms += (e.req?.length ?? 0) + (e.gate2?.req?.length ?? 0);
+    this.atomBudget = COMBO_ATOMS_FACTOR * atoms + 10_000;
+  }
+
+  /** Undefined when routing first cannot pay: too many predicates that must be asked on every event. */
+  static create(
+    preds: readonly LogsourcePredicate[],
+    entries: readonly Routed[],
+    clock: { gen: number },
+  ): RouteDispatch | undefined {
+    const volatile = preds.filter((p) => !p.reads || !p.partial).length;
+    return volatile > MAX_ASKED ? undefined : new RouteDispatch(preds, entries, clock);
+  }
+
+  /** Distinct admitting sets met so far (for tests and stats). */
+  get comboCount(): number {
+    return this.combos.size;
+  }
+
+  /**
+   * The rules whose logsource admits the event of `ctx` (the active context of a `match`), or undefined
+   * when this event must take the general path (a key field holds an object, or too many combos).
+   */
+  combo(ctx: MatchCtx): Combo | undefined {
+    const leaf = this.leafFor(ctx);
+    if (leaf === undefined) return undefined;
+    let mask = 0;
+    const ask = leaf.ask;
+    if (ask.length > MAX_ASKED) return undefined;
+    for (let j = 0; j < ask.length; j++) {
+      const v = ask[j] as Volatile;
+      if (this.holds(v.pred.req, ctx) && this.holds(v.pred.req2, ctx) && v.pred(ctx.event)) mask |= 1 << j;
+    }
+    const known = leaf.byMask.get(mask);
+    if (known !== undefined) return known ?? undefined;
+    const combo = this.comboOf(leaf, mask);
+    leaf.byMask.set(mask, combo ?? null);
+    return combo;
+  }
+
+  private leafFor(ctx: MatchCtx): Leaf | undefined {
+    let at = this.root;
+    const keys = this.keys;
+    const walked = keys.length > 0 && this.keyWalk.read(ctx.event);
+    const values = this.keyWalk.values;
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i] as Key;
+      let v: unknown;
+      if (walked) {
+        for (const s of k.slots) {
+          v = values[s];
+          if (v !== undefined) break;
+        }
+        // The predicates and rules that read these paths share this getter: they need not probe again.
+        k.get.seed(ctx, v);
+      } else v = k.get(ctx);
+      let level = at as Level;
+      if (k.presence) v = v !== undefined;
+      else if (v !== null && typeof v === 'object') {
+        if (!Array.isArray(v)) return undefined;
+        const text = scalarArrayKey(v);
+        if (text === undefined) return undefined;
+        let arrays = level.get(ARRAY) as Level | undefined;
+        if (arrays === undefined) level.set(ARRAY, (arrays = new Map()));
+        level = arrays;
+        v = text;
+      }
+      let next = level.get(v);
+      if (next === undefined) {
+        if (this.leaves >= MAX_LEAVES) {
+          // Values seen so far are forgotten, not refused: the memo only saves predicate calls.
+          this.root = new Map();
+          this.leaves = 0;
+          return this.leafFor(ctx);
+        }
+        next = i === keys.length - 1 ? this.newLeaf(ctx) : new Map();
+        level.set(v, next);
+      }
+      at = next;
+    }
+    return at as Leaf;
+  }
+
+  private newLeaf(ctx: MatchCtx | undefined): Leaf {
+    this.leaves++;
+    const admitted: number[] = [];
+    const ask: Volatile[] = [];
+    // A trie without keys has one leaf, and its memoized predicates read nothing: constant verdicts.
+    const event = ctx?.event ?? {};
+    for (const m of this.memoized) {
+      const v = (m.pred.partial as NonNullable<LogsourcePredicate['partial']>)(event);
+      if (v === 1) admitted.push(m.route);
+      else if (v === 2) ask.push(m);
+    }
+    ask.push(...this.volatile);
+    return { leaf: true, admitted, ask, byMask: new Map() };
+  }
+
+  private comboOf(leaf: Leaf, mask: number): Combo | undefined {
+    const routes = [...leaf.admitted];
+    leaf.ask.forEach((v, j) => {
+      if (mask & (1 << j)) routes.push(v.route);
+    });
+    routes.sort((a, b) => a - b);
+    const key = routes.join(',');
+    let combo = this.combos.get(key);
+    if (combo === undefined) {
+      if (this.combos.size >= MAX_COMBOS) return undefined;
+      const routeSet = new Set(routes);
+      let atoms = 0;
+      for (const e of this.entries)
+        if (routeSet.has(e.route)) atoms += (e.req?.length ?? 0) + (e.gate2?.req?.length ?? 0);
+      if (atoms > this.atomBudget) return undefined;
+      this.atomBudget -= atoms;
+      combo = this.build(routeSet);
+      this.combos.set(key, combo);
+    }
+    return combo;
+  }
+
+  private build(routes: ReadonlySet<number>): Combo {
+    const entries = this.entries.filter((e) => routes.has(e.route));
+    const gates = entries.flatMap((e) => (e.gate2 ? [e.gate2] : []));
+    const index = new CandidateIndex<Indexed>([...entries, ...gates], this.clock);
+    return {
+      empty: entries.length === 0,
+      index,
+      keep: (c) => {
+        const g = (c as Routed).gate2;
+        return g === undefined || index.stamped(g);
+      },
+    };
+  }
+
+  /**
+   * Whether one atom of a predicate's requirement holds on the values its getters see: a predicate that
+   * admits the event reads one of those values, and the requirement is necessary for it.
+   */
+  private holds(req: Requirement | undefined, ctx: MatchCtx): boolean {
+    if (!req) return true;
+    for (const a of req) if (this.atomHolds(a, ctx)) return true;
+    return false;
+  }
+
+  private atomHolds(a: Atom, ctx: MatchCtx): boolean {
+    if (a.path === ANY_VALUE) return true;
+    let g = this.getters.get(a.path);
+    if (g === undefined) this.getters.set(a.path, (g = makeMultiGetter([a.path])));
+    const v = g(ctx);
+    if (a.k === 'present') return v !== undefined;
+    // Lowercasing a whole value and a piece of it can differ outside ASCII (final sigma): stay on the safe side.
+    if (a.k !== 'eq' && !isAscii(a.text)) return true;
+    if (Array.isArray(v)) {
+      for (const x of v) if (textHolds(a, x, ctx)) return true;
+      return false;
+    }
+    return textHolds(a, v, ctx);
+  }
+}
+
+function textHolds(a: Atom & { text: string }, x: unknown, ctx: MatchCtx): boolean {
+  const s = scalarString(x);
+  if (s === undefined) return false;
+  const l = lowerCached(ctx, s);
+  switch (a.k) {
+    case 'eq':
+      return l === a.text;
+    case 'prefix':
+      return l.startsWith(a.text);
+    case 'suffix':
+      return l.endsWith(a.text);
+    case 'contains':
+      return l.includes(a.text);
+    case 'present':
+      return true;
+  }
+}
