@@ -323,8 +323,14 @@ d.each(['vi', 'en'] as const)('analyst console (%s)', (lang) => {
     const page = await newPage();
     await login(page, pipeline.apiUrl, 'phan.tich', lang);
     await page.waitForSelector('table[role="grid"] tbody tr');
+    // Moving the cursor must not refetch the page: a refetch would pull live inserts in under the cursor.
+    const queueRequests: string[] = [];
+    page.on('request', (r) => {
+      if (r.url().includes('/api/v1/console/queue')) queueRequests.push(r.url());
+    });
     await moveCursor(page, 'j', 1);
     const before = await moveCursor(page, 'j', 2);
+    expect(queueRequests).toEqual([]);
     const rowsBefore = await page.locator('table[role="grid"] tbody tr').allTextContents();
     // A critical incident arrives while the analyst works (written by another process, as the responder does).
     const control = openControlStore(pipeline.dataDir);

@@ -42,7 +42,9 @@ export function QueuePage({ me }: { me: string }) {
   const view = params.get('view') ?? 'open';
   const page = Math.max(1, Number(params.get('page') ?? '1') || 1);
   const cursorId = params.get('sel');
-  const key = params.toString();
+  // Only the filters decide what the server is asked for: the cursor (`sel`) moving must not refetch the page,
+  // or a j/k press would pull in live inserts under the analyst's cursor (and cost a request per key).
+  const key = FILTER_KEYS.map((k) => `${k}=${params.get(k) ?? ''}`).join('&');
   const filterQuery = useMemo(() => {
     const o: Record<string, string> = {};
     for (const k of FILTER_KEYS) {
