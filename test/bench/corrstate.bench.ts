@@ -83,7 +83,7 @@ interface Cost {
   cpu: number;
 }
 
-async function measure(fn: () => Promise<unknown> | unknown): Promise<Cost> {
+async function measure(fn: () => unknown): Promise<Cost> {
   const walls: number[] = [];
   const cpus: number[] = [];
   for (let r = 0; r < REPS; r++) {
@@ -106,7 +106,12 @@ async function main(): Promise<void> {
   try {
     const kv = await openKv(bus, 'corrstate-bench');
     const store = new KvBlobStore(kv, bus.jsm);
-    console.log(`load average at start: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; ${REPS} reps`);
+    console.log(
+      `load average at start: ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}; ${REPS} reps`,
+    );
     for (const mbTarget of SIZES) {
       const { engine, events } = engineWithState(mbTarget * 1_000_000);
       const json = Buffer.from(JSON.stringify({ correlatedUpTo: events, state: engine.snapshot() }));
@@ -118,7 +123,9 @@ async function main(): Promise<void> {
         ['gzip level 6', () => gzipSync(json, { level: 6 })],
       ] as const) {
         const size = f().length;
-        console.log(`  codec ${name}: ${fmt(await measure(f))}, ${size} bytes (${((100 * size) / json.length).toFixed(1)}%)`);
+        console.log(
+          `  codec ${name}: ${fmt(await measure(f))}, ${size} bytes (${((100 * size) / json.length).toFixed(1)}%)`,
+        );
       }
       const snap = await measure(() => engine.snapshot());
       const ser = await measure(() => JSON.stringify({ correlatedUpTo: events, state: engine.snapshot() }));
@@ -140,7 +147,12 @@ async function main(): Promise<void> {
       const read = await measure(() => store.read('state'));
       console.log(`  read back (restart): ${fmt(read)}`);
     }
-    console.log(`\nload average at end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    console.log(
+      `\nload average at end: ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
+    );
   } finally {
     await bus.close();
     await cleanupStreams(prefix);
