@@ -8,7 +8,7 @@ import { connect, type NatsConnection } from 'nats';
 import { KvBlobStore, parseManifest } from '@citysoc/bus';
 import { loadConfig } from '@citysoc/config';
 import { type Alert, type EcsEvent } from '@citysoc/ecs';
-import { cleanupStreams, readStream, uniquePrefix, waitFor } from '@citysoc/testing';
+import { cleanupStreams, freePort, readStream, uniquePrefix, waitFor } from '@citysoc/testing';
 import { detectorSchema } from './config';
 import { DetectorModule } from './detector.module';
 
@@ -215,5 +215,90 @@ describe('a correlation state saved in the legacy single-value format', () => {
     expect(alerts[0]!.entity).toBe('source.ip:10.8.8.8');
     expect(alerts[0]!.event_ids).toEqual(Array.from({ length: 50 }, (_, i) => `legacy-${i + 1}`));
     expect(parseManifest((await kv.get('state'))!.value)?.format).toBe('citysoc-kv-blob/1');
+  }, 120_000);
+});
+
+/**
+ * A saved state that cannot be read back (a chunk corrupted) does not stop detection: the detector starts
+ * with empty windows, logs the error and counts it in citysoc_detector_correlation_state_errors_total.
+ */
+describe('a corrupt saved correlation state', () => {
+  const prefix = uniquePrefix();
+  const rulesDir = mkdtempSync(path.join(os.tmpdir(), 'citysoc-corrupt-state-'));
+  for (const [f, text] of Object.entries(RULES)) writeFileSync(path.join(rulesDir, f), text);
+  let app: INestApplicationContext | undefined;
+  let nc: NatsConnection | undefined;
+
+  afterAll(async () => {
+    await app?.close();
+    await nc?.close();
+    await cleanupStreams(prefix);
+    rmSync(rulesDir, { recursive: true, force: true });
+  });
+
+  it('is counted and replaced by empty windows; detection goes on', async () => {
+    const port = await freePort();
+    const config = loadConfig(detectorSchema, {
+      CITYSOC_STREAM_PREFIX: prefix,
+      CITYSOC_BUILTIN_RULES: rulesDir,
+      CITYSOC_DETECTOR_METRICS_PORT: String(port),
+      CITYSOC_DETECTOR_METRICS_HOST: '127.0.0.1',
+      CITYSOC_DETECTOR_WATCH_RULES: 'false',
+      ...(process.env.CITYSOC_NATS_URL ? { CITYSOC_NATS_URL: process.env.CITYSOC_NATS_URL } : {}),
+    });
+    const start = async (): Promise<INestApplicationContext> => {
+      const a = await NestFactory.createApplicationContext(DetectorModule.register(config), {
+        logger: false,
+      });
+      await a.init();
+      return a;
+    };
+    nc = await connect({ servers: config.natsUrl });
+    const js = nc.jetstream();
+    const jsm = await nc.jetstreamManager();
+    const base = Date.parse('2026-11-27T03:00:00Z');
+    let n = 0;
+    const publish = (ip: string) => {
+      n++;
+      const e: EcsEvent = {
+        '@timestamp': new Date(base + n * 1000).toISOString(),
+        message: `Failed password for root from ${ip} port ${4000 + n} ssh2`,
+        event: { id: `corrupt-${n}`, created: new Date().toISOString(), module: 'syslog' },
+        source: { ip },
+      };
+      return js.publish(`${prefix}events.syslog.tcp`, Buffer.from(JSON.stringify(e)), { msgID: e.event.id });
+    };
+    const drained = async () => {
+      const info = await jsm.consumers.info(`${prefix}EVENTS`, `${prefix}detector`);
+      return info.num_pending === 0 && info.num_ack_pending === 0;
+    };
+    app = await start();
+    for (let i = 0; i < 3; i++) await publish('10.5.5.5');
+    await waitFor(drained, 'three events acked');
+    await app.close();
+    app = undefined;
+
+    const kv = await js.views.kv(`${prefix}detector-correlation`);
+    const m = parseManifest((await kv.get('state'))!.value)!;
+    await kv.put(`state.g.${m.generation}.0`, Buffer.from('not what was written'));
+
+    app = await start();
+    const metric = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      return /citysoc_detector_correlation_state_errors_total\{scope="detector"[^}]*\} (\d+)/.exec(text)?.[1];
+    };
+    expect(await metric()).toBe('1');
+    // Detection goes on: a fresh window fires on its 50th event.
+    for (let i = 0; i < 50; i++) await publish('10.5.5.6');
+    await waitFor(drained, 'fifty events acked');
+    const alerts = await waitFor(async () => {
+      const msgs = await readStream(`${prefix}ALERTS`);
+      return msgs.length > 0
+        ? msgs.map((x) => JSON.parse(Buffer.from(x.data).toString()) as Alert)
+        : undefined;
+    }, 'a correlation alert');
+    expect(alerts.map((a) => a.entity)).toEqual(['source.ip:10.5.5.6']);
+    // The unreadable state was replaced by a readable one.
+    expect((await new KvBlobStore(kv, jsm).read('state'))?.format).toBe('chunked');
   }, 120_000);
 });
