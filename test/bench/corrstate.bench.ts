@@ -6,7 +6,7 @@
  *   after:  one snapshot + JSON + deflate + chunked KV write (KvBlobStore), rollback from the kept bytes
  * Also compares the codecs on that JSON. Prints wall and process-CPU milliseconds (medians) and the load.
  *
- *   npm run bench:corrstate   (BENCH_REPS, BENCH_SIZES_MB=1,10; needs NATS on CITYSOC_NATS_URL)
+ *   npm run bench:corrstate   (BENCH_REPS, BENCH_SIZES_MB=0.9,1.2,10; needs NATS on CITYSOC_NATS_URL)
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -22,7 +22,7 @@ import { cleanupStreams } from '../support/nats';
 import { uniquePrefix } from '../support/net';
 
 const REPS = Number(process.env.BENCH_REPS ?? 7);
-const SIZES = (process.env.BENCH_SIZES_MB ?? '1,10').split(',').map(Number);
+const SIZES = (process.env.BENCH_SIZES_MB ?? '0.9,1.2,10').split(',').map(Number);
 const GROUPS = 250;
 
 const RULES = {

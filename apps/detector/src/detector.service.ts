@@ -136,7 +136,9 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
     this.bus = bus;
     // Correlation windows in progress survive a restart: their state lives in a KV bucket beside the stream.
     // The bucket is opened even without correlations so that a reload adding one can persist its state.
-    const kv = new KvBlobStore(await openKv(bus, `${c.durable}-correlation`, c.natsReplicas), bus.jsm);
+    const kv = new KvBlobStore(await openKv(bus, `${c.durable}-correlation`, c.natsReplicas), bus.jsm, {
+      onCleanupError: (e) => this.logger.warn(`purging replaced correlation state chunks: ${String(e)}`),
+    });
     await this.restoreState(kv, engine);
 
     // National IOCs (pulled by the reporter) mark events before the rules see them; rule

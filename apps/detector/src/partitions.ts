@@ -3,6 +3,7 @@ import {
   type Bus,
   ensureConsumer,
   isNotFound,
+  isRevisionConflict,
   KvBlobError,
   KvBlobStore,
   type Logger,
@@ -20,12 +21,6 @@ export function partitionOf(routeKey: string, partitions: number): number {
     h = Math.imul(h, 0x01000193) >>> 0;
   }
   return h % partitions;
-}
-
-/** A compare-and-set on the partition state failed: someone else wrote it (nats: wrong last sequence). */
-function isStateConflict(e: unknown): boolean {
-  const m = e instanceof Error ? e.message : String(e);
-  return /wrong last sequence|key exists/i.test(m);
 }
 
 /** What stage 1 hands a partition owner: the event, the rules it matched, for the owner's correlations. */
@@ -126,6 +121,7 @@ export class PartitionedCorrelation {
         replicas: this.o.replicas,
       }),
       this.bus.jsm,
+      { onCleanupError: (e) => this.warn('purging replaced state chunks', e) },
     );
     await this.tick();
     this.timer = setInterval(
@@ -304,7 +300,7 @@ export class PartitionedCorrelation {
         own.correlator.restore(
           (JSON.parse(own.persisted.toString('utf8')) as { state: CorrelationState }).state,
         );
-        if (isStateConflict(e)) {
+        if (isRevisionConflict(e)) {
           // Another replica owns this partition now: stop at once; our unacked records go back to it.
           this.warn(`partition ${own.p} taken over by another replica`, e);
           setImmediate(() => void this.drop(own, false));

@@ -22,6 +22,7 @@ export { SkipDetector, type DeliveryPosition, type SeqRange } from './skips';
 export {
   KvBlobStore,
   KvBlobError,
+  isRevisionConflict,
   splitChunks,
   parseManifest,
   assemble,

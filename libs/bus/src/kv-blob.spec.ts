@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { deflateRawSync } from 'node:zlib';
-import { assemble, type BlobManifest, parseManifest, splitChunks } from './kv-blob';
+import { assemble, type BlobManifest, isRevisionConflict, parseManifest, splitChunks } from './kv-blob';
 
 const manifestOf = (raw: Buffer, chunkBytes: number): { m: BlobManifest; chunks: Buffer[] } => {
   const packed = raw.length === 0 ? Buffer.alloc(0) : deflateRawSync(raw, { level: 1 });
@@ -119,5 +119,16 @@ describe('assemble', () => {
   it('refuses a value that inflates to another length than recorded', async () => {
     const { m, chunks } = manifestOf(raw, 64);
     await expect(assemble({ ...m, rawBytes: m.rawBytes + 1 }, chunks)).rejects.toThrow(/inflated to/);
+  });
+});
+
+describe('isRevisionConflict', () => {
+  it.each([
+    ['wrong last sequence: 7', true],
+    ['key exists', true],
+    ['TIMEOUT', false],
+    ['MAX_PAYLOAD_EXCEEDED', false],
+  ])('%s → %p', (message, conflict) => {
+    expect(isRevisionConflict(new Error(message))).toBe(conflict);
   });
 });
