@@ -14,6 +14,8 @@ import {
   consumeJson,
   type DurableConsumer,
   expandBatches,
+  KvBlobError,
+  KvBlobStore,
   openBus,
   openKv,
   RULE_STATS_BUCKET,
@@ -84,6 +86,12 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
     registers: [this.metrics.registry],
     collect: (): void => this.iocCount.set(this.iocs?.current.size ?? 0),
   });
+  private readonly stateErrors = new Counter({
+    name: 'citysoc_detector_correlation_state_errors_total',
+    help: 'Saved correlation states that could not be read back (missing or corrupt chunk): the windows restarted empty',
+    labelNames: ['scope'],
+    registers: [this.metrics.registry],
+  });
   private bus?: Bus;
   private consumer?: DurableConsumer<EcsEvent | EcsEvent[]>;
   private metricsServer?: { close(): Promise<void> };
@@ -97,6 +105,11 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
   private statsSince = Date.now();
   private statsTimer?: NodeJS.Timeout;
   private correlatedUpTo = 0;
+  /**
+   * The state as last persisted (serialized `{correlatedUpTo, state}`), matching the acked watermark: a
+   * failed batch rolls back to it, so a batch snapshots the windows once (to persist), not twice.
+   */
+  private persisted!: Buffer;
   private partitions?: PartitionedCorrelation;
   private reloadChain: Promise<ReloadStatus> = Promise.resolve(undefined as unknown as ReloadStatus);
   status!: ReloadStatus;
@@ -129,17 +142,10 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
     this.bus = bus;
     // Correlation windows in progress survive a restart: their state lives in a KV bucket beside the stream.
     // The bucket is opened even without correlations so that a reload adding one can persist its state.
-    const kv = await openKv(bus, `${c.durable}-correlation`, c.natsReplicas);
-    const saved = await kv.get(STATE_KEY);
-    if (saved && saved.value.length > 0) {
-      const parsed = JSON.parse(Buffer.from(saved.value).toString('utf8')) as {
-        correlatedUpTo: number;
-        state: unknown;
-      };
-      engine.restore(parsed.state as Parameters<DetectionEngine['restore']>[0]);
-      this.correlatedUpTo = parsed.correlatedUpTo;
-      this.logger.log(`correlation state restored up to EVENTS #${parsed.correlatedUpTo}`);
-    }
+    const kv = new KvBlobStore(await openKv(bus, `${c.durable}-correlation`, c.natsReplicas), bus.jsm, {
+      onCleanupError: (e) => this.logger.warn(`purging replaced correlation state chunks: ${String(e)}`),
+    });
+    await this.restoreState(kv, engine);
 
     // National IOCs (pulled by the reporter) mark events before the rules see them; rule
     // rules/citysoc/national_ioc.yml turns a mark into an alert.
@@ -159,6 +165,7 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
         engine: () => this.current.engine,
         publishAlerts: (alerts) => this.publishAlerts(bus, alerts),
         onDeadLettered: (reason) => this.metrics.discarded.inc({ component: 'detector', reason }),
+        onStateError: () => this.stateErrors.inc({ scope: 'partition' }),
       });
       await this.partitions.start();
     }
@@ -208,12 +215,43 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
     this.logger.log(`detector started; reload command on NATS subject ${reloadSubject(c)}`);
   }
 
-  private async handleBatch(
-    bus: Bus,
-    kv: Awaited<ReturnType<typeof openKv>>,
-    events: EcsEvent[],
-    seqs: number[],
-  ): Promise<void> {
+  /**
+   * Restores the windows saved by the previous run (chunked, or a legacy single value). A state that cannot
+   * be read back is logged, counted and replaced by empty windows: detection goes on (a crash loop would stop
+   * every rule, not only the windows in progress); the events acked before are lost to those windows only.
+   */
+  private async restoreState(kv: KvBlobStore, engine: DetectionEngine): Promise<void> {
+    try {
+      const saved = await kv.read(STATE_KEY);
+      if (saved && saved.data.length > 0) {
+        const parsed = JSON.parse(saved.data.toString('utf8')) as { correlatedUpTo: number; state: unknown };
+        engine.restore(parsed.state as Parameters<DetectionEngine['restore']>[0]);
+        this.correlatedUpTo = parsed.correlatedUpTo;
+        this.persisted = saved.data;
+        this.logger.log(
+          `correlation state restored up to EVENTS #${parsed.correlatedUpTo} (${saved.format}, ${saved.data.length} bytes)`,
+        );
+      }
+    } catch (e) {
+      // Anything else (NATS unreachable, a writer racing us) fails the start: nothing is known to be lost.
+      if (e instanceof KvBlobError ? e.revision === 0 : !(e instanceof SyntaxError)) throw e;
+      const why = e instanceof KvBlobError ? e.message : `is not JSON: ${(e as Error).message}`;
+      this.stateErrors.inc({ scope: 'detector' });
+      this.logger.error(`correlation state ${why}; correlation windows restart empty`);
+      engine.restore(engine.newCorrelator().snapshot());
+      this.correlatedUpTo = 0;
+    }
+    await kv
+      .sweep(STATE_KEY)
+      .catch((e: unknown) => this.logger.warn(`correlation state sweep: ${String(e)}`));
+    this.persisted ??= this.serialize(this.correlatedUpTo, engine);
+  }
+
+  private serialize(upTo: number, engine: DetectionEngine): Buffer {
+    return Buffer.from(JSON.stringify({ correlatedUpTo: upTo, state: engine.snapshot() }));
+  }
+
+  private async handleBatch(bus: Bus, kv: KvBlobStore, events: EcsEvent[], seqs: number[]): Promise<void> {
     // One set per batch: a reload swaps between batches, never inside one.
     const engine = this.current.engine;
     const iocs = this.iocs?.current;
@@ -238,7 +276,6 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
     this.metrics.received.inc({ component: 'detector' }, events.length);
     const now = new Date();
     const alerts: Alert[] = [];
-    const before = { upTo: this.correlatedUpTo, state: engine.snapshot() };
     let last = this.correlatedUpTo;
     try {
       events.forEach((e, i) => {
@@ -250,14 +287,16 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
       // Alerts are stored in ALERTS (deduplicated by their deterministic id) before the events are acked.
       await this.publishAlerts(bus, alerts);
       // Saved before the batch is acked: a crash after this point redelivers events we then skip.
-      if (engine.correlations > 0)
-        await kv.put(
-          STATE_KEY,
-          Buffer.from(JSON.stringify({ correlatedUpTo: last, state: engine.snapshot() })),
-        );
+      if (engine.correlations > 0) {
+        const value = this.serialize(last, engine);
+        await kv.write(STATE_KEY, value);
+        this.persisted = value;
+      }
     } catch (err) {
-      // Roll the windows back so the retry counts this batch once and fires the same correlations again.
-      engine.restore(before.state);
+      // Roll the windows back to the persisted state (what the acked events built) so the retry counts this
+      // batch once and fires the same correlations again.
+      const saved = JSON.parse(this.persisted.toString('utf8')) as { state: unknown };
+      engine.restore(saved.state as Parameters<DetectionEngine['restore']>[0]);
       throw err;
     }
     this.correlatedUpTo = last;

@@ -1,4 +1,13 @@
-import { DurableConsumer, type Bus, ensureConsumer, isNotFound, type Logger } from '@citysoc/bus';
+import {
+  DurableConsumer,
+  type Bus,
+  ensureConsumer,
+  isNotFound,
+  isRevisionConflict,
+  KvBlobError,
+  KvBlobStore,
+  type Logger,
+} from '@citysoc/bus';
 import { type Alert, type EcsEvent } from '@citysoc/ecs';
 import { type CorrelationState } from '@citysoc/sigma';
 import { type KV, nanos, RetentionPolicy, StorageType } from 'nats';
@@ -12,12 +21,6 @@ export function partitionOf(routeKey: string, partitions: number): number {
     h = Math.imul(h, 0x01000193) >>> 0;
   }
   return h % partitions;
-}
-
-/** A compare-and-set on the partition state failed: someone else wrote it (nats: wrong last sequence). */
-function isStateConflict(e: unknown): boolean {
-  const m = e instanceof Error ? e.message : String(e);
-  return /wrong last sequence|key exists/i.test(m);
 }
 
 /** What stage 1 hands a partition owner: the event, the rules it matched, for the owner's correlations. */
@@ -41,6 +44,8 @@ export interface PartitionOptions {
   engine: () => DetectionEngine;
   publishAlerts: (alerts: Alert[]) => Promise<void>;
   onDeadLettered?: (reason: string) => void;
+  /** A partition's saved state could not be read back; its windows restarted empty (logged as an error). */
+  onStateError?: () => void;
 }
 
 interface Owned {
@@ -52,8 +57,10 @@ interface Owned {
   builtFrom: DetectionEngine;
   /** Highest CORRELATE sequence counted into the state; redeliveries at or below it are skipped. */
   upTo: number;
-  /** KV revision of the partition's state as this owner last read or wrote it (compare-and-set fence). */
+  /** KV revision of the partition's state manifest as this owner last read or wrote it (the fence). */
   stateRevision: number;
+  /** The state as last persisted (serialized `{upTo, state}`): a failed batch rolls back to it. */
+  persisted: Buffer;
   lock: Promise<unknown>;
 }
 
@@ -68,7 +75,7 @@ interface Owned {
  */
 export class PartitionedCorrelation {
   private leases!: KV;
-  private states!: KV;
+  private states!: KvBlobStore;
   private readonly owned = new Map<number, Owned>();
   private timer?: NodeJS.Timeout;
   private stopped = false;
@@ -108,10 +115,14 @@ export class PartitionedCorrelation {
       ttl: this.o.leaseMs,
       replicas: this.o.replicas,
     });
-    this.states = await this.bus.js.views.kv(this.bus.names.durable(`${this.o.durable}-partitions`), {
-      history: 1,
-      replicas: this.o.replicas,
-    });
+    this.states = new KvBlobStore(
+      await this.bus.js.views.kv(this.bus.names.durable(`${this.o.durable}-partitions`), {
+        history: 1,
+        replicas: this.o.replicas,
+      }),
+      this.bus.jsm,
+      { onCleanupError: (e) => this.warn('purging replaced state chunks', e) },
+    );
     await this.tick();
     this.timer = setInterval(
       () => {
@@ -182,18 +193,34 @@ export class PartitionedCorrelation {
   private async acquire(p: number, leaseRevision: number): Promise<void> {
     const engine = this.o.engine();
     const correlator = engine.newCorrelator();
-    const saved = await this.states.get(`p${p}`);
     let upTo = 0;
     let stateRevision = 0;
-    if (saved && saved.value.length > 0) {
-      const parsed = JSON.parse(Buffer.from(saved.value).toString('utf8')) as {
-        upTo: number;
-        state: CorrelationState;
-      };
-      correlator.restore(parsed.state);
-      upTo = parsed.upTo;
-      stateRevision = saved.revision;
+    let persisted: Buffer | undefined;
+    try {
+      const saved = await this.states.read(`p${p}`);
+      if (saved) {
+        stateRevision = saved.revision;
+        if (saved.data.length > 0) {
+          const parsed = JSON.parse(saved.data.toString('utf8')) as { upTo: number; state: CorrelationState };
+          correlator.restore(parsed.state);
+          upTo = parsed.upTo;
+          persisted = saved.data;
+        }
+      }
+    } catch (e) {
+      // Detection goes on with empty windows for this partition (see docs/detection.md); the manifest's
+      // revision stays the fence, so our next write replaces the unreadable state.
+      if (e instanceof KvBlobError ? e.revision === 0 : !(e instanceof SyntaxError)) throw e;
+      if (e instanceof KvBlobError) stateRevision = e.revision;
+      correlator.restore(engine.newCorrelator().snapshot());
+      upTo = 0;
+      this.o.onStateError?.();
+      this.o.logger.error(
+        `correlation partition ${p}: state ${(e as Error).message}; its windows restart empty`,
+      );
     }
+    await this.states.sweep(`p${p}`).catch((e: unknown) => this.warn(`sweeping partition ${p} state`, e));
+    persisted ??= Buffer.from(JSON.stringify({ upTo, state: correlator.snapshot() }));
     const spec = {
       stream: this.stream,
       durable: this.bus.names.durable(`${this.o.durable}-correlate-${p}`),
@@ -209,6 +236,7 @@ export class PartitionedCorrelation {
       builtFrom: engine,
       upTo,
       stateRevision,
+      persisted,
       lock: Promise.resolve(),
       consumer: undefined as unknown as DurableConsumer<CorrelateRecord>,
     };
@@ -250,7 +278,6 @@ export class PartitionedCorrelation {
         own.correlator = next;
         own.builtFrom = engine;
       }
-      const before = own.correlator.snapshot();
       const now = new Date();
       const alerts: Alert[] = [];
       let last = own.upTo;
@@ -265,14 +292,15 @@ export class PartitionedCorrelation {
         await this.o.publishAlerts(alerts);
         // Compare-and-set: fails if another replica wrote this partition's state since we read it.
         const value = Buffer.from(JSON.stringify({ upTo: last, state: own.correlator.snapshot() }));
-        own.stateRevision =
-          own.stateRevision === 0
-            ? await this.states.create(`p${own.p}`, value)
-            : await this.states.update(`p${own.p}`, value, own.stateRevision);
+        own.stateRevision = await this.states.write(`p${own.p}`, value, own.stateRevision);
+        own.persisted = value;
         own.upTo = last;
       } catch (e) {
-        own.correlator.restore(before);
-        if (isStateConflict(e)) {
+        // Back to the persisted windows (what the acked records built): the retry counts this batch once.
+        own.correlator.restore(
+          (JSON.parse(own.persisted.toString('utf8')) as { state: CorrelationState }).state,
+        );
+        if (isRevisionConflict(e)) {
           // Another replica owns this partition now: stop at once; our unacked records go back to it.
           this.warn(`partition ${own.p} taken over by another replica`, e);
           setImmediate(() => void this.drop(own, false));

@@ -27,3 +27,16 @@ export { openBus, type Bus, type BusSettings } from './open';
 export { consumeJson, expandBatches, type JsonConsumerOptions } from './json-consumer';
 export { openKv } from './kv';
 export { SkipDetector, type DeliveryPosition, type SeqRange } from './skips';
+export {
+  KvBlobStore,
+  KvBlobError,
+  isRevisionConflict,
+  splitChunks,
+  parseManifest,
+  assemble,
+  DEFAULT_CHUNK_BYTES,
+  DEFAULT_ORPHAN_GRACE_MS,
+  type BlobManifest,
+  type BlobRead,
+  type KvBlobOptions,
+} from './kv-blob';
