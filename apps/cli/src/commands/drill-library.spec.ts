@@ -24,6 +24,12 @@ const PARSERS: Record<string, Record<string, string>> = {
   'ssh-bruteforce-ward-benign': { 'ward-syslog': 'linux_auth' },
   'fortigate-policy-tamper': { 'fw-syslog': 'fortigate' },
   'fortigate-policy-tamper-benign': { 'fw-syslog': 'fortigate' },
+  'vpn-admin-abroad': { 'fw-syslog': 'fortigate' },
+  'vpn-admin-abroad-benign': { 'fw-syslog': 'fortigate' },
+  'vms-credential-stuffing': { 'vms-syslog': 'cef' },
+  'vms-credential-stuffing-benign': { 'vms-syslog': 'cef' },
+  'ransomware-precursors-windows': { 'win-syslog': 'windows_json' },
+  'ransomware-precursors-windows-benign': { 'win-syslog': 'windows_json' },
 };
 
 function load(f: string): { scenario: Scenario; sha256: string } {
