@@ -107,4 +107,32 @@ describe('citysoc drills against the running pipeline (--ci)', () => {
       ['login-then-policy', true],
     ]);
   }, 600_000);
+  it('vms-credential-stuffing (CEF over UDP) raises the stuffing and stuffing-then-success detections; its twin stays silent', async () => {
+    const r = await run('vms-credential-stuffing', 11);
+    expect(r.scorecard.expectations.map((e) => [e.id, e.detected])).toEqual([
+      ['stuffing', true],
+      ['stuffing-then-success', true],
+    ]);
+    const twin = await run('vms-credential-stuffing-benign', 11);
+    expect(twin.scorecard.noise.must_not_fire_violations).toEqual([]);
+  }, 600_000);
+
+  it('ransomware-precursors-windows (NXLog JSON over TCP, LF framing) raises the four precursor detections; its twin stays silent', async () => {
+    const r = await run('ransomware-precursors-windows', 13);
+    expect(r.scorecard.expectations.map((e) => [e.id, e.detected])).toEqual([
+      ['shadow-copies-deleted', true],
+      ['recovery-disabled', true],
+      ['mass-service-stop', true],
+      ['precursor-chain', true],
+    ]);
+    const twin = await run('ransomware-precursors-windows-benign', 13);
+    expect(twin.scorecard.noise.must_not_fire_violations).toEqual([]);
+  }, 600_000);
+
+  it('vpn-admin-abroad (FortiGate SSL-VPN over TCP) raises the abroad detection; its twin stays silent', async () => {
+    const r = await run('vpn-admin-abroad', 17);
+    expect(r.scorecard.expectations.map((e) => [e.id, e.detected])).toEqual([['admin-vpn-abroad', true]]);
+    const twin = await run('vpn-admin-abroad-benign', 17);
+    expect(twin.scorecard.noise.must_not_fire_violations).toEqual([]);
+  }, 600_000);
 });

@@ -6,11 +6,11 @@ import request from 'supertest';
 import { loadConfig } from '@citysoc/config';
 import { ApiRunRegistry, markDrillEvent } from '@citysoc/drills';
 import { type Alert, type EcsEvent } from '@citysoc/ecs';
-import { type ControlStore } from '@citysoc/store';
+import { type ControlStore, type EventStore } from '@citysoc/store';
 import { cleanupStreams, uniquePrefix } from '@citysoc/testing';
 import { bootstrapAdmin, createApiApp } from '../app';
 import { apiSchema } from '../config';
-import { CONTROL_STORE } from '../tokens';
+import { CONTROL_STORE, EVENT_STORE } from '../tokens';
 
 /**
  * Drill runs through the API against real NATS (the drill-runs KV bucket) and SQLite: registration by a
@@ -176,6 +176,51 @@ describe('drill runs API and blind mode (issue 9)', () => {
       .expect(200);
     expect(closedAsAnalyst.body).toMatchObject({ drill: true });
     expect(control.audit.list(50).some((e) => e.action.includes('DrillsController.abort'))).toBe(true);
+  });
+
+  it('blind mode covers alerts and events: no drill mark reaches an analyst, controllers see them', async () => {
+    const events = app.get<EventStore>(EVENT_STORE);
+    const runId = 'd-BLINDEV1';
+    const t = new Date().toISOString();
+    const original = `<38>1 ${t} ward-01 sshd 4242 - [citysoc-drill@32473 id="${runId}"] Failed password for root from 198.51.100.70 port 4000 ssh2`;
+    const ev = markDrillEvent(
+      {
+        '@timestamp': t,
+        event: { id: 'ev-blind-1', created: t, original, module: 'syslog' },
+        message: 'Failed password for root from 198.51.100.70 port 4000 ssh2',
+        log: { syslog: { structured_data: { 'citysoc-drill@32473': { id: runId } } } },
+        source: { ip: '198.51.100.70' },
+      },
+      runId,
+    );
+    await events.insertEvents([ev]);
+    const a = { ...alert('al-blind-1', 'source.ip:198.51.100.70'), event: ev, event_ids: [ev.event.id] };
+    await events.insertAlerts([a]);
+    const inc = control.incidents.recordAlert(a, 60_000).incident;
+
+    const get = async (url: string, token: string) =>
+      JSON.stringify((await http().get(url).set('authorization', `Bearer ${token}`).expect(200)).body);
+    for (const url of [
+      '/api/v1/alerts',
+      '/api/v1/alerts/al-blind-1',
+      '/api/v1/events?field=source.ip:198.51.100.70',
+      `/api/v1/incidents/${inc.id}`,
+    ]) {
+      const seen = await get(url, analyst);
+      // The alert or event is there, with the message and the address, but nothing says "drill".
+      expect(seen).toContain('198.51.100.70');
+      expect(seen).not.toMatch(/drill/i);
+      expect(await get(url, lead)).toContain(runId);
+    }
+    const one = JSON.parse(await get('/api/v1/alerts/al-blind-1', analyst)) as Alert;
+    expect(one.event.event.original).toBe(original.replace(`[citysoc-drill@32473 id="${runId}"]`, '-'));
+    expect(one.event.labels).toBeUndefined();
+    expect(one.event.tags).toBeUndefined();
+
+    // Searching by the marks is the same leak through the back door.
+    for (const q of [`field=labels.drill:${runId}`, 'field=tags:drill', 'q=citysoc-drill'])
+      await http().get(`/api/v1/events?${q}`).set('authorization', `Bearer ${analyst}`).expect(403);
+    await http().get('/api/v1/events?field=tags:drill').set('authorization', `Bearer ${lead}`).expect(200);
   });
 
   it('the runner registers and finishes through the API client, with the same records as the bucket', async () => {

@@ -8,6 +8,7 @@ import {
   NotFoundException,
   Post,
   UnprocessableEntityException,
+  UseInterceptors,
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
@@ -27,6 +28,7 @@ import { Roles } from '../auth/roles';
 import { type ConfigOf, projectRoot } from '@citysoc/config';
 import { type apiSchema } from '../config';
 import { API_CONFIG, EVENT_STORE } from '../tokens';
+import { DrillBlindInterceptor } from '../drills/blind';
 
 export class HuntRequest {
   @ApiPropertyOptional({ description: 'A Sigma rule as YAML (one detection rule)' })
@@ -71,6 +73,7 @@ export class HuntRequest {
 @ApiTags('hunts')
 @ApiBearerAuth()
 @Controller('api/v1/hunts')
+@UseInterceptors(DrillBlindInterceptor)
 export class HuntsController {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
