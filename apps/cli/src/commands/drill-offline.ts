@@ -12,6 +12,7 @@ import {
   FlowExporter,
   formatSyslog,
   markDrillEvent,
+  parseDuration,
   plan,
   PROTO_NUMBER,
   scoreRun,
@@ -25,6 +26,13 @@ import {
 } from '@citysoc/drills';
 import { parseSyslog } from '@citysoc/syslog';
 import { type DetectionEngine } from '../../../detector/src/engine';
+import { sourceHealthEvent } from '../../../collector/src/sources/syslog/monitor';
+import { SilenceWatch, type SourcePolicy } from '../../../collector/src/sources/syslog/policy';
+
+/** The collector's default CITYSOC_SYSLOG_SILENT_SECONDS. */
+const DEFAULT_SILENT_AFTER_MS = 900_000;
+/** The live runner's --ci settle period: how long a run with nothing to wait for stays active. */
+const SETTLE_MS = 10_000;
 
 export interface OfflineOptions {
   seed: number;
@@ -33,6 +41,12 @@ export interface OfflineOptions {
   startMs: number;
   runId: string;
   grouping?: GroupingPolicy;
+  /**
+   * The collector's silence threshold for the runner's address (CITYSOC_SYSLOG_SILENT_SECONDS; default
+   * 900 s; 0 = off): the collector's SilenceWatch runs on the virtual clock and its source-silent events go
+   * through the engine like the live collector's, for as long as the run is active.
+   */
+  silentAfterMs?: number;
 }
 
 export interface OfflineResult {
@@ -99,10 +113,26 @@ export function runOffline(
       }
     }
   };
+  // Every drill sender is 127.0.0.1 here, one unregistered source for the collector, as on a lab runner.
+  const sender: SourcePolicy = {
+    name: '127.0.0.1',
+    registered: false,
+    timezone: 'Asia/Ho_Chi_Minh',
+    silentAfterMs: opts.silentAfterMs ?? DEFAULT_SILENT_AFTER_MS,
+  };
+  const silence = new SilenceWatch([], opts.startMs);
+  const silentCheck = (now: number) => {
+    for (const s of silence.check(now)) {
+      const at = s.lastSeenMs + sender.silentAfterMs;
+      detect(sourceHealthEvent(sender, sender.name, 'source-silent', s.lastSeenMs, at, s.drill), at);
+    }
+  };
   for (const item of tl.items) {
     const t = opts.startMs + item.atMs;
     const src = scenario.sources[item.source]!;
     if (item.kind === 'syslog') {
+      silentCheck(t);
+      silence.seen(sender, t, opts.runId);
       const s = src as SyslogSourceDef;
       const text = formatSyslog(item.line!, t, {
         format: s.format,
@@ -178,6 +208,10 @@ export function runOffline(
     }
   }
   const endMs = opts.startMs + tl.durationMs;
+  // The live run stays registered while it waits for its detections (up to the last deadline) or, with
+  // nothing to wait for, for the settle period; after that a silent drill sender is not reported.
+  const deadlines = (scenario.expect.detections ?? []).map((d) => parseDuration(d.deadline ?? '10m'));
+  silentCheck(endMs + (deadlines.length > 0 ? Math.max(...deadlines) : SETTLE_MS));
   const scorecard = scoreRun({
     scenario,
     sha256,

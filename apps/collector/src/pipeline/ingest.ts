@@ -1,3 +1,4 @@
+import { drillRunOf } from '@citysoc/drills';
 import { type BusNames, type JetStreamPublisher } from '@citysoc/bus';
 import { attachUnits, UnitRegistry } from '@citysoc/enrich';
 import { type ComponentMetrics } from '@citysoc/observability';
@@ -88,7 +89,7 @@ export class SyslogIngest {
     const senderIp = normalizeIp(meta.senderIp);
     const id = this.occurrences.idFor(senderIp, raw);
     const policy = this.sources.lookup(senderIp);
-    this.monitor?.seen(policy, senderIp);
+    const sender = { transport: meta.transport, address: senderIp, port: meta.senderPort };
     const result = parseWith(policy.format ?? meta.format, raw, {
       senderIp,
       senderPort: meta.senderPort,
@@ -99,18 +100,16 @@ export class SyslogIngest {
       timezone: policy.timezone,
     });
     if (!result.ok) {
+      this.monitor?.seen(policy, senderIp, this.drills?.runOf(sender, meta.receivedAt));
       await this.deadLetter(raw, result.code, result.reason, { ...meta, senderIp }, id);
       return;
     }
     this.monitor?.skewOf(policy, result.event, meta.receivedAt, component);
     if (policy.registered) (result.event.citysoc ??= {}).source_name = policy.name;
     attachUnits(result.event, this.units, senderIp);
-    const event =
-      this.drills?.mark(
-        result.event,
-        { transport: meta.transport, address: senderIp, port: meta.senderPort },
-        meta.receivedAt,
-      ) ?? result.event;
+    const event = this.drills?.mark(result.event, sender, meta.receivedAt) ?? result.event;
+    // After marking: the silence watch must know whether this frame (the last, perhaps) was a drill's.
+    this.monitor?.seen(policy, senderIp, drillRunOf(event));
     await this.batcher.add(this.names.eventsSubject('syslog', meta.transport), {
       id,
       json: JSON.stringify(event),
