@@ -9,6 +9,7 @@ import { type Redis } from 'ioredis';
 import { type Bus, consumeJson, type DurableConsumer, openBus } from '@citysoc/bus';
 import { type ConfigOf } from '@citysoc/config';
 import { type Alert } from '@citysoc/ecs';
+import { isDrill } from '@citysoc/drills';
 import { ComponentMetrics, startMetricsServer } from '@citysoc/observability';
 import { isClosed, slaBreached, slaDeadlines, slaPolicyFor } from '@citysoc/incidents';
 import { IncidentQueue, NotifyQueue, redisConnection, type SlaJobData, SlaQueue } from '@citysoc/queues';
@@ -35,6 +36,13 @@ export class ResponderService implements OnApplicationBootstrap, OnApplicationSh
   private readonly slaBreaches = new Counter({
     name: 'citysoc_sla_breaches_total',
     help: 'Incidents that missed an SLA deadline',
+    labelNames: ['kind', 'severity'],
+    registers: [this.metrics.registry],
+  });
+  /** Drill incidents' breaches: counted apart, never in citysoc_sla_breaches_total (the shared drill filter). */
+  private readonly drillSlaBreaches = new Counter({
+    name: 'citysoc_drill_sla_breaches_total',
+    help: 'Drill incidents that missed an SLA deadline (kept out of citysoc_sla_breaches_total)',
     labelNames: ['kind', 'severity'],
     registers: [this.metrics.registry],
   });
@@ -158,7 +166,7 @@ export class ResponderService implements OnApplicationBootstrap, OnApplicationSh
       { toLeads: true },
     );
     if (!first) return;
-    this.slaBreaches.inc({ kind: job.kind, severity: inc.severity });
+    (isDrill(inc) ? this.drillSlaBreaches : this.slaBreaches).inc({ kind: job.kind, severity: inc.severity });
     this.logger.warn(
       `SLA breached for incident ${inc.id} (${inc.severity}): not ${what} in time${escalated ? '; moved to the front of the queue' : ''}`,
     );

@@ -1,7 +1,7 @@
 import { Controller, Get, Inject, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { type ConfigOf } from '@citysoc/config';
-import { type ControlStore } from '@citysoc/store';
+import { type ControlStore, REAL_INCIDENTS_SQL } from '@citysoc/store';
 import { type AuthedRequest, READERS, Roles, scopeOf } from '../auth/roles';
 import { type apiSchema } from '../config';
 import { API_CONFIG, CONTROL_STORE } from '../tokens';
@@ -113,7 +113,7 @@ export class RulesAttackController {
            SUM(CASE WHEN status = 'false_positive' THEN 1 ELSE 0 END) AS false_positive,
            SUM(CASE WHEN status IN ('resolved','false_positive','duplicate') THEN 1 ELSE 0 END) AS closed,
            MAX(last_seen) AS last_seen, MAX(title) AS title
-         FROM incidents, json_each(incidents.rule_ids) j WHERE ${sc.sql}
+         FROM incidents, json_each(incidents.rule_ids) j WHERE ${sc.sql} AND ${REAL_INCIDENTS_SQL}
          GROUP BY j.value`,
       )
       .all(...sc.args) as RuleStats[];

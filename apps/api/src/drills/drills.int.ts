@@ -223,6 +223,36 @@ describe('drill runs API and blind mode (issue 9)', () => {
     await http().get('/api/v1/events?field=tags:drill').set('authorization', `Bearer ${lead}`).expect(200);
   });
 
+  it('statistics exclude drill incidents: SLA report, Prometheus breaches, rule false-positive rates', async () => {
+    const stat = async () => {
+      const sla = (
+        await http().get('/api/v1/incidents/sla-report').set('authorization', `Bearer ${lead}`).expect(200)
+      ).body as { items: Array<{ incidents: number; acknowledge_breaches: number }> };
+      const metrics = (await http().get('/metrics').expect(200)).text;
+      const rules = (
+        await http().get('/api/v1/console/rules').set('authorization', `Bearer ${lead}`).expect(200)
+      ).body as { items: Array<{ rule_id: string; incidents: number }> };
+      return {
+        incidents: sla.items.reduce((n, r) => n + r.incidents, 0),
+        ackBreaches: sla.items.reduce((n, r) => n + r.acknowledge_breaches, 0),
+        realGauge:
+          metrics.match(/^citysoc_incident_sla_breaches\{kind="acknowledge".*\} (\d+)$/m)?.[1] ?? '0',
+        drillGauge:
+          metrics.match(/^citysoc_drill_incident_sla_breaches\{kind="acknowledge".*\} (\d+)$/m)?.[1] ?? '0',
+        ruleIncidents: rules.items.find((r) => r.rule_id === 'r-stats')?.incidents ?? 0,
+      };
+    };
+    const before = await stat();
+    const drillAlert = { ...alert('al-stat-d', 'source.ip:198.51.100.90', 'd-STATS002') };
+    drillAlert.rule = { ...drillAlert.rule, id: 'r-stats' };
+    const d = control.incidents.recordAlert(drillAlert, 60_000).incident;
+    control.incidents.recordSlaBreach(d.id, 'acknowledge', Date.now());
+    const after = await stat();
+    // Stored and counted apart, but in no real statistic.
+    expect(after).toEqual({ ...before, drillGauge: String(Number(before.drillGauge) + 1) });
+    expect(control.incidents.get(d.id)!.tags).toEqual(['drill', 'drill-run:d-STATS002']);
+  });
+
   it('the runner registers and finishes through the API client, with the same records as the bucket', async () => {
     const reg = new ApiRunRegistry({ url: await app.getUrl(), token: lead });
     const now = Date.now();
