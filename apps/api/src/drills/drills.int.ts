@@ -240,11 +240,16 @@ describe('drill runs API and blind mode (issue 9)', () => {
         drillGauge:
           metrics.match(/^citysoc_drill_incident_sla_breaches\{kind="acknowledge".*\} (\d+)$/m)?.[1] ?? '0',
         ruleIncidents: rules.items.find((r) => r.rule_id === 'r-stats')?.incidents ?? 0,
+        latencySample: (
+          (await http().get('/api/v1/console/dashboard').set('authorization', `Bearer ${lead}`).expect(200))
+            .body as { detection_latency_ms: { alerts: number } }
+        ).detection_latency_ms.alerts,
       };
     };
     const before = await stat();
     const drillAlert = { ...alert('al-stat-d', 'source.ip:198.51.100.90', 'd-STATS002') };
     drillAlert.rule = { ...drillAlert.rule, id: 'r-stats' };
+    await app.get<EventStore>(EVENT_STORE).insertAlerts([drillAlert]);
     const d = control.incidents.recordAlert(drillAlert, 60_000).incident;
     control.incidents.recordSlaBreach(d.id, 'acknowledge', Date.now());
     const after = await stat();

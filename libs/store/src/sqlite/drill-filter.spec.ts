@@ -4,6 +4,8 @@ import path from 'node:path';
 import { markDrillEvent } from '@citysoc/drills';
 import { type Alert, type EcsEvent } from '@citysoc/ecs';
 import { openControlStore } from '../index';
+import { openDatabase } from './db';
+import { EVENT_STORE_MIGRATIONS, SqliteEventStore } from './event-store';
 import { REAL_INCIDENTS_SQL, realIncidentsSql } from './incident-store';
 
 /**
@@ -79,6 +81,57 @@ describe('the shared drill filter in statistics', () => {
 
   it('refuses an alias that is not a plain identifier (it is pasted into SQL)', () => {
     expect(() => realIncidentsSql('i; DROP TABLE incidents')).toThrow('bad table alias');
+  });
+});
+
+describe('drill events and alerts stored apart (SQLite drill column)', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(path.join(os.tmpdir(), 'citysoc-drill-column-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('fills the column on insert and lists alerts without, or only, drills', async () => {
+    const store = new SqliteEventStore(path.join(dir, 'events.db'));
+    try {
+      const real = alert('a-real', 'source.ip:10.0.0.1');
+      const drill = alert('a-drill', 'source.ip:10.0.0.3', 'd-COLUMN01');
+      await store.insertEvents([real.event, drill.event]);
+      await store.insertAlerts([real, drill]);
+      const ids = async (q: Parameters<SqliteEventStore['listAlerts']>[0]) =>
+        (await store.listAlerts(q)).items.map((a) => a.id).sort();
+      expect(await ids({})).toEqual(['a-drill', 'a-real']);
+      expect(await ids({ drill: 'exclude' })).toEqual(['a-real']);
+      expect(await ids({ drill: 'only' })).toEqual(['a-drill']);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('the migration backfills the column from documents stored before it', async () => {
+    const file = path.join(dir, 'old.db');
+    const old = openDatabase(file, EVENT_STORE_MIGRATIONS.slice(0, 1));
+    const drill = alert('a-old-drill', 'source.ip:10.0.0.3', 'd-COLUMN02');
+    const real = alert('a-old-real', 'source.ip:10.0.0.1');
+    for (const a of [drill, real]) {
+      old
+        .prepare('INSERT INTO alerts (id, ts, rule_id, level, entity, doc) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(a.id, 1, a.rule.id, a.rule.level, a.entity, JSON.stringify(a));
+      old
+        .prepare('INSERT INTO events (id, ts, ingested, message, doc) VALUES (?, ?, ?, ?, ?)')
+        .run(a.event.event.id, 1, 1, null, JSON.stringify(a.event));
+    }
+    old.close();
+    const store = new SqliteEventStore(file);
+    try {
+      expect((await store.listAlerts({ drill: 'only' })).items.map((a) => a.id)).toEqual(['a-old-drill']);
+      const db = openDatabase(file, EVENT_STORE_MIGRATIONS);
+      expect(db.prepare('SELECT id, drill FROM events ORDER BY id').all()).toEqual([
+        { id: 'ev-a-old-drill', drill: 'd-COLUMN02' },
+        { id: 'ev-a-old-real', drill: null },
+      ]);
+      db.close();
+    } finally {
+      await store.close();
+    }
   });
 });
 
