@@ -16,6 +16,12 @@ export interface DrillRunRecord extends DrillAllocation {
   /** Set when finished: the run's result and where its scorecard was written. */
   result?: 'pass' | 'fail' | 'error';
   scorecard?: string;
+  /**
+   * SLA/escalation notifications of the run's incidents: `dry-run` (the default, also when absent) records
+   * them without sending; `deliver` sends them to the real recipients (the scenario opts in with
+   * `human.notifications: deliver`).
+   */
+  notify?: 'dry-run' | 'deliver';
 }
 
 export class DrillRegistryError extends Error {}

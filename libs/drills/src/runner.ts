@@ -131,6 +131,7 @@ export async function runLive(scenario: Scenario, sha256: string, o: LiveRunOpti
         seed: o.seed,
         speed: o.speed,
         updatedAt: now,
+        notify: scenario.human?.notifications ?? 'dry-run',
       };
       await o.registry.register(rec);
       registered = true;

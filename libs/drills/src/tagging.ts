@@ -285,3 +285,19 @@ export function redactDrillAlert(alert: Alert): Alert {
   const event = redactDrillEvent(alert.event);
   return event === alert.event ? alert : { ...alert, event };
 }
+
+/**
+ * Whether an incident's outbound notifications (SLA breach, escalation) are only recorded: the reason for
+ * a pure drill incident whose run did not opt in (`notify: 'deliver'`), undefined when they are sent. A
+ * mixed incident is real and always notifies; an unknown run (bucket unreadable, record expired) stays
+ * dry-run — paging real people for an exercise is the failure to avoid.
+ */
+export function drillNotifyDryRun(
+  incident: IncidentLike,
+  run: { runId: string; notify?: 'dry-run' | 'deliver' } | undefined,
+): string | undefined {
+  const id = drillRunOf(incident);
+  if (id === undefined) return undefined;
+  if (run !== undefined && run.runId === id && run.notify === 'deliver') return undefined;
+  return `drill ${id || '(run unknown)'} (dry-run)`;
+}
