@@ -9,20 +9,21 @@ import {
   unitPathOf,
 } from '@citysoc/incidents';
 import {
-  FlowExporter,
-  formatSyslog,
-  markDrillEvent,
-  parseDuration,
-  plan,
-  PROTO_NUMBER,
-  scoreRun,
-  tagsToAttack,
+  exporterFor,
+  type FlowExporter,
+  flowRecord,
   type FlowSourceDef,
+  type SyslogSourceDef,
+  markDrillEvent,
   type ObservedAlert,
   type ObservedIncident,
+  parseDuration,
+  plan,
+  renderSyslog,
   type Scenario,
   type Scorecard,
-  type SyslogSourceDef,
+  scoreRun,
+  tagsToAttack,
 } from '@citysoc/drills';
 import { parseSyslog } from '@citysoc/syslog';
 import { type DetectionEngine } from '../../../detector/src/engine';
@@ -129,20 +130,11 @@ export function runOffline(
   };
   for (const item of tl.items) {
     const t = opts.startMs + item.atMs;
-    const src = scenario.sources[item.source]!;
     if (item.kind === 'syslog') {
       silentCheck(t);
       silence.seen(sender, t, opts.runId);
-      const s = src as SyslogSourceDef;
-      const text = formatSyslog(item.line!, t, {
-        format: s.format,
-        timeZone: s.tz ?? 'Asia/Ho_Chi_Minh',
-        hostname: tl.hostnames[item.source]!,
-        facility: s.facility ?? 1,
-        severity: s.severity ?? 6,
-        ...(s.app ? { app: s.app } : {}),
-        runId: opts.runId,
-      });
+      const s = scenario.sources[item.source] as SyslogSourceDef;
+      const text = renderSyslog(scenario, tl, item, t, opts.runId);
       const raw = Buffer.from(text);
       const r = parseSyslog(raw, {
         senderIp: '127.0.0.1',
@@ -163,36 +155,15 @@ export function runOffline(
       detect(r.event, t);
     } else {
       const f = item.flow!;
-      const s = src as FlowSourceDef;
       let ex = exporters.get(item.source);
       if (!ex) {
-        ex = new FlowExporter({
-          version: s.version,
-          domain: s.observation_domain ?? 0,
-          bootMs: opts.startMs - 3_600_000,
-        });
+        ex = exporterFor(scenario.sources[item.source] as FlowSourceDef, opts.startMs - 3_600_000);
         exporters.set(item.source, ex);
         caches.set(item.source, new MemoryTemplateCache());
       }
       // Exporters report a flow when it ends.
       const exportMs = t + f.durationMs;
-      for (const d of ex.encode(
-        [
-          {
-            src: f.src,
-            dst: f.dst,
-            sport: f.sport,
-            dport: f.dport,
-            proto: PROTO_NUMBER[f.proto],
-            packets: f.packets,
-            bytes: f.bytes,
-            startMs: t,
-            endMs: exportMs,
-            tcpFlags: f.tcpFlags,
-          },
-        ],
-        exportMs,
-      )) {
+      for (const d of ex.encode([flowRecord(f, t, exportMs)], exportMs)) {
         const res = decodeDatagram(
           d,
           { exporter: '127.0.0.1', receivedAt: new Date(exportMs) },
