@@ -10,6 +10,7 @@ import { type ControlStore, type EventStore } from '@citysoc/store';
 import { cleanupStreams, uniquePrefix } from '@citysoc/testing';
 import { bootstrapAdmin, createApiApp } from '../app';
 import { apiSchema } from '../config';
+import { DrillsController } from './drills.controller';
 import { CONTROL_STORE, EVENT_STORE } from '../tokens';
 
 /**
@@ -100,7 +101,13 @@ describe('drill runs API and blind mode (issue 9)', () => {
       .set('authorization', `Bearer ${lead}`)
       .send(body(run, 41001))
       .expect(201);
-    expect(ok.body).toMatchObject({ runId: run, status: 'running', registeredBy: 'a.lead' });
+    // Notifications of its incidents are only recorded unless the scenario opted in.
+    expect(ok.body).toMatchObject({
+      runId: run,
+      status: 'running',
+      registeredBy: 'a.lead',
+      notify: 'dry-run',
+    });
     const clash = await http()
       .post('/api/v1/drills/runs')
       .set('authorization', `Bearer ${lead}`)
@@ -270,7 +277,11 @@ describe('drill runs API and blind mode (issue 9)', () => {
       seed: 1,
       speed: 1,
       updatedAt: new Date(now).toISOString(),
+      notify: 'deliver',
     } as Parameters<ApiRunRegistry['register']>[0]);
+    expect((await app.get(DrillsController).list()).items.find((r) => r.runId === 'd-APITEST3')?.notify).toBe(
+      'deliver',
+    );
     const done = (await reg.finish('d-APITEST3', 'finished', { result: 'pass', scorecard: 'runs/x' })) as {
       status: string;
       result: string;
