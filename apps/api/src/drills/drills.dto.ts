@@ -101,7 +101,8 @@ export class RegisterDrillRunDto {
 
   @ApiPropertyOptional({
     enum: ['dry-run', 'deliver'],
-    description: "Notifications of the run's incidents: recorded only (default) or sent to the real recipients",
+    description:
+      "Notifications of the run's incidents: recorded only (default) or sent to the real recipients",
   })
   @IsOptional()
   @IsIn(['dry-run', 'deliver'])
