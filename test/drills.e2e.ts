@@ -27,6 +27,9 @@ describe('citysoc drills against the running pipeline (--ci)', () => {
         CITYSOC_SYSLOG_TIMEZONE: 'Asia/Ho_Chi_Minh',
         // Syslog and flow alerts about one address are one incident (docs/drills.md).
         CITYSOC_GROUPING: 'keys=entity',
+        // The runner's address (127.0.0.1) is reported silent after 25 s: ward-firewall-silent at ×20 (its
+        // twin's 5-minute lulls become 15 s). Silences after a finished run are not reported (drill-marker.ts).
+        CITYSOC_SYSLOG_SILENT_SECONDS: '25',
       },
     });
     await pipeline.start();
@@ -113,5 +116,39 @@ describe('citysoc drills against the running pipeline (--ci)', () => {
       ['policy-added', true],
       ['login-then-policy', true],
     ]);
+  }, 600_000);
+  it('vms-credential-stuffing (CEF over UDP) raises the stuffing and stuffing-then-success detections; its twin stays silent', async () => {
+    const r = await run('vms-credential-stuffing', 11);
+    expect(r.scorecard.expectations.map((e) => [e.id, e.detected])).toEqual([
+      ['stuffing', true],
+      ['stuffing-then-success', true],
+    ]);
+    const twin = await run('vms-credential-stuffing-benign', 11);
+    expect(twin.scorecard.noise.must_not_fire_violations).toEqual([]);
+  }, 600_000);
+
+  it('ransomware-precursors-windows (NXLog JSON over TCP, LF framing) raises the four precursor detections; its twin stays silent', async () => {
+    const r = await run('ransomware-precursors-windows', 13);
+    expect(r.scorecard.expectations.map((e) => [e.id, e.detected])).toEqual([
+      ['shadow-copies-deleted', true],
+      ['recovery-disabled', true],
+      ['mass-service-stop', true],
+      ['precursor-chain', true],
+    ]);
+    const twin = await run('ransomware-precursors-windows-benign', 13);
+    expect(twin.scorecard.noise.must_not_fire_violations).toEqual([]);
+  }, 600_000);
+
+  it('vpn-admin-abroad (FortiGate SSL-VPN over TCP) raises the abroad detection; its twin stays silent', async () => {
+    const r = await run('vpn-admin-abroad', 17);
+    expect(r.scorecard.expectations.map((e) => [e.id, e.detected])).toEqual([['admin-vpn-abroad', true]]);
+    const twin = await run('vpn-admin-abroad-benign', 17);
+    expect(twin.scorecard.noise.must_not_fire_violations).toEqual([]);
+  }, 600_000);
+  it('ward-firewall-silent: the collector reports the drill sender silent, marked for the run; its twin stays silent', async () => {
+    const r = await run('ward-firewall-silent', 19);
+    expect(r.scorecard.expectations.map((e) => [e.id, e.detected])).toEqual([['source-silent', true]]);
+    const twin = await run('ward-firewall-silent-benign', 19);
+    expect(twin.scorecard.noise.must_not_fire_violations).toEqual([]);
   }, 600_000);
 });

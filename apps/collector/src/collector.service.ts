@@ -87,7 +87,8 @@ export class CollectorService implements OnApplicationBootstrap, OnApplicationSh
     // With several worker processes, sightings go to worker 0 through the primary (see main.ts).
     const relay =
       c.workerIndex > 0 && process.send
-        ? (ip: string) => void process.send?.({ citysocSourceSeen: ip })
+        ? (ip: string, drill?: string) =>
+            void process.send?.({ citysocSourceSeen: ip, ...(drill ? { citysocDrillRun: drill } : {}) })
         : undefined;
     const monitor = new SourceMonitor(
       this.metrics,
@@ -99,8 +100,12 @@ export class CollectorService implements OnApplicationBootstrap, OnApplicationSh
       relay,
     );
     if (c.workers > 1 && c.workerIndex === 0)
-      process.on('message', (m: { citysocSourceSeen?: unknown }) => {
-        if (typeof m?.citysocSourceSeen === 'string') monitor.seenElsewhere(m.citysocSourceSeen);
+      process.on('message', (m: { citysocSourceSeen?: unknown; citysocDrillRun?: unknown }) => {
+        if (typeof m?.citysocSourceSeen === 'string')
+          monitor.seenElsewhere(
+            m.citysocSourceSeen,
+            typeof m.citysocDrillRun === 'string' ? m.citysocDrillRun : undefined,
+          );
       });
     this.monitor = monitor;
     const ingest = new SyslogIngest(
@@ -117,6 +122,7 @@ export class CollectorService implements OnApplicationBootstrap, OnApplicationSh
     // Drill attribution is loaded before any listener binds: the first drill record is already marked.
     this.drills = await DrillMarker.open(this.bus, this.logger);
     ingest.drills = this.drills;
+    monitor.drills = this.drills;
     this.ingest = ingest;
     const pin = (name: string) => {
       const f = parseFormat(name);

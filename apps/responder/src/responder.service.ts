@@ -9,6 +9,7 @@ import { type Redis } from 'ioredis';
 import { type Bus, consumeJson, type DurableConsumer, openBus } from '@citysoc/bus';
 import { type ConfigOf } from '@citysoc/config';
 import { type Alert } from '@citysoc/ecs';
+import { DrillRunRegistry, drillNotifyDryRun, drillRunOf, isDrill } from '@citysoc/drills';
 import { ComponentMetrics, startMetricsServer } from '@citysoc/observability';
 import { isClosed, slaBreached, slaDeadlines, slaPolicyFor } from '@citysoc/incidents';
 import {
@@ -45,13 +46,22 @@ export class ResponderService implements OnApplicationBootstrap, OnApplicationSh
     labelNames: ['kind', 'severity'],
     registers: [this.metrics.registry],
   });
+  /** Drill incidents' breaches: counted apart, never in citysoc_sla_breaches_total (the shared drill filter). */
+  private readonly drillSlaBreaches = new Counter({
+    name: 'citysoc_drill_sla_breaches_total',
+    help: 'Drill incidents that missed an SLA deadline (kept out of citysoc_sla_breaches_total)',
+    labelNames: ['kind', 'severity'],
+    registers: [this.metrics.registry],
+  });
   private readonly notifications = new Counter({
     name: 'citysoc_notifications_total',
-    help: 'Notification deliveries by channel and outcome (failed = attempts exhausted; retry = will retry)',
+    help: 'Notification deliveries by channel and outcome (failed = attempts exhausted; retry = will retry; dry_run = recorded for a drill incident, not sent)',
     labelNames: ['channel', 'outcome'],
     registers: [this.metrics.registry],
   });
   private notify?: NotifyQueue;
+  /** Drill runs, for whether a drill incident's notifications are sent or only recorded. */
+  private drillRuns?: DrillRunRegistry;
   private redis?: Redis;
   private consumer?: DurableConsumer<Alert>;
   private metricsServer?: { close(): Promise<void> };
@@ -93,6 +103,7 @@ export class ResponderService implements OnApplicationBootstrap, OnApplicationSh
 
     const bus = await openBus(c, 'responder');
     this.bus = bus;
+    this.drillRuns = await DrillRunRegistry.open(bus);
     const policy = groupingPolicy(c);
     this.consumer = await consumeJson<Alert>(
       bus,
@@ -144,7 +155,11 @@ export class ResponderService implements OnApplicationBootstrap, OnApplicationSh
     // Escalating and notifying are idempotent, so a retried timer (crash after recording) still does both.
     const escalated = await this.queue!.escalate(inc.id);
     const what = job.kind === 'acknowledge' ? 'acknowledged' : 'resolved';
-    await this.notify!.notify(
+    // A drill incident's breach is recorded, not sent, unless its scenario opted in (issue 9).
+    const runId = drillRunOf(inc);
+    const run = runId ? await this.drillRuns?.get(runId).catch(() => undefined) : undefined;
+    const dryRun = drillNotifyDryRun(inc, run ?? undefined);
+    const sent = await this.notify!.notify(
       {
         key: `sla_breach:${inc.id}:${job.kind}:${generation}`,
         subject: `[citysoc] SLA breached: ${inc.severity} incident not ${what} in time — ${inc.title}`,
@@ -163,10 +178,12 @@ export class ResponderService implements OnApplicationBootstrap, OnApplicationSh
           },
         },
       },
-      { toLeads: true },
+      { toLeads: true, ...(dryRun !== undefined ? { dryRun } : {}) },
     );
+    if (dryRun !== undefined && sent > 0)
+      this.notifications.inc({ channel: 'all', outcome: 'dry_run' }, sent);
     if (!first) return;
-    this.slaBreaches.inc({ kind: job.kind, severity: inc.severity });
+    (isDrill(inc) ? this.drillSlaBreaches : this.slaBreaches).inc({ kind: job.kind, severity: inc.severity });
     this.logger.warn(
       `SLA breached for incident ${inc.id} (${inc.severity}): not ${what} in time${escalated ? '; moved to the front of the queue' : ''}`,
     );

@@ -132,6 +132,7 @@ export class ApiRunRegistry implements RunRegistry {
       window: rec.window,
       seed: rec.seed,
       speed: rec.speed,
+      ...(rec.notify ? { notify: rec.notify } : {}),
     });
   }
 

@@ -6,6 +6,7 @@ export * from './tagging';
 export * from './registry';
 export * from './syslog-format';
 export * from './emit';
+export * from './render';
 export * from './score';
 export * from './html';
 export * from './beacon';

@@ -19,6 +19,12 @@ export interface DrillRunRecord extends DrillAllocation {
   /** ATT&CK techniques the run's expectations covered, passed or failed (scorecard coverage.by_technique). */
   techniques?: Record<string, 'pass' | 'fail'>;
   attack_version?: string | null;
+  /**
+   * SLA/escalation notifications of the run's incidents: `dry-run` (the default, also when absent) records
+   * them without sending; `deliver` sends them to the real recipients (the scenario opts in with
+   * `human.notifications: deliver`).
+   */
+  notify?: 'dry-run' | 'deliver';
 }
 
 export type DrillRunOutcome = Pick<DrillRunRecord, 'result' | 'scorecard' | 'techniques' | 'attack_version'>;

@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { observe, type ApiTarget, type Observation, type RunRegistry } from './api-client';
 import { openTcpSender, openTlsSender, openUdpSender, type Sender, type TlsClientOptions } from './emit';
-import { FlowExporter, PROTO_NUMBER } from './encode';
+import { type FlowExporter } from './encode';
 import { plan, type Timeline } from './plan';
 import { type DrillRunOutcome, type DrillRunRecord } from './registry';
 import { parseDuration, type FlowSourceDef, type Scenario, type SyslogSourceDef } from './scenario';
 import { scoreRun, type Scorecard } from './score';
-import { formatSyslog, frameSyslog } from './syslog-format';
+import { exporterFor, flowRecord, renderSyslog } from './render';
+import { frameSyslog } from './syslog-format';
 
 export interface LiveTargets {
   host: string;
@@ -97,7 +98,7 @@ export async function runLive(scenario: Scenario, sha256: string, o: LiveRunOpti
           name,
           await openUdpSender({ host: o.targets.host, port }, 'flow', o.targets.exporterAddress),
         );
-        exporters.set(name, new FlowExporter({ version: src.version, domain: src.observation_domain ?? 0 }));
+        exporters.set(name, exporterFor(src));
       }
     }
     const startMs = Date.now();
@@ -132,6 +133,7 @@ export async function runLive(scenario: Scenario, sha256: string, o: LiveRunOpti
         seed: o.seed,
         speed: o.speed,
         updatedAt: now,
+        notify: scenario.human?.notifications ?? 'dry-run',
       };
       await o.registry.register(rec);
       registered = true;
@@ -149,19 +151,10 @@ export async function runLive(scenario: Scenario, sha256: string, o: LiveRunOpti
     for (const it of tl.items) {
       await sleep(startMs + it.atMs / o.speed - Date.now());
       const sender = senders.get(it.source)!;
-      const src = scenario.sources[it.source]!;
       const now = Date.now();
       if (it.kind === 'syslog') {
-        const s = src as SyslogSourceDef;
-        const text = formatSyslog(it.line!, now, {
-          format: s.format,
-          timeZone: s.tz ?? 'Asia/Ho_Chi_Minh',
-          hostname: tl.hostnames[it.source]!,
-          facility: s.facility ?? 1,
-          severity: s.severity ?? 6,
-          ...(s.app ? { app: s.app } : {}),
-          runId,
-        });
+        const s = scenario.sources[it.source] as SyslogSourceDef;
+        const text = renderSyslog(scenario, tl, it, now, runId);
         await sender.send(
           s.transport === 'udp' ? Buffer.from(text) : frameSyslog(text, s.framing ?? 'octet'),
         );
@@ -169,23 +162,7 @@ export async function runLive(scenario: Scenario, sha256: string, o: LiveRunOpti
       } else {
         const f = it.flow!;
         // The flow "happened" over its duration ending now; exporters report flows when they end.
-        for (const d of exporters.get(it.source)!.encode(
-          [
-            {
-              src: f.src,
-              dst: f.dst,
-              sport: f.sport,
-              dport: f.dport,
-              proto: PROTO_NUMBER[f.proto],
-              packets: f.packets,
-              bytes: f.bytes,
-              startMs: now - f.durationMs,
-              endMs: now,
-              tcpFlags: f.tcpFlags,
-            },
-          ],
-          now,
-        ))
+        for (const d of exporters.get(it.source)!.encode([flowRecord(f, now - f.durationMs, now)], now))
           await sender.send(d);
         sent.flows++;
       }

@@ -64,6 +64,15 @@ describe('loadScenario', () => {
     expect(l.problems[0]).toMatchObject({ file: 'x.yaml', line, message: expect.stringMatching(message) });
   });
 
+  it('takes the notifications choice of a human exercise: dry-run or deliver, nothing else', () => {
+    const withNotify = (v: string) => good.replace('human:\n', `human:\n  notifications: ${v}\n`);
+    expect(loadScenario(withNotify('deliver'), 'a.yaml').scenario?.human?.notifications).toBe('deliver');
+    expect(loadScenario(withNotify('dry-run'), 'a.yaml').problems).toEqual([]);
+    const bad = loadScenario(withNotify('yes'), 'a.yaml');
+    expect(bad.scenario).toBeUndefined();
+    expect(bad.problems[0]?.message).toMatch(/notifications must be equal to one of the allowed values/);
+  });
+
   it('parses durations', () => {
     expect(['500ms', '1.5s', '2m', '1h'].map(parseDuration)).toEqual([500, 1500, 120_000, 3_600_000]);
     expect(() => parseDuration('2 days')).toThrow();

@@ -91,7 +91,11 @@ export interface Scenario {
     incidents?: IncidentExpectation[];
     must_not_fire?: string[];
   };
-  human?: { blind?: boolean; targets?: { tta?: string; ttr?: string } };
+  human?: {
+    blind?: boolean;
+    notifications?: 'dry-run' | 'deliver';
+    targets?: { tta?: string; ttr?: string };
+  };
 }
 
 export interface ScenarioProblem {

@@ -1,50 +1,10 @@
+import { type ZonedParts, zonedParts } from '@citysoc/syslog';
 import { DRILL_SD_ID } from './tagging';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
-interface ZonedParts {
-  year: number;
-  month: number;
-  day: number;
-  hour: number;
-  minute: number;
-  second: number;
-  /** Zone offset in minutes east of UTC at that instant. */
-  offsetMin: number;
-}
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-/** Wall-clock parts of an instant in an IANA zone (Intl only; no date library). */
-export function zonedParts(ms: number, timeZone: string): ZonedParts {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    formatters.set(timeZone, f);
-  }
-  const p: Record<string, number> = {};
-  for (const x of f.formatToParts(new Date(ms))) if (x.type !== 'literal') p[x.type] = Number(x.value);
-  const asUtc = Date.UTC(p.year!, p.month! - 1, p.day, p.hour, p.minute, p.second);
-  const offsetMin = Math.round((asUtc - Math.floor(ms / 1000) * 1000) / 60_000);
-  return {
-    year: p.year!,
-    month: p.month!,
-    day: p.day!,
-    hour: p.hour!,
-    minute: p.minute!,
-    second: p.second!,
-    offsetMin,
-  };
-}
+/** Zone arithmetic is the parser's own (libs/syslog): sender and collector agree by construction. */
+export { zonedParts };
 
 const two = (n: number) => String(n).padStart(2, '0');
 

@@ -12,6 +12,8 @@ import {
   nextIncidentTags,
   isDrillTag,
   allocationConflicts,
+  drillNotifyDryRun,
+  redactDrillEvent,
   type DrillAllocation,
 } from './tagging';
 
@@ -196,4 +198,83 @@ describe('mergedIncidentTags (merging incidents keeps drill status honest)', () 
     [['drill-mixed'], ['drill', 'drill-run:r1'], ['drill-mixed']],
     [['drill-mixed'], [], ['drill-mixed']],
   ])('%j + %j → %j', (a, b, want) => expect(mergedIncidentTags(a, b)).toEqual(want));
+});
+
+describe('drillNotifyDryRun (SLA notifications of drill incidents)', () => {
+  const run = (notify?: 'dry-run' | 'deliver') => ({ runId: 'd-RUN00001', ...(notify ? { notify } : {}) });
+  it.each<[string, string[], ReturnType<typeof run> | undefined, string | undefined]>([
+    ['a real incident notifies', [], undefined, undefined],
+    ['a mixed incident is real and notifies', ['drill-mixed'], run('dry-run'), undefined],
+    [
+      'a drill incident of a default run is a dry run',
+      ['drill', 'drill-run:d-RUN00001'],
+      run(),
+      'drill d-RUN00001 (dry-run)',
+    ],
+    ['explicit dry-run', ['drill', 'drill-run:d-RUN00001'], run('dry-run'), 'drill d-RUN00001 (dry-run)'],
+    ['the run opted in: sent', ['drill', 'drill-run:d-RUN00001'], run('deliver'), undefined],
+    [
+      'run record unknown: dry run',
+      ['drill', 'drill-run:d-RUN00001'],
+      undefined,
+      'drill d-RUN00001 (dry-run)',
+    ],
+    [
+      'another run opted in does not count',
+      ['drill', 'drill-run:d-OTHER0001'],
+      run('deliver'),
+      'drill d-OTHER0001 (dry-run)',
+    ],
+  ])('%s', (_name, tags, rec, expected) => {
+    expect(drillNotifyDryRun({ tags }, rec)).toBe(expected);
+  });
+});
+
+describe('redactDrillEvent (blind mode for alerts and events)', () => {
+  const base = (original: string, sd?: Record<string, unknown>): EcsEvent =>
+    ({
+      '@timestamp': '2026-11-27T03:00:00Z',
+      event: { id: 'e1', original },
+      ...(sd ? { log: { syslog: { structured_data: sd } } } : {}),
+    }) as EcsEvent;
+  it.each<[string, EcsEvent, Record<string, unknown>]>([
+    [
+      'the lone SD element becomes the NILVALUE',
+      markDrillEvent(
+        base('<13>1 t h app - - [citysoc-drill@32473 id="d-X1234"] msg', {
+          'citysoc-drill@32473': { id: 'd-X1234' },
+        }),
+        'd-X1234',
+      ),
+      { event: { id: 'e1', original: '<13>1 t h app - - - msg' } },
+    ],
+    [
+      'another SD element stays, with the labels and tags the event had',
+      markDrillEvent(
+        {
+          ...base('<13>1 t h app - - [origin ip="10.0.0.1"][citysoc-drill@32473 id="d-X1234"] msg', {
+            origin: { ip: '10.0.0.1' },
+            'citysoc-drill@32473': { id: 'd-X1234' },
+          }),
+          labels: { site: 'hk' },
+          tags: ['vip'],
+        },
+        'd-X1234',
+      ),
+      {
+        event: { id: 'e1', original: '<13>1 t h app - - [origin ip="10.0.0.1"] msg' },
+        log: { syslog: { structured_data: { origin: { ip: '10.0.0.1' } } } },
+        labels: { site: 'hk' },
+        tags: ['vip'],
+      },
+    ],
+  ])('%s', (_name, input, expected) => {
+    const out = redactDrillEvent(input);
+    expect(JSON.stringify(out)).not.toMatch(/drill/);
+    expect(out).toMatchObject(expected);
+  });
+  it('returns the same object when there is nothing to hide', () => {
+    const e = base('<13>1 t h app - - - msg');
+    expect(redactDrillEvent(e)).toBe(e);
+  });
 });

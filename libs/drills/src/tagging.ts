@@ -252,3 +252,71 @@ export function mergedIncidentTags(a: readonly string[], b: readonly string[]): 
   else drill = [DRILL_MIXED_TAG];
   return [...new Set([...other, ...drill])].sort();
 }
+
+/** `[citysoc-drill@32473 id="…"]` inside a raw RFC 5424 line (event.original). */
+const SD_IN_ORIGINAL = /\[citysoc-drill@32473(?:\s[^\]]*)?\]/g;
+
+/**
+ * An event as a non-controller sees it in blind mode: no `labels.drill`, no `drill` tag, no drill SD
+ * element (parsed or in `event.original`, where the lone element becomes the NILVALUE `-`). A copy; the
+ * stored event is untouched. Returns the same object when there was nothing to hide.
+ */
+export function redactDrillEvent<T extends EcsEvent>(event: T): T {
+  const e = event as T & {
+    log?: { syslog?: { structured_data?: Record<string, unknown> } } & Record<string, unknown>;
+    event: { original?: string };
+  };
+  const label = e.labels !== undefined && DRILL_LABEL in e.labels;
+  const tag = e.tags?.includes(DRILL_TAG) === true;
+  const sd = e.log?.syslog?.structured_data !== undefined && DRILL_SD_ID in e.log.syslog.structured_data;
+  const original = typeof e.event?.original === 'string' && e.event.original.includes(DRILL_SD_ID);
+  if (!label && !tag && !sd && !original) return event;
+  const out = { ...e };
+  if (label) {
+    const { [DRILL_LABEL]: _run, ...rest } = e.labels!;
+    if (Object.keys(rest).length > 0) out.labels = rest;
+    else delete out.labels;
+  }
+  if (tag) {
+    const rest = e.tags!.filter((t) => t !== DRILL_TAG);
+    if (rest.length > 0) out.tags = rest;
+    else delete out.tags;
+  }
+  if (sd) {
+    const { [DRILL_SD_ID]: _m, ...rest } = e.log!.syslog!.structured_data!;
+    const syslog = { ...e.log!.syslog! };
+    if (Object.keys(rest).length > 0) syslog.structured_data = rest;
+    else delete syslog.structured_data;
+    out.log = { ...e.log!, syslog };
+  }
+  if (original)
+    out.event = {
+      ...e.event,
+      original: e.event.original!.replace(SD_IN_ORIGINAL, (m, offset: number, whole: string) =>
+        whole[offset - 1] === ' ' && whole[offset + m.length] === ' ' ? '-' : '',
+      ),
+    };
+  return out;
+}
+
+/** An alert with its event (and the alert's own copy of it) redacted for blind mode. */
+export function redactDrillAlert(alert: Alert): Alert {
+  const event = redactDrillEvent(alert.event);
+  return event === alert.event ? alert : { ...alert, event };
+}
+
+/**
+ * Whether an incident's outbound notifications (SLA breach, escalation) are only recorded: the reason for
+ * a pure drill incident whose run did not opt in (`notify: 'deliver'`), undefined when they are sent. A
+ * mixed incident is real and always notifies; an unknown run (bucket unreadable, record expired) stays
+ * dry-run — paging real people for an exercise is the failure to avoid.
+ */
+export function drillNotifyDryRun(
+  incident: IncidentLike,
+  run: { runId: string; notify?: 'dry-run' | 'deliver' } | undefined,
+): string | undefined {
+  const id = drillRunOf(incident);
+  if (id === undefined) return undefined;
+  if (run !== undefined && run.runId === id && run.notify === 'deliver') return undefined;
+  return `drill ${id || '(run unknown)'} (dry-run)`;
+}

@@ -18,6 +18,7 @@ export {
   type NotifyJobData,
   type NotifySettings,
   type FailedNotification,
+  type DryRunNotification,
 } from './notify-queue';
 export {
   redisConnection,

@@ -1,5 +1,6 @@
 import { type ConnectionOptions, type Job, Queue, Worker } from 'bullmq';
 import { createHash, createHmac } from 'node:crypto';
+import { type Redis } from 'ioredis';
 import nodemailer from 'nodemailer';
 
 export const NOTIFY_QUEUE = 'notify';
@@ -51,6 +52,22 @@ export interface FailedNotification {
   failed_at: string | null;
 }
 
+/** A notification of a drill incident that was recorded instead of sent (drill dry-run). */
+export interface DryRunNotification {
+  id: string;
+  channel: 'webhook' | 'email';
+  target: string;
+  key: string;
+  subject: string;
+  /** Why it was not sent, e.g. `drill d-ABC123 (dry-run)`. */
+  reason: string;
+  recorded_at: string;
+  payload: Record<string, unknown>;
+}
+
+/** Dry-run records kept (newest); older ones are trimmed. */
+const DRY_RUN_KEEP = 10_000;
+
 /**
  * Outbound notifications as BullMQ jobs: one job per (fact, recipient), idempotent on the job id, retried
  * with exponential backoff; a delivery that exhausts its attempts stays in the failed set (listed by the API,
@@ -73,8 +90,12 @@ export class NotifyQueue {
     return this.settings.webhookUrls.length > 0 || this.settings.leadEmails.length > 0;
   }
 
-  /** Sends `n` to every webhook and, when `toLeads`, to every lead's address. Returns the jobs added. */
-  async notify(n: Notification, opts: { toLeads: boolean }): Promise<number> {
+  /**
+   * Sends `n` to every webhook and, when `toLeads`, to every lead's address. Returns the jobs added (or, with
+   * `dryRun`, the deliveries recorded instead: same recipients, same ids, nothing sent — a drill incident's
+   * escalation must not page real people unless its scenario asked to).
+   */
+  async notify(n: Notification, opts: { toLeads: boolean; dryRun?: string }): Promise<number> {
     const jobs: NotifyJobData[] = [
       ...this.settings.webhookUrls.map((url) => ({ ...n, channel: 'webhook' as const, url })),
       ...(opts.toLeads
@@ -87,6 +108,10 @@ export class NotifyQueue {
         .update(`${n.key}\n${data.channel}\n${target}`)
         .digest('hex')
         .slice(0, 32);
+      if (opts.dryRun !== undefined) {
+        await this.recordDryRun(id, data, target, opts.dryRun);
+        continue;
+      }
       await this.queue.add(data.channel, data, {
         jobId: id,
         attempts: this.settings.attempts,
@@ -158,6 +183,51 @@ export class NotifyQueue {
       failed_reason: j.failedReason,
       failed_at: j.finishedOn ? new Date(j.finishedOn).toISOString() : null,
     }));
+  }
+
+  /** BullMQ's own connection (an ioredis client; its typing exposes only what BullMQ needs). */
+  private async redis(): Promise<Redis> {
+    return (await this.queue.client) as unknown as Redis;
+  }
+
+  private get dryRunKey(): string {
+    return `${this.prefix}:${NOTIFY_QUEUE}:dry-run`;
+  }
+
+  /** Idempotent on the delivery id (a retried SLA timer records once), newest kept. */
+  private async recordDryRun(id: string, d: NotifyJobData, target: string, reason: string): Promise<void> {
+    const client = await this.redis();
+    const rec: DryRunNotification = {
+      id,
+      channel: d.channel,
+      target,
+      key: d.key,
+      subject: d.subject,
+      reason,
+      recorded_at: new Date().toISOString(),
+      payload: d.payload,
+    };
+    const added = await client.hsetnx(`${this.dryRunKey}:docs`, id, JSON.stringify(rec));
+    if (added === 1) {
+      await client.zadd(this.dryRunKey, Date.now(), id);
+      const excess = (await client.zcard(this.dryRunKey)) - DRY_RUN_KEEP;
+      if (excess > 0) {
+        const old = await client.zrange(this.dryRunKey, 0, excess - 1);
+        await client.zremrangebyrank(this.dryRunKey, 0, excess - 1);
+        if (old.length > 0) await client.hdel(`${this.dryRunKey}:docs`, ...old);
+      }
+    }
+  }
+
+  /** Deliveries recorded instead of sent (drill incidents), newest first. */
+  async dryRuns(limit = 100): Promise<{ items: DryRunNotification[]; total: number }> {
+    const client = await this.redis();
+    const ids = await client.zrevrange(this.dryRunKey, 0, Math.max(0, limit - 1));
+    const docs = ids.length > 0 ? await client.hmget(`${this.dryRunKey}:docs`, ...ids) : [];
+    return {
+      items: docs.filter((d): d is string => d !== null).map((d) => JSON.parse(d) as DryRunNotification),
+      total: await client.zcard(this.dryRunKey),
+    };
   }
 
   async counts(): Promise<Record<string, number>> {

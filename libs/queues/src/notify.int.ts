@@ -113,4 +113,37 @@ describe('the notify queue', () => {
     expect(failed[0]!.failed_reason).toMatch(/answered 500/);
     expect(failures).toEqual([false, false, true]);
   });
+  it('records a dry run (drill incident) for every recipient, sends nothing, once per fact', async () => {
+    notify = make(['/dry'], 3);
+    const delivered: string[] = [];
+    notify.start({ delivered: (j) => delivered.push(j.key), failed: () => undefined });
+    const n = {
+      key: 'sla_breach:inc-drill:acknowledge:0',
+      subject: 'SLA breached: inc-drill',
+      payload: { incident: 'inc-drill' },
+    };
+    const reason = 'drill d-NOTIFY01 (dry-run)';
+    expect(await notify.notify(n, { toLeads: true, dryRun: reason })).toBe(2);
+    expect(await notify.notify(n, { toLeads: true, dryRun: reason })).toBe(2);
+    const dry = await notify.dryRuns();
+    expect(dry.total).toBe(2);
+    expect(dry.items.map((d) => [d.channel, d.target, d.reason]).sort()).toEqual([
+      ['email', 'lead@soc.example.gov.vn', reason],
+      ['webhook', `http://127.0.0.1:${httpPort}/dry`, reason],
+    ]);
+    expect(dry.items[0]).toMatchObject({
+      key: n.key,
+      subject: n.subject,
+      payload: { incident: 'inc-drill' },
+    });
+    // A real notification through the same queue is delivered; the dry run never was.
+    await notify.notify({ ...n, key: 'sla_breach:inc-real:acknowledge:0' }, { toLeads: false });
+    await waitFor(() => delivered.length === 1, 'the real webhook delivered');
+    expect(delivered).toEqual(['sla_breach:inc-real:acknowledge:0']);
+    expect(
+      received.filter((r) => r.path === '/dry').map((r) => (JSON.parse(r.body) as { key: string }).key),
+    ).toEqual(['sla_breach:inc-real:acknowledge:0']);
+    expect(mails.some((m) => m.includes('inc-drill'))).toBe(false);
+    expect(await notify.counts()).toMatchObject({ completed: 1, failed: 0, waiting: 0 });
+  });
 });

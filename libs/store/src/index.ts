@@ -16,6 +16,8 @@ export { SqliteEventStore, ftsQuery, unitScopeJson } from './sqlite/event-store'
 export {
   SqliteIncidentStore,
   REAL_INCIDENTS_SQL,
+  realIncidentsSql,
+  drillIncidentsSql,
   IncidentNotFoundError,
   IncidentConflictError,
   inScope,

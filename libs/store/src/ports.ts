@@ -55,6 +55,11 @@ export interface AlertQuery {
   after?: string;
   /** Only alerts whose event lies in this unit subtree; undefined = city-wide. */
   scope?: string;
+  /**
+   * Drill alerts (labels.drill on their event): `exclude` for every KPI (detection latency …), `only` for
+   * drill scoring; undefined = both (the analyst's view, blind mode redacts the marks).
+   */
+  drill?: 'exclude' | 'only';
 }
 
 /** A document the store refused (mapping conflict, too large…): the caller dead-letters it, raw. */

@@ -17,5 +17,5 @@ export {
   DEFAULT_TIMEZONE,
   DEFAULT_PRIORITY,
 } from './types';
-export { isValidTimeZone } from './time';
+export { isValidTimeZone, zonedParts, type ZonedParts } from './time';
 export { normalizeIp } from './ecs';

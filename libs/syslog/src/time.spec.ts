@@ -1,4 +1,12 @@
-import { inferYearUtcMs, isValidTimeZone, localToUtcMs, monthAt, utcMs, zoneOffsetMs } from './time';
+import {
+  inferYearUtcMs,
+  isValidTimeZone,
+  localToUtcMs,
+  monthAt,
+  utcMs,
+  zonedParts,
+  zoneOffsetMs,
+} from './time';
 
 describe('time helpers', () => {
   it.each([
@@ -57,5 +65,20 @@ describe('time helpers', () => {
   it('validates zone names', () => {
     expect(isValidTimeZone('Asia/Ho_Chi_Minh')).toBe(true);
     expect(isValidTimeZone('Nowhere/Special')).toBe(false);
+  });
+});
+
+describe('zonedParts (what a device clock shows; the inverse of localToUtcMs)', () => {
+  it.each([
+    ['Asia/Ho_Chi_Minh', '2026-11-27T02:00:00.750Z', [2026, 11, 27, 9, 0, 0, 420]],
+    ['UTC', '2026-12-31T23:59:59Z', [2026, 12, 31, 23, 59, 59, 0]],
+    // Across the Berlin spring-forward (01:00Z): 01:59:59 CET, then 03:00:00 CEST.
+    ['Europe/Berlin', '2026-03-29T00:59:59Z', [2026, 3, 29, 1, 59, 59, 60]],
+    ['Europe/Berlin', '2026-03-29T01:00:00Z', [2026, 3, 29, 3, 0, 0, 120]],
+    ['America/St_Johns', '2026-01-15T12:00:00Z', [2026, 1, 15, 8, 30, 0, -210]],
+  ] as const)('%s at %s', (zone, iso, [y, mo, d, h, mi, s, off]) => {
+    const z = zonedParts(Date.parse(iso), zone);
+    expect(z).toEqual({ year: y, month: mo, day: d, hour: h, minute: mi, second: s, offsetMin: off });
+    expect(localToUtcMs(zone, y, mo, d, h, mi, s, 0)).toBe(Math.floor(Date.parse(iso) / 1000) * 1000);
   });
 });

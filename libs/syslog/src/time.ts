@@ -210,3 +210,33 @@ export function monthAt(s: string, i: number): number {
     ((s.charCodeAt(i) | 0x20) << 16) | ((s.charCodeAt(i + 1) | 0x20) << 8) | (s.charCodeAt(i + 2) | 0x20);
   return MONTH_BY_KEY.get(key) ?? 0;
 }
+
+/** Wall-clock fields of an instant in a zone, with the zone's offset then (minutes east of UTC). */
+export interface ZonedParts {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+  offsetMin: number;
+}
+
+/**
+ * The inverse of localToUtcMs: what a clock in `timeZone` shows at instant `ms` (whole seconds). Senders
+ * that write device timestamps (the drill runner's RFC 3164/5424 headers, FortiGate date=/time=) use this,
+ * so they and the parser agree on one zone computation.
+ */
+export function zonedParts(ms: number, timeZone: string): ZonedParts {
+  const offset = zoneOffsetMs(timeZone, ms);
+  const d = new Date(Math.floor(ms / 1000) * 1000 + offset);
+  return {
+    year: d.getUTCFullYear(),
+    month: d.getUTCMonth() + 1,
+    day: d.getUTCDate(),
+    hour: d.getUTCHours(),
+    minute: d.getUTCMinutes(),
+    second: d.getUTCSeconds(),
+    offsetMin: Math.round(offset / 60_000),
+  };
+}

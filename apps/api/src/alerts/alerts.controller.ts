@@ -1,4 +1,13 @@
-import { Controller, Get, Inject, NotFoundException, Param, Query, Req } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  Inject,
+  NotFoundException,
+  Param,
+  Query,
+  Req,
+  UseInterceptors,
+} from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { type Alert, SEVERITIES, type Severity } from '@citysoc/ecs';
@@ -6,6 +15,7 @@ import { type EventStore, inScope, type Page } from '@citysoc/store';
 import { type AuthedRequest, READERS, Roles, scopeOf } from '../auth/roles';
 import { TimeRangeQuery } from '../events/events.dto';
 import { EVENT_STORE } from '../tokens';
+import { DrillBlindInterceptor } from '../drills/blind';
 
 export class AlertListQuery extends TimeRangeQuery {
   @ApiPropertyOptional()
@@ -29,6 +39,7 @@ export class AlertListQuery extends TimeRangeQuery {
 @ApiTags('alerts')
 @ApiBearerAuth()
 @Controller('api/v1/alerts')
+@UseInterceptors(DrillBlindInterceptor)
 export class AlertsController {
   constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
 

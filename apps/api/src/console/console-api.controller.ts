@@ -213,9 +213,11 @@ export class ConsoleApiController {
       )
       .get(...sc.args, ctx.now + BREACHING_WITHIN_MS) as { n: number };
     // Detection latency over the newest alerts of the window (in scope): ingest → alert and event time → alert.
+    // A KPI: drill alerts out (the shared filter, pushed down to the store's drill column / namespace).
     const alerts = await this.events.listAlerts({
       from: new Date(since).toISOString(),
       limit: LATENCY_SAMPLE,
+      drill: 'exclude',
       ...(ctx.scope !== undefined ? { scope: ctx.scope } : {}),
     });
     const ingest: number[] = [];

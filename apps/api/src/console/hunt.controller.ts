@@ -12,6 +12,7 @@ import {
   Post,
   Query,
   Req,
+  UseInterceptors,
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { type ControlStore, type EventAggregates, type EventStore, type SavedView } from '@citysoc/store';
@@ -20,6 +21,7 @@ import { parseFieldFilters } from '../events/events.dto';
 import { IdParam } from '../incidents/incidents.dto';
 import { CONTROL_STORE, EVENT_STORE } from '../tokens';
 import { HuntAggregateQuery, SavedViewsQuery, SaveViewBody } from './hunt.dto';
+import { DrillBlindInterceptor } from '../drills/blind';
 
 /** Histogram steps a human reads easily; the first giving at most MAX_BUCKETS over the range wins. */
 const STEPS_S = [1, 5, 15, 30, 60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86_400, 7 * 86_400];
@@ -37,6 +39,7 @@ export function histogramInterval(fromMs: number | undefined, toMs: number, expl
 @ApiTags('console')
 @ApiBearerAuth()
 @Controller('api/v1/console')
+@UseInterceptors(DrillBlindInterceptor)
 export class HuntController {
   constructor(
     @Inject(CONTROL_STORE) private readonly control: ControlStore,

@@ -4,7 +4,7 @@ import { type KV, type NatsConnection } from 'nats';
 import { busNames, combineRuleStats, type CombinedRuleStats, RULE_STATS_BUCKET } from '@citysoc/bus';
 import { type ConfigOf } from '@citysoc/config';
 import { DRILL_RUNS_BUCKET, DrillRunRegistry } from '@citysoc/drills';
-import { type ControlStore } from '@citysoc/store';
+import { type ControlStore, REAL_INCIDENTS_SQL } from '@citysoc/store';
 import { type AuthedRequest, READERS, Roles, scopeOf } from '../auth/roles';
 import { type apiSchema } from '../config';
 import { API_CONFIG, CONTROL_STORE, NATS } from '../tokens';
@@ -210,7 +210,7 @@ export class RulesAttackController {
            SUM(CASE WHEN status = 'false_positive' THEN 1 ELSE 0 END) AS false_positive,
            SUM(CASE WHEN status IN ('resolved','false_positive','duplicate') THEN 1 ELSE 0 END) AS closed,
            MAX(last_seen) AS last_seen, MAX(title) AS title
-         FROM incidents, json_each(incidents.rule_ids) j WHERE ${sc.sql}
+         FROM incidents, json_each(incidents.rule_ids) j WHERE ${sc.sql} AND ${REAL_INCIDENTS_SQL}
          GROUP BY j.value`,
       )
       .all(...sc.args) as RuleStats[];

@@ -97,6 +97,7 @@ export class DrillsController {
       seed: body.seed ?? 0,
       speed: body.speed ?? 1,
       updatedAt: now,
+      notify: body.notify ?? 'dry-run',
     };
     try {
       await (await this.runs()).register(rec);
@@ -104,7 +105,7 @@ export class DrillsController {
       if (e instanceof DrillRegistryError) throw new ConflictException(e.message);
       throw e;
     }
-    req.auditDetail = { run: rec.runId, scenario: rec.scenario, window: rec.window };
+    req.auditDetail = { run: rec.runId, scenario: rec.scenario, window: rec.window, notify: rec.notify };
     return rec;
   }
 

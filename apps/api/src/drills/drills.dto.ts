@@ -99,6 +99,15 @@ export class RegisterDrillRunDto {
   @Min(0.01)
   @Max(10000)
   speed?: number;
+
+  @ApiPropertyOptional({
+    enum: ['dry-run', 'deliver'],
+    description:
+      "Notifications of the run's incidents: recorded only (default) or sent to the real recipients",
+  })
+  @IsOptional()
+  @IsIn(['dry-run', 'deliver'])
+  notify?: 'dry-run' | 'deliver';
 }
 
 export class DrillRunIdParam {

@@ -1,8 +1,10 @@
 import { type INestApplication } from '@nestjs/common';
 import { ApiRunRegistry, markDrillEvent } from '@citysoc/drills';
 import { type Alert, type EcsEvent } from '@citysoc/ecs';
-import { type ControlStore } from '@citysoc/store';
+import { type ControlStore, type EventStore } from '@citysoc/store';
 import { cleanupStreams, startTestApi, type TestApi, uniquePrefix } from '@citysoc/testing';
+import { DrillsController } from './drills.controller';
+import { EVENT_STORE } from '../tokens';
 
 /**
  * Drill runs through the API against real NATS (the drill-runs KV bucket) and SQLite: registration by a
@@ -83,7 +85,13 @@ describe('drill runs API and blind mode (issue 9)', () => {
       .set('authorization', `Bearer ${lead}`)
       .send(body(run, 41001))
       .expect(201);
-    expect(ok.body).toMatchObject({ runId: run, status: 'running', registeredBy: 'a.lead' });
+    // Notifications of its incidents are only recorded unless the scenario opted in.
+    expect(ok.body).toMatchObject({
+      runId: run,
+      status: 'running',
+      registeredBy: 'a.lead',
+      notify: 'dry-run',
+    });
     const clash = await http()
       .post('/api/v1/drills/runs')
       .set('authorization', `Bearer ${lead}`)
@@ -161,6 +169,86 @@ describe('drill runs API and blind mode (issue 9)', () => {
     expect(control.audit.list(50).some((e) => e.action.includes('DrillsController.abort'))).toBe(true);
   });
 
+  it('blind mode covers alerts and events: no drill mark reaches an analyst, controllers see them', async () => {
+    const events = app.get<EventStore>(EVENT_STORE);
+    const runId = 'd-BLINDEV1';
+    const t = new Date().toISOString();
+    const original = `<38>1 ${t} ward-01 sshd 4242 - [citysoc-drill@32473 id="${runId}"] Failed password for root from 198.51.100.70 port 4000 ssh2`;
+    const ev = markDrillEvent(
+      {
+        '@timestamp': t,
+        event: { id: 'ev-blind-1', created: t, original, module: 'syslog' },
+        message: 'Failed password for root from 198.51.100.70 port 4000 ssh2',
+        log: { syslog: { structured_data: { 'citysoc-drill@32473': { id: runId } } } },
+        source: { ip: '198.51.100.70' },
+      },
+      runId,
+    );
+    await events.insertEvents([ev]);
+    const a = { ...alert('al-blind-1', 'source.ip:198.51.100.70'), event: ev, event_ids: [ev.event.id] };
+    await events.insertAlerts([a]);
+    const inc = control.incidents.recordAlert(a, 60_000).incident;
+
+    const get = async (url: string, token: string) =>
+      JSON.stringify((await http().get(url).set('authorization', `Bearer ${token}`).expect(200)).body);
+    for (const url of [
+      '/api/v1/alerts',
+      '/api/v1/alerts/al-blind-1',
+      '/api/v1/events?field=source.ip:198.51.100.70',
+      `/api/v1/incidents/${inc.id}`,
+    ]) {
+      const seen = await get(url, analyst);
+      // The alert or event is there, with the message and the address, but nothing says "drill".
+      expect(seen).toContain('198.51.100.70');
+      expect(seen).not.toMatch(/drill/i);
+      expect(await get(url, lead)).toContain(runId);
+    }
+    const one = JSON.parse(await get('/api/v1/alerts/al-blind-1', analyst)) as Alert;
+    expect(one.event.event.original).toBe(original.replace(`[citysoc-drill@32473 id="${runId}"]`, '-'));
+    expect(one.event.labels).toBeUndefined();
+    expect(one.event.tags).toBeUndefined();
+
+    // Searching by the marks is the same leak through the back door.
+    for (const q of [`field=labels.drill:${runId}`, 'field=tags:drill', 'q=citysoc-drill'])
+      await http().get(`/api/v1/events?${q}`).set('authorization', `Bearer ${analyst}`).expect(403);
+    await http().get('/api/v1/events?field=tags:drill').set('authorization', `Bearer ${lead}`).expect(200);
+  });
+
+  it('statistics exclude drill incidents: SLA report, Prometheus breaches, rule false-positive rates', async () => {
+    const stat = async () => {
+      const sla = (
+        await http().get('/api/v1/incidents/sla-report').set('authorization', `Bearer ${lead}`).expect(200)
+      ).body as { items: Array<{ incidents: number; acknowledge_breaches: number }> };
+      const metrics = (await http().get('/metrics').expect(200)).text;
+      const rules = (
+        await http().get('/api/v1/console/rules').set('authorization', `Bearer ${lead}`).expect(200)
+      ).body as { items: Array<{ rule_id: string; incidents: number }> };
+      return {
+        incidents: sla.items.reduce((n, r) => n + r.incidents, 0),
+        ackBreaches: sla.items.reduce((n, r) => n + r.acknowledge_breaches, 0),
+        realGauge:
+          metrics.match(/^citysoc_incident_sla_breaches\{kind="acknowledge".*\} (\d+)$/m)?.[1] ?? '0',
+        drillGauge:
+          metrics.match(/^citysoc_drill_incident_sla_breaches\{kind="acknowledge".*\} (\d+)$/m)?.[1] ?? '0',
+        ruleIncidents: rules.items.find((r) => r.rule_id === 'r-stats')?.incidents ?? 0,
+        latencySample: (
+          (await http().get('/api/v1/console/dashboard').set('authorization', `Bearer ${lead}`).expect(200))
+            .body as { detection_latency_ms: { alerts: number } }
+        ).detection_latency_ms.alerts,
+      };
+    };
+    const before = await stat();
+    const drillAlert = { ...alert('al-stat-d', 'source.ip:198.51.100.90', 'd-STATS002') };
+    drillAlert.rule = { ...drillAlert.rule, id: 'r-stats' };
+    await app.get<EventStore>(EVENT_STORE).insertAlerts([drillAlert]);
+    const d = control.incidents.recordAlert(drillAlert, 60_000).incident;
+    control.incidents.recordSlaBreach(d.id, 'acknowledge', Date.now());
+    const after = await stat();
+    // Stored and counted apart, but in no real statistic.
+    expect(after).toEqual({ ...before, drillGauge: String(Number(before.drillGauge) + 1) });
+    expect(control.incidents.get(d.id)!.tags).toEqual(['drill', 'drill-run:d-STATS002']);
+  });
+
   it('the runner registers and finishes through the API client, with the same records as the bucket', async () => {
     const reg = new ApiRunRegistry({ url: await app.getUrl(), token: lead });
     const now = Date.now();
@@ -173,7 +261,11 @@ describe('drill runs API and blind mode (issue 9)', () => {
       seed: 1,
       speed: 1,
       updatedAt: new Date(now).toISOString(),
+      notify: 'deliver',
     } as Parameters<ApiRunRegistry['register']>[0]);
+    expect((await app.get(DrillsController).list()).items.find((r) => r.runId === 'd-APITEST3')?.notify).toBe(
+      'deliver',
+    );
     const done = (await reg.finish('d-APITEST3', 'finished', { result: 'pass', scorecard: 'runs/x' })) as {
       status: string;
       result: string;

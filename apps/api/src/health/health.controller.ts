@@ -5,7 +5,7 @@ import { type Redis } from 'ioredis';
 import { type NatsConnection } from 'nats';
 import { ComponentMetrics } from '@citysoc/observability';
 import { redisReadyCheck, type IncidentQueue, type NotifyQueue } from '@citysoc/queues';
-import { type ControlStore, type EventStore } from '@citysoc/store';
+import { type ControlStore, drillIncidentsSql, type EventStore, realIncidentsSql } from '@citysoc/store';
 import { Public } from '../auth/roles';
 import {
   API_METRICS,
@@ -69,11 +69,15 @@ export class HealthController {
     );
     const oldest = await this.queue.oldestWaitMs().catch(() => undefined);
     const notify = await this.notify.counts().catch(() => ({}));
-    const breaches = this.control.db
-      .prepare(
-        "SELECT json_extract(b.value, '$.kind') AS kind, i.severity AS severity, COUNT(*) AS n FROM incidents i, json_each(i.sla, '$.breaches') b GROUP BY 1, 2",
-      )
-      .all() as Array<{ kind: string; severity: string; n: number }>;
+    // Real incidents only (the shared drill filter); drill breaches are a gauge of their own.
+    const breachesWhere = (where: string) =>
+      this.control.db
+        .prepare(
+          `SELECT json_extract(b.value, '$.kind') AS kind, i.severity AS severity, COUNT(*) AS n FROM incidents i, json_each(i.sla, '$.breaches') b WHERE ${where} GROUP BY 1, 2`,
+        )
+        .all() as Array<{ kind: string; severity: string; n: number }>;
+    const breaches = breachesWhere(realIncidentsSql('i'));
+    const drillBreaches = breachesWhere(drillIncidentsSql('i'));
     return (
       (await this.metrics.text()) +
       `# HELP citysoc_incident_queue_jobs Jobs in the incidents queue by state\n# TYPE citysoc_incident_queue_jobs gauge\n${lines.join('\n')}\n` +
@@ -87,6 +91,9 @@ export class HealthController {
         .join('\n')}\n` +
       `# HELP citysoc_incident_sla_breaches Recorded SLA breaches by kind and severity (from the store)\n# TYPE citysoc_incident_sla_breaches gauge\n${breaches
         .map((b) => `citysoc_incident_sla_breaches{kind="${b.kind}",severity="${b.severity}"} ${b.n}`)
+        .join('\n')}\n` +
+      `# HELP citysoc_drill_incident_sla_breaches Recorded SLA breaches of drill incidents (kept out of citysoc_incident_sla_breaches)\n# TYPE citysoc_drill_incident_sla_breaches gauge\n${drillBreaches
+        .map((b) => `citysoc_drill_incident_sla_breaches{kind="${b.kind}",severity="${b.severity}"} ${b.n}`)
         .join('\n')}\n`
     );
   }

@@ -11,6 +11,7 @@ import {
   Post,
   Req,
   UnprocessableEntityException,
+  UseInterceptors,
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
@@ -51,6 +52,7 @@ import { type AuthedRequest, Roles, scopeOf } from '../auth/roles';
 import { type ConfigOf, projectRoot } from '@citysoc/config';
 import { type apiSchema } from '../config';
 import { API_CONFIG, EVENT_STORE, NATS } from '../tokens';
+import { DrillBlindInterceptor } from '../drills/blind';
 
 /** A drill scenario's detection expectation, hunted over history (optionally only one run's events). */
 export class DrillExpectationRef {
@@ -128,6 +130,7 @@ export class HuntRequest {
 @ApiTags('hunts')
 @ApiBearerAuth()
 @Controller('api/v1/hunts')
+@UseInterceptors(DrillBlindInterceptor)
 export class HuntsController {
   private registry?: Promise<DrillRunRegistry>;
 

@@ -1,6 +1,6 @@
 import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { type FailedNotification, type NotifyQueue } from '@citysoc/queues';
+import { type DryRunNotification, type FailedNotification, type NotifyQueue } from '@citysoc/queues';
 import { Roles } from '../auth/roles';
 import { NOTIFY_QUEUE } from '../tokens';
 
@@ -18,5 +18,15 @@ export class NotificationsController {
   })
   async failed(): Promise<{ items: FailedNotification[]; counts: Record<string, number> }> {
     return { items: await this.notify.failed(0, 499), counts: await this.notify.counts() };
+  }
+
+  @Get('dry-run')
+  @Roles('lead')
+  @ApiOperation({
+    summary:
+      "Notifications of drill incidents recorded instead of sent (lead, admin), newest first: the drill's escalations stay visible and counted",
+  })
+  async dryRun(): Promise<{ items: DryRunNotification[]; total: number }> {
+    return this.notify.dryRuns(500);
   }
 }

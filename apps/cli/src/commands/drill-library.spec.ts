@@ -24,6 +24,14 @@ const PARSERS: Record<string, Record<string, string>> = {
   'ssh-bruteforce-ward-benign': { 'ward-syslog': 'linux_auth' },
   'fortigate-policy-tamper': { 'fw-syslog': 'fortigate' },
   'fortigate-policy-tamper-benign': { 'fw-syslog': 'fortigate' },
+  'vpn-admin-abroad': { 'fw-syslog': 'fortigate' },
+  'ward-firewall-silent': { 'fw-syslog': 'fortigate' },
+  'ward-firewall-silent-benign': { 'fw-syslog': 'fortigate' },
+  'vpn-admin-abroad-benign': { 'fw-syslog': 'fortigate' },
+  'vms-credential-stuffing': { 'vms-syslog': 'cef' },
+  'vms-credential-stuffing-benign': { 'vms-syslog': 'cef' },
+  'ransomware-precursors-windows': { 'win-syslog': 'windows_json' },
+  'ransomware-precursors-windows-benign': { 'win-syslog': 'windows_json' },
 };
 
 function load(f: string): { scenario: Scenario; sha256: string } {
@@ -94,5 +102,27 @@ describe('drill starter library (offline: parsers + detector engine)', () => {
       // The accepted login reached the engine but nothing fired after it: telemetry.
       ['brute-then-success', 'missed', 'telemetry'],
     ]);
+  });
+  it('the silence pair depends on the threshold: a shorter one breaks the twin, none misses the attack', () => {
+    const go = (f: string, silentAfterMs: number) => {
+      const { scenario, sha256 } = load(f);
+      const engine = loadRuleSet({ paths: [path.join(root, 'rules')], pipeline: 'citysoc' }).engine;
+      return runOffline(scenario, sha256, engine, {
+        seed: 7,
+        startMs: Date.parse('2026-11-27T02:00:00Z'),
+        runId: 'd-OFFLINE3',
+        grouping,
+        silentAfterMs,
+      }).scorecard;
+    };
+    // The twin's 5-minute lulls against a 4-minute threshold: six silences while the run is active.
+    const twin = go('ward-firewall-silent-benign.yaml', 240_000);
+    expect(twin.result).toBe('fail');
+    expect(twin.noise.must_not_fire_violations.map((v) => [v.rule, v.count])).toEqual([
+      ['4d0a2fe0-8673-4613-969f-5106fb905550', 6],
+    ]);
+    // Silence reporting off: the attack is missed (only the silence can reveal it).
+    const off = go('ward-firewall-silent.yaml', 0);
+    expect(off.expectations.map((e) => [e.id, e.status])).toEqual([['source-silent', 'missed']]);
   });
 });

@@ -9,22 +9,31 @@ import {
   unitPathOf,
 } from '@citysoc/incidents';
 import {
-  FlowExporter,
-  formatSyslog,
-  markDrillEvent,
-  plan,
-  PROTO_NUMBER,
-  scoreRun,
-  tagsToAttack,
+  exporterFor,
+  type FlowExporter,
+  flowRecord,
   type FlowSourceDef,
+  type SyslogSourceDef,
+  markDrillEvent,
   type ObservedAlert,
   type ObservedIncident,
+  parseDuration,
+  plan,
+  renderSyslog,
   type Scenario,
   type Scorecard,
-  type SyslogSourceDef,
+  scoreRun,
+  tagsToAttack,
 } from '@citysoc/drills';
 import { parseSyslog } from '@citysoc/syslog';
 import { type DetectionEngine } from '../../../detector/src/engine';
+import { sourceHealthEvent } from '../../../collector/src/sources/syslog/monitor';
+import { SilenceWatch, type SourcePolicy } from '../../../collector/src/sources/syslog/policy';
+
+/** The collector's default CITYSOC_SYSLOG_SILENT_SECONDS. */
+const DEFAULT_SILENT_AFTER_MS = 900_000;
+/** The live runner's --ci settle period: how long a run with nothing to wait for stays active. */
+const SETTLE_MS = 10_000;
 
 export interface OfflineOptions {
   seed: number;
@@ -33,6 +42,12 @@ export interface OfflineOptions {
   startMs: number;
   runId: string;
   grouping?: GroupingPolicy;
+  /**
+   * The collector's silence threshold for the runner's address (CITYSOC_SYSLOG_SILENT_SECONDS; default
+   * 900 s; 0 = off): the collector's SilenceWatch runs on the virtual clock and its source-silent events go
+   * through the engine like the live collector's, for as long as the run is active.
+   */
+  silentAfterMs?: number;
 }
 
 export interface OfflineResult {
@@ -99,20 +114,27 @@ export function runOffline(
       }
     }
   };
+  // Every drill sender is 127.0.0.1 here, one unregistered source for the collector, as on a lab runner.
+  const sender: SourcePolicy = {
+    name: '127.0.0.1',
+    registered: false,
+    timezone: 'Asia/Ho_Chi_Minh',
+    silentAfterMs: opts.silentAfterMs ?? DEFAULT_SILENT_AFTER_MS,
+  };
+  const silence = new SilenceWatch([], opts.startMs);
+  const silentCheck = (now: number) => {
+    for (const s of silence.check(now)) {
+      const at = s.lastSeenMs + sender.silentAfterMs;
+      detect(sourceHealthEvent(sender, sender.name, 'source-silent', s.lastSeenMs, at, s.drill), at);
+    }
+  };
   for (const item of tl.items) {
     const t = opts.startMs + item.atMs;
-    const src = scenario.sources[item.source]!;
     if (item.kind === 'syslog') {
-      const s = src as SyslogSourceDef;
-      const text = formatSyslog(item.line!, t, {
-        format: s.format,
-        timeZone: s.tz ?? 'Asia/Ho_Chi_Minh',
-        hostname: tl.hostnames[item.source]!,
-        facility: s.facility ?? 1,
-        severity: s.severity ?? 6,
-        ...(s.app ? { app: s.app } : {}),
-        runId: opts.runId,
-      });
+      silentCheck(t);
+      silence.seen(sender, t, opts.runId);
+      const s = scenario.sources[item.source] as SyslogSourceDef;
+      const text = renderSyslog(scenario, tl, item, t, opts.runId);
       const raw = Buffer.from(text);
       const r = parseSyslog(raw, {
         senderIp: '127.0.0.1',
@@ -133,36 +155,15 @@ export function runOffline(
       detect(r.event, t);
     } else {
       const f = item.flow!;
-      const s = src as FlowSourceDef;
       let ex = exporters.get(item.source);
       if (!ex) {
-        ex = new FlowExporter({
-          version: s.version,
-          domain: s.observation_domain ?? 0,
-          bootMs: opts.startMs - 3_600_000,
-        });
+        ex = exporterFor(scenario.sources[item.source] as FlowSourceDef, opts.startMs - 3_600_000);
         exporters.set(item.source, ex);
         caches.set(item.source, new MemoryTemplateCache());
       }
       // Exporters report a flow when it ends.
       const exportMs = t + f.durationMs;
-      for (const d of ex.encode(
-        [
-          {
-            src: f.src,
-            dst: f.dst,
-            sport: f.sport,
-            dport: f.dport,
-            proto: PROTO_NUMBER[f.proto],
-            packets: f.packets,
-            bytes: f.bytes,
-            startMs: t,
-            endMs: exportMs,
-            tcpFlags: f.tcpFlags,
-          },
-        ],
-        exportMs,
-      )) {
+      for (const d of ex.encode([flowRecord(f, t, exportMs)], exportMs)) {
         const res = decodeDatagram(
           d,
           { exporter: '127.0.0.1', receivedAt: new Date(exportMs) },
@@ -178,6 +179,10 @@ export function runOffline(
     }
   }
   const endMs = opts.startMs + tl.durationMs;
+  // The live run stays registered while it waits for its detections (up to the last deadline) or, with
+  // nothing to wait for, for the settle period; after that a silent drill sender is not reported.
+  const deadlines = (scenario.expect.detections ?? []).map((d) => parseDuration(d.deadline ?? '10m'));
+  silentCheck(endMs + (deadlines.length > 0 ? Math.max(...deadlines) : SETTLE_MS));
   const scorecard = scoreRun({
     scenario,
     sha256,

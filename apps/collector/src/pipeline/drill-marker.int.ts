@@ -155,3 +155,86 @@ describe('collector drill marking (issue 9)', () => {
     });
   });
 });
+
+/**
+ * A drill's silence (the "ward firewall goes silent" scenario) on a real collector: the source-silent event
+ * is marked for the running run whose frame came last; once that run is finished, its sender falling
+ * silent is not reported at all; a real frame coming last gives a real event.
+ */
+describe('collector silence events and drills (issue 9)', () => {
+  jest.setTimeout(60_000);
+  const prefix = uniquePrefix();
+  let app: INestApplicationContext;
+  let svc: CollectorService;
+  let bus: Bus;
+  let registry: DrillRunRegistry;
+  const ports: Record<string, number> = {};
+
+  const record = (runId: string, port: number): DrillRunRecord => {
+    const now = Date.now();
+    return {
+      runId,
+      scenario: 'ward-firewall-silent',
+      scenarioSha256: 'abc',
+      syslog: [{ transport: 'udp', address: '127.0.0.1', port }],
+      exporters: [],
+      window: { start: new Date(now - 1000).toISOString(), end: new Date(now + 3_600_000).toISOString() },
+      status: 'running',
+      registeredAt: new Date(now).toISOString(),
+      registeredBy: 'test',
+      seed: 1,
+      speed: 1,
+      updatedAt: new Date(now).toISOString(),
+    };
+  };
+
+  const silences = async () =>
+    (await docs(prefix)).filter(
+      (x) => x.event.action === 'source-silent' && x.citysoc?.['syslog_source' as never] !== undefined,
+    );
+
+  beforeAll(async () => {
+    bus = await openBus(testBusSettings(prefix), 'drill-silence-test');
+    registry = await DrillRunRegistry.open(bus);
+    for (const k of ['a', 'b', 'real']) ports[k] = await freePort();
+    await registry.register(record('d-SILENTA1', ports.a!));
+    await registry.register(record('d-SILENTB1', ports.b!));
+    ({ app, svc } = await startCollector(prefix, {
+      CITYSOC_SYSLOG_UDP_PORT: '0',
+      CITYSOC_SYSLOG_SILENT_SECONDS: '2',
+    }));
+  }, 30_000);
+
+  afterAll(async () => {
+    await app?.close();
+    await bus?.close();
+    await cleanupStreams(prefix);
+  });
+
+  it('marks the silence of a running drill, drops it once the run finished, and keeps a real one real', async () => {
+    // 1. The running drill A sent last: its silence is A's.
+    await udpFrom(ports.a!, svc.ports.udp!, ['<13>1 - fw-ward7 app - - - drill traffic']);
+    const first = await waitFor(async () => (await silences())[0], 'a source-silent event');
+    expect(first.labels?.drill).toBe('d-SILENTA1');
+    expect(isDrill(first)).toBe(true);
+
+    // 2. Drill B sends, then finishes: the sender going quiet afterwards is not reported.
+    await udpFrom(ports.b!, svc.ports.udp!, ['<13>1 - fw-ward7 app - - - last drill line']);
+    await waitFor(
+      async () => (await docs(prefix)).find((x) => x.message === 'last drill line'),
+      'the drill line on EVENTS',
+    );
+    await registry.finish('d-SILENTB1', 'finished');
+    await new Promise((r) => setTimeout(r, 4500));
+    expect((await silences()).length).toBe(1);
+
+    // 3. A real frame comes last: a real silence event.
+    await udpFrom(ports.real!, svc.ports.udp!, ['<13>1 - fw-ward7 app - - - real traffic']);
+    const second = await waitFor(async () => {
+      const s = await silences();
+      return s.length >= 2 ? s[1] : undefined;
+    }, 'a second source-silent event');
+    expect(second.labels?.drill).toBeUndefined();
+    expect(isDrill(second)).toBe(false);
+  });
+});

@@ -117,9 +117,23 @@ export class DrillMarker {
     sender: { transport: Transport; address: string; port?: number; domain?: number },
     receivedAt: Date,
   ): boolean {
-    if (this.allocations.length === 0) return false;
+    return this.runOf(sender, receivedAt) !== undefined;
+  }
+
+  /** The run a record from this sender belongs to (for frames that never became an event). */
+  runOf(
+    sender: { transport: Transport; address: string; port?: number; domain?: number },
+    receivedAt: Date,
+  ): string | undefined {
+    if (this.allocations.length === 0) return undefined;
     this.refreshIfStale();
-    return this.allocations.length > 0 && isDrillRecord(this.allocations, sender, receivedAt) !== undefined;
+    return isDrillRecord(this.allocations, sender, receivedAt);
+  }
+
+  /** A run still sending or waiting for its detections (running, inside its window). */
+  isActive(runId: string): boolean {
+    const r = this.runs.get(runId);
+    return r !== undefined && r.status === 'running' && Date.parse(r.window.end) >= this.now();
   }
 
   private lastRefresh = 0;

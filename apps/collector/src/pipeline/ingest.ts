@@ -169,7 +169,10 @@ export class SyslogIngest {
     const origin: FrameMeta = senderIp === meta.senderIp ? meta : { ...meta, senderIp };
     const policy = this.sources.lookup(senderIp);
     this.metrics.received.inc({ component }, n);
-    this.monitor?.seen(policy, senderIp);
+    const sender = { transport: meta.transport, address: senderIp, port: meta.senderPort };
+    // One sender per read, so one drill attribution: the silence watch must know whether the last frame
+    // (parsed or not) was a drill's, or a finished drill would later raise a real "source went silent".
+    this.monitor?.seen(policy, senderIp, this.drills?.runOf(sender, meta.receivedAt));
     const waits: Array<Promise<Failed>> = [];
     if (frames.length > 0) {
       let bytes = 0;
@@ -197,7 +200,7 @@ export class SyslogIngest {
             waits.push(settled(this.deadLetter(raw, result.code, result.reason, origin, id)));
             continue;
           }
-          json = this.finish(result.event, policy, senderIp, meta);
+          json = this.finish(result.event, policy, senderIp, sender, meta);
         } catch (err) {
           // A parser or enrichment bug must not lose the frame: it is kept with its raw bytes for a replay.
           const reason = `collector failed on this frame: ${err instanceof Error ? err.message : String(err)}`;
@@ -222,16 +225,17 @@ export class SyslogIngest {
   }
 
   /** Source name, units, skew and drill marking of a parsed event, serialized. */
-  private finish(parsed: EcsEvent, policy: SourcePolicy, senderIp: string, meta: FrameMeta): string {
+  private finish(
+    parsed: EcsEvent,
+    policy: SourcePolicy,
+    senderIp: string,
+    sender: { transport: FrameMeta['transport']; address: string; port?: number },
+    meta: FrameMeta,
+  ): string {
     this.monitor?.skewOf(policy, parsed, meta.receivedAt, meta.inputName);
     if (policy.registered) (parsed.citysoc ??= {}).source_name = policy.name;
     attachUnits(parsed, this.units, senderIp);
-    const event =
-      this.drills?.mark(
-        parsed,
-        { transport: meta.transport, address: senderIp, port: meta.senderPort },
-        meta.receivedAt,
-      ) ?? parsed;
+    const event = this.drills?.mark(parsed, sender, meta.receivedAt) ?? parsed;
     return JSON.stringify(event);
   }
 

@@ -126,8 +126,11 @@ export function alertSearchBody(q: AlertQuery): SearchBody {
   if (q.level) filter.push({ term: { 'rule.level': q.level } });
   if (q.entity) filter.push({ term: { entity: q.entity } });
   if (q.scope !== undefined) filter.push(unitScopeClause(q.scope, 'event.citysoc'));
+  // Drill alerts also live in the drill namespace; the label decides, as in the SQLite store.
+  const drilled = { exists: { field: 'event.labels.drill' } };
+  if (q.drill === 'only') filter.push(drilled);
   return {
-    query: { bool: { filter } },
+    query: { bool: { filter, ...(q.drill === 'exclude' ? { must_not: [drilled] } : {}) } },
     sort: [TS_SORT, { id: { order: 'desc' } }],
     size: limit + 1,
     track_total_hits: MAX_TRACKED_HITS,

@@ -1,3 +1,4 @@
+import { drillRunOf } from '@citysoc/drills';
 import { type Alert, type EcsEvent } from '@citysoc/ecs';
 import { existsSync, statSync } from 'node:fs';
 import {
@@ -21,7 +22,8 @@ import {
   validateAggregate,
 } from './db';
 
-const MIGRATIONS = [
+/** Exported for the migration test (drill column backfill). */
+export const EVENT_STORE_MIGRATIONS = [
   `CREATE TABLE events (
      id TEXT PRIMARY KEY,
      ts INTEGER NOT NULL,
@@ -42,6 +44,14 @@ const MIGRATIONS = [
    );
    CREATE INDEX alerts_ts ON alerts (ts, id);
    CREATE INDEX alerts_rule ON alerts (rule_id, ts);`,
+  // Drill data apart (issue 9): the run id of a drill-marked event or alert (labels.drill, set only by the
+  // collectors from a registered allocation), NULL for real data. Filled from the documents already stored.
+  `ALTER TABLE events ADD COLUMN drill TEXT;
+   ALTER TABLE alerts ADD COLUMN drill TEXT;
+   UPDATE events SET drill = json_extract(doc, '$.labels.drill') WHERE json_type(doc, '$.labels.drill') = 'text';
+   UPDATE alerts SET drill = json_extract(doc, '$.event.labels.drill') WHERE json_type(doc, '$.event.labels.drill') = 'text';
+   CREATE INDEX events_drill ON events (drill) WHERE drill IS NOT NULL;
+   CREATE INDEX alerts_drill ON alerts (drill) WHERE drill IS NOT NULL;`,
 ];
 
 /** The embedded event store: one SQLite file, FTS5 for full text, JSON documents for field filters. */
@@ -52,13 +62,13 @@ export class SqliteEventStore implements EventStore {
   private readonly insertFtsStmt;
 
   constructor(private readonly file: string) {
-    this.db = openDatabase(file, MIGRATIONS);
+    this.db = openDatabase(file, EVENT_STORE_MIGRATIONS);
     this.insertEventStmt = this.db.prepare(
-      'INSERT OR IGNORE INTO events (id, ts, ingested, message, doc) VALUES (?, ?, ?, ?, ?)',
+      'INSERT OR IGNORE INTO events (id, ts, ingested, message, doc, drill) VALUES (?, ?, ?, ?, ?, ?)',
     );
     this.insertFtsStmt = this.db.prepare('INSERT INTO events_fts (rowid, message) VALUES (?, ?)');
     this.insertAlertStmt = this.db.prepare(
-      'INSERT OR IGNORE INTO alerts (id, ts, rule_id, level, entity, doc) VALUES (?, ?, ?, ?, ?, ?)',
+      'INSERT OR IGNORE INTO alerts (id, ts, rule_id, level, entity, doc, drill) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
   }
 
@@ -76,6 +86,7 @@ export class SqliteEventStore implements EventStore {
           now,
           e.message ?? null,
           JSON.stringify(doc),
+          drillRunOf(e) ?? null,
         );
         if (r.changes === 1 && e.message) this.insertFtsStmt.run(r.lastInsertRowid, foldForSearch(e.message));
         n += r.changes;
@@ -190,6 +201,7 @@ export class SqliteEventStore implements EventStore {
           a.rule.level,
           a.entity,
           JSON.stringify(a),
+          drillRunOf(a) ?? null,
         ).changes;
       }
       return n;
@@ -222,6 +234,8 @@ export class SqliteEventStore implements EventStore {
       where.push('entity = ?');
       args.push(q.entity);
     }
+    if (q.drill === 'exclude') where.push('drill IS NULL');
+    else if (q.drill === 'only') where.push('drill IS NOT NULL');
     if (q.scope !== undefined) {
       const sc = unitScopeJson(q.scope, 'doc', '$.event.citysoc');
       where.push(sc.sql);

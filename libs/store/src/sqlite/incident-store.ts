@@ -239,8 +239,23 @@ const SORTS = {
   priority: 'priority DESC, created_at DESC, id DESC',
 } as const;
 
-/** SQL condition for KPI and SLA statistics: pure drill incidents out, mixed ones (real) in. */
-export const REAL_INCIDENTS_SQL = 'citysoc_is_drill(incidents.tags) = 0';
+/**
+ * THE SQL condition for KPI and SLA statistics: pure drill incidents out, mixed ones (real) in. It calls
+ * libs/drills isDrill through the SQLite function citysoc_is_drill, so SQL and code share one tested rule.
+ * `alias` is the incidents table's name in the query. Every statistic over incidents uses it: a guard test
+ * (libs/store/src/sqlite/drill-filter.spec.ts) fails on an aggregate over incidents that does not.
+ */
+export function realIncidentsSql(alias = 'incidents'): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(alias)) throw new Error(`bad table alias ${alias}`);
+  return `citysoc_is_drill(${alias}.tags) = 0`;
+}
+/** The same for queries that name the table `incidents`. */
+export const REAL_INCIDENTS_SQL = realIncidentsSql();
+/** The complement, for the drill-only counters kept next to the real ones (visible, never mixed in). */
+export function drillIncidentsSql(alias = 'incidents'): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(alias)) throw new Error(`bad table alias ${alias}`);
+  return `citysoc_is_drill(${alias}.tags) = 1`;
+}
 
 /** Incidents: grouping is a read-modify-write, so it runs in one IMMEDIATE transaction per alert. */
 export class SqliteIncidentStore {

@@ -113,6 +113,15 @@ function decode(fields: Readonly<SyslogFields>, event: EcsEvent, ctx: DecodeCont
   if (kv.tranip !== undefined && kv.tranip !== '0.0.0.0')
     setNat(event, 'destination', kv.tranip, toPort(kv.tranport));
   addRelatedIp(event, kv.remip);
+  // SSL-VPN events (tunnel-up, ssl-login-*) name the connecting client only as remip: it is the source of
+  // the login, which rules about where a VPN login comes from need. IPsec remip stays a peer, not a source.
+  if (
+    event.source === undefined &&
+    kv.remip !== undefined &&
+    kv.subtype === 'vpn' &&
+    (kv.tunneltype?.startsWith('ssl') === true || action?.startsWith('ssl-') === true)
+  )
+    setAddr(event, 'source', kv.remip, toPort(kv.remport));
   if (kv.proto !== undefined) transport(event, kv.proto);
   const user = kv.user ?? kv.srcuser;
   if (user !== undefined && user !== '' && user !== 'N/A') {

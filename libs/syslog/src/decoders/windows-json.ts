@@ -28,6 +28,46 @@ function flatStrings(o: unknown): Record<string, string | undefined> {
   return out;
 }
 
+/** NXLog im_msvistalog fields that describe the record, not the event's own EventData. */
+const NXLOG_ENVELOPE = new Set([
+  'EventTime',
+  'EventReceivedTime',
+  'Hostname',
+  'Keywords',
+  'EventType',
+  'SeverityValue',
+  'Severity',
+  'EventID',
+  'SourceName',
+  'ProviderName',
+  'ProviderGuid',
+  'Version',
+  'Task',
+  'OpcodeValue',
+  'Opcode',
+  'RecordNumber',
+  'ActivityID',
+  'ExecutionProcessID',
+  'ExecutionThreadID',
+  'ProcessID',
+  'ThreadID',
+  'Channel',
+  'Category',
+  'Message',
+  'SourceModuleName',
+  'SourceModuleType',
+  'Domain',
+  'AccountName',
+  'UserID',
+  'AccountType',
+]);
+
+function withoutEnvelope(d: Record<string, string | undefined>): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(d)) if (!NXLOG_ENVELOPE.has(k)) out[k] = v;
+  return out;
+}
+
 function decode(fields: Readonly<SyslogFields>, event: EcsEvent, ctx: DecodeContext): boolean {
   const s = fields.msgPart;
   const open = s.indexOf('{');
@@ -46,7 +86,8 @@ function decode(fields: Readonly<SyslogFields>, event: EcsEvent, ctx: DecodeCont
   let message: string | undefined;
   let ts: number | undefined;
   const wl = doc.winlog as Record<string, unknown> | undefined;
-  if (wl !== null && typeof wl === 'object' && str(wl.event_id) !== undefined) {
+  const winlogbeat = wl !== null && typeof wl === 'object' && str(wl.event_id) !== undefined;
+  if (winlogbeat) {
     const keywords = Array.isArray(wl.keywords) ? (wl.keywords as unknown[]) : [];
     const recordId = toInt(str(wl.record_id));
     w = {
@@ -90,6 +131,14 @@ function decode(fields: Readonly<SyslogFields>, event: EcsEvent, ctx: DecodeCont
   claimEndpoints(event);
   observer(event, 'Microsoft', 'Windows', 'host');
   mapWindowsEvent(event, w);
+  // The EventData names as Windows wrote them (Elastic's winlog.event_data.*): Sigma's Windows rules read
+  // these names (CommandLine, Image, ServiceName …) through the pipeline; without them no SigmaHQ
+  // process_creation rule could ever match a forwarded event.
+  const eventData = winlogbeat ? w.data : withoutEnvelope(w.data);
+  const kept: Record<string, string> = {};
+  for (const [k, v] of Object.entries(eventData)) if (v !== undefined && v !== '') kept[k] = v;
+  if (Object.keys(kept).length > 0)
+    ((event as Record<string, unknown>).winlog as Record<string, unknown>).event_data = kept;
   if (w.recordId !== undefined) (event.event as Record<string, unknown>).sequence = w.recordId;
   if (ts !== undefined && !Number.isNaN(ts)) setTimestamp(event, ts);
   if (message !== undefined && message !== '') event.message = message;

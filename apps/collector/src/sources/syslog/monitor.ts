@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { type BusNames, type JetStreamPublisher, type Logger } from '@citysoc/bus';
 import { type EcsEvent, stableId } from '@citysoc/ecs';
+import { markDrillEvent } from '@citysoc/drills';
 import { type ComponentMetrics } from '@citysoc/observability';
 import { SilenceWatch, type SourcePolicy, type SourceRegistry } from './policy';
 
@@ -36,7 +37,7 @@ export class SourceMonitor {
      * In a worker other than the first (CITYSOC_COLLECTOR_WORKERS > 1), sightings are relayed to worker 0,
      * which alone judges silence: a source's connection lands on one worker and the others never see it.
      */
-    private readonly relay?: (senderIp: string) => void,
+    private readonly relay?: (senderIp: string, drill?: string) => void,
   ) {
     const registers = [metrics.registry];
     this.skew = new Gauge({
@@ -82,7 +83,7 @@ export class SourceMonitor {
     return name;
   }
 
-  private readonly relayed = new Map<string, number>();
+  private readonly relayed = new Map<string, { at: number; drill: string | undefined }>();
 
   /** Starts the periodic silence check (every quarter of the shortest threshold, 1 s to 60 s). */
   start(): void {
@@ -101,27 +102,32 @@ export class SourceMonitor {
     if (this.timer) clearInterval(this.timer);
   }
 
-  /** A frame arrived from this source (parsed or not: a source sending garbage is not silent). */
-  seen(policy: SourcePolicy, senderIp: string): void {
+  /**
+   * A frame arrived from this source (parsed or not: a source sending garbage is not silent). `drill` is the
+   * run the frame was attributed to, if any.
+   */
+  seen(policy: SourcePolicy, senderIp: string, drill?: string): void {
     if (this.relay) {
-      // At most one relay per source and second: enough for thresholds measured in seconds.
+      // At most one relay per source and second (enough for thresholds measured in seconds), but always when
+      // the frame's drill attribution changes: worker 0 must know whose frame came last.
       if (policy.silentAfterMs <= 0) return;
       const now = this.now();
-      if (now - (this.relayed.get(policy.name) ?? 0) < 1000) return;
+      const last = this.relayed.get(policy.name);
+      if (last && now - last.at < 1000 && last.drill === drill) return;
       if (this.relayed.size >= 10_000) this.relayed.clear();
-      this.relayed.set(policy.name, now);
-      this.relay(senderIp);
+      this.relayed.set(policy.name, { at: now, drill });
+      this.relay(senderIp, drill);
       return;
     }
-    if (this.watch.seen(policy, this.now())) {
+    if (this.watch.seen(policy, this.now(), drill)) {
       this.silent.set({ source: this.label(policy.name) }, 0);
-      void this.publish(policy, senderIp, 'source-resumed', undefined);
+      void this.publish(policy, senderIp, 'source-resumed', undefined, drill);
     }
   }
 
   /** A sighting relayed from another worker. */
-  seenElsewhere(senderIp: string): void {
-    this.seen(this.registry.lookup(senderIp), senderIp);
+  seenElsewhere(senderIp: string, drill?: string): void {
+    this.seen(this.registry.lookup(senderIp), senderIp, drill);
   }
 
   /** Records event time − receive time when the message carried its own timestamp. */
@@ -134,11 +140,28 @@ export class SourceMonitor {
     this.skewHist.observe({ component }, Math.abs(s));
   }
 
+  /**
+   * Which drill runs are still running (the collector's DrillMarker). A source whose last frame belonged to
+   * a running drill goes silent as part of it: the event is marked for that run. When the run is over, the
+   * drill sender falling silent is the end of the exercise, not news: no event.
+   */
+  drills?: { isActive(runId: string): boolean };
+
   async check(): Promise<void> {
     const now = this.now();
-    for (const { policy, lastSeenMs } of this.watch.check(now)) {
+    for (const { policy, lastSeenMs, drill } of this.watch.check(now)) {
+      if (drill !== undefined && this.drills?.isActive(drill) !== true) {
+        this.logger.log(`syslog source ${policy.name} silent after drill run ${drill} ended: not reported`);
+        continue;
+      }
       this.silent.set({ source: this.label(policy.name) }, 1);
-      await this.publish(policy, policy.registered ? undefined : policy.name, 'source-silent', lastSeenMs);
+      await this.publish(
+        policy,
+        policy.registered ? undefined : policy.name,
+        'source-silent',
+        lastSeenMs,
+        drill,
+      );
     }
   }
 
@@ -147,41 +170,9 @@ export class SourceMonitor {
     ip: string | undefined,
     action: 'source-silent' | 'source-resumed',
     lastSeenMs: number | undefined,
+    drill: string | undefined,
   ): Promise<void> {
-    const now = new Date(this.now());
-    const silent = action === 'source-silent';
-    const message = silent
-      ? `syslog source ${policy.name} sent nothing for ${Math.round((now.getTime() - (lastSeenMs ?? 0)) / 1000)} s (threshold ${policy.silentAfterMs / 1000} s)`
-      : `syslog source ${policy.name} is sending again`;
-    const event: EcsEvent = {
-      '@timestamp': now.toISOString(),
-      event: {
-        id: stableId('ev', COLLECTOR_PROGRAM, action, policy.name, now.getTime()),
-        created: now.toISOString(),
-        kind: 'event',
-        category: ['host'],
-        type: ['info'],
-        action,
-        outcome: silent ? 'failure' : 'success',
-        module: 'syslog',
-        dataset: 'syslog.health',
-        severity: silent ? 4 : 6,
-      },
-      message,
-      observer: { vendor: 'citysoc', product: 'collector', type: 'log-collector' },
-      process: { name: COLLECTOR_PROGRAM },
-      ...(ip ? { host: { ip: [ip] }, related: { ip: [ip] } } : {}),
-      citysoc: {
-        input: { name: 'collector', transport: 'internal' },
-        parser: 'collector',
-        syslog_source: {
-          name: policy.name,
-          registered: policy.registered,
-          silent_after_seconds: policy.silentAfterMs / 1000,
-          ...(lastSeenMs !== undefined ? { last_seen: new Date(lastSeenMs).toISOString() } : {}),
-        },
-      },
-    } as unknown as EcsEvent;
+    const event = sourceHealthEvent(policy, ip, action, lastSeenMs, this.now(), drill);
     try {
       await this.publisher.publish({
         subject: this.names.eventsSubject('syslog', 'health'),
@@ -189,7 +180,56 @@ export class SourceMonitor {
         msgId: event.event.id,
       });
     } catch (err) {
-      this.logger.error(`could not publish ${action} for ${policy.name}: ${String(err)}`);
+      this.logger.error(`could not publish ${event.event.action} for ${policy.name}: ${String(err)}`);
     }
   }
+}
+
+/**
+ * The collector's `source-silent` / `source-resumed` health event (pure; the drill offline evaluator builds
+ * the same). Marked for the drill run whose frame came last, so a drill's silence stays a drill's.
+ */
+export function sourceHealthEvent(
+  policy: SourcePolicy,
+  ip: string | undefined,
+  action: 'source-silent' | 'source-resumed',
+  lastSeenMs: number | undefined,
+  nowMs: number,
+  drill?: string,
+): EcsEvent {
+  const now = new Date(nowMs);
+  const silent = action === 'source-silent';
+  const message = silent
+    ? `syslog source ${policy.name} sent nothing for ${Math.round((now.getTime() - (lastSeenMs ?? 0)) / 1000)} s (threshold ${policy.silentAfterMs / 1000} s)`
+    : `syslog source ${policy.name} is sending again`;
+  const event: EcsEvent = {
+    '@timestamp': now.toISOString(),
+    event: {
+      id: stableId('ev', COLLECTOR_PROGRAM, action, policy.name, now.getTime()),
+      created: now.toISOString(),
+      kind: 'event',
+      category: ['host'],
+      type: ['info'],
+      action,
+      outcome: silent ? 'failure' : 'success',
+      module: 'syslog',
+      dataset: 'syslog.health',
+      severity: silent ? 4 : 6,
+    },
+    message,
+    observer: { vendor: 'citysoc', product: 'collector', type: 'log-collector' },
+    process: { name: COLLECTOR_PROGRAM },
+    ...(ip ? { host: { ip: [ip] }, related: { ip: [ip] } } : {}),
+    citysoc: {
+      input: { name: 'collector', transport: 'internal' },
+      parser: 'collector',
+      syslog_source: {
+        name: policy.name,
+        registered: policy.registered,
+        silent_after_seconds: policy.silentAfterMs / 1000,
+        ...(lastSeenMs !== undefined ? { last_seen: new Date(lastSeenMs).toISOString() } : {}),
+      },
+    },
+  } as unknown as EcsEvent;
+  return drill !== undefined ? markDrillEvent(event, drill) : event;
 }

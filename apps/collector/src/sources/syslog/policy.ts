@@ -269,7 +269,10 @@ export class SourceRegistry {
  * Registered sources are expected from the start; unregistered ones once they have been heard.
  */
 export class SilenceWatch {
-  private readonly last = new Map<string, { at: number; policy: SourcePolicy; silent: boolean }>();
+  private readonly last = new Map<
+    string,
+    { at: number; policy: SourcePolicy; silent: boolean; drill?: string }
+  >();
 
   constructor(
     registered: readonly SourcePolicy[],
@@ -280,29 +283,35 @@ export class SilenceWatch {
       if (p.silentAfterMs > 0) this.last.set(p.name, { at: now, policy: p, silent: false });
   }
 
-  /** Records a message; returns true when the source had been reported silent (it resumed). */
-  seen(policy: SourcePolicy, now: number): boolean {
+  /**
+   * Records a message; returns true when the source had been reported silent (it resumed). `drill` is the
+   * drill run the message was attributed to (undefined for real traffic): a source whose last message was a
+   * drill's goes silent as part of that drill.
+   */
+  seen(policy: SourcePolicy, now: number, drill?: string): boolean {
     if (policy.silentAfterMs <= 0) return false;
     const s = this.last.get(policy.name);
     if (s) {
       s.at = now;
+      s.drill = drill;
       if (s.silent) {
         s.silent = false;
         return true;
       }
       return false;
     }
-    if (this.last.size < this.maxTracked) this.last.set(policy.name, { at: now, policy, silent: false });
+    if (this.last.size < this.maxTracked)
+      this.last.set(policy.name, { at: now, policy, silent: false, ...(drill ? { drill } : {}) });
     return false;
   }
 
-  /** Sources that just went silent (each reported once per silence). */
-  check(now: number): Array<{ policy: SourcePolicy; lastSeenMs: number }> {
-    const out: Array<{ policy: SourcePolicy; lastSeenMs: number }> = [];
+  /** Sources that just went silent (each reported once per silence), with the drill run of their last message. */
+  check(now: number): Array<{ policy: SourcePolicy; lastSeenMs: number; drill?: string }> {
+    const out: Array<{ policy: SourcePolicy; lastSeenMs: number; drill?: string }> = [];
     for (const s of this.last.values())
       if (!s.silent && now - s.at >= s.policy.silentAfterMs) {
         s.silent = true;
-        out.push({ policy: s.policy, lastSeenMs: s.at });
+        out.push({ policy: s.policy, lastSeenMs: s.at, ...(s.drill ? { drill: s.drill } : {}) });
       }
     return out;
   }
