@@ -46,6 +46,12 @@ export function Dialog({
   children: ReactNode;
 }) {
   const ref = useRef<HTMLDivElement>(null);
+  // The parent passes a new onClose on every render; the focus effect below must run once per opening, or a
+  // re-render of the page behind (a live update, a refetch) moved focus back to the first field mid-typing.
+  const onCloseRef = useRef(onClose);
+  useLayoutEffect(() => {
+    onCloseRef.current = onClose;
+  }, [onClose]);
   // A layout effect focuses the first field before the browser handles the next key: with a passive effect,
   // a fast typist's first keystrokes after opening the dialog went to the element behind it.
   useLayoutEffect(() => {
@@ -56,7 +62,7 @@ export function Dialog({
     const onKey = (e: KeyboardEvent) => {
       if (e.key === 'Escape') {
         e.stopPropagation();
-        onClose();
+        onCloseRef.current();
       } else if (e.key === 'Tab' && el) {
         const items = [
           ...el.querySelectorAll<HTMLElement>('input, textarea, select, button, a[href], [tabindex="0"]'),
@@ -78,7 +84,7 @@ export function Dialog({
       el?.removeEventListener('keydown', onKey);
       prev?.focus();
     };
-  }, [onClose]);
+  }, []);
   return (
     <div className="backdrop">
       <div
