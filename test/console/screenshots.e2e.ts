@@ -78,13 +78,19 @@ d('console screenshots', () => {
       const grid = page.locator('[data-testid="technique-grid"]');
       await page.goto(`${pipeline.apiUrl}/attack`);
       await grid.locator('.tname').first().waitFor();
-      await grid.scrollIntoViewIfNeeded();
-      await page.screenshot({ path: path.join(OUT, `attack-techniques-${w}x${h}.png`) });
+      // At 1920×1080 the first screen of each page already shows the technique grid and the Evidence section.
+      const belowFold = h < 1080;
+      if (belowFold) {
+        await grid.scrollIntoViewIfNeeded();
+        await page.screenshot({ path: path.join(OUT, `attack-techniques-${w}x${h}.png`) });
+      }
       await page.goto(`${pipeline.apiUrl}/incidents/${evidenceOn}`);
       await page.waitForSelector('[data-testid="evidence"] q');
       await page.screenshot({ path: path.join(OUT, `incident-${w}x${h}.png`), fullPage: false });
-      await page.locator('[data-testid="evidence"]').scrollIntoViewIfNeeded();
-      await page.screenshot({ path: path.join(OUT, `incident-evidence-${w}x${h}.png`) });
+      if (belowFold) {
+        await page.locator('[data-testid="evidence"]').scrollIntoViewIfNeeded();
+        await page.screenshot({ path: path.join(OUT, `incident-evidence-${w}x${h}.png`) });
+      }
       await page.locator('section[aria-labelledby="h-alerts"] button.link').first().click();
       await page.waitForSelector('[role="dialog"] mark');
       await page.screenshot({ path: path.join(OUT, `alert-drawer-${w}x${h}.png`) });
