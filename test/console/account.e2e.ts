@@ -69,6 +69,11 @@ d.each(['vi', 'en'] as const)('account, pins and bulk selection (%s)', (lang) =>
     const submit = page.locator('form button[type="submit"]');
     const alert = page.locator('form [role="alert"]');
 
+    await submit.click();
+    await page.waitForFunction(
+      (want) => document.querySelector('form [role="alert"]')?.textContent === want,
+      lang === 'vi' ? 'Hãy nhập mật khẩu hiện tại.' : 'Type your current password.',
+    );
     await current.fill(PASSWORD);
     await fresh.fill('short');
     await again.fill('short');

@@ -29,7 +29,7 @@ describeWithChromium('console closed-loop e2e')('syslog line → incident in the
     });
     expect(r.status).toBe(201);
     browser = await launchChromium();
-  }, 180_000);
+  }, 300_000); // five apps, started one after another, on a machine shared by many suites
   afterAll(async () => {
     await browser?.close();
     await pipeline.stop();

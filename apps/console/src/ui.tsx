@@ -46,6 +46,10 @@ export function Dialog({
   children: ReactNode;
 }) {
   const ref = useRef<HTMLDivElement>(null);
+  // Callers pass a new onClose on every render; the effect below must run once per opening, or a parent's
+  // re-render (a reload finishing while the analyst types) would move focus back to the first field.
+  const close = useRef(onClose);
+  close.current = onClose;
   // A layout effect focuses the first field before the browser handles the next key: with a passive effect,
   // a fast typist's first keystrokes after opening the dialog went to the element behind it.
   useLayoutEffect(() => {
@@ -56,7 +60,7 @@ export function Dialog({
     const onKey = (e: KeyboardEvent) => {
       if (e.key === 'Escape') {
         e.stopPropagation();
-        onClose();
+        close.current();
       } else if (e.key === 'Tab' && el) {
         const items = [
           ...el.querySelectorAll<HTMLElement>('input, textarea, select, button, a[href], [tabindex="0"]'),
@@ -78,7 +82,7 @@ export function Dialog({
       el?.removeEventListener('keydown', onKey);
       prev?.focus();
     };
-  }, [onClose]);
+  }, []);
   return (
     <div className="backdrop">
       <div

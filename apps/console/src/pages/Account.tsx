@@ -41,6 +41,7 @@ export function AccountPage() {
     e.preventDefault();
     setError(null);
     setDone('');
+    if (!current) return setError(t('account.currentMissing'));
     if (next.length < MIN_LENGTH) return setError(t('account.tooShort', { min: MIN_LENGTH }));
     if (next !== again) return setError(t('account.mismatch'));
     setBusy(true);
