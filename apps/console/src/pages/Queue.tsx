@@ -42,7 +42,9 @@ export function QueuePage({ me }: { me: string }) {
   const view = params.get('view') ?? 'open';
   const page = Math.max(1, Number(params.get('page') ?? '1') || 1);
   const cursorId = params.get('sel');
-  const key = params.toString();
+  // The filters only: moving the cursor (`sel`) changes the URL but must not re-fetch the page, or a live
+  // insert would slip in under the cursor when that fetch answers.
+  const key = FILTER_KEYS.map((k) => `${k}=${params.get(k) ?? ''}`).join('&');
   const filterQuery = useMemo(() => {
     const o: Record<string, string> = {};
     for (const k of FILTER_KEYS) {
