@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { type Browser } from 'playwright-core';
-import { Pipeline, repoRoot } from '@citysoc/testing';
+import { Pipeline, repoRoot, waitFor } from '@citysoc/testing';
 import { axe, describeWithChromium, focusedOn, launchChromium, login, PASSWORD } from './browser';
 
 /**
@@ -29,7 +29,7 @@ describeWithChromium('console closed-loop e2e')('syslog line → incident in the
     });
     expect(r.status).toBe(201);
     browser = await launchChromium();
-  }, 180_000);
+  }, 300_000); // five apps, started one after another, on a machine shared by many suites
   afterAll(async () => {
     await browser?.close();
     await pipeline.stop();
@@ -51,19 +51,29 @@ describeWithChromium('console closed-loop e2e')('syslog line → incident in the
       'auth.info',
       `Failed password for invalid user u${tag} from 203.0.113.77 port 4242 ssh2`,
     ]);
+    // Wait on the state the UI needs — the incident exists — not on a fixed number of reloads: on a loaded
+    // machine the collector → detector → responder path can take longer than any guess.
+    const found = await waitFor(
+      async () => {
+        const r = await pipeline.api<{ items?: Array<{ id: string; status: string }> }>(
+          'GET',
+          '/api/v1/incidents?limit=100',
+        );
+        return r.body.items?.find((i) => i.status === 'new' && JSON.stringify(i).includes('203.0.113.77'));
+      },
+      'the incident from the syslog line',
+      150_000,
+    );
     const ctx = await browser.newContext({ viewport: { width: 1366, height: 768 }, timezoneId: 'UTC' });
+    // Playwright's 30 s default per wait is tight for chromium on a machine shared by many suites.
+    ctx.setDefaultTimeout(60_000);
     const page = await ctx.newPage();
     await login(page, pipeline.apiUrl, 'truc.ban', 'vi');
-    // The queue is not polled by the page: it announces live changes; the analyst refreshes (here: reloads).
-    const row = page.locator('table[role="grid"] tbody tr', { hasText: '203.0.113.77' });
-    for (let i = 0; i < 60 && (await row.count()) === 0; i++) {
-      await page.waitForTimeout(1000);
-      await page.reload();
-      await page.waitForSelector('table[role="grid"]');
-    }
-    const id = await row.first().getAttribute('data-id');
-    expect(id).toBeTruthy();
-    await row.first().focus();
+    // The queue is not polled by the page: it announces live changes; the analyst refreshes when ready.
+    const id = found.id;
+    const row = page.locator(`table[role="grid"] tbody tr[data-id="${id}"]`);
+    await row.waitFor();
+    await row.focus();
     await page.keyboard.press('c');
     await page.waitForFunction((i) => document.querySelector(`tr[data-id="${i}"] .status-acknowledged`), id);
     await page.keyboard.press('Enter');
@@ -96,5 +106,5 @@ describeWithChromium('console closed-loop e2e')('syslog line → incident in the
     });
     await axe(page);
     await ctx.close();
-  }, 120_000);
+  }, 300_000);
 });

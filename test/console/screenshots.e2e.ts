@@ -30,6 +30,7 @@ const PAGES: Array<[string, string, string]> = [
 d('console screenshots', () => {
   const pipeline = new Pipeline({ apps: ['api'] });
   let browser: Browser;
+  let evidenceOn = '';
   beforeAll(async () => {
     await seed(pipeline.dataDir, Date.now());
     await pipeline.start();
@@ -38,6 +39,19 @@ d('console screenshots', () => {
       password: PASSWORD,
       role: 'analyst',
     });
+    // The incident shown carries pinned evidence: its alert and an event from another ward's incident.
+    const list = await pipeline.api<{ items: Array<{ id: string }> }>(
+      'GET',
+      `/api/v1/incidents?entity=${encodeURIComponent('source.ip:198.51.100.11')}`,
+    );
+    evidenceOn = list.body.items[0]!.id;
+    for (const [kind, ref, note] of [
+      ['alert', 'al-console-1', 'Nhiều lần đăng nhập SSH thất bại từ cùng một địa chỉ'],
+      ['event', 'ev-console-3', 'Cùng máy quét, ghi nhận ở phường khác'],
+    ] as const) {
+      const r = await pipeline.api('POST', `/api/v1/incidents/${evidenceOn}/evidence`, { kind, ref, note });
+      expect(r.status).toBe(200);
+    }
     browser = await launchChromium();
     mkdirSync(OUT, { recursive: true });
   }, 120_000);
@@ -60,10 +74,23 @@ d('console screenshots', () => {
         await page.waitForSelector(ready);
         await page.screenshot({ path: path.join(OUT, `${name}-${w}x${h}.png`) });
       }
-      await page.goto(`${pipeline.apiUrl}/queue?view=open`);
-      await page.locator('table[role="grid"] tbody tr a').first().click();
-      await page.waitForSelector('#h-alerts');
+      // The technique grid (names from the data file) sits below the tactic matrix.
+      const grid = page.locator('[data-testid="technique-grid"]');
+      await page.goto(`${pipeline.apiUrl}/attack`);
+      await grid.locator('.tname').first().waitFor();
+      // At 1920×1080 the first screen of each page already shows the technique grid and the Evidence section.
+      const belowFold = h < 1080;
+      if (belowFold) {
+        await grid.scrollIntoViewIfNeeded();
+        await page.screenshot({ path: path.join(OUT, `attack-techniques-${w}x${h}.png`) });
+      }
+      await page.goto(`${pipeline.apiUrl}/incidents/${evidenceOn}`);
+      await page.waitForSelector('[data-testid="evidence"] q');
       await page.screenshot({ path: path.join(OUT, `incident-${w}x${h}.png`), fullPage: false });
+      if (belowFold) {
+        await page.locator('[data-testid="evidence"]').scrollIntoViewIfNeeded();
+        await page.screenshot({ path: path.join(OUT, `incident-evidence-${w}x${h}.png`) });
+      }
       await page.locator('section[aria-labelledby="h-alerts"] button.link').first().click();
       await page.waitForSelector('[role="dialog"] mark');
       await page.screenshot({ path: path.join(OUT, `alert-drawer-${w}x${h}.png`) });

@@ -196,6 +196,17 @@ describe('API security', () => {
         ).token;
       const here = { authorization: `Bearer ${await login('first long passphrase')}` };
       const elsewhere = { authorization: `Bearer ${await login('first long passphrase')}` };
+      // The console's account page shows who the caller is; an API key says it is one.
+      expect((await http().get('/api/v1/auth/me').set(here).expect(200)).body).toEqual({
+        username: 'rotates',
+        role: 'analyst',
+        unit: null,
+        kind: 'session',
+      });
+      expect((await http().get('/api/v1/auth/me').set(as('admin')).expect(200)).body).toMatchObject({
+        kind: 'api_key',
+      });
+      await http().get('/api/v1/auth/me').expect(401);
 
       // Wrong current password: 403, nothing changes, and the refusal is audited without the secrets.
       await http()

@@ -4,6 +4,7 @@ import { Link, Navigate, NavLink, Route, Routes, useLocation, useNavigate } from
 import { api, getSession, type Session, setSession } from './api';
 import { setLanguage } from './i18n';
 import { useKeys } from './keys';
+import { AccountPage } from './pages/Account';
 import { AttackPage } from './pages/Attack';
 import { AuditPage } from './pages/Audit';
 import { DashPage } from './pages/Dash';
@@ -135,7 +136,9 @@ export function App() {
               <option value="en">{t('shell.lang.en')}</option>
             </select>
           </label>
-          <span>{session.username}</span>
+          <NavLink to="/account" aria-label={t('shell.accountOf', { user: session.username })}>
+            {session.username}
+          </NavLink>
           <button type="button" onClick={() => setHelp(true)}>
             {t('shell.help')}
           </button>
@@ -160,6 +163,7 @@ export function App() {
           <Route path="/rules" element={<RulesPage />} />
           <Route path="/attack" element={<AttackPage />} />
           <Route path="/drills" element={<DrillsPage />} />
+          <Route path="/account" element={<AccountPage />} />
           <Route path="*" element={<p>{t('shell.notFound')}</p>} />
         </Routes>
       </main>

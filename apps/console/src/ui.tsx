@@ -46,12 +46,10 @@ export function Dialog({
   children: ReactNode;
 }) {
   const ref = useRef<HTMLDivElement>(null);
-  // The parent passes a new onClose on every render; the focus effect below must run once per opening, or a
-  // re-render of the page behind (a live update, a refetch) moved focus back to the first field mid-typing.
-  const onCloseRef = useRef(onClose);
-  useLayoutEffect(() => {
-    onCloseRef.current = onClose;
-  }, [onClose]);
+  // Callers pass a new onClose on every render; the effect below must run once per opening, or a parent's
+  // re-render (a reload finishing while the analyst types) would move focus back to the first field.
+  const close = useRef(onClose);
+  close.current = onClose;
   // A layout effect focuses the first field before the browser handles the next key: with a passive effect,
   // a fast typist's first keystrokes after opening the dialog went to the element behind it.
   useLayoutEffect(() => {
@@ -62,7 +60,7 @@ export function Dialog({
     const onKey = (e: KeyboardEvent) => {
       if (e.key === 'Escape') {
         e.stopPropagation();
-        onCloseRef.current();
+        close.current();
       } else if (e.key === 'Tab' && el) {
         const items = [
           ...el.querySelectorAll<HTMLElement>('input, textarea, select, button, a[href], [tabindex="0"]'),

@@ -3,6 +3,7 @@ import {
   Body,
   Controller,
   ForbiddenException,
+  Get,
   HttpCode,
   HttpException,
   HttpStatus,
@@ -60,6 +61,24 @@ export class LoginResponse {
   expires_at!: string;
 }
 
+export class MeResponse {
+  @ApiProperty({ example: 'nguyen.van.a' })
+  username!: string;
+
+  @ApiProperty({ example: 'analyst' })
+  role!: string;
+
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    description: 'Unit subtree the caller is bound to; null = city-wide',
+  })
+  unit!: string | null;
+
+  @ApiProperty({ enum: ['session', 'api_key'] })
+  kind!: 'session' | 'api_key';
+}
+
 @ApiTags('auth')
 @Controller('api/v1/auth')
 export class AuthController {
@@ -102,6 +121,15 @@ export class AuthController {
     }
     req.principal = r.principal;
     return { token: r.token, expires_at: new Date(r.expiresAt).toISOString() };
+  }
+
+  @Get('me')
+  @Roles(...READERS)
+  @ApiOperation({ summary: 'Who the caller is: name, role, unit scope and credential kind' })
+  @ApiResponse({ status: 200, type: MeResponse })
+  me(@Req() req: AuthedRequest): MeResponse {
+    const who = req.principal!;
+    return { username: who.name, role: who.role, unit: who.unit, kind: who.kind };
   }
 
   @Post('password')

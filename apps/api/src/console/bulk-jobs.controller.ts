@@ -13,8 +13,17 @@ import {
   Req,
   UseInterceptors,
 } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Matches } from 'class-validator';
+import { ApiBearerAuth, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  ArrayUnique,
+  IsArray,
+  IsString,
+  Matches,
+  MaxLength,
+  MinLength,
+} from 'class-validator';
 import { type IncidentQueue } from '@citysoc/queues';
 import { type BulkJob, type ControlStore, type UnitScope } from '@citysoc/store';
 import { type AuthedRequest, Roles, scopeOf, WORKERS } from '../auth/roles';
@@ -35,8 +44,27 @@ export class BulkJobParam {
   id!: string;
 }
 
+export class BulkBySelection {
+  @ApiProperty({
+    type: [String],
+    description: 'Exactly the incidents the analyst selected; nothing else is touched',
+  })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(BULK_MAX)
+  @ArrayUnique()
+  @Matches(/^[A-Za-z0-9_-]{1,100}$/, { each: true })
+  ids!: string[];
+
+  @ApiProperty()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(4000)
+  reason!: string;
+}
+
 /**
- * Bulk close by query as a background job: the request checks the confirmed count, records the job and
+ * Bulk close by query (or by selection) as a background job: the request checks the confirmed count, records the job and
  * answers at once; the job closes incident after incident (each its own transaction and audit-visible
  * history line, the queue job completed like a single close) and writes its progress to the control
  * database, which GET …/jobs/:id reads. The start is audited by the interceptor, the outcome when it ends.
@@ -78,6 +106,30 @@ export class BulkJobsController {
     const job = this.control.bulkJobs.create(actor, 'false_positive', { ...filter }, ids.length);
     req.auditDetail = { job: job.id, query: { ...filter }, matched: ids.length };
     void this.run(job.id, ids, body.reason, actor, scope).catch((err: Error) => {
+      this.logger.error(`bulk job ${job.id} stopped: ${err.message}`);
+    });
+    return job;
+  }
+
+  @Post('selection')
+  @HttpCode(202)
+  @Roles(...WORKERS)
+  @ApiOperation({
+    summary:
+      'Start closing exactly the listed incidents as false positives in the background (the same job as by query); each is reported closed or refused. Poll GET …/bulk/jobs/{id}.',
+  })
+  startSelection(@Body() body: BulkBySelection, @Req() req: AuthedRequest): BulkJob {
+    const scope = scopeOf(req);
+    const actor = req.principal!.name;
+    // Only the ids given are touched; one outside the caller's scope fails like a missing one, in the job.
+    const job = this.control.bulkJobs.create(
+      actor,
+      'false_positive',
+      { ids: body.ids.length },
+      body.ids.length,
+    );
+    req.auditDetail = { job: job.id, ids: body.ids };
+    void this.run(job.id, body.ids, body.reason, actor, scope).catch((err: Error) => {
       this.logger.error(`bulk job ${job.id} stopped: ${err.message}`);
     });
     return job;

@@ -7,7 +7,7 @@ import { loadConfig } from '@citysoc/config';
 import { type Alert } from '@citysoc/ecs';
 import { type IncidentQueue, type SlaQueue } from '@citysoc/queues';
 import { type BulkJob, type ControlStore, type EventStore, type Incident } from '@citysoc/store';
-import { uniquePrefix } from '@citysoc/testing';
+import { uniquePrefix, waitFor } from '@citysoc/testing';
 import { bootstrapAdmin, createApiApp } from '../app';
 import { apiSchema } from '../config';
 import { CONTROL_STORE, EVENT_STORE, INCIDENT_QUEUE, SLA_QUEUE } from '../tokens';
@@ -297,6 +297,45 @@ describe('incident edits: evidence, merge, split, bulk jobs', () => {
       matched: 40,
       succeeded: 40,
       failed: [],
+    });
+  });
+
+  it('closes a selection with the same background job: only the ids given, out-of-scope ones fail', async () => {
+    const mine = [];
+    for (let i = 0; i < 3; i++)
+      mine.push(
+        await record(alert(`sel${i}`, 30 * 60 + i, { ip: `10.8.0.${i}`, rule: 'r-sel', unit: KIM_MA })),
+      );
+    const elsewhere = await record(alert('sel-hb', 30 * 60 + 5, { ip: '10.8.1.1', rule: 'r-sel' }));
+    const untouched = await record(
+      alert('sel-kept', 30 * 60 + 6, { ip: '10.8.0.9', rule: 'r-sel', unit: KIM_MA }),
+    );
+    await as(ward).post('/api/v1/console/bulk/jobs/selection', { ids: [], reason: 'x' }).expect(400);
+    await as(ward)
+      .post('/api/v1/console/bulk/jobs/selection', { ids: [mine[0]!.id, mine[0]!.id], reason: 'x' })
+      .expect(400);
+    const started = await as(ward)
+      .post('/api/v1/console/bulk/jobs/selection', {
+        ids: [...mine.map((m) => m.id), elsewhere.id],
+        reason: 'lab scanner',
+      })
+      .expect(202);
+    const job = started.body as BulkJob;
+    expect(job).toMatchObject({ matched: 4, status: 'running' });
+    const end = await waitFor(async () => {
+      const now = (await as(ward).get(`/api/v1/console/bulk/jobs/${job.id}`).expect(200)).body as BulkJob;
+      return now.status !== 'running' && now;
+    }, 'the selection job to finish');
+    expect(end).toMatchObject({ status: 'finished', matched: 4, done: 4, succeeded: 3, failed: 1 });
+    expect(end.failures.map((f) => f.id)).toEqual([elsewhere.id]);
+    for (const m of mine) expect(control.incidents.get(m.id)!.status).toBe('false_positive');
+    expect(control.incidents.get(elsewhere.id)!.status).toBe('new');
+    expect(control.incidents.get(untouched.id)!.status).toBe('new');
+    const starts = audit('BulkJobsController.startSelection');
+    expect(starts.map((s) => s.outcome)).toEqual(['failure', 'failure', 'success']);
+    expect(JSON.parse(starts[2]!.detail)).toMatchObject({
+      job: job.id,
+      ids: [...mine.map((m) => m.id), elsewhere.id],
     });
   });
 });

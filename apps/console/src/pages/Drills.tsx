@@ -1,6 +1,6 @@
 import { useTranslation } from 'react-i18next';
 
-/** The drills API (issue: drills) does not exist yet; this page says so rather than showing made-up data. */
+/** Drill runs are not listed here yet (the API has them); the page says where to find them, no made-up data. */
 export function DrillsPage() {
   const { t } = useTranslation();
   return (

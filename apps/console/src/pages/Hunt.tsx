@@ -4,6 +4,7 @@ import { useSearchParams } from 'react-router';
 import { api, ApiError, type EcsEvent, getSession } from '../api';
 import { formatNumber, isoToLocalInput, localInputToIso, str } from '../format';
 import { ErrorText, Time } from '../ui';
+import { PinEventDialog } from './PinEvent';
 
 /** Fields whose top values the hunt page shows unless the analyst picks others. */
 const DEFAULT_TOP = ['event.dataset', 'source.ip', 'destination.ip', 'destination.port', 'user.name'];
@@ -80,6 +81,8 @@ export function HuntPage() {
   const [items, setItems] = useState<EcsEvent[] | null>(null);
   const [aggs, setAggs] = useState<Aggregates | null>(null);
   const [error, setError] = useState<unknown>(null);
+  const [pinning, setPinning] = useState<EcsEvent | null>(null);
+  const [announce, setAnnounce] = useState('');
   const key = params.toString();
   const topFields = params.getAll('top').length ? params.getAll('top') : DEFAULT_TOP;
   useEffect(() => {
@@ -176,7 +179,22 @@ export function HuntPage() {
       <ErrorText error={error} />
       {aggs && <Histogram aggs={aggs} onZoom={zoom} />}
       {aggs && <TopValues aggs={aggs} fields={topFields} onPick={addFilter} />}
-      <EventsTable items={items} />
+      <p role="status" data-testid="pin-status">
+        {announce}
+      </p>
+      <EventsTable items={items} onPin={setPinning} />
+      {pinning && (
+        <PinEventDialog
+          eventId={eventIdOf(pinning) ?? ''}
+          summary={str(pinning.message ?? '')}
+          fromIncident={params.get('incident') ?? undefined}
+          onClose={() => setPinning(null)}
+          onDone={(msg) => {
+            setPinning(null);
+            setAnnounce(msg);
+          }}
+        />
+      )}
     </section>
   );
 }
@@ -380,7 +398,20 @@ function SavedViews({ current, onOpen }: { current: URLSearchParams; onOpen: (qu
   );
 }
 
-export function EventsTable({ items }: { items: EcsEvent[] | null }) {
+/** The event's id as the store knows it (what evidence pins refer to), if it has one. */
+export function eventIdOf(e: EcsEvent): string | undefined {
+  const id = e.event?.id;
+  return typeof id === 'string' ? id : undefined;
+}
+
+export function EventsTable({
+  items,
+  onPin,
+}: {
+  items: EcsEvent[] | null;
+  /** When given, each event with an id gets a button that pins it as evidence. */
+  onPin?: (e: EcsEvent) => void;
+}) {
   const { t } = useTranslation();
   if (items === null) return <p>{t('common.loading')}</p>;
   return (
@@ -392,19 +423,38 @@ export function EventsTable({ items }: { items: EcsEvent[] | null }) {
           <th scope="col">{t('hunt.source')}</th>
           <th scope="col">{t('hunt.destination')}</th>
           <th scope="col">{t('hunt.message')}</th>
+          {onPin && <th scope="col">{t('hunt.actions')}</th>}
         </tr>
       </thead>
       <tbody>
-        {items.map((e, i) => (
-          <tr key={e.id ?? i}>
-            <td>
-              <Time iso={e['@timestamp']} />
-            </td>
-            <td>{e.source?.ip ?? ''}</td>
-            <td>{e.destination?.ip ?? ''}</td>
-            <td>{e.message ?? ''}</td>
-          </tr>
-        ))}
+        {items.map((e, i) => {
+          const id = eventIdOf(e);
+          return (
+            <tr key={e.id ?? i}>
+              <td>
+                <Time iso={e['@timestamp']} />
+              </td>
+              <td>{e.source?.ip ?? ''}</td>
+              <td>{e.destination?.ip ?? ''}</td>
+              <td>{e.message ?? ''}</td>
+              {onPin && (
+                <td>
+                  {id && (
+                    <button
+                      type="button"
+                      className="link"
+                      data-pin-event={id}
+                      aria-label={t('pinEvent.label', { ref: id })}
+                      onClick={() => onPin(e)}
+                    >
+                      {t('evidence.pin')}
+                    </button>
+                  )}
+                </td>
+              )}
+            </tr>
+          );
+        })}
       </tbody>
     </table>
   );

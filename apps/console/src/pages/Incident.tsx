@@ -5,7 +5,8 @@ import { type Alert, api, type EcsEvent, type IncidentDetail } from '../api';
 import { formatNumber, str } from '../format';
 import { useKeys } from '../keys';
 import { Dialog, ErrorText, Severity, Status, Time } from '../ui';
-import { EventsTable } from './Hunt';
+import { EventsTable, eventIdOf } from './Hunt';
+import { PinEventDialog } from './PinEvent';
 import { EvidenceSection, MergeDialog, PinDialog, SplitDialog } from './IncidentEdits';
 import { ActionDialog } from './Queue';
 
@@ -29,6 +30,7 @@ export function IncidentPage({ me }: { me: string }) {
   const [error, setError] = useState<unknown>(null);
   const [action, setAction] = useState<Action | null>(null);
   const [edit, setEdit] = useState<Edit | null>(null);
+  const [pinEvent, setPinEvent] = useState<{ id: string; summary: string } | null>(null);
   const [picked, setPicked] = useState<ReadonlySet<string>>(new Set());
   const [reports, setReports] = useState<Array<Record<string, unknown>> | null>(null);
   const [audit, setAudit] = useState<Array<Record<string, unknown>> | null>(null);
@@ -402,7 +404,24 @@ export function IncidentPage({ me }: { me: string }) {
           members={(inc?.events ?? []).filter(
             (e) => typeof e.event?.id === 'string' && openAlert.event_ids.includes(e.event.id),
           )}
+          incidentId={inc.id}
+          onPin={(e) => {
+            setParams({});
+            setPinEvent(e);
+          }}
           onClose={() => setParams({})}
+        />
+      )}
+      {pinEvent && (
+        <PinEventDialog
+          eventId={pinEvent.id}
+          summary={pinEvent.summary}
+          fromIncident={inc.id}
+          onClose={() => setPinEvent(null)}
+          onDone={(msg) => {
+            setPinEvent(null);
+            editDone(msg);
+          }}
         />
       )}
       {edit?.kind === 'pin' && (
@@ -456,14 +475,20 @@ function listOf(r: unknown): Array<Record<string, unknown>> {
 export function AlertDrawer({
   alert,
   members,
+  incidentId,
+  onPin,
   onClose,
 }: {
   alert: Alert;
   /** The stored events behind the alert (a correlation has several). */
   members: EcsEvent[];
+  /** The incident the drawer was opened from: the default target of a pin and carried into pivots. */
+  incidentId: string;
+  onPin: (e: { id: string; summary: string }) => void;
   onClose: () => void;
 }) {
   const { t } = useTranslation();
+  const alertEventId = eventIdOf(alert.event);
   const ts = Date.parse(alert['@timestamp']);
   const from = new Date(ts - 5 * 60_000).toISOString();
   const to = new Date(ts + 5 * 60_000).toISOString();
@@ -471,14 +496,15 @@ export function AlertDrawer({
   const dst = alert.event.destination?.ip;
   const range = `from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`;
   const f = (path: string, v: string) => `&field=${encodeURIComponent(`${path}:${v}`)}`;
-  const pivot = `/hunt?${range}${ip ? f('source.ip', ip) : ''}`;
+  const from_ = `&incident=${encodeURIComponent(incidentId)}`;
+  const pivot = `/hunt?${range}${ip ? f('source.ip', ip) : ''}${from_}`;
   // Flows are stored with event.dataset "flow"; an address can be either end of a flow record.
   const flows: Array<{ key: string; to: string; label: string }> = [];
   for (const addr of [...new Set([ip, dst].filter((x): x is string => !!x))])
     for (const side of ['source', 'destination'] as const)
       flows.push({
         key: `${side}-${addr}`,
-        to: `/hunt?${range}${f('event.dataset', 'flow')}${f(`${side}.ip`, addr)}`,
+        to: `/hunt?${range}${f('event.dataset', 'flow')}${f(`${side}.ip`, addr)}${from_}`,
         label: side === 'source' ? t('drawer.flowsFrom', { ip: addr }) : t('drawer.flowsTo', { ip: addr }),
       });
   const isCorrelation = alert.event_ids.length > 1;
@@ -506,7 +532,10 @@ export function AlertDrawer({
               shown: formatNumber(members.length),
             })}
           </h3>
-          <EventsTable items={members} />
+          <EventsTable
+            items={members}
+            onPin={(e) => onPin({ id: eventIdOf(e) ?? '', summary: str(e.message ?? '') })}
+          />
         </section>
       )}
       <h3>{t('drawer.raw')}</h3>
@@ -514,6 +543,15 @@ export function AlertDrawer({
         {JSON.stringify(alert.event, null, 2)}
       </pre>
       <div className="buttons">
+        {alertEventId && (
+          <button
+            type="button"
+            data-pin-event={alertEventId}
+            onClick={() => onPin({ id: alertEventId, summary: str(alert.event.message ?? '') })}
+          >
+            {t('pinEvent.open')}
+          </button>
+        )}
         <Link to={pivot}>{t('drawer.pivot')}</Link>
         {flows.map((x) => (
           <Link key={x.key} to={x.to}>

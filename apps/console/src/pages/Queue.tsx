@@ -42,8 +42,8 @@ export function QueuePage({ me }: { me: string }) {
   const view = params.get('view') ?? 'open';
   const page = Math.max(1, Number(params.get('page') ?? '1') || 1);
   const cursorId = params.get('sel');
-  // Only the filters decide what the server is asked for: the cursor (`sel`) moving must not refetch the page,
-  // or a j/k press would pull in live inserts under the analyst's cursor (and cost a request per key).
+  // The filters only: moving the cursor (`sel`) changes the URL but must not re-fetch the page, or a live
+  // insert would slip in under the cursor when that fetch answers.
   const key = FILTER_KEYS.map((k) => `${k}=${params.get(k) ?? ''}`).join('&');
   const filterQuery = useMemo(() => {
     const o: Record<string, string> = {};
@@ -246,7 +246,12 @@ export function QueuePage({ me }: { me: string }) {
       <div className="toolbar">
         <span>{t('queue.total', { count: data?.total ?? 0, n: formatNumber(data?.total ?? 0) })}</span>
         <span>{t('queue.selected', { n: formatNumber(selected.size) })}</span>
-        <button type="button" disabled={selected.size === 0} onClick={() => setAction({ kind: 'bulk' })}>
+        <button
+          type="button"
+          disabled={selected.size === 0}
+          onClick={() => setAction({ kind: 'bulk' })}
+          data-bulk="selection"
+        >
           {t('queue.bulkSelection')}
         </button>
         <button
@@ -352,7 +357,12 @@ export function QueuePage({ me }: { me: string }) {
               aria-selected={selected.has(i.id)}
               tabIndex={idx === cursor ? 0 : -1}
               className={idx === cursor ? 'cursor' : undefined}
-              onFocus={() => i.id !== cursorId && update({ sel: i.id }, true)}
+              onFocus={() => {
+                // A key pressed right after a click/focus acts on this row, not the one the URL still names.
+                if (i.id === cursorId) return;
+                pendingCursor.current = i.id;
+                update({ sel: i.id }, true);
+              }}
             >
               <td role="gridcell">
                 <input
@@ -470,13 +480,16 @@ export function ActionDialog({
   const submit = async () => {
     setError(null);
     try {
-      if (action.kind === 'bulk' && byQuery) {
-        // A background job on the server: its progress shows while it runs, then the same result line.
-        let job = await api<BulkJob>('POST', '/api/v1/console/bulk/jobs', {
-          ...filter,
-          expected: preview?.matched ?? 0,
-          reason,
-        });
+      if (action.kind === 'bulk') {
+        // Both kinds of bulk close run as the same background job on the server: its progress shows while
+        // it runs, then the same matched/succeeded/failed line.
+        let job = byQuery
+          ? await api<BulkJob>('POST', '/api/v1/console/bulk/jobs', {
+              ...filter,
+              expected: preview?.matched ?? 0,
+              reason,
+            })
+          : await api<BulkJob>('POST', '/api/v1/console/bulk/jobs/selection', { ids, reason });
         setProgress(job);
         while (job.status === 'running') {
           await new Promise((r) => setTimeout(r, BULK_POLL_MS));
@@ -485,18 +498,6 @@ export function ActionDialog({
         }
         if (job.status === 'interrupted') setError(new Error(t('bulk.interrupted')));
         setResult({ matched: job.matched, succeeded: job.succeeded, failed: job.failed });
-        return;
-      }
-      if (action.kind === 'bulk') {
-        const r = await api<{ closed: string[]; refused: unknown[] }>(
-          'POST',
-          '/api/v1/incidents/bulk/false-positive',
-          {
-            ids,
-            reason,
-          },
-        );
-        setResult({ matched: ids.length, succeeded: r.closed.length, failed: r.refused.length });
         return;
       }
       if (!inc) return;
