@@ -10,10 +10,18 @@ export class AhoCorasick {
   /** `ascii` with A-Z in the classes of a-z: scanning raw ASCII text as if it were lowercased. */
   private readonly folded = new Uint8Array(128);
   private readonly width: number;
+  /**
+   * Transitions, indexed by `row + class` where a state's row is its number times `width`, and holding
+   * the next state's row: one add and one load per character. States are numbered so that those with
+   * outputs come last, from row `outRow` on: a character that completes no needle costs one comparison.
+   */
   private readonly delta: Uint16Array | Int32Array;
+  private readonly outRow: number;
   /** outputs of state s: outIds[outStart[s] .. outStart[s + 1]), dictionary-suffix outputs included. */
   private readonly outStart: Int32Array;
   private readonly outIds: Int32Array;
+  /** The shortest needle: a shorter text holds none. */
+  private readonly minLen: number;
   readonly states: number;
 
   /** `needles[i]` reports id i; empty needles are not allowed (they would hold everywhere). */
@@ -52,14 +60,14 @@ export class AhoCorasick {
     });
     const n = children.length;
     this.states = n;
-    const delta = n < 0xffff ? new Uint16Array(n * classes) : new Int32Array(n * classes);
+    const trie = new Int32Array(n * classes);
     const fail = new Int32Array(n);
     const order: number[] = [];
     const root = children[0] as Map<number, number>;
     for (let c = 0; c < classes; c++) {
       const t = root.get(c);
       if (t !== undefined) {
-        delta[c] = t;
+        trie[c] = t;
         fail[t] = 0;
         order.push(t);
       }
@@ -71,11 +79,11 @@ export class AhoCorasick {
       for (let c = 0; c < classes; c++) {
         const t = ch.get(c);
         if (t !== undefined) {
-          delta[s * classes + c] = t;
-          fail[t] = delta[f * classes + c] as number;
+          trie[s * classes + c] = t;
+          fail[t] = trie[f * classes + c] as number;
           order.push(t);
         } else {
-          delta[s * classes + c] = delta[f * classes + c] as number;
+          trie[s * classes + c] = trie[f * classes + c] as number;
         }
       }
     }
@@ -88,29 +96,48 @@ export class AhoCorasick {
       const inherited = merged[f] as number[];
       merged[s] = inherited.length === 0 ? mine : mine.concat(inherited);
     }
+    // Renumber: states without outputs first (the root, which has none, stays 0), then the others.
+    const num = new Int32Array(n);
+    let next = 0;
+    for (let s = 0; s < n; s++) if ((merged[s] as number[]).length === 0) num[s] = next++;
+    const firstOut = next;
+    for (let s = 0; s < n; s++) if ((merged[s] as number[]).length > 0) num[s] = next++;
+    this.outRow = firstOut * classes;
+    const delta = n * classes < 0xffff ? new Uint16Array(n * classes) : new Int32Array(n * classes);
+    for (let s = 0; s < n; s++) {
+      const row = (num[s] as number) * classes;
+      for (let c = 0; c < classes; c++)
+        delta[row + c] = (num[trie[s * classes + c] as number] as number) * classes;
+    }
+    this.delta = delta;
     this.outStart = new Int32Array(n + 1);
+    const byNum = new Array<number[]>(n);
+    for (let s = 0; s < n; s++) byNum[num[s] as number] = merged[s] as number[];
     let total = 0;
     for (let s = 0; s < n; s++) {
       this.outStart[s] = total;
-      total += (merged[s] as number[]).length;
+      total += (byNum[s] as number[]).length;
     }
     this.outStart[n] = total;
     this.outIds = new Int32Array(total);
-    for (let s = 0; s < n; s++) this.outIds.set(merged[s] as number[], this.outStart[s]);
-    this.delta = delta;
+    for (let s = 0; s < n; s++) this.outIds.set(byNum[s] as number[], this.outStart[s]);
+    let minLen = Infinity;
+    for (const x of needles) minLen = Math.min(minLen, x.length);
+    this.minLen = minLen;
   }
 
   /** Whether `accept(id, end)` holds for some occurrence; stops at the first that does. */
   some(s: string, accept: (id: number, end: number) => boolean): boolean {
-    const { ascii, width, delta, outStart, outIds } = this;
-    let st = 0;
+    if (s.length < this.minLen) return false;
+    const { ascii, width, delta, outRow, outStart, outIds } = this;
+    let row = 0;
     for (let i = 0; i < s.length; i++) {
       const c = s.charCodeAt(i);
-      const cls = c < 128 ? (ascii[c] as number) : 1;
-      st = delta[st * width + cls] as number;
-      const a = outStart[st] as number;
+      row = delta[row + (c < 128 ? (ascii[c] as number) : 1)] as number;
+      if (row < outRow) continue;
+      const st = row / width;
       const b = outStart[st + 1] as number;
-      for (let k = a; k < b; k++) if (accept(outIds[k] as number, i + 1)) return true;
+      for (let k = outStart[st] as number; k < b; k++) if (accept(outIds[k] as number, i + 1)) return true;
     }
     return false;
   }
@@ -121,30 +148,34 @@ export class AhoCorasick {
    * instead. Hits reported before that are occurrences in the lowercased string too (same prefix).
    */
   scanFolded(s: string, hit: (id: number, end: number) => void): boolean {
-    const { folded, width, delta, outStart, outIds } = this;
-    let st = 0;
+    const { folded, width, delta, outRow, outStart, outIds } = this;
+    // Too short for any needle, but a non-ASCII code unit still sends the caller to `scan`.
+    const report = s.length >= this.minLen;
+    let row = 0;
     for (let i = 0; i < s.length; i++) {
       const c = s.charCodeAt(i);
       if (c >= 128) return false;
-      st = delta[st * width + (folded[c] as number)] as number;
-      const a = outStart[st] as number;
+      row = delta[row + (folded[c] as number)] as number;
+      if (row < outRow || !report) continue;
+      const st = row / width;
       const b = outStart[st + 1] as number;
-      for (let k = a; k < b; k++) hit(outIds[k] as number, i + 1);
+      for (let k = outStart[st] as number; k < b; k++) hit(outIds[k] as number, i + 1);
     }
     return true;
   }
 
   /** Calls `hit(id, end)` for every occurrence; `end` is the index just after the needle. */
   scan(s: string, hit: (id: number, end: number) => void): void {
-    const { ascii, width, delta, outStart, outIds } = this;
-    let st = 0;
+    if (s.length < this.minLen) return;
+    const { ascii, width, delta, outRow, outStart, outIds } = this;
+    let row = 0;
     for (let i = 0; i < s.length; i++) {
       const c = s.charCodeAt(i);
-      const cls = c < 128 ? (ascii[c] as number) : 1;
-      st = delta[st * width + cls] as number;
-      const a = outStart[st] as number;
+      row = delta[row + (c < 128 ? (ascii[c] as number) : 1)] as number;
+      if (row < outRow) continue;
+      const st = row / width;
       const b = outStart[st + 1] as number;
-      for (let k = a; k < b; k++) hit(outIds[k] as number, i + 1);
+      for (let k = outStart[st] as number; k < b; k++) hit(outIds[k] as number, i + 1);
     }
   }
 }
