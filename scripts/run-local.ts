@@ -149,7 +149,7 @@ async function sendSampleFlows(): Promise<number> {
 /**
  * A first console account, so that a newcomer can log in and triage right after the quick start. Lead is the
  * least role that can claim, close and bulk-close; the password is random, shown once and never stored in
- * clear (change it in the API: POST /api/v1/auth/password).
+ * clear (change it on the console's Account page, or POST /api/v1/auth/password).
  */
 async function createFirstConsoleUser(
   base: string,
