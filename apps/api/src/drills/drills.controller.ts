@@ -48,7 +48,8 @@ const TO_RESOLVED: Partial<Record<IncidentStatus, IncidentStatus[]>> = {
 /**
  * Drill runs (issue 9): registration of a run's sender allocations in the `<prefix>drill-runs` KV bucket,
  * which the collectors watch to mark drill records, and abort, which also closes the run's incidents.
- * Leads (and admins) are the drill controllers; every call that changes something is audited.
+ * The `controller` role (and admin) runs drills — not leads, who are tested in a blind exercise; every call
+ * that changes something is audited.
  */
 @ApiTags('drills')
 @ApiBearerAuth()
@@ -72,9 +73,9 @@ export class DrillsController {
 
   @Post('runs')
   @HttpCode(201)
-  @Roles('lead')
+  @Roles('controller')
   @ApiOperation({
-    summary: 'Register a drill run (sender allocations + window) before it sends (lead, admin)',
+    summary: 'Register a drill run (sender allocations + window) before it sends (controller, admin)',
   })
   async register(@Body() body: RegisterDrillRunDto, @Req() req: AuthedRequest): Promise<DrillRunRecord> {
     const start = Date.parse(body.window.start);
@@ -110,15 +111,15 @@ export class DrillsController {
   }
 
   @Get('runs')
-  @Roles('lead', 'auditor')
-  @ApiOperation({ summary: 'Drill runs, oldest first (lead, auditor, admin)' })
+  @Roles('controller', 'auditor')
+  @ApiOperation({ summary: 'Drill runs, oldest first (controller, auditor, admin)' })
   async list(): Promise<{ items: DrillRunRecord[] }> {
     return { items: await (await this.runs()).list() };
   }
 
   @Post('runs/:id/finish')
   @HttpCode(200)
-  @Roles('lead')
+  @Roles('controller')
   @ApiOperation({ summary: 'End a run now with its result (the runner calls this when it is done)' })
   async finish(
     @Param() p: DrillRunIdParam,
@@ -145,7 +146,7 @@ export class DrillsController {
 
   @Post('runs/:id/abort')
   @HttpCode(200)
-  @Roles('lead')
+  @Roles('controller')
   @ApiOperation({
     summary: 'Abort a run: close its window and resolve every open incident of the run as drill-aborted',
   })

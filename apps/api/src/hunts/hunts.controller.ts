@@ -146,7 +146,7 @@ export class HuntsController {
    */
   @Post()
   @HttpCode(200)
-  @Roles('analyst', 'lead')
+  @Roles('analyst', 'lead', 'controller')
   @ApiOperation({
     summary:
       "Run a Sigma rule (YAML, rule id, or a drill expectation's rule) over stored events: a retro-hunt",

@@ -292,7 +292,7 @@ export function registerDrill(
     )
     .option(
       '--register',
-      'register the run through the API (POST /api/v1/drills/runs; CITYSOC_API_TOKEN must be a lead token)',
+      'register the run through the API (POST /api/v1/drills/runs; CITYSOC_API_TOKEN must be a drill controller token)',
     )
     .option(
       '--attribution <how>',
