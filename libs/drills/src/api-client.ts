@@ -129,6 +129,7 @@ export class ApiRunRegistry implements RunRegistry {
       scenarioSha256: rec.scenarioSha256,
       syslog: rec.syslog,
       exporters: rec.exporters,
+      ...(rec.clientCerts?.length ? { clientCerts: rec.clientCerts } : {}),
       window: rec.window,
       seed: rec.seed,
       speed: rec.speed,

@@ -21,6 +21,7 @@ import {
   DrillRegistryError,
   type DrillRunRecord,
   DrillRunRegistry,
+  normalizeFingerprint,
 } from '@citysoc/drills';
 import { type IncidentStatus, isClosed } from '@citysoc/incidents';
 import { type ControlStore } from '@citysoc/store';
@@ -82,8 +83,11 @@ export class DrillsController {
     const end = Date.parse(body.window.end);
     if (!(end > start) || end - start > MAX_WINDOW_MS)
       throw new ConflictException('window.end must follow window.start, within 24 h');
-    if (body.syslog.length + body.exporters.length === 0)
-      throw new ConflictException('a run needs at least one syslog or exporter allocation');
+    const clientCerts = [...new Set((body.clientCerts ?? []).map((c) => normalizeFingerprint(c)!))];
+    if (body.syslog.length + body.exporters.length + clientCerts.length === 0)
+      throw new ConflictException(
+        'a run needs at least one syslog, exporter or client certificate allocation',
+      );
     const now = new Date().toISOString();
     const rec: DrillRunRecord = {
       runId: body.runId,
@@ -91,6 +95,7 @@ export class DrillsController {
       scenarioSha256: body.scenarioSha256,
       syslog: body.syslog.map((s) => ({ transport: s.transport, address: s.address, port: s.port })),
       exporters: body.exporters.map((e) => ({ address: e.address, domain: e.domain })),
+      ...(clientCerts.length > 0 ? { clientCerts } : {}),
       window: { start: new Date(start).toISOString(), end: new Date(end).toISOString() },
       status: 'running',
       registeredAt: now,
@@ -106,7 +111,13 @@ export class DrillsController {
       if (e instanceof DrillRegistryError) throw new ConflictException(e.message);
       throw e;
     }
-    req.auditDetail = { run: rec.runId, scenario: rec.scenario, window: rec.window, notify: rec.notify };
+    req.auditDetail = {
+      run: rec.runId,
+      scenario: rec.scenario,
+      window: rec.window,
+      notify: rec.notify,
+      clientCerts: rec.clientCerts ?? [],
+    };
     return rec;
   }
 

@@ -289,6 +289,41 @@ describe('drill runs API and blind mode (issue 9)', () => {
     expect(control.incidents.get(d.id)!.tags).toEqual(['drill', 'drill-run:d-STATS002']);
   });
 
+  it('validates drill client certificate fingerprints and stores them normalized', async () => {
+    const fp = 'AB:'.repeat(31) + 'AB';
+    const only = (clientCerts: unknown) => ({
+      ...body('d-CERTAPI1', 41005),
+      syslog: [],
+      exporters: [],
+      clientCerts,
+    });
+    for (const bad of [['ab'.repeat(31)], ['zz'.repeat(32)], 'ab'.repeat(32), [42]])
+      await http()
+        .post('/api/v1/drills/runs')
+        .set('authorization', `Bearer ${controller}`)
+        .send(only(bad))
+        .expect(400);
+    // A certificate alone is an allocation (a TLS sender on any port).
+    const ok = await http()
+      .post('/api/v1/drills/runs')
+      .set('authorization', `Bearer ${controller}`)
+      .send(only([fp, 'ab'.repeat(32)]))
+      .expect(201);
+    expect(ok.body.clientCerts).toEqual(['ab'.repeat(32)]);
+    // The same certificate in an overlapping run would make attribution ambiguous.
+    const clash = await http()
+      .post('/api/v1/drills/runs')
+      .set('authorization', `Bearer ${controller}`)
+      .send({ ...only(['AB'.repeat(32)]), runId: 'd-CERTAPI2' })
+      .expect(409);
+    expect(JSON.stringify(clash.body)).toContain(`client certificate ${'ab'.repeat(32)}`);
+    await http()
+      .post('/api/v1/drills/runs/d-CERTAPI1/abort')
+      .set('authorization', `Bearer ${controller}`)
+      .send({})
+      .expect(200);
+  });
+
   it('the runner registers and finishes through the API client, with the same records as the bucket', async () => {
     const reg = new ApiRunRegistry({ url: await app.getUrl(), token: controller });
     const now = Date.now();
