@@ -15,6 +15,8 @@ describe('citysoc drills against the running pipeline (--ci)', () => {
   let pipeline: Pipeline;
   let bus: Bus;
   let registry: DrillRunRegistry;
+  // The drill controller role (not admin): registers runs and sees the marks marker attribution reads.
+  let controllerToken = '';
 
   beforeAll(async () => {
     netflowPort = await freePort();
@@ -33,6 +35,12 @@ describe('citysoc drills against the running pipeline (--ci)', () => {
       },
     });
     await pipeline.start();
+    const issued = await pipeline.api<{ token: string }>('POST', '/api/v1/tokens', {
+      name: 'e2e.controller',
+      role: 'controller',
+    });
+    expect(issued.status).toBe(201);
+    controllerToken = issued.body.token;
     bus = await openBus(testBusSettings(pipeline.prefix), 'drills-e2e');
     registry = await DrillRunRegistry.open(bus);
   }, 180_000);
@@ -60,9 +68,9 @@ describe('citysoc drills against the running pipeline (--ci)', () => {
         ipfixPort,
         exporterAddress: '127.0.0.1',
       },
-      api: { url: pipeline.apiUrl, token: pipeline.adminToken },
+      api: { url: pipeline.apiUrl, token: controllerToken },
       // Registered through the API; only alerts the collectors marked for this run count (issue 9 wiring).
-      registry: new ApiRunRegistry({ url: pipeline.apiUrl, token: pipeline.adminToken }),
+      registry: new ApiRunRegistry({ url: pipeline.apiUrl, token: controllerToken }),
       attribution: 'marker',
       timeoutMs: 30_000,
       pollMs: 1000,

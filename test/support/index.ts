@@ -17,6 +17,7 @@ export {
 export {
   PeerProcess,
   makeTestPki,
+  issueTestClient,
   peerDir,
   rsyslogHasDriver,
   rsyslogdPath,

@@ -63,7 +63,6 @@ export interface TestPki {
  */
 export function makeTestPki(dir: string): TestPki {
   const f = (name: string) => path.join(dir, name);
-  const openssl = (args: string[]) => execFileSync('openssl', args, { stdio: 'ignore' });
   openssl(
     ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=citysoc test CA', '-days', '1'].concat([
       '-keyout',
@@ -72,40 +71,53 @@ export function makeTestPki(dir: string): TestPki {
       f('ca.pem'),
     ]),
   );
-  const issue = (name: string, cn: string, ext: string) => {
-    writeFileSync(f(`${name}.ext`), ext);
-    openssl(
-      ['req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${cn}`, '-keyout', f(`${name}.key`)].concat([
-        '-out',
-        f(`${name}.csr`),
-      ]),
-    );
-    openssl(
-      ['x509', '-req', '-in', f(`${name}.csr`), '-CA', f('ca.pem'), '-CAkey', f('ca.key')].concat([
-        '-CAcreateserial',
-        '-days',
-        '1',
-        '-out',
-        f(`${name}.pem`),
-        '-extfile',
-        f(`${name}.ext`),
-      ]),
-    );
-  };
-  issue(
+  issueFromTestCa(
+    dir,
     'server',
     'localhost',
     'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\nextendedKeyUsage=serverAuth\n',
   );
-  issue('client', 'citysoc-sender', 'subjectAltName=DNS:citysoc-sender\nextendedKeyUsage=clientAuth\n');
+  const client = issueTestClient(dir, 'client', 'citysoc-sender');
   return {
     dir,
     caFile: f('ca.pem'),
     serverCert: f('server.pem'),
     serverKey: f('server.key'),
-    clientCert: f('client.pem'),
-    clientKey: f('client.key'),
+    clientCert: client.cert,
+    clientKey: client.key,
   };
+}
+
+/** Another client certificate from a test PKI's CA (a second device presenting its own certificate). */
+export function issueTestClient(dir: string, name: string, cn: string): { cert: string; key: string } {
+  issueFromTestCa(dir, name, cn, `subjectAltName=DNS:${cn}\nextendedKeyUsage=clientAuth\n`);
+  return { cert: path.join(dir, `${name}.pem`), key: path.join(dir, `${name}.key`) };
+}
+
+function openssl(args: string[]): void {
+  execFileSync('openssl', args, { stdio: 'ignore' });
+}
+
+function issueFromTestCa(dir: string, name: string, cn: string, ext: string): void {
+  const f = (n: string) => path.join(dir, n);
+  writeFileSync(f(`${name}.ext`), ext);
+  openssl(
+    ['req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${cn}`, '-keyout', f(`${name}.key`)].concat([
+      '-out',
+      f(`${name}.csr`),
+    ]),
+  );
+  openssl(
+    ['x509', '-req', '-in', f(`${name}.csr`), '-CA', f('ca.pem'), '-CAkey', f('ca.key')].concat([
+      '-CAcreateserial',
+      '-days',
+      '1',
+      '-out',
+      f(`${name}.pem`),
+      '-extfile',
+      f(`${name}.ext`),
+    ]),
+  );
 }
 
 /** A peer process running from its own temporary directory; stop() kills it and removes the directory. */

@@ -105,7 +105,7 @@ export interface RunRegistry {
 }
 
 /**
- * Registration through the API (`POST /api/v1/drills/runs`, a lead's token): audited, and the API's abort
+ * Registration through the API (`POST /api/v1/drills/runs`, a drill controller's token): audited, and the API's abort
  * also closes the run's incidents. Same records as DrillRunRegistry, so both paths stay interchangeable.
  */
 export class ApiRunRegistry implements RunRegistry {
@@ -129,6 +129,7 @@ export class ApiRunRegistry implements RunRegistry {
       scenarioSha256: rec.scenarioSha256,
       syslog: rec.syslog,
       exporters: rec.exporters,
+      ...(rec.clientCerts?.length ? { clientCerts: rec.clientCerts } : {}),
       window: rec.window,
       seed: rec.seed,
       speed: rec.speed,

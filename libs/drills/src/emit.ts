@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -87,6 +88,11 @@ export async function openTcpSender(target: Endpoint): Promise<Sender> {
   });
   sock.setNoDelay(true);
   return streamSender(sock, 'tcp');
+}
+
+/** SHA-256 fingerprint (64 lowercase hex) of a PEM certificate: what a drill registers as its client cert. */
+export function certFingerprint(pem: Buffer | string): string {
+  return new X509Certificate(pem).fingerprint256.replace(/:/g, '').toLowerCase();
 }
 
 export async function openTlsSender(target: Endpoint, opts: TlsClientOptions): Promise<Sender> {

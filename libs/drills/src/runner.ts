@@ -1,6 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { observe, type ApiTarget, type Observation, type RunRegistry } from './api-client';
-import { openTcpSender, openTlsSender, openUdpSender, type Sender, type TlsClientOptions } from './emit';
+import {
+  certFingerprint,
+  openTcpSender,
+  openTlsSender,
+  openUdpSender,
+  type Sender,
+  type TlsClientOptions,
+} from './emit';
 import { type FlowExporter } from './encode';
 import { plan, type Timeline } from './plan';
 import { type DrillRunOutcome, type DrillRunRecord } from './registry';
@@ -109,6 +116,10 @@ export async function runLive(scenario: Scenario, sha256: string, o: LiveRunOpti
     const windowEnd = startMs + tl.durationMs / o.speed + lastDeadline + o.timeoutMs;
     if (o.registry) {
       const now = new Date(startMs).toISOString();
+      // The drill client certificate a TLS source presents is the run's too, whatever port it binds.
+      const tlsCert = [...senders.values()].some((s) => s.transport === 'tls')
+        ? o.targets.tls?.cert
+        : undefined;
       const rec: DrillRunRecord = {
         runId,
         scenario: scenario.id,
@@ -126,6 +137,7 @@ export async function runLive(scenario: Scenario, sha256: string, o: LiveRunOpti
             address: o.targets.exporterAddress,
             domain: (s as FlowSourceDef).observation_domain ?? 0,
           })),
+        ...(tlsCert ? { clientCerts: [certFingerprint(tlsCert)] } : {}),
         window: { start: now, end: new Date(windowEnd).toISOString() },
         status: 'running',
         registeredAt: now,

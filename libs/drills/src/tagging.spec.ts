@@ -14,6 +14,7 @@ import {
   allocationConflicts,
   drillNotifyDryRun,
   redactDrillEvent,
+  normalizeFingerprint,
   type DrillAllocation,
 } from './tagging';
 
@@ -26,8 +27,10 @@ const alloc: DrillAllocation = {
     { transport: 'tls', address: '127.0.0.1', port: 40002 },
   ],
   exporters: [{ address: '127.0.0.77', domain: 4242 }],
+  clientCerts: ['ab'.repeat(32)],
   window: { start: '2026-11-27T03:00:00Z', end: '2026-11-27T03:30:00Z' },
 };
+const CERT = 'ab'.repeat(32);
 const IN = Date.parse('2026-11-27T03:10:00Z');
 
 describe('isDrillRecord', () => {
@@ -52,6 +55,30 @@ describe('isDrillRecord', () => {
     [
       'after the window',
       { transport: 'tls', address: '127.0.0.1', port: 40002 },
+      Date.parse('2026-11-27T03:30:01Z'),
+      undefined,
+    ],
+    [
+      'drill client certificate, any address and port',
+      { transport: 'tls', address: '10.9.9.9', port: 51515, certSha256: CERT },
+      IN,
+      'd-AAAA1',
+    ],
+    [
+      'other client certificate, unreserved port',
+      { transport: 'tls', address: '127.0.0.1', port: 51515, certSha256: 'cd'.repeat(32) },
+      IN,
+      undefined,
+    ],
+    [
+      'drill certificate fingerprint over plain TCP (cannot be presented there)',
+      { transport: 'tcp', address: '127.0.0.1', port: 51515, certSha256: CERT },
+      IN,
+      undefined,
+    ],
+    [
+      'drill client certificate after the window',
+      { transport: 'tls', address: '127.0.0.1', port: 51515, certSha256: CERT },
       Date.parse('2026-11-27T03:30:01Z'),
       undefined,
     ],
@@ -82,11 +109,22 @@ describe('isDrillRecord', () => {
   });
 
   it('allocationConflicts reports shared sender keys only when the windows overlap', () => {
-    const other = { ...alloc, runId: 'd-BBBB2', syslog: [alloc.syslog[0]!], exporters: [] };
+    const other = { ...alloc, runId: 'd-BBBB2', syslog: [alloc.syslog[0]!], exporters: [], clientCerts: [] };
     expect(allocationConflicts(alloc, other)).toEqual(['udp 127.0.0.1:40001']);
     const later = { ...other, window: { start: '2026-11-27T04:00:00Z', end: '2026-11-27T05:00:00Z' } };
     expect(allocationConflicts(alloc, later)).toEqual([]);
+    const sameCert = { ...alloc, runId: 'd-CCCC3', syslog: [], exporters: [] };
+    expect(allocationConflicts(alloc, sameCert)).toEqual([`client certificate ${CERT}`]);
   });
+
+  it.each([
+    ['AB:'.repeat(31) + 'AB', 'ab'.repeat(32)],
+    ['AB'.repeat(32), 'ab'.repeat(32)],
+    [' ' + 'ab'.repeat(32) + '\n', 'ab'.repeat(32)],
+    ['ab'.repeat(31), undefined],
+    ['zz'.repeat(32), undefined],
+    ['', undefined],
+  ])('normalizeFingerprint(%j) = %j', (given, want) => expect(normalizeFingerprint(given)).toBe(want));
 });
 
 const baseEvent = {

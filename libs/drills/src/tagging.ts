@@ -39,6 +39,11 @@ export interface DrillAllocation {
   scenarioSha256: string;
   syslog: SyslogAllocation[];
   exporters: ExporterAllocation[];
+  /**
+   * SHA-256 fingerprints (64 lowercase hex, of the DER) of drill client certificates: a syslog TLS
+   * connection presenting one is the run's, whatever its source port. Optional: older records lack it.
+   */
+  clientCerts?: string[];
   /** ISO times; records outside the window are never attributed to the run. */
   window: { start: string; end: string };
 }
@@ -49,6 +54,19 @@ export interface SenderFacts {
   port?: number;
   /** For flows: the record's observation domain. */
   domain?: number;
+  /** For TLS: the SHA-256 fingerprint of the client certificate the connection presented. */
+  certSha256?: string;
+}
+
+const FINGERPRINT = /^[0-9a-f]{64}$/;
+
+/**
+ * A certificate fingerprint in the one form allocations and listeners compare: 64 lowercase hex, from
+ * `AB:CD:…` (Node's `fingerprint256`, openssl) or plain hex in any case; undefined when it is not one.
+ */
+export function normalizeFingerprint(f: string): string | undefined {
+  const s = f.trim().replace(/:/g, '').toLowerCase();
+  return FINGERPRINT.test(s) ? s : undefined;
 }
 
 /** `::ffff:127.0.0.1` (dual-stack sockets) and `127.0.0.1` are the same sender. */
@@ -59,7 +77,8 @@ export function normalizeAddress(a: string): string {
 
 /**
  * The run a record belongs to, or undefined for real traffic. Pure, for the listeners' hot path: syslog
- * matches transport + sender address + source port, flows match exporter address + domain, and the
+ * matches transport + sender address + source port, or (TLS) the client certificate's fingerprint — a
+ * drill certificate is the run's from any address and port; flows match exporter address + domain, and the
  * receive time must lie inside the run's window. Ambiguity (two runs claiming one sender) is prevented at
  * registration; here the first match wins.
  */
@@ -75,6 +94,12 @@ export function isDrillRecord(
     if (sender.transport === 'flow') {
       if (a.exporters.some((e) => normalizeAddress(e.address) === addr && e.domain === sender.domain))
         return a.runId;
+    } else if (
+      sender.transport === 'tls' &&
+      sender.certSha256 !== undefined &&
+      a.clientCerts?.includes(sender.certSha256)
+    ) {
+      return a.runId;
     } else if (
       sender.port !== undefined &&
       a.syslog.some(
@@ -113,6 +138,7 @@ export function allocationConflicts(a: DrillAllocation, b: DrillAllocation): str
       )
     )
       out.push(`exporter ${e.address}/${e.domain}`);
+  for (const c of a.clientCerts ?? []) if (b.clientCerts?.includes(c)) out.push(`client certificate ${c}`);
   return out;
 }
 

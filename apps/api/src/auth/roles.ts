@@ -25,6 +25,9 @@ export function scopeOf(req: AuthedRequest): string | undefined {
   return req.principal?.unit ?? undefined;
 }
 
-/** Roles allowed to read SOC data (events, alerts, incidents). */
-export const READERS: Role[] = ['analyst', 'responder', 'lead', 'auditor'];
+/**
+ * Roles allowed to read SOC data (events, alerts, incidents). The drill `controller` reads (to follow a
+ * run) but is not in WORKERS: it manages drills and never works incidents.
+ */
+export const READERS: Role[] = ['analyst', 'responder', 'lead', 'auditor', 'controller'];
 export const WORKERS: Role[] = ['analyst', 'responder', 'lead'];

@@ -16,11 +16,14 @@ import {
 } from '@citysoc/drills';
 import { type Alert, type EcsEvent } from '@citysoc/ecs';
 import { isClosed } from '@citysoc/incidents';
-import { type Incident } from '@citysoc/store';
+import { type Incident, type Role } from '@citysoc/store';
 import { type AuthedRequest } from '../auth/roles';
 
-/** Who always sees whether an incident is a drill: the drill controllers. */
-const CONTROLLERS = new Set(['lead', 'admin']);
+/**
+ * Who always sees whether an incident is a drill: the drill `controller` role, and admin for operations.
+ * Not `lead`: in a blind exercise the shift lead is part of the team under test.
+ */
+const CONTROLLERS: ReadonlySet<string> = new Set<Role>(['controller', 'admin']);
 
 export function seesDrills(req: AuthedRequest): boolean {
   return CONTROLLERS.has(req.principal?.role ?? '');
@@ -39,7 +42,7 @@ function incidentLike(x: unknown): x is Incident {
 
 /**
  * Blind mode (issue 9): an analyst or responder sees a drill incident as a normal one until it is closed —
- * no drill tags and no `drill` field; drill controllers (lead, admin) always get `drill: true|false`.
+ * no drill tags and no `drill` field; drill controllers (controller, admin) always get `drill: true|false`.
  * Pure: used by the interceptor on every incident-returning route.
  */
 export function presentIncident(inc: Incident, controller: boolean): Incident & { drill?: boolean } {

@@ -21,6 +21,7 @@ import {
   DrillRegistryError,
   type DrillRunRecord,
   DrillRunRegistry,
+  normalizeFingerprint,
 } from '@citysoc/drills';
 import { type IncidentStatus, isClosed } from '@citysoc/incidents';
 import { type ControlStore } from '@citysoc/store';
@@ -48,7 +49,8 @@ const TO_RESOLVED: Partial<Record<IncidentStatus, IncidentStatus[]>> = {
 /**
  * Drill runs (issue 9): registration of a run's sender allocations in the `<prefix>drill-runs` KV bucket,
  * which the collectors watch to mark drill records, and abort, which also closes the run's incidents.
- * Leads (and admins) are the drill controllers; every call that changes something is audited.
+ * The `controller` role (and admin) runs drills — not leads, who are tested in a blind exercise; every call
+ * that changes something is audited.
  */
 @ApiTags('drills')
 @ApiBearerAuth()
@@ -72,17 +74,20 @@ export class DrillsController {
 
   @Post('runs')
   @HttpCode(201)
-  @Roles('lead')
+  @Roles('controller')
   @ApiOperation({
-    summary: 'Register a drill run (sender allocations + window) before it sends (lead, admin)',
+    summary: 'Register a drill run (sender allocations + window) before it sends (controller, admin)',
   })
   async register(@Body() body: RegisterDrillRunDto, @Req() req: AuthedRequest): Promise<DrillRunRecord> {
     const start = Date.parse(body.window.start);
     const end = Date.parse(body.window.end);
     if (!(end > start) || end - start > MAX_WINDOW_MS)
       throw new ConflictException('window.end must follow window.start, within 24 h');
-    if (body.syslog.length + body.exporters.length === 0)
-      throw new ConflictException('a run needs at least one syslog or exporter allocation');
+    const clientCerts = [...new Set((body.clientCerts ?? []).map((c) => normalizeFingerprint(c)!))];
+    if (body.syslog.length + body.exporters.length + clientCerts.length === 0)
+      throw new ConflictException(
+        'a run needs at least one syslog, exporter or client certificate allocation',
+      );
     const now = new Date().toISOString();
     const rec: DrillRunRecord = {
       runId: body.runId,
@@ -90,6 +95,7 @@ export class DrillsController {
       scenarioSha256: body.scenarioSha256,
       syslog: body.syslog.map((s) => ({ transport: s.transport, address: s.address, port: s.port })),
       exporters: body.exporters.map((e) => ({ address: e.address, domain: e.domain })),
+      ...(clientCerts.length > 0 ? { clientCerts } : {}),
       window: { start: new Date(start).toISOString(), end: new Date(end).toISOString() },
       status: 'running',
       registeredAt: now,
@@ -105,20 +111,26 @@ export class DrillsController {
       if (e instanceof DrillRegistryError) throw new ConflictException(e.message);
       throw e;
     }
-    req.auditDetail = { run: rec.runId, scenario: rec.scenario, window: rec.window, notify: rec.notify };
+    req.auditDetail = {
+      run: rec.runId,
+      scenario: rec.scenario,
+      window: rec.window,
+      notify: rec.notify,
+      clientCerts: rec.clientCerts ?? [],
+    };
     return rec;
   }
 
   @Get('runs')
-  @Roles('lead', 'auditor')
-  @ApiOperation({ summary: 'Drill runs, oldest first (lead, auditor, admin)' })
+  @Roles('controller', 'auditor')
+  @ApiOperation({ summary: 'Drill runs, oldest first (controller, auditor, admin)' })
   async list(): Promise<{ items: DrillRunRecord[] }> {
     return { items: await (await this.runs()).list() };
   }
 
   @Post('runs/:id/finish')
   @HttpCode(200)
-  @Roles('lead')
+  @Roles('controller')
   @ApiOperation({ summary: 'End a run now with its result (the runner calls this when it is done)' })
   async finish(
     @Param() p: DrillRunIdParam,
@@ -145,7 +157,7 @@ export class DrillsController {
 
   @Post('runs/:id/abort')
   @HttpCode(200)
-  @Roles('lead')
+  @Roles('controller')
   @ApiOperation({
     summary: 'Abort a run: close its window and resolve every open incident of the run as drill-aborted',
   })

@@ -83,6 +83,17 @@ export class RegisterDrillRunDto {
   @Type(() => ExporterAllocationDto)
   exporters!: ExporterAllocationDto[];
 
+  @ApiPropertyOptional({
+    type: [String],
+    description:
+      "SHA-256 fingerprints (64 hex, colons allowed) of drill client certificates: a syslog TLS connection presenting one is the run's, from any source port",
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(16)
+  @Matches(/^(?:[0-9a-fA-F]{64}|[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){31})$/, { each: true })
+  clientCerts?: string[];
+
   @ApiProperty({ type: DrillWindowDto })
   @ValidateNested()
   @Type(() => DrillWindowDto)

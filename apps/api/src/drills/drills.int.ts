@@ -8,7 +8,7 @@ import { EVENT_STORE } from '../tokens';
 
 /**
  * Drill runs through the API against real NATS (the drill-runs KV bucket) and SQLite: registration by a
- * lead only, overlap refused, blind mode for analysts, abort closing the run's incidents, audit entries.
+ * drill controller only (not a lead: leads are tested in blind exercises), overlap refused, blind mode for analysts, abort closing the run's incidents, audit entries.
  */
 describe('drill runs API and blind mode (issue 9)', () => {
   const prefix = uniquePrefix();
@@ -17,6 +17,7 @@ describe('drill runs API and blind mode (issue 9)', () => {
   let app: INestApplication;
   let control: ControlStore;
   let lead: string;
+  let controller: string;
   let analyst: string;
   const run = 'd-APITEST1';
   const http = () => api.http();
@@ -62,6 +63,7 @@ describe('drill runs API and blind mode (issue 9)', () => {
     const issue = api.issueToken;
     lead = await issue('a.lead', 'lead');
     analyst = await issue('an.analyst', 'analyst');
+    controller = await issue('a.controller', 'controller');
   }, 30_000);
 
   afterAll(async () => {
@@ -69,42 +71,53 @@ describe('drill runs API and blind mode (issue 9)', () => {
     await cleanupStreams(prefix);
   });
 
-  it('registers a run for a lead only, refuses an overlapping one and bad input, and lists runs', async () => {
+  it('registers a run for a drill controller only, refuses an overlapping one and bad input, and lists runs', async () => {
+    for (const token of [analyst, lead])
+      await http()
+        .post('/api/v1/drills/runs')
+        .set('authorization', `Bearer ${token}`)
+        .send(body(run, 41001))
+        .expect(403);
+    await http().get('/api/v1/drills/runs').set('authorization', `Bearer ${lead}`).expect(403);
     await http()
       .post('/api/v1/drills/runs')
-      .set('authorization', `Bearer ${analyst}`)
-      .send(body(run, 41001))
-      .expect(403);
-    await http()
-      .post('/api/v1/drills/runs')
-      .set('authorization', `Bearer ${lead}`)
+      .set('authorization', `Bearer ${controller}`)
       .send({ ...body(run, 41001), syslog: [{ transport: 'udp', address: 'nope', port: 1 }] })
       .expect(400);
     const ok = await http()
       .post('/api/v1/drills/runs')
-      .set('authorization', `Bearer ${lead}`)
+      .set('authorization', `Bearer ${controller}`)
       .send(body(run, 41001))
       .expect(201);
     // Notifications of its incidents are only recorded unless the scenario opted in.
     expect(ok.body).toMatchObject({
       runId: run,
       status: 'running',
-      registeredBy: 'a.lead',
+      registeredBy: 'a.controller',
       notify: 'dry-run',
     });
     const clash = await http()
       .post('/api/v1/drills/runs')
-      .set('authorization', `Bearer ${lead}`)
+      .set('authorization', `Bearer ${controller}`)
       .send(body('d-APITEST2', 41001))
       .expect(409);
     expect(JSON.stringify(clash.body)).toContain('overlaps active run');
-    const list = await http().get('/api/v1/drills/runs').set('authorization', `Bearer ${lead}`).expect(200);
+    const list = await http()
+      .get('/api/v1/drills/runs')
+      .set('authorization', `Bearer ${controller}`)
+      .expect(200);
     expect((list.body as { items: Array<{ runId: string }> }).items.map((r) => r.runId)).toEqual([run]);
     const audit = control.audit.list(20).filter((e) => e.action.includes('DrillsController.register'));
-    expect(audit.map((e) => e.outcome).sort()).toEqual(['failure', 'failure', 'failure', 'success']);
+    expect(audit.map((e) => e.outcome).sort()).toEqual([
+      'failure',
+      'failure',
+      'failure',
+      'failure',
+      'success',
+    ]);
   });
 
-  it('blind mode: analysts see no drill badge until the incident is closed; abort closes it', async () => {
+  it('blind mode: analysts and leads see no drill badge until the incident is closed; abort closes it', async () => {
     const drill = control.incidents.recordAlert(
       alert('al-d1', 'source.ip:198.51.100.60', run),
       60_000,
@@ -116,43 +129,64 @@ describe('drill runs API and blind mode (issue 9)', () => {
     control.incidents.recordAlert(alert('al-m2', 'source.ip:198.51.100.61'), 60_000);
     expect(control.incidents.get(drill.id)!.tags).toEqual(['drill', `drill-run:${run}`]);
 
-    const asAnalyst = await http()
-      .get(`/api/v1/incidents/${drill.id}`)
-      .set('authorization', `Bearer ${analyst}`)
+    // The shift lead is part of the team under test: blind like an analyst.
+    for (const token of [analyst, lead]) {
+      const asTested = await http()
+        .get(`/api/v1/incidents/${drill.id}`)
+        .set('authorization', `Bearer ${token}`)
+        .expect(200);
+      expect(asTested.body.tags).toEqual([]);
+      expect(asTested.body).not.toHaveProperty('drill');
+      const listed = await http()
+        .get('/api/v1/incidents')
+        .set('authorization', `Bearer ${token}`)
+        .expect(200);
+      expect(JSON.stringify(listed.body)).not.toContain('drill');
+      await http().get('/api/v1/incidents?tag=drill').set('authorization', `Bearer ${token}`).expect(403);
+    }
+    await http().get('/api/v1/notifications/dry-run').set('authorization', `Bearer ${lead}`).expect(403);
+    await http()
+      .get('/api/v1/notifications/dry-run')
+      .set('authorization', `Bearer ${controller}`)
       .expect(200);
-    expect(asAnalyst.body.tags).toEqual([]);
-    expect(asAnalyst.body).not.toHaveProperty('drill');
-    const listed = await http()
-      .get('/api/v1/incidents')
-      .set('authorization', `Bearer ${analyst}`)
-      .expect(200);
-    expect(JSON.stringify(listed.body)).not.toContain('drill');
-    await http().get('/api/v1/incidents?tag=drill').set('authorization', `Bearer ${analyst}`).expect(403);
     await http()
       .post(`/api/v1/incidents/${drill.id}/tags`)
       .set('authorization', `Bearer ${lead}`)
       .send({ remove: ['drill'] })
       .expect(400);
 
-    const asLead = await http()
+    const asController = await http()
       .get(`/api/v1/incidents/${drill.id}`)
-      .set('authorization', `Bearer ${lead}`)
+      .set('authorization', `Bearer ${controller}`)
       .expect(200);
-    expect(asLead.body).toMatchObject({ drill: true, tags: ['drill', `drill-run:${run}`] });
-    const mixedAsLead = await http()
+    expect(asController.body).toMatchObject({ drill: true, tags: ['drill', `drill-run:${run}`] });
+    const mixedAsController = await http()
       .get(`/api/v1/incidents/${mixed.id}`)
-      .set('authorization', `Bearer ${lead}`)
+      .set('authorization', `Bearer ${controller}`)
       .expect(200);
-    expect(mixedAsLead.body).toMatchObject({ drill: false, tags: ['drill-mixed'] });
-
+    expect(mixedAsController.body).toMatchObject({ drill: false, tags: ['drill-mixed'] });
+    // Least privilege: a controller follows the run but does not work incidents.
     await http()
-      .post(`/api/v1/drills/runs/${run}/abort`)
-      .set('authorization', `Bearer ${analyst}`)
-      .send({})
+      .post(`/api/v1/incidents/${drill.id}/transition`)
+      .set('authorization', `Bearer ${controller}`)
+      .send({ status: 'acknowledged' })
       .expect(403);
+    await http().post('/api/v1/incidents/claim').set('authorization', `Bearer ${controller}`).expect(403);
+    await http()
+      .post(`/api/v1/incidents/${drill.id}/tags`)
+      .set('authorization', `Bearer ${controller}`)
+      .send({ add: ['x'] })
+      .expect(403);
+
+    for (const token of [analyst, lead])
+      await http()
+        .post(`/api/v1/drills/runs/${run}/abort`)
+        .set('authorization', `Bearer ${token}`)
+        .send({})
+        .expect(403);
     const aborted = await http()
       .post(`/api/v1/drills/runs/${run}/abort`)
-      .set('authorization', `Bearer ${lead}`)
+      .set('authorization', `Bearer ${controller}`)
       .send({ reason: 'weather' })
       .expect(200);
     expect(aborted.body).toMatchObject({ run: { status: 'aborted' }, closed: [drill.id] });
@@ -169,7 +203,7 @@ describe('drill runs API and blind mode (issue 9)', () => {
     expect(control.audit.list(50).some((e) => e.action.includes('DrillsController.abort'))).toBe(true);
   });
 
-  it('blind mode covers alerts and events: no drill mark reaches an analyst, controllers see them', async () => {
+  it('blind mode covers alerts and events: no drill mark reaches an analyst or a lead, controllers see them', async () => {
     const events = app.get<EventStore>(EVENT_STORE);
     const runId = 'd-BLINDEV1';
     const t = new Date().toISOString();
@@ -197,11 +231,13 @@ describe('drill runs API and blind mode (issue 9)', () => {
       '/api/v1/events?field=source.ip:198.51.100.70',
       `/api/v1/incidents/${inc.id}`,
     ]) {
-      const seen = await get(url, analyst);
-      // The alert or event is there, with the message and the address, but nothing says "drill".
-      expect(seen).toContain('198.51.100.70');
-      expect(seen).not.toMatch(/drill/i);
-      expect(await get(url, lead)).toContain(runId);
+      for (const token of [analyst, lead]) {
+        const seen = await get(url, token);
+        // The alert or event is there, with the message and the address, but nothing says "drill".
+        expect(seen).toContain('198.51.100.70');
+        expect(seen).not.toMatch(/drill/i);
+      }
+      expect(await get(url, controller)).toContain(runId);
     }
     const one = JSON.parse(await get('/api/v1/alerts/al-blind-1', analyst)) as Alert;
     expect(one.event.event.original).toBe(original.replace(`[citysoc-drill@32473 id="${runId}"]`, '-'));
@@ -210,8 +246,12 @@ describe('drill runs API and blind mode (issue 9)', () => {
 
     // Searching by the marks is the same leak through the back door.
     for (const q of [`field=labels.drill:${runId}`, 'field=tags:drill', 'q=citysoc-drill'])
-      await http().get(`/api/v1/events?${q}`).set('authorization', `Bearer ${analyst}`).expect(403);
-    await http().get('/api/v1/events?field=tags:drill').set('authorization', `Bearer ${lead}`).expect(200);
+      for (const token of [analyst, lead])
+        await http().get(`/api/v1/events?${q}`).set('authorization', `Bearer ${token}`).expect(403);
+    await http()
+      .get('/api/v1/events?field=tags:drill')
+      .set('authorization', `Bearer ${controller}`)
+      .expect(200);
   });
 
   it('statistics exclude drill incidents: SLA report, Prometheus breaches, rule false-positive rates', async () => {
@@ -249,8 +289,43 @@ describe('drill runs API and blind mode (issue 9)', () => {
     expect(control.incidents.get(d.id)!.tags).toEqual(['drill', 'drill-run:d-STATS002']);
   });
 
+  it('validates drill client certificate fingerprints and stores them normalized', async () => {
+    const fp = 'AB:'.repeat(31) + 'AB';
+    const only = (clientCerts: unknown) => ({
+      ...body('d-CERTAPI1', 41005),
+      syslog: [],
+      exporters: [],
+      clientCerts,
+    });
+    for (const bad of [['ab'.repeat(31)], ['zz'.repeat(32)], 'ab'.repeat(32), [42]])
+      await http()
+        .post('/api/v1/drills/runs')
+        .set('authorization', `Bearer ${controller}`)
+        .send(only(bad))
+        .expect(400);
+    // A certificate alone is an allocation (a TLS sender on any port).
+    const ok = await http()
+      .post('/api/v1/drills/runs')
+      .set('authorization', `Bearer ${controller}`)
+      .send(only([fp, 'ab'.repeat(32)]))
+      .expect(201);
+    expect(ok.body.clientCerts).toEqual(['ab'.repeat(32)]);
+    // The same certificate in an overlapping run would make attribution ambiguous.
+    const clash = await http()
+      .post('/api/v1/drills/runs')
+      .set('authorization', `Bearer ${controller}`)
+      .send({ ...only(['AB'.repeat(32)]), runId: 'd-CERTAPI2' })
+      .expect(409);
+    expect(JSON.stringify(clash.body)).toContain(`client certificate ${'ab'.repeat(32)}`);
+    await http()
+      .post('/api/v1/drills/runs/d-CERTAPI1/abort')
+      .set('authorization', `Bearer ${controller}`)
+      .send({})
+      .expect(200);
+  });
+
   it('the runner registers and finishes through the API client, with the same records as the bucket', async () => {
-    const reg = new ApiRunRegistry({ url: await app.getUrl(), token: lead });
+    const reg = new ApiRunRegistry({ url: await app.getUrl(), token: controller });
     const now = Date.now();
     await reg.register({
       ...body('d-APITEST3', 41003),
@@ -271,7 +346,7 @@ describe('drill runs API and blind mode (issue 9)', () => {
       result: string;
       registeredBy: string;
     };
-    expect(done).toMatchObject({ status: 'finished', result: 'pass', registeredBy: 'a.lead' });
+    expect(done).toMatchObject({ status: 'finished', result: 'pass', registeredBy: 'a.controller' });
     await expect(reg.finish('d-APITEST3', 'finished')).rejects.toThrow('HTTP 409');
   });
 });

@@ -5,6 +5,7 @@ import {
   Body,
   ConflictException,
   Controller,
+  ForbiddenException,
   HttpCode,
   Inject,
   NotFoundException,
@@ -52,7 +53,7 @@ import { type AuthedRequest, Roles, scopeOf } from '../auth/roles';
 import { type ConfigOf, projectRoot } from '@citysoc/config';
 import { type apiSchema } from '../config';
 import { API_CONFIG, EVENT_STORE, NATS } from '../tokens';
-import { DrillBlindInterceptor } from '../drills/blind';
+import { DrillBlindInterceptor, seesDrills } from '../drills/blind';
 
 /** A drill scenario's detection expectation, hunted over history (optionally only one run's events). */
 export class DrillExpectationRef {
@@ -146,7 +147,7 @@ export class HuntsController {
    */
   @Post()
   @HttpCode(200)
-  @Roles('analyst', 'lead')
+  @Roles('analyst', 'lead', 'controller')
   @ApiOperation({
     summary:
       "Run a Sigma rule (YAML, rule id, or a drill expectation's rule) over stored events: a retro-hunt",
@@ -157,6 +158,9 @@ export class HuntsController {
   ): Promise<HuntResult & { drill?: DrillHuntInfo }> {
     const given = [b.rule, b.rule_id, b.drill].filter((x) => x !== undefined).length;
     if (given !== 1) throw new BadRequestException('give exactly one of rule (YAML), rule_id or drill');
+    // Hunting one run's events selects by labels.drill: the blind-mode leak events search refuses too.
+    if (b.drill?.run_id !== undefined && !seesDrills(req))
+      throw new ForbiddenException("hunting a drill run's events is for drill controllers only");
     if (b.from && b.to && Date.parse(b.from) >= Date.parse(b.to))
       throw new BadRequestException('from must be before to');
     const loaded = loadRules([this.config.builtinRules, ...this.config.rulePaths]).rules;

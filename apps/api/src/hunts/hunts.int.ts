@@ -20,6 +20,7 @@ describe('POST /api/v1/hunts', () => {
   let responder: string;
   let auditor: string;
   let lead: string;
+  let controller: string;
   let wardAnalyst: string;
 
   const ev = (id: string, ts: string, message: string, appname = 'sshd'): EcsEvent => ({
@@ -56,6 +57,7 @@ describe('POST /api/v1/hunts', () => {
     responder = await issue('hunt.responder', 'responder');
     auditor = await issue('hunt.auditor', 'auditor');
     lead = await issue('hunt.lead', 'lead');
+    controller = await issue('hunt.controller', 'controller');
     // A unit-scoped analyst: users carry a unit, tokens do not.
     await request(app.getHttpServer())
       .post('/api/v1/users')
@@ -188,7 +190,7 @@ filter:
     const runId = 'd-HUNT0001';
     await request(app.getHttpServer())
       .post('/api/v1/drills/runs')
-      .set('authorization', `Bearer ${lead}`)
+      .set('authorization', `Bearer ${controller}`)
       .send({
         runId,
         scenario: 'fortigate-policy-tamper',
@@ -216,7 +218,10 @@ filter:
       markDrillEvent(login('f5', '2026-11-27T07:00:01.000Z', '203.0.113.9'), runId),
     ]);
     const drill = { scenario: 'fortigate-policy-tamper', expectation: 'external-admin-login' };
-    const run = await hunt(analyst, { drill: { ...drill, run_id: runId } }).expect(200);
+    // One run's events are selected by their drill mark: blind analysts and leads may not.
+    for (const token of [analyst, lead])
+      await hunt(token, { drill: { ...drill, run_id: runId } }).expect(403);
+    const run = await hunt(controller, { drill: { ...drill, run_id: runId } }).expect(200);
     expect(ids(run)).toEqual(['f1']);
     expect((run.body as { drill: unknown }).drill).toEqual({
       scenario: 'fortigate-policy-tamper',
@@ -233,12 +238,12 @@ filter:
     expect(ids(all)).toEqual(['f5', 'f3', 'f2', 'f1']);
     expect((all.body as { drill: { met?: boolean } }).drill.met).toBeUndefined();
     // The run's window can be narrowed; an empty result is a verdict too.
-    const early = await hunt(analyst, { drill: { ...drill, run_id: runId }, to: '2026-11-27T06:00:01Z' });
+    const early = await hunt(controller, { drill: { ...drill, run_id: runId }, to: '2026-11-27T06:00:01Z' });
     expect((early.body as { drill: { met: boolean } }).drill.met).toBe(false);
     await hunt(analyst, { drill: { ...drill, expectation: 'nope' } }).expect(404);
     await hunt(analyst, { drill: { scenario: 'no-such-scenario', expectation: 'x' } }).expect(404);
-    await hunt(analyst, { drill: { ...drill, run_id: 'd-NOTREG01' } }).expect(404);
-    await hunt(analyst, {
+    await hunt(controller, { drill: { ...drill, run_id: 'd-NOTREG01' } }).expect(404);
+    await hunt(controller, {
       drill: { scenario: 'iot-camera-portscan', expectation: 'vertical-scan', run_id: runId },
     }).expect(409);
     await hunt(analyst, { drill, rule: YAML }).expect(400);

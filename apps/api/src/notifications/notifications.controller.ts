@@ -21,10 +21,11 @@ export class NotificationsController {
   }
 
   @Get('dry-run')
-  @Roles('lead')
+  // Which incidents' notifications were held back tells which incidents are drills: controllers only.
+  @Roles('controller')
   @ApiOperation({
     summary:
-      "Notifications of drill incidents recorded instead of sent (lead, admin), newest first: the drill's escalations stay visible and counted",
+      "Notifications of drill incidents recorded instead of sent (controller, admin), newest first: the drill's escalations stay visible and counted",
   })
   async dryRun(): Promise<{ items: DryRunNotification[]; total: number }> {
     return this.notify.dryRuns(500);

@@ -283,7 +283,10 @@ export function registerDrill(
       process.env.CITYSOC_DRILL_EXPORTER ?? '127.0.0.1',
     )
     .option('--tls-ca <file>', 'CA of the syslog TLS listener')
-    .option('--tls-cert <file>', 'drill client certificate')
+    .option(
+      '--tls-cert <file>',
+      'drill client certificate: presented on TLS sources; with --register its SHA-256 is registered, so the run owns that connection from any port',
+    )
     .option('--tls-key <file>', 'drill client key')
     .option(
       '--api <url>',
@@ -292,7 +295,7 @@ export function registerDrill(
     )
     .option(
       '--register',
-      'register the run through the API (POST /api/v1/drills/runs; CITYSOC_API_TOKEN must be a lead token)',
+      'register the run through the API (POST /api/v1/drills/runs; CITYSOC_API_TOKEN must be a drill controller token)',
     )
     .option(
       '--attribution <how>',

@@ -1,11 +1,23 @@
 import { type INestApplicationContext } from '@nestjs/common';
 import dgram from 'node:dgram';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import tls from 'node:tls';
 import { type Bus, openBus } from '@citysoc/bus';
-import { DrillRunRegistry, type DrillRunRecord, FlowExporter, isDrill } from '@citysoc/drills';
+import {
+  certFingerprint,
+  DrillRunRegistry,
+  type DrillRunRecord,
+  FlowExporter,
+  isDrill,
+} from '@citysoc/drills';
 import { type EcsEvent } from '@citysoc/ecs';
 import {
   cleanupStreams,
   freePort,
+  issueTestClient,
+  makeTestPki,
   readStream,
   testBusSettings,
   uniquePrefix,
@@ -32,6 +44,31 @@ function udpFrom(fromPort: number, port: number, datagrams: Array<string | Buffe
           await new Promise<void>((r, j) => s.send(d, port, '127.0.0.1', (e) => (e ? j(e) : r())));
       })().then(() => s.close(() => resolve()), reject);
     });
+  });
+}
+
+/** One TLS connection presenting `cert`, octet-counted frames (RFC 5425), closed after the last line. */
+function tlsFrom(
+  port: number,
+  client: { cert: string; key: string },
+  ca: string,
+  lines: string[],
+): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const sock = tls.connect(
+      {
+        host: '127.0.0.1',
+        port,
+        ca: readFileSync(ca),
+        cert: readFileSync(client.cert),
+        key: readFileSync(client.key),
+      },
+      () => {
+        const localPort = sock.localPort!;
+        sock.end(lines.map((l) => `${Buffer.byteLength(l)} ${l}`).join(''), () => resolve(localPort));
+      },
+    );
+    sock.once('error', reject);
   });
 }
 
@@ -236,5 +273,98 @@ describe('collector silence events and drills (issue 9)', () => {
     }, 'a second source-silent event');
     expect(second.labels?.drill).toBeUndefined();
     expect(isDrill(second)).toBe(false);
+  });
+});
+
+/**
+ * A drill client certificate in the allocation, on a real mutual-TLS listener: a connection presenting the
+ * registered certificate is the run's from any source port (none is reserved here); the same lines from
+ * another certificate the listener trusts are real, and a drill marker sent with that certificate is
+ * stripped and reported as forged.
+ */
+describe('collector drill marking by TLS client certificate (issue 9)', () => {
+  jest.setTimeout(60_000);
+  const prefix = uniquePrefix();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'citysoc-drill-cert-'));
+  let app: INestApplicationContext;
+  let svc: CollectorService;
+  let bus: Bus;
+  let pki: ReturnType<typeof makeTestPki>;
+  let drillCert: { cert: string; key: string };
+  const runId = 'd-CERTMARK1';
+
+  beforeAll(async () => {
+    pki = makeTestPki(dir);
+    drillCert = { cert: pki.clientCert, key: pki.clientKey };
+    bus = await openBus(testBusSettings(prefix), 'drill-cert-test');
+    const now = Date.now();
+    await (
+      await DrillRunRegistry.open(bus)
+    ).register({
+      runId,
+      scenario: 'ssh-bruteforce-ward',
+      scenarioSha256: 'abc',
+      syslog: [],
+      exporters: [],
+      clientCerts: [certFingerprint(readFileSync(pki.clientCert))],
+      window: { start: new Date(now - 1000).toISOString(), end: new Date(now + 3_600_000).toISOString() },
+      status: 'running',
+      registeredAt: new Date(now).toISOString(),
+      registeredBy: 'test',
+      seed: 1,
+      speed: 1,
+      updatedAt: new Date(now).toISOString(),
+    });
+    ({ app, svc } = await startCollector(prefix, {
+      CITYSOC_SYSLOG_TLS_PORT: '0',
+      CITYSOC_SYSLOG_TLS_CERT: pki.serverCert,
+      CITYSOC_SYSLOG_TLS_KEY: pki.serverKey,
+      CITYSOC_SYSLOG_TLS_CLIENT_CA: pki.caFile,
+    }));
+  }, 60_000);
+
+  afterAll(async () => {
+    await app?.close();
+    await bus?.close();
+    await cleanupStreams(prefix);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('marks lines from the registered certificate on any port, not the same lines from another certificate', async () => {
+    const other = issueTestClient(dir, 'other', 'ward-firewall');
+    const line = (tag: string) => `<13>1 2026-11-27T10:00:00Z ward app - - - cert ${tag} line`;
+    const drillPort = await tlsFrom(svc.ports.tls!, drillCert, pki.caFile, [line('drill')]);
+    const otherPort = await tlsFrom(svc.ports.tls!, other, pki.caFile, [line('real')]);
+    // Ephemeral ports: nothing was reserved, the certificate alone decides.
+    expect([drillPort, otherPort].every((p) => p > 0)).toBe(true);
+    const got = await waitFor(async () => {
+      const d = (await docs(prefix)).filter((x) => /^cert (drill|real) line$/.test(x.message ?? ''));
+      return d.length >= 2 ? d : undefined;
+    }, 'both TLS lines on EVENTS');
+    const drill = got.find((d) => d.message === 'cert drill line')!;
+    const real = got.find((d) => d.message === 'cert real line')!;
+    expect(drill.labels?.drill).toBe(runId);
+    expect(isDrill(drill)).toBe(true);
+    expect(real.labels?.drill).toBeUndefined();
+    expect(isDrill(real)).toBe(false);
+
+    // A drill marker sent with the other certificate is forged: stripped, reported, never a drill.
+    await tlsFrom(svc.ports.tls!, other, pki.caFile, [
+      `<13>1 2026-11-27T10:00:00Z ward app - - [citysoc-drill@32473 id="${runId}"] cert forged line`,
+    ]);
+    const forged = await waitFor(
+      async () => (await docs(prefix)).find((x) => x.message === 'cert forged line'),
+      'the forged TLS line on EVENTS',
+    );
+    expect(isDrill(forged)).toBe(false);
+    expect(forged.citysoc?.drill_marker_forged).toBe(runId);
+    const health = await waitFor(
+      async () => (await docs(prefix)).find((x) => x.event.action === 'drill-marker-forged'),
+      'a drill-marker-forged event',
+    );
+    expect(health).toMatchObject({
+      event: { module: 'syslog', action: 'drill-marker-forged' },
+      citysoc: { drill_marker: { claimed_run: runId } },
+    });
   });
 });

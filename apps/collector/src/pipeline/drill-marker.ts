@@ -9,7 +9,7 @@ import {
   isDrillRecord,
   markDrillEvent,
   payloadMarker,
-  type Transport,
+  type SenderFacts,
 } from '@citysoc/drills';
 import { type EcsEvent, stableId } from '@citysoc/ecs';
 import { COLLECTOR_PROGRAM } from '../sources/syslog/monitor';
@@ -21,8 +21,8 @@ const FORGED_EVERY_MS = 60_000;
 
 /**
  * Marks records from an active drill allocation (the `<prefix>drill-runs` KV bucket, watched) and strips
- * drill markers nobody registered. The identity comes from the allocation (sender address + source port, or
- * exporter + observation domain, inside the run's window), never from the payload: a payload marker from a
+ * drill markers nobody registered. The identity comes from the allocation (sender address + source port, a
+ * TLS client certificate's fingerprint, or exporter + observation domain, inside the run's window), never from the payload: a payload marker from a
  * sender no running drill owns is removed and reported as a `drill-marker-forged` health event, which
  * `rules/citysoc/drill_marker_forged.yml` turns into an alert.
  */
@@ -89,11 +89,7 @@ export class DrillMarker {
    * drill marker it claims otherwise (and reported). `port` is the syslog source port; `domain` the flow
    * observation domain.
    */
-  mark<T extends EcsEvent>(
-    event: T,
-    sender: { transport: Transport; address: string; port?: number; domain?: number },
-    receivedAt: Date,
-  ): T {
+  mark<T extends EcsEvent>(event: T, sender: SenderFacts, receivedAt: Date): T {
     if (this.allocations.length > 0) this.refreshIfStale();
     const run = this.allocations.length > 0 ? isDrillRecord(this.allocations, sender, receivedAt) : undefined;
     const claimedLabel = event.labels?.[DRILL_LABEL];
@@ -113,18 +109,12 @@ export class DrillMarker {
    * Whether `mark` would mark a record of this sender now. A flow document carries no payload marker, so
    * for flows `mark` changes nothing unless this is true (the flow ingest writes JSON directly otherwise).
    */
-  allocates(
-    sender: { transport: Transport; address: string; port?: number; domain?: number },
-    receivedAt: Date,
-  ): boolean {
+  allocates(sender: SenderFacts, receivedAt: Date): boolean {
     return this.runOf(sender, receivedAt) !== undefined;
   }
 
   /** The run a record from this sender belongs to (for frames that never became an event). */
-  runOf(
-    sender: { transport: Transport; address: string; port?: number; domain?: number },
-    receivedAt: Date,
-  ): string | undefined {
+  runOf(sender: SenderFacts, receivedAt: Date): string | undefined {
     if (this.allocations.length === 0) return undefined;
     this.refreshIfStale();
     return isDrillRecord(this.allocations, sender, receivedAt);

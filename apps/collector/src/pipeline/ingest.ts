@@ -88,6 +88,8 @@ export interface FrameMeta {
   receivedAt: Date;
   /** The listener's pinned format; a source's own pin wins. */
   format?: FormatPin;
+  /** TLS: SHA-256 of the client certificate the connection presented (64 lowercase hex), for drill marking. */
+  peerCertSha256?: string;
 }
 
 function parseWith(pin: FormatPin | undefined, raw: Buffer, ctx: ParseContext): ParseResult {
@@ -169,7 +171,12 @@ export class SyslogIngest {
     const origin: FrameMeta = senderIp === meta.senderIp ? meta : { ...meta, senderIp };
     const policy = this.sources.lookup(senderIp);
     this.metrics.received.inc({ component }, n);
-    const sender = { transport: meta.transport, address: senderIp, port: meta.senderPort };
+    const sender = {
+      transport: meta.transport,
+      address: senderIp,
+      port: meta.senderPort,
+      ...(meta.peerCertSha256 ? { certSha256: meta.peerCertSha256 } : {}),
+    };
     // One sender per read, so one drill attribution: the silence watch must know whether the last frame
     // (parsed or not) was a drill's, or a finished drill would later raise a real "source went silent".
     this.monitor?.seen(policy, senderIp, this.drills?.runOf(sender, meta.receivedAt));
@@ -229,7 +236,7 @@ export class SyslogIngest {
     parsed: EcsEvent,
     policy: SourcePolicy,
     senderIp: string,
-    sender: { transport: FrameMeta['transport']; address: string; port?: number },
+    sender: { transport: FrameMeta['transport']; address: string; port?: number; certSha256?: string },
     meta: FrameMeta,
   ): string {
     this.monitor?.skewOf(policy, parsed, meta.receivedAt, meta.inputName);

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID, scrypt, timingSafeEqual } from 'node:crypto';
 import { type Db } from './db';
 
-export const ROLES = ['analyst', 'responder', 'lead', 'admin', 'auditor'] as const;
+export const ROLES = ['analyst', 'responder', 'lead', 'admin', 'auditor', 'controller'] as const;
 export type Role = (typeof ROLES)[number];
 
 export const AUTH_MIGRATIONS = [

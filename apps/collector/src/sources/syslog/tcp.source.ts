@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
+import { normalizeFingerprint } from '@citysoc/drills';
 import { SyslogFramer, type FrameError } from '@citysoc/syslog';
 import { type Logger } from '@citysoc/bus';
 import { type ComponentMetrics } from '@citysoc/observability';
@@ -99,12 +100,15 @@ export class SyslogTcpSource {
     if (socket.destroyed) return;
     this.sockets.add(socket);
     const framer = new SyslogFramer({ maxFrameBytes: this.opts.maxFrameBytes });
+    // The client certificate (after the handshake, so it is known here): a drill run may own it.
+    const cert = this.opts.tls ? peerCertSha256(socket as tls.TLSSocket) : undefined;
     const base = {
       senderIp: socket.remoteAddress ?? 'unknown',
       senderPort: socket.remotePort ?? 0,
       transport: this.opts.tls ? ('tls' as const) : ('tcp' as const),
       inputName: this.inputName,
       ...(this.opts.format ? { format: this.opts.format } : {}),
+      ...(cert ? { peerCertSha256: cert } : {}),
     };
     const limit = this.ingest.policyFor(base.senderIp).rateLimit;
     socket.setTimeout(this.opts.idleSeconds * 1000, () => socket.end());
@@ -182,4 +186,10 @@ export class SyslogTcpSource {
     setTimeout(() => this.sockets.forEach((s) => s.destroy()), 2000).unref();
     await closed;
   }
+}
+
+/** SHA-256 fingerprint of the certificate a TLS client presented, normalized; undefined without one. */
+export function peerCertSha256(socket: tls.TLSSocket): string | undefined {
+  const fp = socket.getPeerCertificate?.()?.fingerprint256;
+  return typeof fp === 'string' ? normalizeFingerprint(fp) : undefined;
 }
