@@ -1,46 +1,13 @@
 import { type INestApplicationContext } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { connect, type NatsConnection } from 'nats';
 import { KvBlobStore, parseManifest } from '@citysoc/bus';
-import { loadConfig } from '@citysoc/config';
 import { type Alert, type EcsEvent } from '@citysoc/ecs';
-import { cleanupStreams, freePort, readStream, uniquePrefix, waitFor } from '@citysoc/testing';
-import { detectorSchema } from './config';
-import { DetectorModule } from './detector.module';
+import { freePort, readStream, waitFor } from '@citysoc/testing';
+import { DetectorTestbed, sshGuessingRules } from './testbed.test';
 
 const CORR_ID = '5b1d2a3c-0000-4000-8000-000000000002';
-const RULES = {
-  'base.yml': `title: SSH login failure
-name: ssh_login_failure
-id: 5b1d2a3c-0000-4000-8000-000000000001
-status: stable
-logsource:
-  product: citysoc
-detection:
-  sel:
-    message|contains: Failed password
-  condition: sel
-level: low
-`,
-  'correlation.yml': `title: SSH password guessing from one address
-id: ${CORR_ID}
-status: stable
-correlation:
-  type: event_count
-  rules:
-    - ssh_login_failure
-  group-by:
-    - source.ip
-  timespan: 10m
-  condition:
-    gte: 50
-level: high
-`,
-};
+const RULES = sshGuessingRules('5b1d2a3c', 50);
 const GROUPS = 200;
 const PER_GROUP = 49; // one short of the threshold before the restart
 
@@ -49,31 +16,17 @@ const PER_GROUP = 49; // one short of the threshold before the restart
  * and restored when the detector restarts: the 50th event of a group then fires with all 50 events.
  */
 describe('a correlation state over the 1 MiB max payload across a detector restart', () => {
-  const prefix = uniquePrefix();
-  const rulesDir = mkdtempSync(path.join(os.tmpdir(), 'citysoc-large-state-'));
-  for (const [f, text] of Object.entries(RULES)) writeFileSync(path.join(rulesDir, f), text);
-  const config = loadConfig(detectorSchema, {
-    CITYSOC_STREAM_PREFIX: prefix,
-    CITYSOC_BUILTIN_RULES: rulesDir,
-    CITYSOC_DETECTOR_METRICS_PORT: '-1',
-    CITYSOC_DETECTOR_WATCH_RULES: 'false',
-    ...(process.env.CITYSOC_NATS_URL ? { CITYSOC_NATS_URL: process.env.CITYSOC_NATS_URL } : {}),
-  });
-  const start = async (): Promise<INestApplicationContext> => {
-    const app = await NestFactory.createApplicationContext(DetectorModule.register(config), {
-      logger: false,
-    });
-    await app.init();
-    return app;
-  };
+  const bed = new DetectorTestbed('large-state-', RULES);
+  const { prefix } = bed;
+  const config = bed.config();
+  const start = () => bed.start();
   let app: INestApplicationContext | undefined;
   let nc: NatsConnection | undefined;
 
   afterAll(async () => {
     await app?.close();
     await nc?.close();
-    await cleanupStreams(prefix);
-    rmSync(rulesDir, { recursive: true, force: true });
+    await bed.cleanup();
   });
 
   it('persists the state in chunks, restores it, and fires with the right count', async () => {
@@ -141,31 +94,17 @@ describe('a correlation state over the 1 MiB max payload across a detector resta
 
 /** An upgrade keeps windows in progress: the state saved before chunking (plain JSON at the key) is read. */
 describe('a correlation state saved in the legacy single-value format', () => {
-  const prefix = uniquePrefix();
-  const rulesDir = mkdtempSync(path.join(os.tmpdir(), 'citysoc-legacy-state-'));
-  for (const [f, text] of Object.entries(RULES)) writeFileSync(path.join(rulesDir, f), text);
-  const config = loadConfig(detectorSchema, {
-    CITYSOC_STREAM_PREFIX: prefix,
-    CITYSOC_BUILTIN_RULES: rulesDir,
-    CITYSOC_DETECTOR_METRICS_PORT: '-1',
-    CITYSOC_DETECTOR_WATCH_RULES: 'false',
-    ...(process.env.CITYSOC_NATS_URL ? { CITYSOC_NATS_URL: process.env.CITYSOC_NATS_URL } : {}),
-  });
-  const start = async (): Promise<INestApplicationContext> => {
-    const app = await NestFactory.createApplicationContext(DetectorModule.register(config), {
-      logger: false,
-    });
-    await app.init();
-    return app;
-  };
+  const bed = new DetectorTestbed('legacy-state-', RULES);
+  const { prefix } = bed;
+  const config = bed.config();
+  const start = () => bed.start();
   let app: INestApplicationContext | undefined;
   let nc: NatsConnection | undefined;
 
   afterAll(async () => {
     await app?.close();
     await nc?.close();
-    await cleanupStreams(prefix);
-    rmSync(rulesDir, { recursive: true, force: true });
+    await bed.cleanup();
   });
 
   it('is restored, and the next write replaces it with the chunked format', async () => {
@@ -223,36 +162,22 @@ describe('a correlation state saved in the legacy single-value format', () => {
  * with empty windows, logs the error and counts it in citysoc_detector_correlation_state_errors_total.
  */
 describe('a corrupt saved correlation state', () => {
-  const prefix = uniquePrefix();
-  const rulesDir = mkdtempSync(path.join(os.tmpdir(), 'citysoc-corrupt-state-'));
-  for (const [f, text] of Object.entries(RULES)) writeFileSync(path.join(rulesDir, f), text);
+  const bed = new DetectorTestbed('corrupt-state-', RULES);
+  const { prefix } = bed;
   let app: INestApplicationContext | undefined;
   let nc: NatsConnection | undefined;
 
   afterAll(async () => {
     await app?.close();
     await nc?.close();
-    await cleanupStreams(prefix);
-    rmSync(rulesDir, { recursive: true, force: true });
+    await bed.cleanup();
   });
 
   it('is counted and replaced by empty windows; detection goes on', async () => {
     const port = await freePort();
-    const config = loadConfig(detectorSchema, {
-      CITYSOC_STREAM_PREFIX: prefix,
-      CITYSOC_BUILTIN_RULES: rulesDir,
-      CITYSOC_DETECTOR_METRICS_PORT: String(port),
-      CITYSOC_DETECTOR_METRICS_HOST: '127.0.0.1',
-      CITYSOC_DETECTOR_WATCH_RULES: 'false',
-      ...(process.env.CITYSOC_NATS_URL ? { CITYSOC_NATS_URL: process.env.CITYSOC_NATS_URL } : {}),
-    });
-    const start = async (): Promise<INestApplicationContext> => {
-      const a = await NestFactory.createApplicationContext(DetectorModule.register(config), {
-        logger: false,
-      });
-      await a.init();
-      return a;
-    };
+    const extra = { CITYSOC_DETECTOR_METRICS_PORT: String(port), CITYSOC_DETECTOR_METRICS_HOST: '127.0.0.1' };
+    const config = bed.config(extra);
+    const start = () => bed.start(extra);
     nc = await connect({ servers: config.natsUrl });
     const js = nc.jetstream();
     const jsm = await nc.jetstreamManager();
@@ -308,25 +233,16 @@ describe('a corrupt saved correlation state', () => {
  * persisted state, so its retry counts each event once and fires the correlation with the same events.
  */
 describe('a failed batch rolled back to the persisted state', () => {
-  const prefix = uniquePrefix();
-  const rulesDir = mkdtempSync(path.join(os.tmpdir(), 'citysoc-rollback-'));
-  for (const [f, text] of Object.entries(RULES)) writeFileSync(path.join(rulesDir, f), text);
-  const config = loadConfig(detectorSchema, {
-    CITYSOC_STREAM_PREFIX: prefix,
-    CITYSOC_BUILTIN_RULES: rulesDir,
-    CITYSOC_DETECTOR_METRICS_PORT: '-1',
-    CITYSOC_DETECTOR_WATCH_RULES: 'false',
-    CITYSOC_NATS_RETRY_MAX_MS: '1000',
-    ...(process.env.CITYSOC_NATS_URL ? { CITYSOC_NATS_URL: process.env.CITYSOC_NATS_URL } : {}),
-  });
+  const bed = new DetectorTestbed('rollback', RULES);
+  const { prefix } = bed;
+  const config = bed.config({ CITYSOC_NATS_RETRY_MAX_MS: '1000' });
   let app: INestApplicationContext | undefined;
   let nc: NatsConnection | undefined;
 
   afterAll(async () => {
     await app?.close();
     await nc?.close();
-    await cleanupStreams(prefix);
-    rmSync(rulesDir, { recursive: true, force: true });
+    await bed.cleanup();
   });
 
   it('counts the retried batch once and fires with the same 50 events', async () => {
@@ -345,8 +261,7 @@ describe('a failed batch rolled back to the persisted state', () => {
       const info = await consumer();
       return info.num_pending === 0 && info.num_ack_pending === 0;
     };
-    app = await NestFactory.createApplicationContext(DetectorModule.register(config), { logger: false });
-    await app.init();
+    app = await bed.start({ CITYSOC_NATS_RETRY_MAX_MS: '1000' });
     for (let n = 1; n <= 48; n++)
       await js.publish(`${prefix}events.syslog.tcp`, Buffer.from(JSON.stringify(eventOf(n))), {
         msgID: `rb-${n}`,

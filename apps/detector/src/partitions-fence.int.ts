@@ -1,46 +1,13 @@
 import { type INestApplicationContext } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { connect, type NatsConnection } from 'nats';
 import { KvBlobStore } from '@citysoc/bus';
-import { loadConfig } from '@citysoc/config';
 import { type Alert, type EcsEvent } from '@citysoc/ecs';
-import { cleanupStreams, readStream, uniquePrefix, waitFor } from '@citysoc/testing';
-import { detectorSchema } from './config';
-import { DetectorModule } from './detector.module';
+import { readStream, waitFor } from '@citysoc/testing';
+import { DetectorTestbed, sshGuessingRules } from './testbed.test';
 import { DetectorService } from './detector.service';
 
 const CORR_ID = '4c1d2a3c-0000-4000-8000-000000000002';
-const RULES = {
-  'base.yml': `title: SSH login failure
-name: ssh_login_failure
-id: 4c1d2a3c-0000-4000-8000-000000000001
-status: stable
-logsource:
-  product: citysoc
-detection:
-  sel:
-    message|contains: Failed password
-  condition: sel
-level: low
-`,
-  'correlation.yml': `title: SSH password guessing from one address
-id: ${CORR_ID}
-status: stable
-correlation:
-  type: event_count
-  rules:
-    - ssh_login_failure
-  group-by:
-    - source.ip
-  timespan: 10m
-  condition:
-    gte: 4
-level: high
-`,
-};
+const RULES = sshGuessingRules('4c1d2a3c', 4);
 
 /**
  * The partition state's manifest revision is the fence (chunked format): once another owner has written
@@ -48,28 +15,21 @@ level: high
  * and, on taking it again, resumes from the other owner's state.
  */
 describe('the compare-and-set fence on a chunked partition state', () => {
-  const prefix = uniquePrefix();
-  const rulesDir = mkdtempSync(path.join(os.tmpdir(), 'citysoc-fence-'));
-  for (const [f, text] of Object.entries(RULES)) writeFileSync(path.join(rulesDir, f), text);
-  const config = loadConfig(detectorSchema, {
-    CITYSOC_STREAM_PREFIX: prefix,
-    CITYSOC_BUILTIN_RULES: rulesDir,
-    CITYSOC_DETECTOR_METRICS_PORT: '-1',
-    CITYSOC_DETECTOR_WATCH_RULES: 'false',
+  const bed = new DetectorTestbed('fence', RULES, {
     CITYSOC_DETECTOR_BATCH: '1',
     CITYSOC_DETECTOR_CORRELATION_PARTITIONS: '1',
     CITYSOC_DETECTOR_LEASE_MS: '1500',
     CITYSOC_DETECTOR_INSTANCE: 'stale-owner',
-    ...(process.env.CITYSOC_NATS_URL ? { CITYSOC_NATS_URL: process.env.CITYSOC_NATS_URL } : {}),
   });
+  const { prefix } = bed;
+  const config = bed.config();
   let app: INestApplicationContext | undefined;
   let nc: NatsConnection | undefined;
 
   afterAll(async () => {
     await app?.close();
     await nc?.close();
-    await cleanupStreams(prefix);
-    rmSync(rulesDir, { recursive: true, force: true });
+    await bed.cleanup();
   });
 
   it("refuses the stale owner's write; the partition resumes from the newer state", async () => {
@@ -100,8 +60,7 @@ describe('the compare-and-set fence on a chunked partition state', () => {
     };
     const states = new KvBlobStore(await js.views.kv(`${prefix}detector-partitions`), jsm);
 
-    app = await NestFactory.createApplicationContext(DetectorModule.register(config), { logger: false });
-    await app.init();
+    app = await bed.start();
     const detector = app.get(DetectorService);
     await waitFor(() => (detector.ownedPartitions().length === 1 ? true : undefined), 'partition 0 taken');
 
