@@ -18,12 +18,6 @@ interface Entry {
   r: number;
   v: string | number | null;
   refs: string[];
-  /**
-   * For an entry made of one event: its reference (with the referenced rule's index for the temporal
-   * types, where one event may stand for several rules), so the same event seen again is not counted
-   * twice. Undefined for a chained correlation's hit.
-   */
-  once?: string | undefined;
 }
 
 interface Group {
@@ -32,8 +26,6 @@ interface Group {
   watermark: number;
   fired: number[];
   entries: Entry[];
-  /** `once` keys of the entries still held, with how many entries hold each. */
-  seen: Map<string, number>;
 }
 
 interface RuleState {
@@ -51,23 +43,13 @@ interface Input {
   refs: string[];
   /** Same object for every ref an event matched, so an event matching two referenced rules counts once. */
   origin: object;
-  /** The input is the observed event itself (not an inner hit of a chain). */
-  event: boolean;
 }
 
 const FORMAT = 'citysoc.correlation/1';
 const NONE: readonly never[] = [];
 
 function emptyStats(): Omit<CorrelationRuleStats, 'groups'> {
-  return {
-    hits: 0,
-    lateDropped: 0,
-    duplicates: 0,
-    groupEvictions: 0,
-    groupsExpired: 0,
-    entryEvictions: 0,
-    valueMissing: 0,
-  };
+  return { hits: 0, lateDropped: 0, groupEvictions: 0, groupsExpired: 0, entryEvictions: 0, valueMissing: 0 };
 }
 
 function canonical(v: unknown): string {
@@ -280,14 +262,7 @@ export class CorrelationEngine {
       for (let refIndex = 0; refIndex < c.refs.length; refIndex++) {
         const ref = c.refs[refIndex] as string;
         if (matchedRuleIds.includes(ref)) {
-          inputs.push({
-            refIndex,
-            get: fromEvent,
-            t: eventTimeMs,
-            refs: [eventRef],
-            origin: event,
-            event: true,
-          });
+          inputs.push({ refIndex, get: fromEvent, t: eventTimeMs, refs: [eventRef], origin: event });
           if (owns) {
             const fields = c.groupFields[refIndex] ?? [];
             const key = JSON.stringify([c.rule.id, ...fields.map((f) => normalize(fromEvent(f)))]);
@@ -299,7 +274,7 @@ export class CorrelationEngine {
           // event that completed it for fields the inner rule did not group by.
           const get = (path: string): unknown =>
             Object.hasOwn(hit.group, path) ? hit.group[path] : getField(event, path);
-          inputs.push({ refIndex, get, t: hit.windowEndMs, refs: hit.eventRefs, origin: hit, event: false });
+          inputs.push({ refIndex, get, t: hit.windowEndMs, refs: hit.eventRefs, origin: hit });
         }
       }
       if (inputs.length === 0) continue;
@@ -331,16 +306,7 @@ export class CorrelationEngine {
       }
       const v = this.valueOf(c, st, input);
       if (v === undefined) continue;
-      // An event (not an inner hit) is known by its reference: a collector that re-sends a batch after a
-      // crash can deliver the same event again, under another stream sequence.
-      const once =
-        input.event && input.refs.length === 1
-          ? perEvent
-            ? (input.refs[0] as string)
-            : `${input.refIndex}\u0000${input.refs[0] as string}`
-          : undefined;
-      const entry: Entry = { t: input.t, r: input.refIndex, v, refs: input.refs, once };
-      const hit = this.update(c, st, key, values, entry);
+      const hit = this.update(c, st, key, values, { t: input.t, r: input.refIndex, v, refs: input.refs });
       if (hit) hits.push(hit);
     }
     return hits;
@@ -386,20 +352,10 @@ export class CorrelationEngine {
       st.stats.lateDropped++;
       return undefined;
     }
-    if (g && entry.once !== undefined && g.seen.has(entry.once)) {
-      // Pruned now rather than after the insert below (same horizon): a copy that this event moves out
-      // of every window no longer makes it a repeat.
-      const stale = lowerBound(g.entries, Math.max(g.watermark, entry.t) - 2 * T - this.lateness);
-      if (stale > 0) forget(g, g.entries.splice(0, stale));
-      if (g.seen.has(entry.once)) {
-        st.stats.duplicates++;
-        return undefined;
-      }
-    }
     if (!g) {
       const group: Record<string, GroupValue> = {};
       c.groupBy.forEach((name, i) => (group[name] = values[i] ?? null));
-      g = { key, group, watermark: entry.t, fired: [], entries: [], seen: new Map() };
+      g = { key, group, watermark: entry.t, fired: [], entries: [] };
     } else {
       st.groups.delete(key); // re-inserted below: Map order is the LRU order
     }
@@ -410,16 +366,15 @@ export class CorrelationEngine {
     const at = upperBound(g.entries, entry.t);
     if (at === g.entries.length) g.entries.push(entry);
     else g.entries.splice(at, 0, entry);
-    if (entry.once !== undefined) g.seen.set(entry.once, (g.seen.get(entry.once) ?? 0) + 1);
     if (entry.t > g.watermark) g.watermark = entry.t;
 
     // A late event can still be the end of a window, so keep one more timespan behind the lateness bound.
     const horizon = g.watermark - 2 * T - this.lateness;
     const stale = lowerBound(g.entries, horizon);
-    if (stale > 0) forget(g, g.entries.splice(0, stale));
+    if (stale > 0) g.entries.splice(0, stale);
     if (g.entries.length > this.maxEvents) {
       const excess = g.entries.length - this.maxEvents;
-      forget(g, g.entries.splice(0, excess));
+      g.entries.splice(0, excess);
       st.stats.entryEvictions += excess;
     }
     while (g.fired.length > 0 && (g.fired[0] as number) < horizon - T) g.fired.shift();
@@ -573,9 +528,7 @@ export class CorrelationEngine {
           group: { ...g.group },
           watermark: g.watermark,
           fired: [...g.fired],
-          entries: g.entries.map((e): StoredEntry =>
-            e.once === undefined ? [e.t, e.r, e.v, [...e.refs]] : [e.t, e.r, e.v, [...e.refs], e.once],
-          ),
+          entries: g.entries.map((e): StoredEntry => [e.t, e.r, e.v, [...e.refs]]),
         });
       }
       rules.push({
@@ -640,16 +593,6 @@ function compare(a: number, op: CompiledCorrelation['conditions'][number]['op'],
   }
 }
 
-/** Entries leave a group's window: their events may be counted again (as new) from now on. */
-function forget(g: Group, gone: readonly Entry[]): void {
-  for (const e of gone) {
-    if (e.once === undefined) continue;
-    const n = (g.seen.get(e.once) ?? 1) - 1;
-    if (n > 0) g.seen.set(e.once, n);
-    else g.seen.delete(e.once);
-  }
-}
-
 function insertSorted(list: number[], v: number): void {
   let i = list.length;
   while (i > 0 && (list[i - 1] as number) > v) i--;
@@ -673,19 +616,15 @@ function readGroup(raw: unknown, c: CompiledCorrelation): Group | undefined {
     group[name] = typeof v === 'string' ? v : null;
   }
   const entries: Entry[] = [];
-  const seen = new Map<string, number>();
   for (const e of raw['entries'] as unknown[]) {
-    // Snapshots written before duplicate detection have 4 elements: their events are not known by ref.
-    if (!Array.isArray(e) || (e.length !== 4 && e.length !== 5)) return undefined;
-    const [t, r, v, refs, once] = e as unknown[];
+    if (!Array.isArray(e) || e.length !== 4) return undefined;
+    const [t, r, v, refs] = e as unknown[];
     if (typeof t !== 'number' || !Number.isFinite(t)) return undefined;
     if (typeof r !== 'number' || !Number.isInteger(r) || r < 0 || r >= c.refs.length) return undefined;
     if (!(v === null || typeof v === 'string' || typeof v === 'number')) return undefined;
     if (!Array.isArray(refs)) return undefined;
-    if (once !== undefined && typeof once !== 'string') return undefined;
-    entries.push({ t, r, v, refs: refs.map(String), once });
-    if (once !== undefined) seen.set(once, (seen.get(once) ?? 0) + 1);
+    entries.push({ t, r, v, refs: refs.map(String) });
   }
   const fired = (raw['fired'] as unknown[]).filter((f): f is number => typeof f === 'number');
-  return { key: raw['key'], group, watermark: finiteOr(raw['watermark'], 0), fired, entries, seen };
+  return { key: raw['key'], group, watermark: finiteOr(raw['watermark'], 0), fired, entries };
 }

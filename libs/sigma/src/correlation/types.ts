@@ -40,8 +40,6 @@ export interface CorrelationHit {
 export interface CorrelationRuleStats {
   hits: number;
   lateDropped: number;
-  /** Events seen again (same reference) while an earlier copy was still in their group's window: ignored. */
-  duplicates: number;
   groupEvictions: number;
   groupsExpired: number;
   entryEvictions: number;
@@ -50,13 +48,8 @@ export interface CorrelationRuleStats {
   groups: number;
 }
 
-/**
- * One stored event of a group: [event time, index into `rules`, aggregated value, event references, and
- * for an entry made of one event the key it is deduplicated by].
- */
-export type StoredEntry =
-  | [number, number, string | number | null, string[]]
-  | [number, number, string | number | null, string[], string];
+/** One stored event of a group: [event time, index into `rules`, aggregated value, event references]. */
+export type StoredEntry = [number, number, string | number | null, string[]];
 
 export interface StoredGroup {
   key: string;
