@@ -27,6 +27,7 @@ import { type Alert, type EcsEvent } from '@citysoc/ecs';
 import { IOC_BUCKET, IocWatch, markIocs } from '@citysoc/enrich';
 import { ComponentMetrics, startMetricsServer } from '@citysoc/observability';
 import { type detectorSchema } from './config';
+import { CountedSeqs } from './counted';
 import { type DetectionEngine } from './engine';
 import { PartitionedCorrelation } from './partitions';
 import { ruleCostRows } from './rule-metrics';
@@ -104,9 +105,9 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
   /** When the running rule set was loaded: its per-rule counters count from then. */
   private statsSince = Date.now();
   private statsTimer?: NodeJS.Timeout;
-  private correlatedUpTo = 0;
+  private counted = CountedSeqs.of();
   /**
-   * The state as last persisted (serialized `{correlatedUpTo, state}`), matching the acked watermark: a
+   * The state as last persisted (serialized `{correlatedUpTo, correlatedAbove, state}`), matching what was acked: a
    * failed batch rolls back to it, so a batch snapshots the windows once (to persist), not twice.
    */
   private persisted!: Buffer;
@@ -224,9 +225,13 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
     try {
       const saved = await kv.read(STATE_KEY);
       if (saved && saved.data.length > 0) {
-        const parsed = JSON.parse(saved.data.toString('utf8')) as { correlatedUpTo: number; state: unknown };
+        const parsed = JSON.parse(saved.data.toString('utf8')) as {
+          correlatedUpTo: number;
+          correlatedAbove?: number[];
+          state: unknown;
+        };
         engine.restore(parsed.state as Parameters<DetectionEngine['restore']>[0]);
-        this.correlatedUpTo = parsed.correlatedUpTo;
+        this.counted = CountedSeqs.of(parsed.correlatedUpTo, parsed.correlatedAbove ?? []);
         this.persisted = saved.data;
         this.logger.log(
           `correlation state restored up to EVENTS #${parsed.correlatedUpTo} (${saved.format}, ${saved.data.length} bytes)`,
@@ -239,16 +244,16 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
       this.stateErrors.inc({ scope: 'detector' });
       this.logger.error(`correlation state ${why}; correlation windows restart empty`);
       engine.restore(engine.newCorrelator().snapshot());
-      this.correlatedUpTo = 0;
+      this.counted = CountedSeqs.of();
     }
     await kv
       .sweep(STATE_KEY)
       .catch((e: unknown) => this.logger.warn(`correlation state sweep: ${String(e)}`));
-    this.persisted ??= this.serialize(this.correlatedUpTo, engine);
+    this.persisted ??= this.serialize(this.counted, engine);
   }
 
-  private serialize(upTo: number, engine: DetectionEngine): Buffer {
-    return Buffer.from(JSON.stringify({ correlatedUpTo: upTo, state: engine.snapshot() }));
+  private serialize(counted: CountedSeqs, engine: DetectionEngine): Buffer {
+    return Buffer.from(JSON.stringify({ ...counted.toJSON(), state: engine.snapshot() }));
   }
 
   private async handleBatch(bus: Bus, kv: KvBlobStore, events: EcsEvent[], seqs: number[]): Promise<void> {
@@ -276,19 +281,19 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
     this.metrics.received.inc({ component: 'detector' }, events.length);
     const now = new Date();
     const alerts: Alert[] = [];
-    let last = this.correlatedUpTo;
+    const counted = this.counted;
+    const next = counted.with(seqs);
     try {
       events.forEach((e, i) => {
         const seq = seqs[i] ?? 0;
         // A redelivered event was already counted by the correlations whose state we restored.
-        alerts.push(...engine.detect(e, now, seq > this.correlatedUpTo));
-        last = Math.max(last, seq);
+        alerts.push(...engine.detect(e, now, !counted.has(seq)));
       });
       // Alerts are stored in ALERTS (deduplicated by their deterministic id) before the events are acked.
       await this.publishAlerts(bus, alerts);
       // Saved before the batch is acked: a crash after this point redelivers events we then skip.
       if (engine.correlations > 0) {
-        const value = this.serialize(last, engine);
+        const value = this.serialize(next, engine);
         await kv.write(STATE_KEY, value);
         this.persisted = value;
       }
@@ -299,7 +304,7 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
       engine.restore(saved.state as Parameters<DetectionEngine['restore']>[0]);
       throw err;
     }
-    this.correlatedUpTo = last;
+    this.counted = next;
   }
 
   private alertMessage(bus: Bus, a: Alert): { subject: string; data: Buffer; msgId: string } {
