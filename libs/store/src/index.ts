@@ -29,6 +29,7 @@ export {
   type MergeResult,
   type SplitResult,
 } from './sqlite/incident-store';
+export type { IncidentStore } from './incident-port';
 export {
   SqliteAuthStore,
   ROLES,
