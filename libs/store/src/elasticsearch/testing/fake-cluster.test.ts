@@ -104,10 +104,12 @@ export class FakeCluster {
     on('GET', '/:index/_doc/:id', (p) => this.getDoc(p));
     on('DELETE', '/:index/_doc/:id', (p) => this.deleteDoc(p));
     on('POST', '/:index/_mget', (p) => this.mget(p));
-    on('POST', '/:index/_refresh', (p) => {
-      for (const index of decodeURIComponent(p.path.split('/')[1] ?? '').split(',')) this.refresh(index);
-      return { _shards: { total: 1, successful: 1, failed: 0 } };
-    });
+    // The client sends GET without a body; Elasticsearch takes POST too.
+    for (const method of ['GET', 'POST'])
+      on(method, '/:index/_refresh', (p) => {
+        for (const index of decodeURIComponent(p.path.split('/')[1] ?? '').split(',')) this.refresh(index);
+        return { _shards: { total: 1, successful: 1, failed: 0 } };
+      });
     on('POST', '/:index/_search', (p) => this.search(decodeURIComponent(p.path.split('/')[1] ?? ''), p.body));
     on('POST', '/:index/_count', (p) => this.count(decodeURIComponent(p.path.split('/')[1] ?? '')));
     on('GET', '/:index/_count', (p) => this.count(decodeURIComponent(p.path.split('/')[1] ?? '')));
