@@ -835,22 +835,22 @@ export class ElasticsearchIncidentDocs implements IncidentLifecycleStore {
       const after: IncidentLifecycleDoc = withDerived(
         this.audit && audit
           ? {
-            ...changed,
-            outbox: [
-              ...cur.doc.outbox,
-              {
-                key: randomUUID(),
-                since,
-                input: {
-                  actor,
-                  action: audit.action,
-                  target: `incident/${id}`,
-                  outcome: 'success',
-                  detail: audit.detail,
+              ...changed,
+              outbox: [
+                ...cur.doc.outbox,
+                {
+                  key: randomUUID(),
+                  since,
+                  input: {
+                    actor,
+                    action: audit.action,
+                    target: `incident/${id}`,
+                    outcome: 'success',
+                    detail: audit.detail,
+                  },
                 },
-              },
-            ],
-          }
+              ],
+            }
           : changed,
       );
       try {

@@ -191,7 +191,9 @@ describe('incident actions on Elasticsearch, audited through an outbox', () => {
     );
     await docs.claim('inc-1', 'alice', { token: 'tok-1', lockMs: 60_000, scope: 'hanoi/ba-dinh' });
     const writes = fake.requestsTo('PUT', '/citysoc-incidents/').length;
-    await expect(docs.claim('inc-1', 'bob', { token: 'tok-2', lockMs: 60_000 })).rejects.toBeInstanceOf(IncidentConflictError);
+    await expect(docs.claim('inc-1', 'bob', { token: 'tok-2', lockMs: 60_000 })).rejects.toBeInstanceOf(
+      IncidentConflictError,
+    );
     expect(fake.requestsTo('PUT', '/citysoc-incidents/').length).toBe(writes);
     expect((await trail(audit)).map((l) => l.split(' ').slice(1, 3).join(' '))).toEqual([
       'alice incident.claim',

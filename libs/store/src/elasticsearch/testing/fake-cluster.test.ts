@@ -731,7 +731,10 @@ export class FakeCluster {
         groups.set(id, g);
       }
     }
-    const cmpKey = (x: Array<unknown>, y: Array<unknown>): number => {
+    const cmpKey = (
+      x: Array<string | number | boolean | null>,
+      y: Array<string | number | boolean | null>,
+    ): number => {
       for (let i = 0; i < x.length; i++) {
         const [p, q] = [x[i], y[i]];
         if (p === q) continue;
@@ -745,7 +748,7 @@ export class FakeCluster {
     let sorted = [...groups.values()].sort((x, y) => cmpKey(x.key, y.key));
     const after = a['after'] as Record<string, unknown> | undefined;
     if (after) {
-      const ak = sources.map((src) => (after[src.name] === undefined ? null : after[src.name]));
+      const ak = sources.map((src) => (after[src.name] ?? null) as string | number | boolean | null);
       sorted = sorted.filter((g) => cmpKey(g.key, ak) > 0);
     }
     const page = sorted.slice(0, Number(a['size'] ?? 10));
