@@ -171,6 +171,33 @@ describe('ElasticsearchIncidentStore: merge and split survive a crash midway', (
     expect((await store.notes(t)).filter((n) => n.note.startsWith('merged '))).toHaveLength(1);
   });
 
+  it('merge: a source closed by someone else between the check and its hand-over stays out', async () => {
+    const { store, open, doc, whereIs } = await setup();
+    const t = await open('t', 0);
+    const a = await open('a', 1);
+    const b = await open('b', 2);
+    const original = store.docs.act.bind(store.docs);
+    let raced = false;
+    store.docs.act = async (id, actor, scope, change) => {
+      if (id === b && !raced) {
+        raced = true;
+        await original(b, 'carol', undefined, (cur, now) => ({
+          after: { ...cur, status: 'false_positive', reason: 'scanner', closed_at: now },
+        }));
+      }
+      return original(id, actor, scope, change);
+    };
+    const r = await store.merge(t, [a, b], 'same', 'alice');
+    store.docs.act = original;
+    expect(r.merged.map((m) => m.id)).toEqual([a]);
+    expect(r.moved).toBe(1);
+    expect(doc(b).status).toBe('false_positive');
+    expect(doc(b).transfer ?? null).toBeNull();
+    expect(whereIs().get('al-b')).toEqual([b]);
+    expect(whereIs().get('al-a')).toEqual([t]);
+    expect(doc(t).pending).toEqual([]);
+  });
+
   it('merge: the periodic sweep completes a merge whose caller vanished', async () => {
     const { store, open, whereIs, failNextWrite } = await setup();
     const t = await open('t', 0);

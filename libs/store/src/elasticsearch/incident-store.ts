@@ -5,6 +5,8 @@ import { type Alert } from '@citysoc/ecs';
 import {
   checkTransition,
   type GroupingPolicy,
+  TransitionArgumentError,
+  TransitionError,
   incidentIdFor,
   type IncidentStatus,
   isClosed,
@@ -396,9 +398,15 @@ export class ElasticsearchIncidentStore implements IncidentStore {
       const op: PendingOp = { op: 'merge', key, sources: unique, reason, actor, at: now };
       return { after: { ...cur, pending: [...(cur.pending ?? []).filter((p) => p.key !== key), op] } };
     });
-    const moved = await this.completeMerge(targetId, key);
+    const done = await this.completeMerge(targetId, key);
+    if (done.merged.length === 0)
+      throw new IncidentConflictError('the incidents changed while being merged; nothing was merged');
     const after = await this.must(targetId);
-    return { target: toIncident(after), merged: sources.map(toIncident), moved };
+    return {
+      target: toIncident(after),
+      merged: sources.filter((d) => done.merged.includes(d.id)).map(toIncident),
+      moved: done.moved,
+    };
   }
 
   /**
@@ -626,10 +634,10 @@ export class ElasticsearchIncidentStore implements IncidentStore {
     }
   }
 
-  private async completeMerge(targetId: string, key: string): Promise<number> {
+  private async completeMerge(targetId: string, key: string): Promise<{ moved: number; merged: string[] }> {
     const target = await this.docs.get(targetId);
     const op = target?.pending?.find((p) => p.key === key);
-    if (!op || op.op !== 'merge') return 0;
+    if (!op || op.op !== 'merge') return { moved: 0, merged: [] };
     const transferred: string[] = [];
     for (const sid of op.sources) {
       const r = await this.docs
@@ -732,6 +740,9 @@ export class ElasticsearchIncidentStore implements IncidentStore {
       if (sla.acknowledge_due === undefined) delete sla.acknowledge_due;
       if (sla.resolve_due === undefined) delete sla.resolve_due;
       const names = transfers.map((t) => t.before.id);
+      // Every source changed meanwhile and stayed out: drop the intent, nothing was merged.
+      if (names.length === 0)
+        return { after: { ...cur, pending: (cur.pending ?? []).filter((p) => p.key !== key) } };
       return {
         after: {
           ...cur,
@@ -765,7 +776,7 @@ export class ElasticsearchIncidentStore implements IncidentStore {
       await this.clearTransfer(t.before.id, key);
       await this.relink(t.alert_ids, targetId, t.alert_ts);
     }
-    return moved;
+    return { moved, merged: transfers.map((t) => t.before.id) };
   }
 
   private async completeSplit(sourceId: string, key: string): Promise<void> {
@@ -885,8 +896,7 @@ function scopeFilter(scope: UnitScope): estypes.QueryDslQueryContainer[] {
 
 function isRefusal(e: unknown): boolean {
   return (
-    e instanceof IncidentConflictError ||
-    (e instanceof Error && (e.name === 'TransitionError' || e.name === 'TransitionArgumentError'))
+    e instanceof IncidentConflictError || e instanceof TransitionError || e instanceof TransitionArgumentError
   );
 }
 
