@@ -304,9 +304,13 @@ export function incidentStoreContract(open: (clock: TestClock) => Promise<Incide
     ['transition', async (id: string) => store.transition(id, { to: 'acknowledged' }, 'alice'), ''],
   ] as const)('notes the %s action', async (_name, act, text) => {
     const id = await opened('h', 0);
+    clock.ms = T0 + 60_000;
     await act(id);
-    expect((await store.notes(id)).at(-1)).toMatchObject({ actor: 'alice', note: text });
-    expect((await store.get(id))?.updated_at).toBe(at(0));
+    // Exactly one line, after the opening one, at the action's time.
+    expect((await store.notes(id)).slice(1)).toEqual([
+      expect.objectContaining({ actor: 'alice', note: text, at: at(1) }),
+    ]);
+    expect((await store.get(id))?.updated_at).toBe(at(1));
   });
 
   it('assigns open incidents only, and sets tags', async () => {
