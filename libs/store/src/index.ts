@@ -71,6 +71,7 @@ export {
   type IncidentHistoryEntry,
   type ElasticsearchIncidentDocsOptions,
 } from './elasticsearch/incident-docs';
+export { ElasticsearchIncidentStore } from './elasticsearch/incident-store';
 export { openControlStore, openEventStore, type ControlStore } from './sqlite/control';
 export { SqliteSavedViewStore, type SavedView } from './sqlite/saved-views';
 export { SqliteBulkJobStore, type BulkJob, BULK_JOB_STALE_MS } from './sqlite/bulk-jobs';

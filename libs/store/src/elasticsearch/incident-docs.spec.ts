@@ -50,7 +50,11 @@ describe('ElasticsearchIncidentDocs: lifecycle under optimistic concurrency', ()
     await docs.transition('inc-1', { to: 'false_positive', reason: 'scanner' }, 'alice');
     expect(fake.requests.map((r) => [r.method, r.path, r.querystring])).toEqual([
       ['GET', '/citysoc-incidents/_doc/inc-1', {}],
-      ['PUT', '/citysoc-incidents/_doc/inc-1', { if_seq_no: String(seqNo), if_primary_term: '1' }],
+      [
+        'PUT',
+        '/citysoc-incidents/_doc/inc-1',
+        { if_seq_no: String(seqNo), if_primary_term: '1', refresh: 'wait_for' },
+      ],
     ]);
     expect(fake.requestsTo('PUT', '/citysoc-incidents/')[0]?.body).toMatchObject({
       status: 'false_positive',
@@ -61,7 +65,7 @@ describe('ElasticsearchIncidentDocs: lifecycle under optimistic concurrency', ()
   it('creates with op_type=create: a second create of the same id is a conflict', async () => {
     const { fake, docs } = setup();
     await docs.create('inc-1', 'detector');
-    expect(fake.requests[0]?.querystring).toEqual({ op_type: 'create' });
+    expect(fake.requests[0]?.querystring).toEqual({ op_type: 'create', refresh: 'wait_for' });
     await expect(docs.create('inc-1', 'detector')).rejects.toBeInstanceOf(IncidentConflictError);
   });
 

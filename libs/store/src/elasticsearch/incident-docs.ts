@@ -1,12 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { type Client, errors } from '@elastic/elasticsearch';
-import { nextIncidentTags } from '@citysoc/drills';
+import { isDrill, nextIncidentTags } from '@citysoc/drills';
 import { type Alert, type Severity, type UnitAttribution } from '@citysoc/ecs';
 import {
   DEFAULT_GROUPING,
   type GroupingPolicy,
   type IncidentStatus,
   type Mitre,
+  type SlaKind,
   checkTransition,
   groupOf,
   incidentIdFor,
@@ -22,6 +23,7 @@ import {
 } from '@citysoc/incidents';
 import { type AuditEntry, type AuditInput } from '../sqlite/audit-log';
 import {
+  type EvidenceKind,
   IncidentConflictError,
   IncidentNotFoundError,
   inScope,
@@ -45,8 +47,7 @@ import {
  * in the outbox — the change and its audit record are never separated — and the next action on the incident
  * drains older entries before its own (so the log keeps the incidents' order), or `drainPending()` sweeps.
  *
- * Not a replacement for SqliteIncidentStore yet: grouping alerts into incidents, the claim queue (BullMQ
- * tokens), search/sorting, SLA reports and the API wiring are not here (docs/elasticsearch.md lists them).
+ * ElasticsearchIncidentStore (incident-store.ts) builds the whole incident port on these documents.
  */
 
 /** An audit entry waiting in an incident document until the audit log has it. */
@@ -66,7 +67,8 @@ export interface OutboxAuditLog {
 export interface IncidentHistoryEntry {
   at: number;
   actor: string;
-  from: IncidentStatus;
+  /** null on the line that opened the incident (as SQLite's incident_history). */
+  from: IncidentStatus | null;
   to: IncidentStatus;
   text: string;
 }
@@ -95,6 +97,79 @@ export interface IncidentLifecycleDoc {
   outbox: OutboxEntry[];
   /** For incidents opened by recordAlert: what grouped them and what they hold. */
   group?: IncidentGroupFields;
+  /** The queue job exists (markQueued); a reopen clears it. Absent = false. */
+  queued?: boolean;
+  /** For an incident split off another: the incident its alerts came from. */
+  split_from?: string | null;
+  sla?: IncidentSlaDoc;
+  evidence?: EvidenceDoc[];
+  /** Merges (as their target) and splits (as their source) started here and not completed yet. */
+  pending?: PendingOp[];
+  /** On a merge source: its alerts, on their way to the target (cleared once the target has them). */
+  transfer?: MergeTransfer | null;
+  /** Keys of the last merges applied to this incident as target: a retried merge is recognised. */
+  applied_ops?: string[];
+  /** Computed from the fields above on every write, for searches and aggregations (slaReport). */
+  derived?: DerivedFields;
+}
+
+export interface IncidentSlaDoc {
+  acknowledge_due?: number;
+  resolve_due?: number;
+  breaches: Array<{ kind: SlaKind; at: number; generation?: number }>;
+}
+
+export interface EvidenceDoc {
+  kind: EvidenceKind;
+  ref_id: string;
+  note: string;
+  actor: string;
+  at: number;
+}
+
+/** A multi-document operation in flight (docs/elasticsearch.md, "Merge and split without transactions"). */
+export type PendingOp =
+  | { op: 'merge'; key: string; sources: string[]; reason: string; actor: string; at: number }
+  | { op: 'split'; key: string; alert_ids: string[]; created: IncidentLifecycleDoc };
+
+export interface MergeTransfer {
+  key: string;
+  to: string;
+  alert_ids: string[];
+  alert_ts: number[];
+  evidence: EvidenceDoc[];
+  severity: Severity;
+  rule_ids: string[];
+  mitre: Mitre;
+  tags: string[];
+  acknowledge_due?: number;
+  resolve_due?: number;
+  /** What the source was before the merge, to undo it if its target never took the alerts. */
+  before: IncidentLifecycleDoc;
+}
+
+export interface DerivedFields {
+  drill: boolean;
+  /** Milliseconds from creation to acknowledgement / closing; absent while not reached. */
+  ack_ms?: number;
+  close_ms?: number;
+  ack_breaches: number;
+  resolve_breaches: number;
+}
+
+/** The search/aggregation fields of a document, recomputed on every write so they never drift. */
+export function withDerived(doc: IncidentLifecycleDoc): IncidentLifecycleDoc {
+  const breaches = doc.sla?.breaches ?? [];
+  return {
+    ...doc,
+    derived: {
+      drill: isDrill({ tags: doc.tags }),
+      ...(doc.acknowledged_at !== null ? { ack_ms: doc.acknowledged_at - doc.created_at } : {}),
+      ...(doc.closed_at !== null ? { close_ms: doc.closed_at - doc.created_at } : {}),
+      ack_breaches: breaches.filter((b) => b.kind === 'acknowledge').length,
+      resolve_breaches: breaches.filter((b) => b.kind === 'resolve').length,
+    },
+  };
 }
 
 export interface IncidentGroupFields {
@@ -114,6 +189,10 @@ export interface IncidentGroupFields {
   unit: UnitAttribution | null;
   /** Every alert recorded in it: the redelivery check that survives a crash before the alert's link. */
   alert_ids: string[];
+  /** The alerts' times, index for index with alert_ids (alertIds sorts by them, as SQLite). */
+  alert_ts?: number[];
+  rule_author?: string | null;
+  rule_license?: string | null;
 }
 
 /** What recordAlert answers, as SqliteIncidentStore.recordAlert. */
@@ -131,6 +210,8 @@ export interface ActionResult {
   after: IncidentLifecycleDoc;
   /** 0 once the audit log has every entry of the incident; more when the log could not be reached. */
   auditPending: number;
+  /** False when the action found nothing to change and wrote nothing. */
+  changed?: boolean;
 }
 
 export interface IncidentLifecycleStore {
@@ -178,9 +259,33 @@ export function incidentIndexTemplate(index: string): Record<string, unknown> {
           created_at: millis,
           updated_at: millis,
           closed_at: millis,
+          queued: { type: 'boolean' },
           outbox: { properties: { key: keyword } },
+          pending: { properties: { key: keyword } },
+          transfer: { properties: { key: keyword } },
           group: {
-            properties: { key: keyword, entity: keyword, severity: keyword, priority: { type: 'integer' } },
+            properties: {
+              key: keyword,
+              entity: keyword,
+              severity: keyword,
+              priority: { type: 'integer' },
+              // Substring search (IncidentQuery.text) runs a case-insensitive wildcard on these; a longer
+              // value is stored but not indexed rather than rejecting the incident.
+              title: { type: 'keyword', ignore_above: 8191 },
+              reason: { type: 'keyword', ignore_above: 8191 },
+              rule_ids: keyword,
+              first_seen: millis,
+              last_seen: millis,
+            },
+          },
+          derived: {
+            properties: {
+              drill: { type: 'boolean' },
+              ack_ms: { type: 'long' },
+              close_ms: { type: 'long' },
+              ack_breaches: { type: 'integer' },
+              resolve_breaches: { type: 'integer' },
+            },
           },
           incident_id: keyword,
           group_key: keyword,
@@ -364,6 +469,7 @@ export class ElasticsearchIncidentDocs implements IncidentLifecycleStore {
             mitre: mergeMitre(g.mitre, mitreFromTags(alert.rule.tags)),
             priority: priorityScore(severity, g.unit?.criticality),
             alert_ids: [...g.alert_ids, alert.id],
+            alert_ts: [...(g.alert_ts ?? []), at],
           },
         };
         if (placement === 'reopen') {
@@ -376,6 +482,7 @@ export class ElasticsearchIncidentDocs implements IncidentLifecycleStore {
             reason: null,
             closed_at: null,
             reopened_at: now,
+            queued: false,
             group: { ...(after.group as IncidentGroupFields), generation: g.generation + 1 },
             history: [
               ...cur.history,
@@ -415,11 +522,15 @@ export class ElasticsearchIncidentDocs implements IncidentLifecycleStore {
         reopened_at: null,
         claim_token: null,
         claim_expires_at: null,
-        history: [{ at: now, actor: 'system', from: 'new', to: 'new', text: group.reason }],
+        history: [{ at: now, actor: 'system', from: null, to: 'new', text: group.reason }],
         unit_path: unitPathOf(unit ?? undefined),
         tags: nextIncidentTags([], alert, true),
         comments: [],
         outbox: [],
+        queued: false,
+        split_from: null,
+        sla: { breaches: [] },
+        evidence: [],
         group: {
           key: group.key,
           title: incidentTitle(alert, group.entity),
@@ -435,11 +546,19 @@ export class ElasticsearchIncidentDocs implements IncidentLifecycleStore {
           generation: 0,
           unit,
           alert_ids: [alert.id],
+          alert_ts: [at],
+          rule_author: alert.rule.author ?? null,
+          rule_license: alert.rule.license ?? null,
         },
       };
       let mine: { seqNo: number; primaryTerm: number } | undefined;
       try {
-        const r = await this.client.index({ index: this.index, id, op_type: 'create', document: doc });
+        const r = await this.client.index({
+          index: this.index,
+          id,
+          op_type: 'create',
+          document: withDerived(doc),
+        });
         mine = { seqNo: r._seq_no as number, primaryTerm: r._primary_term as number };
       } catch (e) {
         if (!isStatus(e, 409)) throw e;
@@ -498,7 +617,7 @@ export class ElasticsearchIncidentDocs implements IncidentLifecycleStore {
       await this.client.index({
         index: this.index,
         id: doc.id,
-        document: doc,
+        document: withDerived(doc),
         if_seq_no: read.seqNo,
         if_primary_term: read.primaryTerm,
       });
@@ -537,7 +656,13 @@ export class ElasticsearchIncidentDocs implements IncidentLifecycleStore {
       outbox: [],
     };
     try {
-      await this.client.index({ index: this.index, id, op_type: 'create', document: doc });
+      await this.client.index({
+        index: this.index,
+        id,
+        op_type: 'create',
+        document: withDerived(doc),
+        refresh: 'wait_for',
+      });
     } catch (e) {
       if (isStatus(e, 409)) throw new IncidentConflictError(`incident ${id} already exists`);
       throw e;
@@ -626,32 +751,55 @@ export class ElasticsearchIncidentDocs implements IncidentLifecycleStore {
   }
 
   /**
-   * Claim metadata: who holds the incident's queue claim and until when (the claim itself, a BullMQ job
-   * lock, stays in Redis). Taking a claim held by someone else is refused while it has not lapsed.
+   * Acknowledges an incident handed out by the queue, with SqliteIncidentStore.claim's rules: a new incident
+   * is taken; an acknowledged or in-progress one whose lease lapsed (its responder vanished) is taken over,
+   * keeping its status; anything else is a conflict, never a steal. The lease (`token`, expiry) lives in the
+   * document; two claimants race on `if_seq_no`, so exactly one write lands and the other is re-judged
+   * against the winner's state (and refused).
    */
   async claim(
     id: string,
     actor: string,
-    token: string,
-    lockMs: number,
-    scope?: UnitScope,
+    opts: { token?: string; lockMs?: number; scope?: UnitScope } = {},
   ): Promise<ActionResult> {
-    return this.act(id, actor, scope, (cur, now) => {
-      if (isClosed(cur.status)) throw new IncidentConflictError(`incident ${id} is ${cur.status}`);
-      const held = cur.claim_token !== null && (cur.claim_expires_at ?? 0) > now && cur.assignee !== actor;
-      if (held) throw new IncidentConflictError(`incident ${id} is claimed by ${cur.assignee ?? 'someone'}`);
-      const base = cur.status === 'new' ? applyTransition(cur, { to: 'acknowledged' }, actor, now) : cur;
+    return this.act(id, actor, opts.scope, (cur, now) => {
+      const abandoned =
+        (cur.status === 'acknowledged' || cur.status === 'in_progress') &&
+        cur.claim_expires_at !== null &&
+        cur.claim_expires_at < now;
+      if (cur.status !== 'new' && !abandoned)
+        throw new IncidentConflictError(`incident ${id} is ${cur.status}, not new`);
+      const status: IncidentStatus = cur.status === 'in_progress' ? 'in_progress' : 'acknowledged';
+      const expires = opts.lockMs ? now + opts.lockMs : null;
       return {
         after: {
-          ...base,
+          ...cur,
+          status,
           assignee: actor,
-          claim_token: token,
-          claim_expires_at: now + lockMs,
+          claim_token: opts.token ?? null,
+          claim_expires_at: expires,
+          acknowledged_at: cur.acknowledged_at ?? now,
           updated_at: now,
+          history: [
+            ...cur.history,
+            {
+              at: now,
+              actor,
+              from: cur.status,
+              to: status,
+              text: abandoned
+                ? `claimed from the queue (the claim of ${cur.assignee ?? 'nobody'} had lapsed)`
+                : 'claimed from the queue',
+            },
+          ],
         },
         audit: {
           action: 'incident.claim',
-          detail: { from: cur.status, to: base.status, expires_at: new Date(now + lockMs).toISOString() },
+          detail: {
+            from: cur.status,
+            to: status,
+            expires_at: expires === null ? null : new Date(expires).toISOString(),
+          },
         },
       };
     });
@@ -660,15 +808,20 @@ export class ElasticsearchIncidentDocs implements IncidentLifecycleStore {
   /**
    * Read → change → conditional write, with the change's audit entry in the same write (the outbox), then
    * the drain. Older entries still in the outbox are drained before this one, so they keep their order.
+   * `change` answers undefined when there is nothing to write (an idempotent repeat), and no `audit` for
+   * what is not a human action (system bookkeeping: queue marks, SLA deadlines, lease renewals). The write
+   * waits for a refresh: the lists the analyst reloads next (searches) show it.
    */
-  private async act(
+  async act(
     id: string,
     actor: string,
     scope: UnitScope,
     change: (
       cur: IncidentLifecycleDoc,
       now: number,
-    ) => { after: IncidentLifecycleDoc; audit: { action: string; detail: Record<string, unknown> } },
+    ) =>
+      | { after: IncidentLifecycleDoc; audit?: { action: string; detail: Record<string, unknown> } }
+      | undefined,
   ): Promise<ActionResult> {
     // Read before the write: an entry appended by an earlier drain of this key can only come after it.
     const since = this.audit ? await this.audit.headSeq() : 0;
@@ -676,26 +829,30 @@ export class ElasticsearchIncidentDocs implements IncidentLifecycleStore {
       const cur = await this.read(id);
       if (!cur || !inScope(scope, cur.doc.unit_path))
         throw new IncidentNotFoundError(`incident ${id} not found`);
-      const { after: changed, audit } = change(cur.doc, this.now());
-      const after: IncidentLifecycleDoc = this.audit
-        ? {
-            ...changed,
-            outbox: [
-              ...cur.doc.outbox,
-              {
-                key: randomUUID(),
-                since,
-                input: {
-                  actor,
-                  action: audit.action,
-                  target: `incident/${id}`,
-                  outcome: 'success',
-                  detail: audit.detail,
+      const res = change(cur.doc, this.now());
+      if (!res) return { before: cur.doc, after: cur.doc, auditPending: 0, changed: false };
+      const { after: changed, audit } = res;
+      const after: IncidentLifecycleDoc = withDerived(
+        this.audit && audit
+          ? {
+              ...changed,
+              outbox: [
+                ...cur.doc.outbox,
+                {
+                  key: randomUUID(),
+                  since,
+                  input: {
+                    actor,
+                    action: audit.action,
+                    target: `incident/${id}`,
+                    outcome: 'success',
+                    detail: audit.detail,
+                  },
                 },
-              },
-            ],
-          }
-        : changed;
+              ],
+            }
+          : changed,
+      );
       try {
         await this.client.index({
           index: this.index,
@@ -703,6 +860,7 @@ export class ElasticsearchIncidentDocs implements IncidentLifecycleStore {
           document: after,
           if_seq_no: cur.seqNo,
           if_primary_term: cur.primaryTerm,
+          refresh: 'wait_for',
         });
       } catch (e) {
         if (!isStatus(e, 409)) throw e;
@@ -715,7 +873,7 @@ export class ElasticsearchIncidentDocs implements IncidentLifecycleStore {
       const auditPending = waiting
         ? after.outbox.filter((o) => waiting.has(o.key)).length
         : after.outbox.length;
-      return { before: cur.doc, after, auditPending };
+      return { before: cur.doc, after, auditPending, changed: true };
     }
     throw new IncidentConflictError(
       `incident ${id} kept changing under ${this.maxAttempts} attempts; try again`,

@@ -37,7 +37,11 @@ describe('incident actions on Elasticsearch, audited through an outbox', () => {
       ['POST', '/citysoc-audit/_mget', {}],
       // The incident: read, then the change and its outbox entry under the read's seq_no.
       ['GET', '/citysoc-incidents/_doc/inc-1', {}],
-      ['PUT', '/citysoc-incidents/_doc/inc-1', { if_seq_no: String(seqNo), if_primary_term: '1' }],
+      [
+        'PUT',
+        '/citysoc-incidents/_doc/inc-1',
+        { if_seq_no: String(seqNo), if_primary_term: '1', refresh: 'wait_for' },
+      ],
       // The drain: re-read, append (entry 1, then the head), clear the outbox under the new seq_no.
       ['GET', '/citysoc-incidents/_doc/inc-1', {}],
       ['GET', '/citysoc-audit-head/_doc/head', {}],
@@ -68,7 +72,7 @@ describe('incident actions on Elasticsearch, audited through an outbox', () => {
   it('audits transitions, assignment, comments, tags and claims in order; the chain verifies', async () => {
     const { fake, audit, docs } = setup();
     await docs.create('inc-1', 'responder', { tags: ['ssh'] });
-    await docs.claim('inc-1', 'alice', 'tok-1', 60_000);
+    await docs.claim('inc-1', 'alice', { token: 'tok-1', lockMs: 60_000 });
     await docs.assign('inc-1', 'bob', 'alice');
     await docs.comment('inc-1', 'bob', 'looking at the firewall logs');
     await docs.setTags('inc-1', ['brute-force'], ['ssh'], 'bob');
@@ -84,7 +88,7 @@ describe('incident actions on Elasticsearch, audited through an outbox', () => {
     });
     expect(r.after.history.map((h) => h.text)).toEqual([
       'created',
-      '',
+      'claimed from the queue',
       'assigned to bob (was alice)',
       'tags +brute-force -ssh',
       '',
@@ -185,9 +189,11 @@ describe('incident actions on Elasticsearch, audited through an outbox', () => {
     await expect(docs.comment('inc-1', 'x', 'y', 'hanoi/ba-dinh-2')).rejects.toBeInstanceOf(
       IncidentNotFoundError,
     );
-    await docs.claim('inc-1', 'alice', 'tok-1', 60_000, 'hanoi/ba-dinh');
+    await docs.claim('inc-1', 'alice', { token: 'tok-1', lockMs: 60_000, scope: 'hanoi/ba-dinh' });
     const writes = fake.requestsTo('PUT', '/citysoc-incidents/').length;
-    await expect(docs.claim('inc-1', 'bob', 'tok-2', 60_000)).rejects.toBeInstanceOf(IncidentConflictError);
+    await expect(docs.claim('inc-1', 'bob', { token: 'tok-2', lockMs: 60_000 })).rejects.toBeInstanceOf(
+      IncidentConflictError,
+    );
     expect(fake.requestsTo('PUT', '/citysoc-incidents/').length).toBe(writes);
     expect((await trail(audit)).map((l) => l.split(' ').slice(1, 3).join(' '))).toEqual([
       'alice incident.claim',

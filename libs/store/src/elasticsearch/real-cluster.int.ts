@@ -5,6 +5,8 @@ import { auditLogContract } from '../contract/audit-log.contract.test';
 import { eventStoreContract } from '../contract/event-store.contract.test';
 import { incidentActionsContract } from '../contract/incident-actions.contract.test';
 import { incidentGroupingContract } from '../contract/incident-grouping.contract.test';
+import { incidentStoreContract } from '../contract/incident-store.contract.test';
+import { ElasticsearchIncidentStore } from './incident-store';
 import { ElasticsearchIncidentDocs } from './incident-docs';
 import { type AuditEntry } from '../sqlite/audit-log';
 import { ElasticsearchAuditLog } from './audit-log';
@@ -164,13 +166,14 @@ suite(`Retro-hunt on real Elasticsearch at ${url ?? '(skipped: set ELASTICSEARCH
 });
 
 /** Incident documents on their own indices (`citysoc-incidents-t<random>*`, template included), deleted after. */
-function openIncidents() {
+function openIncidents(now?: () => number) {
   const client = realClient();
   const index = `citysoc-incidents-t${randomBytes(4).toString('hex')}`;
   const audit = new ElasticsearchAuditLog(client, { index: `${index}-audit` });
   const docs = new ElasticsearchIncidentDocs(client, { index, audit });
   return {
     docs,
+    store: new ElasticsearchIncidentStore(client, { index, audit, ...(now ? { now } : {}) }),
     ready: Promise.all([docs.install(), audit.install()]),
     cleanup: async () => {
       // By name: clusters refuse wildcard deletes by default (action.destructive_requires_name).
@@ -267,6 +270,13 @@ suite(
           },
           cleanup: o.cleanup,
         };
+      });
+    });
+    describe('the whole incident port', () => {
+      incidentStoreContract(async (clock) => {
+        const o = openIncidents(() => clock.ms);
+        await o.ready;
+        return { store: o.store, settle: () => o.store.refresh(), cleanup: o.cleanup };
       });
     });
   },

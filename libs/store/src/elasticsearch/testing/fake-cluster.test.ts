@@ -50,6 +50,14 @@ export class FakeCluster {
   readonly indices = new Map<string, Map<string, { doc: Doc; seqNo: number; primaryTerm: number }>>();
   private nextSeqNo = 0;
   /**
+   * When true, searches of regular indices see what the last refresh made visible, as Elasticsearch does
+   * (GET by id stays real-time): an explicit `_refresh`, or a write with `refresh=true|wait_for`. Off by
+   * default because the event and audit tests predate it.
+   */
+  modelRefresh = false;
+  /** index -> _id -> source as of the index's last refresh (used when modelRefresh is on). */
+  private readonly searchable = new Map<string, Map<string, Doc>>();
+  /**
    * Runs before a single-document write is applied, so a test can interleave another writer; an error it
    * returns is the answer instead (thrown errors would escape the mock).
    */
@@ -96,6 +104,12 @@ export class FakeCluster {
     on('GET', '/:index/_doc/:id', (p) => this.getDoc(p));
     on('DELETE', '/:index/_doc/:id', (p) => this.deleteDoc(p));
     on('POST', '/:index/_mget', (p) => this.mget(p));
+    // The client sends GET without a body; Elasticsearch takes POST too.
+    for (const method of ['GET', 'POST'])
+      on(method, '/:index/_refresh', (p) => {
+        for (const index of decodeURIComponent(p.path.split('/')[1] ?? '').split(',')) this.refresh(index);
+        return { _shards: { total: 1, successful: 1, failed: 0 } };
+      });
     on('POST', '/:index/_search', (p) => this.search(decodeURIComponent(p.path.split('/')[1] ?? ''), p.body));
     on('POST', '/:index/_count', (p) => this.count(decodeURIComponent(p.path.split('/')[1] ?? '')));
     on('GET', '/:index/_count', (p) => this.count(decodeURIComponent(p.path.split('/')[1] ?? '')));
@@ -112,6 +126,13 @@ export class FakeCluster {
 
   requestsTo(method: string, pathPrefix: string): RecordedRequest[] {
     return this.requests.filter((r) => r.method === method && r.path.startsWith(pathPrefix));
+  }
+
+  /** What a refresh does: the index's current documents become visible to search. */
+  refresh(index: string): void {
+    const pat = globToRegex(index);
+    for (const [name, docs] of this.indices)
+      if (pat.test(name)) this.searchable.set(name, new Map([...docs].map(([id, e]) => [id, e.doc])));
   }
 
   allDocs(): Array<{ stream: string; id: string; doc: Doc }> {
@@ -241,6 +262,7 @@ export class FakeCluster {
     const entry = { doc: p.body as Doc, seqNo: this.nextSeqNo++, primaryTerm: 1 };
     docs.set(id, entry);
     this.indices.set(index, docs);
+    if (qs['refresh'] === 'true' || qs['refresh'] === 'wait_for' || qs['refresh'] === '') this.refresh(index);
     return {
       _index: index,
       _id: id,
@@ -287,6 +309,8 @@ export class FakeCluster {
     )
       return FakeCluster.error(409, 'version_conflict_engine_exception', `[${id}]: version conflict`);
     if (!docs?.delete(id)) return FakeCluster.error(404, 'not_found', `[${id}] not found`);
+    const r = (p.querystring as { refresh?: string }).refresh;
+    if (r === 'true' || r === 'wait_for') this.refresh(index);
     return { _index: index, _id: id, result: 'deleted', _seq_no: this.nextSeqNo++, _primary_term: 1 };
   }
 
@@ -325,9 +349,14 @@ export class FakeCluster {
     return best;
   }
 
-  /** Field type from the installed component templates (dotted path, sub-fields included). */
-  fieldType(path: string): string | undefined {
-    for (const ct of this.componentTemplates.values()) {
+  /**
+   * Field type from the installed component templates (dotted path, sub-fields included), or, for a
+   * regular index whose index template carries its own mappings (the incident indices), from those.
+   */
+  fieldType(path: string, index?: string): string | undefined {
+    const own = index === undefined ? undefined : this.ownMappings(index);
+    const sources = own ? [{ template: { mappings: own } }] : [...this.componentTemplates.values()];
+    for (const ct of sources) {
       const tmpl = ct['template'] as { mappings?: { properties?: Record<string, unknown> } } | undefined;
       let props: Record<string, unknown> | undefined = tmpl?.mappings?.properties;
       let found: Record<string, unknown> | undefined;
@@ -356,6 +385,20 @@ export class FakeCluster {
    */
   indexed(path: string, stream: string): boolean {
     const parts = path.split('.');
+    const own = this.ownMappings(stream);
+    if (own) {
+      // `dynamic` is inherited: under `dynamic: false` an unmapped field is stored, never indexed.
+      let dynamic = own['dynamic'];
+      let props = own['properties'] as Record<string, unknown> | undefined;
+      for (const part of parts) {
+        const def = props?.[part] as Record<string, unknown> | undefined;
+        if (!def) return dynamic !== false;
+        if (def['enabled'] === false) return false;
+        if (def['dynamic'] !== undefined) dynamic = def['dynamic'];
+        props = def['properties'] as Record<string, unknown> | undefined;
+      }
+      return true;
+    }
     const composed = (this.templateFor(stream)?.['composed_of'] as string[] | undefined) ?? [];
     for (const ct of composed.flatMap((n): Array<Record<string, unknown>> => {
       const t = this.componentTemplates.get(n);
@@ -374,6 +417,12 @@ export class FakeCluster {
       }
     }
     return true;
+  }
+
+  /** The mappings an index template declares itself (not through component templates), if any. */
+  private ownMappings(index: string): Record<string, unknown> | undefined {
+    const t = this.templateFor(index)?.['template'] as { mappings?: Record<string, unknown> } | undefined;
+    return t?.mappings;
   }
 
   /** Health is settable per stream so tests can show a yellow or red one. */
@@ -508,7 +557,11 @@ export class FakeCluster {
     // Regular indices too (documents addressed by id, e.g. incidents), searched like Elasticsearch does.
     const indices = [...this.indices]
       .filter(([name]) => pats.some((r) => r.test(name)))
-      .flatMap(([index, m]) => [...m].map(([id, e]) => ({ id, doc: e.doc, stream: index })));
+      .flatMap(([index, m]) =>
+        this.modelRefresh
+          ? [...(this.searchable.get(index) ?? [])].map(([id, doc]) => ({ id, doc, stream: index }))
+          : [...m].map(([id, e]) => ({ id, doc: e.doc, stream: index })),
+      );
     return [...streams, ...indices];
   }
 
@@ -530,21 +583,30 @@ export class FakeCluster {
     };
     let hits = this.docsOf(indexExpr).filter((d) => this.matches(b.query ?? { match_all: {} }, d));
     const keys = (b.sort ?? []).map((s) => Object.keys(s)[0] as string);
-    const sortVal = (d: { id: string; doc: Doc }, k: string): string =>
-      k === '_id' ? d.id : String((getField(d.doc, k) as string | number | undefined) ?? '');
-    const cmp = (a: string[], c: string[]): number => {
+    // Numbers (numeric and epoch-millis date fields) sort as numbers, and come back as numbers, as in
+    // Elasticsearch; strings as before.
+    const sortVal = (d: { id: string; doc: Doc }, k: string): string | number => {
+      if (k === '_id') return d.id;
+      const v = getField(d.doc, k) as string | number | undefined;
+      return typeof v === 'number' ? v : String(v ?? '');
+    };
+    const cmp = (a: Array<string | number>, c: Array<string | number>): number => {
       for (let i = 0; i < a.length; i++) {
-        const x = a[i] as string;
-        const y = c[i] as string;
         const k = keys[i] as string;
+        const rawX = a[i];
+        const rawY = c[i];
+        const x = String(rawX);
+        const y = String(rawY);
         const r =
-          k === '@timestamp'
-            ? Date.parse(x) - Date.parse(y) || x.localeCompare(y)
-            : x < y
-              ? -1
-              : x > y
-                ? 1
-                : 0;
+          typeof rawX === 'number' && typeof rawY === 'number'
+            ? rawX - rawY
+            : k === '@timestamp'
+              ? Date.parse(x) - Date.parse(y) || x.localeCompare(y)
+              : x < y
+                ? -1
+                : x > y
+                  ? 1
+                  : 0;
         if (r !== 0) return (b.sort?.[i]?.[k]?.order === 'desc' ? -1 : 1) * r;
       }
       return 0;
@@ -554,7 +616,7 @@ export class FakeCluster {
     const total = withSort.length;
     let from = withSort;
     if (b.search_after) {
-      const after = b.search_after.map(String);
+      const after = b.search_after.map((v) => (typeof v === 'number' ? v : String(v)));
       from = withSort.filter((x) => cmp(x.sv, after) > 0);
     }
     hits = from.slice(0, b.size ?? 10).map((x) => x.d);
@@ -587,13 +649,27 @@ export class FakeCluster {
   private aggregate(
     aggs: Record<string, Record<string, Record<string, unknown>>>,
     docs: Hit[],
-  ): Record<string, { buckets: Array<{ key: number | string; key_as_string?: string; doc_count: number }> }> {
-    const out: Record<string, { buckets: Array<{ key: number | string; doc_count: number }> }> = {};
+  ): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
     for (const [name, spec] of Object.entries(aggs)) {
-      const [kind, a] = Object.entries(spec)[0] as [string, Record<string, unknown>];
+      const [kind, a] = Object.entries(spec).filter(([k]) => k !== 'aggs')[0] as [
+        string,
+        Record<string, unknown>,
+      ];
+      const sub = spec['aggs'] as Record<string, Record<string, Record<string, unknown>>> | undefined;
+      if (sub && kind !== 'composite') throw new Error(`fake cluster: sub-aggregations under ${kind}`);
       const field = a['field'] as string;
       const counts = new Map<number | string, number>();
-      if (kind === 'date_histogram') {
+      if (kind === 'composite') {
+        out[name] = this.composite(a, sub ?? {}, docs);
+      } else if (kind === 'filter') {
+        out[name] = { doc_count: docs.filter((d) => this.matches(a, d)).length };
+      } else if (kind === 'sum' || kind === 'avg') {
+        const nums = docs.flatMap((d) => this.values(d, field).map(Number));
+        const total = nums.reduce((x, y) => x + y, 0);
+        // Elasticsearch: sum of nothing is 0, avg of nothing is null.
+        out[name] = { value: kind === 'sum' ? total : nums.length ? total / nums.length : null };
+      } else if (kind === 'date_histogram') {
         const m = /^(\d+)ms$/.exec(String(a['fixed_interval']));
         if (!m || a['min_doc_count'] !== 1)
           throw new Error(`fake cluster: unsupported ${JSON.stringify(spec)}`);
@@ -623,6 +699,71 @@ export class FakeCluster {
     return out;
   }
 
+  /**
+   * `composite` with `terms` sources (`missing_bucket` puts documents without the field in a null-key
+   * bucket, first in ascending order), `size` and `after` paging, and sub-aggregations per bucket.
+   */
+  private composite(
+    a: Record<string, unknown>,
+    sub: Record<string, Record<string, Record<string, unknown>>>,
+    docs: Hit[],
+  ): unknown {
+    const sources = (a['sources'] as Array<Record<string, Record<string, Record<string, unknown>>>>).map(
+      (src) => {
+        const [name, spec] = Object.entries(src)[0] as [string, Record<string, Record<string, unknown>>];
+        const [kind, t] = Object.entries(spec)[0] as [string, Record<string, unknown>];
+        if (kind !== 'terms') throw new Error(`fake cluster: composite source ${kind}`);
+        return { name, field: t['field'] as string, missing: t['missing_bucket'] === true };
+      },
+    );
+    const groups = new Map<string, { key: Array<string | number | boolean | null>; docs: Hit[] }>();
+    for (const d of docs) {
+      let keys: Array<Array<string | number | boolean | null>> = [[]];
+      for (const src of sources) {
+        const vals = this.values(d, src.field) as Array<string | number | boolean>;
+        const options = vals.length > 0 ? vals : src.missing ? [null] : [];
+        keys = keys.flatMap((k) => options.map((v) => [...k, v]));
+      }
+      for (const k of keys) {
+        const id = JSON.stringify(k);
+        const g = groups.get(id) ?? { key: k, docs: [] };
+        g.docs.push(d);
+        groups.set(id, g);
+      }
+    }
+    const cmpKey = (
+      x: Array<string | number | boolean | null>,
+      y: Array<string | number | boolean | null>,
+    ): number => {
+      for (let i = 0; i < x.length; i++) {
+        const [p, q] = [x[i], y[i]];
+        if (p === q) continue;
+        if (p === null) return -1;
+        if (q === null) return 1;
+        const r = typeof p === 'number' && typeof q === 'number' ? p - q : String(p) < String(q) ? -1 : 1;
+        if (r !== 0) return r;
+      }
+      return 0;
+    };
+    let sorted = [...groups.values()].sort((x, y) => cmpKey(x.key, y.key));
+    const after = a['after'] as Record<string, unknown> | undefined;
+    if (after) {
+      const ak = sources.map((src) => (after[src.name] ?? null) as string | number | boolean | null);
+      sorted = sorted.filter((g) => cmpKey(g.key, ak) > 0);
+    }
+    const page = sorted.slice(0, Number(a['size'] ?? 10));
+    const keyObj = (k: Array<unknown>) => Object.fromEntries(sources.map((src, i) => [src.name, k[i]]));
+    const last = page[page.length - 1];
+    return {
+      ...(last ? { after_key: keyObj(last.key) } : {}),
+      buckets: page.map((g) => ({
+        key: keyObj(g.key),
+        doc_count: g.docs.length,
+        ...this.aggregate(sub, g.docs),
+      })),
+    };
+  }
+
   /** The query DSL subset the store and the Sigma backend emit, with Elasticsearch's semantics. */
   matches(q: unknown, d: Hit): boolean {
     const [kind, arg] = Object.entries(q as Record<string, unknown>)[0] ?? [];
@@ -650,9 +791,12 @@ export class FakeCluster {
         return this.values(d, a['field'] as string).length > 0;
       case 'range': {
         const [field, r] = Object.entries(a)[0] as [string, Record<string, unknown>];
-        const type = this.fieldType(field);
+        const type = this.fieldType(field, d.stream);
+        // Dates accept epoch milliseconds as numbers (format epoch_millis) as well as date strings.
         const conv = (v: unknown): number =>
-          type === 'date' || type === 'date_nanos' ? Date.parse(String(v)) : Number(v);
+          (type === 'date' || type === 'date_nanos') && !/^-?\d+$/.test(String(v))
+            ? Date.parse(String(v))
+            : Number(v);
         return this.values(d, field).some((v) => {
           const x = conv(v);
           if (Number.isNaN(x)) return false;
@@ -674,7 +818,7 @@ export class FakeCluster {
             ? (spec as Record<string, unknown>)
             : { value: spec };
         const ci = obj['case_insensitive'] === true;
-        const type = this.fieldType(field);
+        const type = this.fieldType(field, d.stream);
         if (
           kind !== 'term' &&
           kind !== 'terms' &&
