@@ -114,6 +114,7 @@ export function ErrorText({ error }: { error: unknown }) {
  * a time (the submit button is disabled and the form aria-busy meanwhile, so a double Enter does not send
  * twice); what it throws is shown in the dialog, which stays open for a correction. Closing on success is
  * the caller's (its onDone). `error` is a failure of the caller's own, e.g. loading the choices offered.
+ * `outcome`, once given, takes the form's place in the same dialog: what a finished job reports.
  */
 export function FormDialog({
   title,
@@ -121,6 +122,7 @@ export function FormDialog({
   submitLabel,
   canSubmit = true,
   error,
+  outcome,
   onSubmit,
   onClose,
   children,
@@ -131,6 +133,7 @@ export function FormDialog({
   submitLabel: ReactNode;
   canSubmit?: boolean;
   error?: unknown;
+  outcome?: ReactNode;
   onSubmit: () => Promise<void>;
   onClose: () => void;
   children: ReactNode;
@@ -157,23 +160,25 @@ export function FormDialog({
   return (
     <Dialog title={title} onClose={onClose}>
       {intro}
-      <form
-        aria-busy={busy}
-        onSubmit={(e) => {
-          e.preventDefault();
-          void submit();
-        }}
-      >
-        {children}
-        <div className="buttons">
-          <button type="submit" disabled={!canSubmit || busy}>
-            {submitLabel}
-          </button>
-          <button type="button" onClick={onClose}>
-            {t('common.cancel')}
-          </button>
-        </div>
-      </form>
+      {outcome ?? (
+        <form
+          aria-busy={busy}
+          onSubmit={(e) => {
+            e.preventDefault();
+            void submit();
+          }}
+        >
+          {children}
+          <div className="buttons">
+            <button type="submit" disabled={!canSubmit || busy}>
+              {submitLabel}
+            </button>
+            <button type="button" onClick={onClose}>
+              {t('common.cancel')}
+            </button>
+          </div>
+        </form>
+      )}
       <ErrorText error={failed ?? error} />
     </Dialog>
   );
