@@ -6,8 +6,7 @@ import { FormDialog } from './ui';
 /**
  * A page with one FormDialog for test/console/form-dialog.e2e.ts, bundled on the fly: the browser test drives
  * it with the keyboard and settles each submit from outside through window.formDialogHarness (typed in the
- * test), so the busy
- * state can be seen while a submit is pending without any timing.
+ * test), so the busy state can be seen while a submit is pending without any timing.
  */
 const log: string[] = [];
 let pending: { resolve: () => void; reject: (e: Error) => void } | null = null;
