@@ -286,6 +286,21 @@ d.each(['vi', 'en'] as const)('analyst console (%s)', (lang) => {
     // renumbered id under a tactic the data file does not know, which is kept, not dropped.
     const grid = page.locator('[data-testid="technique-grid"]');
     await grid.locator('a[href="/rules?technique=T1110.001"]').first().waitFor();
+    // At 1366 px every tactic column fits the page: none hides past the right edge behind a scrollbar that
+    // sits below the fold, and no technique name spills out of its cell.
+    const fit = await grid.evaluate((g) => {
+      const page = document.documentElement.clientWidth;
+      return {
+        gridScrolls: g.scrollWidth > g.clientWidth,
+        pageScrolls: document.documentElement.scrollWidth > page,
+        past: Array.from(g.querySelectorAll('section, .tcell')).filter(
+          (el) => el.getBoundingClientRect().right > page,
+        ).length,
+        spilled: Array.from(g.querySelectorAll('.tcell')).filter((el) => el.scrollWidth > el.clientWidth)
+          .length,
+      };
+    });
+    expect(fit).toEqual({ gridScrolls: false, pageScrolls: false, past: 0, spilled: 0 });
     expect(
       await grid.locator('section[aria-labelledby="tac-defense-impairment"] .tid').allTextContents(),
     ).toEqual(['T1686.002']);

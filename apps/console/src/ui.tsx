@@ -1,4 +1,4 @@
-import { type ReactNode, useLayoutEffect, useRef } from 'react';
+import { type ReactNode, useLayoutEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { formatTime, str, utcTitle } from './format';
 
@@ -106,5 +106,80 @@ export function ErrorText({ error }: { error: unknown }) {
     <p role="alert" className="error">
       {error instanceof Error ? error.message : str(error)}
     </p>
+  );
+}
+
+/**
+ * A dialog around one form: the fields given, then submit and cancel, then the error. `onSubmit` runs once at
+ * a time (the submit button is disabled and the form aria-busy meanwhile, so a double Enter does not send
+ * twice); what it throws is shown in the dialog, which stays open for a correction. Closing on success is
+ * the caller's (its onDone). `error` is a failure of the caller's own, e.g. loading the choices offered.
+ * `outcome`, once given, takes the form's place in the same dialog: what a finished job reports.
+ */
+export function FormDialog({
+  title,
+  intro,
+  submitLabel,
+  canSubmit = true,
+  error,
+  outcome,
+  onSubmit,
+  onClose,
+  children,
+}: {
+  title: string;
+  /** Explanation shown above the form. */
+  intro?: ReactNode;
+  submitLabel: ReactNode;
+  canSubmit?: boolean;
+  error?: unknown;
+  outcome?: ReactNode;
+  onSubmit: () => Promise<void>;
+  onClose: () => void;
+  children: ReactNode;
+}) {
+  const { t } = useTranslation();
+  const [busy, setBusy] = useState(false);
+  const [failed, setFailed] = useState<unknown>(null);
+  // A ref, not the state: a second Enter can arrive before React re-renders with busy set.
+  const running = useRef(false);
+  const submit = async () => {
+    if (running.current) return;
+    running.current = true;
+    setBusy(true);
+    setFailed(null);
+    try {
+      await onSubmit();
+    } catch (err) {
+      setFailed(err);
+    } finally {
+      running.current = false;
+      setBusy(false);
+    }
+  };
+  return (
+    <Dialog title={title} onClose={onClose}>
+      {intro}
+      {outcome ?? (
+        <form
+          aria-busy={busy}
+          onSubmit={(e) => {
+            e.preventDefault();
+            void submit();
+          }}
+        >
+          {children}
+          <div className="buttons">
+            <button type="submit" disabled={!canSubmit || busy}>
+              {submitLabel}
+            </button>
+            <button type="button" onClick={onClose}>
+              {t('common.cancel')}
+            </button>
+          </div>
+        </form>
+      )}
+      <ErrorText error={failed ?? error} />
+    </Dialog>
   );
 }

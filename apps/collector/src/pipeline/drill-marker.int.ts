@@ -81,53 +81,86 @@ async function docs(prefix: string): Promise<Doc[]> {
   return out;
 }
 
-describe('collector drill marking (issue 9)', () => {
-  jest.setTimeout(40_000);
-  const prefix = uniquePrefix();
-  let app: INestApplicationContext;
-  let svc: CollectorService;
-  let bus: Bus;
-  let drillPort: number;
-  let otherPort: number;
-  const runId = 'd-MARKTEST1';
+/** A running drill run with the given sender allocation, its window open from a second ago for an hour. */
+function runningRun(
+  runId: string,
+  scenario: string,
+  allocation: Pick<DrillRunRecord, 'syslog' | 'exporters' | 'clientCerts'>,
+): DrillRunRecord {
+  const now = Date.now();
+  return {
+    runId,
+    scenario,
+    scenarioSha256: 'abc',
+    ...allocation,
+    window: { start: new Date(now - 1000).toISOString(), end: new Date(now + 3_600_000).toISOString() },
+    status: 'running',
+    registeredAt: new Date(now).toISOString(),
+    registeredBy: 'test',
+    seed: 1,
+    speed: 1,
+    updatedAt: new Date(now).toISOString(),
+  };
+}
 
+interface DrillCollector {
+  prefix: string;
+  svc: CollectorService;
+  registry: DrillRunRegistry;
+}
+
+/**
+ * For the enclosing describe block: a real collector on a stream prefix of its own, started (beforeAll) once
+ * the runs `setup` answers are registered, and closed with its bus and streams afterwards. `setup` runs in
+ * beforeAll too, so it may reserve ports or write certificates first. The fields are set once beforeAll ran.
+ */
+function drillCollector(
+  busName: string,
+  setup: () => Promise<{ runs: DrillRunRecord[]; env: Record<string, string> }>,
+  timeoutMs = 30_000,
+): DrillCollector {
+  const ctx = { prefix: uniquePrefix() } as DrillCollector;
+  let app: INestApplicationContext | undefined;
+  let bus: Bus | undefined;
   beforeAll(async () => {
-    bus = await openBus(testBusSettings(prefix), 'drill-marker-test');
-    drillPort = await freePort();
-    otherPort = await freePort();
-    const now = Date.now();
-    const rec: DrillRunRecord = {
-      runId,
-      scenario: 'ssh-bruteforce-ward',
-      scenarioSha256: 'abc',
-      syslog: [{ transport: 'udp', address: '127.0.0.1', port: drillPort }],
-      exporters: [{ address: '127.0.0.1', domain: 4242 }],
-      window: { start: new Date(now - 1000).toISOString(), end: new Date(now + 3_600_000).toISOString() },
-      status: 'running',
-      registeredAt: new Date(now).toISOString(),
-      registeredBy: 'test',
-      seed: 1,
-      speed: 1,
-      updatedAt: new Date(now).toISOString(),
-    };
-    await (await DrillRunRegistry.open(bus)).register(rec);
-    ({ app, svc } = await startCollector(prefix, {
-      CITYSOC_SYSLOG_UDP_PORT: '0',
-      CITYSOC_FLOW_IPFIX_PORT: '0',
-    }));
-  }, 30_000);
-
+    bus = await openBus(testBusSettings(ctx.prefix), busName);
+    ctx.registry = await DrillRunRegistry.open(bus);
+    const { runs, env } = await setup();
+    for (const run of runs) await ctx.registry.register(run);
+    ({ app, svc: ctx.svc } = await startCollector(ctx.prefix, env));
+  }, timeoutMs);
   afterAll(async () => {
     await app?.close();
     await bus?.close();
-    await cleanupStreams(prefix);
+    await cleanupStreams(ctx.prefix);
+  });
+  return ctx;
+}
+
+describe('collector drill marking (issue 9)', () => {
+  jest.setTimeout(40_000);
+  let drillPort: number;
+  let otherPort: number;
+  const runId = 'd-MARKTEST1';
+  const c = drillCollector('drill-marker-test', async () => {
+    drillPort = await freePort();
+    otherPort = await freePort();
+    return {
+      runs: [
+        runningRun(runId, 'ssh-bruteforce-ward', {
+          syslog: [{ transport: 'udp', address: '127.0.0.1', port: drillPort }],
+          exporters: [{ address: '127.0.0.1', domain: 4242 }],
+        }),
+      ],
+      env: { CITYSOC_SYSLOG_UDP_PORT: '0', CITYSOC_FLOW_IPFIX_PORT: '0' },
+    };
   });
 
   it('marks lines from the allocated source port and leaves the same line from another port real', async () => {
-    await udpFrom(drillPort, svc.ports.udp!, ['<13>1 - ward app - - - drill line']);
-    await udpFrom(otherPort, svc.ports.udp!, ['<13>1 - ward app - - - real line']);
+    await udpFrom(drillPort, c.svc.ports.udp!, ['<13>1 - ward app - - - drill line']);
+    await udpFrom(otherPort, c.svc.ports.udp!, ['<13>1 - ward app - - - real line']);
     const got = await waitFor(async () => {
-      const d = (await docs(prefix)).filter((x) => x.message?.endsWith(' line'));
+      const d = (await docs(c.prefix)).filter((x) => x.message?.endsWith(' line'));
       return d.length >= 2 ? d : undefined;
     }, 'both lines on EVENTS');
     const drill = got.find((d) => d.message === 'drill line')!;
@@ -155,10 +188,10 @@ describe('collector drill marking (issue 9)', () => {
     });
     const drillEx = new FlowExporter({ version: 'ipfix', domain: 4242 });
     const realEx = new FlowExporter({ version: 'ipfix', domain: 4243 });
-    await udpFrom(0, svc.ports.ipfix!, drillEx.encode([flow(2201)], t));
-    await udpFrom(0, svc.ports.ipfix!, realEx.encode([flow(2202)], t));
+    await udpFrom(0, c.svc.ports.ipfix!, drillEx.encode([flow(2201)], t));
+    await udpFrom(0, c.svc.ports.ipfix!, realEx.encode([flow(2202)], t));
     const got = await waitFor(async () => {
-      const d = (await docs(prefix)).filter((x) =>
+      const d = (await docs(c.prefix)).filter((x) =>
         [2201, 2202].includes((x as { destination?: { port?: number } }).destination?.port ?? 0),
       );
       return d.length >= 2 ? d : undefined;
@@ -169,11 +202,11 @@ describe('collector drill marking (issue 9)', () => {
   });
 
   it('strips a drill marker from an unregistered sender and reports it', async () => {
-    await udpFrom(otherPort, svc.ports.udp!, [
+    await udpFrom(otherPort, c.svc.ports.udp!, [
       `<13>1 2026-11-27T10:00:00Z ward app - - [citysoc-drill@32473 id="${runId}"] forged line`,
     ]);
     const forged = await waitFor(
-      async () => (await docs(prefix)).find((x) => x.message === 'forged line'),
+      async () => (await docs(c.prefix)).find((x) => x.message === 'forged line'),
       'the forged line on EVENTS',
     );
     expect(isDrill(forged)).toBe(false);
@@ -181,7 +214,7 @@ describe('collector drill marking (issue 9)', () => {
     expect(forged.citysoc?.drill_marker_forged).toBe(runId);
     expect(JSON.stringify(forged.log ?? {})).not.toContain('citysoc-drill@32473');
     const health = await waitFor(
-      async () => (await docs(prefix)).find((x) => x.event.action === 'drill-marker-forged'),
+      async () => (await docs(c.prefix)).find((x) => x.event.action === 'drill-marker-forged'),
       'a drill-marker-forged event',
     );
     // What rules/citysoc/drill_marker_forged.yml matches on.
@@ -200,73 +233,44 @@ describe('collector drill marking (issue 9)', () => {
  */
 describe('collector silence events and drills (issue 9)', () => {
   jest.setTimeout(60_000);
-  const prefix = uniquePrefix();
-  let app: INestApplicationContext;
-  let svc: CollectorService;
-  let bus: Bus;
-  let registry: DrillRunRegistry;
   const ports: Record<string, number> = {};
-
-  const record = (runId: string, port: number): DrillRunRecord => {
-    const now = Date.now();
+  const c = drillCollector('drill-silence-test', async () => {
+    for (const k of ['a', 'b', 'real']) ports[k] = await freePort();
+    const run = (runId: string, port: number) =>
+      runningRun(runId, 'ward-firewall-silent', {
+        syslog: [{ transport: 'udp', address: '127.0.0.1', port }],
+        exporters: [],
+      });
     return {
-      runId,
-      scenario: 'ward-firewall-silent',
-      scenarioSha256: 'abc',
-      syslog: [{ transport: 'udp', address: '127.0.0.1', port }],
-      exporters: [],
-      window: { start: new Date(now - 1000).toISOString(), end: new Date(now + 3_600_000).toISOString() },
-      status: 'running',
-      registeredAt: new Date(now).toISOString(),
-      registeredBy: 'test',
-      seed: 1,
-      speed: 1,
-      updatedAt: new Date(now).toISOString(),
+      runs: [run('d-SILENTA1', ports.a!), run('d-SILENTB1', ports.b!)],
+      env: { CITYSOC_SYSLOG_UDP_PORT: '0', CITYSOC_SYSLOG_SILENT_SECONDS: '2' },
     };
-  };
+  });
 
   const silences = async () =>
-    (await docs(prefix)).filter(
+    (await docs(c.prefix)).filter(
       (x) => x.event.action === 'source-silent' && x.citysoc?.['syslog_source' as never] !== undefined,
     );
 
-  beforeAll(async () => {
-    bus = await openBus(testBusSettings(prefix), 'drill-silence-test');
-    registry = await DrillRunRegistry.open(bus);
-    for (const k of ['a', 'b', 'real']) ports[k] = await freePort();
-    await registry.register(record('d-SILENTA1', ports.a!));
-    await registry.register(record('d-SILENTB1', ports.b!));
-    ({ app, svc } = await startCollector(prefix, {
-      CITYSOC_SYSLOG_UDP_PORT: '0',
-      CITYSOC_SYSLOG_SILENT_SECONDS: '2',
-    }));
-  }, 30_000);
-
-  afterAll(async () => {
-    await app?.close();
-    await bus?.close();
-    await cleanupStreams(prefix);
-  });
-
   it('marks the silence of a running drill, drops it once the run finished, and keeps a real one real', async () => {
     // 1. The running drill A sent last: its silence is A's.
-    await udpFrom(ports.a!, svc.ports.udp!, ['<13>1 - fw-ward7 app - - - drill traffic']);
+    await udpFrom(ports.a!, c.svc.ports.udp!, ['<13>1 - fw-ward7 app - - - drill traffic']);
     const first = await waitFor(async () => (await silences())[0], 'a source-silent event');
     expect(first.labels?.drill).toBe('d-SILENTA1');
     expect(isDrill(first)).toBe(true);
 
     // 2. Drill B sends, then finishes: the sender going quiet afterwards is not reported.
-    await udpFrom(ports.b!, svc.ports.udp!, ['<13>1 - fw-ward7 app - - - last drill line']);
+    await udpFrom(ports.b!, c.svc.ports.udp!, ['<13>1 - fw-ward7 app - - - last drill line']);
     await waitFor(
-      async () => (await docs(prefix)).find((x) => x.message === 'last drill line'),
+      async () => (await docs(c.prefix)).find((x) => x.message === 'last drill line'),
       'the drill line on EVENTS',
     );
-    await registry.finish('d-SILENTB1', 'finished');
+    await c.registry.finish('d-SILENTB1', 'finished');
     await new Promise((r) => setTimeout(r, 4500));
     expect((await silences()).length).toBe(1);
 
     // 3. A real frame comes last: a real silence event.
-    await udpFrom(ports.real!, svc.ports.udp!, ['<13>1 - fw-ward7 app - - - real traffic']);
+    await udpFrom(ports.real!, c.svc.ports.udp!, ['<13>1 - fw-ward7 app - - - real traffic']);
     const second = await waitFor(async () => {
       const s = await silences();
       return s.length >= 2 ? s[1] : undefined;
@@ -284,61 +288,45 @@ describe('collector silence events and drills (issue 9)', () => {
  */
 describe('collector drill marking by TLS client certificate (issue 9)', () => {
   jest.setTimeout(60_000);
-  const prefix = uniquePrefix();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'citysoc-drill-cert-'));
-  let app: INestApplicationContext;
-  let svc: CollectorService;
-  let bus: Bus;
   let pki: ReturnType<typeof makeTestPki>;
   let drillCert: { cert: string; key: string };
   const runId = 'd-CERTMARK1';
+  const c = drillCollector(
+    'drill-cert-test',
+    async () => {
+      pki = makeTestPki(dir);
+      drillCert = { cert: pki.clientCert, key: pki.clientKey };
+      return {
+        runs: [
+          runningRun(runId, 'ssh-bruteforce-ward', {
+            syslog: [],
+            exporters: [],
+            clientCerts: [certFingerprint(readFileSync(pki.clientCert))],
+          }),
+        ],
+        env: {
+          CITYSOC_SYSLOG_TLS_PORT: '0',
+          CITYSOC_SYSLOG_TLS_CERT: pki.serverCert,
+          CITYSOC_SYSLOG_TLS_KEY: pki.serverKey,
+          CITYSOC_SYSLOG_TLS_CLIENT_CA: pki.caFile,
+        },
+      };
+    },
+    60_000,
+  );
 
-  beforeAll(async () => {
-    pki = makeTestPki(dir);
-    drillCert = { cert: pki.clientCert, key: pki.clientKey };
-    bus = await openBus(testBusSettings(prefix), 'drill-cert-test');
-    const now = Date.now();
-    await (
-      await DrillRunRegistry.open(bus)
-    ).register({
-      runId,
-      scenario: 'ssh-bruteforce-ward',
-      scenarioSha256: 'abc',
-      syslog: [],
-      exporters: [],
-      clientCerts: [certFingerprint(readFileSync(pki.clientCert))],
-      window: { start: new Date(now - 1000).toISOString(), end: new Date(now + 3_600_000).toISOString() },
-      status: 'running',
-      registeredAt: new Date(now).toISOString(),
-      registeredBy: 'test',
-      seed: 1,
-      speed: 1,
-      updatedAt: new Date(now).toISOString(),
-    });
-    ({ app, svc } = await startCollector(prefix, {
-      CITYSOC_SYSLOG_TLS_PORT: '0',
-      CITYSOC_SYSLOG_TLS_CERT: pki.serverCert,
-      CITYSOC_SYSLOG_TLS_KEY: pki.serverKey,
-      CITYSOC_SYSLOG_TLS_CLIENT_CA: pki.caFile,
-    }));
-  }, 60_000);
-
-  afterAll(async () => {
-    await app?.close();
-    await bus?.close();
-    await cleanupStreams(prefix);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('marks lines from the registered certificate on any port, not the same lines from another certificate', async () => {
     const other = issueTestClient(dir, 'other', 'ward-firewall');
     const line = (tag: string) => `<13>1 2026-11-27T10:00:00Z ward app - - - cert ${tag} line`;
-    const drillPort = await tlsFrom(svc.ports.tls!, drillCert, pki.caFile, [line('drill')]);
-    const otherPort = await tlsFrom(svc.ports.tls!, other, pki.caFile, [line('real')]);
+    const drillPort = await tlsFrom(c.svc.ports.tls!, drillCert, pki.caFile, [line('drill')]);
+    const otherPort = await tlsFrom(c.svc.ports.tls!, other, pki.caFile, [line('real')]);
     // Ephemeral ports: nothing was reserved, the certificate alone decides.
     expect([drillPort, otherPort].every((p) => p > 0)).toBe(true);
     const got = await waitFor(async () => {
-      const d = (await docs(prefix)).filter((x) => /^cert (drill|real) line$/.test(x.message ?? ''));
+      const d = (await docs(c.prefix)).filter((x) => /^cert (drill|real) line$/.test(x.message ?? ''));
       return d.length >= 2 ? d : undefined;
     }, 'both TLS lines on EVENTS');
     const drill = got.find((d) => d.message === 'cert drill line')!;
@@ -349,17 +337,17 @@ describe('collector drill marking by TLS client certificate (issue 9)', () => {
     expect(isDrill(real)).toBe(false);
 
     // A drill marker sent with the other certificate is forged: stripped, reported, never a drill.
-    await tlsFrom(svc.ports.tls!, other, pki.caFile, [
+    await tlsFrom(c.svc.ports.tls!, other, pki.caFile, [
       `<13>1 2026-11-27T10:00:00Z ward app - - [citysoc-drill@32473 id="${runId}"] cert forged line`,
     ]);
     const forged = await waitFor(
-      async () => (await docs(prefix)).find((x) => x.message === 'cert forged line'),
+      async () => (await docs(c.prefix)).find((x) => x.message === 'cert forged line'),
       'the forged TLS line on EVENTS',
     );
     expect(isDrill(forged)).toBe(false);
     expect(forged.citysoc?.drill_marker_forged).toBe(runId);
     const health = await waitFor(
-      async () => (await docs(prefix)).find((x) => x.event.action === 'drill-marker-forged'),
+      async () => (await docs(c.prefix)).find((x) => x.event.action === 'drill-marker-forged'),
       'a drill-marker-forged event',
     );
     expect(health).toMatchObject({

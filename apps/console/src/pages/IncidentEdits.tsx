@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, type EvidencePin, type IncidentDetail } from '../api';
 import { formatNumber, str } from '../format';
-import { Dialog, ErrorText, Time } from '../ui';
+import { ErrorText, FormDialog, Time } from '../ui';
 
 /** What a pin points at, in words: the alert's rule, or the event's message. */
 function describe(inc: IncidentDetail, kind: 'alert' | 'event', ref: string): string {
@@ -95,52 +95,36 @@ export function PinDialog({
     initial ? `${initial.kind}:${initial.ref}` : (options[0]?.value ?? ''),
   );
   const [note, setNote] = useState('');
-  const [error, setError] = useState<unknown>(null);
   const submit = async () => {
     const i = target.indexOf(':');
     const kind = target.slice(0, i) as 'alert' | 'event';
     const ref = target.slice(i + 1);
-    setError(null);
-    try {
-      await api('POST', `/api/v1/incidents/${encodeURIComponent(inc.id)}/evidence`, { kind, ref, note });
-      onDone(t('evidence.pinned', { ref }));
-    } catch (err) {
-      setError(err);
-    }
+    await api('POST', `/api/v1/incidents/${encodeURIComponent(inc.id)}/evidence`, { kind, ref, note });
+    onDone(t('evidence.pinned', { ref }));
   };
   return (
-    <Dialog title={t('evidence.pinTitle')} onClose={onClose}>
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          void submit();
-        }}
-      >
-        <label>
-          {t('evidence.what')}
-          <select value={target} onChange={(e) => setTarget(e.target.value)}>
-            {options.map((o) => (
-              <option key={o.value} value={o.value}>
-                {o.label}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          {t('evidence.note')}
-          <textarea value={note} onChange={(e) => setNote(e.target.value)} required />
-        </label>
-        <div className="buttons">
-          <button type="submit" disabled={!target}>
-            {t('evidence.pin')}
-          </button>
-          <button type="button" onClick={onClose}>
-            {t('common.cancel')}
-          </button>
-        </div>
-      </form>
-      <ErrorText error={error} />
-    </Dialog>
+    <FormDialog
+      title={t('evidence.pinTitle')}
+      submitLabel={t('evidence.pin')}
+      canSubmit={target !== ''}
+      onSubmit={submit}
+      onClose={onClose}
+    >
+      <label>
+        {t('evidence.what')}
+        <select value={target} onChange={(e) => setTarget(e.target.value)}>
+          {options.map((o) => (
+            <option key={o.value} value={o.value}>
+              {o.label}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        {t('evidence.note')}
+        <textarea value={note} onChange={(e) => setNote(e.target.value)} required />
+      </label>
+    </FormDialog>
   );
 }
 
@@ -157,49 +141,32 @@ export function MergeDialog({
   const { t } = useTranslation();
   const [ids, setIds] = useState('');
   const [reason, setReason] = useState('');
-  const [error, setError] = useState<unknown>(null);
   const submit = async () => {
     const sources = [...new Set(ids.split(/[\s,]+/).filter(Boolean))];
-    setError(null);
-    try {
-      const r = await api<{ moved: number; merged: Array<{ id: string }> }>(
-        'POST',
-        `/api/v1/incidents/${encodeURIComponent(inc.id)}/merge`,
-        { sources, reason },
-      );
-      onDone(
-        t('merge.done', { n: formatNumber(r.merged.length), alerts: formatNumber(r.moved), id: inc.id }),
-      );
-    } catch (err) {
-      setError(err);
-    }
+    const r = await api<{ moved: number; merged: Array<{ id: string }> }>(
+      'POST',
+      `/api/v1/incidents/${encodeURIComponent(inc.id)}/merge`,
+      { sources, reason },
+    );
+    onDone(t('merge.done', { n: formatNumber(r.merged.length), alerts: formatNumber(r.moved), id: inc.id }));
   };
   return (
-    <Dialog title={t('merge.title', { id: inc.id })} onClose={onClose}>
-      <p>{t('merge.explain')}</p>
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          void submit();
-        }}
-      >
-        <label>
-          {t('merge.ids')}
-          <input value={ids} onChange={(e) => setIds(e.target.value)} required />
-        </label>
-        <label>
-          {t('action.reasonRequired')}
-          <textarea value={reason} onChange={(e) => setReason(e.target.value)} required />
-        </label>
-        <div className="buttons">
-          <button type="submit">{t('merge.submit')}</button>
-          <button type="button" onClick={onClose}>
-            {t('common.cancel')}
-          </button>
-        </div>
-      </form>
-      <ErrorText error={error} />
-    </Dialog>
+    <FormDialog
+      title={t('merge.title', { id: inc.id })}
+      intro={<p>{t('merge.explain')}</p>}
+      submitLabel={t('merge.submit')}
+      onSubmit={submit}
+      onClose={onClose}
+    >
+      <label>
+        {t('merge.ids')}
+        <input value={ids} onChange={(e) => setIds(e.target.value)} required />
+      </label>
+      <label>
+        {t('action.reasonRequired')}
+        <textarea value={reason} onChange={(e) => setReason(e.target.value)} required />
+      </label>
+    </FormDialog>
   );
 }
 
@@ -217,43 +184,33 @@ export function SplitDialog({
 }) {
   const { t } = useTranslation();
   const [reason, setReason] = useState('');
-  const [error, setError] = useState<unknown>(null);
   const submit = async () => {
-    setError(null);
-    try {
-      const r = await api<{ created: { id: string } }>(
-        'POST',
-        `/api/v1/incidents/${encodeURIComponent(inc.id)}/split`,
-        { alert_ids: alertIds, reason },
-      );
-      onDone(t('split.done', { n: formatNumber(alertIds.length), id: r.created.id }), r.created.id);
-    } catch (err) {
-      setError(err);
-    }
+    const r = await api<{ created: { id: string } }>(
+      'POST',
+      `/api/v1/incidents/${encodeURIComponent(inc.id)}/split`,
+      { alert_ids: alertIds, reason },
+    );
+    onDone(t('split.done', { n: formatNumber(alertIds.length), id: r.created.id }), r.created.id);
   };
   return (
-    <Dialog title={t('split.title', { id: inc.id })} onClose={onClose}>
-      <p>
-        {t('split.explain', { n: formatNumber(alertIds.length), total: formatNumber(inc.alert_ids.length) })}
-      </p>
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          void submit();
-        }}
-      >
-        <label>
-          {t('action.reasonRequired')}
-          <textarea value={reason} onChange={(e) => setReason(e.target.value)} required />
-        </label>
-        <div className="buttons">
-          <button type="submit">{t('split.submit')}</button>
-          <button type="button" onClick={onClose}>
-            {t('common.cancel')}
-          </button>
-        </div>
-      </form>
-      <ErrorText error={error} />
-    </Dialog>
+    <FormDialog
+      title={t('split.title', { id: inc.id })}
+      intro={
+        <p>
+          {t('split.explain', {
+            n: formatNumber(alertIds.length),
+            total: formatNumber(inc.alert_ids.length),
+          })}
+        </p>
+      }
+      submitLabel={t('split.submit')}
+      onSubmit={submit}
+      onClose={onClose}
+    >
+      <label>
+        {t('action.reasonRequired')}
+        <textarea value={reason} onChange={(e) => setReason(e.target.value)} required />
+      </label>
+    </FormDialog>
   );
 }

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, type Incident } from '../api';
 import { str } from '../format';
-import { Dialog, ErrorText } from '../ui';
+import { FormDialog } from '../ui';
 
 const OPEN = new Set(['new', 'acknowledged', 'in_progress']);
 
@@ -27,6 +27,7 @@ export function PinEventDialog({
   const [recent, setRecent] = useState<Incident[] | null>(null);
   const [target, setTarget] = useState(fromIncident ?? '');
   const [note, setNote] = useState('');
+  // Only the list's failure; FormDialog shows the pin's own.
   const [error, setError] = useState<unknown>(null);
   useEffect(() => {
     api<{ items: Incident[] }>('GET', '/api/v1/incidents?limit=50').then(
@@ -39,55 +40,43 @@ export function PinEventDialog({
     );
   }, [fromIncident]);
   const submit = async () => {
-    setError(null);
-    try {
-      await api('POST', `/api/v1/incidents/${encodeURIComponent(target)}/evidence`, {
-        kind: 'event',
-        ref: eventId,
-        note,
-      });
-      onDone(t('pinEvent.done', { ref: eventId, id: target }));
-    } catch (err) {
-      setError(err);
-    }
+    await api('POST', `/api/v1/incidents/${encodeURIComponent(target)}/evidence`, {
+      kind: 'event',
+      ref: eventId,
+      note,
+    });
+    onDone(t('pinEvent.done', { ref: eventId, id: target }));
   };
   return (
-    <Dialog title={t('pinEvent.title')} onClose={onClose}>
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          void submit();
-        }}
-      >
+    <FormDialog
+      title={t('pinEvent.title')}
+      intro={
         <p>
           {t('timeline.event')}: {summary.slice(0, 120)} ({eventId})
         </p>
-        <label>
-          {t('pinEvent.target')}
-          <select name="incident" value={target} onChange={(e) => setTarget(e.target.value)} required>
-            {fromIncident && <option value={fromIncident}>{t('pinEvent.from', { id: fromIncident })}</option>}
-            {(recent ?? []).map((i) => (
-              <option key={i.id} value={i.id}>
-                {`${i.id} · ${t(`status.${i.status}`)} · ${str(i.title)}`}
-              </option>
-            ))}
-          </select>
-        </label>
-        {recent !== null && recent.length === 0 && !fromIncident && <p>{t('pinEvent.noOpen')}</p>}
-        <label>
-          {t('evidence.note')}
-          <textarea name="note" value={note} onChange={(e) => setNote(e.target.value)} required />
-        </label>
-        <div className="buttons">
-          <button type="submit" disabled={!target || !note.trim()}>
-            {t('evidence.pin')}
-          </button>
-          <button type="button" onClick={onClose}>
-            {t('common.cancel')}
-          </button>
-        </div>
-      </form>
-      <ErrorText error={error} />
-    </Dialog>
+      }
+      submitLabel={t('evidence.pin')}
+      canSubmit={target !== '' && note.trim() !== ''}
+      error={error}
+      onSubmit={submit}
+      onClose={onClose}
+    >
+      <label>
+        {t('pinEvent.target')}
+        <select name="incident" value={target} onChange={(e) => setTarget(e.target.value)} required>
+          {fromIncident && <option value={fromIncident}>{t('pinEvent.from', { id: fromIncident })}</option>}
+          {(recent ?? []).map((i) => (
+            <option key={i.id} value={i.id}>
+              {`${i.id} · ${t(`status.${i.status}`)} · ${str(i.title)}`}
+            </option>
+          ))}
+        </select>
+      </label>
+      {recent !== null && recent.length === 0 && !fromIncident && <p>{t('pinEvent.noOpen')}</p>}
+      <label>
+        {t('evidence.note')}
+        <textarea name="note" value={note} onChange={(e) => setNote(e.target.value)} required />
+      </label>
+    </FormDialog>
   );
 }

@@ -4,7 +4,7 @@ import { Link, useNavigate, useSearchParams } from 'react-router';
 import { api, type Incident, qs, type QueuePage as Page, stream } from '../api';
 import { formatNumber, isoToLocalInput, localInputToIso, str } from '../format';
 import { useKeys } from '../keys';
-import { Dialog, ErrorText, Severity, Status, Time } from '../ui';
+import { ErrorText, FormDialog, Severity, Status, Time } from '../ui';
 
 const VIEWS = ['unclaimed', 'mine', 'breaching', 'open', 'closed_today', 'all'] as const;
 const GROUPS = ['', 'unit', 'rule', 'tactic', 'entity'] as const;
@@ -478,43 +478,38 @@ export function ActionDialog({
   const inc = action.incident;
   const closing = ['resolved', 'false_positive', 'duplicate'].includes(status) || action.kind === 'bulk';
   const submit = async () => {
-    setError(null);
-    try {
-      if (action.kind === 'bulk') {
-        // Both kinds of bulk close run as the same background job on the server: its progress shows while
-        // it runs, then the same matched/succeeded/failed line.
-        let job = byQuery
-          ? await api<BulkJob>('POST', '/api/v1/console/bulk/jobs', {
-              ...filter,
-              expected: preview?.matched ?? 0,
-              reason,
-            })
-          : await api<BulkJob>('POST', '/api/v1/console/bulk/jobs/selection', { ids, reason });
+    if (action.kind === 'bulk') {
+      // Both kinds of bulk close run as the same background job on the server: its progress shows while
+      // it runs, then the same matched/succeeded/failed line.
+      let job = byQuery
+        ? await api<BulkJob>('POST', '/api/v1/console/bulk/jobs', {
+            ...filter,
+            expected: preview?.matched ?? 0,
+            reason,
+          })
+        : await api<BulkJob>('POST', '/api/v1/console/bulk/jobs/selection', { ids, reason });
+      setProgress(job);
+      while (job.status === 'running') {
+        await new Promise((r) => setTimeout(r, BULK_POLL_MS));
+        job = await api<BulkJob>('GET', `/api/v1/console/bulk/jobs/${encodeURIComponent(job.id)}`);
         setProgress(job);
-        while (job.status === 'running') {
-          await new Promise((r) => setTimeout(r, BULK_POLL_MS));
-          job = await api<BulkJob>('GET', `/api/v1/console/bulk/jobs/${encodeURIComponent(job.id)}`);
-          setProgress(job);
-        }
-        if (job.status === 'interrupted') setError(new Error(t('bulk.interrupted')));
-        setResult({ matched: job.matched, succeeded: job.succeeded, failed: job.failed });
-        return;
       }
-      if (!inc) return;
-      if (action.kind === 'assign') {
-        await api('POST', `/api/v1/incidents/${inc.id}/assign`, { assignee: assignee || null });
-        onDone(t('action.assigned', { id: inc.id, user: assignee }));
-        return;
-      }
-      await api('POST', `/api/v1/incidents/${inc.id}/transition`, {
-        status,
-        ...(reason ? { reason } : {}),
-        ...(status === 'duplicate' ? { duplicate_of: duplicateOf.trim() } : {}),
-      });
-      onDone(t('action.moved', { id: inc.id, status: t(`status.${status}`) }));
-    } catch (err) {
-      setError(err);
+      if (job.status === 'interrupted') setError(new Error(t('bulk.interrupted')));
+      setResult({ matched: job.matched, succeeded: job.succeeded, failed: job.failed });
+      return;
     }
+    if (!inc) return;
+    if (action.kind === 'assign') {
+      await api('POST', `/api/v1/incidents/${inc.id}/assign`, { assignee: assignee || null });
+      onDone(t('action.assigned', { id: inc.id, user: assignee }));
+      return;
+    }
+    await api('POST', `/api/v1/incidents/${inc.id}/transition`, {
+      status,
+      ...(reason ? { reason } : {}),
+      ...(status === 'duplicate' ? { duplicate_of: duplicateOf.trim() } : {}),
+    });
+    onDone(t('action.moved', { id: inc.id, status: t(`status.${status}`) }));
   };
   const title =
     action.kind === 'bulk'
@@ -523,104 +518,100 @@ export function ActionDialog({
         : t('bulk.selectionTitle')
       : t(`action.${action.kind}Title`, { id: inc?.id ?? '' });
   return (
-    <Dialog title={title} onClose={result ? () => onDone(t('bulk.done', result)) : onClose}>
-      {byQuery && (
-        <p data-testid="bulk-confirm">
-          {preview
-            ? t('bulk.confirm', {
-                n: formatNumber(preview.matched),
-                count: preview.matched,
-                from: filter.from ?? '',
-                to: filter.to ?? '',
-              })
-            : t('common.loading')}
-        </p>
-      )}
-      {byQuery && preview && (
-        <p>
-          <Time iso={filter.from} /> – <Time iso={filter.to} />
-        </p>
-      )}
-      {action.kind === 'bulk' && !byQuery && (
-        <p>{t('bulk.selectionConfirm', { n: formatNumber(ids.length) })}</p>
-      )}
-      {progress && !result && (
-        <div data-testid="bulk-progress">
-          <label>
-            {t('bulk.progress', {
-              done: formatNumber(progress.done),
-              matched: formatNumber(progress.matched),
-            })}
-            <progress value={progress.done} max={Math.max(1, progress.matched)} />
-          </label>
-          <p role="status">
-            {t('bulk.result', {
-              matched: progress.matched,
-              succeeded: progress.succeeded,
-              failed: progress.failed,
-            })}
-          </p>
-        </div>
-      )}
-      {result ? (
+    <FormDialog
+      title={title}
+      intro={
         <>
-          <p role="status" data-testid="bulk-result">
-            {t('bulk.result', result)}
-          </p>
-          <button type="button" onClick={() => onDone(t('bulk.done', result))}>
-            {t('common.close')}
-          </button>
+          {byQuery && (
+            <p data-testid="bulk-confirm">
+              {preview
+                ? t('bulk.confirm', {
+                    n: formatNumber(preview.matched),
+                    count: preview.matched,
+                    from: filter.from ?? '',
+                    to: filter.to ?? '',
+                  })
+                : t('common.loading')}
+            </p>
+          )}
+          {byQuery && preview && (
+            <p>
+              <Time iso={filter.from} /> – <Time iso={filter.to} />
+            </p>
+          )}
+          {action.kind === 'bulk' && !byQuery && (
+            <p>{t('bulk.selectionConfirm', { n: formatNumber(ids.length) })}</p>
+          )}
+          {progress && !result && (
+            <div data-testid="bulk-progress">
+              <label>
+                {t('bulk.progress', {
+                  done: formatNumber(progress.done),
+                  matched: formatNumber(progress.matched),
+                })}
+                <progress value={progress.done} max={Math.max(1, progress.matched)} />
+              </label>
+              <p role="status">
+                {t('bulk.result', {
+                  matched: progress.matched,
+                  succeeded: progress.succeeded,
+                  failed: progress.failed,
+                })}
+              </p>
+            </div>
+          )}
         </>
-      ) : (
-        <form
-          onSubmit={(e) => {
-            e.preventDefault();
-            void submit();
-          }}
-        >
-          {(action.kind === 'status' || action.kind === 'close') && (
-            <label>
-              {t('action.status')}
-              <select value={status} onChange={(e) => setStatusValue(e.target.value)}>
-                {(action.kind === 'close'
-                  ? ['resolved', 'false_positive', 'duplicate']
-                  : ['new', 'acknowledged', 'in_progress', 'resolved', 'false_positive']
-                ).map((s) => (
-                  <option key={s} value={s}>
-                    {t(`status.${s}`)}
-                  </option>
-                ))}
-              </select>
-            </label>
-          )}
-          {status === 'duplicate' && action.kind !== 'assign' && action.kind !== 'bulk' && (
-            <label>
-              {t('action.duplicateOf')}
-              <input value={duplicateOf} onChange={(e) => setDuplicateOf(e.target.value)} required />
-            </label>
-          )}
-          {action.kind === 'assign' ? (
-            <label>
-              {t('action.assignee')}
-              <input value={assignee} onChange={(e) => setAssignee(e.target.value)} />
-            </label>
-          ) : (
-            <label>
-              {closing ? t('action.reasonRequired') : t('action.reason')}
-              <textarea value={reason} onChange={(e) => setReason(e.target.value)} required={closing} />
-            </label>
-          )}
-          <div className="buttons">
-            <button type="submit" disabled={(byQuery && !preview) || progress !== null}>
-              {t('common.confirm')}
+      }
+      submitLabel={t('common.confirm')}
+      canSubmit={!(byQuery && !preview) && progress === null}
+      error={error}
+      outcome={
+        result && (
+          <>
+            <p role="status" data-testid="bulk-result">
+              {t('bulk.result', result)}
+            </p>
+            <button type="button" onClick={() => onDone(t('bulk.done', result))}>
+              {t('common.close')}
             </button>
-            <button type="button" onClick={onClose}>
-              {t('common.cancel')}
-            </button>
-          </div>
-        </form>
+          </>
+        )
+      }
+      onSubmit={submit}
+      onClose={result ? () => onDone(t('bulk.done', result)) : onClose}
+    >
+      {(action.kind === 'status' || action.kind === 'close') && (
+        <label>
+          {t('action.status')}
+          <select value={status} onChange={(e) => setStatusValue(e.target.value)}>
+            {(action.kind === 'close'
+              ? ['resolved', 'false_positive', 'duplicate']
+              : ['new', 'acknowledged', 'in_progress', 'resolved', 'false_positive']
+            ).map((s) => (
+              <option key={s} value={s}>
+                {t(`status.${s}`)}
+              </option>
+            ))}
+          </select>
+        </label>
       )}
-      <ErrorText error={error} />
-    </Dialog>
+      {status === 'duplicate' && action.kind !== 'assign' && action.kind !== 'bulk' && (
+        <label>
+          {t('action.duplicateOf')}
+          <input value={duplicateOf} onChange={(e) => setDuplicateOf(e.target.value)} required />
+        </label>
+      )}
+      {action.kind === 'assign' ? (
+        <label>
+          {t('action.assignee')}
+          <input value={assignee} onChange={(e) => setAssignee(e.target.value)} />
+        </label>
+      ) : (
+        <label>
+          {closing ? t('action.reasonRequired') : t('action.reason')}
+          <textarea value={reason} onChange={(e) => setReason(e.target.value)} required={closing} />
+        </label>
+      )}
+    </FormDialog>
   );
 }

@@ -2,6 +2,7 @@
  * What the storage page shows, from GET /api/v1/storage (the StorageInfo of libs/store): pure, so it is
  * tested without a browser. Mirrors the API's shape; fields the engine does not report stay absent.
  */
+// Copied, not imported: libs/store's ports import @citysoc/* libs the console's tsconfig cannot resolve.
 export interface StorageInfo {
   engine: 'sqlite' | 'elasticsearch';
   status: 'ok' | 'green' | 'yellow' | 'red';
