@@ -62,7 +62,7 @@ function alerts(n: number, attacker: string, drillRun: string | undefined, base:
 describe('national reporting refuses drill data', () => {
   let dir: string;
   let control: ControlStore;
-  let incidents: SqliteIncidentStore;
+  let incidents: IncidentStore;
   let events: SqliteEventStore;
 
   beforeEach(() => {

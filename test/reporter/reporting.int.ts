@@ -86,7 +86,7 @@ function alerts(
 describe('national reporting against the TAXII test server, SQLite and Redis', () => {
   let dir: string;
   let control: ControlStore;
-  let incidents: SqliteIncidentStore;
+  let incidents: IncidentStore;
   let events: SqliteEventStore;
   let server: TaxiiTestServer;
   let validator: StixValidator;

@@ -43,14 +43,19 @@ export interface TestApi {
  * @citysoc/testing do not load the API.
  */
 export async function startTestApi(o: TestApiOptions): Promise<TestApi> {
-  const [{ bootstrapAdmin, createApiApp }, { apiSchema }, { CONTROL_STORE, INCIDENT_STORE }, { loadConfig }, supertest] =
-    await Promise.all([
-      import('../../apps/api/src/app'),
-      import('../../apps/api/src/config'),
-      import('../../apps/api/src/tokens'),
-      import('@citysoc/config'),
-      import('supertest'),
-    ]);
+  const [
+    { bootstrapAdmin, createApiApp },
+    { apiSchema },
+    { CONTROL_STORE, INCIDENT_STORE },
+    { loadConfig },
+    supertest,
+  ] = await Promise.all([
+    import('../../apps/api/src/app'),
+    import('../../apps/api/src/config'),
+    import('../../apps/api/src/tokens'),
+    import('@citysoc/config'),
+    import('supertest'),
+  ]);
   const request = supertest.default;
   const dir = mkdtempSync(path.join(os.tmpdir(), `citysoc-${o.name ?? 'api'}-`));
   const prefix = o.prefix ?? uniquePrefix();

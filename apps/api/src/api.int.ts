@@ -1,11 +1,10 @@
-import { type ControlStore, type IncidentStore } from '@citysoc/store';
+import { type IncidentStore } from '@citysoc/store';
 import { startTestApi, type TestApi } from '@citysoc/testing';
 
 /** The API's security boundary against real Redis/NATS and a real SQLite file. */
 describe('the API boundary', () => {
   const adminToken = `csk_admin_${'x'.repeat(30)}`;
   let api: TestApi;
-  let control: ControlStore;
   let incidents: IncidentStore;
   let analyst: string;
   let responder: string;
@@ -13,7 +12,6 @@ describe('the API boundary', () => {
 
   beforeAll(async () => {
     api = await startTestApi({ adminToken });
-    control = api.control;
     incidents = api.incidents;
     expect(api.bootstrap).toEqual({ preset: true });
     const { incident } = await incidents.recordAlert(
