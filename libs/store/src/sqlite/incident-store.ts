@@ -240,7 +240,12 @@ export function registerDrillFunction(db: Db): void {
   );
 }
 
-/** Incidents: grouping is a read-modify-write, so it runs in one IMMEDIATE transaction per alert. */
+/**
+ * Incidents: grouping is a read-modify-write, so it runs in one IMMEDIATE transaction per alert. The
+ * methods are async to meet the IncidentStore port, but no body awaits: each call runs to completion (one
+ * better-sqlite3 transaction) before it returns its promise, so callers that start several calls at once
+ * still get them one after the other, each atomic.
+ */
 export class SqliteIncidentStore implements IncidentStore {
   constructor(
     private readonly db: Db,

@@ -203,6 +203,27 @@ describe('SqliteIncidentStore', () => {
     );
   });
 
+  it('keeps each call atomic when callers do not wait for one another', async () => {
+    const { incident } = await incidents.recordAlert(alert('a1', '2026-11-27T01:00:00Z'), windowMs);
+    // Two responders claim at once: one wins, the other is refused, never both.
+    const claims = await Promise.allSettled([
+      incidents.claim(incident.id, 'alice'),
+      incidents.claim(incident.id, 'bob'),
+    ]);
+    expect(claims.map((c) => c.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const refused = claims.find((c) => c.status === 'rejected') as PromiseRejectedResult;
+    expect(refused.reason).toBeInstanceOf(IncidentConflictError);
+    // Alerts of one group recorded concurrently land in one incident, each counted once.
+    const more = await Promise.all(
+      ['a2', 'a3', 'a4', 'a2'].map((id) =>
+        incidents.recordAlert(alert(id, '2026-11-27T01:01:00Z'), windowMs),
+      ),
+    );
+    expect(new Set(more.map((r) => r.incident.id))).toEqual(new Set([incident.id]));
+    expect(more.map((r) => r.duplicate)).toEqual([false, false, false, true]);
+    expect((await incidents.get(incident.id))!.alert_count).toBe(4);
+  });
+
   it('takes over a claim whose lock expired, and only then', async () => {
     let now = 1_000_000;
     const incidents = new SqliteIncidentStore(control.db, () => now);
