@@ -7,7 +7,7 @@ import { type Alert } from '@citysoc/ecs';
 import { DEFAULT_GROUPING } from '@citysoc/incidents';
 import { redisConnection } from '@citysoc/queues';
 import { REPORTS_QUEUE } from '@citysoc/reports';
-import { openControlStore, openEventStore } from '@citysoc/store';
+import { openControlStore, openEventStore, SqliteIncidentStore } from '@citysoc/store';
 import { cleanupStreams, repoRoot, uniquePrefix, waitFor } from '@citysoc/testing';
 import { alert, event } from '../libs/stix/src/testing/fixtures';
 import { TaxiiTestServer } from './taxii/server';
@@ -35,6 +35,7 @@ describe('reporter killed mid-delivery', () => {
     // Duplicates answered as failures (as medallion does): the client must still count them as delivered.
     server = await TaxiiTestServer.start({ maxContentLength: 3000, duplicates: 'failure' });
     const control = openControlStore(dir);
+    const incidents = new SqliteIncidentStore(control.db);
     const events = openEventStore(dir);
     const list: Alert[] = [];
     for (let i = 0; i < 6; i++) {
@@ -51,7 +52,7 @@ describe('reporter killed mid-delivery', () => {
     await events.insertAlerts(list);
     // One incident about the attacked host: group by destination, not by each attacker's address.
     const grouping = { ...DEFAULT_GROUPING, entityFields: ['destination.ip'], windowMs: 30 * 60_000 };
-    for (const a of list) control.incidents.recordAlert(a, grouping);
+    for (const a of list) await incidents.recordAlert(a, grouping);
     await events.close();
     control.close();
   });
@@ -127,7 +128,7 @@ describe('reporter killed mid-delivery', () => {
 
     child = start();
     await waitFor(
-      () => {
+      async () => {
         const c = openControlStore(dir);
         try {
           return c.reports.get(reportId)?.state === 'delivered';

@@ -12,7 +12,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { chromium } from 'playwright-core';
 import { type Alert } from '@citysoc/ecs';
-import { openControlStore } from '@citysoc/store';
+import { openControlStore, SqliteIncidentStore } from '@citysoc/store';
 import { alert as alertFixture, event as eventFixture } from '../../libs/stix/src/testing/fixtures';
 import { Pipeline } from '../support';
 
@@ -28,8 +28,9 @@ function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-function seed(dataDir: string): void {
+async function seed(dataDir: string): Promise<void> {
   const control = openControlStore(dataDir);
+  const incidents = new SqliteIncidentStore(control.db);
   const now = Date.now();
   for (let i = 0; i < INCIDENTS; i++) {
     const u = i % 40;
@@ -51,7 +52,7 @@ function seed(dataDir: string): void {
     ev.source = { ip, port: 40000 };
     a.entity = `source.ip:${ip}`;
     a.rule = { ...a.rule, id: `rule-${i % 25}`, level: LEVELS[i % 4]! };
-    control.incidents.recordAlert(a, 30 * 60_000);
+    await incidents.recordAlert(a, 30 * 60_000);
   }
   control.close();
 }
@@ -60,7 +61,7 @@ async function main(): Promise<void> {
   const pipeline = new Pipeline({ apps: ['api'] });
   try {
     let t = Date.now();
-    seed(pipeline.dataDir);
+    await seed(pipeline.dataDir);
     console.log(`seeded ${INCIDENTS} alerts in ${Date.now() - t} ms`);
     await pipeline.start();
     const user = await pipeline.api('POST', '/api/v1/users', {

@@ -1,6 +1,6 @@
 /// <reference lib="dom" />
 import { type Browser, type Page } from 'playwright-core';
-import { openControlStore } from '@citysoc/store';
+import { openControlStore, SqliteIncidentStore } from '@citysoc/store';
 import { Pipeline } from '@citysoc/testing';
 import { alert as alertFixture, event as eventFixture } from '../../libs/stix/src/testing/fixtures';
 import { axe, describeWithChromium, focusedOn, launchChromium, login, moveCursor, PASSWORD } from './browser';
@@ -349,6 +349,7 @@ d.each(['vi', 'en'] as const)('analyst console (%s)', (lang) => {
     const rowsBefore = await page.locator('table[role="grid"] tbody tr').allTextContents();
     // A critical incident arrives while the analyst works (written by another process, as the responder does).
     const control = openControlStore(pipeline.dataDir);
+    const incidents = new SqliteIncidentStore(control.db);
     try {
       const ev = eventFixture({
         '@timestamp': new Date().toISOString(),
@@ -359,7 +360,7 @@ d.each(['vi', 'en'] as const)('analyst console (%s)', (lang) => {
       a.id = `al-console-live-${lang}`;
       a.entity = `source.ip:192.0.2.${lang === 'vi' ? 1 : 2}`;
       a.rule = { ...a.rule, level: 'critical' };
-      control.incidents.recordAlert(a, 30 * 60_000);
+      await incidents.recordAlert(a, 30 * 60_000);
     } finally {
       control.close();
     }

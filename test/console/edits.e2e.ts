@@ -4,7 +4,7 @@ import { connect } from 'nats';
 import { busNames, RULE_STATS_BUCKET, type RuleStatsSnapshot } from '@citysoc/bus';
 import { DRILL_RUNS_BUCKET, type DrillRunRecord } from '@citysoc/drills';
 import { type Alert } from '@citysoc/ecs';
-import { openControlStore, openEventStore } from '@citysoc/store';
+import { openControlStore, openEventStore, SqliteIncidentStore } from '@citysoc/store';
 import { Pipeline } from '@citysoc/testing';
 import { alert as alertFixture, event as eventFixture } from '../../libs/stix/src/testing/fixtures';
 import { axe, describeWithChromium, launchChromium, login, PASSWORD } from './browser';
@@ -15,6 +15,7 @@ const d = describeWithChromium('console e2e: evidence, merge, split, ATT&CK name
 /** Alerts about 203.0.113.x in Hàng Bạc: three about .7 (one incident), one about .8 (another). */
 async function seedEdits(dataDir: string, now: number): Promise<void> {
   const control = openControlStore(dataDir);
+  const incidents = new SqliteIncidentStore(control.db);
   const events = openEventStore(dataDir);
   const list: Alert[] = [];
   for (const [i, ip] of [
@@ -43,7 +44,7 @@ async function seedEdits(dataDir: string, now: number): Promise<void> {
   }
   await events.insertEvents(list.map((a) => a.event));
   await events.insertAlerts(list);
-  for (const a of list) control.incidents.recordAlert(a, 30 * 60_000);
+  for (const a of list) await incidents.recordAlert(a, 30 * 60_000);
   await events.close();
   control.close();
 }

@@ -1,5 +1,5 @@
 import { type Alert, type EcsEvent } from '@citysoc/ecs';
-import { openControlStore, openEventStore } from '@citysoc/store';
+import { openControlStore, openEventStore, SqliteIncidentStore } from '@citysoc/store';
 import { alert as alertFixture, event as eventFixture } from '../../libs/stix/src/testing/fixtures';
 
 export function ward(path: string[], name: string): NonNullable<EcsEvent['citysoc']> {
@@ -9,6 +9,7 @@ export function ward(path: string[], name: string): NonNullable<EcsEvent['cityso
 /** Incidents in two wards, seeded through the real stores before the API starts. */
 export async function seed(dataDir: string, now: number): Promise<void> {
   const control = openControlStore(dataDir);
+  const incidents = new SqliteIncidentStore(control.db);
   const events = openEventStore(dataDir);
   const list: Alert[] = [];
   const wards = [
@@ -38,7 +39,7 @@ export async function seed(dataDir: string, now: number): Promise<void> {
   }
   await events.insertEvents(list.map((a) => a.event));
   await events.insertAlerts(list);
-  for (const a of list) control.incidents.recordAlert(a, 30 * 60_000);
+  for (const a of list) await incidents.recordAlert(a, 30 * 60_000);
   await events.close();
   control.close();
 }

@@ -4,7 +4,14 @@ import path from 'node:path';
 import { drillTouched, incidentDrillTags, isDrill, markDrillEvent } from '@citysoc/drills';
 import { type Alert } from '@citysoc/ecs';
 import { ReportPreparer, type ReportSettings, scanIncidents, summaryItems } from '@citysoc/reports';
-import { type ControlStore, type SqliteEventStore, openControlStore, openEventStore } from '@citysoc/store';
+import {
+  type ControlStore,
+  type SqliteEventStore,
+  openControlStore,
+  openEventStore,
+  SqliteIncidentStore,
+  type IncidentStore,
+} from '@citysoc/store';
 import { repoRoot } from '@citysoc/testing';
 import { alert, event } from '../../libs/stix/src/testing/fixtures';
 
@@ -55,11 +62,13 @@ function alerts(n: number, attacker: string, drillRun: string | undefined, base:
 describe('national reporting refuses drill data', () => {
   let dir: string;
   let control: ControlStore;
+  let incidents: IncidentStore;
   let events: SqliteEventStore;
 
   beforeEach(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'citysoc-drill-report-'));
     control = openControlStore(dir);
+    incidents = new SqliteIncidentStore(control.db);
     events = openEventStore(dir);
   });
   afterEach(async () => {
@@ -71,7 +80,7 @@ describe('national reporting refuses drill data', () => {
   async function record(list: Alert[]): Promise<string> {
     await events.insertAlerts(list);
     let id = '';
-    for (const a of list) id = control.incidents.recordAlert(a, 30 * 60_000).incident.id;
+    for (const a of list) id = (await incidents.recordAlert(a, 30 * 60_000)).incident.id;
     return id;
   }
 
@@ -93,11 +102,11 @@ describe('national reporting refuses drill data', () => {
     expect(drillTouched({ tags: incidentDrillTags(mixedAlerts) })).toBe(true);
 
     // The responder's store keeps the drill status as it groups (no one sets these tags by hand).
-    expect(control.incidents.get(drill)!.tags).toEqual(['drill', 'drill-run:d-REPORT01']);
-    expect(control.incidents.get(mixed)!.tags).toEqual(['drill-mixed']);
-    expect(control.incidents.get(real)!.tags).toEqual([]);
+    expect((await incidents.get(drill))!.tags).toEqual(['drill', 'drill-run:d-REPORT01']);
+    expect((await incidents.get(mixed))!.tags).toEqual(['drill-mixed']);
+    expect((await incidents.get(real))!.tags).toEqual([]);
 
-    const preparer = new ReportPreparer(control, events, settings);
+    const preparer = new ReportPreparer(control, incidents, events, settings);
     const scan = await scanIncidents(control, preparer, { minUpdateMs: 0 });
     const subjects = scan.versions.map((v) => control.reports.get(v)!.subject);
     expect(subjects).toEqual([real]);
@@ -115,11 +124,11 @@ describe('national reporting refuses drill data', () => {
       ...alerts(1, '198.51.100.34', 'd-SLA00001', t + 5000),
     ]);
     const real = await record(alerts(1, '198.51.100.35', undefined, t));
-    const counted = control.incidents.slaReport({}).reduce((n, r) => n + r.incidents, 0);
+    const counted = (await incidents.slaReport({})).reduce((n, r) => n + r.incidents, 0);
     expect(counted).toBe(2);
-    const all = control.incidents.list({ limit: 10 }).items.map((i) => i.id);
+    const all = (await incidents.list({ limit: 10 })).items.map((i) => i.id);
     expect(all.sort()).toEqual([drill, mixed, real].sort());
-    const items = await summaryItems(control, events, {
+    const items = await summaryItems(control, incidents, events, {
       start: new Date(t - 3_600_000).toISOString(),
       end: new Date(Date.now() + 3_600_000).toISOString(),
     });

@@ -20,6 +20,7 @@ import {
   type SqliteEventStore,
   openControlStore,
   openEventStore,
+  type IncidentStore,
 } from '@citysoc/store';
 import { StixValidator, TaxiiClient, checkBundle, defaultSchemaDir, type StixObject } from '@citysoc/stix';
 import { repoRoot, uniquePrefix, waitFor } from '@citysoc/testing';
@@ -85,6 +86,7 @@ function alerts(
 describe('national reporting against the TAXII test server, SQLite and Redis', () => {
   let dir: string;
   let control: ControlStore;
+  let incidents: IncidentStore;
   let events: SqliteEventStore;
   let server: TaxiiTestServer;
   let validator: StixValidator;
@@ -99,6 +101,7 @@ describe('national reporting against the TAXII test server, SQLite and Redis', (
   beforeEach(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'citysoc-report-'));
     control = openControlStore(dir);
+    incidents = new SqliteIncidentStore(control.db);
     events = openEventStore(dir);
     server = await TaxiiTestServer.start({
       maxContentLength: 6000,
@@ -116,10 +119,10 @@ describe('national reporting against the TAXII test server, SQLite and Redis', (
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function record(list: Alert[], store = control.incidents): Promise<string> {
+  async function record(list: Alert[], store: IncidentStore = incidents): Promise<string> {
     await events.insertAlerts(list);
     let id = '';
-    for (const a of list) id = store.recordAlert(a, 30 * 60_000).incident.id;
+    for (const a of list) id = (await store.recordAlert(a, 30 * 60_000)).incident.id;
     return id;
   }
 
@@ -135,7 +138,7 @@ describe('national reporting against the TAXII test server, SQLite and Redis', (
     const t0 = Date.parse('2026-11-27T08:00:00Z');
     const incidents = new SqliteIncidentStore(control.db, () => t0);
     const id = await record(alerts(3), incidents);
-    const preparer = new ReportPreparer(control, events, s);
+    const preparer = new ReportPreparer(control, incidents, events, s);
 
     const scan = await scanIncidents(control, preparer, { minUpdateMs: 0 });
     expect(scan.versions).toHaveLength(1);
@@ -180,7 +183,7 @@ describe('national reporting against the TAXII test server, SQLite and Redis', (
     ).toBe(true);
 
     // A change (claimed by an analyst, a minute later): same ids, later `modified`, no new object ids.
-    new SqliteIncidentStore(control.db, () => t0 + 60_000).claim(id, 'Le Thi Hoa');
+    await new SqliteIncidentStore(control.db, () => t0 + 60_000).claim(id, 'Le Thi Hoa');
     const scan2 = await scanIncidents(control, preparer, { minUpdateMs: 0 });
     expect(scan2.versions).toHaveLength(1);
     const v2 = control.reports.get(scan2.versions[0]!)!;
@@ -216,7 +219,7 @@ describe('national reporting against the TAXII test server, SQLite and Redis', (
       raw.event.event.original ?? 'Failed password',
       raw.event.message ?? 'Failed password',
     ];
-    const dropped = await new ReportPreparer(control, events, settings(server)).prepare(id);
+    const dropped = await new ReportPreparer(control, incidents, events, settings(server)).prepare(id);
     if (!dropped.report) throw new Error('expected a report');
     const text = JSON.stringify(dropped.bundle);
     for (const l of leak) expect(text).not.toContain(l);
@@ -228,6 +231,7 @@ describe('national reporting against the TAXII test server, SQLite and Redis', (
     const key = 'k'.repeat(32);
     const pseudo = await new ReportPreparer(
       control,
+      incidents,
       events,
       settings(server, { reportInternalAddresses: 'pseudonymise', reportPseudonymKey: key }),
     ).prepare(id);
@@ -238,17 +242,18 @@ describe('national reporting against the TAXII test server, SQLite and Redis', (
     expect(ptext).not.toContain(key);
 
     control.reports.annotate(id, { drill: true });
-    const skipped = await new ReportPreparer(control, events, settings(server)).prepare(id);
+    const skipped = await new ReportPreparer(control, incidents, events, settings(server)).prepare(id);
     expect(skipped).toMatchObject({ report: false, reason: 'drill' });
     expect(
       (
-        await scanIncidents(control, new ReportPreparer(control, events, settings(server)), {
+        await scanIncidents(control, new ReportPreparer(control, incidents, events, settings(server)), {
           minUpdateMs: 0,
         })
       ).versions,
     ).toEqual([]);
     const flagged = await new ReportPreparer(
       control,
+      incidents,
       events,
       settings(server, { reportDrills: 'flag-as-exercise' }),
     ).prepare(id);
@@ -259,7 +264,7 @@ describe('national reporting against the TAXII test server, SQLite and Redis', (
   it('debounces updates of a reported incident unless its status changes', async () => {
     const t0 = Date.parse('2026-11-27T08:00:00Z');
     const id = await record(alerts(1), new SqliteIncidentStore(control.db, () => t0));
-    const preparer = new ReportPreparer(control, events, settings(server));
+    const preparer = new ReportPreparer(control, incidents, events, settings(server));
     const hour = 3_600_000;
     expect((await scanIncidents(control, preparer, { minUpdateMs: hour })).versions).toHaveLength(1);
     // One more alert a second later: same status, within the interval → no new version yet.
@@ -267,7 +272,7 @@ describe('national reporting against the TAXII test server, SQLite and Redis', (
     await record(more, new SqliteIncidentStore(control.db, () => t0 + 1000));
     expect((await scanIncidents(control, preparer, { minUpdateMs: hour })).versions).toEqual([]);
     // A status change goes at once, and carries the pending alert-count change with it.
-    new SqliteIncidentStore(control.db, () => t0 + 2000).claim(id, 'an.analyst');
+    await new SqliteIncidentStore(control.db, () => t0 + 2000).claim(id, 'an.analyst');
     const r = await scanIncidents(control, preparer, { minUpdateMs: hour });
     expect(r.versions).toHaveLength(1);
     expect(control.reports.get(r.versions[0]!)!.version).toBe(new Date(t0 + 2000).toISOString());
@@ -276,7 +281,7 @@ describe('national reporting against the TAXII test server, SQLite and Redis', (
 
   it('applies the policy: a medium incident is not reported until a lead asks', async () => {
     const id = await record(alerts(1, 'medium'));
-    const preparer = new ReportPreparer(control, events, settings(server));
+    const preparer = new ReportPreparer(control, incidents, events, settings(server));
     expect((await scanIncidents(control, preparer, { minUpdateMs: 0 })).versions).toEqual([]);
     control.reports.annotate(id, { requestedBy: 'lead-1' });
     const r = await preparer.prepareAndStore(id, 'lead:lead-1');
@@ -291,7 +296,10 @@ describe('national reporting against the TAXII test server, SQLite and Redis', (
     try {
       const s = settings(server);
       const id = await record(alerts(2));
-      const { version } = await new ReportPreparer(control, events, s).prepareAndStore(id, 'policy');
+      const { version } = await new ReportPreparer(control, incidents, events, s).prepareAndStore(
+        id,
+        'policy',
+      );
       outbox.start(new Deliverer(control, taxiiClientOf(s, { pollIntervalMs: 1 }), COLL));
       server.failNext(503, { method: 'POST' });
       server.failNext(429, { method: 'POST', headers: { 'Retry-After': '0' } });
@@ -309,7 +317,8 @@ describe('national reporting against the TAXII test server, SQLite and Redis', (
       // Wrong password: 401 is not retried; the version is failed and the failure is in the audit log.
       const bad = settings(server, { taxiiPassword: 'wrong' });
       const other = await record(alerts(1, 'critical', Date.parse('2026-11-27T09:40:00Z')));
-      const v = (await new ReportPreparer(control, events, bad).prepareAndStore(other, 'policy')).version!;
+      const v = (await new ReportPreparer(control, incidents, events, bad).prepareAndStore(other, 'policy'))
+        .version!;
       await outbox.close();
       const outbox2 = new ReportOutbox(prefix, redis, { baseMs: 20, maxMs: 100 });
       outbox2.start(new Deliverer(control, taxiiClientOf(bad, { pollIntervalMs: 1 }), COLL));
@@ -338,7 +347,14 @@ describe('national reporting against the TAXII test server, SQLite and Redis', (
     await record(alerts(1, 'low', Date.parse('2026-11-26T11:00:00Z')), incs);
     // Created today, outside the period: not counted.
     await record(alerts(1, 'critical', Date.parse('2026-11-26T23:59:00Z')));
-    const sum = await prepareSummary(control, events, s, 'daily', new Date('2026-11-27T00:15:00Z'));
+    const sum = await prepareSummary(
+      control,
+      incidents,
+      events,
+      s,
+      'daily',
+      new Date('2026-11-27T00:15:00Z'),
+    );
     for (const r of validator.validateBundle(sum.bundle)) expect(r.errors).toEqual([]);
     expect(checkBundle(sum.bundle)).toEqual([]);
     const rep = sum.bundle.objects.find((o) => o.type === 'report')!;

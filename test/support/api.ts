@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type TestAgent from 'supertest/lib/agent';
-import { type ControlStore } from '@citysoc/store';
+import { type ControlStore, type IncidentStore } from '@citysoc/store';
 import { uniquePrefix } from './net';
 
 export interface TestApiOptions {
@@ -22,6 +22,8 @@ export interface TestApiOptions {
 export interface TestApi {
   app: INestApplication;
   control: ControlStore;
+  /** The app's incident store (what CITYSOC_INCIDENT_STORE opened). */
+  incidents: IncidentStore;
   dir: string;
   prefix: string;
   adminToken: string;
@@ -41,14 +43,19 @@ export interface TestApi {
  * @citysoc/testing do not load the API.
  */
 export async function startTestApi(o: TestApiOptions): Promise<TestApi> {
-  const [{ bootstrapAdmin, createApiApp }, { apiSchema }, { CONTROL_STORE }, { loadConfig }, supertest] =
-    await Promise.all([
-      import('../../apps/api/src/app'),
-      import('../../apps/api/src/config'),
-      import('../../apps/api/src/tokens'),
-      import('@citysoc/config'),
-      import('supertest'),
-    ]);
+  const [
+    { bootstrapAdmin, createApiApp },
+    { apiSchema },
+    { CONTROL_STORE, INCIDENT_STORE },
+    { loadConfig },
+    supertest,
+  ] = await Promise.all([
+    import('../../apps/api/src/app'),
+    import('../../apps/api/src/config'),
+    import('../../apps/api/src/tokens'),
+    import('@citysoc/config'),
+    import('supertest'),
+  ]);
   const request = supertest.default;
   const dir = mkdtempSync(path.join(os.tmpdir(), `citysoc-${o.name ?? 'api'}-`));
   const prefix = o.prefix ?? uniquePrefix();
@@ -62,6 +69,7 @@ export async function startTestApi(o: TestApiOptions): Promise<TestApi> {
   return {
     app,
     control: app.get<ControlStore>(CONTROL_STORE),
+    incidents: app.get<IncidentStore>(INCIDENT_STORE),
     dir,
     prefix,
     adminToken: o.adminToken,

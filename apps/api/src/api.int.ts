@@ -1,20 +1,20 @@
-import { type ControlStore } from '@citysoc/store';
+import { type IncidentStore } from '@citysoc/store';
 import { startTestApi, type TestApi } from '@citysoc/testing';
 
 /** The API's security boundary against real Redis/NATS and a real SQLite file. */
 describe('the API boundary', () => {
   const adminToken = `csk_admin_${'x'.repeat(30)}`;
   let api: TestApi;
-  let control: ControlStore;
+  let incidents: IncidentStore;
   let analyst: string;
   let responder: string;
   let incidentId: string;
 
   beforeAll(async () => {
     api = await startTestApi({ adminToken });
-    control = api.control;
+    incidents = api.incidents;
     expect(api.bootstrap).toEqual({ preset: true });
-    const { incident } = control.incidents.recordAlert(
+    const { incident } = await incidents.recordAlert(
       {
         id: 'a1',
         '@timestamp': '2026-11-27T03:00:00Z',
@@ -55,7 +55,7 @@ describe('the API boundary', () => {
   });
 
   it('refuses malformed input with 400 and changes nothing', async () => {
-    const before = control.incidents.get(incidentId);
+    const before = await incidents.get(incidentId);
     const auth = { authorization: `Bearer ${responder}` };
     await http()
       .post(`/api/v1/incidents/${incidentId}/status`)
@@ -75,7 +75,7 @@ describe('the API boundary', () => {
     await http().get('/api/v1/events?limit=0').set(auth).expect(400);
     await http().get('/api/v1/events?field=nocolon').set(auth).expect(400);
     await http().get("/api/v1/events?field=a')--:1").set(auth).expect(400);
-    expect(control.incidents.get(incidentId)).toEqual(before);
+    expect(await incidents.get(incidentId)).toEqual(before);
   });
 
   it('answers 409 for a transition the lifecycle forbids and 404 for an unknown incident', async () => {

@@ -11,6 +11,7 @@ import {
   type EventStore,
   openConfiguredEventStore,
   openControlStore,
+  openIncidentStore,
 } from '@citysoc/store';
 import { AdminController } from './admin/admin.controller';
 import { AlertsController } from './alerts/alerts.controller';
@@ -40,6 +41,7 @@ import {
   CONTROL_STORE,
   EVENT_STORE,
   INCIDENT_QUEUE,
+  INCIDENT_STORE,
   LOGIN_LIMITER,
   NATS,
   NOTIFY_QUEUE,
@@ -101,6 +103,11 @@ export class ApiModule {
       providers: [
         { provide: API_CONFIG, useValue: config },
         { provide: CONTROL_STORE, useFactory: () => openControlStore(config.dataDir) },
+        {
+          provide: INCIDENT_STORE,
+          inject: [CONTROL_STORE],
+          useFactory: (control: ControlStore) => openIncidentStore(config, control),
+        },
         { provide: EVENT_STORE, useFactory: () => openConfiguredEventStore(config) },
         { provide: REDIS, useFactory: () => redisConnection(config.redisUrl) },
         {

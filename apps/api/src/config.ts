@@ -1,6 +1,7 @@
 import path from 'node:path';
 import {
   eventStoreOptions,
+  incidentStoreOptions,
   int,
   natsOptions,
   projectRoot,
@@ -16,6 +17,7 @@ export const apiSchema = {
   ...redisOptions,
   ...storeOptions,
   ...eventStoreOptions,
+  ...incidentStoreOptions,
   // Retro-hunts by rule id read the same rule folders as the detector.
   ...ruleOptions,
   // A split-off incident and a merge that tightens deadlines are timed with the responder's SLA policy.

@@ -1,7 +1,7 @@
 import { type INestApplication } from '@nestjs/common';
 import { type Alert, type EcsEvent, type UnitAttribution } from '@citysoc/ecs';
 import { type IncidentQueue } from '@citysoc/queues';
-import { type ControlStore, type EventStore, type Incident } from '@citysoc/store';
+import { type ControlStore, type EventStore, type Incident, type IncidentStore } from '@citysoc/store';
 import { startTestApi, type TestApi } from '@citysoc/testing';
 import { EVENT_STORE, INCIDENT_QUEUE } from './tokens';
 
@@ -55,6 +55,7 @@ describe('API security', () => {
   let api: TestApi;
   let app: INestApplication;
   let control: ControlStore;
+  let incidents: IncidentStore;
   let queue: IncidentQueue;
   let mine: Incident;
   let theirs: Incident;
@@ -73,7 +74,7 @@ describe('API security', () => {
         CITYSOC_SESSION_MINUTES: '30',
       },
     });
-    ({ app, control } = api);
+    ({ app, control, incidents } = api);
     tokens.admin = adminToken;
     queue = app.get<IncidentQueue>(INCIDENT_QUEUE);
     const events = app.get<EventStore>(EVENT_STORE);
@@ -83,8 +84,8 @@ describe('API security', () => {
     const a2 = alertOf('al-dong-da', e2, 'critical');
     await events.insertEvents([e1, e2]);
     await events.insertAlerts([a1, a2]);
-    mine = control.incidents.recordAlert(a1, 15 * 60_000).incident;
-    theirs = control.incidents.recordAlert(a2, 15 * 60_000).incident;
+    mine = (await incidents.recordAlert(a1, 15 * 60_000)).incident;
+    theirs = (await incidents.recordAlert(a2, 15 * 60_000)).incident;
     for (const i of [mine, theirs]) await queue.enqueue(i);
 
     // Users through the API; sessions through login.
@@ -330,11 +331,11 @@ describe('API security', () => {
       ['heartbeat', 'heartbeat', undefined],
     ])('answers 404 to a %s on another unit’s incident and changes nothing', async (_n, action, body) => {
       const who = action === 'heartbeat' ? 'badinh.responder' : 'badinh.analyst';
-      const before = control.incidents.get(theirs.id);
+      const before = await incidents.get(theirs.id);
       const r = http().post(`/api/v1/incidents/${theirs.id}/${action}`).set(as(who));
       await (body ? r.send(body) : r).expect(404);
-      expect(control.incidents.get(theirs.id)).toEqual(before);
-      expect(control.incidents.comments(theirs.id)).toEqual([]);
+      expect(await incidents.get(theirs.id)).toEqual(before);
+      expect(await incidents.comments(theirs.id)).toEqual([]);
     });
 
     it('hands a unit-bound responder only their unit’s incident, leaving the more urgent one queued', async () => {
@@ -366,7 +367,7 @@ describe('API security', () => {
         .send({ ids: [theirs.id], reason: 'scanner of the IT department' })
         .expect(200);
       expect(res.body).toEqual({ closed: [], refused: [{ id: theirs.id, error: 'not found' }] });
-      expect(control.incidents.get(theirs.id)?.status).toBe('new');
+      expect((await incidents.get(theirs.id))?.status).toBe('new');
     });
   });
 
@@ -386,10 +387,10 @@ describe('API security', () => {
       ['a tag with spaces', 'tags', { add: ['no spaces allowed'] }],
       ['an assignee that is not a name', 'assign', { assignee: 'a b' }],
     ])('refuses %s with 400 and changes nothing', async (_n, action, body) => {
-      const before = control.incidents.get(theirs.id);
+      const before = await incidents.get(theirs.id);
       await http().post(`/api/v1/incidents/${theirs.id}/${action}`).set(as('admin')).send(body).expect(400);
-      expect(control.incidents.get(theirs.id)).toEqual(before);
-      expect(control.incidents.comments(theirs.id)).toEqual([]);
+      expect(await incidents.get(theirs.id)).toEqual(before);
+      expect(await incidents.comments(theirs.id)).toEqual([]);
     });
 
     it.each([
@@ -399,9 +400,9 @@ describe('API security', () => {
       ['no reason', { ids: ['abc'] }],
       ['a filter instead of ids', { status: 'new', reason: 'x' }],
     ])('refuses a bulk close with %s', async (_n, body) => {
-      const before = control.incidents.list({}).items;
+      const before = (await incidents.list({})).items;
       await http().post('/api/v1/incidents/bulk/false-positive').set(as('city.lead')).send(body).expect(400);
-      expect(control.incidents.list({}).items).toEqual(before);
+      expect((await incidents.list({})).items).toEqual(before);
     });
 
     it.each([
@@ -458,16 +459,18 @@ describe('API security', () => {
     });
 
     it('marks a duplicate naming its original, and a lead closes the rest as false positive in bulk', async () => {
-      const other = control.incidents.recordAlert(
-        alertOf('al-dup', event('ev-dup', DONG_DA, '198.51.100.3', 'Failed password'), 'low'),
-        60_000,
+      const other = (
+        await incidents.recordAlert(
+          alertOf('al-dup', event('ev-dup', DONG_DA, '198.51.100.3', 'Failed password'), 'low'),
+          60_000,
+        )
       ).incident;
       await http()
         .post(`/api/v1/incidents/${other.id}/transition`)
         .set(as('city.lead'))
         .send({ status: 'duplicate', reason: 'same campaign', duplicate_of: theirs.id })
         .expect(200);
-      expect(control.incidents.get(other.id)).toMatchObject({ status: 'duplicate', duplicate_of: theirs.id });
+      expect(await incidents.get(other.id)).toMatchObject({ status: 'duplicate', duplicate_of: theirs.id });
       const res = await http()
         .post('/api/v1/incidents/bulk/false-positive')
         .set(as('city.lead'))

@@ -8,3 +8,4 @@ export const NOTIFY_QUEUE = Symbol('NOTIFY_QUEUE');
 export const API_METRICS = Symbol('API_METRICS');
 export const LOGIN_LIMITER = Symbol('LOGIN_LIMITER');
 export const SLA_QUEUE = Symbol('SLA_QUEUE');
+export const INCIDENT_STORE = Symbol('INCIDENT_STORE');

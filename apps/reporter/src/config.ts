@@ -1,4 +1,13 @@
-import { int, metricsOptions, natsOptions, redisOptions, storeOptions, str } from '@citysoc/config';
+import {
+  elasticsearchConnectionOptions,
+  incidentStoreOptions,
+  int,
+  metricsOptions,
+  natsOptions,
+  redisOptions,
+  storeOptions,
+  str,
+} from '@citysoc/config';
 import { reportSettingsSchema } from '@citysoc/reports';
 
 export const reporterSchema = {
@@ -6,6 +15,8 @@ export const reporterSchema = {
   ...redisOptions,
   ...metricsOptions,
   ...storeOptions,
+  ...incidentStoreOptions,
+  ...elasticsearchConnectionOptions,
   ...reportSettingsSchema,
   metricsPort: int({
     env: 'CITYSOC_REPORTER_METRICS_PORT',

@@ -23,7 +23,14 @@ import {
   scanIncidents,
   taxiiClientOf,
 } from '@citysoc/reports';
-import { type ControlStore, type EventStore, openControlStore, openEventStore } from '@citysoc/store';
+import {
+  type ControlStore,
+  type EventStore,
+  openControlStore,
+  openEventStore,
+  type IncidentStore,
+  openIncidentStore,
+} from '@citysoc/store';
 import { type reporterSchema } from './config';
 
 export const REPORTER_CONFIG = Symbol('REPORTER_CONFIG');
@@ -63,6 +70,7 @@ export class ReporterService implements OnApplicationBootstrap, OnApplicationShu
     registers: [this.metrics.registry],
   });
   private control?: ControlStore;
+  private incidents?: IncidentStore;
   private bus?: Bus;
   private preparer?: ReportPreparer;
   private events?: EventStore;
@@ -80,9 +88,11 @@ export class ReporterService implements OnApplicationBootstrap, OnApplicationShu
     const c = this.config;
     const control = openControlStore(c.dataDir);
     this.control = control;
+    const incidents = openIncidentStore(c, control);
+    this.incidents = incidents;
     const events = openEventStore(c.dataDir);
     this.events = events;
-    this.preparer = new ReportPreparer(control, events, c);
+    this.preparer = new ReportPreparer(control, incidents, events, c);
     const redis = redisConnection(c.redisUrl);
     this.redis = redis;
     this.outbox = new ReportOutbox(c.queuePrefix, redis, { baseMs: c.retryBaseMs, maxMs: c.retryMaxMs });
@@ -146,7 +156,7 @@ export class ReporterService implements OnApplicationBootstrap, OnApplicationShu
         if (job.data.kind === 'summary' && job.data.label) {
           // The period follows from when the run was due, not when it ran, so a late run covers the same period.
           const at = new Date(job.timestamp + (job.delay ?? 0));
-          const r = await prepareSummary(control, events, c, job.data.label, at);
+          const r = await prepareSummary(control, incidents, events, c, job.data.label, at);
           if (r.created) await this.outbox!.enqueue(r.reportId);
           this.logger.log(`${job.data.label} summary ${r.reportId} ${r.created ? 'stored' : 'unchanged'}`);
           return;
@@ -197,7 +207,7 @@ export class ReporterService implements OnApplicationBootstrap, OnApplicationShu
       try {
         const r = await scanIncidents(
           this.control!,
-          new ReportPreparer(this.control!, this.events!, this.config),
+          new ReportPreparer(this.control!, this.incidents!, this.events!, this.config),
           {
             minUpdateMs: this.config.minUpdateSeconds * 1000,
           },

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import {
+  elasticsearchConnectionOptions,
+  incidentStoreOptions,
   int,
   list,
   metricsOptions,
@@ -23,6 +25,8 @@ export const responderSchema = {
   ...redisOptions,
   ...metricsOptions,
   ...storeOptions,
+  ...incidentStoreOptions,
+  ...elasticsearchConnectionOptions,
   metricsPort: int({
     env: 'CITYSOC_RESPONDER_METRICS_PORT',
     description: 'Responder /metrics and /health port (-1 = off)',

@@ -10,7 +10,7 @@ import { openBus } from '@citysoc/bus';
 import { loadConfig } from '@citysoc/config';
 import { type Alert, type EcsEvent } from '@citysoc/ecs';
 import { signWebhook } from '@citysoc/queues';
-import { openControlStore } from '@citysoc/store';
+import { openControlStore, SqliteIncidentStore } from '@citysoc/store';
 import { cleanupStreams, testBusSettings, uniquePrefix, waitFor } from '@citysoc/testing';
 import { responderSchema } from './config';
 import { ResponderModule } from './responder.module';
@@ -100,6 +100,7 @@ describe('the responder with CITYSOC_GROUPING=keys=entity', () => {
   it('groups syslog and flow alerts about one address, reopens on a late alert, and notifies on breach', async () => {
     const bus = await openBus(testBusSettings(prefix), 'test');
     const control = openControlStore(dir);
+    const incidents = new SqliteIncidentStore(control.db);
     const publish = async (a: Alert) =>
       bus.publisher.publish({
         subject: bus.names.alertsSubject(a.rule.level),
@@ -111,8 +112,8 @@ describe('the responder with CITYSOC_GROUPING=keys=entity', () => {
       await publish(alert('flow-1', 'portscan', 'high', at(1000), { network: { transport: 'tcp' } }));
       // A replay of the same alert (a second detector instance, a redelivery) changes nothing.
       await publish(alert('flow-1', 'portscan', 'high', at(1000), { network: { transport: 'tcp' } }));
-      const inc = await waitFor(() => {
-        const items = control.incidents.list({}).items;
+      const inc = await waitFor(async () => {
+        const items = (await incidents.list({})).items;
         return items.length === 1 && items[0]!.alert_count === 2 && items[0]!.queued ? items[0] : undefined;
       }, 'one incident with both alerts');
       expect(inc).toMatchObject({
@@ -126,7 +127,7 @@ describe('the responder with CITYSOC_GROUPING=keys=entity', () => {
       );
 
       // Nobody acknowledges it: the breach reaches the lead's webhook, signed.
-      const hook = await waitFor(() => hooks[0], 'the SLA breach webhook', 20_000);
+      const hook = await waitFor(async () => hooks[0], 'the SLA breach webhook', 20_000);
       expect(hook.sig).toBe(signWebhook(secret, hook.ts, hook.body));
       expect(JSON.parse(hook.body)).toMatchObject({
         type: 'sla_breach',
@@ -135,9 +136,9 @@ describe('the responder with CITYSOC_GROUPING=keys=entity', () => {
       });
 
       // Worked and resolved; then a late alert inside the window reopens it and it is queued again.
-      control.incidents.claim(inc.id, 'lan');
-      control.incidents.transition(inc.id, { to: 'in_progress' }, 'lan');
-      control.incidents.transition(inc.id, { to: 'resolved', reason: 'blocked' }, 'lan');
+      await incidents.claim(inc.id, 'lan');
+      await incidents.transition(inc.id, { to: 'in_progress' }, 'lan');
+      await incidents.transition(inc.id, { to: 'resolved', reason: 'blocked' }, 'lan');
       const q = new Queue('incidents', {
         connection: { host: '127.0.0.1', port: 6379 },
         prefix: queuePrefix,
@@ -146,15 +147,15 @@ describe('the responder with CITYSOC_GROUPING=keys=entity', () => {
         const job = await q.getJob(inc.id);
         await job?.remove();
         await publish(alert('syslog-late', 'ssh', 'medium', at(2000), {}));
-        const reopened = await waitFor(() => {
-          const i = control.incidents.get(inc.id);
+        const reopened = await waitFor(async () => {
+          const i = await incidents.get(inc.id);
           return i?.status === 'new' && i.queued ? i : undefined;
         }, 'the incident reopened and queued');
         expect(reopened).toMatchObject({ generation: 1, alert_count: 3, assignee: null });
-        expect(control.incidents.list({}).items).toHaveLength(1);
+        expect((await incidents.list({})).items).toHaveLength(1);
         expect(await q.getJob(inc.id).then((j) => j?.getState())).toBe('prioritized');
         // Fresh timers for the new opening: it breaches again and the lead hears again.
-        await waitFor(() => hooks.length >= 2, 'a second breach for the reopened incident', 20_000);
+        await waitFor(async () => hooks.length >= 2, 'a second breach for the reopened incident', 20_000);
         expect(JSON.parse(hooks[1]!.body)).toMatchObject({ key: `sla_breach:${inc.id}:acknowledge:1` });
       } finally {
         await q.close();

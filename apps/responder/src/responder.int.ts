@@ -11,7 +11,7 @@ import { loadConfig } from '@citysoc/config';
 import { DrillRunRegistry, markDrillEvent } from '@citysoc/drills';
 import { type Alert } from '@citysoc/ecs';
 import { NotifyQueue, redisConnection } from '@citysoc/queues';
-import { openControlStore } from '@citysoc/store';
+import { openControlStore, SqliteIncidentStore } from '@citysoc/store';
 import { cleanupStreams, testBusSettings, uniquePrefix, waitFor } from '@citysoc/testing';
 import { responderSchema } from './config';
 import { ResponderModule } from './responder.module';
@@ -65,6 +65,7 @@ describe('when an incident is not claimed in time', () => {
   it('records the breach once, escalates the queued job, and leaves a claimed incident alone', async () => {
     const bus = await openBus(testBusSettings(prefix), 'test');
     const control = openControlStore(dir);
+    const incidents = new SqliteIncidentStore(control.db);
     try {
       for (const a of [alert('a-ignored', 'source.ip:10.0.0.1'), alert('a-claimed', 'source.ip:10.0.0.2')]) {
         await bus.publisher.publish({
@@ -73,18 +74,18 @@ describe('when an incident is not claimed in time', () => {
           msgId: a.id,
         });
       }
-      const [ignored, claimed] = await waitFor(() => {
-        const items = control.incidents.list({}).items;
+      const [ignored, claimed] = await waitFor(async () => {
+        const items = (await incidents.list({})).items;
         const i = items.find((x) => x.entity === 'source.ip:10.0.0.1');
         const c = items.find((x) => x.entity === 'source.ip:10.0.0.2');
         return i?.queued && c?.queued ? [i, c] : undefined;
       }, 'both incidents queued');
       expect(ignored.sla.acknowledge_due).not.toBeNull();
-      control.incidents.claim(claimed.id, 'alice');
+      await incidents.claim(claimed.id, 'alice');
 
       const breached = await waitFor(
-        () => {
-          const inc = control.incidents.get(ignored.id);
+        async () => {
+          const inc = await incidents.get(ignored.id);
           return inc && inc.sla.breaches.length === 2 ? inc : undefined;
         },
         'both deadlines of the ignored incident missed',
@@ -92,7 +93,7 @@ describe('when an incident is not claimed in time', () => {
       );
       expect(breached.sla.breaches.map((b) => b.kind)).toEqual(['acknowledge', 'resolve']);
       expect(
-        control.incidents.notes(ignored.id).filter((n) => n.note.startsWith('SLA breached')),
+        (await incidents.notes(ignored.id)).filter((n) => n.note.startsWith('SLA breached')),
       ).toHaveLength(2);
 
       const q = new Queue('incidents', {
@@ -103,13 +104,13 @@ describe('when an incident is not claimed in time', () => {
       await q.close();
 
       // The claimed incident's claim deadline passed long ago, but it was met; only resolution is late.
-      const other = control.incidents.get(claimed.id)!;
+      const other = (await incidents.get(claimed.id))!;
       await waitFor(
-        () => control.incidents.get(claimed.id)!.sla.breaches.length === 1,
+        async () => (await incidents.get(claimed.id))!.sla.breaches.length === 1,
         'the claimed incident late on resolution',
         20_000,
       );
-      expect(control.incidents.get(claimed.id)!.sla.breaches.map((b) => b.kind)).toEqual(['resolve']);
+      expect((await incidents.get(claimed.id))!.sla.breaches.map((b) => b.kind)).toEqual(['resolve']);
       expect(other.status).toBe('acknowledged');
     } finally {
       control.close();

@@ -21,7 +21,13 @@ import {
   SlaQueue,
 } from '@citysoc/queues';
 import { Counter } from 'prom-client';
-import { type ControlStore, type Incident, openControlStore } from '@citysoc/store';
+import {
+  type ControlStore,
+  type Incident,
+  type IncidentStore,
+  openControlStore,
+  openIncidentStore,
+} from '@citysoc/store';
 import { groupingPolicy, type responderSchema } from './config';
 
 export const RESPONDER_CONFIG = Symbol('RESPONDER_CONFIG');
@@ -38,6 +44,7 @@ export class ResponderService implements OnApplicationBootstrap, OnApplicationSh
   private readonly metrics = new ComponentMetrics('responder');
   private bus?: Bus;
   private control?: ControlStore;
+  private incidents?: IncidentStore;
   private queue?: IncidentQueue;
   private sla?: SlaQueue;
   private readonly slaBreaches = new Counter({
@@ -72,6 +79,8 @@ export class ResponderService implements OnApplicationBootstrap, OnApplicationSh
     const c = this.config;
     const control = openControlStore(c.dataDir);
     this.control = control;
+    const incidents = openIncidentStore(c, control);
+    this.incidents = incidents;
     const redis = redisConnection(c.redisUrl);
     this.redis = redis;
     const queue = new IncidentQueue({ redisUrl: c.redisUrl, prefix: c.queuePrefix }, redis);
@@ -99,7 +108,7 @@ export class ResponderService implements OnApplicationBootstrap, OnApplicationSh
     });
     this.sla = new SlaQueue(c.queuePrefix, redis);
     this.sla.start((job) => this.onSlaTimer(job));
-    for (const inc of control.incidents.listUnqueued()) await this.enqueue(inc);
+    for (const inc of await incidents.listUnqueued()) await this.enqueue(inc);
 
     const bus = await openBus(c, 'responder');
     this.bus = bus;
@@ -118,7 +127,7 @@ export class ResponderService implements OnApplicationBootstrap, OnApplicationSh
       async (alerts) => {
         for (const alert of alerts) {
           this.metrics.received.inc({ component: 'responder' });
-          const r = control.incidents.recordAlert(alert, policy);
+          const r = await incidents.recordAlert(alert, policy);
           // tighten() runs for every queued incident, redeliveries included: a crash between recording a
           // severity-raising alert and scheduling its stricter timers is repaired when the alert comes back.
           if (!r.incident.queued) await this.enqueue(r.incident);
@@ -146,12 +155,12 @@ export class ResponderService implements OnApplicationBootstrap, OnApplicationSh
 
   /** A missed deadline is recorded once, moves the incident to the front of the queue, and is counted. */
   private async onSlaTimer(job: SlaJobData): Promise<void> {
-    const incidents = this.control!.incidents;
-    const inc = incidents.get(job.incidentId);
+    const incidents = this.incidents!;
+    const inc = await incidents.get(job.incidentId);
     const generation = job.generation ?? 0;
     // A timer of an earlier opening of a reopened incident is stale.
     if (!inc || inc.generation !== generation || !slaBreached(job.kind, inc.status)) return;
-    const first = incidents.recordSlaBreach(inc.id, job.kind, Date.now(), generation);
+    const first = await incidents.recordSlaBreach(inc.id, job.kind, Date.now(), generation);
     // Escalating and notifying are idempotent, so a retried timer (crash after recording) still does both.
     const escalated = await this.queue!.escalate(inc.id);
     const what = job.kind === 'acknowledge' ? 'acknowledged' : 'resolved';
@@ -198,10 +207,10 @@ export class ResponderService implements OnApplicationBootstrap, OnApplicationSh
       slaPolicyFor(this.config.slaPolicy, incident.unit?.path),
       this.config.slaBusinessHours ?? undefined,
     );
-    this.control!.incidents.setSlaDeadlines(incident.id, deadlines);
+    await this.incidents!.setSlaDeadlines(incident.id, deadlines);
     await this.sla!.schedule(incident.id, deadlines, Date.now(), incident.generation);
     await this.queue!.enqueue(incident);
-    this.control!.incidents.markQueued(incident.id);
+    await this.incidents!.markQueued(incident.id);
     this.metrics.sent.inc({ component: 'responder' });
   }
 
@@ -226,7 +235,7 @@ export class ResponderService implements OnApplicationBootstrap, OnApplicationSh
     if (stricter.length === 0 || isClosed(incident.status)) return;
     await this.sla!.schedule(incident.id, stricter, Date.now(), incident.generation, incident.severity);
     await this.queue!.reprioritize(incident.id, incident.priority);
-    this.control!.incidents.setSlaDeadlines(incident.id, stricter);
+    await this.incidents!.setSlaDeadlines(incident.id, stricter);
   }
 
   async onApplicationShutdown(): Promise<void> {

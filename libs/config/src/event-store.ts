@@ -9,17 +9,8 @@ const days = (env: string, what: string, def: number) =>
     max: 36_500,
   });
 
-/**
- * Where events and alerts are stored: the embedded SQLite file (one machine) or Elasticsearch (city
- * scale). Incidents, tokens and the audit log stay in SQLite either way (see docs/elasticsearch.md).
- */
-export const eventStoreOptions = {
-  store: oneOf({
-    env: 'CITYSOC_STORE',
-    description: 'Event and alert store: sqlite (embedded, default) or elasticsearch',
-    default: 'sqlite',
-    values: ['sqlite', 'elasticsearch'] as const,
-  }),
+/** How to reach the cluster: shared by the event store and the incident store. */
+export const elasticsearchConnectionOptions = {
   elasticsearchUrl: str({
     env: 'CITYSOC_ELASTICSEARCH_URL',
     description: 'Elasticsearch URL(s), comma-separated (falls back to ELASTICSEARCH_URL)',
@@ -47,6 +38,21 @@ export const eventStoreOptions = {
     description: "PEM file of the CA that signed the cluster's certificate (optional)",
     default: '',
   }),
+};
+
+/**
+ * Where events and alerts are stored: the embedded SQLite file (one machine) or Elasticsearch (city
+ * scale). Tokens and the audit log stay in SQLite either way; incidents have their own switch,
+ * incidentStoreOptions (see docs/elasticsearch.md).
+ */
+export const eventStoreOptions = {
+  store: oneOf({
+    env: 'CITYSOC_STORE',
+    description: 'Event and alert store: sqlite (embedded, default) or elasticsearch',
+    default: 'sqlite',
+    values: ['sqlite', 'elasticsearch'] as const,
+  }),
+  ...elasticsearchConnectionOptions,
   elasticsearchNamespace: str({
     env: 'CITYSOC_ELASTICSEARCH_NAMESPACE',
     description: 'Data stream namespace of live data (logs-citysoc.<class>-<namespace>)',
@@ -67,5 +73,22 @@ export const eventStoreOptions = {
     default: 2,
     min: 0,
     max: 3650,
+  }),
+};
+
+/**
+ * Where incidents live. A setting of its own, not CITYSOC_STORE, on purpose: deployments already run
+ * CITYSOC_STORE=elasticsearch for events (deploy/k8s, deploy/compose) with their incidents in SQLite, and
+ * no migration moves those incidents; following CITYSOC_STORE would make them vanish from the console on
+ * upgrade (nothing lost silently). Incidents are also the control plane: the console's aggregations and
+ * the health counters still read the SQLite incident tables. So switching incidents is an explicit act.
+ */
+export const incidentStoreOptions = {
+  incidentStore: oneOf({
+    env: 'CITYSOC_INCIDENT_STORE',
+    description:
+      'Incident store: sqlite (embedded, default) or elasticsearch (uses the CITYSOC_ELASTICSEARCH_* connection)',
+    default: 'sqlite',
+    values: ['sqlite', 'elasticsearch'] as const,
   }),
 };

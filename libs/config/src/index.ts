@@ -16,5 +16,5 @@ export {
   ruleOptions,
 } from './common';
 export { projectRoot } from './root';
-export { eventStoreOptions } from './event-store';
+export { elasticsearchConnectionOptions, eventStoreOptions, incidentStoreOptions } from './event-store';
 export { taxiiOptions, reportOptions } from './reports';

@@ -1,7 +1,13 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { drillTouched } from '@citysoc/drills';
 import { type Alert } from '@citysoc/ecs';
-import { type ControlStore, type EventStore, type Incident, type ReportVersion } from '@citysoc/store';
+import {
+  type ControlStore,
+  type EventStore,
+  type Incident,
+  type IncidentStore,
+  type ReportVersion,
+} from '@citysoc/store';
 import {
   type ReportKind,
   type RsitCategory,
@@ -32,7 +38,7 @@ export type Prepared =
   | { report: false; reason: 'drill' | 'policy'; decision: PolicyDecision };
 
 /**
- * Incident (SQLite, control store) + its alerts (event store) → one STIX bundle, through the privacy policy.
+ * Incident (incident store) + its alerts (event store) → one STIX bundle, through the privacy policy.
  * Reads only the incident columns reporting needs (id, title, level, status, entity, counts, timestamps,
  * assignee — the latter only to scrub it) and the alerts; the report's own annotations live in
  * report_annotations.
@@ -40,12 +46,13 @@ export type Prepared =
 export class ReportPreparer {
   constructor(
     private readonly control: ControlStore,
+    private readonly incidents: IncidentStore,
     private readonly events: EventStore,
     private readonly settings: ReportSettings,
   ) {}
 
   async prepare(incidentId: string, opts: { force?: boolean } = {}): Promise<Prepared> {
-    const incident = this.control.incidents.get(incidentId);
+    const incident = await this.incidents.get(incidentId);
     if (!incident) throw new ReportNotFoundError(`incident ${incidentId} not found`);
     const ann = this.control.reports.annotation(incidentId);
     const alerts = await this.alerts(incident);
@@ -134,7 +141,7 @@ export class ReportPreparer {
   }
 
   private async alerts(incident: Incident): Promise<Alert[]> {
-    const ids = this.control.incidents.alertIds(incident.id);
+    const ids = await this.incidents.alertIds(incident.id);
     const pick =
       ids.length <= ALERT_SAMPLE
         ? ids

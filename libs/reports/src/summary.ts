@@ -1,5 +1,5 @@
 import { isDrill } from '@citysoc/drills';
-import { type ControlStore, type EventStore } from '@citysoc/store';
+import { type ControlStore, type EventStore, type IncidentStore } from '@citysoc/store';
 import {
   type StixBundle,
   type SummaryItem,
@@ -45,6 +45,7 @@ interface Row {
 /** Incidents opened or closed in the period, with category, unit and drill flag, as summary items. */
 export async function summaryItems(
   control: ControlStore,
+  incidents: IncidentStore,
   events: EventStore,
   period: { start: string; end: string },
 ): Promise<SummaryItem[]> {
@@ -59,7 +60,7 @@ export async function summaryItems(
   const items: SummaryItem[] = [];
   for (const r of rows) {
     const ann = control.reports.annotation(r.id);
-    const first = control.incidents.alertIds(r.id)[0];
+    const first = (await incidents.alertIds(r.id))[0];
     const alert = first ? await events.getAlert(first) : undefined;
     const unit =
       alert?.event.citysoc?.destination_unit ??
@@ -89,6 +90,7 @@ export async function summaryItems(
 /** Builds the summary of one period and stores it as a pending report version (idempotent per content). */
 export async function prepareSummary(
   control: ControlStore,
+  incidents: IncidentStore,
   events: EventStore,
   settings: ReportSettings,
   label: SummaryLabel,
@@ -96,7 +98,7 @@ export async function prepareSummary(
   trigger = 'schedule',
 ): Promise<{ bundle: StixBundle; reportId: string; created: boolean }> {
   const period = summaryPeriod(label, at);
-  const items = await summaryItems(control, events, period);
+  const items = await summaryItems(control, incidents, events, period);
   const bundle = buildSummaryBundle(items, privacyPolicy(settings), {
     reporter: reporterOf(settings),
     period,

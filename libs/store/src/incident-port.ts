@@ -1,5 +1,11 @@
-import { type Alert } from '@citysoc/ecs';
-import { type GroupingPolicy, type IncidentStatus, type SlaDeadline, type SlaKind } from '@citysoc/incidents';
+import { type Alert, type Severity } from '@citysoc/ecs';
+import {
+  type GroupingPolicy,
+  type IncidentStatus,
+  type Mitre,
+  type SlaDeadline,
+  type SlaKind,
+} from '@citysoc/incidents';
 import {
   type Incident,
   type IncidentComment,
@@ -9,15 +15,63 @@ import {
   type RecordAlertResult,
   type SlaReportRow,
 } from './ports';
-import {
-  type AlertSetSummary,
-  type EvidenceKind,
-  type EvidencePin,
-  type MergeResult,
-  type SplitResult,
-  type TransitionInput,
-  type UnitScope,
-} from './sqlite/incident-store';
+
+// The vocabulary of the port lives here, not in sqlite/, so an implementation (Elasticsearch) and the
+// consumers depend on the port alone; sqlite/incident-store.ts re-exports it for older imports.
+
+export type EvidenceKind = 'alert' | 'event';
+
+export interface EvidencePin {
+  kind: EvidenceKind;
+  ref_id: string;
+  note: string;
+  actor: string;
+  at: string;
+}
+
+/** What the caller (who can read the alerts) computed for a set of alerts; the store only moves ids. */
+export interface AlertSetSummary {
+  severity: Severity;
+  rule_ids: string[];
+  mitre: Mitre;
+  title: string;
+}
+
+export interface MergeResult {
+  target: Incident;
+  /** The merged incidents as they were before (now duplicates of the target). */
+  merged: Incident[];
+  moved: number;
+}
+
+export interface SplitResult {
+  source: Incident;
+  created: Incident;
+}
+
+export class IncidentNotFoundError extends Error {
+  readonly code = 'incident_not_found';
+}
+export class IncidentConflictError extends Error {
+  readonly code = 'incident_conflict';
+}
+
+/**
+ * A unit scope: a user bound to `hanoi/ba-dinh` sees incidents of that unit and everything below it;
+ * `undefined` is city-wide. Incidents with no known unit are city-wide only.
+ */
+export type UnitScope = string | undefined;
+
+export function inScope(scope: UnitScope, unitPath: string | null): boolean {
+  if (scope === undefined) return true;
+  return unitPath !== null && (unitPath === scope || unitPath.startsWith(`${scope}/`));
+}
+
+export interface TransitionInput {
+  to: IncidentStatus;
+  reason?: string;
+  duplicateOf?: string;
+}
 
 /**
  * The incident store port: what the responder, the API, reports and drills need from incidents. Async because

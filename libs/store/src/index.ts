@@ -18,6 +18,9 @@ export {
   REAL_INCIDENTS_SQL,
   realIncidentsSql,
   drillIncidentsSql,
+} from './sqlite/incident-store';
+export {
+  type IncidentStore,
   IncidentNotFoundError,
   IncidentConflictError,
   inScope,
@@ -28,8 +31,7 @@ export {
   type AlertSetSummary,
   type MergeResult,
   type SplitResult,
-} from './sqlite/incident-store';
-export type { IncidentStore } from './incident-port';
+} from './incident-port';
 export {
   SqliteAuthStore,
   ROLES,
@@ -104,7 +106,15 @@ export {
   type HuntResult,
   type HuntMatch,
 } from './hunt/retro-hunt';
-export { openConfiguredEventStore, prepareEventStore, type EventStoreSettings } from './factory';
+export {
+  openConfiguredEventStore,
+  prepareEventStore,
+  type EventStoreSettings,
+  openIncidentStore,
+  IncidentStoreConfigError,
+  type IncidentStoreSettings,
+  elasticsearchClientFrom,
+} from './factory';
 export {
   SqliteReportStore,
   type ReportVersion,

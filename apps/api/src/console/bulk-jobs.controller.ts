@@ -25,10 +25,10 @@ import {
   MinLength,
 } from 'class-validator';
 import { type IncidentQueue } from '@citysoc/queues';
-import { type BulkJob, type ControlStore, type UnitScope } from '@citysoc/store';
+import { type BulkJob, type ControlStore, type UnitScope, type IncidentStore } from '@citysoc/store';
 import { type AuthedRequest, Roles, scopeOf, WORKERS } from '../auth/roles';
 import { DrillBlindInterceptor } from '../drills/blind';
-import { CONTROL_STORE, INCIDENT_QUEUE } from '../tokens';
+import { CONTROL_STORE, INCIDENT_QUEUE, INCIDENT_STORE } from '../tokens';
 import { toFilter } from './console-api.controller';
 import { BulkByQuery } from './console-api.dto';
 import { QUEUE_ORDER, queueWhere } from './queue-query';
@@ -78,6 +78,7 @@ export class BulkJobsController {
 
   constructor(
     @Inject(CONTROL_STORE) private readonly control: ControlStore,
+    @Inject(INCIDENT_STORE) private readonly incidents: IncidentStore,
     @Inject(INCIDENT_QUEUE) private readonly queue: IncidentQueue,
   ) {}
 
@@ -165,8 +166,8 @@ export class BulkJobsController {
       const closed: Array<{ id: string; token: string | null }> = [];
       for (const incident of ids.slice(i, i + SLICE)) {
         try {
-          const token = this.control.incidents.claimTokenFor(incident, scope);
-          this.control.incidents.transition(
+          const token = await this.incidents.claimTokenFor(incident, scope);
+          await this.incidents.transition(
             incident,
             { to: 'false_positive', reason },
             actor,

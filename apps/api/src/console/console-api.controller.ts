@@ -17,11 +17,17 @@ import {
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { type Response } from 'express';
 import { type IncidentQueue } from '@citysoc/queues';
-import { type ControlStore, type EventStore, type Incident, REAL_INCIDENTS_SQL } from '@citysoc/store';
+import {
+  type ControlStore,
+  type EventStore,
+  type Incident,
+  REAL_INCIDENTS_SQL,
+  type IncidentStore,
+} from '@citysoc/store';
 import { DrillBlindInterceptor } from '../drills/blind';
 import { type AuthedRequest, READERS, Roles, scopeOf, WORKERS } from '../auth/roles';
 import { IdParam } from '../incidents/incidents.dto';
-import { CONTROL_STORE, EVENT_STORE, INCIDENT_QUEUE } from '../tokens';
+import { CONTROL_STORE, EVENT_STORE, INCIDENT_QUEUE, INCIDENT_STORE } from '../tokens';
 import { BulkByQuery, QueueFilterQuery, QueueQuery } from './console-api.dto';
 import {
   DUE_SQL,
@@ -60,6 +66,7 @@ export interface QueuePage {
 export class ConsoleApiController {
   constructor(
     @Inject(CONTROL_STORE) private readonly control: ControlStore,
+    @Inject(INCIDENT_STORE) private readonly incidents: IncidentStore,
     @Inject(INCIDENT_QUEUE) private readonly queue: IncidentQueue,
     @Inject(EVENT_STORE) private readonly events: EventStore,
   ) {
@@ -72,7 +79,7 @@ export class ConsoleApiController {
   @Get('queue')
   @Roles(...READERS)
   @ApiOperation({ summary: 'Incidents of a queue view by SLA risk then severity, with group counts' })
-  queuePage(@Query() q: QueueQuery, @Req() req: AuthedRequest): QueuePage {
+  async queuePage(@Query() q: QueueQuery, @Req() req: AuthedRequest): Promise<QueuePage> {
     const ctx = this.ctx(req);
     const w = queueWhere(toFilter(q), ctx);
     const size = q.size ?? 50;
@@ -84,7 +91,13 @@ export class ConsoleApiController {
     const ids = db
       .prepare(`SELECT id FROM incidents WHERE ${w.sql} ORDER BY ${QUEUE_ORDER} LIMIT ? OFFSET ?`)
       .all(...w.args, size, (page - 1) * size) as Array<{ id: string }>;
-    const items = ids.map((r) => this.control.incidents.get(r.id)).filter((i): i is Incident => !!i);
+    // The page comes from SQL on the incidents table (see the ES notes in docs/elasticsearch.md); the
+    // incidents themselves through the store, in the page's order.
+    const items: Incident[] = [];
+    for (const r of ids) {
+      const inc = await this.incidents.get(r.id);
+      if (inc) items.push(inc);
+    }
     const out: QueuePage = { items, total, page, size, now: new Date(ctx.now).toISOString() };
     if (q.group) {
       const rows = db.prepare(groupSql(q.group, w.sql)).all(...w.args) as Array<{
@@ -106,10 +119,10 @@ export class ConsoleApiController {
   // Claiming is the responders' act, as for claim-next (POST /api/v1/incidents/claim).
   @Roles('responder', 'lead')
   @ApiOperation({ summary: 'Claim this incident (new → acknowledged, assigned to you)' })
-  claim(@Param() p: IdParam, @Req() req: AuthedRequest): Incident {
+  async claim(@Param() p: IdParam, @Req() req: AuthedRequest): Promise<Incident> {
     // Without a queue token: the queue's job is skipped by claim-next because the store says it is taken,
     // and releasing (→ new) enqueues it again through the transition route.
-    const after = this.control.incidents.claim(p.id, req.principal!.name, { scope: scopeOf(req) });
+    const after = await this.incidents.claim(p.id, req.principal!.name, { scope: scopeOf(req) });
     req.auditDetail = { incident: p.id, after: { status: after.status, assignee: after.assignee } };
     return after;
   }
@@ -158,8 +171,8 @@ export class ConsoleApiController {
     const failed: Array<{ id: string; error: string }> = [];
     for (const id of ids) {
       try {
-        const token = this.control.incidents.claimTokenFor(id, scope);
-        this.control.incidents.transition(
+        const token = await this.incidents.claimTokenFor(id, scope);
+        await this.incidents.transition(
           id,
           { to: 'false_positive', reason: body.reason },
           req.principal!.name,
@@ -199,7 +212,7 @@ export class ConsoleApiController {
            WHERE ${sc.sql} AND ${REAL_INCIDENTS_SQL} AND last_seen >= ? GROUP BY ${key} ORDER BY alerts DESC LIMIT 20`,
         )
         .all(...sc.args, since);
-    const sla = this.control.incidents.slaReport({ scope: ctx.scope, from: since });
+    const sla = await this.incidents.slaReport({ scope: ctx.scope, from: since });
     const withDeadline = db
       .prepare(
         `SELECT COUNT(*) AS n, SUM(CASE WHEN json_array_length(sla, '$.breaches') > 0 THEN 1 ELSE 0 END) AS breached
@@ -352,8 +365,8 @@ export class ConsoleApiController {
   @Get('incidents/:id/audit')
   @Roles(...READERS)
   @ApiOperation({ summary: 'Audit entries that concern this incident' })
-  incidentAudit(@Param() p: IdParam, @Req() req: AuthedRequest): { items: unknown[] } {
-    if (!this.control.incidents.get(p.id, scopeOf(req)))
+  async incidentAudit(@Param() p: IdParam, @Req() req: AuthedRequest): Promise<{ items: unknown[] }> {
+    if (!(await this.incidents.get(p.id, scopeOf(req))))
       throw new NotFoundException(`incident ${p.id} not found`);
     const rows = this.control.db
       .prepare(`SELECT * FROM audit_log WHERE target LIKE ? OR detail LIKE ? ORDER BY seq DESC LIMIT 200`)

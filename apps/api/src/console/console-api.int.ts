@@ -2,7 +2,13 @@ import { type INestApplication } from '@nestjs/common';
 import http from 'node:http';
 import request from 'supertest';
 import { type Alert } from '@citysoc/ecs';
-import { type ControlStore, type EventAggregates, type EventStore, type SavedView } from '@citysoc/store';
+import {
+  type ControlStore,
+  type EventAggregates,
+  type EventStore,
+  type SavedView,
+  type IncidentStore,
+} from '@citysoc/store';
 import { startTestApi, type TestApi } from '@citysoc/testing';
 import { EVENT_STORE } from '../tokens';
 
@@ -40,19 +46,20 @@ describe('console API', () => {
   let api: TestApi;
   let app: INestApplication;
   let control: ControlStore;
+  let incidents: IncidentStore;
   let analyst: string;
   let wardAnalyst: string;
 
   beforeAll(async () => {
     api = await startTestApi({ adminToken, name: 'console-api' });
-    ({ app, control } = api);
+    ({ app, control, incidents } = api);
     // Six incidents, an hour apart: even ones in Hàng Bạc, odd ones in Kim Mã.
     for (let n = 0; n < 6; n++) {
       const [p, name] =
         n % 2
           ? [['hanoi', 'ba-dinh', 'kim-ma'], 'Phường Kim Mã']
           : [['hanoi', 'hoan-kiem', 'hang-bac'], 'Phường Hàng Bạc'];
-      control.incidents.recordAlert(alertAt(n, n * 60, p, name), 60_000);
+      await incidents.recordAlert(alertAt(n, n * 60, p, name), 60_000);
     }
     const issue = (name: string, unit?: string) => api.issueToken(name, 'responder', unit);
     analyst = await issue('an.analyst');
@@ -228,11 +235,8 @@ describe('console API', () => {
     try {
       await waitUntil(() => events.join('').includes('event: ready'));
       // A new alert in Kim Mã (not visible) then one in Hàng Bạc (visible).
-      control.incidents.recordAlert(
-        alertAt(10, 600, ['hanoi', 'ba-dinh', 'kim-ma'], 'Phường Kim Mã'),
-        60_000,
-      );
-      const { incident } = control.incidents.recordAlert(
+      await incidents.recordAlert(alertAt(10, 600, ['hanoi', 'ba-dinh', 'kim-ma'], 'Phường Kim Mã'), 60_000);
+      const { incident } = await incidents.recordAlert(
         alertAt(12, 600, ['hanoi', 'hoan-kiem', 'hang-bac'], 'Phường Hàng Bạc'),
         60_000,
       );

@@ -24,11 +24,11 @@ import {
   normalizeFingerprint,
 } from '@citysoc/drills';
 import { type IncidentStatus, isClosed } from '@citysoc/incidents';
-import { type ControlStore } from '@citysoc/store';
+import { type ControlStore, type IncidentStore } from '@citysoc/store';
 import { type ConfigOf } from '@citysoc/config';
 import { type apiSchema } from '../config';
 import { type AuthedRequest, Roles } from '../auth/roles';
-import { API_CONFIG, CONTROL_STORE, NATS } from '../tokens';
+import { API_CONFIG, CONTROL_STORE, NATS, INCIDENT_STORE } from '../tokens';
 import {
   AbortDrillRunDto,
   DrillRunIdParam,
@@ -61,6 +61,7 @@ export class DrillsController {
   constructor(
     @Inject(NATS) private readonly nc: NatsConnection,
     @Inject(CONTROL_STORE) private readonly control: ControlStore,
+    @Inject(INCIDENT_STORE) private readonly incidents: IncidentStore,
     @Inject(API_CONFIG) private readonly config: ConfigOf<typeof apiSchema>,
   ) {}
 
@@ -175,7 +176,7 @@ export class DrillsController {
     const closed: string[] = [];
     // Only pure drill incidents carry drill-run:<id>; a mixed one (real) lost it and stays open.
     for (let after: string | undefined, first = true; first || after; first = false) {
-      const page = this.control.incidents.list({
+      const page = await this.incidents.list({
         tag: DRILL_RUN_TAG_PREFIX + p.id,
         limit: 500,
         ...(after ? { after } : {}),
@@ -183,7 +184,7 @@ export class DrillsController {
       for (const inc of page.items) {
         if (isClosed(inc.status) || !inc.tags.includes(DRILL_TAG)) continue;
         for (const to of TO_RESOLVED[inc.status] ?? [])
-          this.control.incidents.transition(inc.id, to, actor, to === 'resolved' ? reason : undefined);
+          await this.incidents.transition(inc.id, to, actor, to === 'resolved' ? reason : undefined);
         closed.push(inc.id);
       }
       after = page.next;

@@ -1,7 +1,7 @@
 import { type INestApplication } from '@nestjs/common';
 import { ApiRunRegistry, markDrillEvent } from '@citysoc/drills';
 import { type Alert, type EcsEvent } from '@citysoc/ecs';
-import { type ControlStore, type EventStore } from '@citysoc/store';
+import { type ControlStore, type EventStore, type IncidentStore } from '@citysoc/store';
 import { cleanupStreams, startTestApi, type TestApi, uniquePrefix } from '@citysoc/testing';
 import { DrillsController } from './drills.controller';
 import { EVENT_STORE } from '../tokens';
@@ -16,6 +16,7 @@ describe('drill runs API and blind mode (issue 9)', () => {
   let api: TestApi;
   let app: INestApplication;
   let control: ControlStore;
+  let incidents: IncidentStore;
   let lead: string;
   let controller: string;
   let analyst: string;
@@ -59,7 +60,7 @@ describe('drill runs API and blind mode (issue 9)', () => {
         ...(process.env.CITYSOC_NATS_URL ? { CITYSOC_NATS_URL: process.env.CITYSOC_NATS_URL } : {}),
       },
     });
-    ({ app, control } = api);
+    ({ app, control, incidents } = api);
     const issue = api.issueToken;
     lead = await issue('a.lead', 'lead');
     analyst = await issue('an.analyst', 'analyst');
@@ -118,16 +119,12 @@ describe('drill runs API and blind mode (issue 9)', () => {
   });
 
   it('blind mode: analysts and leads see no drill badge until the incident is closed; abort closes it', async () => {
-    const drill = control.incidents.recordAlert(
-      alert('al-d1', 'source.ip:198.51.100.60', run),
-      60_000,
-    ).incident;
-    const mixed = control.incidents.recordAlert(
-      alert('al-m1', 'source.ip:198.51.100.61', run),
-      60_000,
-    ).incident;
-    control.incidents.recordAlert(alert('al-m2', 'source.ip:198.51.100.61'), 60_000);
-    expect(control.incidents.get(drill.id)!.tags).toEqual(['drill', `drill-run:${run}`]);
+    const drill = (await incidents.recordAlert(alert('al-d1', 'source.ip:198.51.100.60', run), 60_000))
+      .incident;
+    const mixed = (await incidents.recordAlert(alert('al-m1', 'source.ip:198.51.100.61', run), 60_000))
+      .incident;
+    await incidents.recordAlert(alert('al-m2', 'source.ip:198.51.100.61'), 60_000);
+    expect((await incidents.get(drill.id))!.tags).toEqual(['drill', `drill-run:${run}`]);
 
     // The shift lead is part of the team under test: blind like an analyst.
     for (const token of [analyst, lead]) {
@@ -190,10 +187,10 @@ describe('drill runs API and blind mode (issue 9)', () => {
       .send({ reason: 'weather' })
       .expect(200);
     expect(aborted.body).toMatchObject({ run: { status: 'aborted' }, closed: [drill.id] });
-    expect(control.incidents.get(drill.id)).toMatchObject({ status: 'resolved' });
-    expect(control.incidents.get(drill.id)!.reason).toContain(`drill-aborted: run ${run}`);
+    expect(await incidents.get(drill.id)).toMatchObject({ status: 'resolved' });
+    expect((await incidents.get(drill.id))!.reason).toContain(`drill-aborted: run ${run}`);
     // The mixed incident is real: abort leaves it alone.
-    expect(control.incidents.get(mixed.id)!.status).toBe('new');
+    expect((await incidents.get(mixed.id))!.status).toBe('new');
 
     const closedAsAnalyst = await http()
       .get(`/api/v1/incidents/${drill.id}`)
@@ -221,7 +218,7 @@ describe('drill runs API and blind mode (issue 9)', () => {
     await events.insertEvents([ev]);
     const a = { ...alert('al-blind-1', 'source.ip:198.51.100.70'), event: ev, event_ids: [ev.event.id] };
     await events.insertAlerts([a]);
-    const inc = control.incidents.recordAlert(a, 60_000).incident;
+    const inc = (await incidents.recordAlert(a, 60_000)).incident;
 
     const get = async (url: string, token: string) =>
       JSON.stringify((await http().get(url).set('authorization', `Bearer ${token}`).expect(200)).body);
@@ -281,12 +278,12 @@ describe('drill runs API and blind mode (issue 9)', () => {
     const drillAlert = { ...alert('al-stat-d', 'source.ip:198.51.100.90', 'd-STATS002') };
     drillAlert.rule = { ...drillAlert.rule, id: 'r-stats' };
     await app.get<EventStore>(EVENT_STORE).insertAlerts([drillAlert]);
-    const d = control.incidents.recordAlert(drillAlert, 60_000).incident;
-    control.incidents.recordSlaBreach(d.id, 'acknowledge', Date.now());
+    const d = (await incidents.recordAlert(drillAlert, 60_000)).incident;
+    await incidents.recordSlaBreach(d.id, 'acknowledge', Date.now());
     const after = await stat();
     // Stored and counted apart, but in no real statistic.
     expect(after).toEqual({ ...before, drillGauge: String(Number(before.drillGauge) + 1) });
-    expect(control.incidents.get(d.id)!.tags).toEqual(['drill', 'drill-run:d-STATS002']);
+    expect((await incidents.get(d.id))!.tags).toEqual(['drill', 'drill-run:d-STATS002']);
   });
 
   it('validates drill client certificate fingerprints and stores them normalized', async () => {

@@ -33,11 +33,12 @@ import {
   inScope,
   type MergeResult,
   type SplitResult,
+  type IncidentStore,
 } from '@citysoc/store';
 import { type AuthedRequest, Roles, scopeOf, WORKERS } from '../auth/roles';
 import { type apiSchema } from '../config';
 import { DrillBlindInterceptor } from '../drills/blind';
-import { API_CONFIG, CONTROL_STORE, EVENT_STORE, INCIDENT_QUEUE, SLA_QUEUE } from '../tokens';
+import { API_CONFIG, CONTROL_STORE, EVENT_STORE, INCIDENT_QUEUE, SLA_QUEUE, INCIDENT_STORE } from '../tokens';
 import { IdParam } from './incidents.dto';
 import { EvidenceParam, MergeIncidents, PinEvidence, SplitIncident } from './incident-edits.dto';
 
@@ -55,6 +56,7 @@ const ALERT_CHUNK = 500;
 export class IncidentEditsController {
   constructor(
     @Inject(CONTROL_STORE) private readonly control: ControlStore,
+    @Inject(INCIDENT_STORE) private readonly incidents: IncidentStore,
     @Inject(EVENT_STORE) private readonly events: EventStore,
     @Inject(INCIDENT_QUEUE) private readonly queue: IncidentQueue,
     @Inject(SLA_QUEUE) private readonly sla: SlaQueue,
@@ -69,13 +71,13 @@ export class IncidentEditsController {
   })
   async pin(@Param() p: IdParam, @Body() body: PinEvidence, @Req() req: AuthedRequest): Promise<EvidencePin> {
     const scope = scopeOf(req);
-    if (!this.control.incidents.get(p.id, scope)) throw new NotFoundException(`incident ${p.id} not found`);
+    if (!(await this.incidents.get(p.id, scope))) throw new NotFoundException(`incident ${p.id} not found`);
     if (body.kind === 'event') {
       const [ev] = await this.events.getEvents([body.ref]);
       // An event outside the caller's units is indistinguishable from a missing one.
       if (!ev || !eventInScope(scope, ev)) throw new NotFoundException(`event ${body.ref} not found`);
     }
-    const pin = this.control.incidents.pinEvidence(
+    const pin = await this.incidents.pinEvidence(
       p.id,
       { kind: body.kind, ref: body.ref, note: body.note },
       req.principal!.name,
@@ -88,8 +90,8 @@ export class IncidentEditsController {
   @Delete(':id/evidence/:kind/:ref')
   @Roles(...WORKERS)
   @ApiOperation({ summary: 'Unpin evidence' })
-  unpin(@Param() p: EvidenceParam, @Req() req: AuthedRequest): { unpinned: EvidencePin } {
-    const was = this.control.incidents.unpinEvidence(p.id, p.kind, p.ref, req.principal!.name, scopeOf(req));
+  async unpin(@Param() p: EvidenceParam, @Req() req: AuthedRequest): Promise<{ unpinned: EvidencePin }> {
+    const was = await this.incidents.unpinEvidence(p.id, p.kind, p.ref, req.principal!.name, scopeOf(req));
     req.auditDetail = { incident: p.id, unpinned: was };
     return { unpinned: was };
   }
@@ -107,9 +109,10 @@ export class IncidentEditsController {
     @Req() req: AuthedRequest,
   ): Promise<MergeResult> {
     const scope = scopeOf(req);
-    const tokens = new Map(body.sources.map((s) => [s, this.control.incidents.claimTokenFor(s, scope)]));
-    const before = this.control.incidents.get(p.id, scope);
-    const result = this.control.incidents.merge(p.id, body.sources, body.reason, req.principal!.name, scope);
+    const tokens = new Map<string, string | null>();
+    for (const s of body.sources) tokens.set(s, await this.incidents.claimTokenFor(s, scope));
+    const before = await this.incidents.get(p.id, scope);
+    const result = await this.incidents.merge(p.id, body.sources, body.reason, req.principal!.name, scope);
     req.auditDetail = {
       incident: p.id,
       merged: result.merged.map((m) => m.id),
@@ -144,9 +147,9 @@ export class IncidentEditsController {
     @Req() req: AuthedRequest,
   ): Promise<SplitResult> {
     const scope = scopeOf(req);
-    const cur = this.control.incidents.get(p.id, scope);
+    const cur = await this.incidents.get(p.id, scope);
     if (!cur) throw new NotFoundException(`incident ${p.id} not found`);
-    const all = this.control.incidents.alertIds(p.id);
+    const all = await this.incidents.alertIds(p.id);
     const alerts: Alert[] = [];
     for (let i = 0; i < all.length; i += ALERT_CHUNK)
       alerts.push(...(await this.events.getAlerts(all.slice(i, i + ALERT_CHUNK))));
@@ -155,7 +158,7 @@ export class IncidentEditsController {
     const kept = alerts.filter((a) => !moving.has(a.id));
     // Every alert that stays was found in the event store (none aged out by retention).
     const keptAll = kept.length === all.filter((id) => !moving.has(id)).length;
-    const result = this.control.incidents.split(
+    const result = await this.incidents.split(
       p.id,
       body.alert_ids,
       {
@@ -176,10 +179,10 @@ export class IncidentEditsController {
       slaPolicyFor(this.config.slaPolicy, c.unit?.path),
       this.config.slaBusinessHours ?? undefined,
     );
-    this.control.incidents.setSlaDeadlines(c.id, deadlines);
+    await this.incidents.setSlaDeadlines(c.id, deadlines);
     await this.sla.schedule(c.id, deadlines, Date.now(), c.generation);
     await this.queue.enqueue(c);
-    this.control.incidents.markQueued(c.id);
+    await this.incidents.markQueued(c.id);
     req.auditDetail = {
       incident: p.id,
       created: c.id,
@@ -188,7 +191,7 @@ export class IncidentEditsController {
     };
     return {
       source: result.source,
-      created: this.control.incidents.get(c.id) ?? c,
+      created: (await this.incidents.get(c.id)) ?? c,
     };
   }
 
@@ -220,10 +223,10 @@ export class IncidentEditsController {
     }
     if (tighter.length > 0) {
       await this.sla.schedule(after.id, tighter, Date.now(), after.generation, suffix);
-      this.control.incidents.setSlaDeadlines(after.id, tighter);
+      await this.incidents.setSlaDeadlines(after.id, tighter);
     }
     await this.queue.reprioritize(after.id, after.priority);
-    return this.control.incidents.get(after.id) ?? after;
+    return (await this.incidents.get(after.id)) ?? after;
   }
 }
 

@@ -6,11 +6,17 @@ import request from 'supertest';
 import { loadConfig } from '@citysoc/config';
 import { type Alert } from '@citysoc/ecs';
 import { type IncidentQueue, type SlaQueue } from '@citysoc/queues';
-import { type BulkJob, type ControlStore, type EventStore, type Incident } from '@citysoc/store';
+import {
+  type BulkJob,
+  type ControlStore,
+  type EventStore,
+  type Incident,
+  type IncidentStore,
+} from '@citysoc/store';
 import { uniquePrefix, waitFor } from '@citysoc/testing';
 import { bootstrapAdmin, createApiApp } from '../app';
 import { apiSchema } from '../config';
-import { CONTROL_STORE, EVENT_STORE, INCIDENT_QUEUE, SLA_QUEUE } from '../tokens';
+import { CONTROL_STORE, EVENT_STORE, INCIDENT_QUEUE, SLA_QUEUE, INCIDENT_STORE } from '../tokens';
 
 const T0 = Date.parse('2026-11-27T03:00:00Z');
 const HANG_BAC = { id: 'hb', name: 'Phường Hàng Bạc', path: ['hanoi', 'hoan-kiem', 'hang-bac'] };
@@ -57,6 +63,7 @@ describe('incident edits: evidence, merge, split, bulk jobs', () => {
   const adminToken = `csk_admin_${'e'.repeat(30)}`;
   let app: INestApplication;
   let control: ControlStore;
+  let incidents: IncidentStore;
   let events: EventStore;
   let queue: IncidentQueue;
   let sla: SlaQueue;
@@ -67,12 +74,12 @@ describe('incident edits: evidence, merge, split, bulk jobs', () => {
   const record = async (a: Alert): Promise<Incident> => {
     await events.insertAlerts([a]);
     await events.insertEvents([{ ...a.event }]);
-    const r = control.incidents.recordAlert(a, 60 * 60_000);
+    const r = await incidents.recordAlert(a, 60 * 60_000);
     if (!r.incident.queued) {
       await queue.enqueue(r.incident);
-      control.incidents.markQueued(r.incident.id);
+      await incidents.markQueued(r.incident.id);
     }
-    return control.incidents.get(r.incident.id)!;
+    return (await incidents.get(r.incident.id))!;
   };
 
   beforeAll(async () => {
@@ -85,6 +92,7 @@ describe('incident edits: evidence, merge, split, bulk jobs', () => {
     await app.init();
     bootstrapAdmin(app, adminToken);
     control = app.get<ControlStore>(CONTROL_STORE);
+    incidents = app.get<IncidentStore>(INCIDENT_STORE);
     events = app.get<EventStore>(EVENT_STORE);
     queue = app.get<IncidentQueue>(INCIDENT_QUEUE);
     sla = app.get<SlaQueue>(SLA_QUEUE);
@@ -162,11 +170,11 @@ describe('incident edits: evidence, merge, split, bulk jobs', () => {
     );
     await record(alert('m3', 2, { ip: '10.0.2.2', rule: 'r-b', level: 'high', tags: ['attack.t1078'] }));
     // Deadlines as the responder would have set them: B's are earlier.
-    control.incidents.setSlaDeadlines(a.id, [
+    await incidents.setSlaDeadlines(a.id, [
       { kind: 'acknowledge', dueMs: T0 + 600 * 60_000 },
       { kind: 'resolve', dueMs: T0 + 6000 * 60_000 },
     ]);
-    control.incidents.setSlaDeadlines(b.id, [
+    await incidents.setSlaDeadlines(b.id, [
       { kind: 'acknowledge', dueMs: T0 + 31 * 60_000 },
       { kind: 'resolve', dueMs: T0 + 301 * 60_000 },
     ]);
@@ -191,8 +199,8 @@ describe('incident edits: evidence, merge, split, bulk jobs', () => {
     expect(r.body.target.sla.resolve_due).toBe(new Date(T0 + 301 * 60_000).toISOString());
     const timers = await sla.queue.getJobs(['delayed', 'waiting', 'completed']);
     expect(timers.filter((j) => j.data.incidentId === a.id && j.id?.includes('merge-')).length).toBe(2);
-    expect(control.incidents.alertIds(a.id).sort()).toEqual(['m1', 'm2', 'm3']);
-    const dup = control.incidents.get(b.id)!;
+    expect((await incidents.alertIds(a.id)).sort()).toEqual(['m1', 'm2', 'm3']);
+    const dup = (await incidents.get(b.id))!;
     expect(dup).toMatchObject({
       status: 'duplicate',
       duplicate_of: a.id,
@@ -239,7 +247,7 @@ describe('incident edits: evidence, merge, split, bulk jobs', () => {
     });
     expect(created.unit?.path).toBe('hanoi/hoan-kiem/hang-bac');
     expect(r.body.source).toMatchObject({ id: src.id, alert_count: 2 });
-    expect(control.incidents.alertIds(created.id)).toEqual(['s3']);
+    expect(await incidents.alertIds(created.id)).toEqual(['s3']);
     // Same clock as the source: deadlines count from the source's start, not from the split.
     expect(created.sla.acknowledge_due).toBe(
       new Date(Date.parse(src.created_at) + 600 * 60_000).toISOString(),
@@ -286,7 +294,7 @@ describe('incident edits: evidence, merge, split, bulk jobs', () => {
     }
     expect(now).toMatchObject({ status: 'finished', matched: 40, done: 40, succeeded: 40, failed: 0 });
     expect(
-      control.incidents.list({ ruleId: 'r-bulk', status: 'false_positive', limit: 100 }).items,
+      (await incidents.list({ ruleId: 'r-bulk', status: 'false_positive', limit: 100 })).items,
     ).toHaveLength(40);
     const starts = audit('BulkJobsController.start');
     expect(starts.map((s) => s.outcome)).toEqual(['failure', 'success']);
@@ -328,9 +336,9 @@ describe('incident edits: evidence, merge, split, bulk jobs', () => {
     }, 'the selection job to finish');
     expect(end).toMatchObject({ status: 'finished', matched: 4, done: 4, succeeded: 3, failed: 1 });
     expect(end.failures.map((f) => f.id)).toEqual([elsewhere.id]);
-    for (const m of mine) expect(control.incidents.get(m.id)!.status).toBe('false_positive');
-    expect(control.incidents.get(elsewhere.id)!.status).toBe('new');
-    expect(control.incidents.get(untouched.id)!.status).toBe('new');
+    for (const m of mine) expect((await incidents.get(m.id))!.status).toBe('false_positive');
+    expect((await incidents.get(elsewhere.id))!.status).toBe('new');
+    expect((await incidents.get(untouched.id))!.status).toBe('new');
     const starts = audit('BulkJobsController.startSelection');
     expect(starts.map((s) => s.outcome)).toEqual(['failure', 'failure', 'success']);
     expect(JSON.parse(starts[2]!.detail)).toMatchObject({

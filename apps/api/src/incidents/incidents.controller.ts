@@ -31,11 +31,12 @@ import {
   inScope,
   type Page,
   type SlaReportRow,
+  type IncidentStore,
 } from '@citysoc/store';
 import { Histogram } from 'prom-client';
 import { DrillBlindInterceptor } from '../drills/blind';
 import { type AuthedRequest, READERS, Roles, scopeOf, WORKERS } from '../auth/roles';
-import { API_METRICS, CONTROL_STORE, EVENT_STORE, INCIDENT_QUEUE } from '../tokens';
+import { API_METRICS, CONTROL_STORE, EVENT_STORE, INCIDENT_QUEUE, INCIDENT_STORE } from '../tokens';
 import {
   Assign,
   BulkFalsePositive,
@@ -68,6 +69,7 @@ export class IncidentsController {
 
   constructor(
     @Inject(CONTROL_STORE) private readonly control: ControlStore,
+    @Inject(INCIDENT_STORE) private readonly incidents: IncidentStore,
     @Inject(EVENT_STORE) private readonly events: EventStore,
     @Inject(INCIDENT_QUEUE) private readonly queue: IncidentQueue,
     @Inject(API_METRICS) metrics: ComponentMetrics,
@@ -83,8 +85,8 @@ export class IncidentsController {
   @Get()
   @Roles(...READERS)
   @ApiOperation({ summary: 'List and search incidents in your unit scope, newest first' })
-  list(@Query() q: IncidentListQuery, @Req() req: AuthedRequest): Page<Incident> {
-    return this.control.incidents.list({
+  async list(@Query() q: IncidentListQuery, @Req() req: AuthedRequest): Promise<Page<Incident>> {
+    return await this.incidents.list({
       scope: scopeOf(req),
       ...(q.status ? { status: q.status } : {}),
       ...(q.severity ? { severity: q.severity } : {}),
@@ -118,14 +120,14 @@ export class IncidentsController {
     const scope = scopeOf(req);
     const lockMs = this.queue.lockMs;
     const claimed = await this.queue.claimNext<Incident>(async (job, token) => {
-      const cur = this.control.incidents.get(job.incidentId);
+      const cur = await this.incidents.get(job.incidentId);
       if (!cur) return { skip: true };
       if (!inScope(scope, cur.unit?.path ?? null)) return { pass: true };
       try {
-        return { claim: this.control.incidents.claim(job.incidentId, actor, { token, lockMs, scope }) };
+        return { claim: await this.incidents.claim(job.incidentId, actor, { token, lockMs, scope }) };
       } catch (err) {
         if (!(err instanceof IncidentConflictError)) throw err;
-        const now = this.control.incidents.get(job.incidentId);
+        const now = await this.incidents.get(job.incidentId);
         // Held by someone whose claim is still live: wait until it would lapse. Otherwise it is being
         // worked on or closed, and needs no queue job.
         const until =
@@ -147,12 +149,12 @@ export class IncidentsController {
   @Get('sla-report')
   @Roles('lead', 'auditor')
   @ApiOperation({ summary: 'SLA report per unit and severity (lead, auditor, admin), within your scope' })
-  slaReport(@Query() q: SlaReportQuery, @Req() req: AuthedRequest): { items: SlaReportRow[] } {
+  async slaReport(@Query() q: SlaReportQuery, @Req() req: AuthedRequest): Promise<{ items: SlaReportRow[] }> {
     const scope = scopeOf(req);
     if (q.unit && scope !== undefined && !inScope(scope, q.unit))
       throw new NotFoundException(`unit ${q.unit} not found`);
     return {
-      items: this.control.incidents.slaReport({
+      items: await this.incidents.slaReport({
         scope: q.unit ?? scope,
         ...(q.from ? { from: Date.parse(q.from) } : {}),
         ...(q.to ? { to: Date.parse(q.to) } : {}),
@@ -175,8 +177,8 @@ export class IncidentsController {
     const refused: Array<{ id: string; error: string }> = [];
     for (const id of body.ids) {
       try {
-        const before = this.control.incidents.claimTokenFor(id, scopeOf(req));
-        this.control.incidents.transition(
+        const before = await this.incidents.claimTokenFor(id, scopeOf(req));
+        await this.incidents.transition(
           id,
           { to: 'false_positive', reason: body.reason },
           req.principal!.name,
@@ -198,8 +200,8 @@ export class IncidentsController {
   @Roles(...READERS)
   @ApiOperation({ summary: 'One incident with its alerts, the events behind them, history and comments' })
   async get(@Param() p: IdParam, @Req() req: AuthedRequest): Promise<IncidentDetail> {
-    const inc = this.mustGet(p.id, req);
-    const alertIds = this.control.incidents.alertIds(p.id);
+    const inc = await this.mustGet(p.id, req);
+    const alertIds = await this.incidents.alertIds(p.id);
     const alerts = await this.events.getAlerts(alertIds.slice(0, DETAIL_ALERTS));
     const eventIds = [...new Set(alerts.flatMap((a) => a.event_ids))];
     return {
@@ -207,9 +209,9 @@ export class IncidentsController {
       alert_ids: alertIds,
       alerts,
       events: await this.events.getEvents(eventIds),
-      history: this.control.incidents.notes(p.id),
-      comments: this.control.incidents.comments(p.id),
-      evidence: this.control.incidents.evidence(p.id),
+      history: await this.incidents.notes(p.id),
+      comments: await this.incidents.comments(p.id),
+      evidence: await this.incidents.evidence(p.id),
     };
   }
 
@@ -219,10 +221,10 @@ export class IncidentsController {
   @ApiOperation({ summary: 'Renew your claim on an incident (call well within CITYSOC_CLAIM_LOCK_SECONDS)' })
   async heartbeat(@Param() p: IdParam, @Req() req: AuthedRequest): Promise<Incident> {
     const actor = req.principal!.name;
-    const { token } = this.control.incidents.claimToken(p.id, actor, scopeOf(req));
+    const { token } = await this.incidents.claimToken(p.id, actor, scopeOf(req));
     if (token && !(await this.queue.renew(p.id, token)))
       throw new IncidentConflictError(`your claim on ${p.id} lapsed and the incident went back to the queue`);
-    return this.control.incidents.renewClaim(p.id, actor, this.queue.lockMs, scopeOf(req));
+    return await this.incidents.renewClaim(p.id, actor, this.queue.lockMs, scopeOf(req));
   }
 
   @Post(['/:id/transition', '/:id/status'])
@@ -241,8 +243,8 @@ export class IncidentsController {
     if (body.reason !== undefined && body.note !== undefined && body.reason !== body.note)
       throw new BadRequestException('give reason or note, not both');
     const scope = scopeOf(req);
-    const token = this.control.incidents.claimTokenFor(p.id, scope);
-    const { before, after } = this.control.incidents.transitionWithBefore(
+    const token = await this.incidents.claimTokenFor(p.id, scope);
+    const { before, after } = await this.incidents.transitionWithBefore(
       p.id,
       {
         to: body.status,
@@ -266,9 +268,9 @@ export class IncidentsController {
   @HttpCode(200)
   @Roles('lead')
   @ApiOperation({ summary: 'Assign an incident to a user, or unassign it (lead, admin)' })
-  assign(@Param() p: IdParam, @Body() body: Assign, @Req() req: AuthedRequest): Incident {
-    const before = this.mustGet(p.id, req);
-    const after = this.control.incidents.assign(p.id, body.assignee, req.principal!.name, scopeOf(req));
+  async assign(@Param() p: IdParam, @Body() body: Assign, @Req() req: AuthedRequest): Promise<Incident> {
+    const before = await this.mustGet(p.id, req);
+    const after = await this.incidents.assign(p.id, body.assignee, req.principal!.name, scopeOf(req));
     req.auditDetail = { before: { assignee: before.assignee }, after: { assignee: after.assignee } };
     return after;
   }
@@ -276,23 +278,27 @@ export class IncidentsController {
   @Post(':id/comments')
   @Roles(...WORKERS)
   @ApiOperation({ summary: 'Add a note to an incident' })
-  comment(@Param() p: IdParam, @Body() body: Comment, @Req() req: AuthedRequest): IncidentComment {
-    return this.control.incidents.comment(p.id, req.principal!.name, body.text, scopeOf(req));
+  async comment(
+    @Param() p: IdParam,
+    @Body() body: Comment,
+    @Req() req: AuthedRequest,
+  ): Promise<IncidentComment> {
+    return await this.incidents.comment(p.id, req.principal!.name, body.text, scopeOf(req));
   }
 
   @Post(':id/tags')
   @HttpCode(200)
   @Roles(...WORKERS)
   @ApiOperation({ summary: 'Add and remove tags' })
-  tags(@Param() p: IdParam, @Body() body: Tags, @Req() req: AuthedRequest): Incident {
+  async tags(@Param() p: IdParam, @Body() body: Tags, @Req() req: AuthedRequest): Promise<Incident> {
     // Drill status comes from the listeners' marks only: a hand-set drill tag would hide a real incident.
     const drillTags = [...(body.add ?? []), ...(body.remove ?? [])].filter(isDrillTag);
     if (drillTags.length > 0)
       throw new BadRequestException(
         `drill tags are set by the pipeline, not by hand: ${drillTags.join(', ')}`,
       );
-    const before = this.mustGet(p.id, req);
-    const after = this.control.incidents.setTags(
+    const before = await this.mustGet(p.id, req);
+    const after = await this.incidents.setTags(
       p.id,
       body.add ?? [],
       body.remove ?? [],
@@ -303,8 +309,8 @@ export class IncidentsController {
     return after;
   }
 
-  private mustGet(id: string, req: AuthedRequest): Incident {
-    const inc = this.control.incidents.get(id, scopeOf(req));
+  private async mustGet(id: string, req: AuthedRequest): Promise<Incident> {
+    const inc = await this.incidents.get(id, scopeOf(req));
     // Outside the caller's unit is indistinguishable from absent.
     if (!inc) throw new NotFoundException(`incident ${id} not found`);
     return inc;

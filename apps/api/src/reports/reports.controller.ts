@@ -22,10 +22,17 @@ import {
   type ReportAnnotation,
   type ReportDelivery,
   type ReportVersion,
+  type IncidentStore,
 } from '@citysoc/store';
 import { type StixBundle, isRsitCategory, renderFormViHtml, renderFormViMarkdown } from '@citysoc/stix';
 import { type AuthedRequest, READERS, Roles } from '../auth/roles';
-import { REPORT_OUTBOX, REPORT_PREPARER, REPORT_SETTINGS, REPORTS_CONTROL } from './tokens';
+import {
+  REPORT_OUTBOX,
+  REPORT_PREPARER,
+  REPORT_SETTINGS,
+  REPORTS_CONTROL,
+  REPORTS_INCIDENTS,
+} from './tokens';
 
 const FORMATS = ['stix', 'md', 'html'] as const;
 type Format = (typeof FORMATS)[number];
@@ -98,6 +105,7 @@ function listed(v: ReportVersion): Listed {
 export class ReportsController {
   constructor(
     @Inject(REPORTS_CONTROL) private readonly control: ControlStore,
+    @Inject(REPORTS_INCIDENTS) private readonly incidents: IncidentStore,
     @Inject(REPORT_PREPARER) private readonly preparer: ReportPreparer,
     @Inject(REPORT_OUTBOX) private readonly outbox: ReportOutbox,
     @Inject(REPORT_SETTINGS) private readonly settings: ReportSettings,
@@ -146,8 +154,8 @@ export class ReportsController {
   @Put('incidents/:id/annotations')
   @Roles('lead')
   @ApiOperation({ summary: 'Drill flag, RSIT category and Mẫu 03 fields of an incident report' })
-  annotate(@Param('id') id: string, @Body() body: AnnotationBody): ReportAnnotation {
-    if (!this.control.incidents.get(id)) throw new NotFoundException(`incident ${id} not found`);
+  async annotate(@Param('id') id: string, @Body() body: AnnotationBody): Promise<ReportAnnotation> {
+    if (!(await this.incidents.get(id))) throw new NotFoundException(`incident ${id} not found`);
     if (body.category !== undefined && !isRsitCategory(body.category))
       throw new BadRequestException('category must be an ENISA RSIT `predicate:value`');
     const form03 = body.form03 === undefined ? undefined : parseForm03(body.form03);

@@ -1,5 +1,5 @@
 import { type INestApplication } from '@nestjs/common';
-import { type ControlStore } from '@citysoc/store';
+import { type ControlStore, type IncidentStore } from '@citysoc/store';
 import { startTestApi, type TestApi } from '@citysoc/testing';
 import { REPORT_OUTBOX } from './tokens';
 import { type ReportOutbox } from '@citysoc/reports';
@@ -9,24 +9,30 @@ describe('reports in the API', () => {
   let api: TestApi;
   let app: INestApplication;
   let control: ControlStore;
+  let incidents: IncidentStore;
   let lead: string;
   let analyst: string;
   let incidentId: string;
 
   beforeAll(async () => {
     api = await startTestApi({ adminToken, name: 'api-reports' });
-    ({ app, control } = api);
-    incidentId = control.incidents.recordAlert(
-      {
-        id: 'a1',
-        '@timestamp': '2026-11-27T03:00:00Z',
-        created_at: '2026-11-27T03:00:01Z',
-        rule: { id: 'r1', title: 'Test rule on 10.0.0.1', level: 'medium', version: 'v1' },
-        entity: 'source.ip:10.0.0.1',
-        event_ids: ['e1'],
-        event: { '@timestamp': '2026-11-27T03:00:00Z', event: { id: 'e1', created: '2026-11-27T03:00:00Z' } },
-      },
-      60_000,
+    ({ app, control, incidents } = api);
+    incidentId = (
+      await incidents.recordAlert(
+        {
+          id: 'a1',
+          '@timestamp': '2026-11-27T03:00:00Z',
+          created_at: '2026-11-27T03:00:01Z',
+          rule: { id: 'r1', title: 'Test rule on 10.0.0.1', level: 'medium', version: 'v1' },
+          entity: 'source.ip:10.0.0.1',
+          event_ids: ['e1'],
+          event: {
+            '@timestamp': '2026-11-27T03:00:00Z',
+            event: { id: 'e1', created: '2026-11-27T03:00:00Z' },
+          },
+        },
+        60_000,
+      )
     ).incident.id;
     const issue = api.issueToken;
     lead = await issue('a.lead', 'lead');

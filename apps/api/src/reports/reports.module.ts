@@ -3,9 +3,23 @@ import { type Redis } from 'ioredis';
 import { loadConfig } from '@citysoc/config';
 import { redisConnection } from '@citysoc/queues';
 import { ReportOutbox, ReportPreparer, type ReportSettings, reportSettingsSchema } from '@citysoc/reports';
-import { type ControlStore, type EventStore, openControlStore, openEventStore } from '@citysoc/store';
+import {
+  type ControlStore,
+  type EventStore,
+  type IncidentStore,
+  type IncidentStoreSettings,
+  openControlStore,
+  openEventStore,
+  openIncidentStore,
+} from '@citysoc/store';
 import { ReportsController } from './reports.controller';
-import { REPORT_OUTBOX, REPORT_PREPARER, REPORT_SETTINGS, REPORTS_CONTROL } from './tokens';
+import {
+  REPORT_OUTBOX,
+  REPORT_PREPARER,
+  REPORT_SETTINGS,
+  REPORTS_CONTROL,
+  REPORTS_INCIDENTS,
+} from './tokens';
 
 @Injectable()
 class ReportResources implements OnApplicationShutdown {
@@ -30,7 +44,9 @@ class ReportResources implements OnApplicationShutdown {
  */
 @Module({})
 export class ReportsModule {
-  static register(config: { dataDir: string; redisUrl: string; queuePrefix: string }): DynamicModule {
+  static register(
+    config: { dataDir: string; redisUrl: string; queuePrefix: string } & IncidentStoreSettings,
+  ): DynamicModule {
     const settings: ReportSettings = loadConfig(reportSettingsSchema);
     return {
       module: ReportsModule,
@@ -38,6 +54,11 @@ export class ReportsModule {
       providers: [
         { provide: REPORT_SETTINGS, useValue: settings },
         { provide: REPORTS_CONTROL, useFactory: () => openControlStore(config.dataDir) },
+        {
+          provide: REPORTS_INCIDENTS,
+          inject: [REPORTS_CONTROL],
+          useFactory: (control: ControlStore) => openIncidentStore(config, control),
+        },
         { provide: 'REPORTS_EVENTS', useFactory: () => openEventStore(config.dataDir) },
         { provide: 'REPORTS_REDIS', useFactory: () => redisConnection(config.redisUrl) },
         {
@@ -47,9 +68,9 @@ export class ReportsModule {
         },
         {
           provide: REPORT_PREPARER,
-          inject: [REPORTS_CONTROL, 'REPORTS_EVENTS'],
-          useFactory: (control: ControlStore, events: EventStore) =>
-            new ReportPreparer(control, events, settings),
+          inject: [REPORTS_CONTROL, REPORTS_INCIDENTS, 'REPORTS_EVENTS'],
+          useFactory: (control: ControlStore, incidents: IncidentStore, events: EventStore) =>
+            new ReportPreparer(control, incidents, events, settings),
         },
         ReportResources,
       ],

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { Command } from 'commander';
-import { openControlStore, openEventStore } from '@citysoc/store';
+import { openControlStore, openEventStore, SqliteIncidentStore } from '@citysoc/store';
 import { StixValidator, defaultSchemaDir } from '@citysoc/stix';
 import { alert, event } from '../../../../libs/stix/src/testing/fixtures';
 import { TaxiiTestServer } from '../../../../test/taxii/server';
@@ -37,11 +37,12 @@ describe('citysoc report render|send', () => {
       CITYSOC_TAXII_PASSWORD: 'secret',
     });
     const control = openControlStore(dir);
+    const incidents = new SqliteIncidentStore(control.db);
     const events = openEventStore(dir);
     const ev = event({ source: { ip: '185.220.101.4', port: 4000 } });
     const a = alert(ev, 1);
     await events.insertAlerts([a]);
-    incidentId = control.incidents.recordAlert(a, 60_000).incident.id;
+    incidentId = (await incidents.recordAlert(a, 60_000)).incident.id;
     await events.close();
     control.close();
   });

@@ -1,6 +1,11 @@
 import { type Command } from 'commander';
 import path from 'node:path';
-import { loadConfig, projectRoot } from '@citysoc/config';
+import {
+  elasticsearchConnectionOptions,
+  incidentStoreOptions,
+  loadConfig,
+  projectRoot,
+} from '@citysoc/config';
 import { redisConnection } from '@citysoc/queues';
 import {
   Deliverer,
@@ -9,10 +14,11 @@ import {
   reportSettingsSchema,
   taxiiClientOf,
 } from '@citysoc/reports';
-import { openControlStore, openEventStore } from '@citysoc/store';
+import { openControlStore, openEventStore, openIncidentStore } from '@citysoc/store';
 import { renderFormViHtml, renderFormViMarkdown } from '@citysoc/stix';
 
 const dataDir = () => process.env.CITYSOC_DATA_DIR ?? path.join(projectRoot(), 'data');
+const incidentSettings = () => loadConfig({ ...incidentStoreOptions, ...elasticsearchConnectionOptions });
 
 /**
  * `citysoc report render|send`: the national report of one incident, straight from the data folder with the
@@ -35,9 +41,10 @@ export function registerReport(program: Command, out: NodeJS.WritableStream): vo
         throw new Error('--format must be stix or form-vi');
       const settings = loadConfig(reportSettingsSchema);
       const control = openControlStore(dataDir());
+      const incidents = openIncidentStore(incidentSettings(), control);
       const events = openEventStore(dataDir());
       try {
-        const p = await new ReportPreparer(control, events, settings).prepare(id, { force: true });
+        const p = await new ReportPreparer(control, incidents, events, settings).prepare(id, { force: true });
         if (!p.report) throw new Error(`incident ${id} is not reported: ${p.reason}`);
         if (opts.format === 'stix') out.write(`${JSON.stringify(p.bundle, null, 2)}\n`);
         else
@@ -62,12 +69,17 @@ export function registerReport(program: Command, out: NodeJS.WritableStream): vo
       const prefix = process.env.CITYSOC_QUEUE_PREFIX ?? 'citysoc';
       const actor = `local:${process.env.USER ?? 'unknown'}`;
       const control = openControlStore(dataDir());
+      const incidents = openIncidentStore(incidentSettings(), control);
       const events = openEventStore(dataDir());
       try {
         control.reports.annotate(id, { requestedBy: actor });
-        const r = await new ReportPreparer(control, events, settings).prepareAndStore(id, `cli:${actor}`, {
-          force: true,
-        });
+        const r = await new ReportPreparer(control, incidents, events, settings).prepareAndStore(
+          id,
+          `cli:${actor}`,
+          {
+            force: true,
+          },
+        );
         if (!r.version) throw new Error(`incident ${id} is not reported: drill`);
         control.audit.append({
           actor,

@@ -1,5 +1,5 @@
 import { TransitionArgumentError, TransitionError, type IncidentStatus } from '@citysoc/incidents';
-import { IncidentConflictError, IncidentNotFoundError, type TransitionInput } from '../sqlite/incident-store';
+import { IncidentConflictError, IncidentNotFoundError, type TransitionInput } from '../incident-port';
 
 /**
  * One behavioural contract for the human actions on an incident — transitions, assignment, comments, tags —

@@ -1,6 +1,6 @@
 import { type Alert, type Severity } from '@citysoc/ecs';
 import { DEFAULT_GROUPING, type GroupingPolicy, type IncidentStatus } from '@citysoc/incidents';
-import { type TransitionInput } from '../sqlite/incident-store';
+import { type TransitionInput } from '../incident-port';
 
 /**
  * Grouping alerts into incidents, run on SQLite and on Elasticsearch through the mock: the same alerts in

@@ -2,16 +2,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openControlStore } from '../sqlite/control';
+import { SqliteIncidentStore } from '../sqlite/incident-store';
 import { incidentGroupingContract } from './incident-grouping.contract.test';
 
 describe('incident grouping contract: SQLite (a real file)', () => {
   incidentGroupingContract(async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'citysoc-grouping-contract-'));
     const control = openControlStore(dir);
-    const inc = control.incidents;
+    const inc = new SqliteIncidentStore(control.db);
     return {
       record: async (alert, policy) => {
-        const r = inc.recordAlert(alert, policy);
+        const r = await inc.recordAlert(alert, policy);
         return {
           id: r.incident.id,
           created: r.created,
@@ -21,7 +22,7 @@ describe('incident grouping contract: SQLite (a real file)', () => {
         };
       },
       get: async (id) => {
-        const i = inc.get(id);
+        const i = await inc.get(id);
         return (
           i && {
             status: i.status,
@@ -37,7 +38,7 @@ describe('incident grouping contract: SQLite (a real file)', () => {
         );
       },
       transition: async (id, input, actor) => {
-        inc.transition(id, input, actor);
+        await inc.transition(id, input, actor);
       },
       cleanup: async () => {
         control.close();

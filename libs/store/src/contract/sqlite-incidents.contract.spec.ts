@@ -4,6 +4,7 @@ import path from 'node:path';
 import { type Alert } from '@citysoc/ecs';
 import { type Incident } from '../ports';
 import { openControlStore } from '../sqlite/control';
+import { SqliteIncidentStore } from '../sqlite/incident-store';
 import { incidentActionsContract, type IncidentView } from './incident-actions.contract.test';
 
 const view = (i: Incident): IncidentView => ({
@@ -51,29 +52,31 @@ describe('incident actions contract: SQLite (a real file)', () => {
   incidentActionsContract(async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'citysoc-incident-contract-'));
     const control = openControlStore(dir);
-    const inc = control.incidents;
-    const must = (id: string) => {
-      const i = inc.get(id);
+    const inc = new SqliteIncidentStore(control.db);
+    const must = async (id: string) => {
+      const i = await inc.get(id);
       if (!i) throw new Error(`incident ${id} vanished`);
       return view(i);
     };
     return {
-      open: async (name, unitPath) => inc.recordAlert(alertFor(name, unitPath), 15 * 60_000).incident.id,
+      open: async (name, unitPath) =>
+        (await inc.recordAlert(alertFor(name, unitPath), 15 * 60_000)).incident.id,
       get: async (id, scope) => {
-        const i = inc.get(id, scope);
+        const i = await inc.get(id, scope);
         return i ? view(i) : undefined;
       },
-      transition: async (id, input, actor, scope) => view(inc.transition(id, input, actor, undefined, scope)),
-      assign: async (id, assignee, actor, scope) => view(inc.assign(id, assignee, actor, scope)),
+      transition: async (id, input, actor, scope) =>
+        view(await inc.transition(id, input, actor, undefined, scope)),
+      assign: async (id, assignee, actor, scope) => view(await inc.assign(id, assignee, actor, scope)),
       comment: async (id, actor, text, scope) => {
-        inc.comment(id, actor, text, scope);
+        await inc.comment(id, actor, text, scope);
       },
-      setTags: async (id, add, remove, actor, scope) => view(inc.setTags(id, add, remove, actor, scope)),
-      comments: async (id) => inc.comments(id).map((c) => ({ actor: c.actor, text: c.text })),
+      setTags: async (id, add, remove, actor, scope) =>
+        view(await inc.setTags(id, add, remove, actor, scope)),
+      comments: async (id) => (await inc.comments(id)).map((c) => ({ actor: c.actor, text: c.text })),
       history: async (id) => {
-        must(id);
-        return inc
-          .notes(id)
+        await must(id);
+        return (await inc.notes(id))
           .slice(1)
           .map((n) => ({ actor: n.actor, from: n.from_status, to: n.to_status, text: n.note }));
       },

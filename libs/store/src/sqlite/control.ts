@@ -8,7 +8,7 @@ import {
   INCIDENT_SLA_MIGRATIONS,
   INCIDENT_EVIDENCE_MIGRATIONS,
   INCIDENT_V2_MIGRATIONS,
-  SqliteIncidentStore,
+  registerDrillFunction,
 } from './incident-store';
 import { SqliteEventStore } from './event-store';
 import { REPORT_MIGRATIONS, SqliteReportStore } from './report-store';
@@ -30,11 +30,12 @@ const CONTROL_MIGRATIONS = [
 
 /**
  * Incidents, tokens and the audit log share `citysoc.sqlite`; events and alerts live in `events.sqlite`,
- * so the indexer's bulk writes never wait on an analyst's status change and vice versa.
+ * so the indexer's bulk writes never wait on an analyst's status change and vice versa. Incidents are
+ * not opened here: apps open them through openIncidentStore (factory.ts), which picks the configured store
+ * (the SQLite one lives in this same database).
  */
 export interface ControlStore {
   db: Db;
-  incidents: SqliteIncidentStore;
   auth: SqliteAuthStore;
   audit: SqliteAuditLog;
   reports: SqliteReportStore;
@@ -45,9 +46,9 @@ export interface ControlStore {
 
 export function openControlStore(dataDir: string): ControlStore {
   const db = openDatabase(path.join(dataDir, 'citysoc.sqlite'), CONTROL_MIGRATIONS);
+  registerDrillFunction(db);
   return {
     db,
-    incidents: new SqliteIncidentStore(db),
     auth: new SqliteAuthStore(db),
     audit: new SqliteAuditLog(db),
     reports: new SqliteReportStore(db),

@@ -6,7 +6,7 @@ import { type Alert, type EcsEvent } from '@citysoc/ecs';
 import { openControlStore } from '../index';
 import { openDatabase } from './db';
 import { EVENT_STORE_MIGRATIONS, SqliteEventStore } from './event-store';
-import { REAL_INCIDENTS_SQL, realIncidentsSql } from './incident-store';
+import { REAL_INCIDENTS_SQL, realIncidentsSql, SqliteIncidentStore } from './incident-store';
 
 /**
  * Drill data never reaches a statistic (issue 9). Two checks:
@@ -38,22 +38,22 @@ describe('the shared drill filter in statistics', () => {
   beforeEach(() => (dir = mkdtempSync(path.join(os.tmpdir(), 'citysoc-drill-filter-'))));
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('the SLA report and a REAL_INCIDENTS_SQL count are the same with and without drill incidents', () => {
-    const stats = (withDrill: boolean) => {
+  it('the SLA report and a REAL_INCIDENTS_SQL count are the same with and without drill incidents', async () => {
+    const stats = async (withDrill: boolean) => {
       const control = openControlStore(path.join(dir, withDrill ? 'with' : 'without'));
+      const incidents = new SqliteIncidentStore(control.db);
       try {
-        const real = control.incidents.recordAlert(alert('a-real', 'source.ip:10.0.0.1'), 60_000).incident;
-        control.incidents.recordSlaBreach(real.id, 'acknowledge', Date.now());
+        const real = (await incidents.recordAlert(alert('a-real', 'source.ip:10.0.0.1'), 60_000)).incident;
+        await incidents.recordSlaBreach(real.id, 'acknowledge', Date.now());
         // A mixed incident (drill alert joined by a real one) is real: it stays in the statistics.
-        control.incidents.recordAlert(alert('a-mix1', 'source.ip:10.0.0.2', 'd-STATS001'), 60_000);
-        control.incidents.recordAlert(alert('a-mix2', 'source.ip:10.0.0.2'), 60_000);
+        await incidents.recordAlert(alert('a-mix1', 'source.ip:10.0.0.2', 'd-STATS001'), 60_000);
+        await incidents.recordAlert(alert('a-mix2', 'source.ip:10.0.0.2'), 60_000);
         if (withDrill) {
-          const d = control.incidents.recordAlert(
-            alert('a-drill', 'source.ip:10.0.0.3', 'd-STATS001'),
-            60_000,
+          const d = (
+            await incidents.recordAlert(alert('a-drill', 'source.ip:10.0.0.3', 'd-STATS001'), 60_000)
           ).incident;
-          control.incidents.recordSlaBreach(d.id, 'acknowledge', Date.now());
-          control.incidents.recordSlaBreach(d.id, 'resolve', Date.now());
+          await incidents.recordSlaBreach(d.id, 'acknowledge', Date.now());
+          await incidents.recordSlaBreach(d.id, 'resolve', Date.now());
         }
         const count = control.db
           .prepare(`SELECT COUNT(*) AS n FROM incidents WHERE ${REAL_INCIDENTS_SQL}`)
@@ -62,13 +62,13 @@ describe('the shared drill filter in statistics', () => {
           .prepare(`SELECT COUNT(*) AS n FROM incidents x WHERE ${realIncidentsSql('x')}`)
           .get() as { n: number };
         const all = control.db.prepare('SELECT COUNT(*) AS n FROM incidents').get() as { n: number };
-        return { report: control.incidents.slaReport({}), count: count.n, aliased: aliased.n, all: all.n };
+        return { report: await incidents.slaReport({}), count: count.n, aliased: aliased.n, all: all.n };
       } finally {
         control.close();
       }
     };
-    const without = stats(false);
-    const withDrill = stats(true);
+    const without = await stats(false);
+    const withDrill = await stats(true);
     // The drill incident is stored (3 vs 2) …
     expect([without.all, withDrill.all]).toEqual([2, 3]);
     // … and no statistic sees it.
@@ -79,7 +79,7 @@ describe('the shared drill filter in statistics', () => {
     ]);
   });
 
-  it('refuses an alias that is not a plain identifier (it is pasted into SQL)', () => {
+  it('refuses an alias that is not a plain identifier (it is pasted into SQL)', async () => {
     expect(() => realIncidentsSql('i; DROP TABLE incidents')).toThrow('bad table alias');
   });
 });
@@ -222,12 +222,12 @@ describe('every statistic over incidents uses the shared drill filter (source gu
       .map((sql) => ({ file: path.relative(root, f), sql })),
   );
 
-  it('finds the aggregates (the scan is not vacuous)', () => {
+  it('finds the aggregates (the scan is not vacuous)', async () => {
     expect(aggregates.length).toBeGreaterThan(10);
     expect(aggregates.some((a) => a.file === 'libs/store/src/sqlite/incident-store.ts')).toBe(true);
   });
 
-  it('each is filtered or a listed operational view', () => {
+  it('each is filtered or a listed operational view', async () => {
     const filtered = (sql: string) =>
       /REAL_INCIDENTS_SQL|realIncidentsSql\(|drillIncidentsSql\(|\$\{where/.test(sql);
     const unlisted = aggregates
@@ -237,7 +237,7 @@ describe('every statistic over incidents uses the shared drill filter (source gu
     expect(unlisted).toEqual([]);
   });
 
-  it('every listed operational view still exists (the list does not rot)', () => {
+  it('every listed operational view still exists (the list does not rot)', async () => {
     const stale = OPERATIONAL.filter(
       (o) => !aggregates.some((a) => a.file === o.file && a.sql.includes(o.snippet)),
     ).map((o) => `${o.file}: ${o.snippet}`);

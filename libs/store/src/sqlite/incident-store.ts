@@ -29,7 +29,33 @@ import {
   type RecordAlertResult,
   type SlaReportRow,
 } from '../ports';
+import {
+  type AlertSetSummary,
+  type EvidenceKind,
+  type EvidencePin,
+  IncidentConflictError,
+  IncidentNotFoundError,
+  type IncidentStore,
+  inScope,
+  type MergeResult,
+  type SplitResult,
+  type TransitionInput,
+  type UnitScope,
+} from '../incident-port';
 import { clampLimit, decodeCursor, type Db, encodeCursor } from './db';
+
+export {
+  type AlertSetSummary,
+  type EvidenceKind,
+  type EvidencePin,
+  IncidentConflictError,
+  IncidentNotFoundError,
+  inScope,
+  type MergeResult,
+  type SplitResult,
+  type TransitionInput,
+  type UnitScope,
+};
 
 export const INCIDENT_MIGRATIONS = [
   `CREATE TABLE incidents (
@@ -131,36 +157,6 @@ export const INCIDENT_EVIDENCE_MIGRATIONS = [
    ALTER TABLE incidents ADD COLUMN split_from TEXT;`,
 ];
 
-export type EvidenceKind = 'alert' | 'event';
-
-export interface EvidencePin {
-  kind: EvidenceKind;
-  ref_id: string;
-  note: string;
-  actor: string;
-  at: string;
-}
-
-/** What the caller (who can read the alerts) computed for a set of alerts; the store only moves ids. */
-export interface AlertSetSummary {
-  severity: Severity;
-  rule_ids: string[];
-  mitre: Mitre;
-  title: string;
-}
-
-export interface MergeResult {
-  target: Incident;
-  /** The merged incidents as they were before (now duplicates of the target). */
-  merged: Incident[];
-  moved: number;
-}
-
-export interface SplitResult {
-  source: Incident;
-  created: Incident;
-}
-
 interface SlaColumn {
   acknowledge_due?: number;
   resolve_due?: number;
@@ -204,34 +200,10 @@ interface Row {
   split_from?: string | null;
 }
 
-export class IncidentNotFoundError extends Error {
-  readonly code = 'incident_not_found';
-}
-export class IncidentConflictError extends Error {
-  readonly code = 'incident_conflict';
-}
-
-/**
- * A unit scope: a user bound to `hanoi/ba-dinh` sees incidents of that unit and everything below it;
- * `undefined` is city-wide. Incidents with no known unit are city-wide only.
- */
-export type UnitScope = string | undefined;
-
 export function scopeClause(scope: UnitScope, column = 'unit_path'): { sql: string; args: unknown[] } {
   if (scope === undefined) return { sql: '1 = 1', args: [] };
   const like = scope.replace(/[\\%_]/g, (c) => `\\${c}`) + '/%';
   return { sql: `(${column} = ? OR ${column} LIKE ? ESCAPE '\\')`, args: [scope, like] };
-}
-
-export function inScope(scope: UnitScope, unitPath: string | null): boolean {
-  if (scope === undefined) return true;
-  return unitPath !== null && (unitPath === scope || unitPath.startsWith(`${scope}/`));
-}
-
-export interface TransitionInput {
-  to: IncidentStatus;
-  reason?: string;
-  duplicateOf?: string;
 }
 
 const SORTS = {
@@ -257,17 +229,29 @@ export function drillIncidentsSql(alias = 'incidents'): string {
   return `citysoc_is_drill(${alias}.tags) = 1`;
 }
 
-/** Incidents: grouping is a read-modify-write, so it runs in one IMMEDIATE transaction per alert. */
-export class SqliteIncidentStore {
+/**
+ * The shared drill filter (libs/drills isDrill) as an SQL function, so every KPI/SLA query excludes drill
+ * incidents with the same, tested rule: REAL_INCIDENTS_SQL. The control store registers it on open, so the
+ * SQL statistics work whichever incident store the app opened.
+ */
+export function registerDrillFunction(db: Db): void {
+  db.function('citysoc_is_drill', { deterministic: true }, (tags: unknown) =>
+    typeof tags === 'string' && isDrill({ tags: JSON.parse(tags) as string[] }) ? 1 : 0,
+  );
+}
+
+/**
+ * Incidents: grouping is a read-modify-write, so it runs in one IMMEDIATE transaction per alert. The
+ * methods are async to meet the IncidentStore port, but no body awaits: each call runs to completion (one
+ * better-sqlite3 transaction) before it returns its promise, so callers that start several calls at once
+ * still get them one after the other, each atomic.
+ */
+export class SqliteIncidentStore implements IncidentStore {
   constructor(
     private readonly db: Db,
     private readonly now: () => number = Date.now,
   ) {
-    // The shared drill filter (libs/drills isDrill) as an SQL function, so every KPI/SLA query excludes
-    // drill incidents with the same, tested rule: REAL_INCIDENTS_SQL.
-    db.function('citysoc_is_drill', { deterministic: true }, (tags: unknown) =>
-      typeof tags === 'string' && isDrill({ tags: JSON.parse(tags) as string[] }) ? 1 : 0,
-    );
+    registerDrillFunction(db);
   }
 
   /**
@@ -275,7 +259,7 @@ export class SqliteIncidentStore {
    * nothing), and the incident id derives from the group and the first alert, so replays never open a
    * second incident. `policy` may be a window in ms (rule + entity grouping, the first release's API).
    */
-  recordAlert(alert: Alert, policyOrWindow: GroupingPolicy | number): RecordAlertResult {
+  async recordAlert(alert: Alert, policyOrWindow: GroupingPolicy | number): Promise<RecordAlertResult> {
     const policy =
       typeof policyOrWindow === 'number' ? { ...DEFAULT_GROUPING, windowMs: policyOrWindow } : policyOrWindow;
     const tx = this.db.transaction((): RecordAlertResult => {
@@ -405,11 +389,11 @@ export class SqliteIncidentStore {
   }
 
   /** Called once the BullMQ job exists, so a crash in between is repaired by re-enqueueing unqueued incidents. */
-  markQueued(id: string): void {
+  async markQueued(id: string): Promise<void> {
     this.db.prepare('UPDATE incidents SET queued = 1 WHERE id = ?').run(id);
   }
 
-  listUnqueued(limit = 1000): Incident[] {
+  async listUnqueued(limit = 1000): Promise<Incident[]> {
     return (
       this.db
         .prepare('SELECT * FROM incidents WHERE queued = 0 ORDER BY created_at LIMIT ?')
@@ -418,12 +402,16 @@ export class SqliteIncidentStore {
   }
 
   /** One incident, or undefined when it does not exist or lies outside `scope` (callers answer 404 alike). */
-  get(id: string, scope?: UnitScope): Incident | undefined {
+  async get(id: string, scope?: UnitScope): Promise<Incident | undefined> {
+    return this.getSync(id, scope);
+  }
+
+  private getSync(id: string, scope?: UnitScope): Incident | undefined {
     const row = this.db.prepare('SELECT * FROM incidents WHERE id = ?').get(id) as Row | undefined;
     return row && inScope(scope, row.unit_path) ? toIncident(row) : undefined;
   }
 
-  list(q: IncidentQuery): Page<Incident> {
+  async list(q: IncidentQuery): Promise<Page<Incident>> {
     const where: string[] = [];
     const args: unknown[] = [];
     const sc = scopeClause(q.scope);
@@ -485,7 +473,11 @@ export class SqliteIncidentStore {
     };
   }
 
-  alertIds(id: string): string[] {
+  async alertIds(id: string): Promise<string[]> {
+    return this.alertIdsSync(id);
+  }
+
+  private alertIdsSync(id: string): string[] {
     return (
       this.db
         .prepare('SELECT alert_id FROM incident_alerts WHERE incident_id = ? ORDER BY ts, alert_id')
@@ -493,7 +485,7 @@ export class SqliteIncidentStore {
     ).map((r) => r.alert_id);
   }
 
-  notes(id: string): IncidentNote[] {
+  async notes(id: string): Promise<IncidentNote[]> {
     return (
       this.db
         .prepare(
@@ -503,7 +495,7 @@ export class SqliteIncidentStore {
     ).map((r) => ({ ...r, at: new Date(r.at).toISOString() }));
   }
 
-  comments(id: string): IncidentComment[] {
+  async comments(id: string): Promise<IncidentComment[]> {
     return (
       this.db
         .prepare('SELECT at, actor, text FROM incident_comments WHERE incident_id = ? ORDER BY seq')
@@ -516,11 +508,11 @@ export class SqliteIncidentStore {
    * claim lock expired (its responder vanished, BullMQ returned the job) is taken over; anything else is a
    * conflict, never a steal. `lockMs` is how long the claim lasts without a heartbeat.
    */
-  claim(
+  async claim(
     id: string,
     actor: string,
     opts: { token?: string; lockMs?: number; scope?: UnitScope } = {},
-  ): Incident {
+  ): Promise<Incident> {
     const tx = this.db.transaction(() => {
       const cur = this.mustGetRow(id, opts.scope);
       const now = this.now();
@@ -555,7 +547,11 @@ export class SqliteIncidentStore {
   }
 
   /** The claim's lock token, to renew or complete the queue job; only the assignee may use it. */
-  claimToken(id: string, actor: string, scope?: UnitScope): { token: string | null; incident: Incident } {
+  async claimToken(
+    id: string,
+    actor: string,
+    scope?: UnitScope,
+  ): Promise<{ token: string | null; incident: Incident }> {
     const row = this.mustGetRow(id, scope);
     if (row.assignee !== actor)
       throw new IncidentConflictError(
@@ -565,12 +561,12 @@ export class SqliteIncidentStore {
   }
 
   /** The queue lock token of the current claim, whoever holds it (to complete or release the job). */
-  claimTokenFor(id: string, scope?: UnitScope): string | null {
+  async claimTokenFor(id: string, scope?: UnitScope): Promise<string | null> {
     return this.mustGetRow(id, scope).claim_token;
   }
 
   /** Heartbeat: the claim lives `lockMs` longer. */
-  renewClaim(id: string, actor: string, lockMs: number, scope?: UnitScope): Incident {
+  async renewClaim(id: string, actor: string, lockMs: number, scope?: UnitScope): Promise<Incident> {
     const tx = this.db.transaction(() => {
       const row = this.mustGetRow(id, scope);
       if (row.assignee !== actor || !(row.status === 'acknowledged' || row.status === 'in_progress'))
@@ -582,15 +578,34 @@ export class SqliteIncidentStore {
     return tx.immediate();
   }
 
-  transition(
+  async transition(
     id: string,
     input: TransitionInput | IncidentStatus,
     actor: string,
     note?: string,
     scope?: UnitScope,
-  ): Incident {
+  ): Promise<Incident> {
     const req: TransitionInput =
       typeof input === 'string' ? { to: input, ...(note !== undefined ? { reason: note } : {}) } : input;
+    return this.transitionTx(id, req, actor, scope).after;
+  }
+
+  /** Like transition, but also returns the state before (read in the same transaction), for the audit record. */
+  async transitionWithBefore(
+    id: string,
+    input: TransitionInput,
+    actor: string,
+    scope?: UnitScope,
+  ): Promise<{ before: Incident; after: Incident }> {
+    return this.transitionTx(id, input, actor, scope);
+  }
+
+  private transitionTx(
+    id: string,
+    req: TransitionInput,
+    actor: string,
+    scope: UnitScope,
+  ): { before: Incident; after: Incident } {
     const tx = this.db.transaction(() => {
       const cur = this.mustGetRow(id, scope);
       checkTransition({
@@ -602,7 +617,7 @@ export class SqliteIncidentStore {
       });
       if (req.duplicateOf !== undefined) {
         // The original must exist and be visible to the same user: no probing other units' ids.
-        if (!this.get(req.duplicateOf, scope))
+        if (!this.getSync(req.duplicateOf, scope))
           throw new IncidentNotFoundError(`incident ${req.duplicateOf} (duplicate_of) not found`);
       }
       const now = this.now();
@@ -644,23 +659,10 @@ export class SqliteIncidentStore {
       this.history(id, actor, cur.status, req.to, text, now);
       return { before: toIncident(cur), after: this.mustGet(id) };
     });
-    return tx.immediate().after;
+    return tx.immediate();
   }
 
-  /** Like transition, but also returns the state before, for the audit record. */
-  transitionWithBefore(
-    id: string,
-    input: TransitionInput,
-    actor: string,
-    scope?: UnitScope,
-  ): { before: Incident; after: Incident } {
-    const before = this.get(id, scope);
-    if (!before) throw new IncidentNotFoundError(`incident ${id} not found`);
-    const after = this.transition(id, input, actor, undefined, scope);
-    return { before, after };
-  }
-
-  assign(id: string, assignee: string | null, actor: string, scope?: UnitScope): Incident {
+  async assign(id: string, assignee: string | null, actor: string, scope?: UnitScope): Promise<Incident> {
     const tx = this.db.transaction(() => {
       const cur = this.mustGetRow(id, scope);
       if (isClosed(cur.status))
@@ -684,7 +686,7 @@ export class SqliteIncidentStore {
     return tx.immediate();
   }
 
-  comment(id: string, actor: string, text: string, scope?: UnitScope): IncidentComment {
+  async comment(id: string, actor: string, text: string, scope?: UnitScope): Promise<IncidentComment> {
     const tx = this.db.transaction(() => {
       this.mustGetRow(id, scope);
       const now = this.now();
@@ -697,7 +699,13 @@ export class SqliteIncidentStore {
     return tx.immediate();
   }
 
-  setTags(id: string, add: string[], remove: string[], actor: string, scope?: UnitScope): Incident {
+  async setTags(
+    id: string,
+    add: string[],
+    remove: string[],
+    actor: string,
+    scope?: UnitScope,
+  ): Promise<Incident> {
     const tx = this.db.transaction(() => {
       const cur = this.mustGetRow(id, scope);
       const tags = new Set(JSON.parse(cur.tags) as string[]);
@@ -720,7 +728,7 @@ export class SqliteIncidentStore {
     return tx.immediate();
   }
 
-  setSlaDeadlines(id: string, deadlines: SlaDeadline[]): void {
+  async setSlaDeadlines(id: string, deadlines: SlaDeadline[]): Promise<void> {
     const tx = this.db.transaction(() => {
       const sla = this.sla(id);
       for (const d of deadlines) sla[d.kind === 'acknowledge' ? 'acknowledge_due' : 'resolve_due'] = d.dueMs;
@@ -733,7 +741,7 @@ export class SqliteIncidentStore {
    * Records a missed deadline once per opening of the incident (timers may fire twice after a restart);
    * returns false if already known.
    */
-  recordSlaBreach(id: string, kind: SlaKind, atMs: number, generation = 0): boolean {
+  async recordSlaBreach(id: string, kind: SlaKind, atMs: number, generation = 0): Promise<boolean> {
     const tx = this.db.transaction(() => {
       const sla = this.sla(id);
       if (sla.breaches.some((b) => b.kind === kind && (b.generation ?? 0) === generation)) return false;
@@ -756,12 +764,12 @@ export class SqliteIncidentStore {
   }
 
   /** Pins an alert of the incident, or an event, with a note; pinning again replaces the note. */
-  pinEvidence(
+  async pinEvidence(
     id: string,
     pin: { kind: EvidenceKind; ref: string; note: string },
     actor: string,
     scope?: UnitScope,
-  ): EvidencePin {
+  ): Promise<EvidencePin> {
     const tx = this.db.transaction((): EvidencePin => {
       const cur = this.mustGetRow(id, scope);
       if (pin.kind === 'alert') {
@@ -785,10 +793,16 @@ export class SqliteIncidentStore {
   }
 
   /** Removes a pin; returns the pin as it was (for the audit record). */
-  unpinEvidence(id: string, kind: EvidenceKind, ref: string, actor: string, scope?: UnitScope): EvidencePin {
+  async unpinEvidence(
+    id: string,
+    kind: EvidenceKind,
+    ref: string,
+    actor: string,
+    scope?: UnitScope,
+  ): Promise<EvidencePin> {
     const tx = this.db.transaction((): EvidencePin => {
       const cur = this.mustGetRow(id, scope);
-      const was = this.evidence(id).find((e) => e.kind === kind && e.ref_id === ref);
+      const was = this.evidenceSync(id).find((e) => e.kind === kind && e.ref_id === ref);
       if (!was) throw new IncidentNotFoundError(`${kind} ${ref} is not pinned on incident ${id}`);
       const now = this.now();
       this.db
@@ -801,7 +815,11 @@ export class SqliteIncidentStore {
     return tx.immediate();
   }
 
-  evidence(id: string): EvidencePin[] {
+  async evidence(id: string): Promise<EvidencePin[]> {
+    return this.evidenceSync(id);
+  }
+
+  private evidenceSync(id: string): EvidencePin[] {
     return (
       this.db
         .prepare(
@@ -817,13 +835,13 @@ export class SqliteIncidentStore {
    * deadline of its parts (alerts that waited under a source's clock keep waiting under it). Each source
    * becomes `duplicate` of the target. All must be open and in `scope`.
    */
-  merge(
+  async merge(
     targetId: string,
     sourceIds: string[],
     reason: string,
     actor: string,
     scope?: UnitScope,
-  ): MergeResult {
+  ): Promise<MergeResult> {
     const tx = this.db.transaction((): MergeResult => {
       const target = this.mustGetRow(targetId, scope);
       if (isClosed(target.status))
@@ -907,20 +925,20 @@ export class SqliteIncidentStore {
    * key so later alerts keep joining the original). At least one alert must stay. `moved`/`kept` describe
    * the two alert sets (the caller reads the alerts); the new incident's SLA deadlines are set by the caller.
    */
-  split(
+  async split(
     id: string,
     alertIds: string[],
     summaries: { moved: AlertSetSummary; kept: AlertSetSummary | null },
     reason: string,
     actor: string,
     scope?: UnitScope,
-  ): SplitResult {
+  ): Promise<SplitResult> {
     const tx = this.db.transaction((): SplitResult => {
       const cur = this.mustGetRow(id, scope);
       if (isClosed(cur.status))
         throw new IncidentConflictError(`incident ${id} is ${cur.status}; reopen it before splitting`);
       const ids = [...new Set(alertIds)].sort();
-      const mine = new Set(this.alertIds(id));
+      const mine = new Set(this.alertIdsSync(id));
       const foreign = ids.filter((a) => !mine.has(a));
       if (foreign.length > 0)
         throw new IncidentNotFoundError(
@@ -1011,7 +1029,7 @@ export class SqliteIncidentStore {
    * SLA report per unit and severity over incidents created in [from, to): counts, breaches, and mean
    * minutes to acknowledge and to close. Scoped like every read.
    */
-  slaReport(q: { from?: number; to?: number; scope?: UnitScope }): SlaReportRow[] {
+  async slaReport(q: { from?: number; to?: number; scope?: UnitScope }): Promise<SlaReportRow[]> {
     const sc = scopeClause(q.scope);
     const where = [sc.sql, REAL_INCIDENTS_SQL];
     const args: unknown[] = [...sc.args];

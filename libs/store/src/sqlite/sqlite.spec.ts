@@ -31,14 +31,14 @@ const alert = (
 });
 
 let dir: string;
-beforeEach(() => {
+beforeEach(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'citysoc-store-'));
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('SqliteEventStore', () => {
   let store: SqliteEventStore;
-  beforeEach(() => {
+  beforeEach(async () => {
     store = openEventStore(dir);
   });
   afterEach(() => store.close());
@@ -142,118 +142,137 @@ describe('SqliteEventStore', () => {
 
 describe('SqliteIncidentStore', () => {
   let control: ControlStore;
-  beforeEach(() => {
+  let incidents: SqliteIncidentStore;
+  beforeEach(async () => {
     control = openControlStore(dir);
+    incidents = new SqliteIncidentStore(control.db);
   });
   afterEach(() => control.close());
   const windowMs = 15 * 60_000;
 
-  it('groups alerts of one rule about one entity within the window into one incident', () => {
-    const a = control.incidents.recordAlert(alert('a1', '2026-11-27T01:00:00Z'), windowMs);
-    const b = control.incidents.recordAlert(alert('a2', '2026-11-27T01:10:00Z', undefined, 'high'), windowMs);
+  it('groups alerts of one rule about one entity within the window into one incident', async () => {
+    const a = await incidents.recordAlert(alert('a1', '2026-11-27T01:00:00Z'), windowMs);
+    const b = await incidents.recordAlert(alert('a2', '2026-11-27T01:10:00Z', undefined, 'high'), windowMs);
     expect(a.created).toBe(true);
     expect(b.created).toBe(false);
     expect(b.incident.id).toBe(a.incident.id);
     expect(b.incident.alert_count).toBe(2);
     expect(b.incident.severity).toBe('high');
-    expect(control.incidents.alertIds(a.incident.id)).toEqual(['a1', 'a2']);
+    expect(await incidents.alertIds(a.incident.id)).toEqual(['a1', 'a2']);
   });
 
-  it('opens a new incident for another entity or after the window', () => {
-    const a = control.incidents.recordAlert(alert('a1', '2026-11-27T01:00:00Z'), windowMs);
-    const other = control.incidents.recordAlert(
+  it('opens a new incident for another entity or after the window', async () => {
+    const a = await incidents.recordAlert(alert('a1', '2026-11-27T01:00:00Z'), windowMs);
+    const other = await incidents.recordAlert(
       alert('a2', '2026-11-27T01:01:00Z', 'source.ip:10.9.9.9'),
       windowMs,
     );
-    const later = control.incidents.recordAlert(alert('a3', '2026-11-27T02:00:00Z'), windowMs);
+    const later = await incidents.recordAlert(alert('a3', '2026-11-27T02:00:00Z'), windowMs);
     expect(new Set([a.incident.id, other.incident.id, later.incident.id]).size).toBe(3);
   });
 
-  it('treats a redelivered alert as a duplicate that changes nothing', () => {
-    const a = control.incidents.recordAlert(alert('a1', '2026-11-27T01:00:00Z'), windowMs);
-    const again = control.incidents.recordAlert(alert('a1', '2026-11-27T01:00:00Z'), windowMs);
+  it('treats a redelivered alert as a duplicate that changes nothing', async () => {
+    const a = await incidents.recordAlert(alert('a1', '2026-11-27T01:00:00Z'), windowMs);
+    const again = await incidents.recordAlert(alert('a1', '2026-11-27T01:00:00Z'), windowMs);
     expect(again.duplicate).toBe(true);
     expect(again.incident.alert_count).toBe(1);
-    expect(control.incidents.list({}).items).toHaveLength(1);
+    expect((await incidents.list({})).items).toHaveLength(1);
     expect(again.incident.id).toBe(a.incident.id);
   });
 
-  it('lets one responder claim a new incident and refuses a second claim', () => {
-    const { incident } = control.incidents.recordAlert(alert('a1', '2026-11-27T01:00:00Z'), windowMs);
-    expect(control.incidents.claim(incident.id, 'alice').assignee).toBe('alice');
-    expect(() => control.incidents.claim(incident.id, 'bob')).toThrow(IncidentConflictError);
-    control.incidents.transition(incident.id, { to: 'in_progress' }, 'alice');
-    const resolved = control.incidents.transition(
+  it('lets one responder claim a new incident and refuses a second claim', async () => {
+    const { incident } = await incidents.recordAlert(alert('a1', '2026-11-27T01:00:00Z'), windowMs);
+    expect((await incidents.claim(incident.id, 'alice')).assignee).toBe('alice');
+    await expect(incidents.claim(incident.id, 'bob')).rejects.toThrow(IncidentConflictError);
+    await incidents.transition(incident.id, { to: 'in_progress' }, 'alice');
+    const resolved = await incidents.transition(
       incident.id,
       { to: 'resolved', reason: 'blocked at the firewall' },
       'alice',
     );
     expect(resolved).toMatchObject({ status: 'resolved', reason: 'blocked at the firewall' });
     expect(resolved.closed_at).not.toBeNull();
-    expect(control.incidents.notes(incident.id).map((n) => n.to_status)).toEqual([
+    expect((await incidents.notes(incident.id)).map((n) => n.to_status)).toEqual([
       'new',
       'acknowledged',
       'in_progress',
       'resolved',
     ]);
-    expect(() => control.incidents.transition(incident.id, { to: 'acknowledged' }, 'alice')).toThrow(
+    await expect(incidents.transition(incident.id, { to: 'acknowledged' }, 'alice')).rejects.toThrow(
       /cannot go from resolved to acknowledged/,
     );
   });
 
-  it('takes over a claim whose lock expired, and only then', () => {
+  it('keeps each call atomic when callers do not wait for one another', async () => {
+    const { incident } = await incidents.recordAlert(alert('a1', '2026-11-27T01:00:00Z'), windowMs);
+    // Two responders claim at once: one wins, the other is refused, never both.
+    const claims = await Promise.allSettled([
+      incidents.claim(incident.id, 'alice'),
+      incidents.claim(incident.id, 'bob'),
+    ]);
+    expect(claims.map((c) => c.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const refused = claims.find((c) => c.status === 'rejected') as PromiseRejectedResult;
+    expect(refused.reason).toBeInstanceOf(IncidentConflictError);
+    // Alerts of one group recorded concurrently land in one incident, each counted once.
+    const more = await Promise.all(
+      ['a2', 'a3', 'a4', 'a2'].map((id) =>
+        incidents.recordAlert(alert(id, '2026-11-27T01:01:00Z'), windowMs),
+      ),
+    );
+    expect(new Set(more.map((r) => r.incident.id))).toEqual(new Set([incident.id]));
+    expect(more.map((r) => r.duplicate)).toEqual([false, false, false, true]);
+    expect((await incidents.get(incident.id))!.alert_count).toBe(4);
+  });
+
+  it('takes over a claim whose lock expired, and only then', async () => {
     let now = 1_000_000;
     const incidents = new SqliteIncidentStore(control.db, () => now);
-    const { incident } = incidents.recordAlert(alert('a1', '2026-11-27T01:00:00Z'), windowMs);
-    incidents.claim(incident.id, 'alice', { token: 't1', lockMs: 60_000 });
+    const { incident } = await incidents.recordAlert(alert('a1', '2026-11-27T01:00:00Z'), windowMs);
+    await incidents.claim(incident.id, 'alice', { token: 't1', lockMs: 60_000 });
     now += 30_000;
-    expect(() => incidents.claim(incident.id, 'bob', { token: 't2', lockMs: 60_000 })).toThrow(
+    await expect(incidents.claim(incident.id, 'bob', { token: 't2', lockMs: 60_000 })).rejects.toThrow(
       IncidentConflictError,
     );
-    incidents.renewClaim(incident.id, 'alice', 60_000);
+    await incidents.renewClaim(incident.id, 'alice', 60_000);
     now += 59_000;
-    expect(() => incidents.claim(incident.id, 'bob', { token: 't2', lockMs: 60_000 })).toThrow(
+    await expect(incidents.claim(incident.id, 'bob', { token: 't2', lockMs: 60_000 })).rejects.toThrow(
       IncidentConflictError,
     );
     now += 2_000;
-    expect(incidents.claim(incident.id, 'bob', { token: 't2', lockMs: 60_000 }).assignee).toBe('bob');
-    expect(() => incidents.renewClaim(incident.id, 'alice', 60_000)).toThrow(/not claimed by alice/);
+    expect((await incidents.claim(incident.id, 'bob', { token: 't2', lockMs: 60_000 })).assignee).toBe('bob');
+    await expect(incidents.renewClaim(incident.id, 'alice', 60_000)).rejects.toThrow(/not claimed by alice/);
     // Work started and the holder went silent: taken over, still in progress.
-    incidents.transition(incident.id, { to: 'in_progress' }, 'bob');
+    await incidents.transition(incident.id, { to: 'in_progress' }, 'bob');
     now += 61_000;
-    expect(incidents.claim(incident.id, 'carol', { token: 't3', lockMs: 60_000 })).toMatchObject({
+    expect(await incidents.claim(incident.id, 'carol', { token: 't3', lockMs: 60_000 })).toMatchObject({
       status: 'in_progress',
       assignee: 'carol',
     });
     // A closed incident is never claimed, lapsed lock or not.
-    incidents.transition(incident.id, { to: 'resolved', reason: 'done' }, 'carol');
+    await incidents.transition(incident.id, { to: 'resolved', reason: 'done' }, 'carol');
     now += 61_000;
-    expect(() => incidents.claim(incident.id, 'dave')).toThrow(IncidentConflictError);
+    await expect(incidents.claim(incident.id, 'dave')).rejects.toThrow(IncidentConflictError);
   });
 
-  it('closes as duplicate only naming a visible original, and passes later alerts to it', () => {
-    const first = control.incidents.recordAlert(
+  it('closes as duplicate only naming a visible original, and passes later alerts to it', async () => {
+    const first = await incidents.recordAlert(
       alert('a1', '2026-11-27T01:00:00Z', 'source.ip:10.0.0.1'),
       windowMs,
     );
-    const second = control.incidents.recordAlert(
+    const second = await incidents.recordAlert(
       alert('a2', '2026-11-27T01:00:00Z', 'source.ip:10.0.0.2'),
       windowMs,
     );
-    expect(() =>
-      control.incidents.transition(
-        second.incident.id,
-        { to: 'duplicate', reason: 'same', duplicateOf: 'nope' },
-        'x',
-      ),
-    ).toThrow(IncidentNotFoundError);
-    const dup = control.incidents.transition(
+    await expect(
+      incidents.transition(second.incident.id, { to: 'duplicate', reason: 'same', duplicateOf: 'nope' }, 'x'),
+    ).rejects.toThrow(IncidentNotFoundError);
+    const dup = await incidents.transition(
       second.incident.id,
       { to: 'duplicate', reason: 'same attacker behind NAT', duplicateOf: first.incident.id },
       'alice',
     );
     expect(dup).toMatchObject({ status: 'duplicate', duplicate_of: first.incident.id });
-    const late = control.incidents.recordAlert(
+    const late = await incidents.recordAlert(
       alert('a3', '2026-11-27T01:01:00Z', 'source.ip:10.0.0.2'),
       windowMs,
     );
@@ -265,24 +284,24 @@ describe('SqliteIncidentStore', () => {
     ['reopen', 'new', true, 1],
     ['attach', 'resolved', false, 1],
     ['new', 'new', false, 2],
-  ] as const)('applies re-open policy %s to a late alert', (reopen, status, reopened, incidents) => {
+  ] as const)('applies re-open policy %s to a late alert', async (reopen, status, reopened, count) => {
     const policy = { ...DEFAULT_GROUPING, windowMs, reopen };
-    const { incident } = control.incidents.recordAlert(alert('a1', '2026-11-27T01:00:00Z'), policy);
-    control.incidents.claim(incident.id, 'alice');
-    control.incidents.transition(incident.id, { to: 'in_progress' }, 'alice');
-    control.incidents.transition(incident.id, { to: 'resolved', reason: 'done' }, 'alice');
-    const late = control.incidents.recordAlert(alert('a2', '2026-11-27T01:03:00Z'), policy);
+    const { incident } = await incidents.recordAlert(alert('a1', '2026-11-27T01:00:00Z'), policy);
+    await incidents.claim(incident.id, 'alice');
+    await incidents.transition(incident.id, { to: 'in_progress' }, 'alice');
+    await incidents.transition(incident.id, { to: 'resolved', reason: 'done' }, 'alice');
+    const late = await incidents.recordAlert(alert('a2', '2026-11-27T01:03:00Z'), policy);
     expect(late.incident.status).toBe(status);
     expect(late.reopened).toBe(reopened);
-    expect(control.incidents.list({}).items).toHaveLength(incidents);
+    expect((await incidents.list({})).items).toHaveLength(count);
     if (reopened) {
       expect(late.incident).toMatchObject({ generation: 1, assignee: null, queued: false, reason: null });
       // Replaying the alert changes nothing.
-      expect(control.incidents.recordAlert(alert('a2', '2026-11-27T01:03:00Z'), policy).duplicate).toBe(true);
+      expect((await incidents.recordAlert(alert('a2', '2026-11-27T01:03:00Z'), policy)).duplicate).toBe(true);
     }
   });
 
-  it('carries unit, criticality-weighted priority, ATT&CK and rule provenance', () => {
+  it('carries unit, criticality-weighted priority, ATT&CK and rule provenance', async () => {
     const a = alert('a1', '2026-11-27T01:00:00Z', 'source.ip:10.0.0.1', 'high');
     a.rule = {
       ...a.rule,
@@ -301,7 +320,7 @@ describe('SqliteIncidentStore', () => {
         },
       },
     };
-    const { incident } = control.incidents.recordAlert(a, windowMs);
+    const { incident } = await incidents.recordAlert(a, windowMs);
     expect(incident).toMatchObject({
       priority: 16,
       rule_author: 'citysoc',
@@ -309,38 +328,38 @@ describe('SqliteIncidentStore', () => {
       mitre: { tactics: ['credential-access'], techniques: ['T1110'] },
       unit: { id: 'phuc-xa', path: 'hanoi/ba-dinh/phuc-xa', criticality: 'critical' },
     });
-    expect(control.incidents.get(incident.id, 'hanoi/ba-dinh')).toBeDefined();
-    expect(control.incidents.get(incident.id, 'hanoi/ba-dinh-2')).toBeUndefined();
-    expect(control.incidents.get(incident.id, 'hanoi/dong-da')).toBeUndefined();
-    expect(control.incidents.list({ scope: 'hanoi/dong-da' }).items).toEqual([]);
-    expect(() => control.incidents.comment(incident.id, 'eve', 'hi', 'hanoi/dong-da')).toThrow(
+    expect(await incidents.get(incident.id, 'hanoi/ba-dinh')).toBeDefined();
+    expect(await incidents.get(incident.id, 'hanoi/ba-dinh-2')).toBeUndefined();
+    expect(await incidents.get(incident.id, 'hanoi/dong-da')).toBeUndefined();
+    expect((await incidents.list({ scope: 'hanoi/dong-da' })).items).toEqual([]);
+    await expect(incidents.comment(incident.id, 'eve', 'hi', 'hanoi/dong-da')).rejects.toThrow(
       IncidentNotFoundError,
     );
-    control.incidents.comment(incident.id, 'alice', 'looking', 'hanoi');
-    control.incidents.setTags(incident.id, ['bruteforce', 'ssh'], [], 'alice');
-    expect(control.incidents.list({ tag: 'ssh' }).items.map((i) => i.id)).toEqual([incident.id]);
-    expect(control.incidents.comments(incident.id)).toMatchObject([{ actor: 'alice', text: 'looking' }]);
-    expect(control.incidents.slaReport({ scope: 'hanoi' })).toMatchObject([
+    await incidents.comment(incident.id, 'alice', 'looking', 'hanoi');
+    await incidents.setTags(incident.id, ['bruteforce', 'ssh'], [], 'alice');
+    expect((await incidents.list({ tag: 'ssh' })).items.map((i) => i.id)).toEqual([incident.id]);
+    expect(await incidents.comments(incident.id)).toMatchObject([{ actor: 'alice', text: 'looking' }]);
+    expect(await incidents.slaReport({ scope: 'hanoi' })).toMatchObject([
       { unit_path: 'hanoi/ba-dinh/phuc-xa', severity: 'high', incidents: 1, open: 1 },
     ]);
   });
 
-  it('lists incidents that still need a queue job until they are marked queued', () => {
-    const { incident } = control.incidents.recordAlert(alert('a1', '2026-11-27T01:00:00Z'), windowMs);
-    expect(control.incidents.listUnqueued().map((i) => i.id)).toEqual([incident.id]);
-    control.incidents.markQueued(incident.id);
-    expect(control.incidents.listUnqueued()).toEqual([]);
+  it('lists incidents that still need a queue job until they are marked queued', async () => {
+    const { incident } = await incidents.recordAlert(alert('a1', '2026-11-27T01:00:00Z'), windowMs);
+    expect((await incidents.listUnqueued()).map((i) => i.id)).toEqual([incident.id]);
+    await incidents.markQueued(incident.id);
+    expect(await incidents.listUnqueued()).toEqual([]);
   });
 });
 
 describe('auth and audit', () => {
   let control: ControlStore;
-  beforeEach(() => {
+  beforeEach(async () => {
     control = openControlStore(dir);
   });
   afterEach(() => control.close());
 
-  it('verifies issued tokens and forgets revoked ones', () => {
+  it('verifies issued tokens and forgets revoked ones', async () => {
     expect(control.auth.hasActiveAdmin()).toBe(false);
     const { token, principal } = control.auth.createToken('bootstrap', 'admin');
     expect(control.auth.hasActiveAdmin()).toBe(true);
@@ -350,7 +369,7 @@ describe('auth and audit', () => {
     expect(control.auth.verify(token)).toBeUndefined();
   });
 
-  it('detects an edited audit entry', () => {
+  it('detects an edited audit entry', async () => {
     for (let i = 0; i < 5; i++)
       control.audit.append({
         actor: 'alice',
@@ -363,7 +382,7 @@ describe('auth and audit', () => {
     expect(control.audit.verify()).toMatchObject({ ok: false, brokenAt: 3 });
   });
 
-  it('detects a deleted audit entry at the entry after the gap', () => {
+  it('detects a deleted audit entry at the entry after the gap', async () => {
     for (let i = 0; i < 5; i++)
       control.audit.append({ actor: 'alice', action: 'x', target: `t${i}`, outcome: 'success' });
     control.db.prepare('DELETE FROM audit_log WHERE seq = 2').run();
@@ -372,12 +391,13 @@ describe('auth and audit', () => {
 });
 
 describe('migrating incidents of the first release', () => {
-  it('maps claimed to acknowledged and closed to resolved, keeping every row', () => {
+  it('maps claimed to acknowledged and closed to resolved, keeping every row', async () => {
     // The first release's schema: the first four migrations, with rows in the old states.
     const file = path.join(dir, 'citysoc.sqlite');
     const control = openControlStore(dir);
-    control.incidents.recordAlert(alert('a1', '2026-11-27T01:00:00Z', 'source.ip:10.0.0.1'), 60_000);
-    control.incidents.recordAlert(alert('a2', '2026-11-27T01:00:00Z', 'source.ip:10.0.0.2'), 60_000);
+    const incidents = new SqliteIncidentStore(control.db);
+    await incidents.recordAlert(alert('a1', '2026-11-27T01:00:00Z', 'source.ip:10.0.0.1'), 60_000);
+    await incidents.recordAlert(alert('a2', '2026-11-27T01:00:00Z', 'source.ip:10.0.0.2'), 60_000);
     control.close();
     const db = new Database(file);
     // Roll the file back to the first release: drop what the later migrations added.
@@ -416,11 +436,13 @@ describe('migrating incidents of the first release', () => {
     db.close();
     const again = openControlStore(dir);
     try {
-      const byEntity = Object.fromEntries(again.incidents.list({}).items.map((i) => [i.entity, i]));
+      const byEntity = Object.fromEntries(
+        (await new SqliteIncidentStore(again.db).list({})).items.map((i) => [i.entity, i]),
+      );
       expect(byEntity['source.ip:10.0.0.1']).toMatchObject({ status: 'acknowledged', priority: 6 });
       expect(byEntity['source.ip:10.0.0.2']).toMatchObject({ status: 'resolved' });
       expect(byEntity['source.ip:10.0.0.2']!.closed_at).not.toBeNull();
-      const notes = again.incidents.notes(byEntity['source.ip:10.0.0.1']!.id);
+      const notes = await new SqliteIncidentStore(again.db).notes(byEntity['source.ip:10.0.0.1']!.id);
       expect(notes.map((n) => n.to_status)).toEqual(['new', 'acknowledged']);
     } finally {
       again.close();
