@@ -12,6 +12,7 @@ import {
   openConfiguredEventStore,
   openControlStore,
   openIncidentStore,
+  prepareIncidentStore,
 } from '@citysoc/store';
 import { AdminController } from './admin/admin.controller';
 import { AlertsController } from './alerts/alerts.controller';
@@ -106,7 +107,11 @@ export class ApiModule {
         {
           provide: INCIDENT_STORE,
           inject: [CONTROL_STORE],
-          useFactory: (control: ControlStore) => openIncidentStore(config, control),
+          useFactory: async (control: ControlStore) => {
+            const store = openIncidentStore(config, control);
+            await prepareIncidentStore(store);
+            return store;
+          },
         },
         { provide: EVENT_STORE, useFactory: () => openConfiguredEventStore(config) },
         { provide: REDIS, useFactory: () => redisConnection(config.redisUrl) },

@@ -1,5 +1,5 @@
 import {
-  elasticsearchConnectionOptions,
+  eventStoreOptions,
   incidentStoreOptions,
   int,
   metricsOptions,
@@ -16,7 +16,7 @@ export const reporterSchema = {
   ...metricsOptions,
   ...storeOptions,
   ...incidentStoreOptions,
-  ...elasticsearchConnectionOptions,
+  ...eventStoreOptions,
   ...reportSettingsSchema,
   metricsPort: int({
     env: 'CITYSOC_REPORTER_METRICS_PORT',

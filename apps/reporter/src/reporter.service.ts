@@ -27,9 +27,10 @@ import {
   type ControlStore,
   type EventStore,
   openControlStore,
-  openEventStore,
+  openConfiguredEventStore,
   type IncidentStore,
   openIncidentStore,
+  prepareIncidentStore,
 } from '@citysoc/store';
 import { type reporterSchema } from './config';
 
@@ -89,8 +90,9 @@ export class ReporterService implements OnApplicationBootstrap, OnApplicationShu
     const control = openControlStore(c.dataDir);
     this.control = control;
     const incidents = openIncidentStore(c, control);
+    await prepareIncidentStore(incidents);
     this.incidents = incidents;
-    const events = openEventStore(c.dataDir);
+    const events = openConfiguredEventStore(c);
     this.events = events;
     this.preparer = new ReportPreparer(control, incidents, events, c);
     const redis = redisConnection(c.redisUrl);

@@ -27,6 +27,8 @@ import {
   type IncidentStore,
   openControlStore,
   openIncidentStore,
+  prepareIncidentStore,
+  upkeepIncidentStore,
 } from '@citysoc/store';
 import { groupingPolicy, type responderSchema } from './config';
 
@@ -38,6 +40,9 @@ export type ResponderConfig = ConfigOf<typeof responderSchema>;
  * then the incident's BullMQ job is added (idempotent on the incident id) and the incident marked queued.
  * A crash between those steps leaves `queued = 0`, which the start-up sweep and redelivery both repair.
  */
+/** How often the responder finishes what a crash interrupted in the incident store (Elasticsearch only). */
+const INCIDENT_UPKEEP_MS = 30_000;
+
 @Injectable()
 export class ResponderService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('responder');
@@ -45,6 +50,7 @@ export class ResponderService implements OnApplicationBootstrap, OnApplicationSh
   private bus?: Bus;
   private control?: ControlStore;
   private incidents?: IncidentStore;
+  private upkeep?: NodeJS.Timeout;
   private queue?: IncidentQueue;
   private sla?: SlaQueue;
   private readonly slaBreaches = new Counter({
@@ -80,7 +86,10 @@ export class ResponderService implements OnApplicationBootstrap, OnApplicationSh
     const control = openControlStore(c.dataDir);
     this.control = control;
     const incidents = openIncidentStore(c, control);
+    await prepareIncidentStore(incidents);
     this.incidents = incidents;
+    this.upkeep = setInterval(() => void this.upkeepIncidents(incidents), INCIDENT_UPKEEP_MS);
+    this.upkeep.unref();
     const redis = redisConnection(c.redisUrl);
     this.redis = redis;
     const queue = new IncidentQueue({ redisUrl: c.redisUrl, prefix: c.queuePrefix }, redis);
@@ -238,7 +247,23 @@ export class ResponderService implements OnApplicationBootstrap, OnApplicationSh
     await this.incidents!.setSlaDeadlines(incident.id, stricter);
   }
 
+  /** Completes merges/splits a crash left half-done on Elasticsearch (SQLite needs nothing). */
+  private async upkeepIncidents(incidents: IncidentStore): Promise<void> {
+    try {
+      const r = await upkeepIncidentStore(incidents);
+      if (r && r.completed > 0)
+        this.logger.warn(`incident store upkeep: ${r.completed} interrupted merge/split finished`);
+      if (r && r.auditPending > 0)
+        this.logger.warn(`incident store upkeep: ${r.auditPending} incident(s) with audit entries pending`);
+    } catch (err) {
+      this.logger.warn(
+        `incident store upkeep failed (retried in ${INCIDENT_UPKEEP_MS / 1000} s): ${(err as Error).message}`,
+      );
+    }
+  }
+
   async onApplicationShutdown(): Promise<void> {
+    if (this.upkeep) clearInterval(this.upkeep);
     await this.consumer?.stop();
     await this.metricsServer?.close();
     await this.bus?.close();

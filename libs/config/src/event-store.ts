@@ -40,18 +40,24 @@ export const elasticsearchConnectionOptions = {
   }),
 };
 
+/** CITYSOC_STORE: the one setting that moves a deployment to Elasticsearch (events, alerts and, by default, incidents). */
+export const storeKindOptions = {
+  store: oneOf({
+    env: 'CITYSOC_STORE',
+    description:
+      'Store: sqlite (embedded, default) or elasticsearch (events and alerts; incidents too unless CITYSOC_INCIDENT_STORE says otherwise)',
+    default: 'sqlite',
+    values: ['sqlite', 'elasticsearch'] as const,
+  }),
+};
+
 /**
  * Where events and alerts are stored: the embedded SQLite file (one machine) or Elasticsearch (city
  * scale). Tokens and the audit log stay in SQLite either way; incidents have their own switch,
  * incidentStoreOptions (see docs/elasticsearch.md).
  */
 export const eventStoreOptions = {
-  store: oneOf({
-    env: 'CITYSOC_STORE',
-    description: 'Event and alert store: sqlite (embedded, default) or elasticsearch',
-    default: 'sqlite',
-    values: ['sqlite', 'elasticsearch'] as const,
-  }),
+  ...storeKindOptions,
   ...elasticsearchConnectionOptions,
   elasticsearchNamespace: str({
     env: 'CITYSOC_ELASTICSEARCH_NAMESPACE',
@@ -77,18 +83,18 @@ export const eventStoreOptions = {
 };
 
 /**
- * Where incidents live. A setting of its own, not CITYSOC_STORE, on purpose: deployments already run
- * CITYSOC_STORE=elasticsearch for events (deploy/k8s, deploy/compose) with their incidents in SQLite, and
- * no migration moves those incidents; following CITYSOC_STORE would make them vanish from the console on
- * upgrade (nothing lost silently). Incidents are also the control plane: the console's aggregations and
- * the health counters still read the SQLite incident tables. So switching incidents is an explicit act.
+ * Where incidents live. `auto` (default) follows CITYSOC_STORE, so one setting switches a deployment; but
+ * a database whose SQLite incident tables already hold incidents is never switched away from them
+ * silently: the apps refuse to start and name the two ways out (`citysoc store migrate-incidents`, or
+ * CITYSOC_INCIDENT_STORE=sqlite to keep them where they are). See docs/elasticsearch.md.
  */
 export const incidentStoreOptions = {
+  ...storeKindOptions,
   incidentStore: oneOf({
     env: 'CITYSOC_INCIDENT_STORE',
     description:
-      'Incident store: sqlite (embedded, default) or elasticsearch (uses the CITYSOC_ELASTICSEARCH_* connection)',
-    default: 'sqlite',
-    values: ['sqlite', 'elasticsearch'] as const,
+      'Incident store: auto (follows CITYSOC_STORE), sqlite (embedded) or elasticsearch (uses the CITYSOC_ELASTICSEARCH_* connection)',
+    default: 'auto',
+    values: ['auto', 'sqlite', 'elasticsearch'] as const,
   }),
 };

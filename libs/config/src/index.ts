@@ -16,5 +16,10 @@ export {
   ruleOptions,
 } from './common';
 export { projectRoot } from './root';
-export { elasticsearchConnectionOptions, eventStoreOptions, incidentStoreOptions } from './event-store';
+export {
+  elasticsearchConnectionOptions,
+  eventStoreOptions,
+  incidentStoreOptions,
+  storeKindOptions,
+} from './event-store';
 export { taxiiOptions, reportOptions } from './reports';

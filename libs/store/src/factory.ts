@@ -5,6 +5,7 @@ import { type ControlStore, openEventStore } from './sqlite/control';
 import { SqliteIncidentStore } from './sqlite/incident-store';
 import { createElasticsearchClient } from './elasticsearch/client';
 import { ElasticsearchEventStore } from './elasticsearch/event-store';
+import { ElasticsearchIncidentStore } from './elasticsearch/incident-store';
 import { DEFAULT_LAYOUT } from './elasticsearch/templates';
 
 /** The settings of eventStoreOptions (@citysoc/config) plus the data folder. */
@@ -81,10 +82,32 @@ export function elasticsearchClientFrom(
  * only when they need them.
  */
 export type IncidentStoreSettings = {
-  incidentStore: 'sqlite' | 'elasticsearch';
+  incidentStore: 'auto' | 'sqlite' | 'elasticsearch';
+  /** CITYSOC_STORE, which `auto` follows; absent means sqlite. */
+  store?: 'sqlite' | 'elasticsearch';
 } & Partial<ConnectionSettings>;
 
-/** Raised when the incident store setting names a store this build cannot open. */
+/**
+ * The store `auto` stands for: CITYSOC_STORE's, except that incidents already in the SQLite tables are never
+ * left behind silently (they would vanish from the console): then the start is refused with the ways out.
+ */
+export function resolveIncidentStore(
+  c: Pick<IncidentStoreSettings, 'incidentStore' | 'store'>,
+  control: Pick<ControlStore, 'db'>,
+): 'sqlite' | 'elasticsearch' {
+  if (c.incidentStore !== 'auto') return c.incidentStore;
+  if ((c.store ?? 'sqlite') === 'sqlite') return 'sqlite';
+  const held = control.db.prepare('SELECT COUNT(*) AS n FROM incidents').get() as { n: number };
+  if (held.n > 0)
+    throw new IncidentStoreConfigError(
+      `CITYSOC_STORE=elasticsearch would move incidents to Elasticsearch, but the SQLite database holds ${held.n} ` +
+        'incident(s): copy them with `citysoc store migrate-incidents` and then set CITYSOC_INCIDENT_STORE=elasticsearch, ' +
+        'or keep them in SQLite with CITYSOC_INCIDENT_STORE=sqlite',
+    );
+  return 'elasticsearch';
+}
+
+/** Raised when the incident store settings cannot open a store (Elasticsearch without an address). */
 export class IncidentStoreConfigError extends Error {
   readonly code = 'incident_store_config';
 }
@@ -99,18 +122,19 @@ export function openIncidentStore(
   control: Pick<ControlStore, 'db'>,
   env: NodeJS.ProcessEnv = process.env,
 ): IncidentStore {
-  switch (c.incidentStore) {
+  switch (resolveIncidentStore(c, control)) {
     case 'sqlite':
       return new SqliteIncidentStore(control.db);
     case 'elasticsearch':
-      // PLUG-IN POINT (issue 10): once ElasticsearchIncidentStore (libs/store/src/elasticsearch/) is merged,
-      // build it here from `elasticsearchClientFrom(c, env, 'CITYSOC_INCIDENT_STORE=elasticsearch')` and
-      // replace this error (and its test in factory.spec.ts). Nothing else needs to change: every app opens
-      // incidents through this function.
-      void env;
-      throw new IncidentStoreConfigError(
-        'CITYSOC_INCIDENT_STORE=elasticsearch: the Elasticsearch incident store is not available in this build; ' +
-          'set CITYSOC_INCIDENT_STORE=sqlite (events can stay on Elasticsearch with CITYSOC_STORE)',
+      if (!c.elasticsearchUrl && !env['ELASTICSEARCH_URL'])
+        throw new IncidentStoreConfigError(
+          'CITYSOC_INCIDENT_STORE=elasticsearch needs CITYSOC_ELASTICSEARCH_URL (or ELASTICSEARCH_URL)',
+        );
+      // No audit log of its own here: the API audits every human action (its audit interceptor writes the
+      // hash-chained log in the control database) whichever store holds the incident, so an outbox entry
+      // as well would record each action twice.
+      return new ElasticsearchIncidentStore(
+        elasticsearchClientFrom(c, env, 'CITYSOC_INCIDENT_STORE=elasticsearch'),
       );
   }
 }
@@ -119,4 +143,30 @@ export function openIncidentStore(
 export async function prepareEventStore(store: EventStore): Promise<void> {
   const s = store as Partial<{ install(): Promise<void> }>;
   if (typeof s.install === 'function') await s.install();
+}
+
+/** Installs the incident index templates when the store has any (Elasticsearch), so a refusal stops the start. */
+export async function prepareIncidentStore(store: IncidentStore): Promise<void> {
+  const s = store as Partial<{ install(): Promise<void> }>;
+  if (typeof s.install === 'function') await s.install();
+}
+
+/** What one maintenance pass of an incident store finished. */
+export interface IncidentStoreUpkeep {
+  /** Merges and splits left half-done by a crash, completed or undone. */
+  completed: number;
+  /** Incidents whose audit outbox still holds entries after the pass. */
+  auditPending: number;
+}
+
+/**
+ * One maintenance pass: an Elasticsearch incident store has no transactions, so a crash in a merge or split
+ * leaves an intent that a later pass completes or undoes (`completePending`), and outbox entries that a pass
+ * drains. SQLite needs none (each call is one transaction): undefined.
+ */
+export async function upkeepIncidentStore(store: IncidentStore): Promise<IncidentStoreUpkeep | undefined> {
+  if (!(store instanceof ElasticsearchIncidentStore)) return undefined;
+  const completed = await store.completePending();
+  const { pending } = await store.docs.drainPending();
+  return { completed, auditPending: pending };
 }

@@ -7,10 +7,12 @@ import {
   type ControlStore,
   type EventStore,
   type IncidentStore,
+  type EventStoreSettings,
   type IncidentStoreSettings,
   openControlStore,
-  openEventStore,
+  openConfiguredEventStore,
   openIncidentStore,
+  prepareIncidentStore,
 } from '@citysoc/store';
 import { ReportsController } from './reports.controller';
 import {
@@ -45,7 +47,7 @@ class ReportResources implements OnApplicationShutdown {
 @Module({})
 export class ReportsModule {
   static register(
-    config: { dataDir: string; redisUrl: string; queuePrefix: string } & IncidentStoreSettings,
+    config: { redisUrl: string; queuePrefix: string } & IncidentStoreSettings & EventStoreSettings,
   ): DynamicModule {
     const settings: ReportSettings = loadConfig(reportSettingsSchema);
     return {
@@ -57,9 +59,13 @@ export class ReportsModule {
         {
           provide: REPORTS_INCIDENTS,
           inject: [REPORTS_CONTROL],
-          useFactory: (control: ControlStore) => openIncidentStore(config, control),
+          useFactory: async (control: ControlStore) => {
+            const store = openIncidentStore(config, control);
+            await prepareIncidentStore(store);
+            return store;
+          },
         },
-        { provide: 'REPORTS_EVENTS', useFactory: () => openEventStore(config.dataDir) },
+        { provide: 'REPORTS_EVENTS', useFactory: () => openConfiguredEventStore(config) },
         { provide: 'REPORTS_REDIS', useFactory: () => redisConnection(config.redisUrl) },
         {
           provide: REPORT_OUTBOX,

@@ -1,11 +1,6 @@
 import { type Command } from 'commander';
 import path from 'node:path';
-import {
-  elasticsearchConnectionOptions,
-  incidentStoreOptions,
-  loadConfig,
-  projectRoot,
-} from '@citysoc/config';
+import { eventStoreOptions, incidentStoreOptions, loadConfig, projectRoot } from '@citysoc/config';
 import { redisConnection } from '@citysoc/queues';
 import {
   Deliverer,
@@ -14,11 +9,11 @@ import {
   reportSettingsSchema,
   taxiiClientOf,
 } from '@citysoc/reports';
-import { openControlStore, openEventStore, openIncidentStore } from '@citysoc/store';
+import { openConfiguredEventStore, openControlStore, openIncidentStore } from '@citysoc/store';
 import { renderFormViHtml, renderFormViMarkdown } from '@citysoc/stix';
 
 const dataDir = () => process.env.CITYSOC_DATA_DIR ?? path.join(projectRoot(), 'data');
-const incidentSettings = () => loadConfig({ ...incidentStoreOptions, ...elasticsearchConnectionOptions });
+const storeSettings = () => loadConfig({ ...incidentStoreOptions, ...eventStoreOptions });
 
 /**
  * `citysoc report render|send`: the national report of one incident, straight from the data folder with the
@@ -41,8 +36,8 @@ export function registerReport(program: Command, out: NodeJS.WritableStream): vo
         throw new Error('--format must be stix or form-vi');
       const settings = loadConfig(reportSettingsSchema);
       const control = openControlStore(dataDir());
-      const incidents = openIncidentStore(incidentSettings(), control);
-      const events = openEventStore(dataDir());
+      const incidents = openIncidentStore(storeSettings(), control);
+      const events = openConfiguredEventStore({ ...storeSettings(), dataDir: dataDir() });
       try {
         const p = await new ReportPreparer(control, incidents, events, settings).prepare(id, { force: true });
         if (!p.report) throw new Error(`incident ${id} is not reported: ${p.reason}`);
@@ -69,8 +64,8 @@ export function registerReport(program: Command, out: NodeJS.WritableStream): vo
       const prefix = process.env.CITYSOC_QUEUE_PREFIX ?? 'citysoc';
       const actor = `local:${process.env.USER ?? 'unknown'}`;
       const control = openControlStore(dataDir());
-      const incidents = openIncidentStore(incidentSettings(), control);
-      const events = openEventStore(dataDir());
+      const incidents = openIncidentStore(storeSettings(), control);
+      const events = openConfiguredEventStore({ ...storeSettings(), dataDir: dataDir() });
       try {
         control.reports.annotate(id, { requestedBy: actor });
         const r = await new ReportPreparer(control, incidents, events, settings).prepareAndStore(

@@ -4,6 +4,7 @@ import { IncidentConflictError, IncidentNotFoundError } from '../sqlite/incident
 import { type IncidentLifecycleDoc } from './incident-docs';
 import { ElasticsearchIncidentStore } from './incident-store';
 import { FakeCluster } from './testing/fake-cluster.test';
+import { upkeepIncidentStore } from '../factory';
 
 const T0 = Date.parse('2026-11-27T01:00:00.000Z');
 const W = 15 * 60_000;
@@ -271,5 +272,20 @@ describe('ElasticsearchIncidentStore: merge and split survive a crash midway', (
       store.split(id, ['s-2'], { moved: summary, kept: null }, 'r', 'alice'),
     ).rejects.toBeInstanceOf(IncidentNotFoundError);
     await expect(store.merge(id, [id], 'r', 'alice')).rejects.toBeInstanceOf(IncidentConflictError);
+  });
+});
+
+describe('upkeepIncidentStore on Elasticsearch', () => {
+  it('completes a merge whose caller vanished and reports what it did', async () => {
+    const { store, open, whereIs, failNextWrite } = await setup();
+    const t = await open('t', 0);
+    const a = await open('a', 1);
+    failNextWrite(a);
+    await expect(store.merge(t, [a], 'r', 'alice')).rejects.toThrow();
+    await store.refresh();
+    expect(await upkeepIncidentStore(store)).toEqual({ completed: 1, auditPending: 0 });
+    expect(whereIs().get('al-a')).toEqual([t]);
+    await store.refresh();
+    expect(await upkeepIncidentStore(store)).toEqual({ completed: 0, auditPending: 0 });
   });
 });
