@@ -5,9 +5,8 @@ import { groupingAlert } from '../contract/incident-grouping.contract.test';
 import { type IncidentStore } from '../incident-port';
 import { type Incident, type Page } from '../ports';
 import { openControlStore, type ControlStore } from '../sqlite/control';
-import { SqliteIncidentStore } from '../sqlite/incident-store';
 import { AuditImportError, ElasticsearchAuditLog } from './audit-log';
-import { type IncidentLifecycleDoc } from './incident-docs';
+import { groupHeadId, type IncidentLifecycleDoc } from './incident-docs';
 import { ElasticsearchIncidentStore } from './incident-store';
 import {
   ElasticsearchIncidentImporter,
@@ -16,114 +15,7 @@ import {
   SqliteIncidentSource,
 } from './migrate';
 import { FakeCluster } from './testing/fake-cluster.test';
-
-const T0 = Date.parse('2026-11-20T08:00:00.000Z');
-const W = 15 * 60_000;
-const at = (min: number) => new Date(T0 + min * 60_000).toISOString();
-
-/**
- * A control database with what a few weeks of a SOC leave behind: grouped alerts with a raised severity,
- * a claimed incident with comments, tags, pins and a breached SLA, a merge, a split, a closed and reopened
- * incident, a false positive, a drill, and audit entries.
- */
-async function seed(control: ControlStore, clock: { ms: number }): Promise<IncidentStore> {
-  const s = asPort(new SqliteIncidentStore(control.db, () => clock.ms));
-  const rec = async (id: string, min: number, o: Parameters<typeof groupingAlert>[2] = {}) => {
-    clock.ms = T0 + min * 60_000;
-    return (await s.recordAlert(groupingAlert(id, at(min), o), W)).incident.id;
-  };
-  const unit = ['hanoi', 'ba-dinh'];
-  const a = await rec('a1', 0, { unit });
-  await rec('a2', 2, { unit, level: 'high' });
-  await rec('a3', 4, { unit });
-  await s.setSlaDeadlines(a, [
-    { kind: 'acknowledge', dueMs: T0 + 10 * 60_000 },
-    { kind: 'resolve', dueMs: T0 + 240 * 60_000 },
-  ]);
-  await s.markQueued(a);
-  clock.ms = T0 + 11 * 60_000;
-  await s.recordSlaBreach(a, 'acknowledge', clock.ms);
-  await s.claim(a, 'alice', { token: 'job-lock-1', lockMs: 60_000 });
-  await s.comment(a, 'alice', 'brute force from a known scanner');
-  await s.setTags(a, ['ssh', 'scanner'], [], 'alice');
-  await s.pinEvidence(a, { kind: 'alert', ref: 'a2', note: 'the high one' }, 'alice');
-  await s.pinEvidence(a, { kind: 'event', ref: 'ev-x', note: 'the login' }, 'alice');
-  control.audit.append({
-    actor: 'alice',
-    action: 'incident.comment',
-    target: `incident/${a}`,
-    outcome: 'success',
-  });
-
-  // Merge: two incidents of other addresses into a third.
-  const t = await rec('m-t', 20, { ip: '203.0.113.1', rule: 'rule-web' });
-  const m1 = await rec('m-1', 21, { ip: '203.0.113.2', rule: 'rule-web' });
-  await rec('m-1b', 22, { ip: '203.0.113.2', rule: 'rule-web' });
-  const m2 = await rec('m-2', 23, { ip: '203.0.113.3', rule: 'rule-web', level: 'critical' });
-  await s.setSlaDeadlines(m2, [{ kind: 'acknowledge', dueMs: T0 + 25 * 60_000 }]);
-  await s.pinEvidence(m1, { kind: 'alert', ref: 'm-1b', note: 'same payload' }, 'bob');
-  clock.ms = T0 + 30 * 60_000;
-  await s.merge(t, [m1, m2], 'one campaign', 'bob');
-
-  // Split: three alerts, two of them move.
-  const sp = await rec('s-1', 40, { ip: '192.0.2.9', rule: 'rule-dns', unit: ['hanoi'] });
-  await rec('s-2', 41, { ip: '192.0.2.9', rule: 'rule-dns', unit: ['hanoi'] });
-  await rec('s-3', 42, { ip: '192.0.2.9', rule: 'rule-dns', unit: ['hanoi'] });
-  await s.pinEvidence(sp, { kind: 'alert', ref: 's-3', note: 'odd one' }, 'carol');
-  clock.ms = T0 + 45 * 60_000;
-  await s.split(
-    sp,
-    ['s-3', 's-2'],
-    {
-      moved: {
-        severity: 'critical',
-        rule_ids: ['rule-dns'],
-        mitre: { tactics: [], techniques: [] },
-        title: 'Tunnel',
-      },
-      kept: null,
-    },
-    'two hosts',
-    'carol',
-  );
-
-  // Resolved, then reopened by a late alert of its group.
-  const r = await rec('r-1', 60, { ip: '198.51.100.50', rule: 'rule-rdp' });
-  clock.ms = T0 + 62 * 60_000;
-  await s.transition(r, { to: 'acknowledged' }, 'dave');
-  await s.transition(r, { to: 'in_progress' }, 'dave');
-  await s.transition(r, { to: 'resolved', reason: 'blocked at the edge' }, 'dave');
-  await rec('r-2', 65, { ip: '198.51.100.50', rule: 'rule-rdp' });
-
-  // A false positive, and a drill incident (out of the SLA report).
-  const fp = await rec('fp-1', 70, { ip: '198.51.100.60', rule: 'rule-ntp' });
-  clock.ms = T0 + 71 * 60_000;
-  await s.transition(fp, { to: 'false_positive', reason: 'the NTP server' }, 'erin');
-  await rec('d-1', 80, { ip: '198.51.100.70', rule: 'rule-drill', drillRun: 'run-1' });
-  control.audit.append({
-    actor: 'erin',
-    action: 'incident.transition',
-    target: `incident/${fp}`,
-    outcome: 'success',
-    detail: { to: 'false_positive' },
-  });
-  return s;
-}
-
-/**
- * SqliteIncidentStore is moving to the async port in another change; until then each call is wrapped to
- * answer a promise (as in sqlite-incident-store.contract.spec.ts), so this test already uses the port.
- */
-function asPort(store: SqliteIncidentStore): IncidentStore {
-  return new Proxy(store, {
-    get(target, key) {
-      const v = Reflect.get(target, key, target) as unknown;
-      return typeof v === 'function'
-        ? async (...args: unknown[]) => (v as (...a: unknown[]) => unknown).apply(target, args)
-        : v;
-    },
-  }) as unknown as IncidentStore;
-}
+import { at, seedSqliteHistory as seed, T0, W } from './testing/sqlite-history.test';
 
 /** What SQLite answers, with the lease dropped as the migration drops it. */
 function withoutClaim(page: Page<Incident>): Page<Incident> {
@@ -233,6 +125,29 @@ describe('migrating incidents from SQLite into Elasticsearch', () => {
     const a = (await sqlite.list({ tag: 'ssh', limit: 10 })).items[0]?.id as string;
     await es.comment(a, 'alice', 'after the switch');
     expect(await audit.verify()).toEqual({ ok: true, entries: 3 });
+  });
+
+  it('writes with bulk create only, each document under the id the store itself gives it', async () => {
+    await migrate({ batchSize: 500 });
+    const ops = fake
+      .requestsTo('POST', '/_bulk')
+      .flatMap((r) => (r.body as Array<Record<string, unknown>>).filter((_, i) => i % 2 === 0));
+    const ids = (index: string) =>
+      ops
+        .map((o) => o['create'] as { _index: string; _id: string })
+        .filter((c) => c._index === index)
+        .map((c) => c._id);
+    expect(ops.every((o) => Object.keys(o).join() === 'create')).toBe(true);
+    expect(ids(es.index).sort()).toEqual((await allSqliteIds()).sort());
+    expect(ids(es.docs.alertsIndex)).toContain('a2');
+    expect(ids(es.docs.groupsIndex)).toContain(
+      groupHeadId((await sqlite.get(ids(es.index)[0] as string))?.group_key ?? ''),
+    );
+    expect(ids(audit.index)).toEqual(['1', '2']);
+    // The audit head is moved once, to the last copied entry.
+    expect(fake.requestsTo('PUT', `/${audit.headIndex}/_doc/head`).map((r) => r.body)).toEqual([
+      { seq: 2, hash: control.audit.list(1)[0]?.hash },
+    ]);
   });
 
   it('is idempotent: a second run creates nothing and reports everything as already there', async () => {
