@@ -175,7 +175,7 @@ describe('migrating incidents from SQLite into Elasticsearch', () => {
     const done = await migrate();
     expect(done).toMatchObject({
       ok: true,
-      created: { incidents: 0, alert_links: 0, groups: 6, audit_entries: 2 },
+      created: { incidents: 0, alert_links: 0, groups: 6, audit_entries: 0 },
       target: { incidents: 9, alert_links: 14, groups: 9, audit_entries: 2 },
     });
   });
@@ -238,5 +238,7 @@ describe('migrating incidents from SQLite into Elasticsearch', () => {
   it('refuses to splice the SQLite chain into an Elasticsearch audit log with a history of its own', async () => {
     await audit.append({ actor: 'x', action: 'live', target: 't', outcome: 'success' });
     await expect(migrate()).rejects.toBeInstanceOf(AuditImportError);
+    // Refused before any incident was written.
+    expect(fake.indices.get(es.index)).toBeUndefined();
   });
 });

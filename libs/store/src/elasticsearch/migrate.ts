@@ -511,7 +511,24 @@ export async function migrateIncidents(
       }
     }
 
+    // The audit log first: a target log with a history of its own stops the run before any incident is written.
     let done = 0;
+    if (withAudit) {
+      for (let after = 0; ;) {
+        const entries = source.auditEntries(after, batch);
+        const last = entries[entries.length - 1];
+        if (!last) break;
+        after = last.seq;
+        if (!dryRun) {
+          const r = await target.audit.importChain(entries);
+          tally('audit_entries', { ...none, created: r.created, existing: r.existing });
+        }
+        done += entries.length;
+        report('audit', 'audit_entries', done, String(after));
+      }
+      audit.copied = !dryRun;
+    }
+    done = 0;
     let nUnreadable = 0;
     for (let after = ''; ;) {
       const b = source.incidents(after, batch);
@@ -542,22 +559,6 @@ export async function migrateIncidents(
       tally('groups', dryRun ? none : await target.importer.groupHeads(heads));
       done += heads.length;
       report('groups', 'groups', done, after);
-    }
-    if (withAudit) {
-      done = 0;
-      for (let after = 0; ;) {
-        const entries = source.auditEntries(after, batch);
-        const last = entries[entries.length - 1];
-        if (!last) break;
-        after = last.seq;
-        if (!dryRun) {
-          const r = await target.audit.importChain(entries);
-          tally('audit_entries', { ...none, created: r.created, existing: r.existing });
-        }
-        done += entries.length;
-        report('audit', 'audit_entries', done, String(after));
-      }
-      audit.copied = !dryRun;
     }
 
     let targetCounts: MigrationCounts | undefined;
