@@ -5,6 +5,7 @@ import { registerDrill } from './commands/drill';
 import { registerParse } from './commands/parse';
 import { registerReport } from './commands/report';
 import { registerRules } from './commands/rules';
+import { registerStore } from './commands/store';
 import { registerUsers } from './commands/users';
 
 /** Each command group registers itself; adding one touches its own file plus one line here. */
@@ -21,5 +22,6 @@ export function buildProgram(
   registerUsers(program, out);
   registerReport(program, out);
   registerDrill(program, out, err);
+  registerStore(program, out);
   return program;
 }

@@ -15,7 +15,13 @@ export {
   type FieldResolver,
   LEVELS,
 } from './model';
-export { loadRules, loadRulesFromText } from './load';
+export { loadRules, loadRulesFromText, ruleFiles } from './load';
+export {
+  RuleSetCache,
+  type LoadedRuleSet,
+  type RuleSetCacheOptions,
+  ruleFolderFingerprint,
+} from './rule-set-cache';
 export {
   compileRule,
   compileRules,

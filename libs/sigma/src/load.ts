@@ -339,14 +339,20 @@ function collectFiles(p: string, out: string[], errors: RuleError[]): void {
   }
 }
 
+/** The rule files `loadRules` reads from `paths`, in its order, and the paths it cannot read. */
+export function ruleFiles(paths: string[]): { files: string[]; errors: RuleError[] } {
+  const files: string[] = [];
+  const errors: RuleError[] = [];
+  for (const p of paths) collectFiles(p, files, errors);
+  return { files, errors };
+}
+
 /** Files or folders (recursive `*.yml`/`*.yaml`), read in sorted order so rule order is deterministic. */
 export function loadRules(
   paths: string[],
   opts: LoadOptions = {},
 ): { rules: SigmaRule[]; errors: RuleError[]; files: number } {
-  const files: string[] = [];
-  const errors: RuleError[] = [];
-  for (const p of paths) collectFiles(p, files, errors);
+  const { files, errors } = ruleFiles(paths);
   const rules: SigmaRule[] = [];
   for (const f of files) {
     let text: string;

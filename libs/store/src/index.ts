@@ -60,6 +60,7 @@ export {
 export {
   ElasticsearchAuditLog,
   AuditContentionError,
+  AuditImportError,
   DEFAULT_AUDIT_INDEX,
   auditIndexTemplate,
   type ElasticsearchAuditLogOptions,
@@ -74,6 +75,14 @@ export {
   type ElasticsearchIncidentDocsOptions,
 } from './elasticsearch/incident-docs';
 export { ElasticsearchIncidentStore } from './elasticsearch/incident-store';
+export {
+  ElasticsearchIncidentImporter,
+  migrateIncidents,
+  SqliteIncidentSource,
+  type MigrationCounts,
+  type MigrationProgress,
+  type MigrationReport,
+} from './elasticsearch/migrate';
 export { openControlStore, openEventStore, type ControlStore } from './sqlite/control';
 export { SqliteSavedViewStore, type SavedView } from './sqlite/saved-views';
 export { SqliteBulkJobStore, type BulkJob, BULK_JOB_STALE_MS } from './sqlite/bulk-jobs';

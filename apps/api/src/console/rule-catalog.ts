@@ -1,6 +1,7 @@
 import { type DrillRunRecord } from '@citysoc/drills';
 import { mitreFromTags } from '@citysoc/incidents';
-import { loadRules, type SigmaRule } from '@citysoc/sigma';
+import { type LoadedRuleSet, type RuleSetCache, type SigmaRule } from '@citysoc/sigma';
+import { sharedRuleSet } from '../rules/rule-sets';
 
 /** What the console shows about a rule on disk (the detector loads the same folders). */
 export interface CatalogRule {
@@ -26,27 +27,29 @@ export interface Catalog {
   loaded_at: string;
 }
 
-const CACHE_MS = 60_000;
-
-/** Rules read from the rule folders, re-read at most once a minute (the detector reloads on its own). */
+/**
+ * The rule folders as the console shows them. Reads through the API's shared rule-set cache (the one
+ * retro-hunts use), so the folders are parsed once per change, and the catalog is rebuilt only when the set
+ * was reloaded.
+ */
 export class RuleCatalog {
-  private cached?: { at: number; catalog: Catalog };
+  private cached?: { set: LoadedRuleSet; catalog: Catalog };
 
   constructor(
-    private readonly paths: string[],
+    paths: string[],
     private readonly now: () => number = Date.now,
+    private readonly rules: RuleSetCache = sharedRuleSet(paths),
   ) {}
 
   get(): Catalog {
-    const t = this.now();
-    if (this.cached && t - this.cached.at < CACHE_MS) return this.cached.catalog;
-    const { rules, errors } = loadRules(this.paths);
+    const set = this.rules.get();
+    if (this.cached?.set === set) return this.cached.catalog;
     const catalog: Catalog = {
-      rules: rules.map(toCatalogRule),
-      errors: errors.map((e) => ({ file: e.file, message: e.message })),
-      loaded_at: new Date(t).toISOString(),
+      rules: set.rules.map(toCatalogRule),
+      errors: set.errors.map((e) => ({ file: e.file, message: e.message })),
+      loaded_at: new Date(this.now()).toISOString(),
     };
-    this.cached = { at: t, catalog };
+    this.cached = { set, catalog };
     return catalog;
   }
 }

@@ -42,7 +42,6 @@ import {
   type CompiledPipeline,
   findPipeline,
   loadPipelineFile,
-  loadRules,
   loadRulesFromText,
   PIPELINES_DIR,
   pipelineCompileOptions,
@@ -54,6 +53,7 @@ import { type ConfigOf, projectRoot } from '@citysoc/config';
 import { type apiSchema } from '../config';
 import { API_CONFIG, EVENT_STORE, NATS } from '../tokens';
 import { DrillBlindInterceptor, seesDrills } from '../drills/blind';
+import { sharedRuleSet } from '../rules/rule-sets';
 
 /** A drill scenario's detection expectation, hunted over history (optionally only one run's events). */
 export class DrillExpectationRef {
@@ -163,7 +163,8 @@ export class HuntsController {
       throw new ForbiddenException("hunting a drill run's events is for drill controllers only");
     if (b.from && b.to && Date.parse(b.from) >= Date.parse(b.to))
       throw new BadRequestException('from must be before to');
-    const loaded = loadRules([this.config.builtinRules, ...this.config.rulePaths]).rules;
+    // Parsed once per change of the rule folders, not per hunt (thousands of files).
+    const loaded = sharedRuleSet([this.config.builtinRules, ...this.config.rulePaths]).get().rules;
     let rule: SigmaRule;
     let filters: SigmaRule[] = loaded.filter((r) => r.kind === 'filter');
     let range: { from?: string; to?: string } = {

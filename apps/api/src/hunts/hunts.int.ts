@@ -7,7 +7,10 @@ import { type EcsEvent } from '@citysoc/ecs';
 import { type ControlStore, type EventStore } from '@citysoc/store';
 import { markDrillEvent } from '@citysoc/drills';
 import { cleanupStreams, startTestApi, type TestApi, uniquePrefix } from '@citysoc/testing';
-import { EVENT_STORE } from '../tokens';
+import { type ConfigOf } from '@citysoc/config';
+import { type apiSchema } from '../config';
+import { sharedRuleSet } from '../rules/rule-sets';
+import { API_CONFIG, EVENT_STORE } from '../tokens';
 
 /** POST /api/v1/hunts against a real SQLite file and the shipped rules, with real Redis/NATS. */
 describe('POST /api/v1/hunts', () => {
@@ -118,6 +121,20 @@ detection:
     expect(
       (res.body as { matches: Array<{ event: EcsEvent }> }).matches.map((m) => m.event.event.id),
     ).toEqual(['e3']);
+  });
+
+  it('parses the rule folders once for all hunts and the console catalog (the shared rule-set cache)', async () => {
+    const config = app.get<ConfigOf<typeof apiSchema>>(API_CONFIG);
+    const rules = sharedRuleSet([config.builtinRules, ...config.rulePaths]);
+    const before = rules.stats.loads;
+    for (let i = 0; i < 3; i++)
+      await hunt(analyst, { rule_id: 'be3265a3-ad66-4709-96de-0cb083bafa69' }).expect(200);
+    await request(app.getHttpServer())
+      .get('/api/v1/console/rule-catalog')
+      .set('authorization', `Bearer ${analyst}`)
+      .expect(200);
+    // Loaded by the first reader (here or in an earlier case), never again: the shipped rules do not change.
+    expect(rules.stats.loads).toBe(Math.max(before, 1));
   });
 
   it('is for analysts and leads: responders and auditors are refused', async () => {

@@ -34,6 +34,11 @@ export const DEFAULT_AUDIT_INDEX = 'citysoc-audit';
 const HEAD_ID = 'head';
 const MGET_BATCH = 500;
 
+/** A chain that cannot be imported as it is (a gap, a broken link, or a clash with entries already here). */
+export class AuditImportError extends Error {
+  readonly code = 'audit_import';
+}
+
 export class AuditContentionError extends Error {
   readonly code = 'audit_contention';
 }
@@ -155,6 +160,59 @@ export class ElasticsearchAuditLog {
       return entry;
     }
     throw new AuditContentionError(`audit append gave up after ${this.maxAttempts} conflicting attempts`);
+  }
+
+  /**
+   * Copies entries of another log (the SQLite one) as they are — seq, time, hash — so the chain, and any
+   * hash already handed out, stays valid here (docs/elasticsearch.md, "Migrating incidents from SQLite").
+   * `entries` must be consecutive and chained, starting right after what this log holds or inside it: an
+   * entry already here with the same hash is skipped (a re-run), one with another hash means this log has
+   * a history of its own, and nothing is written. The head moves to the last entry (never backwards).
+   */
+  async importChain(entries: AuditEntry[]): Promise<{ created: number; existing: number }> {
+    const first = entries[0];
+    if (!first) return { created: 0, existing: 0 };
+    let prev = first.seq === 1 ? AUDIT_GENESIS : (await this.getEntry(first.seq - 1))?.hash;
+    if (prev === undefined)
+      throw new AuditImportError(`entry ${first.seq - 1} is missing here: import the chain from its start`);
+    for (const [i, e] of entries.entries()) {
+      const { hash, ...rest } = e;
+      if (e.seq !== first.seq + i || e.prev_hash !== prev || entryHash(rest) !== hash)
+        throw new AuditImportError(`entry ${e.seq} does not continue the chain: not imported`);
+      prev = hash;
+    }
+    const have = await this.getEntries(entries.map((e) => e.seq));
+    const clash = entries.find((e) => have.has(e.seq) && have.get(e.seq)?.hash !== e.hash);
+    if (clash)
+      throw new AuditImportError(
+        `entry ${clash.seq} already exists in ${this.index} with another hash: that log has a history of its own`,
+      );
+    const missing = entries.filter((e) => !have.has(e.seq));
+    if (missing.length > 0) {
+      const res = await this.client.bulk({
+        operations: missing.flatMap((e) => [{ create: { _index: this.index, _id: String(e.seq) } }, e]),
+      });
+      const failed = res.items.findIndex((it) => (it.create?.status ?? 0) >= 300);
+      if (failed >= 0) {
+        const it = res.items[failed]?.create;
+        throw new AuditImportError(
+          `entry ${missing[failed]?.seq}: ${it?.status} ${it?.error?.type ?? ''} ${it?.error?.reason ?? ''}`.trim(),
+        );
+      }
+    }
+    const last = entries[entries.length - 1] as AuditEntry;
+    for (let attempt = 0; attempt < this.maxAttempts; attempt++) {
+      const head = await this.readHead();
+      if (head.seq >= last.seq) break;
+      try {
+        await this.moveHead(head, last);
+        break;
+      } catch (err) {
+        if (!isStatus(err, 409)) throw err;
+        this.conflicts++;
+      }
+    }
+    return { created: missing.length, existing: entries.length - missing.length };
   }
 
   /** Newest first, like the SQLite log; `beforeSeq` pages backwards. */

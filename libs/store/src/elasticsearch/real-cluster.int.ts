@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { type EcsEvent } from '@citysoc/ecs';
 import { compileRules, loadRulesFromText, type SigmaRule } from '@citysoc/sigma';
 import { auditLogContract } from '../contract/audit-log.contract.test';
@@ -14,6 +17,9 @@ import { retroHunt } from '../hunt/retro-hunt';
 import { createElasticsearchClient } from './client';
 import { ElasticsearchEventStore } from './event-store';
 import { DEFAULT_LAYOUT, dataStreamName } from './templates';
+import { openControlStore } from '../sqlite/control';
+import { ElasticsearchIncidentImporter, migrateIncidents, SqliteIncidentSource } from './migrate';
+import { seedSqliteHistory, T0 } from './testing/sqlite-history.test';
 
 /**
  * The contract against a real Elasticsearch (8.x/9.x). Runs only where ELASTICSEARCH_URL is set (plus
@@ -172,6 +178,8 @@ function openIncidents(now?: () => number) {
   const audit = new ElasticsearchAuditLog(client, { index: `${index}-audit` });
   const docs = new ElasticsearchIncidentDocs(client, { index, audit });
   return {
+    client,
+    audit,
     docs,
     store: new ElasticsearchIncidentStore(client, { index, audit, ...(now ? { now } : {}) }),
     ready: Promise.all([docs.install(), audit.install()]),
@@ -271,6 +279,38 @@ suite(
           cleanup: o.cleanup,
         };
       });
+    });
+    it('migrates a SQLite history that reads back as SQLite answers it, and a re-run writes nothing', async () => {
+      const clock = { ms: T0 };
+      const o = openIncidents(() => clock.ms);
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'citysoc-migrate-real-'));
+      const control = openControlStore(dir);
+      try {
+        await o.ready;
+        const sqlite = await seedSqliteHistory(control, clock);
+        const run = () =>
+          migrateIncidents(
+            new SqliteIncidentSource(control.db),
+            { importer: new ElasticsearchIncidentImporter(o.client, o.store), audit: o.audit },
+            { batchSize: 4 },
+          );
+        expect(await run()).toMatchObject({ ok: true, created: { incidents: 9, alert_links: 14 } });
+        for (const i of (await sqlite.list({ limit: 100 })).items) {
+          expect(await o.store.get(i.id)).toEqual({ ...i, claim_expires_at: null });
+          expect(await o.store.notes(i.id)).toEqual(await sqlite.notes(i.id));
+          expect(await o.store.evidence(i.id)).toEqual(await sqlite.evidence(i.id));
+        }
+        expect(await o.audit.verify()).toEqual(control.audit.verify());
+        expect(await run()).toMatchObject({
+          ok: true,
+          created: { incidents: 0 },
+          existing: { incidents: 9 },
+        });
+      } finally {
+        control.close();
+        rmSync(dir, { recursive: true, force: true });
+        await o.cleanup();
+      }
     });
     describe('the whole incident port', () => {
       incidentStoreContract(async (clock) => {

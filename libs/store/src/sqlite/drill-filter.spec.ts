@@ -176,6 +176,11 @@ const OPERATIONAL: Array<{ file: string; snippet: string; why: string }> = [
     why: 'queue grouping for the work list (operational, blind mode)',
   },
   {
+    file: 'libs/store/src/elasticsearch/migrate.ts',
+    snippet: "n('SELECT COUNT(*) AS n FROM incidents')",
+    why: 'migration source counts: every incident, drills included, is copied and compared with the target',
+  },
+  {
     file: 'libs/store/src/sqlite/incident-store.ts',
     snippet: "FROM incidents WHERE ${where.join(' AND ')}",
     why: 'NOT an exception: slaReport builds `where` from [scope, REAL_INCIDENTS_SQL] just above (tested above)',

@@ -181,6 +181,29 @@ export class FakeCluster {
         });
         continue;
       }
+      // A regular index (its template has no data_stream): documents addressed by id, as indexDoc keeps them.
+      if (!('data_stream' in (this.templateFor(index) ?? {}))) {
+        const docs =
+          this.indices.get(index) ?? new Map<string, { doc: Doc; seqNo: number; primaryTerm: number }>();
+        this.indices.set(index, docs);
+        if (docs.has(id)) {
+          items.push({
+            create: {
+              _index: index,
+              _id: id,
+              status: 409,
+              error: {
+                type: 'version_conflict_engine_exception',
+                reason: `[${id}]: version conflict, document already exists`,
+              },
+            },
+          });
+          continue;
+        }
+        docs.set(id, { doc, seqNo: this.nextSeqNo++, primaryTerm: 1 });
+        items.push({ create: { _index: index, _id: id, status: 201, result: 'created' } });
+        continue;
+      }
       if (typeof doc['@timestamp'] !== 'string') {
         items.push({
           create: {
