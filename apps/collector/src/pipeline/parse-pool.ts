@@ -1,0 +1,235 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { type GroupContext, type GroupResult, type ParseJob } from './parse-job';
+
+export interface ParsePoolOptions {
+  threads: number;
+  /** The unit registry's YAML (already validated by the caller) and its file name for messages. */
+  unitsYaml?: string;
+  unitsFile?: string;
+  /** Runs of events are cut at the batch limits (see ParseJob). */
+  runEvents: number;
+  runBytes: number;
+  /** Told when a thread died (metrics, log); the pool restarts it on its own. */
+  onCrash?: (err: unknown) => void;
+  /** The thread's entry (tests use a thread that crashes on purpose). */
+  script?: string;
+}
+
+/**
+ * Where a parse thread cuts its runs of events: well inside the batch limits, so a run always fits a
+ * batch (bytes are counted in UTF-16 units there, up to 3 UTF-8 bytes each here).
+ */
+export function runLimits(batch: { events: number; bytes: number }): { runEvents: number; runBytes: number } {
+  return { runEvents: batch.events, runBytes: Math.max(1024, Math.floor(batch.bytes / 4)) };
+}
+
+/** Frames a job gathers before it is sent without waiting for the next turn of the event loop. */
+const JOB_FRAMES = 1024;
+
+interface Pending {
+  frames: readonly Buffer[];
+  ids: readonly string[];
+  ctx: GroupContext;
+  /** Submission order: results are handed out in it. */
+  ticket: number;
+  resolve: (r: GroupResult) => void;
+  /** Set once the group crashed a thread: the next crash dead-letters it instead of retrying. */
+  retried?: boolean;
+}
+
+interface Job {
+  seq: number;
+  groups: Pending[];
+}
+
+interface Thread {
+  worker: Worker;
+  jobs: Map<number, Job>;
+}
+
+/** A group a thread died on twice: every frame becomes a dead letter with this reason, none is dropped. */
+export function crashedGroup(count: number, err: unknown): GroupResult {
+  const reason = `the parse thread died on this batch twice: ${err instanceof Error ? err.message : String(err)}`;
+  const dead = [];
+  for (let i = 0; i < count; i++) dead.push({ index: i, code: 'internal_error', reason });
+  return { runs: [], dead, own: [], ts: new Float64Array(count).fill(NaN) };
+}
+
+/**
+ * worker_threads that parse, normalize, enrich and serialize syslog frames, so the main thread only reads
+ * sockets, frames, counts ids and publishes. The frames of one job (one or more reads, gathered until the
+ * next turn of the event loop) cross in one transferred buffer with offsets; the events come back as
+ * comma-joined JSON runs ready for a batch. Results are handed out in submission order, so events keep the
+ * order they were read in. A thread that dies is replaced; its jobs are redone group by group on the new
+ * threads, and a group that kills a thread a second time is dead-lettered (raw bytes kept by the caller),
+ * never dropped.
+ */
+export class ParsePool {
+  private readonly threads: Thread[] = [];
+  private queue: Pending[] = [];
+  private queued = 0;
+  private immediate?: NodeJS.Immediate;
+  private seq = 0;
+  private tickets = 0;
+  private nextOut = 0;
+  /** Results that came back before an earlier submission's. */
+  private readonly early = new Map<number, { resolve: (r: GroupResult) => void; result: GroupResult }>();
+  private closed = false;
+  /** Threads that died so far (tests, metrics). */
+  crashes = 0;
+
+  constructor(private readonly opts: ParsePoolOptions) {
+    if (!Number.isInteger(opts.threads) || opts.threads < 1)
+      throw new Error('a parse pool needs threads >= 1');
+    for (let i = 0; i < opts.threads; i++) this.threads.push(this.spawn());
+  }
+
+  get size(): number {
+    return this.threads.length;
+  }
+
+  /** One read's frames (all from one sender); resolves with their events, dead letters and runs. */
+  submit(frames: readonly Buffer[], ids: readonly string[], ctx: GroupContext): Promise<GroupResult> {
+    if (this.closed) return Promise.reject(new Error('parse pool closed'));
+    const ticket = this.tickets++;
+    return new Promise((resolve) => {
+      this.queue.push({ frames, ids, ctx, ticket, resolve });
+      this.queued += frames.length;
+      if (this.queued >= JOB_FRAMES) this.dispatch();
+      else this.immediate ??= setImmediate(() => this.dispatch());
+    });
+  }
+
+  /** Stops the threads; groups still queued or running are dead-lettered by their callers' error path. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.immediate) clearImmediate(this.immediate);
+    this.immediate = undefined;
+    const err = new Error('parse pool closed');
+    for (const p of this.queue) this.deliver(p, crashedGroup(p.frames.length, err));
+    this.queue = [];
+    const threads = this.threads.splice(0);
+    for (const t of threads)
+      for (const j of t.jobs.values())
+        for (const g of j.groups) this.deliver(g, crashedGroup(g.frames.length, err));
+    await Promise.all(threads.map((t) => t.worker.terminate()));
+  }
+
+  private dispatch(): void {
+    if (this.immediate) clearImmediate(this.immediate);
+    this.immediate = undefined;
+    const groups = this.queue;
+    this.queue = [];
+    this.queued = 0;
+    if (groups.length > 0) this.send(groups);
+  }
+
+  private send(groups: Pending[]): void {
+    let total = 0;
+    let n = 0;
+    for (const g of groups) {
+      n += g.frames.length;
+      for (const f of g.frames) total += f.length;
+    }
+    // A buffer of its own (not from Buffer's shared pool): it is transferred, i.e. gone from this thread.
+    const buf = new Uint8Array(new ArrayBuffer(total));
+    const offsets = new Int32Array(2 * n);
+    const ids: string[] = new Array<string>(n);
+    let at = 0;
+    let k = 0;
+    for (const g of groups)
+      for (let i = 0; i < g.frames.length; i++) {
+        const f = g.frames[i]!;
+        buf.set(f, at);
+        offsets[2 * k] = at;
+        at += f.length;
+        offsets[2 * k + 1] = at;
+        ids[k++] = g.ids[i]!;
+      }
+    const job: ParseJob = {
+      buf,
+      offsets,
+      ids,
+      groups: groups.map((g) => ({ count: g.frames.length, ctx: g.ctx })),
+      runEvents: this.opts.runEvents,
+      runBytes: this.opts.runBytes,
+    };
+    const thread = this.leastBusy();
+    const seq = this.seq++;
+    thread.jobs.set(seq, { seq, groups });
+    thread.worker.postMessage({ seq, job }, [buf.buffer, offsets.buffer]);
+  }
+
+  /** Hands a result out once every earlier submission's is out. */
+  private deliver(p: Pending, result: GroupResult): void {
+    if (p.ticket !== this.nextOut) {
+      this.early.set(p.ticket, { resolve: p.resolve, result });
+      return;
+    }
+    p.resolve(result);
+    this.nextOut++;
+    for (let e = this.early.get(this.nextOut); e; e = this.early.get(this.nextOut)) {
+      this.early.delete(this.nextOut);
+      e.resolve(e.result);
+      this.nextOut++;
+    }
+  }
+
+  private leastBusy(): Thread {
+    let best = this.threads[0]!;
+    for (const t of this.threads) if (t.jobs.size < best.jobs.size) best = t;
+    return best;
+  }
+
+  private spawn(): Thread {
+    const script = this.opts.script ?? defaultScript();
+    const ts = script.endsWith('.ts');
+    const worker = new Worker(ts ? path.join(__dirname, '../../../scripts/ts-worker.js') : script, {
+      workerData: {
+        unitsYaml: this.opts.unitsYaml,
+        unitsFile: this.opts.unitsFile,
+        ...(ts ? { tsEntry: script } : {}),
+      },
+    });
+    // The pool never keeps the process alive by itself: in-flight tracking is what shutdown waits for.
+    worker.unref();
+    const thread: Thread = { worker, jobs: new Map() };
+    worker.on('message', (m: { seq: number; results: GroupResult[] }) => {
+      const job = thread.jobs.get(m.seq);
+      if (!job) return;
+      thread.jobs.delete(m.seq);
+      job.groups.forEach((g, i) => this.deliver(g, m.results[i]!));
+    });
+    let dead = false;
+    const died = (err: unknown) => {
+      if (dead) return;
+      dead = true;
+      const at = this.threads.indexOf(thread);
+      if (at === -1) return; // closed
+      this.crashes++;
+      this.opts.onCrash?.(err);
+      this.threads[at] = this.spawn();
+      // Redone group by group, so one poisonous read cannot take the others of its job with it.
+      for (const job of thread.jobs.values())
+        for (const g of job.groups) {
+          if (g.retried) this.deliver(g, crashedGroup(g.frames.length, err));
+          else {
+            g.retried = true;
+            this.send([g]);
+          }
+        }
+      thread.jobs.clear();
+    };
+    worker.on('error', died);
+    worker.on('exit', (code) => died(new Error(`parse thread exited with code ${code}`)));
+    return thread;
+  }
+}
+
+/** The compiled thread next to this file, or (running from source) the TypeScript one. */
+function defaultScript(): string {
+  const js = path.join(__dirname, 'parse-worker.js');
+  return existsSync(js) ? js : path.join(__dirname, 'parse-worker.ts');
+}
