@@ -185,7 +185,8 @@ export class SyslogIngest {
     };
     // One sender per read, so one drill attribution: the silence watch must know whether the last frame
     // (parsed or not) was a drill's, or a finished drill would later raise a real "source went silent".
-    const drillRun = this.drills?.runOf(sender, meta.receivedAt);
+    // (The parse threads need it too: a drill sender's events are marked here.)
+    const drillRun = this.monitor || this.pool ? this.drills?.runOf(sender, meta.receivedAt) : undefined;
     this.monitor?.seen(policy, senderIp, drillRun);
     const waits: Array<Promise<Failed>> = [];
     if (frames.length > 0) {

@@ -47,7 +47,12 @@ interface Job {
 interface Thread {
   worker: Worker;
   jobs: Map<number, Job>;
+  /** It said it loaded (its modules and the unit registry). */
+  ready: boolean;
 }
+
+/** A thread that dies before it is ready is restarted after this long, not in a tight loop. */
+const RESPAWN_BROKEN_MS = 1000;
 
 /** A group a thread died on twice: every frame becomes a dead letter with this reason, none is dropped. */
 export function crashedGroup(count: number, err: unknown): GroupResult {
@@ -77,13 +82,27 @@ export class ParsePool {
   /** Results that came back before an earlier submission's. */
   private readonly early = new Map<number, { resolve: (r: GroupResult) => void; result: GroupResult }>();
   private closed = false;
+  /** Groups waiting for a thread while none is alive (a restart after a start failure is pending). */
+  private stalled: Pending[] = [];
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly started: Promise<void>;
+  private startedCallbacks?: { resolve(): void; reject(err: unknown): void; left: number };
   /** Threads that died so far (tests, metrics). */
   crashes = 0;
 
   constructor(private readonly opts: ParsePoolOptions) {
     if (!Number.isInteger(opts.threads) || opts.threads < 1)
       throw new Error('a parse pool needs threads >= 1');
+    this.started = new Promise<void>((resolve, reject) => {
+      this.startedCallbacks = { resolve, reject, left: opts.threads };
+    });
+    this.started.catch(() => undefined);
     for (let i = 0; i < opts.threads; i++) this.threads.push(this.spawn());
+  }
+
+  /** Resolves when every thread loaded; rejects when one died first (a broken install: the start fails). */
+  ready(): Promise<void> {
+    return this.started;
   }
 
   get size(): number {
@@ -110,6 +129,9 @@ export class ParsePool {
     const err = new Error('parse pool closed');
     for (const p of this.queue) this.deliver(p, crashedGroup(p.frames.length, err));
     this.queue = [];
+    for (const p of this.stalled) this.deliver(p, crashedGroup(p.frames.length, err));
+    this.stalled = [];
+    for (const t of this.timers) clearTimeout(t);
     const threads = this.threads.splice(0);
     for (const t of threads)
       for (const j of t.jobs.values())
@@ -157,6 +179,10 @@ export class ParsePool {
       runBytes: this.opts.runBytes,
     };
     const thread = this.leastBusy();
+    if (!thread) {
+      this.stalled.push(...groups);
+      return;
+    }
     const seq = this.seq++;
     thread.jobs.set(seq, { seq, groups });
     thread.worker.postMessage({ seq, job }, [buf.buffer, offsets.buffer]);
@@ -177,16 +203,16 @@ export class ParsePool {
     }
   }
 
-  private leastBusy(): Thread {
-    let best = this.threads[0]!;
-    for (const t of this.threads) if (t.jobs.size < best.jobs.size) best = t;
+  private leastBusy(): Thread | undefined {
+    let best: Thread | undefined;
+    for (const t of this.threads) if (!best || t.jobs.size < best.jobs.size) best = t;
     return best;
   }
 
   private spawn(): Thread {
     const script = this.opts.script ?? defaultScript();
     const ts = script.endsWith('.ts');
-    const worker = new Worker(ts ? path.join(__dirname, '../../../scripts/ts-worker.js') : script, {
+    const worker = new Worker(ts ? path.join(__dirname, '../../../../scripts/ts-worker.js') : script, {
       workerData: {
         unitsYaml: this.opts.unitsYaml,
         unitsFile: this.opts.unitsFile,
@@ -195,8 +221,17 @@ export class ParsePool {
     });
     // The pool never keeps the process alive by itself: in-flight tracking is what shutdown waits for.
     worker.unref();
-    const thread: Thread = { worker, jobs: new Map() };
-    worker.on('message', (m: { seq: number; results: GroupResult[] }) => {
+    const thread: Thread = { worker, jobs: new Map(), ready: false };
+    worker.on('message', (m: { seq: number; results: GroupResult[] } | { ready: true }) => {
+      if ('ready' in m) {
+        thread.ready = true;
+        const s = this.startedCallbacks;
+        if (s && --s.left === 0) {
+          this.startedCallbacks = undefined;
+          s.resolve();
+        }
+        return;
+      }
       const job = thread.jobs.get(m.seq);
       if (!job) return;
       thread.jobs.delete(m.seq);
@@ -210,7 +245,26 @@ export class ParsePool {
       if (at === -1) return; // closed
       this.crashes++;
       this.opts.onCrash?.(err);
-      this.threads[at] = this.spawn();
+      this.threads.splice(at, 1);
+      if (!thread.ready && this.startedCallbacks) {
+        this.startedCallbacks.reject(err);
+        this.startedCallbacks = undefined;
+      }
+      const restart = () => {
+        if (this.closed) return;
+        this.threads.push(this.spawn());
+        const waiting = this.stalled;
+        this.stalled = [];
+        if (waiting.length > 0) this.send(waiting);
+      };
+      if (thread.ready) restart();
+      else {
+        const t = setTimeout(() => {
+          this.timers.delete(t);
+          restart();
+        }, RESPAWN_BROKEN_MS);
+        this.timers.add(t);
+      }
       // Redone group by group, so one poisonous read cannot take the others of its job with it.
       for (const job of thread.jobs.values())
         for (const g of job.groups) {

@@ -18,3 +18,4 @@ parentPort?.on('message', (m: { seq: number; job: ParseJob }) => {
     results.map((r) => r.ts.buffer as ArrayBuffer),
   );
 });
+parentPort?.postMessage({ ready: true });
