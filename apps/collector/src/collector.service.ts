@@ -123,6 +123,10 @@ export class CollectorService implements OnApplicationBootstrap, OnApplicationSh
           this.logger.error(`a syslog parse thread died; restarted, its batch is redone: ${String(err)}`);
         },
       });
+    // A thread that cannot load (a broken install) stops the start instead of dead-lettering every frame.
+    await this.pool?.ready().catch((err: unknown) => {
+      throw new Error(`syslog parse threads did not start: ${String(err)}`);
+    });
     const ingest = new SyslogIngest(
       this.bus.publisher,
       this.bus.names,
