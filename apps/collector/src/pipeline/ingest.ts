@@ -8,7 +8,7 @@ import { type DrillMarker } from './drill-marker';
 import { type FormatPin, type SourcePolicy, SourceRegistry } from '../sources/syslog/policy';
 import { type BatchItem, batchMessage, type BatchLimits, type BatchOutcome, EventBatcher } from './batcher';
 import { OccurrenceCounter } from './occurrences';
-import { formatName, type GroupContext, type GroupResult } from './parse-job';
+import { formatName, type GroupContext, type PooledResult } from './parse-job';
 import { type ParsePool } from './parse-pool';
 import { parseWith } from './parse-with';
 
@@ -289,7 +289,7 @@ export class SyslogIngest {
 
   /** A parse thread's result for one read: dead letters, marked events, runs into batches, in frame order. */
   private fromPool(
-    r: GroupResult,
+    r: PooledResult,
     frames: readonly Buffer[],
     ids: readonly string[],
     policy: SourcePolicy,
@@ -333,15 +333,17 @@ export class SyslogIngest {
     };
     for (const run of r.runs) {
       ownBefore(run.first);
+      const utf8 = r.utf8.subarray(run.start, run.end);
       if (run.count === 1)
-        enqueue({ id: ids[run.first]!, json: run.json, origin: { raw: frames[run.first]!, meta: origin } });
+        enqueue({ id: ids[run.first]!, json: '', utf8, origin: { raw: frames[run.first]!, meta: origin } });
       else {
         const raws = frames.slice(run.first, run.first + run.count);
         const runIds = ids.slice(run.first, run.first + run.count);
         enqueue({
           // Hashed into the batch's message id like single events' ids (batchMessage joins them by \n).
           id: runIds.join('\n'),
-          json: run.json,
+          json: '',
+          utf8,
           events: run.count,
           origin: { raw: raws[0]!, meta: origin, run: { raws, ids: runIds } },
         });

@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { type GroupContext, type GroupResult, type ParseJob } from './parse-job';
+import { type GroupContext, type JobResult, type ParseJob, type PooledResult } from './parse-job';
+
+const NO_BYTES = Buffer.alloc(0);
 
 export interface ParsePoolOptions {
   threads: number;
@@ -34,7 +36,7 @@ interface Pending {
   ctx: GroupContext;
   /** Submission order: results are handed out in it. */
   ticket: number;
-  resolve: (r: GroupResult) => void;
+  resolve: (r: PooledResult) => void;
   /** Set once the group crashed a thread: the next crash dead-letters it instead of retrying. */
   retried?: boolean;
 }
@@ -55,11 +57,11 @@ interface Thread {
 const RESPAWN_BROKEN_MS = 1000;
 
 /** A group a thread died on twice: every frame becomes a dead letter with this reason, none is dropped. */
-export function crashedGroup(count: number, err: unknown): GroupResult {
+export function crashedGroup(count: number, err: unknown): PooledResult {
   const reason = `the parse thread died on this batch twice: ${err instanceof Error ? err.message : String(err)}`;
   const dead = [];
   for (let i = 0; i < count; i++) dead.push({ index: i, code: 'internal_error', reason });
-  return { runs: [], dead, own: [], ts: new Float64Array(count).fill(NaN) };
+  return { runs: [], dead, own: [], ts: new Float64Array(count).fill(NaN), utf8: NO_BYTES };
 }
 
 /**
@@ -80,7 +82,7 @@ export class ParsePool {
   private tickets = 0;
   private nextOut = 0;
   /** Results that came back before an earlier submission's. */
-  private readonly early = new Map<number, { resolve: (r: GroupResult) => void; result: GroupResult }>();
+  private readonly early = new Map<number, { resolve: (r: PooledResult) => void; result: PooledResult }>();
   private closed = false;
   /** Groups waiting for a thread while none is alive (a restart after a start failure is pending). */
   private stalled: Pending[] = [];
@@ -110,7 +112,7 @@ export class ParsePool {
   }
 
   /** One read's frames (all from one sender); resolves with their events, dead letters and runs. */
-  submit(frames: readonly Buffer[], ids: readonly string[], ctx: GroupContext): Promise<GroupResult> {
+  submit(frames: readonly Buffer[], ids: readonly string[], ctx: GroupContext): Promise<PooledResult> {
     if (this.closed) return Promise.reject(new Error('parse pool closed'));
     const ticket = this.tickets++;
     return new Promise((resolve) => {
@@ -173,7 +175,7 @@ export class ParsePool {
     const job: ParseJob = {
       buf,
       offsets,
-      ids,
+      ids: ids.join('\n'),
       groups: groups.map((g) => ({ count: g.frames.length, ctx: g.ctx })),
       runEvents: this.opts.runEvents,
       runBytes: this.opts.runBytes,
@@ -189,7 +191,7 @@ export class ParsePool {
   }
 
   /** Hands a result out once every earlier submission's is out. */
-  private deliver(p: Pending, result: GroupResult): void {
+  private deliver(p: Pending, result: PooledResult): void {
     if (p.ticket !== this.nextOut) {
       this.early.set(p.ticket, { resolve: p.resolve, result });
       return;
@@ -222,7 +224,7 @@ export class ParsePool {
     // The pool never keeps the process alive by itself: in-flight tracking is what shutdown waits for.
     worker.unref();
     const thread: Thread = { worker, jobs: new Map(), ready: false };
-    worker.on('message', (m: { seq: number; results: GroupResult[] } | { ready: true }) => {
+    worker.on('message', (m: ({ seq: number } & JobResult) | { ready: true }) => {
       if ('ready' in m) {
         thread.ready = true;
         const s = this.startedCallbacks;
@@ -235,7 +237,8 @@ export class ParsePool {
       const job = thread.jobs.get(m.seq);
       if (!job) return;
       thread.jobs.delete(m.seq);
-      job.groups.forEach((g, i) => this.deliver(g, m.results[i]!));
+      const utf8 = Buffer.from(m.utf8.buffer, m.utf8.byteOffset, m.utf8.byteLength);
+      job.groups.forEach((g, i) => this.deliver(g, { ...m.results[i]!, utf8 }));
     });
     let dead = false;
     const died = (err: unknown) => {

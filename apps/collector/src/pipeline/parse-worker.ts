@@ -12,10 +12,10 @@ const units = data?.unitsYaml
   : UnitRegistry.empty();
 
 parentPort?.on('message', (m: { seq: number; job: ParseJob }) => {
-  const results = runParseJob(m.job, units);
-  parentPort!.postMessage(
-    { seq: m.seq, results },
-    results.map((r) => r.ts.buffer as ArrayBuffer),
-  );
+  const r = runParseJob(m.job, units);
+  parentPort!.postMessage({ seq: m.seq, ...r }, [
+    r.utf8.buffer as ArrayBuffer,
+    ...r.results.map((g) => g.ts.buffer as ArrayBuffer),
+  ]);
 });
 parentPort?.postMessage({ ready: true });
