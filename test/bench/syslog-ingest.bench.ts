@@ -1,10 +1,12 @@
 /**
  * The collector's own cost per message, without NATS: the real TCP and UDP listeners on loopback feed the
  * real ingest path (framing, event id, parsing, units, drill marking, JSON, batching) whose publisher stores
- * nothing and acknowledges on the next turn of the event loop. One process, one core: what one collector
- * worker can do at most, and a place to profile it (`node --cpu-prof dist/test/bench/syslog-ingest.bench.js`).
+ * nothing and acknowledges on the next turn of the event loop. One process: with BENCH_PARSE_THREADS=0 one
+ * core, what one collector worker can do at most, and a place to profile it
+ * (`node --cpu-prof dist/test/bench/syslog-ingest.bench.js`); with N parse threads (default 1, the
+ * collector's default) the main thread keeps I/O and batching and the threads parse.
  *
- *   npm run bench:syslog-ingest     (BENCH_MESSAGES=300000, BENCH_UDP_RATE=50000 to change the load)
+ *   npm run bench:syslog-ingest     (BENCH_MESSAGES=300000, BENCH_UDP_RATE=50000, BENCH_PARSE_THREADS=1)
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
@@ -12,6 +14,7 @@ import { busNames, type JetStreamPublisher, type Logger, type OutMessage } from 
 import { ComponentMetrics } from '@citysoc/observability';
 import { Inflight } from '../../apps/collector/src/pipeline/inflight';
 import { SyslogIngest } from '../../apps/collector/src/pipeline/ingest';
+import { ParsePool, runLimits } from '../../apps/collector/src/pipeline/parse-pool';
 import { SyslogTcpSource } from '../../apps/collector/src/sources/syslog/tcp.source';
 import { SyslogUdpSource } from '../../apps/collector/src/sources/syslog/udp.source';
 import { EVENT_COUNT_HEADER } from '../../apps/collector/src/pipeline/batcher';
@@ -20,6 +23,8 @@ const N = Number(process.env.BENCH_MESSAGES ?? 300_000);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 2);
 const UDP_RATE = Number(process.env.BENCH_UDP_RATE ?? 50_000);
 const UDP_SECONDS = Number(process.env.BENCH_UDP_SECONDS ?? 2);
+const THREADS = Number(process.env.BENCH_PARSE_THREADS ?? 1);
+const BATCH = { events: 256, ms: 20, bytes: 512 * 1024 };
 
 /** The same ~200-byte RFC 5424 message as bench:syslog. */
 function message(seq: number): string {
@@ -53,6 +58,7 @@ async function until(cond: () => boolean, ms: number): Promise<boolean> {
 async function main(): Promise<void> {
   const publisher = new NullPublisher();
   const metrics = new ComponentMetrics('collector');
+  const pool = THREADS > 0 ? new ParsePool({ threads: THREADS, ...runLimits(BATCH) }) : undefined;
   const ingest = new SyslogIngest(
     publisher as unknown as JetStreamPublisher,
     busNames('BENCH_'),
@@ -62,7 +68,8 @@ async function main(): Promise<void> {
     undefined,
     undefined,
     0,
-    { events: 256, ms: 20, bytes: 512 * 1024 },
+    BATCH,
+    pool,
   );
   const inflight = new Inflight(50_000);
   const tcp = new SyslogTcpSource(
@@ -101,6 +108,7 @@ async function main(): Promise<void> {
   await until(() => publisher.events >= N, 600_000);
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
+  // process.cpuUsage covers every thread of the process, the parse threads included.
   const cpuSeconds = (cpu.user + cpu.system) / 1e6;
 
   // UDP: paced from this same process, so the sender's own cost is on the core too (as a lower bound).
@@ -124,10 +132,12 @@ async function main(): Promise<void> {
   await tcp.stop();
   await udp.stop();
   await ingest.flush();
+  await pool?.close();
   console.log(
     JSON.stringify(
       {
         tcp_messages: N,
+        parse_threads: THREADS,
         tcp_messages_per_second: Math.round(N / seconds),
         tcp_messages_per_cpu_second: Math.round(N / cpuSeconds),
         events_per_message: Math.round((100 * publisher.events) / publisher.messages) / 100,

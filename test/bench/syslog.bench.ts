@@ -2,14 +2,21 @@
  * Syslog ingest against rsyslog, the same load on the same machine in one run:
  *
  *   1. TCP: BENCH_MESSAGES (1,000,000) RFC 5424 messages of ~200 bytes, octet-counted, over BENCH_CONNECTIONS
- *      (4) connections. citysoc: collector (BENCH_WORKERS processes, default one per core) → parsed, normalized,
- *      published to JetStream; the clock stops when JetStream has acknowledged (stored) the last one.
- *      rsyslog (apt): imtcp → JSON template → omfile; the clock stops when the last line is in the file.
+ *      (4) connections. citysoc: collector (BENCH_WORKERS processes, default 1, each with BENCH_PARSE_THREADS
+ *      parse threads, default 1 — the collector's defaults on a 2-core box) → parsed, normalized, published to
+ *      JetStream; the clock stops when JetStream has acknowledged (stored) the last one.
+ *      rsyslog (apt), twice: "tuned" (imtcp → JSON template → omfile with a 2-thread main queue, async
+ *      buffered writing: rsyslog at its best) and "debian-default" (the same inputs and JSON template with
+ *      Debian's out-of-the-box queue and omfile settings); the clock stops when the last line is in the file.
  *   2. UDP: BENCH_UDP_SECONDS (2) of datagrams at each of BENCH_UDP_RATES (50000,100000) msgs/s; loss is
- *      sent − stored (JetStream) or sent − written (rsyslog's file).
+ *      sent − stored (JetStream) or sent − written (rsyslog's file). rsyslog's tuned run forces a 32 MiB
+ *      receive buffer (SO_RCVBUFFORCE); the collector asks for 32 MiB too, which Linux caps at
+ *      net.core.rmem_max. Run as root, the bench raises rmem_max to 32 MiB for the run and restores it
+ *      afterwards (BENCH_RAISE_RMEM_MAX=0 to leave it); otherwise it says the UDP comparison is unequal.
  *
- * Prints both rates, the ratio, and the UDP loss of both. Runs the built collector as a child process on an
- * isolated stream prefix and rsyslog with its own config in a temporary directory; cleans up after itself.
+ * Prints the rates, both ratios, the UDP loss of all, and the CPU seconds of nats-server during the TCP
+ * phase (it shares the cores). Runs the built collector as a child process on an isolated stream prefix and
+ * rsyslog with its own config in a temporary directory; cleans up after itself.
  *
  *   npm run bench:syslog       (BENCH_MESSAGES=200000 for a quicker run)
  */
@@ -43,7 +50,12 @@ import {
 
 const N = Number(process.env.BENCH_MESSAGES ?? 1_000_000);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 4);
-const WORKERS = Number(process.env.BENCH_WORKERS ?? os.availableParallelism());
+const WORKERS = Number(process.env.BENCH_WORKERS ?? 1);
+/** Parse threads per collector process (CITYSOC_SYSLOG_PARSE_THREADS); 0 = parse on the main thread. */
+const PARSE_THREADS = Number(process.env.BENCH_PARSE_THREADS ?? 1);
+/** The UDP receive buffer both receivers ask for (rsyslog forces it; the collector gets min(it, rmem_max)). */
+const UDP_RCVBUF = 32 * 1024 * 1024;
+const RMEM_MAX = '/proc/sys/net/core/rmem_max';
 const UDP_RATES = (process.env.BENCH_UDP_RATES ?? '50000,100000').split(',').map(Number);
 const UDP_SECONDS = Number(process.env.BENCH_UDP_SECONDS ?? 2);
 /** Events in flight to JetStream before TCP reads pause; the ack latency of a busy NATS needs a deep window. */
@@ -170,6 +182,69 @@ function treeCpuSeconds(pid: number | undefined): number | undefined {
   return visit(pid) ? total : undefined;
 }
 
+/** CPU seconds used so far by every nats-server process (by /proc comm); undefined when none is found. */
+function natsServerCpuSeconds(): number | undefined {
+  let total: number | undefined;
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    let comm: string;
+    try {
+      comm = readFileSync(`/proc/${p}/comm`, 'utf8').trim();
+    } catch {
+      continue;
+    }
+    if (comm !== 'nats-server') continue;
+    const cpu = treeCpuSeconds(Number(p));
+    if (cpu !== undefined) total = (total ?? 0) + cpu;
+  }
+  return total;
+}
+
+/**
+ * UDP at equal footing: rsyslog forces its 32 MiB receive buffer past net.core.rmem_max (SO_RCVBUFFORCE,
+ * root only); Node's setRecvBufferSize cannot, so the collector gets rmem_max at most. As root (and unless
+ * BENCH_RAISE_RMEM_MAX=0) rmem_max is raised to the same 32 MiB for the run; `restore` puts it back.
+ */
+function equalUdpBuffers(): { note: string; restore: () => void } {
+  let old: number;
+  try {
+    old = Number(readFileSync(RMEM_MAX, 'utf8').trim());
+  } catch {
+    return {
+      note: `unequal: ${RMEM_MAX} is not readable; rsyslog forces 32 MiB, the collector gets the kernel's cap`,
+      restore: () => undefined,
+    };
+  }
+  const collectorGets = Math.min(old, UDP_RCVBUF);
+  if (old >= UDP_RCVBUF)
+    return {
+      note: `equal: net.core.rmem_max is ${old}, both receivers get a 32 MiB buffer`,
+      restore: () => undefined,
+    };
+  const unequal = `unequal: rsyslog forces a 32 MiB receive buffer, the collector gets net.core.rmem_max = ${collectorGets} bytes`;
+  if (process.env.BENCH_RAISE_RMEM_MAX === '0')
+    return { note: `${unequal} (BENCH_RAISE_RMEM_MAX=0)`, restore: () => undefined };
+  if (process.getuid?.() !== 0)
+    return { note: `${unequal} (run as root to raise it for the run)`, restore: () => undefined };
+  try {
+    writeFileSync(RMEM_MAX, String(UDP_RCVBUF));
+  } catch (err) {
+    return { note: `${unequal} (raising it failed: ${String(err)})`, restore: () => undefined };
+  }
+  let restored = false;
+  const restore = () => {
+    if (restored) return;
+    restored = true;
+    writeFileSync(RMEM_MAX, String(old));
+    console.error(`[bench:syslog] net.core.rmem_max restored to ${old}`);
+  };
+  console.error(`[bench:syslog] net.core.rmem_max raised from ${old} to ${UDP_RCVBUF} for the run`);
+  return {
+    note: `equal: net.core.rmem_max raised from ${old} to ${UDP_RCVBUF} for the run (restored afterwards), both receivers get 32 MiB`,
+    restore,
+  };
+}
+
 function perCpuSecond(messages: number, before?: number, after?: number): number | undefined {
   return before === undefined || after === undefined || after <= before
     ? undefined
@@ -233,6 +308,11 @@ interface Result {
   tcp_cpu_seconds?: number;
   tcp_seconds: number;
   tcp_stored: number;
+  /**
+   * CPU seconds every nats-server on the machine used during the TCP phase: the store shares the two cores
+   * with the collector (other users of a shared server count too, so it is an upper bound).
+   */
+  nats_server_cpu_seconds?: number;
   average_stored_bytes?: number;
   average_events_per_message?: number;
   batch_events?: number;
@@ -264,12 +344,13 @@ async function benchCollector(payloads: Buffer[]): Promise<Result> {
         CITYSOC_SYSLOG_TLS_PORT: '-1',
         CITYSOC_COLLECTOR_METRICS_PORT: '-1',
         CITYSOC_COLLECTOR_WORKERS: String(WORKERS),
+        CITYSOC_SYSLOG_PARSE_THREADS: String(PARSE_THREADS),
         CITYSOC_COLLECTOR_MAX_INFLIGHT: String(MAX_INFLIGHT),
         CITYSOC_SYSLOG_BATCH_EVENTS: String(BATCH_EVENTS),
         CITYSOC_SYSLOG_BATCH_MS: String(BATCH_MS),
         CITYSOC_COLLECTOR_UDP_MAX_BACKLOG: String(MAX_INFLIGHT),
         CITYSOC_SYSLOG_SILENT_SECONDS: '0',
-        CITYSOC_SYSLOG_UDP_RCVBUF: String(32 * 1024 * 1024),
+        CITYSOC_SYSLOG_UDP_RCVBUF: String(UDP_RCVBUF),
         // JetStream reserves a stream's max_bytes up front; the default 10 GiB would crowd a shared server.
         CITYSOC_EVENTS_MAX_BYTES: String(Math.max(512 * 1024 ** 2, N * 4096)),
       },
@@ -294,11 +375,13 @@ async function benchCollector(payloads: Buffer[]): Promise<Result> {
     const stored = () => countEvents(`${prefix}EVENTS`);
 
     const cpu0 = treeCpuSeconds(child.pid);
+    const nats0 = natsServerCpuSeconds();
     const t0 = performance.now();
     const sending = Promise.all(payloads.map((p) => sendTcp(port, p)));
     await waitFor(async () => (await stored()) >= N, `${N} events in JetStream`, TIMEOUT_MS);
     const seconds = (performance.now() - t0) / 1000;
     const cpu1 = treeCpuSeconds(child.pid);
+    const nats1 = natsServerCpuSeconds();
     await sending;
     const tcpStored = await stored();
     const info = await jsm.streams.info(`${prefix}EVENTS`);
@@ -337,6 +420,7 @@ async function benchCollector(payloads: Buffer[]): Promise<Result> {
       tcp_cpu_seconds: cpu0 !== undefined && cpu1 !== undefined ? round2(cpu1 - cpu0) : undefined,
       tcp_seconds: round2(seconds),
       tcp_stored: tcpStored,
+      nats_server_cpu_seconds: nats0 !== undefined && nats1 !== undefined ? round2(nats1 - nats0) : undefined,
       average_stored_bytes: avgBytes,
       average_events_per_message: round2(perMessage),
       batch_events: BATCH_EVENTS,
@@ -380,18 +464,28 @@ function lineCounter(file: string): () => number {
   };
 }
 
-async function benchRsyslog(payloads: Buffer[]): Promise<Result | { skipped: string }> {
-  const bin = rsyslogdPath();
-  if (!bin) return { skipped: 'rsyslogd is not installed (bash scripts/ensure-peers.sh)' };
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'citysoc-bench-rsyslog-'));
-  const port = await freePort();
-  const tcpOut = path.join(dir, 'tcp.json');
-  const udpOut = path.join(dir, 'udp.json');
-  // JSON per message with the RFC 5424 fields, written asynchronously in large blocks: rsyslog at its best.
-  const conf = `global(workDirectory="${dir}" maxMessageSize="64k")
+type RsyslogSetup = 'tuned' | 'debian-default';
+
+/**
+ * rsyslog's configuration for the job. "tuned": a 2-thread main queue with big dequeue batches, omfile
+ * writing asynchronously in 1 MiB blocks, a forced 32 MiB UDP buffer — rsyslog at its best. "debian-default":
+ * what Debian's /etc/rsyslog.conf gives once imtcp/imudp are enabled and an omfile action with the same
+ * JSON template is added: default main queue (one worker), default omfile (synchronous, flushed at the end
+ * of each batch), imudp with the kernel's default buffer. Both write the same JSON lines.
+ */
+function rsyslogConf(setup: RsyslogSetup, dir: string, port: number, tcpOut: string, udpOut: string): string {
+  const tuned = setup === 'tuned';
+  const globals = tuned
+    ? `global(workDirectory="${dir}" maxMessageSize="64k")
 main_queue(queue.type="LinkedList" queue.size="200000" queue.dequeueBatchSize="1024" queue.workerThreads="2")
 module(load="imtcp" maxSessions="200")
-module(load="imudp" threads="2")
+module(load="imudp" threads="2")`
+    : `global(workDirectory="${dir}" maxMessageSize="64k")
+module(load="imtcp")
+module(load="imudp")`;
+  const omfile = tuned ? ` asyncWriting="on" ioBufferSize="1m" flushOnTXEnd="off" flushInterval="1"` : '';
+  const rcvbuf = tuned ? ` rcvbufSize="32m"` : '';
+  return `${globals}
 template(name="json" type="list" option.jsonf="on") {
   property(outname="@timestamp" name="timereported" dateFormat="rfc3339" format="jsonf")
   property(outname="host" name="hostname" format="jsonf")
@@ -403,12 +497,21 @@ template(name="json" type="list" option.jsonf="on") {
   property(outname="structured_data" name="structured-data" format="jsonf")
   property(outname="message" name="msg" format="jsonf")
 }
-ruleset(name="tcp") { action(type="omfile" file="${tcpOut}" template="json" asyncWriting="on" ioBufferSize="1m" flushOnTXEnd="off" flushInterval="1") }
-ruleset(name="udp") { action(type="omfile" file="${udpOut}" template="json" asyncWriting="on" ioBufferSize="1m" flushOnTXEnd="off" flushInterval="1") }
+ruleset(name="tcp") { action(type="omfile" file="${tcpOut}" template="json"${omfile}) }
+ruleset(name="udp") { action(type="omfile" file="${udpOut}" template="json"${omfile}) }
 input(type="imtcp" address="127.0.0.1" port="${port}" ruleset="tcp")
-input(type="imudp" address="127.0.0.1" port="${port}" ruleset="udp" rcvbufSize="32m")
+input(type="imudp" address="127.0.0.1" port="${port}" ruleset="udp"${rcvbuf})
 `;
-  writeFileSync(path.join(dir, 'rsyslog.conf'), conf);
+}
+
+async function benchRsyslog(payloads: Buffer[], setup: RsyslogSetup): Promise<Result | { skipped: string }> {
+  const bin = rsyslogdPath();
+  if (!bin) return { skipped: 'rsyslogd is not installed (bash scripts/ensure-peers.sh)' };
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'citysoc-bench-rsyslog-'));
+  const port = await freePort();
+  const tcpOut = path.join(dir, 'tcp.json');
+  const udpOut = path.join(dir, 'udp.json');
+  writeFileSync(path.join(dir, 'rsyslog.conf'), rsyslogConf(setup, dir, port, tcpOut, udpOut));
   const child = spawn(bin, ['-n', '-f', path.join(dir, 'rsyslog.conf'), '-i', path.join(dir, 'pid')], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -430,12 +533,14 @@ input(type="imudp" address="127.0.0.1" port="${port}" ruleset="udp" rcvbufSize="
       30_000,
     );
     const tcpLines = lineCounter(tcpOut);
+    const nats0 = natsServerCpuSeconds();
     const cpu0 = treeCpuSeconds(child.pid);
     const t0 = performance.now();
     const sending = Promise.all(payloads.map((p) => sendTcp(port, p)));
     await waitFor(() => tcpLines() >= N, `${N} lines in rsyslog's file`, TIMEOUT_MS);
     const seconds = (performance.now() - t0) / 1000;
     const cpu1 = treeCpuSeconds(child.pid);
+    const nats1 = natsServerCpuSeconds();
     await sending;
 
     const udpLines = lineCounter(udpOut);
@@ -461,6 +566,8 @@ input(type="imudp" address="127.0.0.1" port="${port}" ruleset="udp" rcvbufSize="
       tcp_cpu_seconds: cpu0 !== undefined && cpu1 !== undefined ? round2(cpu1 - cpu0) : undefined,
       tcp_seconds: round2(seconds),
       tcp_stored: tcpLines(),
+      // nats-server has no part in rsyslog's run: what it used meanwhile is the machine's other load.
+      nats_server_cpu_seconds: nats0 !== undefined && nats1 !== undefined ? round2(nats1 - nats0) : undefined,
       udp,
     };
   } finally {
@@ -480,46 +587,84 @@ function round2(x: number): number {
   return Math.round(x * 100) / 100;
 }
 
+function ratios(
+  citysoc: Result,
+  rsyslog: Result | { skipped: string },
+): { wall_clock: number | null; per_cpu_second: number | null } {
+  if (!('tcp_messages_per_second' in rsyslog)) return { wall_clock: null, per_cpu_second: null };
+  return {
+    wall_clock: round2(citysoc.tcp_messages_per_second / rsyslog.tcp_messages_per_second),
+    per_cpu_second:
+      rsyslog.tcp_messages_per_cpu_second !== undefined && citysoc.tcp_messages_per_cpu_second !== undefined
+        ? round2(citysoc.tcp_messages_per_cpu_second / rsyslog.tcp_messages_per_cpu_second)
+        : null,
+  };
+}
+
 async function main(): Promise<void> {
   const loadAtStart = round2(os.loadavg()[0]!);
   const payloads = tcpPayloads();
   const bytes = payloads.reduce((a, p) => a + p.length, 0);
   console.error(
-    `[bench:syslog] ${N} messages, ${(bytes / N).toFixed(0)} bytes each on the wire, ${CONNECTIONS} connections, ${WORKERS} collector workers`,
+    `[bench:syslog] ${N} messages, ${(bytes / N).toFixed(0)} bytes each on the wire, ${CONNECTIONS} connections, ${WORKERS} collector process(es) × ${PARSE_THREADS} parse thread(s)`,
   );
-  console.error('[bench:syslog] citysoc collector → JetStream …');
-  const citysoc = await benchCollector(payloads);
-  console.error('[bench:syslog] rsyslog → JSON file …');
-  const rsyslog = await benchRsyslog(payloads);
-  const ratio =
-    'tcp_messages_per_second' in rsyslog
-      ? round2(citysoc.tcp_messages_per_second / rsyslog.tcp_messages_per_second)
-      : null;
-  const cpuRatio =
-    'tcp_messages_per_second' in rsyslog &&
-    rsyslog.tcp_messages_per_cpu_second !== undefined &&
-    citysoc.tcp_messages_per_cpu_second !== undefined
-      ? round2(citysoc.tcp_messages_per_cpu_second / rsyslog.tcp_messages_per_cpu_second)
-      : null;
+  const udpBuffers = equalUdpBuffers();
+  const restore = () => udpBuffers.restore();
+  process.once('SIGINT', () => {
+    restore();
+    process.exit(130);
+  });
+  console.error(`[bench:syslog] UDP receive buffers: ${udpBuffers.note}`);
+  let citysoc: Result;
+  let tuned: Result | { skipped: string };
+  let debian: Result | { skipped: string };
+  try {
+    console.error('[bench:syslog] citysoc collector → JetStream …');
+    citysoc = await benchCollector(payloads);
+    console.error('[bench:syslog] rsyslog (tuned) → JSON file …');
+    tuned = await benchRsyslog(payloads, 'tuned');
+    console.error('[bench:syslog] rsyslog (Debian defaults) → JSON file …');
+    debian = await benchRsyslog(payloads, 'debian-default');
+  } finally {
+    restore();
+  }
+  const vsTuned = ratios(citysoc, tuned);
+  const vsDebian = ratios(citysoc, debian);
   console.log(
     JSON.stringify(
       {
         messages: N,
         connections: CONNECTIONS,
         collector_workers: WORKERS,
+        collector_parse_threads: PARSE_THREADS,
         collector_max_inflight: MAX_INFLIGHT,
         cores: os.availableParallelism(),
         load_average_1m_at_start: loadAtStart,
         load_average_1m: round2(os.loadavg()[0]!),
+        udp_receive_buffers: udpBuffers.note,
         citysoc,
-        rsyslog,
-        tcp_ratio_citysoc_to_rsyslog: ratio,
-        tcp_per_cpu_second_ratio_citysoc_to_rsyslog: cpuRatio,
+        rsyslog_tuned: tuned,
+        rsyslog_debian_default: debian,
+        tcp_ratio_citysoc_to_rsyslog_tuned: vsTuned.wall_clock,
+        tcp_per_cpu_second_ratio_citysoc_to_rsyslog_tuned: vsTuned.per_cpu_second,
+        tcp_ratio_citysoc_to_rsyslog_debian_default: vsDebian.wall_clock,
+        tcp_per_cpu_second_ratio_citysoc_to_rsyslog_debian_default: vsDebian.per_cpu_second,
         node: process.version,
       },
       null,
       2,
     ),
+  );
+  const rate = (r: Result | { skipped: string }) =>
+    'tcp_messages_per_second' in r
+      ? `${r.tcp_messages_per_second} msgs/s (${r.tcp_messages_per_cpu_second ?? '?'} per CPU-second)`
+      : r.skipped;
+  console.error(`[bench:syslog] citysoc                 ${rate(citysoc)}`);
+  console.error(
+    `[bench:syslog] rsyslog tuned           ${rate(tuned)}  ratio ${vsTuned.wall_clock} (per CPU-second ${vsTuned.per_cpu_second})`,
+  );
+  console.error(
+    `[bench:syslog] rsyslog Debian defaults ${rate(debian)}  ratio ${vsDebian.wall_clock} (per CPU-second ${vsDebian.per_cpu_second})`,
   );
 }
 

@@ -14,6 +14,7 @@ import { type collectorSchema } from './config';
 import { Inflight } from './pipeline/inflight';
 import { DrillMarker } from './pipeline/drill-marker';
 import { SyslogIngest } from './pipeline/ingest';
+import { ParsePool, runLimits } from './pipeline/parse-pool';
 import { SyslogTcpSource } from './sources/syslog/tcp.source';
 import { SyslogUdpSource } from './sources/syslog/udp.source';
 import { FlowSource } from './sources/flow/flow.source';
@@ -23,12 +24,14 @@ import { CidrSet, parseFormat, type SourceDefaults, SourceRegistry } from './sou
 export const COLLECTOR_CONFIG = Symbol('COLLECTOR_CONFIG');
 
 /** A broken registry stops the start with every problem listed: silently unattributed events are worse. */
-function loadUnits(file: string): UnitRegistry {
-  if (!file) return UnitRegistry.empty();
-  const { registry, errors } = UnitRegistry.fromYaml(readFileSync(file, 'utf8'), file);
+function loadUnits(file: string): { units: UnitRegistry; yaml?: string } {
+  if (!file) return { units: UnitRegistry.empty() };
+  const yaml = readFileSync(file, 'utf8');
+  const { registry, errors } = UnitRegistry.fromYaml(yaml, file);
   if (errors.length > 0)
     throw new Error(`unit registry ${file} is invalid:\n  - ${errors.map((e) => e.message).join('\n  - ')}`);
-  return registry;
+  // The parse threads rebuild the registry from the very text validated here.
+  return { units: registry, yaml };
 }
 /** The per-source registry, or the defaults for every sender; a broken file stops the start. */
 function loadSources(file: string, defaults: SourceDefaults): SourceRegistry {
@@ -57,6 +60,7 @@ export class CollectorService implements OnApplicationBootstrap, OnApplicationSh
   private monitor?: SourceMonitor;
   private drills?: DrillMarker;
   private ingest?: SyslogIngest;
+  private pool?: ParsePool;
   /** Ports actually bound (tests ask for port 0). */
   readonly ports: {
     udp?: number;
@@ -76,7 +80,7 @@ export class CollectorService implements OnApplicationBootstrap, OnApplicationSh
     const inflight = new Inflight(c.maxInflight);
     this.inflight = inflight;
     this.metrics.beforeCollect(() => this.metrics.inflight.set({ component: 'collector' }, inflight.count));
-    const units = loadUnits(c.unitsFile);
+    const { units, yaml: unitsYaml } = loadUnits(c.unitsFile);
     const sources = loadSources(c.sourcesFile, {
       timezone: c.timezone,
       silentAfterMs: c.silentSeconds * 1000,
@@ -108,6 +112,21 @@ export class CollectorService implements OnApplicationBootstrap, OnApplicationSh
           );
       });
     this.monitor = monitor;
+    const batch = { events: c.syslogBatchEvents, ms: c.syslogBatchMs, bytes: c.syslogBatchBytes };
+    if (c.syslogParseThreads > 0)
+      this.pool = new ParsePool({
+        threads: c.syslogParseThreads,
+        ...(unitsYaml !== undefined ? { unitsYaml, unitsFile: c.unitsFile } : {}),
+        ...runLimits(batch),
+        onCrash: (err) => {
+          this.metrics.errors.inc({ component: 'collector', error_type: 'parse_thread' });
+          this.logger.error(`a syslog parse thread died; restarted, its batch is redone: ${String(err)}`);
+        },
+      });
+    // A thread that cannot load (a broken install) stops the start instead of dead-lettering every frame.
+    await this.pool?.ready().catch((err: unknown) => {
+      throw new Error(`syslog parse threads did not start: ${String(err)}`);
+    });
     const ingest = new SyslogIngest(
       this.bus.publisher,
       this.bus.names,
@@ -117,7 +136,8 @@ export class CollectorService implements OnApplicationBootstrap, OnApplicationSh
       sources,
       monitor,
       c.workerIndex,
-      { events: c.syslogBatchEvents, ms: c.syslogBatchMs, bytes: c.syslogBatchBytes },
+      batch,
+      this.pool,
     );
     // Drill attribution is loaded before any listener binds: the first drill record is already marked.
     this.drills = await DrillMarker.open(this.bus, this.logger);
@@ -243,6 +263,7 @@ export class CollectorService implements OnApplicationBootstrap, OnApplicationSh
     void this.ingest?.flush();
     // Everything accepted is handed on before we disconnect (bounded so a dead NATS cannot hang shutdown).
     await Promise.race([this.inflight?.idle(), new Promise((r) => setTimeout(r, 10_000).unref())]);
+    await this.pool?.close();
     await this.metricsServer?.close();
     await this.bus?.close();
   }

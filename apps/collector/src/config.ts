@@ -152,6 +152,14 @@ export const collectorSchema = {
     min: 1,
     max: 64,
   }),
+  syslogParseThreads: int({
+    env: 'CITYSOC_SYSLOG_PARSE_THREADS',
+    description:
+      'Threads per collector process that parse, normalize and serialize syslog (worker_threads); the main thread keeps the sockets and publishing. 0 = parse on the main thread. 1 uses the second core of a 2-core box; with CITYSOC_COLLECTOR_WORKERS > 1 keep processes × (1 + threads) near the core count',
+    default: 1,
+    min: 0,
+    max: 32,
+  }),
   workerIndex: int({
     env: 'CITYSOC_COLLECTOR_WORKER_INDEX',
     description: 'Set by the collector for its own worker processes; leave unset',

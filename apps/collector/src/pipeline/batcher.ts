@@ -15,6 +15,11 @@ export interface BatchItem<T> {
   id: string;
   /** One event's JSON, or with `events` > 1 several events' JSON joined by commas (no brackets). */
   json: string;
+  /**
+   * The same already UTF-8 encoded (`json` is then empty): what a parse thread hands back, so the main
+   * thread copies bytes into the message instead of decoding, joining and re-encoding strings.
+   */
+  utf8?: Uint8Array;
   /** Whatever the caller needs to dead-letter the event should its batch be refused (raw bytes, meta). */
   origin: T;
   /** How many events `json` holds (default 1): the flow source adds a datagram's records as one item. */
@@ -42,7 +47,7 @@ export function batchMessage(
   if (events === 1)
     return {
       subject,
-      data: Buffer.from(first.json),
+      data: first.utf8 ? Buffer.from(first.utf8) : Buffer.from(first.json),
       msgId: first.id,
       headers: { [EVENT_COUNT_HEADER]: '1' },
     };
@@ -50,10 +55,27 @@ export function batchMessage(
   for (const i of items) h.update(i.id).update('\n');
   return {
     subject,
-    data: Buffer.from(`[${items.map((i) => i.json).join(',')}]`),
+    data: items.some((i) => i.utf8)
+      ? concatJson(items)
+      : Buffer.from(`[${items.map((i) => i.json).join(',')}]`),
     msgId: `${idPrefix}-${h.digest('hex').slice(0, 40)}-${events}`,
     headers: { [EVENT_COUNT_HEADER]: String(events) },
   };
+}
+
+const OPEN = Buffer.from('[');
+const COMMA = Buffer.from(',');
+const CLOSE = Buffer.from(']');
+
+/** The JSON array of items some of which are bytes already. */
+function concatJson(items: ReadonlyArray<BatchItem<unknown>>): Buffer {
+  const parts: Uint8Array[] = [OPEN];
+  items.forEach((i, k) => {
+    if (k > 0) parts.push(COMMA);
+    parts.push(i.utf8 ?? Buffer.from(i.json));
+  });
+  parts.push(CLOSE);
+  return Buffer.concat(parts);
 }
 
 export function countEvents(items: ReadonlyArray<BatchItem<unknown>>): number {
@@ -119,7 +141,7 @@ export class EventBatcher<T> {
   enqueue(subject: string, item: BatchItem<T>): BatchTicket {
     let b = this.open.get(subject);
     // +1 for the comma (or bracket) the event adds to the array.
-    const size = Buffer.byteLength(item.json) + 1;
+    const size = (item.utf8 ? item.utf8.length : Buffer.byteLength(item.json)) + 1;
     if (b && b.items.length > 0 && b.bytes + size > this.limits.bytes) {
       this.flush(subject);
       b = undefined;

@@ -2,20 +2,15 @@ import { type BusNames, type JetStreamPublisher } from '@citysoc/bus';
 import { type EcsEvent } from '@citysoc/ecs';
 import { attachUnits, UnitRegistry } from '@citysoc/enrich';
 import { type ComponentMetrics } from '@citysoc/observability';
-import {
-  type FrameError,
-  normalizeIp,
-  type ParseContext,
-  type ParseResult,
-  parseRfc3164,
-  parseRfc5424,
-  parseSyslog,
-} from '@citysoc/syslog';
+import { type FrameError, normalizeIp } from '@citysoc/syslog';
 import { type SourceMonitor } from '../sources/syslog/monitor';
 import { type DrillMarker } from './drill-marker';
 import { type FormatPin, type SourcePolicy, SourceRegistry } from '../sources/syslog/policy';
 import { type BatchItem, batchMessage, type BatchLimits, type BatchOutcome, EventBatcher } from './batcher';
 import { OccurrenceCounter } from './occurrences';
+import { formatName, type GroupContext, type PooledResult } from './parse-job';
+import { type ParsePool } from './parse-pool';
+import { parseWith } from './parse-with';
 
 /** One event per message: what the collector did before batching (tests that count messages use it). */
 export const UNBATCHED: BatchLimits = { events: 1, ms: 0, bytes: 512 * 1024 };
@@ -78,6 +73,8 @@ function failuresIn(done: Promise<BatchOutcome>, positions: readonly number[]): 
 interface Origin {
   raw: Buffer;
   meta: FrameMeta;
+  /** A run of events from a parse thread (one item, several events): each one's bytes and id. */
+  run?: { raws: readonly Buffer[]; ids: readonly string[] };
 }
 
 export interface FrameMeta {
@@ -92,12 +89,19 @@ export interface FrameMeta {
   peerCertSha256?: string;
 }
 
-function parseWith(pin: FormatPin | undefined, raw: Buffer, ctx: ParseContext): ParseResult {
-  if (!pin || pin.kind === 'auto') return parseSyslog(raw, ctx);
-  if (pin.kind === 'envelope')
-    return pin.strict === 'rfc5424' ? parseRfc5424(raw, ctx) : parseRfc3164(raw, ctx);
-  return parseSyslog(raw, ctx, { decoders: [pin.decoder] });
+/** The failures of several waits as one. */
+function sumFailed(outcomes: readonly Failed[]): Failed {
+  let count = 0;
+  let reason: unknown;
+  for (const o of outcomes)
+    if (o) {
+      count += o.count;
+      reason ??= o.reason;
+    }
+  return count > 0 ? { count, reason } : undefined;
 }
+
+type Sender = { transport: FrameMeta['transport']; address: string; port?: number; certSha256?: string };
 
 /**
  * One frame in → one ECS event on EVENTS, or one dead letter with the raw bytes and a reason. Events are
@@ -122,7 +126,9 @@ export class SyslogIngest {
     readonly sources: SourceRegistry = SourceRegistry.empty({ timezone, silentAfterMs: 0 }),
     private readonly monitor?: SourceMonitor,
     worker = 0,
-    batch: BatchLimits = UNBATCHED,
+    private readonly batch: BatchLimits = UNBATCHED,
+    /** Parse threads (CITYSOC_SYSLOG_PARSE_THREADS); without them frames are parsed on this thread. */
+    private readonly pool?: ParsePool,
   ) {
     this.occurrences = new OccurrenceCounter(undefined, worker);
     this.batcher = new EventBatcher<Origin>(batch, (subject, items) => this.publishBatch(subject, items));
@@ -179,7 +185,9 @@ export class SyslogIngest {
     };
     // One sender per read, so one drill attribution: the silence watch must know whether the last frame
     // (parsed or not) was a drill's, or a finished drill would later raise a real "source went silent".
-    this.monitor?.seen(policy, senderIp, this.drills?.runOf(sender, meta.receivedAt));
+    // (The parse threads need it too: a drill sender's events are marked here.)
+    const drillRun = this.monitor || this.pool ? this.drills?.runOf(sender, meta.receivedAt) : undefined;
+    this.monitor?.seen(policy, senderIp, drillRun);
     const waits: Array<Promise<Failed>> = [];
     if (frames.length > 0) {
       let bytes = 0;
@@ -187,42 +195,9 @@ export class SyslogIngest {
       this.metrics.receivedBytes.inc({ component }, bytes);
       const subject = this.names.eventsSubject('syslog', meta.transport);
       const format = policy.format ?? meta.format;
-      // The batches this read's events went to, with their positions: usually one or two.
-      let batch: Promise<BatchOutcome> | undefined;
-      let positions: number[] = [];
-      for (const raw of frames) {
-        const id = this.occurrences.idFor(senderIp, raw);
-        let json: string;
-        try {
-          const result = parseWith(format, raw, {
-            senderIp,
-            senderPort: meta.senderPort,
-            receivedAt: meta.receivedAt,
-            eventId: id,
-            inputName: meta.inputName,
-            transport: meta.transport,
-            timezone: policy.timezone,
-          });
-          if (!result.ok) {
-            waits.push(settled(this.deadLetter(raw, result.code, result.reason, origin, id)));
-            continue;
-          }
-          json = this.finish(result.event, policy, senderIp, sender, meta);
-        } catch (err) {
-          // A parser or enrichment bug must not lose the frame: it is kept with its raw bytes for a replay.
-          const reason = `collector failed on this frame: ${err instanceof Error ? err.message : String(err)}`;
-          waits.push(settled(this.deadLetter(raw, 'internal_error', reason, origin, id)));
-          continue;
-        }
-        const t = this.batcher.enqueue(subject, { id, json, origin: { raw, meta: origin } });
-        if (t.done !== batch) {
-          if (batch) waits.push(failuresIn(batch, positions));
-          batch = t.done;
-          positions = [];
-        }
-        positions.push(t.index);
-      }
-      if (batch) waits.push(failuresIn(batch, positions));
+      if (this.pool)
+        waits.push(this.viaPool(this.pool, frames, policy, sender, subject, format, drillRun, origin));
+      else this.inProcess(frames, policy, sender, subject, format, origin, waits);
     }
     for (const err of errors) {
       const id = this.occurrences.idFor(senderIp, err.raw);
@@ -231,12 +206,160 @@ export class SyslogIngest {
     return Promise.all(waits).then(IngestFailure.throwIfAny);
   }
 
+  /** Parse → ECS → JSON on this thread (no parse threads configured), into `waits`. */
+  private inProcess(
+    frames: readonly Buffer[],
+    policy: SourcePolicy,
+    sender: Sender,
+    subject: string,
+    format: FormatPin | undefined,
+    origin: FrameMeta,
+    waits: Array<Promise<Failed>>,
+  ): void {
+    const meta = origin;
+    const senderIp = origin.senderIp;
+    // The batches this read's events went to, with their positions: usually one or two.
+    let batch: Promise<BatchOutcome> | undefined;
+    let positions: number[] = [];
+    for (const raw of frames) {
+      const id = this.occurrences.idFor(senderIp, raw);
+      let json: string;
+      try {
+        const result = parseWith(format, raw, {
+          senderIp,
+          senderPort: meta.senderPort,
+          receivedAt: meta.receivedAt,
+          eventId: id,
+          inputName: meta.inputName,
+          transport: meta.transport,
+          timezone: policy.timezone,
+        });
+        if (!result.ok) {
+          waits.push(settled(this.deadLetter(raw, result.code, result.reason, origin, id)));
+          continue;
+        }
+        json = this.finish(result.event, policy, senderIp, sender, meta);
+      } catch (err) {
+        // A parser or enrichment bug must not lose the frame: it is kept with its raw bytes for a replay.
+        const reason = `collector failed on this frame: ${err instanceof Error ? err.message : String(err)}`;
+        waits.push(settled(this.deadLetter(raw, 'internal_error', reason, origin, id)));
+        continue;
+      }
+      const t = this.batcher.enqueue(subject, { id, json, origin: { raw, meta: origin } });
+      if (t.done !== batch) {
+        if (batch) waits.push(failuresIn(batch, positions));
+        batch = t.done;
+        positions = [];
+      }
+      positions.push(t.index);
+    }
+    if (batch) waits.push(failuresIn(batch, positions));
+  }
+
+  /** One read's frames through the parse threads: ids here (they are this thread's state), the rest there. */
+  private viaPool(
+    pool: ParsePool,
+    frames: readonly Buffer[],
+    policy: SourcePolicy,
+    sender: Sender,
+    subject: string,
+    format: FormatPin | undefined,
+    drillRun: string | undefined,
+    origin: FrameMeta,
+  ): Promise<Failed> {
+    const senderIp = origin.senderIp;
+    const ids = new Array<string>(frames.length);
+    for (let i = 0; i < frames.length; i++) ids[i] = this.occurrences.idFor(senderIp, frames[i]!);
+    const name = formatName(format);
+    const ctx: GroupContext = {
+      senderIp,
+      senderPort: origin.senderPort,
+      receivedAtMs: origin.receivedAt.getTime(),
+      inputName: origin.inputName,
+      transport: origin.transport,
+      timezone: policy.timezone,
+      ...(name !== undefined ? { format: name } : {}),
+      ...(policy.registered ? { sourceName: policy.name } : {}),
+      markOnMain: drillRun !== undefined,
+    };
+    return pool
+      .submit(frames, ids, ctx)
+      .then((r) => this.fromPool(r, frames, ids, policy, sender, subject, origin));
+  }
+
+  /** A parse thread's result for one read: dead letters, marked events, runs into batches, in frame order. */
+  private fromPool(
+    r: PooledResult,
+    frames: readonly Buffer[],
+    ids: readonly string[],
+    policy: SourcePolicy,
+    sender: Sender,
+    subject: string,
+    origin: FrameMeta,
+  ): Promise<Failed> {
+    const waits: Array<Promise<Failed>> = [];
+    if (this.monitor)
+      for (let i = 0; i < r.ts.length; i++)
+        if (!Number.isNaN(r.ts[i]))
+          this.monitor.skewAt(policy, r.ts[i]!, origin.receivedAt, origin.inputName);
+    for (const d of r.dead)
+      waits.push(settled(this.deadLetter(frames[d.index]!, d.code, d.reason, origin, ids[d.index]!)));
+    let batch: Promise<BatchOutcome> | undefined;
+    let positions: number[] = [];
+    const enqueue = (item: BatchItem<Origin>) => {
+      const t = this.batcher.enqueue(subject, item);
+      if (t.done !== batch) {
+        if (batch) waits.push(failuresIn(batch, positions));
+        batch = t.done;
+        positions = [];
+      }
+      positions.push(t.index);
+    };
+    let o = 0;
+    const ownBefore = (index: number) => {
+      for (; o < r.own.length && r.own[o]!.index < index; o++) {
+        const { index: i, json } = r.own[o]!;
+        let marked: string;
+        try {
+          const event = JSON.parse(json) as EcsEvent;
+          marked = JSON.stringify(this.drills?.mark(event, sender, origin.receivedAt) ?? event);
+        } catch (err) {
+          const reason = `collector failed on this frame: ${err instanceof Error ? err.message : String(err)}`;
+          waits.push(settled(this.deadLetter(frames[i]!, 'internal_error', reason, origin, ids[i]!)));
+          continue;
+        }
+        enqueue({ id: ids[i]!, json: marked, origin: { raw: frames[i]!, meta: origin } });
+      }
+    };
+    for (const run of r.runs) {
+      ownBefore(run.first);
+      const utf8 = r.utf8.subarray(run.start, run.end);
+      if (run.count === 1)
+        enqueue({ id: ids[run.first]!, json: '', utf8, origin: { raw: frames[run.first]!, meta: origin } });
+      else {
+        const raws = frames.slice(run.first, run.first + run.count);
+        const runIds = ids.slice(run.first, run.first + run.count);
+        enqueue({
+          // Hashed into the batch's message id like single events' ids (batchMessage joins them by \n).
+          id: runIds.join('\n'),
+          json: '',
+          utf8,
+          events: run.count,
+          origin: { raw: raws[0]!, meta: origin, run: { raws, ids: runIds } },
+        });
+      }
+    }
+    ownBefore(Number.POSITIVE_INFINITY);
+    if (batch) waits.push(failuresIn(batch, positions));
+    return Promise.all(waits).then(sumFailed);
+  }
+
   /** Source name, units, skew and drill marking of a parsed event, serialized. */
   private finish(
     parsed: EcsEvent,
     policy: SourcePolicy,
     senderIp: string,
-    sender: { transport: FrameMeta['transport']; address: string; port?: number; certSha256?: string },
+    sender: Sender,
     meta: FrameMeta,
   ): string {
     this.monitor?.skewOf(policy, parsed, meta.receivedAt, meta.inputName);
@@ -257,9 +380,22 @@ export class SyslogIngest {
       // (e.g. larger than the server's max_payload) or the publisher closed. Every event goes to the dead
       // letters with its raw bytes, one message per frame, so a replay rebuilds each of them.
       const reason = `batch of ${items.length} events refused by JetStream: ${err instanceof Error ? err.message : String(err)}`;
-      return Promise.allSettled(
-        items.map((i) => this.deadLetter(i.origin.raw, 'publish_failed', reason, i.origin.meta, i.id)),
-      );
+      const letters: Array<Promise<void>> = [];
+      for (const i of items) {
+        const run = i.origin.run;
+        if (!run) letters.push(this.deadLetter(i.origin.raw, 'publish_failed', reason, i.origin.meta, i.id));
+        else
+          for (let k = 0; k < run.raws.length; k++)
+            letters.push(this.deadLetter(run.raws[k]!, 'publish_failed', reason, i.origin.meta, run.ids[k]!));
+      }
+      // One outcome per item (what the batcher's positions address): a run failed if any of its letters did.
+      const settledAll = await Promise.allSettled(letters);
+      let at = 0;
+      return items.map((i): PromiseSettledResult<void> => {
+        const n = i.origin.run?.raws.length ?? 1;
+        const bad = settledAll.slice(at, (at += n)).find((x) => x.status === 'rejected');
+        return bad ?? { status: 'fulfilled', value: undefined };
+      });
     }
     const now = Date.now();
     // Counted per run of one listener (a batch normally holds one): a labelled inc per event was not free.
@@ -272,8 +408,10 @@ export class SyslogIngest {
         component = c;
         run = 0;
       }
-      run++;
-      this.metrics.latency.observe({ component }, (now - i.origin.meta.receivedAt.getTime()) / 1000);
+      const n = i.events ?? 1;
+      run += n;
+      const latency = (now - i.origin.meta.receivedAt.getTime()) / 1000;
+      for (let k = 0; k < n; k++) this.metrics.latency.observe({ component }, latency);
     }
     this.metrics.sent.inc({ component }, run);
   }

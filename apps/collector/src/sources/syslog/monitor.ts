@@ -132,7 +132,11 @@ export class SourceMonitor {
 
   /** Records event time − receive time when the message carried its own timestamp. */
   skewOf(policy: SourcePolicy, event: EcsEvent, receivedAt: Date, component: string): void {
-    const ts = Date.parse(event['@timestamp']);
+    this.skewAt(policy, Date.parse(event['@timestamp']), receivedAt, component);
+  }
+
+  /** The same from an event's `@timestamp` in ms (what a parse thread sends back instead of the event). */
+  skewAt(policy: SourcePolicy, ts: number, receivedAt: Date, component: string): void {
     const rx = receivedAt.getTime();
     if (Number.isNaN(ts) || ts === rx) return;
     const s = (ts - rx) / 1000;
