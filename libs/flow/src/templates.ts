@@ -1,4 +1,5 @@
 import { Kind, resolveElement } from './elements/registry';
+import type { RecordReader } from './types';
 
 /** One field specifier as the exporter announced it. `length` 65535 = variable length (IPFIX). */
 export interface TemplateField {
@@ -53,6 +54,8 @@ export interface CompiledTemplate {
   lengths: Uint16Array;
   roles: Uint8Array;
   minLength: number;
+  /** The generated record reader (see `readerFor`), made when the first data set needs it. */
+  read?: RecordReader;
 }
 
 const ROLE_BY_IANA: Record<number, Role> = {
