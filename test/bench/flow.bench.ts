@@ -188,6 +188,9 @@ async function endToEnd(
     const storedRecords = async () => metric(await metrics(), 'citysoc_component_sent_events_total');
     const collectorPid = pipeline.pid('collector');
     const cpu0 = collectorPid ? procCpuSeconds(collectorPid) : NaN;
+    // The main thread (tid = pid) reads the sockets and publishes; decoding workers are other threads.
+    const main0 = collectorPid ? procCpuSeconds(collectorPid, collectorPid) : NaN;
+    const nats0 = natsCpu();
     const t0 = Date.now();
     const sendSeconds = await send(port, datagrams, records / datagrams.length, RATE);
     // Done when every record sent is stored, or when nothing moved for 5 s (loss).
@@ -213,6 +216,8 @@ async function endToEnd(
     // The collector's own CPU from the first datagram to now (10 ms ticks): a figure the machine's load
     // distorts less than records/s.
     const collectorCpu = collectorPid ? procCpuSeconds(collectorPid) - cpu0 : NaN;
+    const mainCpu = collectorPid ? procCpuSeconds(collectorPid, collectorPid) - main0 : NaN;
+    const nats = natsCpu();
     const messages = await stored();
     return {
       datagrams_sent: datagrams.length,
@@ -223,6 +228,11 @@ async function endToEnd(
       records_per_second: Math.round(published / seconds),
       collector_cpu_seconds: collectorCpu.toFixed(2),
       records_stored_per_collector_cpu_second: Math.round(published / collectorCpu),
+      collector_main_thread_cpu_seconds: mainCpu.toFixed(2),
+      // The ceiling of the main thread (sockets, batching, publishing) on a core of its own.
+      records_per_main_thread_cpu_second: Math.round(published / mainCpu),
+      workers: process.env.CITYSOC_FLOW_WORKERS ?? 'default',
+      nats_server_cpu_seconds: nats === undefined ? 'not found' : (nats - nats0!).toFixed(2),
       messages_stored: messages,
       datagrams_with_records: withRecords,
       lost_records: records - published,
@@ -238,12 +248,30 @@ async function endToEnd(
   }
 }
 
-/** CPU seconds (user + system) a process has used so far, from /proc. */
-function procCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+/** CPU seconds (user + system) a process (or with `tid`, one of its threads) has used so far, from /proc. */
+function procCpuSeconds(pid: number, tid?: number): number {
+  const stat = readFileSync(
+    tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`,
+    'utf8',
+  );
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
   return (Number(fields[11]) + Number(fields[12])) / ticks;
+}
+
+/** CPU seconds of the nats-server process(es) on this machine (it shares the two cores), if any. */
+function natsCpu(): number | undefined {
+  let total: number | undefined;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+      if (comm !== 'nats-server') continue;
+      total = (total ?? 0) + procCpuSeconds(Number(pid));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
 }
 
 /** Bytes waiting in the receive queue of the IPv4 UDP socket bound to `port` (undefined: none bound). */
