@@ -1,5 +1,5 @@
 import { decodeDatagram, MemoryTemplateCache, type TemplateChange, type TemplateDef } from '@citysoc/flow';
-import { cat, ip, ipfix, set, spec, u16, u8 } from '../../../../../libs/flow/src/spec-helpers';
+import { cat, ip, ipfix, set, u8 } from '../../../../../libs/flow/src/spec-helpers';
 import { type RenderedDatagram, renderRuns } from './render';
 import { FlowWorkerPool } from './worker-pool';
 
