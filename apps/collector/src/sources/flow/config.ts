@@ -36,8 +36,8 @@ export const flowOptions = {
   flowWorkers: int({
     env: 'CITYSOC_FLOW_WORKERS',
     description:
-      'Worker threads that decode flow data datagrams and write their ECS JSON (0 = all in the main thread); templates and options data are always handled by the main thread, which keeps the workers in step',
-    default: 1,
+      'Worker threads that decode flow data datagrams and write their ECS JSON (0 = all in the main thread); templates and options data are always handled by the main thread, which keeps the workers in step. Costs more CPU per record than 0: worth it only with cores to spare beyond the collector main thread and nats-server',
+    default: 0,
     min: 0,
     max: 32,
   }),
