@@ -240,6 +240,11 @@ export class FlowSource {
     }
   }
 
+  /** Whether decoding workers are configured and at least one has loaded (tests, diagnostics). */
+  get workersReady(): boolean {
+    return this.pool?.accepting ?? false;
+  }
+
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     for (const s of this.sockets) await new Promise<void>((resolve) => s.close(() => resolve()));
