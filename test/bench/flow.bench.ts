@@ -17,7 +17,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { connect } from 'nats';
-import { decodeDatagram, flowToEcsJson, MemoryTemplateCache } from '@citysoc/flow';
+import { dataOnlyDomain, decodeDatagram, flowToEcsJson, MemoryTemplateCache } from '@citysoc/flow';
+import { type RenderedDatagram } from '../../apps/collector/src/sources/flow/render';
+import { FlowWorkerPool } from '../../apps/collector/src/sources/flow/worker-pool';
 import { corpusDir, freePort, Pipeline, waitFor } from '../support';
 
 const RECORDS = Number(process.env.BENCH_FLOW_RECORDS ?? 500_000);
@@ -26,8 +28,8 @@ const CPU_MS = Number(process.env.FLOW_BENCH_CPU_MS ?? 3000);
 /** nfcapd is replayed to until it has used this much CPU (its /proc figure is in 10 ms ticks). */
 const NFCAPD_CPU_S = Number(process.env.BENCH_FLOW_NFCAPD_CPU_S ?? 1.5);
 const NFCAPD_MAX_ROUNDS = 200;
-/** BENCH_FLOW_PARTS=a,a2,b,c: which measurements to run (all by default). */
-const PARTS = new Set((process.env.BENCH_FLOW_PARTS ?? 'a,a2,b,c').split(',').map((p) => p.trim()));
+/** BENCH_FLOW_PARTS=a,a2,a3,b,c: which measurements to run (all by default). */
+const PARTS = new Set((process.env.BENCH_FLOW_PARTS ?? 'a,a2,a3,b,c').split(',').map((p) => p.trim()));
 
 function load(dir: string): Buffer[] {
   return readdirSync(dir)
@@ -87,6 +89,71 @@ function ingestRate(dgrams: Buffer[]): { records_per_cpu_second: number; bytes_p
     records_per_cpu_second: Math.round(records / ((t - t0) / 1000)),
     bytes_per_record: Math.round(bytes / records),
   };
+}
+
+/**
+ * (a3) The same path through the decoding worker pool (CITYSOC_FLOW_WORKERS), without NATS: the replay's
+ * data-only datagrams dealt to `workers` workers, their rendered runs joined into message bodies in this
+ * thread. Records per CPU-second of the whole process (every thread) and of this (main) thread alone.
+ */
+async function poolRate(datagrams: Buffer[], workers: number): Promise<Record<string, number | string>> {
+  const store = new MemoryTemplateCache();
+  const ctx = { exporter: '192.0.2.1', receivedAt: new Date() };
+  for (const d of datagrams.slice(0, 200)) decodeDatagram(d, ctx, store);
+  const pool = new FlowWorkerPool({
+    workers,
+    unitsFile: '',
+    maxChars: 256 * 1024,
+    snapshot: () => store.snapshot(),
+    redo: () => {
+      throw new Error('a bench worker died');
+    },
+    onRestart: (err) => {
+      throw err;
+    },
+  });
+  try {
+    await waitFor(() => pool.accepting, 'the flow workers to load');
+    const run = async (list: Buffer[]) => {
+      let records = 0;
+      let bytes = 0;
+      const receivedAt = new Date();
+      const pending: Array<Promise<RenderedDatagram>> = [];
+      for (const d of list) {
+        if (dataOnlyDomain(d, ctx.exporter, store) === undefined) continue;
+        pending.push(pool.submit(d, ctx.exporter, receivedAt));
+        if (pending.length >= 2048) {
+          pool.dispatch();
+          for (const r of await Promise.all(pending.splice(0))) {
+            records += r.records;
+            bytes += Buffer.from(`[${r.runs.map((x) => x.json).join(',')}]`).length;
+          }
+        }
+      }
+      pool.dispatch();
+      for (const r of await Promise.all(pending)) {
+        records += r.records;
+        bytes += Buffer.from(`[${r.runs.map((x) => x.json).join(',')}]`).length;
+      }
+      return { records, bytes };
+    };
+    await run(datagrams.slice(0, 2000)); // warm up both sides
+    const main0 = procCpuSeconds(process.pid, process.pid);
+    const all0 = procCpuSeconds(process.pid);
+    const { records } = await run(datagrams);
+    const main = procCpuSeconds(process.pid, process.pid) - main0;
+    const all = procCpuSeconds(process.pid) - all0;
+    return {
+      workers,
+      records,
+      process_cpu_seconds: all.toFixed(2),
+      records_per_process_cpu_second: Math.round(records / all),
+      main_thread_cpu_seconds: main.toFixed(2),
+      records_per_main_thread_cpu_second: Math.round(records / main),
+    };
+  } finally {
+    await pool.stop();
+  }
 }
 
 /** The replay: IPFIX datagrams copied until RECORDS data records, each copy with its own sequence number. */
@@ -373,6 +440,7 @@ async function main(): Promise<void> {
   if (PARTS.has('a')) for (const [k, v] of Object.entries(sets)) decoder[k] = Math.round(decoderRate(v));
   const ingest = PARTS.has('a2') ? ingestRate(sets.ipfix) : 'skipped';
   const { datagrams, records, withRecords } = replay(sets.ipfix);
+  const pooled = PARTS.has('a3') ? await poolRate(datagrams, 1) : 'skipped';
   const e2e = PARTS.has('b') ? await endToEnd(datagrams, records, withRecords) : { skipped: true };
   const nf = PARTS.has('c') ? await nfcapd(datagrams, records) : undefined;
   const result = {
@@ -382,6 +450,7 @@ async function main(): Promise<void> {
       .join(' ')}`,
     a_decoder_records_per_cpu_second: decoder,
     a2_ingest_ipfix_decode_ecs_json: ingest,
+    a3_worker_pool_decode_ecs_json: pooled,
     b_end_to_end_ipfix: { rate_asked_records_per_second: RATE || 'unpaced', ...e2e },
     c_nfcapd_ipfix: nf ?? 'nfcapd/nfdump not installed (bash scripts/ensure-peers.sh)',
     ratio_decoder_to_nfcapd:
