@@ -17,12 +17,19 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { connect } from 'nats';
-import { decodeDatagram, flowToEcsJson, MemoryTemplateCache } from '@citysoc/flow';
+import { dataOnlyDomain, decodeDatagram, flowToEcsJson, MemoryTemplateCache } from '@citysoc/flow';
+import { type RenderedDatagram } from '../../apps/collector/src/sources/flow/render';
+import { FlowWorkerPool } from '../../apps/collector/src/sources/flow/worker-pool';
 import { corpusDir, freePort, Pipeline, waitFor } from '../support';
 
 const RECORDS = Number(process.env.BENCH_FLOW_RECORDS ?? 500_000);
 const RATE = Number(process.env.BENCH_FLOW_RATE ?? 250_000);
 const CPU_MS = Number(process.env.FLOW_BENCH_CPU_MS ?? 3000);
+/** nfcapd is replayed to until it has used this much CPU (its /proc figure is in 10 ms ticks). */
+const NFCAPD_CPU_S = Number(process.env.BENCH_FLOW_NFCAPD_CPU_S ?? 1.5);
+const NFCAPD_MAX_ROUNDS = 200;
+/** BENCH_FLOW_PARTS=a,a2,a3,b,c: which measurements to run (all by default). */
+const PARTS = new Set((process.env.BENCH_FLOW_PARTS ?? 'a,a2,a3,b,c').split(',').map((p) => p.trim()));
 
 function load(dir: string): Buffer[] {
   return readdirSync(dir)
@@ -82,6 +89,71 @@ function ingestRate(dgrams: Buffer[]): { records_per_cpu_second: number; bytes_p
     records_per_cpu_second: Math.round(records / ((t - t0) / 1000)),
     bytes_per_record: Math.round(bytes / records),
   };
+}
+
+/**
+ * (a3) The same path through the decoding worker pool (CITYSOC_FLOW_WORKERS), without NATS: the replay's
+ * data-only datagrams dealt to `workers` workers, their rendered runs joined into message bodies in this
+ * thread. Records per CPU-second of the whole process (every thread) and of this (main) thread alone.
+ */
+async function poolRate(datagrams: Buffer[], workers: number): Promise<Record<string, number | string>> {
+  const store = new MemoryTemplateCache();
+  const ctx = { exporter: '192.0.2.1', receivedAt: new Date() };
+  for (const d of datagrams.slice(0, 200)) decodeDatagram(d, ctx, store);
+  const pool = new FlowWorkerPool({
+    workers,
+    unitsFile: '',
+    maxChars: 256 * 1024,
+    snapshot: () => store.snapshot(),
+    redo: () => {
+      throw new Error('a bench worker died');
+    },
+    onRestart: (err) => {
+      throw err;
+    },
+  });
+  try {
+    await waitFor(() => pool.accepting, 'the flow workers to load');
+    const run = async (list: Buffer[]) => {
+      let records = 0;
+      let bytes = 0;
+      const receivedAt = new Date();
+      const pending: Array<Promise<RenderedDatagram>> = [];
+      for (const d of list) {
+        if (dataOnlyDomain(d, ctx.exporter, store) === undefined) continue;
+        pending.push(pool.submit(d, ctx.exporter, receivedAt));
+        if (pending.length >= 2048) {
+          pool.dispatch();
+          for (const r of await Promise.all(pending.splice(0))) {
+            records += r.records;
+            bytes += Buffer.from(`[${r.runs.map((x) => x.json).join(',')}]`).length;
+          }
+        }
+      }
+      pool.dispatch();
+      for (const r of await Promise.all(pending)) {
+        records += r.records;
+        bytes += Buffer.from(`[${r.runs.map((x) => x.json).join(',')}]`).length;
+      }
+      return { records, bytes };
+    };
+    await run(datagrams.slice(0, 2000)); // warm up both sides
+    const main0 = procCpuSeconds(process.pid, process.pid);
+    const all0 = procCpuSeconds(process.pid);
+    const { records } = await run(datagrams);
+    const main = procCpuSeconds(process.pid, process.pid) - main0;
+    const all = procCpuSeconds(process.pid) - all0;
+    return {
+      workers,
+      records,
+      process_cpu_seconds: all.toFixed(2),
+      records_per_process_cpu_second: Math.round(records / all),
+      main_thread_cpu_seconds: main.toFixed(2),
+      records_per_main_thread_cpu_second: Math.round(records / main),
+    };
+  } finally {
+    await pool.stop();
+  }
 }
 
 /** The replay: IPFIX datagrams copied until RECORDS data records, each copy with its own sequence number. */
@@ -183,6 +255,9 @@ async function endToEnd(
     const storedRecords = async () => metric(await metrics(), 'citysoc_component_sent_events_total');
     const collectorPid = pipeline.pid('collector');
     const cpu0 = collectorPid ? procCpuSeconds(collectorPid) : NaN;
+    // The main thread (tid = pid) reads the sockets and publishes; decoding workers are other threads.
+    const main0 = collectorPid ? procCpuSeconds(collectorPid, collectorPid) : NaN;
+    const nats0 = natsCpu();
     const t0 = Date.now();
     const sendSeconds = await send(port, datagrams, records / datagrams.length, RATE);
     // Done when every record sent is stored, or when nothing moved for 5 s (loss).
@@ -208,6 +283,8 @@ async function endToEnd(
     // The collector's own CPU from the first datagram to now (10 ms ticks): a figure the machine's load
     // distorts less than records/s.
     const collectorCpu = collectorPid ? procCpuSeconds(collectorPid) - cpu0 : NaN;
+    const mainCpu = collectorPid ? procCpuSeconds(collectorPid, collectorPid) - main0 : NaN;
+    const nats = natsCpu();
     const messages = await stored();
     return {
       datagrams_sent: datagrams.length,
@@ -218,6 +295,11 @@ async function endToEnd(
       records_per_second: Math.round(published / seconds),
       collector_cpu_seconds: collectorCpu.toFixed(2),
       records_stored_per_collector_cpu_second: Math.round(published / collectorCpu),
+      collector_main_thread_cpu_seconds: mainCpu.toFixed(2),
+      // The ceiling of the main thread (sockets, batching, publishing) on a core of its own.
+      records_per_main_thread_cpu_second: Math.round(published / mainCpu),
+      workers: process.env.CITYSOC_FLOW_WORKERS ?? 'default',
+      nats_server_cpu_seconds: nats === undefined ? 'not found' : (nats - nats0!).toFixed(2),
       messages_stored: messages,
       datagrams_with_records: withRecords,
       lost_records: records - published,
@@ -233,12 +315,30 @@ async function endToEnd(
   }
 }
 
-/** CPU seconds (user + system) a process has used so far, from /proc. */
-function procCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+/** CPU seconds (user + system) a process (or with `tid`, one of its threads) has used so far, from /proc. */
+function procCpuSeconds(pid: number, tid?: number): number {
+  const stat = readFileSync(
+    tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`,
+    'utf8',
+  );
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
   return (Number(fields[11]) + Number(fields[12])) / ticks;
+}
+
+/** CPU seconds of the nats-server process(es) on this machine (it shares the two cores), if any. */
+function natsCpu(): number | undefined {
+  let total: number | undefined;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+      if (comm !== 'nats-server') continue;
+      total = (total ?? 0) + procCpuSeconds(Number(pid));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
 }
 
 /** Bytes waiting in the receive queue of the IPv4 UDP socket bound to `port` (undefined: none bound). */
@@ -251,6 +351,15 @@ function rxQueue(port: number): number | undefined {
   return undefined;
 }
 
+/**
+ * (c) nfcapd on the same datagrams: the replay is sent round after round, each round with the header
+ * sequence numbers advanced by the records of a round (so nfcapd sees one exporter counting on, no gaps),
+ * until nfcapd has spent NFCAPD_CPU_S CPU-seconds (utime + stime from /proc, 10 ms ticks: a second is
+ * 100 ticks, so the figure is good to about 1 %). Sent unpaced; what the kernel dropped is reported and
+ * only the records nfcapd wrote (counted with nfdump afterwards) are divided by its CPU time. Like for
+ * like, but not the same work: nfcapd decodes into its binary record format and writes it to a file,
+ * (a) decodes into FlowRecord objects in memory (element names, ISO times, address strings).
+ */
 async function nfcapd(datagrams: Buffer[], records: number): Promise<Record<string, unknown> | undefined> {
   const bin = ['/usr/bin/nfcapd', '/usr/sbin/nfcapd'].find((p) => existsSync(p));
   const nfdump = ['/usr/bin/nfdump', '/usr/sbin/nfdump'].find((p) => existsSync(p));
@@ -260,31 +369,62 @@ async function nfcapd(datagrams: Buffer[], records: number): Promise<Record<stri
   const child = spawn(bin, ['-w', dir, '-p', String(port), '-b', '127.0.0.1', '-B', String(16 << 20)], {
     stdio: 'ignore',
   });
+  const copies = datagrams.map((d) => Buffer.from(d));
+  const seq0 = datagrams.map((d) => d.readUInt32BE(8));
   try {
     await waitFor(() => rxQueue(port) !== undefined, 'nfcapd listening');
     const cpu0 = procCpuSeconds(child.pid!);
-    await send(port, datagrams, records / datagrams.length, RATE);
-    await waitFor(() => rxQueue(port) === 0, 'nfcapd to drain its socket');
+    let rounds = 0;
+    let sent = 0;
+    let sendSeconds = 0;
+    while (procCpuSeconds(child.pid!) - cpu0 < NFCAPD_CPU_S && rounds < NFCAPD_MAX_ROUNDS) {
+      copies.forEach((c, i) => c.writeUInt32BE((seq0[i]! + rounds * records) >>> 0, 8));
+      sendSeconds += await send(port, copies, records / copies.length, 0);
+      await waitFor(() => rxQueue(port) === 0, 'nfcapd to drain its socket');
+      sent += records;
+      rounds++;
+    }
     const cpu = procCpuSeconds(child.pid!) - cpu0;
     const drops = udpDrops(port);
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
     child.kill('SIGTERM');
     await exited;
-    const out = execFileSync(nfdump, ['-R', dir, '-q', '-o', 'fmt:%pr'], {
-      encoding: 'utf8',
-      maxBuffer: 1 << 30,
-    });
-    const flows = out.split('\n').filter((l) => l.trim() !== '').length;
+    const flows = await countLines(nfdump, ['-R', dir, '-q', '-o', 'fmt:%pr']);
     return {
+      rounds,
+      records_sent: sent,
+      send_seconds: sendSeconds.toFixed(2),
       records_stored: flows,
       cpu_seconds: cpu.toFixed(2),
       records_per_cpu_second: Math.round(flows / cpu),
-      kernel_drops: drops,
+      kernel_drops_datagrams: drops,
+      note: 'nfcapd decodes into its binary records and writes them to a file; (a) decodes into FlowRecord objects in memory',
     };
   } finally {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Non-empty lines a command prints (streamed: nfdump prints one line per record, millions of them). */
+function countLines(cmd: string, args: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let n = 0;
+    let lastNl = true;
+    c.stdout.on('data', (b: Buffer) => {
+      for (let i = 0; i < b.length; i++) {
+        if (b[i] === 10) {
+          if (!lastNl) n++;
+          lastNl = true;
+        } else lastNl = false;
+      }
+    });
+    c.once('error', reject);
+    c.once('close', (code) =>
+      code === 0 ? resolve(lastNl ? n : n + 1) : reject(new Error(`${cmd} exited ${code}`)),
+    );
+  });
 }
 
 async function main(): Promise<void> {
@@ -297,11 +437,12 @@ async function main(): Promise<void> {
     ipfix: load(path.join(base, 'ipfix')),
   };
   const decoder: Record<string, number> = {};
-  for (const [k, v] of Object.entries(sets)) decoder[k] = Math.round(decoderRate(v));
-  const ingest = ingestRate(sets.ipfix);
+  if (PARTS.has('a')) for (const [k, v] of Object.entries(sets)) decoder[k] = Math.round(decoderRate(v));
+  const ingest = PARTS.has('a2') ? ingestRate(sets.ipfix) : 'skipped';
   const { datagrams, records, withRecords } = replay(sets.ipfix);
-  const e2e = await endToEnd(datagrams, records, withRecords);
-  const nf = await nfcapd(datagrams, records);
+  const pooled = PARTS.has('a3') ? await poolRate(datagrams, 1) : 'skipped';
+  const e2e = PARTS.has('b') ? await endToEnd(datagrams, records, withRecords) : { skipped: true };
+  const nf = PARTS.has('c') ? await nfcapd(datagrams, records) : undefined;
   const result = {
     machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, load ${os
       .loadavg()
@@ -309,11 +450,11 @@ async function main(): Promise<void> {
       .join(' ')}`,
     a_decoder_records_per_cpu_second: decoder,
     a2_ingest_ipfix_decode_ecs_json: ingest,
+    a3_worker_pool_decode_ecs_json: pooled,
     b_end_to_end_ipfix: { rate_asked_records_per_second: RATE || 'unpaced', ...e2e },
     c_nfcapd_ipfix: nf ?? 'nfcapd/nfdump not installed (bash scripts/ensure-peers.sh)',
-    ratio_decoder_to_nfcapd: nf
-      ? Number(((decoder.ipfix ?? 0) / (nf.records_per_cpu_second as number)).toFixed(2))
-      : null,
+    ratio_decoder_to_nfcapd:
+      nf && decoder.ipfix ? Number((decoder.ipfix / (nf.records_per_cpu_second as number)).toFixed(2)) : null,
   };
   console.log(JSON.stringify(result, null, 2));
 }

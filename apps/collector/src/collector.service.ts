@@ -229,6 +229,8 @@ export class CollectorService implements OnApplicationBootstrap, OnApplicationSh
           pendingSeconds: c.flowPendingSeconds,
           replicas: c.natsReplicas,
           batch: { events: c.flowBatchRecords, ms: c.flowBatchMs, bytes: c.flowBatchBytes },
+          workers: c.flowWorkers,
+          unitsFile: c.unitsFile,
         },
         this.bus,
         inflight,

@@ -17,7 +17,9 @@ export {
   MemoryTemplateCache,
   compileTemplate,
   scopeKey,
+  applyChange,
   VARIABLE_LENGTH,
+  type TemplateChange,
   type CompiledTemplate,
   type ExporterFacts,
   type MemoryTemplateCacheOptions,
@@ -51,3 +53,4 @@ export type {
   RecordLayout,
 } from './types';
 export { flowToEcsJson, type FlowJsonOptions } from './ecs-json';
+export { dataOnlyDomain } from './route';

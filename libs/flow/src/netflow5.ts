@@ -1,7 +1,7 @@
 import { Kind } from './elements/registry';
 import type { DecodeContext, DecodeResult, RecordLayout } from './types';
 import { uptimeToMs } from './records';
-import { ipv4 } from './values';
+import { ipv4, u16, u32 } from './values';
 
 export const V5_HEADER = 24;
 export const V5_RECORD = 48;
@@ -80,8 +80,8 @@ export function decodeV5(
   const samplingInterval = sampling & 0x3fff;
   for (let i = 0; i < n; i++) {
     const p = off + V5_HEADER + i * V5_RECORD;
-    const first = buf.readUInt32BE(p + 24);
-    const last = buf.readUInt32BE(p + 28);
+    const first = u32(buf, p + 24);
+    const last = u32(buf, p + 28);
     layouts.push(V5_LAYOUT);
     records.push({
       version: 5,
@@ -100,19 +100,19 @@ export function decodeV5(
         sourceIPv4Address: ipv4(buf, p),
         destinationIPv4Address: ipv4(buf, p + 4),
         ipNextHopIPv4Address: ipv4(buf, p + 8),
-        ingressInterface: buf.readUInt16BE(p + 12),
-        egressInterface: buf.readUInt16BE(p + 14),
-        packetDeltaCount: buf.readUInt32BE(p + 16),
-        octetDeltaCount: buf.readUInt32BE(p + 20),
+        ingressInterface: u16(buf, p + 12),
+        egressInterface: u16(buf, p + 14),
+        packetDeltaCount: u32(buf, p + 16),
+        octetDeltaCount: u32(buf, p + 20),
         flowStartSysUpTime: first,
         flowEndSysUpTime: last,
-        sourceTransportPort: buf.readUInt16BE(p + 32),
-        destinationTransportPort: buf.readUInt16BE(p + 34),
+        sourceTransportPort: u16(buf, p + 32),
+        destinationTransportPort: u16(buf, p + 34),
         tcpControlBits: buf[p + 37]!,
         protocolIdentifier: buf[p + 38]!,
         ipClassOfService: buf[p + 39]!,
-        bgpSourceAsNumber: buf.readUInt16BE(p + 40),
-        bgpDestinationAsNumber: buf.readUInt16BE(p + 42),
+        bgpSourceAsNumber: u16(buf, p + 40),
+        bgpDestinationAsNumber: u16(buf, p + 42),
         sourceIPv4PrefixLength: buf[p + 44]!,
         destinationIPv4PrefixLength: buf[p + 45]!,
         engineType,

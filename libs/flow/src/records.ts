@@ -1,6 +1,6 @@
 import { Kind } from './elements/registry';
 import { Role, VARIABLE_LENGTH, type CompiledTemplate } from './templates';
-import type { DecodeResult, FlowValue, FlowVersion } from './types';
+import type { DecodeResult, FlowValue, FlowVersion, RecordReader } from './types';
 import { acl, auto, hex, int, ipv4, ipv6, isoTime, mac, ntpMs, text, uint } from './values';
 
 /** Header facts every record of a message shares. */
@@ -28,7 +28,13 @@ let tEndDelta = NaN;
 let tSysInit = NaN;
 let tDuration = NaN;
 
-function readValue(buf: Buffer, p: number, len: number, kind: Kind, role: Role): FlowValue | undefined {
+export function readValue(
+  buf: Buffer,
+  p: number,
+  len: number,
+  kind: Kind,
+  role: Role,
+): FlowValue | undefined {
   let ms: number;
   switch (kind) {
     case Kind.Uint: {
@@ -80,7 +86,7 @@ function readValue(buf: Buffer, p: number, len: number, kind: Kind, role: Role):
   return isoTime(ms);
 }
 
-function noteRole(role: Role, v: number): void {
+export function noteRole(role: Role, v: number): void {
   switch (role) {
     case Role.Start:
       tStart = v;
@@ -168,43 +174,16 @@ export function decodeDataSet(
   setIndex: number,
   out: DecodeResult,
 ): number {
-  const { names, kinds, lengths, roles, minLength } = tpl;
-  const n = names.length;
+  const { minLength } = tpl;
   const options = tpl.def.options;
   const templateId = tpl.def.templateId;
   let pos = start;
   let idx = 0;
+  const read = (tpl.read ??= readerFor(tpl));
   while (pos < end && end - pos >= minLength) {
     tStart = tEnd = tStartUp = tEndUp = tStartDelta = tEndDelta = tSysInit = tDuration = NaN;
-    const fields: Record<string, FlowValue> = {};
-    let p = pos;
-    let ok = true;
-    for (let i = 0; i < n; i++) {
-      let len = lengths[i]!;
-      if (len === VARIABLE_LENGTH) {
-        if (p >= end) {
-          ok = false;
-          break;
-        }
-        len = buf[p++]!;
-        if (len === 255) {
-          if (p + 2 > end) {
-            ok = false;
-            break;
-          }
-          len = buf.readUInt16BE(p);
-          p += 2;
-        }
-      }
-      if (p + len > end) {
-        ok = false;
-        break;
-      }
-      const v = readValue(buf, p, len, kinds[i]!, roles[i]!);
-      if (v !== undefined) fields[names[i]!] = v;
-      p += len;
-    }
-    if (!ok) {
+    const fields = read(buf, pos, end, readState);
+    if (fields === undefined) {
       out.errors.push({
         code: 'record-overrun',
         message: `record ${idx} of template ${templateId} runs past the end of its set`,
@@ -213,6 +192,7 @@ export function decodeDataSet(
       });
       break;
     }
+    const p = readState.p;
     // A template made only of zero-length fields would otherwise loop forever on the same offset.
     if (p === pos) break;
     finishTimes(h);
@@ -236,4 +216,132 @@ export function decodeDataSet(
     idx++;
   }
   return idx;
+}
+
+const readState = { p: 0 };
+
+/** Helpers the generated readers call (passed in: generated code sees no module scope). */
+const HELPERS = { readValue, noteRole, uint, ipv4, hex };
+
+/** Readers by layout: templates of the same shape (every exporter of one model) share one function. */
+const READERS = new Map<string, RecordReader>();
+const READERS_MAX = 4096;
+
+/**
+ * The record reader of a template: generated once per layout and cached. The record loop used to fill an
+ * object key by key through a per-field switch, which made the fields object the costliest part of
+ * decoding (a hidden-class transition per key). The generated function reads each field by its known kind
+ * and length (integers straight from the buffer), checks bounds once per run of fixed-length fields and
+ * returns the fields as one object literal, so every record of a layout gets the same shape at once.
+ * Only element names from the registry reach the source, as JSON string literals.
+ */
+export function readerFor(tpl: CompiledTemplate): RecordReader {
+  const { names, kinds, lengths, roles } = tpl;
+  const key = `${names.join('\u0000')}|${lengths.join(',')}|${kinds.join(',')}|${roles.join(',')}`;
+  let r = READERS.get(key);
+  if (r) return r;
+  r = names.includes('__proto__') ? genericReader(tpl) : generateReader(tpl);
+  if (READERS.size >= READERS_MAX) READERS.clear();
+  READERS.set(key, r);
+  return r;
+}
+
+function generateReader(tpl: CompiledTemplate): RecordReader {
+  const { names, kinds, lengths, roles } = tpl;
+  const n = names.length;
+  const body: string[] = [];
+  const props: string[] = [];
+  const vars: string[] = ['l'];
+  for (let i = 0; i < n;) {
+    if (lengths[i] !== VARIABLE_LENGTH) {
+      // A run of fixed-length fields: one bounds check for all of them.
+      let run = 0;
+      let j = i;
+      while (j < n && lengths[j] !== VARIABLE_LENGTH) run += lengths[j++]!;
+      if (run > 0) body.push(`if (end - p < ${run}) return undefined;`);
+      for (; i < j; i++) {
+        const len = lengths[i]!;
+        fieldCode(names[i]!, i, kinds[i]!, roles[i]!, len, String(len), body, props, vars);
+        if (len > 0) body.push(`p += ${len};`);
+      }
+      continue;
+    }
+    body.push(
+      'if (p >= end) return undefined;',
+      'l = buf[p++];',
+      'if (l === 255) { if (p + 2 > end) return undefined; l = (buf[p] << 8) | buf[p + 1]; p += 2; }',
+      'if (p + l > end) return undefined;',
+    );
+    fieldCode(names[i]!, i, kinds[i]!, roles[i]!, -1, 'l', body, props, vars);
+    body.push('p += l;');
+    i++;
+  }
+  const src =
+    `"use strict";\nconst { readValue, noteRole, uint, ipv4, hex } = H;\n` +
+    `return function readRecord(buf, p, end, st) {\n  let ${vars.join(', ')};\n  ${body.join('\n  ')}\n` +
+    `  st.p = p;\n  return { ${props.join(', ')} };\n};`;
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the source is built from registry names (JSON-quoted) and numbers only
+  return new Function('H', src)(HELPERS) as RecordReader;
+}
+
+/**
+ * Appends the code reading field `i` (length `len`, -1 when variable, held in `lenExpr`) to `body` and its
+ * property to `props`; a skipped element (zero length, padding) is read past and kept out of the record.
+ */
+function fieldCode(
+  name: string,
+  i: number,
+  kind: Kind,
+  role: Role,
+  len: number,
+  lenExpr: string,
+  body: string[],
+  props: string[],
+  vars: string[],
+): void {
+  if (kind === Kind.Skip) return;
+  const v = `v${i}`;
+  vars.push(v);
+  props.push(`${JSON.stringify(name)}: ${v}`);
+  let expr: string;
+  if (kind === Kind.Uint && len === 1) expr = 'buf[p]';
+  else if (kind === Kind.Uint && len === 2) expr = '(buf[p] << 8) | buf[p + 1]';
+  else if (kind === Kind.Uint && len === 4)
+    expr = 'buf[p] * 16777216 + ((buf[p + 1] << 16) | (buf[p + 2] << 8) | buf[p + 3])';
+  else if (kind === Kind.Uint && len > 0 && len <= 8) expr = `uint(buf, p, ${len})`;
+  else if (kind === Kind.Ip4 && len === 4) expr = 'ipv4(buf, p)';
+  else if (kind === Kind.Octets) expr = `hex(buf, p, ${lenExpr})`;
+  else {
+    body.push(`${v} = readValue(buf, p, ${lenExpr}, ${kind}, ${role});`);
+    return;
+  }
+  body.push(`${v} = ${expr};`);
+  if (role !== Role.None) body.push(`noteRole(${role}, ${v});`);
+}
+
+/** The field-by-field reader, for layouts a generated object literal cannot express. */
+function genericReader(tpl: CompiledTemplate): RecordReader {
+  const { names, kinds, lengths, roles } = tpl;
+  const n = names.length;
+  return (buf, p, end, st) => {
+    const fields: Record<string, FlowValue> = Object.create(null) as Record<string, FlowValue>;
+    for (let i = 0; i < n; i++) {
+      let len = lengths[i]!;
+      if (len === VARIABLE_LENGTH) {
+        if (p >= end) return undefined;
+        len = buf[p++]!;
+        if (len === 255) {
+          if (p + 2 > end) return undefined;
+          len = buf.readUInt16BE(p);
+          p += 2;
+        }
+      }
+      if (p + len > end) return undefined;
+      const v = readValue(buf, p, len, kinds[i]!, roles[i]!);
+      if (v !== undefined) fields[names[i]!] = v;
+      p += len;
+    }
+    st.p = p;
+    return fields;
+  };
 }

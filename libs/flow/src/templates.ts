@@ -1,4 +1,5 @@
 import { Kind, resolveElement } from './elements/registry';
+import type { RecordReader } from './types';
 
 /** One field specifier as the exporter announced it. `length` 65535 = variable length (IPFIX). */
 export interface TemplateField {
@@ -53,6 +54,10 @@ export interface CompiledTemplate {
   lengths: Uint16Array;
   roles: Uint8Array;
   minLength: number;
+  /** Where the template was learnt (set by the cache that holds it). */
+  scope?: TemplateScope;
+  /** The generated record reader (see `readerFor`), made when the first data set needs it. */
+  read?: RecordReader;
 }
 
 const ROLE_BY_IANA: Record<number, Role> = {
@@ -176,6 +181,40 @@ export function scopeKey(scope: TemplateScope): string {
   return `${scope.exporter}|${scope.version}|${scope.domain}`;
 }
 
+function splitScopeKey(key: string): [string, 9 | 10, number] {
+  const b = key.lastIndexOf('|');
+  const a = key.lastIndexOf('|', b - 1);
+  return [key.slice(0, a), Number(key.slice(a + 1, b)) as 9 | 10, Number(key.slice(b + 1))];
+}
+
+/** One change to a template cache, as a decoding worker's mirror applies it (see `applyChange`). */
+export type TemplateChange =
+  | { op: 'put'; scope: TemplateScope; def: TemplateDef }
+  | { op: 'withdraw'; scope: TemplateScope; templateId: number }
+  | { op: 'withdrawAll'; scope: TemplateScope; options: boolean }
+  | { op: 'facts'; scope: TemplateScope; facts: ExporterFacts };
+
+/** Applies a change (from the cache that learnt it) to a mirror. */
+export function applyChange(cache: TemplateCache, c: TemplateChange): void {
+  switch (c.op) {
+    case 'put':
+      cache.put(c.scope, c.def);
+      break;
+    case 'withdraw':
+      cache.withdraw(c.scope, c.templateId);
+      break;
+    case 'withdrawAll':
+      cache.withdrawAll(c.scope, c.options);
+      break;
+    case 'facts': {
+      const f = cache.facts(c.scope);
+      for (const k of Object.keys(f)) delete (f as Record<string, unknown>)[k];
+      Object.assign(f, c.facts);
+      break;
+    }
+  }
+}
+
 export class MemoryTemplateCache implements TemplateCache {
   private readonly templates = new Map<string, Map<number, CompiledTemplate>>();
   private readonly pending = new Map<string, PendingSet[]>();
@@ -219,6 +258,7 @@ export class MemoryTemplateCache implements TemplateCache {
     const old = byId.get(def.templateId);
     if (old && sameDef(old.def, def)) return old;
     const compiled = compileTemplate(def);
+    compiled.scope = scope;
     if (!old) this.stats.templates++;
     byId.set(def.templateId, compiled);
     return compiled;
@@ -252,6 +292,21 @@ export class MemoryTemplateCache implements TemplateCache {
       this.scopeFacts.set(key, f);
     }
     return f;
+  }
+
+  /** Every template and every scope's facts, to seed another cache (a decoding worker) with this state. */
+  snapshot(): TemplateChange[] {
+    const out: TemplateChange[] = [];
+    for (const byId of this.templates.values())
+      for (const t of byId.values()) {
+        const scope = t.scope;
+        if (scope) out.push({ op: 'put', scope, def: t.def });
+      }
+    for (const [key, facts] of this.scopeFacts) {
+      const [exporter, version, domain] = splitScopeKey(key);
+      out.push({ op: 'facts', scope: { exporter, version, domain }, facts });
+    }
+    return out;
   }
 
   hold(set: PendingSet, now: number): boolean {

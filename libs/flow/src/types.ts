@@ -81,3 +81,14 @@ export interface DecodeResult {
   errors: FlowError[];
   messages: MessageInfo[];
 }
+
+/**
+ * Reads one record's fields from `p`, leaving the offset after it in `st.p`; undefined when a field runs
+ * past `end`. Time elements are noted in the record scratch (`noteRole`) as they are read.
+ */
+export type RecordReader = (
+  buf: Buffer,
+  p: number,
+  end: number,
+  st: { p: number },
+) => Record<string, FlowValue> | undefined;

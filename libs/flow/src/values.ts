@@ -10,6 +10,15 @@ const TWO_32 = 4294967296;
 /** Seconds from the NTP epoch (1900) to the Unix epoch (1970), for IPFIX micro/nanosecond times. */
 const NTP_UNIX_OFFSET = 2208988800;
 
+/** Big-endian 16/32-bit reads for offsets the caller has bounds-checked (Buffer#readUInt*BE checks again). */
+export function u16(buf: Buffer, off: number): number {
+  return (buf[off]! << 8) | buf[off + 1]!;
+}
+
+export function u32(buf: Buffer, off: number): number {
+  return buf[off]! * 16777216 + ((buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!);
+}
+
 export function ipv4(buf: Buffer, off: number): string {
   return `${DEC[buf[off]!]}.${DEC[buf[off + 1]!]}.${DEC[buf[off + 2]!]}.${DEC[buf[off + 3]!]}`;
 }

@@ -33,6 +33,14 @@ export const flowOptions = {
     default: 16 * 1024 * 1024,
     min: 65536,
   }),
+  flowWorkers: int({
+    env: 'CITYSOC_FLOW_WORKERS',
+    description:
+      'Worker threads that decode flow data datagrams and write their ECS JSON (0 = all in the main thread); templates and options data are always handled by the main thread, which keeps the workers in step. Costs more CPU per record than 0: worth it only with cores to spare beyond the collector main thread and nats-server',
+    default: 0,
+    min: 0,
+    max: 32,
+  }),
   flowBatchRecords: int({
     env: 'CITYSOC_FLOW_BATCH_RECORDS',
     description:

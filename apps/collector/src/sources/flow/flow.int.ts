@@ -16,6 +16,7 @@ import { IndexerModule } from '../../../../indexer/src/indexer.module';
 import { indexerSchema } from '../../../../indexer/src/config';
 import { CollectorModule } from '../../collector.module';
 import { CollectorService } from '../../collector.service';
+import { FlowSource } from './flow.source';
 import { collectorSchema } from '../../config';
 
 // No size cap: a capped EVENTS stream reserves its cap on the shared server, and parallel tests ran it out.
@@ -244,6 +245,38 @@ describeCorpus('flow source on real UDP sockets and real NATS (JetStream + KV)',
       await cleanupStreams(p);
     }
   });
+
+  it('with a decoding worker, stores every record once and in order, as decoded in the main thread', async () => {
+    const p = uniquePrefix();
+    const files = softflowdIpfix();
+    const { app, svc } = await startCollector(p, { CITYSOC_FLOW_WORKERS: '1' });
+    try {
+      // The worker loads from the TypeScript sources here; until then datagrams are decoded in the main thread.
+      const flow = (svc as unknown as { sources: object[] }).sources.find(
+        (s): s is FlowSource => s instanceof FlowSource,
+      )!;
+      await waitFor(() => flow.workersReady, 'the flow worker to load', 120_000);
+      const raw = files.map((f) => readFileSync(f));
+      await sendUdp(svc.ports.ipfix!, raw);
+      const want = expectedIds(files);
+      const got = await waitFor(async () => {
+        const ev = await flowEvents(p);
+        return ev.length >= want.length && ev;
+      }, `${want.length} IPFIX records on EVENTS`);
+      expect(got.map((e) => e.event.id)).toEqual(want);
+      // The same documents as decoding in one thread gives (templates came first, in the main thread).
+      const cache = new MemoryTemplateCache();
+      const local = raw.flatMap(
+        (d) => decodeDatagram(d, { exporter: '127.0.0.1', receivedAt: new Date() }, cache).records,
+      );
+      expect(got.map((e) => (e as { flow?: { fields?: unknown } }).flow?.fields)).toEqual(
+        local.map((r) => flowToEcs(r, { receivedAt: new Date() }).flow.fields),
+      );
+    } finally {
+      await app.close();
+      await cleanupStreams(p);
+    }
+  }, 180_000);
 
   it('dead-letters every datagram of a batch JetStream refuses, with its raw bytes', async () => {
     const p = uniquePrefix();

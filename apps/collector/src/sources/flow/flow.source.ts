@@ -10,6 +10,7 @@ import { type DrillMarker } from '../../pipeline/drill-marker';
 import { FlowIngest } from './ingest';
 import { KvTemplateStore } from './kv-templates';
 import { FlowMetrics } from './metrics';
+import { FlowWorkerPool } from './worker-pool';
 
 export interface FlowSourceOptions {
   host: string;
@@ -25,6 +26,10 @@ export interface FlowSourceOptions {
   replicas: number;
   /** Records per JetStream message, linger and body size (CITYSOC_FLOW_BATCH_*). */
   batch?: BatchLimits;
+  /** Decoding worker threads (CITYSOC_FLOW_WORKERS); 0 or absent = decode in the main thread. */
+  workers?: number;
+  /** The unit registry's file, which the workers load for themselves ('' = none). */
+  unitsFile?: string;
 }
 
 /**
@@ -56,6 +61,7 @@ export class FlowSource {
   private timer?: NodeJS.Timeout;
   private store?: KvTemplateStore;
   private ingest?: FlowIngest;
+  private pool?: FlowWorkerPool;
   /** Drill attribution, handed to the ingest (set before start). */
   drills?: DrillMarker;
   private readonly allow: ExporterAllowlist;
@@ -122,6 +128,25 @@ export class FlowSource {
     );
     ingest.drills = this.drills;
     this.ingest = ingest;
+    if ((this.opts.workers ?? 0) > 0) {
+      this.pool = new FlowWorkerPool({
+        workers: this.opts.workers!,
+        unitsFile: this.opts.unitsFile ?? '',
+        maxChars: ingest.maxChars,
+        snapshot: () => store.snapshot(),
+        // Decoding reads only the exporter and the time; the listener's metadata stays with the datagram.
+        redo: (raw, exporter, receivedAt) =>
+          ingest.decodeHere(raw, { exporter, port: 0, inputName: 'flow', receivedAt }),
+        onRestart: (err) => {
+          flowMetrics.workerRestarts.inc();
+          this.logger.error(
+            `a flow decoding worker died and was replaced; its datagrams are decoded here: ${String(err)}`,
+          );
+        },
+      });
+      ingest.usePool(this.pool);
+      this.logger.log(`flow: ${this.opts.workers} decoding worker thread(s)`);
+    }
     // Data held for a template is expired on a clock too, so a quiet exporter's sets still reach the dead letters.
     this.timer = setInterval(() => store.expire(Date.now()), 1000);
     this.timer.unref();
@@ -202,6 +227,7 @@ export class FlowSource {
         this.logger.error(`an accepted flow datagram could not be stored in JetStream: ${String(err)}`);
       });
     }
+    ingest.dispatch();
     if (this.queueHead === this.queue.length) {
       this.queue = [];
       this.queueHead = 0;
@@ -214,6 +240,11 @@ export class FlowSource {
     }
   }
 
+  /** Whether decoding workers are configured and at least one has loaded (tests, diagnostics). */
+  get workersReady(): boolean {
+    return this.pool?.accepting ?? false;
+  }
+
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     for (const s of this.sockets) await new Promise<void>((resolve) => s.close(() => resolve()));
@@ -221,6 +252,9 @@ export class FlowSource {
     // everything in flight before it disconnects).
     if (this.draining) clearImmediate(this.draining);
     if (this.ingest) this.drain(this.ingest, Number.POSITIVE_INFINITY);
+    // The workers answer what they were given before they stop.
+    if (this.ingest && this.pool) await this.ingest.idle();
+    void this.pool?.stop();
     void this.ingest?.flush();
     // Sets still waiting for a template would die with this process: dead-letter them now (the collector
     // waits for in-flight work before it disconnects).

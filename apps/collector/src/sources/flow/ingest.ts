@@ -2,14 +2,12 @@ import { type BusNames, type JetStreamPublisher } from '@citysoc/bus';
 import { stableId } from '@citysoc/ecs';
 import { attachUnits, type UnitRegistry } from '@citysoc/enrich';
 import {
+  dataOnlyDomain,
   decodeDatagram,
   type FlowJsonOptions,
-  flowRecordId,
   flowToEcs,
-  flowToEcsJson,
   type FlowRecord,
   type PendingSet,
-  type RecordLayout,
   releaseHeld,
   SequenceTracker,
   type TemplateScope,
@@ -25,6 +23,8 @@ import {
 import { type DrillMarker } from '../../pipeline/drill-marker';
 import { type KvTemplateStore } from './kv-templates';
 import { type FlowMetrics } from './metrics';
+import { type RecordRun, type RenderedDatagram, renderRuns, unitJsonFor } from './render';
+import { type FlowWorkerPool } from './worker-pool';
 
 export interface DatagramMeta {
   /** Normalised exporter address (see `exporterAddress`). */
@@ -36,9 +36,6 @@ export interface DatagramMeta {
 
 /** Default batch limits (CITYSOC_FLOW_BATCH_RECORDS / _MS / _BYTES). */
 export const FLOW_BATCH: BatchLimits = { events: 1000, ms: 20, bytes: 512 * 1024 };
-
-/** Unit attributions remembered per address (JSON text, or null for none) before the cache starts over. */
-const UNIT_CACHE_MAX = 65_536;
 
 /** What dead-lettering a run of records needs, should JetStream refuse its batch. */
 interface Origin {
@@ -61,13 +58,20 @@ interface Origin {
  * records are stored (and the templates it taught are in KV). Whatever the decoder could not read is
  * dead-lettered with the raw datagram and the first problem as reason; records before the problem are kept.
  */
+const EMPTY: ReturnType<typeof renderRuns> = { runs: [], perVersion: [] };
+
 export class FlowIngest {
   private readonly sequences = new SequenceTracker();
   /** Drill attribution (issue 9); set by the flow source once the drill-runs bucket is loaded. */
   drills?: DrillMarker;
   private readonly batcher: EventBatcher<Origin>;
-  private readonly unitCache = new Map<string, string | null>();
   private readonly unitJson?: (ip: string) => string | undefined;
+  /** Decoding workers (CITYSOC_FLOW_WORKERS); undefined = everything decoded in this thread. */
+  private pool?: FlowWorkerPool;
+  /** The previous datagram's turn: results are finished in arrival order, whoever decoded them. */
+  private turn: Promise<unknown> = Promise.resolve();
+  /** Runs stay well under the batch byte limit so that several datagrams share a message. */
+  readonly maxChars: number;
 
   constructor(
     private readonly publisher: JetStreamPublisher,
@@ -80,7 +84,24 @@ export class FlowIngest {
   ) {
     this.batcher = new EventBatcher<Origin>(batch, (subject, items) => this.publishBatch(subject, items));
     // attachUnits does nothing with an empty registry; neither does the JSON writer then.
-    if (units.size > 0) this.unitJson = (ip) => this.unitOf(ip);
+    this.unitJson = unitJsonFor(units);
+    this.maxChars = Math.max(1024, batch.bytes >> 1);
+  }
+
+  /** Hands data-only datagrams to decoding workers from now on (the pool follows the store's changes). */
+  usePool(pool: FlowWorkerPool): void {
+    this.pool = pool;
+    this.store.onChange = (c) => pool.broadcast(c);
+  }
+
+  /** Posts the datagrams batched for the workers (the listener calls it at the end of each read slice). */
+  dispatch(): void {
+    this.pool?.dispatch();
+  }
+
+  /** Resolves when every datagram accepted so far is decoded and handed to the batcher. */
+  idle(): Promise<unknown> {
+    return this.turn;
   }
 
   /** Publishes the batches still filling (shutdown); resolves when every batch in flight is settled. */
@@ -88,16 +109,81 @@ export class FlowIngest {
     return this.batcher.flushAll();
   }
 
-  async accept(raw: Buffer, meta: DatagramMeta): Promise<void> {
+  /**
+   * Decodes a datagram here, or (data only, templates known, no drill running for it) in a worker; either
+   * way its records are published in arrival order. Resolves once they are stored.
+   */
+  accept(raw: Buffer, meta: DatagramMeta): Promise<void> {
     const component = meta.inputName;
     this.metrics.received.inc({ component });
     this.metrics.receivedBytes.inc({ component }, raw.length);
+    const pool = this.pool;
+    if (!pool) return this.finish(raw, meta, this.decodeHere(raw, meta));
+    const domain = dataOnlyDomain(raw, meta.exporter, this.store);
+    let decoded: Promise<RenderedDatagram> | RenderedDatagram;
+    if (
+      domain !== undefined &&
+      pool.accepting &&
+      !this.drills?.allocates({ transport: 'flow', address: meta.exporter, domain }, meta.receivedAt)
+    )
+      decoded = pool.submit(raw, meta.exporter, meta.receivedAt);
+    else {
+      // What came before goes to the workers first: this datagram may teach templates they must see after it.
+      pool.dispatch();
+      decoded = this.decodeHere(raw, meta);
+    }
+    const turn = this.turn.then(() => decoded);
+    this.turn = turn.then(
+      () => undefined,
+      () => undefined,
+    );
+    return turn.then((d) => this.finish(raw, meta, d));
+  }
+
+  /** Decodes in this thread against the store (which learns templates, facts and held sets from it). */
+  decodeHere(raw: Buffer, meta: DatagramMeta): RenderedDatagram & { kv: Promise<void> } {
     const { records, layouts, errors, messages } = decodeDatagram(
       raw,
       { exporter: meta.exporter, receivedAt: meta.receivedAt },
       this.store,
     );
-    for (const m of messages) {
+    const { runs, perVersion } = records.length > 0 ? this.render(records, layouts, meta) : EMPTY;
+    // Templates and facts learnt from this datagram are in KV before its records count as stored.
+    return { runs, perVersion, errors, messages, records: records.length, kv: this.store.flush() };
+  }
+
+  private render(
+    records: FlowRecord[],
+    layouts: Parameters<typeof renderRuns>[1],
+    meta: DatagramMeta,
+  ): ReturnType<typeof renderRuns> {
+    const drills = this.drills;
+    return renderRuns(records, layouts, {
+      receivedAt: meta.receivedAt,
+      unitJson: this.unitJson,
+      factsOf: (scope) => this.store.facts(scope),
+      onOptions: (scope) => this.store.saveFacts(scope),
+      special: drills
+        ? (rec, opts) =>
+            drills.allocates(
+              { transport: 'flow', address: meta.exporter, domain: rec.domain },
+              meta.receivedAt,
+            )
+              ? this.markedJson(rec, opts, meta)
+              : undefined
+        : undefined,
+      maxChars: this.maxChars,
+    });
+  }
+
+  /** Sequence accounting, records to the batcher, problems to the dead letters; resolves once stored. */
+  private async finish(
+    raw: Buffer,
+    meta: DatagramMeta,
+    d: RenderedDatagram & { kv?: Promise<void> },
+  ): Promise<void> {
+    const component = meta.inputName;
+    for (const m of d.messages) {
       const gap = this.sequences.observe(meta.exporter, m);
       if (!gap) continue;
       const labels = { exporter: gap.exporter, version: String(gap.version), domain: String(gap.domain) };
@@ -105,109 +191,50 @@ export class FlowIngest {
       if (gap.missing > 0) this.flowMetrics.sequenceMissing.inc(labels, gap.missing);
     }
     const work: Array<Promise<unknown>> = [];
-    if (records.length > 0) work.push(this.publishRecords(records, layouts, meta, raw));
-    if (errors.length > 0) {
-      const first = errors[0]!;
+    if (d.runs.length > 0) work.push(this.publishRuns(d.runs, d.perVersion, meta, raw));
+    if (d.errors.length > 0) {
+      const first = d.errors[0]!;
       this.flowMetrics.malformed.inc({ input: component, reason: first.code });
       work.push(
         this.deadLetter(
           raw,
           first.code,
-          errors.map((e) => `${e.code}@${e.offset}: ${e.message}`).join('; '),
+          d.errors.map((e) => `${e.code}@${e.offset}: ${e.message}`).join('; '),
           {
             ...meta,
-            extra: { 'Citysoc-Records-Kept': String(records.length) },
+            extra: { 'Citysoc-Records-Kept': String(d.records) },
           },
         ),
       );
     }
-    // Templates and facts learnt from this datagram are in KV before its records count as stored.
-    work.push(this.store.flush());
+    if (d.kv) work.push(d.kv);
     await Promise.all(work);
     this.metrics.latency.observe({ component }, (Date.now() - meta.receivedAt.getTime()) / 1000);
   }
 
-  /** The records' JSON into the batcher, one run per version (and per byte limit); resolves when all are stored. */
-  private publishRecords(
-    records: FlowRecord[],
-    layouts: RecordLayout[],
+  /** Runs into the batcher; resolves when all are stored. */
+  private publishRuns(
+    runs: RecordRun[],
+    perVersion: Array<[number, number]>,
     meta: DatagramMeta,
     raw: Buffer | undefined,
   ): Promise<unknown> {
-    const runs: Array<Promise<void>> = [];
-    let parts: string[] = [];
-    let chars = 0;
-    let firstId = '';
-    let version = records[0]!.version;
-    // Runs stay well under the batch byte limit so that several datagrams share a message.
-    const maxChars = Math.max(1024, this.batch.bytes >> 1);
-    const flush = () => {
-      if (parts.length === 0) return;
-      const json = parts.join(',');
-      runs.push(
-        this.batcher.add(this.names.eventsSubject('flow', String(version)), {
-          id: `${firstId}-${parts.length}`,
-          json,
-          events: parts.length,
+    const out: Array<Promise<void>> = [];
+    for (const r of runs)
+      out.push(
+        this.batcher.add(this.names.eventsSubject('flow', String(r.version)), {
+          id: `${r.firstId}-${r.count}`,
+          json: r.json,
+          events: r.count,
           origin: raw
             ? { raw, body: 'datagram', meta }
-            : { raw: Buffer.from(`[${json}]`), body: 'ecs-json', meta },
+            : { raw: Buffer.from(`[${r.json}]`), body: 'ecs-json', meta },
         }),
       );
-      parts = [];
-      chars = 0;
-    };
-    const factsSaved = new Set<string>();
-    // A datagram's records share one or two scopes: the options object is built once per scope, not per
-    // record; an options record (new facts) rebuilds it for the records after it.
-    let lastScope: TemplateScope | undefined;
-    const base: FlowJsonOptions = { receivedAt: meta.receivedAt, unitJson: this.unitJson };
-    let lastOpts = base;
-    const perVersion = new Map<number, number>();
-    for (let i = 0; i < records.length; i++) {
-      const rec = records[i]!;
-      let opts = base;
-      if (rec.version !== 5) {
-        if (
-          rec.options ||
-          !lastScope ||
-          lastScope.version !== rec.version ||
-          lastScope.domain !== rec.domain ||
-          lastScope.exporter !== rec.exporter
-        ) {
-          const scope: TemplateScope = { exporter: rec.exporter, version: rec.version, domain: rec.domain };
-          if (rec.options) {
-            const k = `${rec.version}|${rec.domain}`;
-            if (!factsSaved.has(k)) {
-              factsSaved.add(k);
-              this.store.saveFacts(scope);
-            }
-          }
-          lastScope = scope;
-          lastOpts = { ...base, facts: this.store.facts(scope) };
-        }
-        opts = lastOpts;
-      }
-      const json = this.drills?.allocates(
-        { transport: 'flow', address: meta.exporter, domain: rec.domain },
-        meta.receivedAt,
-      )
-        ? this.markedJson(rec, opts, meta)
-        : flowToEcsJson(rec, layouts[i]!, opts);
-      if (parts.length > 0 && (chars + json.length + 1 > maxChars || rec.version !== version)) flush();
-      if (parts.length === 0) {
-        firstId = flowRecordId(rec);
-        version = rec.version;
-      }
-      parts.push(json);
-      chars += json.length + 1;
-      perVersion.set(rec.version, (perVersion.get(rec.version) ?? 0) + 1);
-    }
-    flush();
     // Counted per version once per datagram: a labelled prom-client inc per record costs more than decoding it.
     for (const [v, n] of perVersion)
       this.flowMetrics.records.inc({ input: meta.inputName, version: String(v) }, n);
-    return Promise.all(runs);
+    return Promise.all(out);
   }
 
   /** A record of a running drill's exporter: the document object, marked, then serialised. */
@@ -221,18 +248,6 @@ export class FlowIngest {
       ) ?? ecs;
     attachUnits(doc, this.units, meta.exporter);
     return JSON.stringify(doc);
-  }
-
-  /** `citysoc.*unit` JSON for an address, remembered: the registry walk costs more than the lookup here. */
-  private unitOf(ip: string): string | undefined {
-    let j = this.unitCache.get(ip);
-    if (j === undefined) {
-      const u = this.units.lookup(ip);
-      j = u ? JSON.stringify(u) : null;
-      if (this.unitCache.size >= UNIT_CACHE_MAX) this.unitCache.clear();
-      this.unitCache.set(ip, j);
-    }
-    return j ?? undefined;
   }
 
   private async publishBatch(
@@ -268,7 +283,10 @@ export class FlowIngest {
     const { records, layouts, errors } = releaseHeld(this.store, scope, templateId, receivedAt.getTime());
     const meta = { exporter: scope.exporter, port: 0, inputName, receivedAt };
     const work: Array<Promise<unknown>> = [];
-    if (records.length > 0) work.push(this.publishRecords(records, layouts, meta, undefined));
+    if (records.length > 0) {
+      const { runs, perVersion } = this.render(records, layouts, meta);
+      work.push(this.publishRuns(runs, perVersion, meta, undefined));
+    }
     for (const e of errors) this.flowMetrics.malformed.inc({ input: inputName, reason: e.code });
     work.push(this.store.flush());
     await Promise.all(work);

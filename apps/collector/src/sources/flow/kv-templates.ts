@@ -7,6 +7,7 @@ import {
   type PendingSet,
   type TemplateCache,
   type TemplateCacheStats,
+  type TemplateChange,
   type TemplateDef,
   type TemplateScope,
 } from '@citysoc/flow';
@@ -76,6 +77,11 @@ export class KvTemplateStore implements TemplateCache {
   private watcher?: { stop(): void };
   /** Templates and facts loaded from KV at start. */
   loaded = 0;
+  /**
+   * Told of every change to templates or facts, from a datagram or from the bucket, as it happens (the
+   * decoding workers' mirrors follow it; see `FlowWorkerPool`).
+   */
+  onChange?: (c: TemplateChange) => void;
 
   constructor(
     private readonly kv: KV,
@@ -109,6 +115,7 @@ export class KvTemplateStore implements TemplateCache {
         if (k.kind === 't') {
           this.mem.withdraw(k.scope, k.templateId);
           this.known.delete(e.key);
+          this.onChange?.({ op: 'withdraw', scope: k.scope, templateId: k.templateId });
         }
         return;
       }
@@ -118,11 +125,13 @@ export class KvTemplateStore implements TemplateCache {
           throw new Error(`entry ${e.key} does not match its key`);
         this.mem.put(k.scope, def);
         this.known.set(e.key, { scope: k.scope, templateId: k.templateId, options: def.options });
+        this.onChange?.({ op: 'put', scope: k.scope, def });
         if (this.mem.stats.pendingSets > 0) this.hooks.onTemplate?.(k.scope, k.templateId);
       } else {
         const stored = e.json<ExporterFacts>();
         Object.assign(this.mem.facts(k.scope), stored);
         this.factsWritten.set(e.key, JSON.stringify(this.mem.facts(k.scope)));
+        this.onChange?.({ op: 'facts', scope: k.scope, facts: this.mem.facts(k.scope) });
       }
       this.loaded++;
     } catch (err) {
@@ -154,12 +163,14 @@ export class KvTemplateStore implements TemplateCache {
       const key = templateKey(scope, def.templateId);
       this.known.set(key, { scope, templateId: def.templateId, options: def.options });
       this.write(this.kv.put(key, Buffer.from(JSON.stringify(def))), `put ${key}`);
+      this.onChange?.({ op: 'put', scope, def });
     }
     return compiled;
   }
 
   withdraw(scope: TemplateScope, templateId: number): boolean {
     const removed = this.mem.withdraw(scope, templateId);
+    this.onChange?.({ op: 'withdraw', scope, templateId });
     const key = templateKey(scope, templateId);
     this.known.delete(key);
     // Deleted even when this replica did not know it: another one may have stored it.
@@ -169,6 +180,7 @@ export class KvTemplateStore implements TemplateCache {
 
   withdrawAll(scope: TemplateScope, options: boolean): number {
     const n = this.mem.withdrawAll(scope, options);
+    this.onChange?.({ op: 'withdrawAll', scope, options });
     for (const [key, t] of this.known) {
       if (t.options !== options || t.scope.exporter !== scope.exporter) continue;
       if (t.scope.version !== scope.version || t.scope.domain !== scope.domain) continue;
@@ -200,7 +212,13 @@ export class KvTemplateStore implements TemplateCache {
     const json = JSON.stringify(this.mem.facts(scope));
     if (this.factsWritten.get(key) === json) return;
     this.factsWritten.set(key, json);
+    this.onChange?.({ op: 'facts', scope, facts: this.mem.facts(scope) });
     this.write(this.kv.put(key, Buffer.from(json)), `put ${key}`);
+  }
+
+  /** Every template and scope's facts, as changes that rebuild a mirror from nothing. */
+  snapshot(): TemplateChange[] {
+    return this.mem.snapshot();
   }
 
   get stats(): TemplateCacheStats {

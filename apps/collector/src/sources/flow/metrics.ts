@@ -11,6 +11,7 @@ export class FlowMetrics {
   readonly templateMisses: Gauge<'exporter'>;
   readonly pending: Gauge<'what'>;
   readonly storeErrors: Counter<'op'>;
+  readonly workerRestarts: Counter;
 
   constructor(registry: Registry, stats: () => TemplateCacheStats | undefined) {
     const registers = [registry];
@@ -48,6 +49,11 @@ export class FlowMetrics {
       name: 'citysoc_flow_template_store_errors_total',
       help: 'Template store (NATS KV) writes or watched entries that failed',
       labelNames: ['op'],
+      registers,
+    });
+    this.workerRestarts = new Counter({
+      name: 'citysoc_flow_worker_restarts_total',
+      help: 'Flow decoding workers that died and were replaced (their datagrams were decoded in the main thread)',
       registers,
     });
     const misses = new Gauge({
