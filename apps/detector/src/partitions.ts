@@ -12,7 +12,7 @@ import { type Alert, type EcsEvent } from '@citysoc/ecs';
 import { type CorrelationState } from '@citysoc/sigma';
 import { type KV, nanos, RetentionPolicy, StorageType } from 'nats';
 import { CountedSeqs } from './counted';
-import { type Correlator, type DetectionEngine } from './engine';
+import { type CorrelationStats, type Correlator, type DetectionEngine } from './engine';
 
 /** FNV-1a (32 bit) of a route key, mod the partition count: stable across processes and versions. */
 export function partitionOf(routeKey: string, partitions: number): number {
@@ -190,6 +190,11 @@ export class PartitionedCorrelation {
     const parts = new Set(keys.map((k) => partitionOf(k, this.o.partitions)));
     const data = Buffer.from(JSON.stringify({ event, matched } satisfies CorrelateRecord));
     return [...parts].map((p) => ({ subject: this.subject(p), data, msgId: `${event.event.id}.${p}` }));
+  }
+
+  /** Correlation statistics of every partition this replica owns. */
+  correlationStats(): CorrelationStats[] {
+    return [...this.owned.values()].map((own) => own.correlator.stats());
   }
 
   ownedPartitions(): number[] {
