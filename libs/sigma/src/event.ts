@@ -208,7 +208,8 @@ export function eachString(v: unknown, depth: number, f: (s: string) => unknown)
     for (const x of v) eachString(x, depth + 1, f);
   } else if (v !== null && typeof v === 'object') {
     const own = ownKeysOnly(v);
-    for (const k in v) if (own || Object.hasOwn(v, k)) eachString((v as Record<string, unknown>)[k], depth + 1, f);
+    for (const k in v)
+      if (own || Object.hasOwn(v, k)) eachString((v as Record<string, unknown>)[k], depth + 1, f);
   }
 }
 

@@ -43,9 +43,7 @@ interface PathNode<T> {
  * automaton folds it: digits, sign, point and exponent, or a piece of `infinity`, `nan`, `true`, `false`.
  */
 export function scalarText(lit: string): boolean {
-  return (
-    /^[0-9.e+-]+$/.test(lit) || ['infinity', 'nan', 'true', 'false'].some((w) => w.includes(lit))
-  );
+  return /^[0-9.e+-]+$/.test(lit) || ['infinity', 'nan', 'true', 'false'].some((w) => w.includes(lit));
 }
 
 const byIdx = (a: Indexed, b: Indexed): number => a.idx - b.idx;
