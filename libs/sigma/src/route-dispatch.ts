@@ -126,6 +126,11 @@ class KeyWalk {
 interface Volatile {
   route: number;
   pred: LogsourcePredicate;
+  /**
+   * Asked because the memo's partial verdict was open (not because the predicate declares nothing): its
+   * `wreq` is then necessary, and is checked first.
+   */
+  memo: boolean;
 }
 
 function scalarArray(v: readonly unknown[]): boolean {
@@ -176,10 +181,10 @@ export class RouteDispatch {
     preds.forEach((pred, route) => {
       const reads = pred.reads;
       if (!reads || !pred.partial) {
-        this.volatile.push({ route, pred });
+        this.volatile.push({ route, pred, memo: false });
         return;
       }
-      this.memoized.push({ route, pred });
+      this.memoized.push({ route, pred, memo: true });
       // A wide field is keyed by its presence: absent, it decides like any other value.
       for (const r of reads) {
         const k = r.paths.join('\u0000');
@@ -233,7 +238,14 @@ export class RouteDispatch {
     if (ask.length > MAX_ASKED) return undefined;
     for (let j = 0; j < ask.length; j++) {
       const v = ask[j] as Volatile;
-      if (this.holds(v.pred.req, ctx) && this.holds(v.pred.req2, ctx) && v.pred(ctx.event)) mask |= 1 << j;
+      const p = v.pred;
+      if (
+        (!v.memo || this.holds(p.wreq, ctx)) &&
+        this.holds(p.req, ctx) &&
+        this.holds(p.req2, ctx) &&
+        p(ctx.event)
+      )
+        mask |= 1 << j;
     }
     const known = leaf.byMask.get(mask);
     if (known !== undefined) return known ?? undefined;

@@ -308,3 +308,68 @@ detection:
     expect(set.match(event)).toHaveLength(matched);
   });
 });
+
+/**
+ * A predicate whose categorical part is decided at a memo leaf (the program is not auditd) but whose regex
+ * branch stays open is asked per event only when that branch's literal occurs: the requirement of the open
+ * (wide) part, not the whole predicate's, whose `module: syslog` atom holds on every syslog line.
+ */
+describe('route dispatch: requirement of the undecided part', () => {
+  const PIPE = `name: t
+logsources:
+  - name: auditd
+    logsource: { product: linux, service: auditd }
+    events:
+      program: { module: syslog, program: [audit, auditd] }
+      raw: { module: syslog, message|re: '^type=[A-Z_]+ msg=audit\\(' }
+      condition: 1 of them
+`;
+  const AUDIT = `title: audit
+id: 99999999-9999-4999-8999-999999999999
+logsource: { product: linux, service: auditd }
+detection:
+  keywords: ['evil-token']
+  condition: keywords
+`;
+  const { pipeline } = loadPipelineFromText(PIPE, 'p.yml');
+  let full = 0;
+  const set = compileRules(loadRulesFromText(AUDIT, 'inline.yml').rules, {
+    logsource: (ls) => {
+      const p = pipeline?.logsource(ls);
+      if (!p) return null;
+      return Object.assign((ev: Record<string, unknown>) => (full++, p(ev)), {
+        req: p.req,
+        req2: p.req2,
+        reads: p.reads,
+        partial: p.partial,
+        wreq: p.wreq,
+      });
+    },
+  });
+  it.each([
+    ['sshd line', { module: 'syslog', program: 'sshd', message: 'Failed password evil-token' }, 0, 0],
+    [
+      'auditd program, decided by the memo',
+      { module: 'syslog', program: 'auditd', message: 'evil-token' },
+      0,
+      1,
+    ],
+    [
+      'raw auditd record from another program',
+      { module: 'syslog', program: 'rsyslogd', message: 'type=SYSCALL msg=audit(1:2): evil-token' },
+      1,
+      1,
+    ],
+    [
+      'the literal but not the regex',
+      { module: 'syslog', program: 'rsyslogd', message: 'x type=SYSCALL msg=audit(1:2): evil-token' },
+      1,
+      0,
+    ],
+    ['no message', { module: 'syslog', program: 'sshd', m: 'evil-token' }, 0, 0],
+  ])('%s', (_n, event, calls, matched) => {
+    full = 0;
+    expect(set.match(event)).toHaveLength(matched);
+    expect(full).toBe(calls);
+  });
+});
