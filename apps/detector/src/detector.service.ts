@@ -28,6 +28,7 @@ import { IOC_BUCKET, IocWatch, markIocs } from '@citysoc/enrich';
 import { ComponentMetrics, startMetricsServer } from '@citysoc/observability';
 import { type detectorSchema } from './config';
 import { CountedSeqs } from './counted';
+import { registerCorrelationMetrics } from './correlation-metrics';
 import { type DetectionEngine } from './engine';
 import { PartitionedCorrelation } from './partitions';
 import { ruleCostRows } from './rule-metrics';
@@ -463,6 +464,11 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
       'citysoc_detector_rule_seconds',
       'Estimated matching time of a rule since the rule set was loaded (sampled evaluations, scaled)',
       (r) => r.seconds,
+    );
+    registerCorrelationMetrics(
+      this.metrics.registry,
+      () => [running().engine.correlationStats(), ...(this.partitions?.correlationStats() ?? [])],
+      top,
     );
     new Gauge({
       name: 'citysoc_detector_rules_active',

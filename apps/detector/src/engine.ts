@@ -34,7 +34,11 @@ export interface DetectionEngine {
   routeKeys(event: EcsEvent, matched: readonly string[]): string[];
   /** A separate correlation state over the same rules (one per owned partition). */
   newCorrelator(): Correlator;
+  /** Statistics of the engine's own correlation state (per correlation rule). */
+  correlationStats(): CorrelationStats;
 }
+
+export type CorrelationStats = ReturnType<CorrelationEngine['stats']>;
 
 /** Correlation state of its own over the engine's correlation rules. */
 export interface Correlator {
@@ -47,6 +51,7 @@ export interface Correlator {
   ): Alert[];
   snapshot(): CorrelationState;
   restore(state: CorrelationState): void;
+  stats(): CorrelationStats;
 }
 
 type RuleMeta = Alert['rule'];
@@ -151,6 +156,7 @@ export function buildEngine(
         return out;
       },
       snapshot: () => correlation.snapshot(),
+      stats: () => correlation.stats(),
       restore(state) {
         correlation = CorrelationEngine.restore(correlationRules, rules, state);
       },
@@ -197,5 +203,6 @@ export function buildEngine(
     restore: (state) => main.restore(state),
     routeKeys: (event, matched) => (hasCorrelations ? main.engine().routeKeys(event, matched) : []),
     newCorrelator,
+    correlationStats: () => main.stats(),
   };
 }

@@ -75,9 +75,16 @@ describe('the compare-and-set fence on a chunked partition state', () => {
     // Another owner writes the partition: the windows as they were before those two failures, the same
     // watermark. The running replica still holds the previous revision.
     const now = (await states.read('p0'))!;
-    const { upTo } = JSON.parse(now.data.toString()) as { upTo: number };
+    const { correlatedUpTo, correlatedAbove } = JSON.parse(now.data.toString()) as {
+      correlatedUpTo: number;
+      correlatedAbove: number[];
+    };
     const { state } = JSON.parse(early!.data.toString()) as { state: unknown };
-    const theirs = await states.write('p0', Buffer.from(JSON.stringify({ upTo, state })), now.revision);
+    const theirs = await states.write(
+      'p0',
+      Buffer.from(JSON.stringify({ correlatedUpTo, correlatedAbove, state })),
+      now.revision,
+    );
 
     // Refused, the stale owner's third failure is not saved: its windows would fire on the fourth.
     const resumed = [await publish('10.6.6.6'), await publish('10.6.6.6')];

@@ -1,7 +1,14 @@
 import { type EcsEvent } from '@citysoc/ecs';
 import { loadRulesFromText } from '@citysoc/sigma';
+import { CountedSeqs } from './counted';
 import { buildEngine } from './engine';
-import { partitionOf } from './partitions';
+import {
+  type CorrelateRecord,
+  observeBatch,
+  parsePartitionState,
+  partitionOf,
+  serializePartitionState,
+} from './partitions';
 
 const rules = loadRulesFromText(
   `title: fail
@@ -57,5 +64,40 @@ describe('correlation partitions', () => {
     }
     expect(one).toHaveLength(7);
     expect(split.sort()).toEqual(one.sort());
+  });
+
+  it('count a record the previous owner left in flight when it is redelivered after newer ones', () => {
+    // The partition's state was saved at CORRELATE #10 with two failures from 10.9.9.9 counted. A new
+    // owner gets #12 and #13 at once; #11 (the third failure, unacked by the dead owner) comes back after
+    // its ack wait. With the old single watermark (13 after the first batch), #11 was skipped and the
+    // window stayed one short: the correlation never fired.
+    const engine = buildEngine(rules, undefined);
+    const now = new Date();
+    const rec = (i: number, ip: string): CorrelateRecord => {
+      const event = ev(i, ip);
+      return { event, matched: engine.detectWithMatches(event, now, false).matched };
+    };
+    const before = engine.newCorrelator();
+    for (const r of [rec(0, '10.9.9.9'), rec(1, '10.9.9.9')])
+      expect(before.observe(r.event, r.matched, now)).toEqual([]);
+    const saved = serializePartitionState(CountedSeqs.of(10), before.snapshot());
+
+    const { counted: restored, state } = parsePartitionState(saved.toString('utf8'));
+    const owner = engine.newCorrelator();
+    owner.restore(state);
+    const observe = (r: CorrelateRecord) => owner.observe(r.event, r.matched, now);
+    const first = observeBatch(restored, [rec(12, '10.1.1.1'), rec(13, '10.1.1.2')], [12, 13], observe);
+    expect(first.alerts).toEqual([]);
+    const second = observeBatch(first.counted, [rec(11, '10.9.9.9')], [11], observe);
+    expect(second.alerts.map((a) => a.rule.id)).toEqual(['p-corr']);
+    expect(second.counted.floor).toBe(13);
+    // Redelivered again (its ack was lost): counted once.
+    expect(observeBatch(second.counted, [rec(11, '10.9.9.9')], [11], observe).alerts).toEqual([]);
+  });
+
+  it('read the earlier single-watermark state as a floor', () => {
+    const state = buildEngine(rules, undefined).newCorrelator().snapshot();
+    const { counted } = parsePartitionState(JSON.stringify({ upTo: 7, state }));
+    expect([7, 8].map((s) => counted.has(s))).toEqual([true, false]);
   });
 });

@@ -11,7 +11,8 @@ import {
 import { type Alert, type EcsEvent } from '@citysoc/ecs';
 import { type CorrelationState } from '@citysoc/sigma';
 import { type KV, nanos, RetentionPolicy, StorageType } from 'nats';
-import { type Correlator, type DetectionEngine } from './engine';
+import { CountedSeqs } from './counted';
+import { type CorrelationStats, type Correlator, type DetectionEngine } from './engine';
 
 /** FNV-1a (32 bit) of a route key, mod the partition count: stable across processes and versions. */
 export function partitionOf(routeKey: string, partitions: number): number {
@@ -21,6 +22,55 @@ export function partitionOf(routeKey: string, partitions: number): number {
     h = Math.imul(h, 0x01000193) >>> 0;
   }
   return h % partitions;
+}
+
+/** A partition's persisted state: the CORRELATE sequences it counted and the windows they built. */
+export interface PartitionState {
+  counted: CountedSeqs;
+  state: CorrelationState;
+}
+
+/**
+ * Reads a partition's saved state, the current form (`correlatedUpTo` + `correlatedAbove`, as CountedSeqs
+ * writes it) or the earlier single watermark (`upTo`), which reads as a floor with nothing above it.
+ */
+export function parsePartitionState(text: string): PartitionState {
+  const parsed = JSON.parse(text) as {
+    upTo?: number;
+    correlatedUpTo?: number;
+    correlatedAbove?: number[];
+    state: CorrelationState;
+  };
+  return {
+    counted: CountedSeqs.of(parsed.correlatedUpTo ?? parsed.upTo ?? 0, parsed.correlatedAbove ?? []),
+    state: parsed.state,
+  };
+}
+
+export function serializePartitionState(counted: CountedSeqs, state: CorrelationState): Buffer {
+  return Buffer.from(JSON.stringify({ ...counted.toJSON(), state }));
+}
+
+/**
+ * One batch of a partition's records: each record whose CORRELATE sequence the state has not counted is
+ * observed; returns the alerts and the counted set including the batch (to persist with the new windows).
+ * Which sequences were counted is a set, not a watermark: a new owner (or a restarted one) gets new
+ * records at once but the previous owner's unacked ones only when their ack wait runs out, after newer
+ * ones, and a watermark would skip them uncounted.
+ */
+export function observeBatch(
+  counted: CountedSeqs,
+  records: readonly CorrelateRecord[],
+  seqs: readonly number[],
+  observe: (r: CorrelateRecord) => Alert[],
+): { alerts: Alert[]; counted: CountedSeqs } {
+  const alerts: Alert[] = [];
+  records.forEach((r, i) => {
+    const seq = seqs[i] ?? 0;
+    if (counted.has(seq)) return; // counted before a crash or a move
+    alerts.push(...observe(r));
+  });
+  return { alerts, counted: counted.with(seqs) };
 }
 
 /** What stage 1 hands a partition owner: the event, the rules it matched, for the owner's correlations. */
@@ -55,11 +105,11 @@ interface Owned {
   correlator: Correlator;
   /** Engine the correlator was built from, so a reload rebuilds it. */
   builtFrom: DetectionEngine;
-  /** Highest CORRELATE sequence counted into the state; redeliveries at or below it are skipped. */
-  upTo: number;
+  /** CORRELATE sequences counted into the state; their redeliveries are skipped. */
+  counted: CountedSeqs;
   /** KV revision of the partition's state manifest as this owner last read or wrote it (the fence). */
   stateRevision: number;
-  /** The state as last persisted (serialized `{upTo, state}`): a failed batch rolls back to it. */
+  /** The state as last persisted (`serializePartitionState`): a failed batch rolls back to it. */
   persisted: Buffer;
   lock: Promise<unknown>;
 }
@@ -142,6 +192,11 @@ export class PartitionedCorrelation {
     return [...parts].map((p) => ({ subject: this.subject(p), data, msgId: `${event.event.id}.${p}` }));
   }
 
+  /** Correlation statistics of every partition this replica owns. */
+  correlationStats(): CorrelationStats[] {
+    return [...this.owned.values()].map((own) => own.correlator.stats());
+  }
+
   ownedPartitions(): number[] {
     return [...this.owned.keys()].sort((a, b) => a - b);
   }
@@ -193,7 +248,7 @@ export class PartitionedCorrelation {
   private async acquire(p: number, leaseRevision: number): Promise<void> {
     const engine = this.o.engine();
     const correlator = engine.newCorrelator();
-    let upTo = 0;
+    let counted = CountedSeqs.of();
     let stateRevision = 0;
     let persisted: Buffer | undefined;
     try {
@@ -201,9 +256,9 @@ export class PartitionedCorrelation {
       if (saved) {
         stateRevision = saved.revision;
         if (saved.data.length > 0) {
-          const parsed = JSON.parse(saved.data.toString('utf8')) as { upTo: number; state: CorrelationState };
+          const parsed = parsePartitionState(saved.data.toString('utf8'));
           correlator.restore(parsed.state);
-          upTo = parsed.upTo;
+          counted = parsed.counted;
           persisted = saved.data;
         }
       }
@@ -213,14 +268,14 @@ export class PartitionedCorrelation {
       if (e instanceof KvBlobError ? e.revision === 0 : !(e instanceof SyntaxError)) throw e;
       if (e instanceof KvBlobError) stateRevision = e.revision;
       correlator.restore(engine.newCorrelator().snapshot());
-      upTo = 0;
+      counted = CountedSeqs.of();
       this.o.onStateError?.();
       this.o.logger.error(
         `correlation partition ${p}: state ${(e as Error).message}; its windows restart empty`,
       );
     }
     await this.states.sweep(`p${p}`).catch((e: unknown) => this.warn(`sweeping partition ${p} state`, e));
-    persisted ??= Buffer.from(JSON.stringify({ upTo, state: correlator.snapshot() }));
+    persisted ??= serializePartitionState(counted, correlator.snapshot());
     const spec = {
       stream: this.stream,
       durable: this.bus.names.durable(`${this.o.durable}-correlate-${p}`),
@@ -234,7 +289,7 @@ export class PartitionedCorrelation {
       leaseRevision,
       correlator,
       builtFrom: engine,
-      upTo,
+      counted,
       stateRevision,
       persisted,
       lock: Promise.resolve(),
@@ -264,7 +319,9 @@ export class PartitionedCorrelation {
     );
     this.owned.set(p, own);
     own.consumer.start();
-    this.o.logger.log(`correlation partition ${p} taken (state up to CORRELATE #${upTo})`);
+    this.o.logger.log(
+      `correlation partition ${p} taken (state up to CORRELATE #${counted.floor}, ${counted.size} above)`,
+    );
   }
 
   private async handle(own: Owned, records: CorrelateRecord[], seqs: number[]): Promise<void> {
@@ -279,27 +336,20 @@ export class PartitionedCorrelation {
         own.builtFrom = engine;
       }
       const now = new Date();
-      const alerts: Alert[] = [];
-      let last = own.upTo;
       const owns = (key: string): boolean => partitionOf(key, this.o.partitions) === own.p;
       try {
-        records.forEach((r, i) => {
-          const seq = seqs[i] ?? 0;
-          if (seq <= own.upTo) return; // counted before a crash or a move
-          alerts.push(...own.correlator.observe(r.event, r.matched, now, owns));
-          last = Math.max(last, seq);
-        });
+        const { alerts, counted } = observeBatch(own.counted, records, seqs, (r) =>
+          own.correlator.observe(r.event, r.matched, now, owns),
+        );
         await this.o.publishAlerts(alerts);
         // Compare-and-set: fails if another replica wrote this partition's state since we read it.
-        const value = Buffer.from(JSON.stringify({ upTo: last, state: own.correlator.snapshot() }));
+        const value = serializePartitionState(counted, own.correlator.snapshot());
         own.stateRevision = await this.states.write(`p${own.p}`, value, own.stateRevision);
         own.persisted = value;
-        own.upTo = last;
+        own.counted = counted;
       } catch (e) {
         // Back to the persisted windows (what the acked records built): the retry counts this batch once.
-        own.correlator.restore(
-          (JSON.parse(own.persisted.toString('utf8')) as { state: CorrelationState }).state,
-        );
+        own.correlator.restore(parsePartitionState(own.persisted.toString('utf8')).state);
         if (isRevisionConflict(e)) {
           // Another replica owns this partition now: stop at once; our unacked records go back to it.
           this.warn(`partition ${own.p} taken over by another replica`, e);

@@ -46,6 +46,26 @@ export interface CompiledDetection {
    * or UNKNOWN when it depends on what a present 'wide' field holds. Undefined when not known.
    */
   readonly partial?: ((ctx: MatchCtx) => Tri) | undefined;
+  /**
+   * Necessary wherever `partial` says UNKNOWN: on an event that matches although its categorical fields
+   * left the verdict open, an atom of this holds (one of the wide fields the verdict waited on). Empty when
+   * `partial` is never UNKNOWN; undefined when not known (under a negation, or a wide field without one).
+   */
+  readonly wreq?: Requirement | undefined;
+}
+
+/**
+ * `wreq` of an AND, OR or at-least-N: the union of the operands'. UNKNOWN means no operand decided the
+ * verdict and one is UNKNOWN; a true node then has a true operand that is UNKNOWN (an operand that says
+ * YES or NO is exact), and that operand's own `wreq` holds.
+ */
+function wreqUnion(xs: readonly { wreq?: Requirement | undefined }[]): Requirement | undefined {
+  const rs: Requirement[] = [];
+  for (const x of xs) {
+    if (x.wreq === undefined || x.wreq === null) return undefined;
+    rs.push(x.wreq);
+  }
+  return reqOr(rs);
 }
 
 /** Three-valued verdicts of `partial`. */
@@ -119,6 +139,7 @@ interface Entry {
   test: (v: unknown, ctx: MatchCtx) => boolean;
   reads: FieldRead[] | null;
   partial: (ctx: MatchCtx) => Tri;
+  wreq: Requirement;
 }
 
 type Group<T> = (t: T, ctx: MatchCtx) => boolean;
@@ -525,7 +546,8 @@ function compileEntry(
     if (wide && v !== undefined) return UNKNOWN;
     return test(v, ctx) ? YES : NO;
   };
-  return { path, get, test, req, absent, reads, partial };
+  // Only a wide entry can leave `partial` open, and it holds only where its own requirement does.
+  return { path, get, test, req, absent, reads, partial, wreq: wide ? req : [] };
 }
 
 /**
@@ -598,6 +620,7 @@ function compileMap(
     absent: absentAnd(entries),
     reads: readsOf(entries),
     partial: partialAnd(entries),
+    wreq: wreqUnion(entries),
     test(ctx) {
       for (const e of entries) if (!e.test(e.get(ctx), ctx)) return false;
       return true;
@@ -632,6 +655,7 @@ function compileIdentifier(
         req: e.req,
         reads: null,
         partial: e.partial,
+        wreq: e.wreq,
         test: (ctx) => e.test(e.get(ctx), ctx),
         collect: (_ctx, out) => {
           out[KEYWORD_LABEL] = true;
@@ -647,6 +671,7 @@ function compileIdentifier(
       absent: absentOr(branches),
       reads: readsOf(branches),
       partial: partialOr(branches),
+      wreq: wreqUnion(branches),
       test(ctx) {
         for (const b of branches) if (b.test(ctx)) return true;
         return false;
@@ -664,6 +689,7 @@ function compileIdentifier(
     req: e.req,
     reads: null,
     partial: e.partial,
+    wreq: e.wreq,
     test: (ctx) => e.test(e.get(ctx), ctx),
     collect: (_ctx, out) => {
       out[KEYWORD_LABEL] = true;
@@ -731,6 +757,7 @@ function compileCondition(
         req2: orSecond(items),
         reads: readsOf(items),
         partial: partialAtLeast(items, need),
+        wreq: wreqUnion(items),
         test(ctx) {
           let c = 0;
           for (const d of items) if (d.test(ctx) && ++c >= need) return true;
@@ -755,6 +782,7 @@ function combineNodes(op: 'and' | 'or', items: CompiledDetection[]): CompiledDet
       absent: absentAnd(items),
       reads: readsOf(items),
       partial: partialAnd(items),
+      wreq: wreqUnion(items),
       test(ctx) {
         for (const d of items) if (!d.test(ctx)) return false;
         return true;
@@ -770,6 +798,7 @@ function combineNodes(op: 'and' | 'or', items: CompiledDetection[]): CompiledDet
     absent: absentOr(items),
     reads: readsOf(items),
     partial: partialOr(items),
+    wreq: wreqUnion(items),
     test(ctx) {
       for (const d of items) if (d.test(ctx)) return true;
       return false;

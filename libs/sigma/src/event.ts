@@ -178,6 +178,21 @@ export function allStrings(ctx: MatchCtx): string[] {
   return out;
 }
 
+const EMPTY: object = Object.freeze({});
+
+/**
+ * Whether `for…in` over `obj` yields its own keys only, so the walk can skip an `Object.hasOwn` per key
+ * (which doubled the cost of enumerating an event): true for plain and null-prototype objects, unless
+ * something made a property of Object.prototype enumerable (a polluted prototype is walked the slow way).
+ */
+export function ownKeysOnly(obj: object): boolean {
+  const proto: unknown = Object.getPrototypeOf(obj);
+  if (proto === null) return true;
+  if (proto !== Object.prototype) return false;
+  for (const _ in EMPTY) return false;
+  return true;
+}
+
 /**
  * Calls `f` on every scalar value in string form, depth first, in `allStrings` order: for a caller that
  * scans each value once and needs no array of them.
@@ -192,7 +207,9 @@ export function eachString(v: unknown, depth: number, f: (s: string) => unknown)
   if (Array.isArray(v)) {
     for (const x of v) eachString(x, depth + 1, f);
   } else if (v !== null && typeof v === 'object') {
-    for (const k in v) if (Object.hasOwn(v, k)) eachString((v as Record<string, unknown>)[k], depth + 1, f);
+    const own = ownKeysOnly(v);
+    for (const k in v)
+      if (own || Object.hasOwn(v, k)) eachString((v as Record<string, unknown>)[k], depth + 1, f);
   }
 }
 

@@ -109,6 +109,11 @@ export type LogsourcePredicate = ((event: Record<string, unknown>) => boolean) &
    * 2 when it depends on what a present wide field holds (then the predicate itself is asked).
    */
   readonly partial?: (event: Record<string, unknown>) => 0 | 1 | 2;
+  /**
+   * Necessary for the predicate to hold on an event whose `partial` verdict was 2: a requirement on the
+   * wide fields the verdict waits on (absent: unknown). Checked per event before asking the predicate.
+   */
+  readonly wreq?: Requirement;
 };
 
 /**

@@ -285,6 +285,7 @@ function compilePipeline(spec: PipelineSpec, entries: Entry[], file: string): Co
         const req2 = tests.map((t) => t.req2 ?? null);
         const reads = tests.map((t) => t.reads);
         const partials = tests.map((t) => t.partial);
+        const wreqs = tests.map((t) => t.wreq);
         const partial = partials.every((x) => x !== undefined)
           ? (event: Record<string, unknown>): 0 | 1 | 2 => {
               const ctx = ctxFor(event);
@@ -306,6 +307,8 @@ function compilePipeline(spec: PipelineSpec, entries: Entry[], file: string): Co
               ? null
               : reads.flatMap((r) => r ?? []),
           partial,
+          // The predicate is an OR of the entries: the union of theirs (see compile.ts, wreqUnion).
+          ...(wreqs.every((w) => w !== undefined && w !== null) ? { wreq: reqOr(wreqs) } : {}),
         });
         predicates.set(key, pred);
       }

@@ -27,6 +27,10 @@ export interface Combo {
 
 /** Distinct combinations of key values remembered; past it the memo starts over (values are attacker-fed). */
 export const MAX_LEAVES = 4096;
+/** Inner trie levels remembered (keys × distinct values, plus array elements); past it the memo starts over. */
+export const MAX_NODES = 16 * MAX_LEAVES;
+/** Longest array of scalars a key may hold and still be memoized; events with a longer one take the general path. */
+const MAX_ARRAY = 64;
 /** Distinct sets of admitting logsources, each with its own index; events of a further set take the slow path. */
 export const MAX_COMBOS = 256;
 /** Combo indexes together hold at most this many times the set's own atoms (plus a little). */
@@ -46,8 +50,12 @@ interface Leaf {
 
 type Level = Map<unknown, Level | Leaf>;
 
-/** Arrays of scalars are keyed by their JSON text under this mark, apart from plain values. */
+/**
+ * Arrays of scalars are keyed element by element under this mark, then END, apart from plain values (no
+ * text built per event, and NaN is not confused with null as in JSON text).
+ */
 const ARRAY = Symbol('array');
+const END = Symbol('end');
 
 interface Key {
   get: MemoGetter;
@@ -118,14 +126,19 @@ class KeyWalk {
 interface Volatile {
   route: number;
   pred: LogsourcePredicate;
+  /**
+   * Asked because the memo's partial verdict was open (not because the predicate declares nothing): its
+   * `wreq` is then necessary, and is checked first.
+   */
+  memo: boolean;
 }
 
-function scalarArrayKey(v: readonly unknown[]): string | undefined {
+function scalarArray(v: readonly unknown[]): boolean {
   for (const x of v) {
     const t = typeof x;
-    if (x !== null && t !== 'string' && t !== 'number' && t !== 'boolean') return undefined;
+    if (x !== null && t !== 'string' && t !== 'number' && t !== 'boolean') return false;
   }
-  return JSON.stringify(v);
+  return true;
 }
 
 /**
@@ -146,6 +159,8 @@ export class RouteDispatch {
   private readonly volatile: Volatile[];
   private root: Level | Leaf;
   private leaves = 0;
+  /** Inner levels of the trie, which an event that ends in no leaf (an object value) also creates. */
+  private nodes = 0;
   private readonly combos = new Map<string, Combo>();
   /**
    * Atoms all combo indexes may hold together: a rule indexed in several combos (process_creation rules
@@ -166,10 +181,10 @@ export class RouteDispatch {
     preds.forEach((pred, route) => {
       const reads = pred.reads;
       if (!reads || !pred.partial) {
-        this.volatile.push({ route, pred });
+        this.volatile.push({ route, pred, memo: false });
         return;
       }
-      this.memoized.push({ route, pred });
+      this.memoized.push({ route, pred, memo: true });
       // A wide field is keyed by its presence: absent, it decides like any other value.
       for (const r of reads) {
         const k = r.paths.join('\u0000');
@@ -223,7 +238,14 @@ export class RouteDispatch {
     if (ask.length > MAX_ASKED) return undefined;
     for (let j = 0; j < ask.length; j++) {
       const v = ask[j] as Volatile;
-      if (this.holds(v.pred.req, ctx) && this.holds(v.pred.req2, ctx) && v.pred(ctx.event)) mask |= 1 << j;
+      const p = v.pred;
+      if (
+        (!v.memo || this.holds(p.wreq, ctx)) &&
+        this.holds(p.req, ctx) &&
+        this.holds(p.req2, ctx) &&
+        p(ctx.event)
+      )
+        mask |= 1 << j;
     }
     const known = leaf.byMask.get(mask);
     if (known !== undefined) return known ?? undefined;
@@ -251,28 +273,41 @@ export class RouteDispatch {
       let level = at as Level;
       if (k.presence) v = v !== undefined;
       else if (v !== null && typeof v === 'object') {
-        if (!Array.isArray(v)) return undefined;
-        const text = scalarArrayKey(v);
-        if (text === undefined) return undefined;
-        let arrays = level.get(ARRAY) as Level | undefined;
-        if (arrays === undefined) level.set(ARRAY, (arrays = new Map()));
-        level = arrays;
-        v = text;
+        // A long array is not worth a memo entry per element (and must not outgrow MAX_NODES alone).
+        if (!Array.isArray(v) || v.length > MAX_ARRAY || !scalarArray(v)) return undefined;
+        level = this.step(level, ARRAY) as Level;
+        for (const x of v) level = this.step(level, x) as Level;
+        v = END;
       }
       let next = level.get(v);
       if (next === undefined) {
-        if (this.leaves >= MAX_LEAVES) {
-          // Values seen so far are forgotten, not refused: the memo only saves predicate calls.
-          this.root = new Map();
-          this.leaves = 0;
-          return this.leafFor(ctx);
-        }
-        next = i === keys.length - 1 ? this.newLeaf(ctx) : new Map();
+        if (this.leaves >= MAX_LEAVES || this.nodes >= MAX_NODES) return this.forget(ctx);
+        next = i === keys.length - 1 ? this.newLeaf(ctx) : this.newLevel();
         level.set(v, next);
       }
       at = next;
     }
     return at as Leaf;
+  }
+
+  /** The inner level under `v` (an array element or mark), created when new. */
+  private step(level: Level, v: unknown): Level | Leaf {
+    let next = level.get(v);
+    if (next === undefined) level.set(v, (next = this.newLevel()));
+    return next;
+  }
+
+  private newLevel(): Level {
+    this.nodes++;
+    return new Map();
+  }
+
+  /** Values seen so far are forgotten, not refused: the memo only saves predicate calls. */
+  private forget(ctx: MatchCtx): Leaf | undefined {
+    this.root = new Map();
+    this.leaves = 0;
+    this.nodes = 0;
+    return this.leafFor(ctx);
   }
 
   private newLeaf(ctx: MatchCtx | undefined): Leaf {

@@ -191,3 +191,185 @@ detection:
     expect(raw.full).toBe(1);
   });
 });
+
+/**
+ * The keyword walk enumerates plain objects without checking each key is their own: a polluted
+ * Object.prototype, or an event of another prototype, must still never be searched for inherited values.
+ * Numbers and booleans are scanned only when a keyword could occur in their text.
+ */
+describe('keyword walk: own values only, scalars when they can hold a keyword', () => {
+  const rules = (keywords: string[]) =>
+    compileRules(
+      loadRulesFromText(
+        `title: kw
+id: 66666666-6666-4666-8666-666666666666
+logsource: { product: linux }
+detection:
+  keywords: ${JSON.stringify(keywords)}
+  condition: keywords
+`,
+        'inline.yml',
+      ).rules,
+    );
+
+  it('does not see an enumerable property of a polluted Object.prototype', () => {
+    const set = rules(['evil-token']);
+    const proto = Object.prototype as Record<string, unknown>;
+    Object.defineProperty(proto, 'injected', { value: 'evil-token', enumerable: true, configurable: true });
+    try {
+      expect(set.match({ msg: 'clean', nested: { a: 'b' } })).toEqual([]);
+      expect(set.match({ msg: 'an evil-token here' })).toHaveLength(1);
+    } finally {
+      delete proto['injected'];
+    }
+  });
+
+  it('does not see inherited values of an event with another prototype, and sees null-prototype ones', () => {
+    const set = rules(['evil-token']);
+    const inherited = Object.create({ parent: 'evil-token' }) as Record<string, unknown>;
+    inherited['msg'] = 'clean';
+    expect(set.match(inherited)).toEqual([]);
+    const bare = Object.create(null) as Record<string, unknown>;
+    bare['msg'] = { inner: 'EVIL-TOKEN' };
+    expect(set.match(bare)).toHaveLength(1);
+  });
+
+  it.each([
+    ['a number holding a numeric keyword', ['1008'], { pid: 1008 }, 1],
+    ['a number with an exponent', ['e+21'], { n: 1e21 }, 1],
+    ['a boolean', ['true'], { ok: true }, 1],
+    ['a piece of a boolean', ['als'], { ok: false }, 1],
+    ['a number, keyword of letters', ['sshd'], { pid: 1008 }, 0],
+    ['a number next to a string that holds the keyword', ['sshd'], { pid: 1008, p: 'sshd' }, 1],
+  ])('%s', (_n, keywords, event, matched) => {
+    expect(rules(keywords).match(event)).toHaveLength(matched);
+  });
+});
+
+/** Arrays of scalars key the routing memo element by element: different arrays keep different verdicts. */
+describe('route dispatch memo with array values', () => {
+  const PIPE = `name: t
+logsources:
+  - name: net
+    logsource: { category: firewall }
+    events: { category: network }
+`;
+  const FW = `title: fw
+id: 77777777-7777-4777-8777-777777777777
+logsource: { category: firewall }
+detection:
+  selection: { action: deny }
+  condition: selection
+`;
+  const { pipeline } = loadPipelineFromText(PIPE, 'p.yml');
+  const set = compileRules(loadRulesFromText(FW, 'inline.yml').rules, {
+    logsource: (ls) => pipeline?.logsource(ls) ?? null,
+  });
+  it.each([
+    ['one element that selects', ['network'], 1],
+    ['the same again', ['network'], 1],
+    ['two elements, one selects', ['host', 'network'], 1],
+    ['no element selects', ['host'], 0],
+    ['an element that is a prefix of the selecting one', ['net'], 0],
+    ['empty', [], 0],
+    ['a null element', [null], 0],
+    [
+      'a long array (past the memo) still routes',
+      [...Array.from({ length: 100 }, (_, i) => `c${i}`), 'network'],
+      1,
+    ],
+    ['a plain value', 'network', 1],
+  ])('%s', (_n, category, matched) => {
+    expect(set.match({ category, action: 'deny' })).toHaveLength(matched);
+  });
+});
+
+/** A second requirement with a one-character keyword is no gate (it holds nearly everywhere): same verdicts. */
+describe('short keyword second requirement', () => {
+  const set = compileRules(
+    loadRulesFromText(
+      `title: copy
+id: 88888888-8888-4888-8888-888888888888
+logsource: { product: linux }
+detection:
+  tools: ['scp ', 'rsync ']
+  remote: [':', '@']
+  condition: tools and remote
+`,
+      'inline.yml',
+    ).rules,
+  );
+  it.each([
+    ['tool and remote', { m: 'scp a host:/b' }, 1],
+    ['tool and user@', { m: 'RSYNC x', u: 'me@host' }, 1],
+    ['tool only', { m: 'scp a b' }, 0],
+    ['remote only', { m: 'ts 12:00' }, 0],
+  ])('%s', (_n, event, matched) => {
+    expect(set.match(event)).toHaveLength(matched);
+  });
+});
+
+/**
+ * A predicate whose categorical part is decided at a memo leaf (the program is not auditd) but whose regex
+ * branch stays open is asked per event only when that branch's literal occurs: the requirement of the open
+ * (wide) part, not the whole predicate's, whose `module: syslog` atom holds on every syslog line.
+ */
+describe('route dispatch: requirement of the undecided part', () => {
+  const PIPE = `name: t
+logsources:
+  - name: auditd
+    logsource: { product: linux, service: auditd }
+    events:
+      program: { module: syslog, program: [audit, auditd] }
+      raw: { module: syslog, message|re: '^type=[A-Z_]+ msg=audit\\(' }
+      condition: 1 of them
+`;
+  const AUDIT = `title: audit
+id: 99999999-9999-4999-8999-999999999999
+logsource: { product: linux, service: auditd }
+detection:
+  keywords: ['evil-token']
+  condition: keywords
+`;
+  const { pipeline } = loadPipelineFromText(PIPE, 'p.yml');
+  let full = 0;
+  const set = compileRules(loadRulesFromText(AUDIT, 'inline.yml').rules, {
+    logsource: (ls) => {
+      const p = pipeline?.logsource(ls);
+      if (!p) return null;
+      return Object.assign((ev: Record<string, unknown>) => (full++, p(ev)), {
+        req: p.req,
+        req2: p.req2,
+        reads: p.reads,
+        partial: p.partial,
+        wreq: p.wreq,
+      });
+    },
+  });
+  it.each([
+    ['sshd line', { module: 'syslog', program: 'sshd', message: 'Failed password evil-token' }, 0, 0],
+    [
+      'auditd program, decided by the memo',
+      { module: 'syslog', program: 'auditd', message: 'evil-token' },
+      0,
+      1,
+    ],
+    [
+      'raw auditd record from another program',
+      { module: 'syslog', program: 'rsyslogd', message: 'type=SYSCALL msg=audit(1:2): evil-token' },
+      1,
+      1,
+    ],
+    [
+      'the literal but not the regex',
+      { module: 'syslog', program: 'rsyslogd', message: 'x type=SYSCALL msg=audit(1:2): evil-token' },
+      1,
+      0,
+    ],
+    ['no message', { module: 'syslog', program: 'sshd', m: 'evil-token' }, 0, 0],
+  ])('%s', (_n, event, calls, matched) => {
+    full = 0;
+    expect(set.match(event)).toHaveLength(matched);
+    expect(full).toBe(calls);
+  });
+});

@@ -86,6 +86,18 @@ interface Gate {
   readonly gate: true;
 }
 
+/** Keyword atoms shorter than this hold in nearly every event (`:`, `@`) and are not worth a gate. */
+const MIN_GATE_KEYWORD = 3;
+
+/**
+ * Whether a second requirement pays as a gate: one with a very short keyword atom filters next to
+ * nothing, yet puts that needle in the keyword automaton of every event the rule's logsources see (a hit
+ * per `:` of every timestamp). Without the gate the rule is evaluated whenever its first requirement holds.
+ */
+function worthGating(req: Requirement & object): boolean {
+  return !req.some((a) => a.path === ANY_VALUE && a.k !== 'present' && a.text.length < MIN_GATE_KEYWORD);
+}
+
 /** The options one rule compiles with: its logsource's field resolver, when a pipeline supplies one. */
 function ruleOptions(rule: SigmaRule, opts: CompileOptions): CompileOptions {
   const fields = opts.fieldsFor?.(rule.logsource);
@@ -293,7 +305,7 @@ export function compileRules(rules: SigmaRule[], opts: CompileOptions = {}): Com
     e.idx = i;
     // Filters were applied above: `det` is final, and its second requirement still holds for it.
     const r2 = e.det.req2;
-    e.gate2 = r2 ? { req: r2, idx: -1, seen: 0, gate: true } : undefined;
+    e.gate2 = r2 && worthGating(r2) ? { req: r2, idx: -1, seen: 0, gate: true } : undefined;
   });
   // A predicate that states its literals gets a gate in the same index, so the one walk over the event
   // that finds candidate rules also tells which logsources can admit it. Keyword atoms are left out: the

@@ -1,4 +1,4 @@
-import { type MatchCtx, eachString, lowerCached, scalarString } from '../event';
+import { type MatchCtx, eachString, lowerCached, ownKeysOnly, scalarString } from '../event';
 import { AhoCorasick } from './aho';
 import { ANY_VALUE, type Atom, type Requirement, atomKey } from './atoms';
 
@@ -34,6 +34,16 @@ interface PathNode<T> {
   eq: Map<string, T[]> | null;
   ac: AhoCorasick | null;
   scanned: Scanned<T>[];
+  /** Some scanned literal can occur in the text of a number or boolean (`scalarText`). */
+  scalars: boolean;
+}
+
+/**
+ * Whether a lowercased literal can occur in `String(x)` of a number, bigint or boolean, folded as the
+ * automaton folds it: digits, sign, point and exponent, or a piece of `infinity`, `nan`, `true`, `false`.
+ */
+export function scalarText(lit: string): boolean {
+  return /^[0-9.e+-]+$/.test(lit) || ['infinity', 'nan', 'true', 'false'].some((w) => w.includes(lit));
 }
 
 const byIdx = (a: Indexed, b: Indexed): number => a.idx - b.idx;
@@ -93,7 +103,7 @@ export class CandidateIndex<T extends Indexed> {
     }
     let states = 0;
     for (const [path, slots] of byPath) {
-      const node: PathNode<T> = { present: [], eq: null, ac: null, scanned: [] };
+      const node: PathNode<T> = { present: [], eq: null, ac: null, scanned: [], scalars: false };
       const needles: string[] = [];
       for (const { atom, targets } of slots) {
         if (atom.k === 'present') node.present.push(...targets);
@@ -105,6 +115,7 @@ export class CandidateIndex<T extends Indexed> {
         } else {
           needles.push(atom.text);
           node.scanned.push({ k: atom.k, len: atom.text.length, targets });
+          node.scalars ||= scalarText(atom.text);
         }
       }
       if (needles.length > 0) {
@@ -175,6 +186,7 @@ export class CandidateIndex<T extends Indexed> {
       // owns keyword rules admits the event (`keywords`), and are dropped otherwise.
       this.keywordAc = kw.ac;
       this.keywordScanned = kw.scanned;
+      this.keywordScalars = kw.scalars;
       this.walkAll(ctx.event, this.root, 0);
       const pending = this.pending;
       if (pending.length > 0) {
@@ -198,6 +210,8 @@ export class CandidateIndex<T extends Indexed> {
 
   private keywordAc: AhoCorasick | undefined;
   private keywordScanned: Scanned<T>[] = [];
+  /** Whether a keyword atom can occur in the text of a number or boolean (`scalarWords`). */
+  private keywordScalars = false;
   /** Target lists of the keyword atoms found by the walk of the current event, not marked yet. */
   private readonly pending: (readonly T[])[] = [];
 
@@ -245,17 +259,25 @@ export class CandidateIndex<T extends Indexed> {
    * 64 not walked.
    */
   private walkAll(obj: Record<string, unknown>, at: WalkNode<T> | undefined, d: number): void {
+    const own = ownKeysOnly(obj);
     for (const k in obj) {
-      if (!Object.hasOwn(obj, k)) continue;
+      if (!own && !Object.hasOwn(obj, k)) continue;
       const v = obj[k];
       const next = at?.edges.get(k);
       if (next?.here) this.visit(next.here, v);
-      const s = scalarString(v);
-      if (s !== undefined) {
-        if (d < 64) this.scanKeywords(s);
+      if (typeof v === 'string') {
+        if (d < 64) this.scanKeywords(v);
         continue;
       }
-      if (v === null || typeof v !== 'object' || d >= 64) continue;
+      if (v === null || typeof v !== 'object') {
+        // The text of a number or boolean is only worth scanning when some keyword could occur in it.
+        if (d < 64 && this.keywordScalars) {
+          const s = scalarString(v);
+          if (s !== undefined) this.scanKeywords(s);
+        }
+        continue;
+      }
+      if (d >= 64) continue;
       if (Array.isArray(v)) eachString(v, d + 1, this.scanKeywords);
       else
         this.walkAll(
