@@ -1,5 +1,7 @@
-import { type UnitScope } from './incident-port';
 import { type Incident } from './ports';
+
+/** incident-port.ts UnitScope (a unit path and below; undefined = city-wide), spelled out: that file extends this one. */
+type UnitScope = string | undefined;
 
 // The console's queue, the live stream and the reporter's scans, as incident-port methods: each store answers
 // them from its own data (SQL on SQLite, query DSL on Elasticsearch), so switching the incident store moves
