@@ -110,6 +110,8 @@ export class ElasticsearchIncidentQueue {
     private readonly client: Client,
     private readonly index: () => string,
     private readonly toIncident: (d: IncidentLifecycleDoc) => Incident,
+    /** The cluster's index.max_result_window (smaller in tests, to walk with few documents). */
+    private readonly window = WINDOW,
   ) {}
 
   async queuePage(
@@ -205,25 +207,26 @@ export class ElasticsearchIncidentQueue {
     take: number,
   ): Promise<IncidentLifecycleDoc[]> {
     if (take <= 0) return [];
-    if (skip + take <= WINDOW) {
+    if (skip + take <= this.window) {
       const res = await this.searchOr404({ query, sort, from: skip, size: take });
       return (res?.hits.hits ?? []).flatMap((h) => (h._source ? [h._source] : []));
     }
     const out: IncidentLifecycleDoc[] = [];
     let after: estypes.SortResults | undefined;
     let seen = 0;
+    const chunk = Math.min(WALK_PAGE, this.window);
     while (out.length < take) {
       const res = await this.searchOr404({
         query,
         sort,
-        size: WALK_PAGE,
+        size: chunk,
         ...(after ? { search_after: after } : {}),
       });
       const hits = res?.hits.hits ?? [];
       for (const h of hits) {
         if (seen++ >= skip && out.length < take && h._source) out.push(h._source);
       }
-      if (hits.length < WALK_PAGE) break;
+      if (hits.length < chunk) break;
       after = hits[hits.length - 1]!.sort;
     }
     return out;
