@@ -46,7 +46,8 @@ export type Prepared =
 export class ReportPreparer {
   constructor(
     private readonly control: ControlStore,
-    private readonly incidents: IncidentStore,
+    /** Where the reports' incidents live (the watermark scan reads its changes there too). */
+    readonly incidents: IncidentStore,
     private readonly events: EventStore,
     private readonly settings: ReportSettings,
   ) {}

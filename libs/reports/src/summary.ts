@@ -33,15 +33,6 @@ export function summaryPeriod(label: SummaryLabel, at: Date): { start: string; e
   return { start: new Date(start).toISOString(), end: new Date(end).toISOString() };
 }
 
-interface Row {
-  id: string;
-  severity: string;
-  status: string;
-  created_at: number;
-  updated_at: number;
-  tags: string;
-}
-
 /** Incidents opened or closed in the period, with category, unit and drill flag, as summary items. */
 export async function summaryItems(
   control: ControlStore,
@@ -49,14 +40,7 @@ export async function summaryItems(
   events: EventStore,
   period: { start: string; end: string },
 ): Promise<SummaryItem[]> {
-  const s = Date.parse(period.start);
-  const e = Date.parse(period.end);
-  // Only long-standing columns are read: another part of the system owns the incidents table.
-  const rows = control.db
-    .prepare(
-      'SELECT id, severity, status, created_at, updated_at, tags FROM incidents WHERE (created_at >= ? AND created_at < ?) OR (updated_at >= ? AND updated_at < ?) ORDER BY created_at, id',
-    )
-    .all(s, e, s, e) as Row[];
+  const rows = await incidents.activeIn({ start: Date.parse(period.start), end: Date.parse(period.end) });
   const items: SummaryItem[] = [];
   for (const r of rows) {
     const ann = control.reports.annotation(r.id);
@@ -79,7 +63,7 @@ export async function summaryItems(
       category,
       ...(unit ? { unit: { id: unit.id, name: unit.name } } : {}),
       // A drill incident tagged by the responder (issue 9) counts as an exercise; a mixed one is real.
-      drill: ann?.drill === true || isDrill({ tags: JSON.parse(r.tags) as string[] }),
+      drill: ann?.drill === true || isDrill({ tags: r.tags }),
       reported: control.reports.listVersions({ subject: r.id, limit: 1 }).length > 0,
       supportRequested: typeof ann?.form03['supportRequested'] === 'string',
     });

@@ -17,10 +17,12 @@ export interface ScanResult {
 
 /**
  * Finds incidents that changed since the last scan and stores a report version for each one the policy
- * covers. Polling the incidents table with a watermark on `updated_at` (rather than a NATS notification)
- * because every writer — the responder's grouping, the API's lifecycle changes, SLA escalations — already
- * bumps `updated_at` in the same transaction, and none of them publishes a change event: the table is the
- * one complete source, and the watermark (kept in SQLite) makes a restart resume where it stopped.
+ * covers. Polling the incident store (`changedSince`, SQLite or Elasticsearch) with a watermark on
+ * `updated_at` (rather than a NATS notification) because every writer — the responder's grouping, the API's
+ * lifecycle changes, SLA escalations — already bumps `updated_at` in the same write, and none of them
+ * publishes a change event: the store is the one complete source, and the watermark (kept in SQLite) makes
+ * a restart resume where it stopped. On Elasticsearch a change becomes searchable at the next refresh,
+ * which the look-back below covers as it covers SQLite's late commits.
  * Idempotent: a version is unique per (incident, updated_at), so re-reading the lookback window is free.
  *
  * Updates of a reported incident are debounced: a new version at most every `minUpdateMs` unless the status
@@ -34,11 +36,11 @@ export async function scanIncidents(
   const key = 'incident-watermark';
   const [wmTs, wmId] = JSON.parse(control.reports.getMeta(key) ?? '[0,""]') as [number, string];
   const from = Math.max(0, wmTs - LOOKBACK_MS);
-  const rows = control.db
-    .prepare(
-      'SELECT id, status, updated_at FROM incidents WHERE updated_at >= ? ORDER BY updated_at, id LIMIT ?',
-    )
-    .all(from, opts.batch ?? 500) as Array<{ id: string; status: string; updated_at: number }>;
+  const rows = await preparer.incidents.changedSince({
+    since: from,
+    inclusive: true,
+    limit: opts.batch ?? 500,
+  });
   const out: ScanResult = { scanned: rows.length, versions: [], skippedDrills: 0, errors: [] };
   let last: [number, string] = [wmTs, wmId];
   let blocked = false;

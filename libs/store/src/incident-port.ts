@@ -15,6 +15,7 @@ import {
   type RecordAlertResult,
   type SlaReportRow,
 } from './ports';
+import { type IncidentQueueViews } from './incident-queue-port';
 
 // The vocabulary of the port lives here, not in sqlite/, so an implementation (Elasticsearch) and the
 // consumers depend on the port alone; sqlite/incident-store.ts re-exports it for older imports.
@@ -81,7 +82,7 @@ export interface TransitionInput {
  * Semantics are those of SqliteIncidentStore (the reference); the incident contract suite holds every
  * implementation to them.
  */
-export interface IncidentStore {
+export interface IncidentStore extends IncidentQueueViews {
   recordAlert(alert: Alert, policyOrWindow: GroupingPolicy | number): Promise<RecordAlertResult>;
   markQueued(id: string): Promise<void>;
   listUnqueued(limit?: number): Promise<Incident[]>;

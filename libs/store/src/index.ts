@@ -33,6 +33,22 @@ export {
   type SplitResult,
 } from './incident-port';
 export {
+  type IncidentQueueViews,
+  type QueueFilter,
+  type QueueContext,
+  type QueueView,
+  type QueueGroup,
+  type QueueGroupCount,
+  type QueuePageResult,
+  type IncidentChange,
+  type IncidentActivity,
+  VIEWS,
+  GROUPS,
+  RANK_SEVERITY,
+  foldVi,
+  startOfDayHcm,
+} from './incident-queue-port';
+export {
   SqliteAuthStore,
   ROLES,
   type Role,

@@ -31,7 +31,6 @@ import { DrillBlindInterceptor } from '../drills/blind';
 import { CONTROL_STORE, INCIDENT_QUEUE, INCIDENT_STORE } from '../tokens';
 import { toFilter } from './console-api.controller';
 import { BulkByQuery } from './console-api.dto';
-import { QUEUE_ORDER, queueWhere } from './queue-query';
 
 /** The runner writes progress at least this often, so a poll sees movement within a second. */
 const REPORT_EVERY_MS = 200;
@@ -89,17 +88,16 @@ export class BulkJobsController {
     summary:
       'Start closing as false positive every incident matching the query (time range required) in the background; refused if the match count differs from the confirmed one. Poll GET …/bulk/jobs/{id}.',
   })
-  start(@Body() body: BulkByQuery, @Req() req: AuthedRequest): BulkJob {
+  async start(@Body() body: BulkByQuery, @Req() req: AuthedRequest): Promise<BulkJob> {
     if (!body.from || !body.to) throw new BadRequestException('a bulk action by query needs from and to');
     const scope = scopeOf(req);
     const actor = req.principal!.name;
     const filter = toFilter(body);
-    const w = queueWhere(filter, { scope, me: actor, now: Date.now(), breachingWithinMs: 30 * 60_000 });
-    const ids = (
-      this.control.db
-        .prepare(`SELECT id FROM incidents WHERE ${w.sql} ORDER BY ${QUEUE_ORDER} LIMIT ${BULK_MAX + 1}`)
-        .all(...w.args) as Array<{ id: string }>
-    ).map((r) => r.id);
+    const ids = await this.incidents.queueIds(
+      filter,
+      { scope, me: actor, now: Date.now(), breachingWithinMs: 30 * 60_000 },
+      BULK_MAX + 1,
+    );
     if (ids.length !== body.expected)
       throw new ConflictException(
         `the query now matches ${ids.length} incidents, not the ${body.expected} you confirmed; review and confirm again`,

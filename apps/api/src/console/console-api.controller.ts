@@ -29,21 +29,15 @@ import { type AuthedRequest, READERS, Roles, scopeOf, WORKERS } from '../auth/ro
 import { IdParam } from '../incidents/incidents.dto';
 import { CONTROL_STORE, EVENT_STORE, INCIDENT_QUEUE, INCIDENT_STORE } from '../tokens';
 import { BulkByQuery, QueueFilterQuery, QueueQuery } from './console-api.dto';
-import {
-  DUE_SQL,
-  foldVi,
-  groupSql,
-  QUEUE_ORDER,
-  type QueueContext,
-  type QueueFilter,
-  queueWhere,
-  RANK_SEVERITY,
-  scopeClause,
-} from './queue-query';
+import { DUE_SQL, type QueueContext, type QueueFilter, scopeClause } from './queue-query';
 
 const BREACHING_WITHIN_MS = 30 * 60_000;
 const STREAM_POLL_MS = 1000;
 const LATENCY_SAMPLE = 1000;
+/** A bulk close by query touches at most this many incidents (one more is read to tell it matched more). */
+const BULK_LIMIT = 10_000;
+/** Changes sent per poll of the stream; the rest follow on the next polls. */
+const STREAM_BATCH = 500;
 
 export interface QueuePage {
   items: Incident[];
@@ -69,49 +63,28 @@ export class ConsoleApiController {
     @Inject(INCIDENT_STORE) private readonly incidents: IncidentStore,
     @Inject(INCIDENT_QUEUE) private readonly queue: IncidentQueue,
     @Inject(EVENT_STORE) private readonly events: EventStore,
-  ) {
-    // Diacritics-insensitive incident search: both sides folded the same way (đ→d included).
-    control.db.function('citysoc_fold', { deterministic: true }, (v: unknown) =>
-      typeof v === 'string' ? foldVi(v) : v,
-    );
-  }
+  ) {}
 
   @Get('queue')
   @Roles(...READERS)
   @ApiOperation({ summary: 'Incidents of a queue view by SLA risk then severity, with group counts' })
   async queuePage(@Query() q: QueueQuery, @Req() req: AuthedRequest): Promise<QueuePage> {
     const ctx = this.ctx(req);
-    const w = queueWhere(toFilter(q), ctx);
     const size = q.size ?? 50;
     const page = q.page ?? 1;
-    const db = this.control.db;
-    const total = (
-      db.prepare(`SELECT COUNT(*) AS n FROM incidents WHERE ${w.sql}`).get(...w.args) as { n: number }
-    ).n;
-    const ids = db
-      .prepare(`SELECT id FROM incidents WHERE ${w.sql} ORDER BY ${QUEUE_ORDER} LIMIT ? OFFSET ?`)
-      .all(...w.args, size, (page - 1) * size) as Array<{ id: string }>;
-    // The page comes from SQL on the incidents table (see the ES notes in docs/elasticsearch.md); the
-    // incidents themselves through the store, in the page's order.
-    const items: Incident[] = [];
-    for (const r of ids) {
-      const inc = await this.incidents.get(r.id);
-      if (inc) items.push(inc);
-    }
-    const out: QueuePage = { items, total, page, size, now: new Date(ctx.now).toISOString() };
-    if (q.group) {
-      const rows = db.prepare(groupSql(q.group, w.sql)).all(...w.args) as Array<{
-        key: string;
-        count: number;
-        max_rank: number;
-      }>;
-      out.groups = rows.map((r) => ({
-        key: r.key,
-        count: r.count,
-        max_severity: RANK_SEVERITY[r.max_rank] ?? 'informational',
-      }));
-    }
-    return out;
+    const r = await this.incidents.queuePage(toFilter(q), ctx, {
+      page,
+      size,
+      ...(q.group ? { group: q.group } : {}),
+    });
+    return {
+      items: r.items,
+      total: r.total,
+      page,
+      size,
+      ...(r.groups ? { groups: r.groups } : {}),
+      now: new Date(ctx.now).toISOString(),
+    };
   }
 
   @Post('incidents/:id/claim')
@@ -130,18 +103,13 @@ export class ConsoleApiController {
   @Get('bulk/preview')
   @Roles(...WORKERS)
   @ApiOperation({ summary: 'How many incidents a bulk close by query would touch' })
-  bulkPreview(
+  async bulkPreview(
     @Query() q: QueueFilterQuery,
     @Req() req: AuthedRequest,
-  ): { matched: number; from?: string; to?: string } {
+  ): Promise<{ matched: number; from?: string; to?: string }> {
     if (!q.from || !q.to) throw new BadRequestException('a bulk action by query needs from and to');
-    const w = queueWhere(toFilter(q), this.ctx(req));
-    const n = this.control.db
-      .prepare(`SELECT COUNT(*) AS n FROM incidents WHERE ${w.sql}`)
-      .get(...w.args) as {
-      n: number;
-    };
-    return { matched: n.n, from: q.from, to: q.to };
+    const matched = await this.incidents.queueCount(toFilter(q), this.ctx(req));
+    return { matched, from: q.from, to: q.to };
   }
 
   @Post('bulk/false-positive')
@@ -157,12 +125,7 @@ export class ConsoleApiController {
   ): Promise<{ matched: number; succeeded: number; failed: Array<{ id: string; error: string }> }> {
     if (!body.from || !body.to) throw new BadRequestException('a bulk action by query needs from and to');
     const scope = scopeOf(req);
-    const w = queueWhere(toFilter(body), this.ctx(req));
-    const ids = (
-      this.control.db
-        .prepare(`SELECT id FROM incidents WHERE ${w.sql} ORDER BY ${QUEUE_ORDER} LIMIT 10001`)
-        .all(...w.args) as Array<{ id: string }>
-    ).map((r) => r.id);
+    const ids = await this.incidents.queueIds(toFilter(body), this.ctx(req), BULK_LIMIT + 1);
     if (ids.length !== body.expected)
       throw new ConflictException(
         `the query now matches ${ids.length} incidents, not the ${body.expected} you confirmed; review and confirm again`,
@@ -328,37 +291,39 @@ export class ConsoleApiController {
   })
   stream(@Req() req: AuthedRequest, @Res() res: Response): void {
     const scope = scopeOf(req);
-    const sc = scopeClause(scope);
-    const stmt = this.control.db.prepare(
-      `SELECT id, status, severity, updated_at FROM incidents WHERE updated_at > ? AND ${sc.sql}
-       ORDER BY updated_at LIMIT 500`,
-    );
     res.status(200);
     res.setHeader('content-type', 'text/event-stream; charset=utf-8');
     res.setHeader('cache-control', 'no-store');
     res.flushHeaders();
     let since = Date.now();
     res.write(`event: ready\ndata: ${JSON.stringify({ since: new Date(since).toISOString() })}\n\n`);
-    const timer = setInterval(() => {
+    // One poll at a time: a slow store (Elasticsearch over the network) must not pile polls up.
+    let polling = false;
+    const poll = async () => {
+      if (polling) return;
+      polling = true;
       try {
-        const rows = stmt.all(since, ...sc.args) as Array<{
-          id: string;
-          status: string;
-          severity: string;
-          updated_at: number;
-        }>;
+        const rows = await this.incidents.changedSince({
+          since,
+          inclusive: false,
+          ...(scope !== undefined ? { scope } : {}),
+          limit: STREAM_BATCH,
+        });
         if (rows.length === 0) {
           res.write(': keepalive\n\n');
           return;
         }
         since = rows[rows.length - 1]!.updated_at;
         res.write(
-          `event: incidents\ndata: ${JSON.stringify(rows.map((r) => ({ ...r, updated_at: new Date(r.updated_at).toISOString() })))}\n\n`,
+          `event: incidents\ndata: ${JSON.stringify(rows.map((r) => ({ id: r.id, status: r.status, severity: r.severity, updated_at: new Date(r.updated_at).toISOString() })))}\n\n`,
         );
       } catch (err) {
         res.write(`event: error\ndata: ${JSON.stringify({ error: (err as Error).message })}\n\n`);
+      } finally {
+        polling = false;
       }
-    }, STREAM_POLL_MS);
+    };
+    const timer = setInterval(() => void poll(), STREAM_POLL_MS);
     res.on('close', () => clearInterval(timer));
   }
 

@@ -30,6 +30,7 @@ import {
   type TransitionInput,
   type UnitScope,
 } from '../sqlite/incident-store';
+import { QUEUE_FIELDS_MAPPING, type QueueFields, queueFields } from './queue-fields';
 
 /**
  * The lifecycle part of incidents on Elasticsearch: one document per incident (`_id` = incident id) in a
@@ -155,6 +156,7 @@ export interface DerivedFields {
   close_ms?: number;
   ack_breaches: number;
   resolve_breaches: number;
+  queue?: QueueFields;
 }
 
 /** The search/aggregation fields of a document, recomputed on every write so they never drift. */
@@ -168,6 +170,7 @@ export function withDerived(doc: IncidentLifecycleDoc): IncidentLifecycleDoc {
       ...(doc.closed_at !== null ? { close_ms: doc.closed_at - doc.created_at } : {}),
       ack_breaches: breaches.filter((b) => b.kind === 'acknowledge').length,
       resolve_breaches: breaches.filter((b) => b.kind === 'resolve').length,
+      queue: queueFields(doc),
     },
   };
 }
@@ -285,6 +288,7 @@ export function incidentIndexTemplate(index: string): Record<string, unknown> {
               close_ms: { type: 'long' },
               ack_breaches: { type: 'integer' },
               resolve_breaches: { type: 'integer' },
+              queue: QUEUE_FIELDS_MAPPING,
             },
           },
           incident_id: keyword,

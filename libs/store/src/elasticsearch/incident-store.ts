@@ -49,6 +49,15 @@ import {
   type PendingOp,
   withDerived,
 } from './incident-docs';
+import { ElasticsearchIncidentQueue } from './incident-queue';
+import {
+  type IncidentActivity,
+  type IncidentChange,
+  type QueueContext,
+  type QueueFilter,
+  type QueueGroup,
+  type QueuePageResult,
+} from '../incident-queue-port';
 
 /**
  * The incident port on Elasticsearch: ElasticsearchIncidentDocs (one document per incident, changed only by
@@ -65,6 +74,7 @@ import {
 export class ElasticsearchIncidentStore implements IncidentStore {
   readonly docs: ElasticsearchIncidentDocs;
   private readonly now: () => number;
+  private readonly queueViews: ElasticsearchIncidentQueue;
 
   constructor(
     private readonly client: Client,
@@ -72,6 +82,7 @@ export class ElasticsearchIncidentStore implements IncidentStore {
   ) {
     this.docs = new ElasticsearchIncidentDocs(client, o);
     this.now = o.now ?? Date.now;
+    this.queueViews = new ElasticsearchIncidentQueue(client, () => this.index, toIncident);
   }
 
   get index(): string {
@@ -849,6 +860,32 @@ export class ElasticsearchIncidentStore implements IncidentStore {
     const d = await this.docs.get(id);
     if (!d || !inScope(scope, d.unit_path)) throw new IncidentNotFoundError(`incident ${id} not found`);
     return d;
+  }
+
+  // IncidentQueueViews: the query DSL lives in ./incident-queue.ts.
+  async queuePage(
+    f: QueueFilter,
+    ctx: QueueContext,
+    page: { page: number; size: number; group?: QueueGroup },
+  ): Promise<QueuePageResult> {
+    return this.queueViews.queuePage(f, ctx, page);
+  }
+  async queueCount(f: QueueFilter, ctx: QueueContext): Promise<number> {
+    return this.queueViews.queueCount(f, ctx);
+  }
+  async queueIds(f: QueueFilter, ctx: QueueContext, limit: number): Promise<string[]> {
+    return this.queueViews.queueIds(f, ctx, limit);
+  }
+  async changedSince(q: {
+    since: number;
+    inclusive: boolean;
+    scope?: UnitScope;
+    limit: number;
+  }): Promise<IncidentChange[]> {
+    return this.queueViews.changedSince(q);
+  }
+  async activeIn(period: { start: number; end: number }): Promise<IncidentActivity[]> {
+    return this.queueViews.activeIn(period);
   }
 
   private async search(

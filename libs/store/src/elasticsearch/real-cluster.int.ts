@@ -8,6 +8,7 @@ import { auditLogContract } from '../contract/audit-log.contract.test';
 import { eventStoreContract } from '../contract/event-store.contract.test';
 import { incidentActionsContract } from '../contract/incident-actions.contract.test';
 import { incidentGroupingContract } from '../contract/incident-grouping.contract.test';
+import { incidentQueueContract } from '../contract/incident-queue.contract.test';
 import { incidentStoreContract } from '../contract/incident-store.contract.test';
 import { ElasticsearchIncidentStore } from './incident-store';
 import { ElasticsearchIncidentDocs } from './incident-docs';
@@ -314,6 +315,13 @@ suite(
     });
     describe('the whole incident port', () => {
       incidentStoreContract(async (clock) => {
+        const o = openIncidents(() => clock.ms);
+        await o.ready;
+        return { store: o.store, settle: () => o.store.refresh(), cleanup: o.cleanup };
+      });
+    });
+    describe('the queue views of the incident port', () => {
+      incidentQueueContract(async (clock) => {
         const o = openIncidents(() => clock.ms);
         await o.ready;
         return { store: o.store, settle: () => o.store.refresh(), cleanup: o.cleanup };

@@ -166,12 +166,12 @@ const OPERATIONAL: Array<{ file: string; snippet: string; why: string }> = [
     why: 'ATT&CK page: incidents seen per technique (as above)',
   },
   {
-    file: 'apps/api/src/console/console-api.controller.ts',
+    file: 'libs/store/src/sqlite/incident-queue.ts',
     snippet: 'SELECT COUNT(*) AS n FROM incidents WHERE ${w.sql}',
     why: 'queue pagination total and bulk-action preview: the same list the analyst pages through and acts on',
   },
   {
-    file: 'apps/api/src/console/queue-query.ts',
+    file: 'libs/store/src/sqlite/incident-queue.ts',
     snippet: 'COUNT(*) AS count, MAX(',
     why: 'queue grouping for the work list (operational, blind mode)',
   },

@@ -43,6 +43,15 @@ import {
   type UnitScope,
 } from '../incident-port';
 import { clampLimit, decodeCursor, type Db, encodeCursor } from './db';
+import * as queueViews from './incident-queue';
+import {
+  type IncidentActivity,
+  type IncidentChange,
+  type QueueContext,
+  type QueueFilter,
+  type QueueGroup,
+  type QueuePageResult,
+} from '../incident-queue-port';
 
 export {
   type AlertSetSummary,
@@ -1058,6 +1067,32 @@ export class SqliteIncidentStore implements IncidentStore {
       mean_minutes_to_acknowledge: round(r.mean_minutes_to_acknowledge),
       mean_minutes_to_close: round(r.mean_minutes_to_close),
     }));
+  }
+
+  // IncidentQueueViews: the SQL lives in ./incident-queue.ts.
+  async queuePage(
+    f: QueueFilter,
+    ctx: QueueContext,
+    page: { page: number; size: number; group?: QueueGroup },
+  ): Promise<QueuePageResult> {
+    return queueViews.queuePage(this.db, (id) => this.getSync(id), f, ctx, page);
+  }
+  async queueCount(f: QueueFilter, ctx: QueueContext): Promise<number> {
+    return queueViews.queueCount(this.db, f, ctx);
+  }
+  async queueIds(f: QueueFilter, ctx: QueueContext, limit: number): Promise<string[]> {
+    return queueViews.queueIds(this.db, f, ctx, limit);
+  }
+  async changedSince(q: {
+    since: number;
+    inclusive: boolean;
+    scope?: UnitScope;
+    limit: number;
+  }): Promise<IncidentChange[]> {
+    return queueViews.changedSince(this.db, q);
+  }
+  async activeIn(period: { start: number; end: number }): Promise<IncidentActivity[]> {
+    return queueViews.activeIn(this.db, period);
   }
 
   private sla(id: string): SlaColumn {

@@ -600,6 +600,7 @@ export class FakeCluster {
       query?: unknown;
       sort?: Array<Record<string, { order: string }>>;
       size?: number;
+      from?: number;
       search_after?: unknown[];
       track_total_hits?: number | true;
       aggs?: Record<string, Record<string, Record<string, unknown>>>;
@@ -642,7 +643,10 @@ export class FakeCluster {
       const after = b.search_after.map((v) => (typeof v === 'number' ? v : String(v)));
       from = withSort.filter((x) => cmp(x.sv, after) > 0);
     }
-    hits = from.slice(0, b.size ?? 10).map((x) => x.d);
+    // `from` skips that many hits (Elasticsearch refuses from + size beyond the 10 000 result window).
+    const skip = b.from ?? 0;
+    if (skip + (b.size ?? 10) > 10_000) throw new Error('fake cluster: from + size beyond the result window');
+    hits = from.slice(skip, skip + (b.size ?? 10)).map((x) => x.d);
     const limit = b.track_total_hits === true ? Infinity : (b.track_total_hits ?? 10_000);
     const aggregations = b.aggs
       ? this.aggregate(
@@ -680,13 +684,18 @@ export class FakeCluster {
         Record<string, unknown>,
       ];
       const sub = spec['aggs'] as Record<string, Record<string, Record<string, unknown>>> | undefined;
-      if (sub && kind !== 'composite') throw new Error(`fake cluster: sub-aggregations under ${kind}`);
+      if (sub && kind !== 'composite' && kind !== 'terms')
+        throw new Error(`fake cluster: sub-aggregations under ${kind}`);
       const field = a['field'] as string;
       const counts = new Map<number | string, number>();
       if (kind === 'composite') {
         out[name] = this.composite(a, sub ?? {}, docs);
       } else if (kind === 'filter') {
         out[name] = { doc_count: docs.filter((d) => this.matches(a, d)).length };
+      } else if (kind === 'max') {
+        const nums = docs.flatMap((d) => this.values(d, field).map(Number));
+        // Elasticsearch: max of nothing is null.
+        out[name] = { value: nums.length ? Math.max(...nums) : null };
       } else if (kind === 'sum' || kind === 'avg') {
         const nums = docs.flatMap((d) => this.values(d, field).map(Number));
         const total = nums.reduce((x, y) => x + y, 0);
@@ -709,13 +718,29 @@ export class FakeCluster {
             .map(([key, n]) => ({ key, key_as_string: new Date(key as number).toISOString(), doc_count: n })),
         };
       } else if (kind === 'terms') {
+        // Only the default order (count descending, then key ascending by bytes, as Elasticsearch breaks
+        // ties), whether implied or spelled out.
+        const order = a['order'];
+        if (
+          order !== undefined &&
+          JSON.stringify(order) !== JSON.stringify([{ _count: 'desc' }, { _key: 'asc' }])
+        )
+          throw new Error(`fake cluster: terms order ${JSON.stringify(order)}`);
+        const members = new Map<string, Hit[]>();
         for (const d of docs)
-          for (const v of new Set(this.values(d, field).map(String))) counts.set(v, (counts.get(v) ?? 0) + 1);
+          for (const v of new Set(this.values(d, field).map(String))) {
+            counts.set(v, (counts.get(v) ?? 0) + 1);
+            if (sub) members.set(v, [...(members.get(v) ?? []), d]);
+          }
         out[name] = {
           buckets: [...counts]
-            .sort((x, y) => y[1] - x[1] || String(x[0]).localeCompare(String(y[0])))
+            .sort((x, y) => y[1] - x[1] || byBytes(String(x[0]), String(y[0])))
             .slice(0, Number(a['size'] ?? 10))
-            .map(([key, n]) => ({ key, doc_count: n })),
+            .map(([key, n]) => ({
+              key,
+              doc_count: n,
+              ...(sub ? this.aggregate(sub, members.get(String(key)) ?? []) : {}),
+            })),
         };
       } else throw new Error(`fake cluster: unsupported aggregation ${kind}`);
     }
@@ -898,6 +923,13 @@ export class FakeCluster {
     const list = Array.isArray(v) ? v : [v];
     return list.filter((x) => x !== null && typeof x !== 'object');
   }
+}
+
+/** Keyword order in Elasticsearch: by UTF-8 bytes (code points), not by locale. */
+function byBytes(x: string, y: string): number {
+  const a = Buffer.from(x);
+  const b = Buffer.from(y);
+  return Buffer.compare(a, b);
 }
 
 function flatValues(v: unknown, parts: string[]): unknown[] | undefined {
