@@ -669,6 +669,15 @@ export class FakeCluster {
         const total = nums.reduce((x, y) => x + y, 0);
         // Elasticsearch: sum of nothing is 0, avg of nothing is null.
         out[name] = { value: kind === 'sum' ? total : nums.length ? total / nums.length : null };
+      } else if (kind === 'max' || kind === 'min') {
+        // Numbers only (dates as epoch ms), as in Elasticsearch; a keyword field is refused there too.
+        const type = this.fieldType(field, docs[0]?.stream);
+        if (type === 'keyword' || type === 'text')
+          throw new Error(`fake cluster: ${kind} on ${type} ${field}`);
+        const nums = docs.flatMap((d) => this.values(d, field).map(Number));
+        out[name] = {
+          value: nums.length ? (kind === 'max' ? Math.max(...nums) : Math.min(...nums)) : null,
+        };
       } else if (kind === 'date_histogram') {
         const m = /^(\d+)ms$/.exec(String(a['fixed_interval']));
         if (!m || a['min_doc_count'] !== 1)
@@ -688,9 +697,21 @@ export class FakeCluster {
       } else if (kind === 'terms') {
         for (const d of docs)
           for (const v of new Set(this.values(d, field).map(String))) counts.set(v, (counts.get(v) ?? 0) + 1);
+        // `order: {_key: 'asc' | 'desc'}` or the default (doc_count descending, then key ascending).
+        const byKey = (a['order'] as Record<string, string> | undefined)?.['_key'];
+        if (a['order'] !== undefined && byKey !== 'asc' && byKey !== 'desc')
+          throw new Error(`fake cluster: terms order ${JSON.stringify(a['order'])}`);
+        const keyCmp = (x: string | number, y: string | number) =>
+          String(x) < String(y) ? -1 : String(x) > String(y) ? 1 : 0;
         out[name] = {
           buckets: [...counts]
-            .sort((x, y) => y[1] - x[1] || String(x[0]).localeCompare(String(y[0])))
+            .sort((x, y) =>
+              byKey === 'asc'
+                ? keyCmp(x[0], y[0])
+                : byKey === 'desc'
+                  ? keyCmp(y[0], x[0])
+                  : y[1] - x[1] || String(x[0]).localeCompare(String(y[0])),
+            )
             .slice(0, Number(a['size'] ?? 10))
             .map(([key, n]) => ({ key, doc_count: n })),
         };
@@ -720,7 +741,8 @@ export class FakeCluster {
     for (const d of docs) {
       let keys: Array<Array<string | number | boolean | null>> = [[]];
       for (const src of sources) {
-        const vals = this.values(d, src.field) as Array<string | number | boolean>;
+        // A document's values of a field are a set (Elasticsearch's doc values): a repeated one counts once.
+        const vals = [...new Set(this.values(d, src.field) as Array<string | number | boolean>)];
         const options = vals.length > 0 ? vals : src.missing ? [null] : [];
         keys = keys.flatMap((k) => options.map((v) => [...k, v]));
       }
