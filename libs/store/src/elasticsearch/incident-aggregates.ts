@@ -304,8 +304,9 @@ function count(b: Record<string, unknown> | undefined, name: string): number {
 }
 
 function first(b: Record<string, unknown>, name: string): string | null {
-  const key = (b[name] as { buckets?: Array<{ key: unknown }> } | undefined)?.buckets?.[0]?.key;
-  return key === undefined || key === null ? null : String(key);
+  // A keyword terms bucket: the key is the string itself.
+  const key = (b[name] as { buckets?: Array<{ key: string | number }> } | undefined)?.buckets?.[0]?.key;
+  return key === undefined ? null : String(key);
 }
 
 /** Code-point order, as SQLite's BINARY collation and Elasticsearch's keyword order. */
