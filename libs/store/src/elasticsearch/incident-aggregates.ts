@@ -53,6 +53,8 @@ export class ElasticsearchIncidentAggregates implements IncidentAggregates {
   constructor(
     private readonly client: Client,
     private readonly index: string,
+    /** Buckets per composite page (tests page with a small one). */
+    private readonly pageSize = PAGE,
   ) {}
 
   async incidentDashboard(q: {
@@ -235,7 +237,7 @@ export class ElasticsearchIncidentAggregates implements IncidentAggregates {
     for (;;) {
       const res = await this.search(filter, {
         rows: {
-          composite: { size: PAGE, sources, ...(after ? { after } : {}) },
+          composite: { size: this.pageSize, sources, ...(after ? { after } : {}) },
           ...(Object.keys(aggs).length ? { aggs } : {}),
         },
       });
@@ -243,7 +245,7 @@ export class ElasticsearchIncidentAggregates implements IncidentAggregates {
         { buckets: Bucket[]; after_key?: Record<string, estypes.FieldValue> } | undefined;
       const buckets = agg?.buckets ?? [];
       out.push(...buckets);
-      if (buckets.length < PAGE || !agg?.after_key) return out;
+      if (buckets.length < this.pageSize || !agg?.after_key) return out;
       after = agg.after_key;
     }
   }
