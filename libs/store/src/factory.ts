@@ -83,12 +83,12 @@ export function elasticsearchClientFrom(
  */
 export type IncidentStoreSettings = {
   incidentStore: 'auto' | 'sqlite' | 'elasticsearch';
-  /** CITYSOC_STORE, which `auto` follows; absent means sqlite. */
+  /** CITYSOC_STORE, which 'auto' follows; absent means sqlite. */
   store?: 'sqlite' | 'elasticsearch';
 } & Partial<ConnectionSettings>;
 
 /**
- * The store `auto` stands for: CITYSOC_STORE's, except that incidents already in the SQLite tables are never
+ * The store 'auto' stands for: CITYSOC_STORE's, except that incidents already in the SQLite tables are never
  * left behind silently (they would vanish from the console): then the start is refused with the ways out.
  */
 export function resolveIncidentStore(
@@ -97,7 +97,7 @@ export function resolveIncidentStore(
 ): 'sqlite' | 'elasticsearch' {
   if (c.incidentStore !== 'auto') return c.incidentStore;
   if ((c.store ?? 'sqlite') === 'sqlite') return 'sqlite';
-  const held = control.db.prepare('SELECT COUNT(*) AS n FROM incidents').get() as { n: number };
+  const held = control.db.prepare(`SELECT COUNT(*) AS n FROM incidents`).get() as { n: number };
   if (held.n > 0)
     throw new IncidentStoreConfigError(
       `CITYSOC_STORE=elasticsearch would move incidents to Elasticsearch, but the SQLite database holds ${held.n} ` +

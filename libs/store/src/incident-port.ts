@@ -6,6 +6,7 @@ import {
   type SlaDeadline,
   type SlaKind,
 } from '@citysoc/incidents';
+import { type IncidentAggregates } from './incident-aggregates-port';
 import {
   type Incident,
   type IncidentComment,
@@ -82,7 +83,7 @@ export interface TransitionInput {
  * Semantics are those of SqliteIncidentStore (the reference); the incident contract suite holds every
  * implementation to them.
  */
-export interface IncidentStore extends IncidentQueueViews {
+export interface IncidentStore extends IncidentQueueViews, IncidentAggregates {
   recordAlert(alert: Alert, policyOrWindow: GroupingPolicy | number): Promise<RecordAlertResult>;
   markQueued(id: string): Promise<void>;
   listUnqueued(limit?: number): Promise<Incident[]>;

@@ -12,6 +12,16 @@ export type {
   SlaReportRow,
   RecordAlertResult,
 } from './ports';
+export type {
+  CountRow,
+  IncidentAggregates,
+  IncidentDashboard,
+  IncidentMitreCounts,
+  RuleIncidentStats,
+  SlaBreachCount,
+  UnitIncidentRow,
+  VolumeRow,
+} from './incident-aggregates-port';
 export { SqliteEventStore, ftsQuery, unitScopeJson } from './sqlite/event-store';
 export {
   SqliteIncidentStore,

@@ -20,16 +20,18 @@ import { type IncidentQueue } from '@citysoc/queues';
 import {
   type ControlStore,
   type EventStore,
+  type CountRow,
   type Incident,
-  REAL_INCIDENTS_SQL,
   type IncidentStore,
+  type RuleIncidentStats,
+  type UnitIncidentRow,
 } from '@citysoc/store';
 import { DrillBlindInterceptor } from '../drills/blind';
 import { type AuthedRequest, READERS, Roles, scopeOf, WORKERS } from '../auth/roles';
 import { IdParam } from '../incidents/incidents.dto';
 import { CONTROL_STORE, EVENT_STORE, INCIDENT_QUEUE, INCIDENT_STORE } from '../tokens';
 import { BulkByQuery, QueueFilterQuery, QueueQuery } from './console-api.dto';
-import { DUE_SQL, type QueueContext, type QueueFilter, scopeClause } from './queue-query';
+import { type QueueContext, type QueueFilter } from './queue-query';
 
 const BREACHING_WITHIN_MS = 30 * 60_000;
 const STREAM_POLL_MS = 1000;
@@ -162,32 +164,14 @@ export class ConsoleApiController {
   @ApiOperation({ summary: 'Queue depth, SLA compliance and incidents/alerts by unit, severity and rule' })
   async dashboard(@Req() req: AuthedRequest): Promise<Record<string, unknown>> {
     const ctx = this.ctx(req);
-    const sc = scopeClause(ctx.scope);
-    const db = this.control.db;
     const since = ctx.now - 24 * 3600_000;
-    const byStatus = db
-      .prepare(`SELECT status AS key, COUNT(*) AS count FROM incidents WHERE ${sc.sql} GROUP BY status`)
-      .all(...sc.args);
-    const agg = (key: string, from = 'incidents') =>
-      db
-        .prepare(
-          `SELECT ${key} AS key, COUNT(*) AS incidents, SUM(alert_count) AS alerts FROM ${from}
-           WHERE ${sc.sql} AND ${REAL_INCIDENTS_SQL} AND last_seen >= ? GROUP BY ${key} ORDER BY alerts DESC LIMIT 20`,
-        )
-        .all(...sc.args, since);
+    // Counts through the store's aggregates (SQL on SQLite, aggregations on Elasticsearch).
+    const agg = await this.incidents.incidentDashboard({
+      scope: ctx.scope,
+      since,
+      dueBefore: ctx.now + BREACHING_WITHIN_MS,
+    });
     const sla = await this.incidents.slaReport({ scope: ctx.scope, from: since });
-    const withDeadline = db
-      .prepare(
-        `SELECT COUNT(*) AS n, SUM(CASE WHEN json_array_length(sla, '$.breaches') > 0 THEN 1 ELSE 0 END) AS breached
-         FROM incidents WHERE ${sc.sql} AND ${REAL_INCIDENTS_SQL} AND created_at >= ?`,
-      )
-      .get(...sc.args, since) as { n: number; breached: number | null };
-    const breachingSoon = db
-      .prepare(
-        `SELECT COUNT(*) AS n FROM incidents WHERE ${sc.sql} AND status IN ('new','acknowledged','in_progress')
-         AND ${DUE_SQL} < ?`,
-      )
-      .get(...sc.args, ctx.now + BREACHING_WITHIN_MS) as { n: number };
     // Detection latency over the newest alerts of the window (in scope): ingest → alert and event time → alert.
     // A KPI: drill alerts out (the shared filter, pushed down to the store's drill column / namespace).
     const alerts = await this.events.listAlerts({
@@ -213,75 +197,39 @@ export class ConsoleApiController {
         ingest_to_alert: percentiles(ingest),
         event_to_alert: percentiles(eventTime),
       },
-      queue: { by_status: byStatus, breaching_soon: breachingSoon.n },
+      queue: { by_status: agg.by_status, breaching_soon: agg.breaching_soon },
       sla: {
-        incidents: withDeadline.n,
-        breached: withDeadline.breached ?? 0,
-        compliance: withDeadline.n ? 1 - (withDeadline.breached ?? 0) / withDeadline.n : null,
+        incidents: agg.sla.incidents,
+        breached: agg.sla.breached,
+        compliance: agg.sla.incidents ? 1 - agg.sla.breached / agg.sla.incidents : null,
         rows: sla,
       },
-      by_severity: agg('severity'),
-      by_unit: agg("COALESCE(unit_path, '')"),
-      by_rule: agg('j.value', 'incidents, json_each(incidents.rule_ids) j'),
+      by_severity: agg.by_severity,
+      by_unit: agg.by_unit,
+      by_rule: agg.by_rule,
     };
   }
 
   @Get('units')
   @Roles(...READERS)
   @ApiOperation({ summary: 'Units in your scope with open and breached incident counts' })
-  units(@Req() req: AuthedRequest): { items: unknown[] } {
-    const sc = scopeClause(scopeOf(req));
-    return {
-      items: this.control.db
-        .prepare(
-          `SELECT COALESCE(unit_path, '') AS path, MAX(unit_name) AS name, COUNT(*) AS incidents,
-             SUM(CASE WHEN status IN ('new','acknowledged','in_progress') THEN 1 ELSE 0 END) AS open,
-             SUM(CASE WHEN json_array_length(sla, '$.breaches') > 0 THEN 1 ELSE 0 END) AS breached
-           FROM incidents WHERE ${sc.sql} GROUP BY COALESCE(unit_path, '') ORDER BY path`,
-        )
-        .all(...sc.args),
-    };
+  async units(@Req() req: AuthedRequest): Promise<{ items: UnitIncidentRow[] }> {
+    return { items: await this.incidents.incidentUnits(scopeOf(req)) };
   }
 
   @Get('rules')
   @Roles(...READERS)
   @ApiOperation({ summary: 'Rules that raised incidents in your scope: hits and false-positive rate' })
-  rules(@Req() req: AuthedRequest): { items: unknown[] } {
-    const sc = scopeClause(scopeOf(req));
-    return {
-      items: this.control.db
-        .prepare(
-          `SELECT j.value AS rule_id, COUNT(*) AS incidents, SUM(alert_count) AS alerts,
-             SUM(CASE WHEN status = 'false_positive' THEN 1 ELSE 0 END) AS false_positive,
-             SUM(CASE WHEN status IN ('resolved','false_positive','duplicate') THEN 1 ELSE 0 END) AS closed,
-             MAX(last_seen) AS last_seen, MAX(title) AS title
-           FROM incidents, json_each(incidents.rule_ids) j WHERE ${sc.sql} AND ${REAL_INCIDENTS_SQL}
-           GROUP BY j.value ORDER BY alerts DESC LIMIT 500`,
-        )
-        .all(...sc.args),
-    };
+  async rules(@Req() req: AuthedRequest): Promise<{ items: RuleIncidentStats[] }> {
+    return { items: await this.incidents.incidentRuleStats(scopeOf(req), 500) };
   }
 
   @Get('attack')
   @Roles(...READERS)
   @ApiOperation({ summary: 'Incidents per ATT&CK tactic and technique seen in your scope' })
-  attack(@Req() req: AuthedRequest): { tactics: unknown[]; techniques: unknown[] } {
-    const sc = scopeClause(scopeOf(req));
-    const db = this.control.db;
-    return {
-      tactics: db
-        .prepare(
-          `SELECT j.value AS key, COUNT(*) AS incidents FROM incidents, json_each(incidents.mitre, '$.tactics') j
-           WHERE ${sc.sql} GROUP BY j.value`,
-        )
-        .all(...sc.args),
-      techniques: db
-        .prepare(
-          `SELECT j.value AS key, COUNT(*) AS incidents FROM incidents, json_each(incidents.mitre, '$.techniques') j
-           WHERE ${sc.sql} GROUP BY j.value`,
-        )
-        .all(...sc.args),
-    };
+  async attack(@Req() req: AuthedRequest): Promise<{ tactics: CountRow[]; techniques: CountRow[] }> {
+    const m = await this.incidents.incidentMitre(scopeOf(req));
+    return { tactics: m.tactics, techniques: m.techniques };
   }
 
   @Get('stream')

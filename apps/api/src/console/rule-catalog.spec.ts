@@ -24,7 +24,10 @@ describe('techniqueGrid', () => {
         rule('b', ['credential-access', 'initial-access'], ['T1110.001', 'T1078']),
         rule('off', ['credential-access'], ['T1110.003'], false),
       ],
-      incidents: [{ tactics: ['credential-access'], techniques: ['T1110.001'] }],
+      incidents: {
+        techniques: [{ key: 'T1110.001', incidents: 1 }],
+        pairs: [{ tactic: 'credential-access', technique: 'T1110.001', incidents: 1 }],
+      },
       tactics: {
         'credential-access': [
           ['T1078', 1, 0],
@@ -40,12 +43,37 @@ describe('techniqueGrid', () => {
     {
       name: 'keeps renumbered ids and unknown tactics; a technique without a tactic is unplaced',
       rules: [rule('s', ['defense-impairment'], ['T1686.002']), rule('x', [], ['T1046'])],
-      incidents: [{ tactics: ['discovery'], techniques: ['T1595.001'] }],
+      incidents: {
+        techniques: [{ key: 'T1595.001', incidents: 1 }],
+        pairs: [{ tactic: 'discovery', technique: 'T1595.001', incidents: 1 }],
+      },
       tactics: {
         'defense-impairment': [['T1686.002', 1, 0]],
         discovery: [['T1595.001', 0, 1]],
       },
       unplaced: [['T1046', 1, 0]],
+    },
+    {
+      name: 'places an incident technique under every tactic it came with; counts add up; no tactic = unplaced',
+      rules: [rule('a', ['credential-access'], ['T1110'])],
+      incidents: {
+        techniques: [
+          { key: 'T1110', incidents: 4 },
+          { key: 'T1595', incidents: 3 },
+          { key: 'T1999', incidents: 2 },
+        ],
+        pairs: [
+          { tactic: 'discovery', technique: 'T1110', incidents: 1 },
+          { tactic: 'discovery', technique: 'T1595', incidents: 2 },
+          { tactic: 'reconnaissance', technique: 'T1595', incidents: 1 },
+        ],
+      },
+      tactics: {
+        'credential-access': [['T1110', 1, 4]],
+        discovery: [['T1595', 0, 3]],
+        reconnaissance: [['T1595', 0, 3]],
+      },
+      unplaced: [['T1999', 0, 2]],
     },
   ])('$name', ({ rules, incidents, tactics, unplaced }) => {
     const g = techniqueGrid(rules, incidents);

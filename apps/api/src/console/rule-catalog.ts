@@ -1,6 +1,7 @@
 import { type DrillRunRecord } from '@citysoc/drills';
 import { mitreFromTags } from '@citysoc/incidents';
 import { type LoadedRuleSet, type RuleSetCache, type SigmaRule } from '@citysoc/sigma';
+import { type IncidentMitreCounts } from '@citysoc/store';
 import { sharedRuleSet } from '../rules/rule-sets';
 
 /** What the console shows about a rule on disk (the detector loads the same folders). */
@@ -85,14 +86,15 @@ export interface GridTechnique {
 }
 
 /**
- * Techniques placed under the tactics they are tagged with (by rules and by incidents). Sigma tags carry no
+ * Techniques placed under the tactics they are tagged with (by rules and by incidents, the latter as the
+ * store's counts per technique and per (tactic, technique) pair). Sigma tags carry no
  * technique→tactic table, so a technique sits under every tactic its rules name, and one no rule pairs
  * with a tactic is returned apart. Ids are kept as tagged: classic ids and SigmaHQ's renumbered ones
  * (T1685.x…) both show, each under whatever tactic it came with.
  */
 export function techniqueGrid(
   rules: CatalogRule[],
-  incidents: Array<{ tactics: string[]; techniques: string[] }>,
+  incidents: Pick<IncidentMitreCounts, 'techniques' | 'pairs'>,
 ): { tactics: Array<{ key: string; techniques: GridTechnique[] }>; unplaced: GridTechnique[] } {
   const cells = new Map<string, GridTechnique>();
   const under = new Map<string, Set<string>>();
@@ -113,14 +115,11 @@ export function techniqueGrid(
     for (const tech of r.techniques) cell(tech).rules++;
     place(r.tactics, r.techniques);
   }
-  for (const i of incidents) {
-    for (const tech of i.techniques) cell(tech).incidents++;
-    // An incident merges the tags of its rules: it only places techniques no rule placed.
-    place(
-      i.tactics,
-      i.techniques.filter((t) => ![...under.values()].some((s) => s.has(t))),
-    );
-  }
+  for (const t of incidents.techniques) cell(t.key).incidents += t.incidents;
+  // An incident merges the tags of its rules: its pairs only place techniques no rule placed (under every
+  // tactic they came with, whatever the incidents' order).
+  const byRules = new Set([...under.values()].flatMap((s) => [...s]));
+  for (const p of incidents.pairs) if (!byRules.has(p.technique)) place([p.tactic], [p.technique]);
   const placed = new Set<string>();
   const tactics = [...under.entries()].map(([key, ids]) => {
     for (const id of ids) placed.add(id);

@@ -4,11 +4,10 @@ import { type KV, type NatsConnection } from 'nats';
 import { busNames, combineRuleStats, type CombinedRuleStats, RULE_STATS_BUCKET } from '@citysoc/bus';
 import { type ConfigOf } from '@citysoc/config';
 import { DRILL_RUNS_BUCKET, DrillRunRegistry } from '@citysoc/drills';
-import { type ControlStore, REAL_INCIDENTS_SQL } from '@citysoc/store';
+import { type IncidentStore, type RuleIncidentStats } from '@citysoc/store';
 import { type AuthedRequest, READERS, Roles, scopeOf } from '../auth/roles';
 import { type apiSchema } from '../config';
-import { API_CONFIG, CONTROL_STORE, NATS } from '../tokens';
-import { scopeClause } from './queue-query';
+import { API_CONFIG, INCIDENT_STORE, NATS } from '../tokens';
 import {
   type CatalogRule,
   drillValidated,
@@ -17,17 +16,6 @@ import {
   techniqueGrid,
   type ValidatedBy,
 } from './rule-catalog';
-
-interface RuleStats {
-  rule_id: string;
-  incidents: number;
-  alerts: number;
-  false_positive: number;
-  closed: number;
-  /** Epoch milliseconds, as the incidents table stores it. */
-  last_seen: number | null;
-  title: string | null;
-}
 
 export interface RuleRow extends Omit<CatalogRule, 'file'> {
   file: string | null;
@@ -61,7 +49,7 @@ export class RulesAttackController {
   private readonly buckets = new Map<string, Promise<KV>>();
 
   constructor(
-    @Inject(CONTROL_STORE) private readonly control: ControlStore,
+    @Inject(INCIDENT_STORE) private readonly incidents: IncidentStore,
     @Inject(NATS) private readonly nc: NatsConnection,
     @Inject(API_CONFIG) private readonly config: ConfigOf<typeof apiSchema>,
   ) {
@@ -126,7 +114,7 @@ export class RulesAttackController {
     cost: CostWindow | null;
   }> {
     const cat = this.catalog.get();
-    const stats = new Map(this.stats(scopeOf(req)).map((s) => [s.rule_id, s]));
+    const stats = new Map((await this.incidents.incidentRuleStats(scopeOf(req))).map((s) => [s.rule_id, s]));
     const cost = await this.ruleCost();
     const costOf = (id: string) => {
       const c = cost?.rules.get(id);
@@ -177,15 +165,8 @@ export class RulesAttackController {
     unplaced: GridTechnique[];
     drills_available: boolean;
   }> {
-    const sc = scopeClause(scopeOf(req));
-    const rows = this.control.db
-      .prepare(`SELECT mitre FROM incidents WHERE ${sc.sql}`)
-      .all(...sc.args) as Array<{ mitre: string }>;
-    const incidents = rows.map((r) => {
-      const m = JSON.parse(r.mitre) as { tactics?: string[]; techniques?: string[] };
-      return { tactics: m.tactics ?? [], techniques: m.techniques ?? [] };
-    });
-    const grid = techniqueGrid(this.catalog.get().rules, incidents);
+    // Counts per technique and (tactic, technique) pair, aggregated by the store (not every incident).
+    const grid = techniqueGrid(this.catalog.get().rules, await this.incidents.incidentMitre(scopeOf(req)));
     const validated = await this.validated();
     const seen = new Set<string>();
     const mark = (c: GridTechnique) => {
@@ -201,25 +182,11 @@ export class RulesAttackController {
       if (!seen.has(id)) grid.unplaced.push({ id, rules: 0, incidents: 0, validated: 1, validated_by: v });
     return { ...grid, drills_available: validated !== null };
   }
-
-  private stats(scope: string | undefined): RuleStats[] {
-    const sc = scopeClause(scope);
-    return this.control.db
-      .prepare(
-        `SELECT j.value AS rule_id, COUNT(*) AS incidents, SUM(alert_count) AS alerts,
-           SUM(CASE WHEN status = 'false_positive' THEN 1 ELSE 0 END) AS false_positive,
-           SUM(CASE WHEN status IN ('resolved','false_positive','duplicate') THEN 1 ELSE 0 END) AS closed,
-           MAX(last_seen) AS last_seen, MAX(title) AS title
-         FROM incidents, json_each(incidents.rule_ids) j WHERE ${sc.sql} AND ${REAL_INCIDENTS_SQL}
-         GROUP BY j.value`,
-      )
-      .all(...sc.args) as RuleStats[];
-  }
 }
 
 function withStats(
   r: Omit<RuleRow, 'incidents' | 'alerts' | 'false_positive' | 'closed' | 'fp_rate' | 'last_seen'>,
-  s?: RuleStats,
+  s?: RuleIncidentStats,
 ): RuleRow {
   return {
     ...r,

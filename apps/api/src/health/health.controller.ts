@@ -5,13 +5,14 @@ import { type Redis } from 'ioredis';
 import { type NatsConnection } from 'nats';
 import { ComponentMetrics } from '@citysoc/observability';
 import { redisReadyCheck, type IncidentQueue, type NotifyQueue } from '@citysoc/queues';
-import { type ControlStore, drillIncidentsSql, type EventStore, realIncidentsSql } from '@citysoc/store';
+import { type ControlStore, type EventStore, type IncidentStore } from '@citysoc/store';
 import { Public } from '../auth/roles';
 import {
   API_METRICS,
   CONTROL_STORE,
   EVENT_STORE,
   INCIDENT_QUEUE,
+  INCIDENT_STORE,
   NATS,
   NOTIFY_QUEUE,
   REDIS,
@@ -26,6 +27,7 @@ export class HealthController {
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(EVENT_STORE) private readonly events: EventStore,
     @Inject(CONTROL_STORE) private readonly control: ControlStore,
+    @Inject(INCIDENT_STORE) private readonly incidents: IncidentStore,
     @Inject(INCIDENT_QUEUE) private readonly queue: IncidentQueue,
     @Inject(NOTIFY_QUEUE) private readonly notify: NotifyQueue,
   ) {}
@@ -70,14 +72,7 @@ export class HealthController {
     const oldest = await this.queue.oldestWaitMs().catch(() => undefined);
     const notify = await this.notify.counts().catch(() => ({}));
     // Real incidents only (the shared drill filter); drill breaches are a gauge of their own.
-    const breachesWhere = (where: string) =>
-      this.control.db
-        .prepare(
-          `SELECT json_extract(b.value, '$.kind') AS kind, i.severity AS severity, COUNT(*) AS n FROM incidents i, json_each(i.sla, '$.breaches') b WHERE ${where} GROUP BY 1, 2`,
-        )
-        .all() as Array<{ kind: string; severity: string; n: number }>;
-    const breaches = breachesWhere(realIncidentsSql('i'));
-    const drillBreaches = breachesWhere(drillIncidentsSql('i'));
+    const { real: breaches, drill: drillBreaches } = await this.incidents.slaBreachCounts();
     return (
       (await this.metrics.text()) +
       `# HELP citysoc_incident_queue_jobs Jobs in the incidents queue by state\n# TYPE citysoc_incident_queue_jobs gauge\n${lines.join('\n')}\n` +

@@ -279,8 +279,13 @@ export function incidentIndexTemplate(index: string): Record<string, unknown> {
               rule_ids: keyword,
               first_seen: millis,
               last_seen: millis,
+              // For the statistics (incident-aggregates.ts): alerts summed, ATT&CK and unit names grouped.
+              alert_count: { type: 'integer' },
+              mitre: { properties: { tactics: keyword, techniques: keyword } },
+              unit: { properties: { name: keyword } },
             },
           },
+          sla: { properties: { acknowledge_due: millis, resolve_due: millis } },
           derived: {
             properties: {
               drill: { type: 'boolean' },

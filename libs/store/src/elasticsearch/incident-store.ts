@@ -17,6 +17,7 @@ import {
   type SlaKind,
 } from '@citysoc/incidents';
 import { type IncidentStore } from '../incident-port';
+import { ElasticsearchIncidentAggregates } from './incident-aggregates';
 import {
   type Incident,
   type IncidentComment,
@@ -83,7 +84,17 @@ export class ElasticsearchIncidentStore implements IncidentStore {
     this.docs = new ElasticsearchIncidentDocs(client, o);
     this.now = o.now ?? Date.now;
     this.queueViews = new ElasticsearchIncidentQueue(client, () => this.index, toIncident);
+    this.aggregates = new ElasticsearchIncidentAggregates(client, this.docs.index);
   }
+
+  // Statistics (IncidentAggregates): aggregations kept in incident-aggregates.ts.
+  private readonly aggregates: ElasticsearchIncidentAggregates;
+  incidentDashboard: IncidentStore['incidentDashboard'] = (q) => this.aggregates.incidentDashboard(q);
+  incidentUnits: IncidentStore['incidentUnits'] = (scope) => this.aggregates.incidentUnits(scope);
+  incidentRuleStats: IncidentStore['incidentRuleStats'] = (scope, limit) =>
+    this.aggregates.incidentRuleStats(scope, limit);
+  incidentMitre: IncidentStore['incidentMitre'] = (scope) => this.aggregates.incidentMitre(scope);
+  slaBreachCounts: IncidentStore['slaBreachCounts'] = () => this.aggregates.slaBreachCounts();
 
   get index(): string {
     return this.docs.index;

@@ -6,6 +6,7 @@ import { type EcsEvent } from '@citysoc/ecs';
 import { compileRules, loadRulesFromText, type SigmaRule } from '@citysoc/sigma';
 import { auditLogContract } from '../contract/audit-log.contract.test';
 import { eventStoreContract } from '../contract/event-store.contract.test';
+import { incidentAggregatesContract } from '../contract/incident-aggregates.contract.test';
 import { incidentActionsContract } from '../contract/incident-actions.contract.test';
 import { incidentGroupingContract } from '../contract/incident-grouping.contract.test';
 import { incidentQueueContract } from '../contract/incident-queue.contract.test';
@@ -322,6 +323,13 @@ suite(
     });
     describe('the queue views of the incident port', () => {
       incidentQueueContract(async (clock) => {
+        const o = openIncidents(() => clock.ms);
+        await o.ready;
+        return { store: o.store, settle: () => o.store.refresh(), cleanup: o.cleanup };
+      });
+    });
+    describe('the incident statistics (aggregations)', () => {
+      incidentAggregatesContract(async (clock) => {
         const o = openIncidents(() => clock.ms);
         await o.ready;
         return { store: o.store, settle: () => o.store.refresh(), cleanup: o.cleanup };

@@ -141,29 +141,34 @@ describe('drill events and alerts stored apart (SQLite drill column)', () => {
  */
 const OPERATIONAL: Array<{ file: string; snippet: string; why: string }> = [
   {
-    file: 'apps/api/src/console/console-api.controller.ts',
+    file: 'libs/store/src/factory.ts',
+    snippet: 'SELECT COUNT(*) AS n FROM incidents',
+    why: 'whether SQLite holds incidents before the store switches: drill incidents would be left behind too',
+  },
+  {
+    file: 'libs/store/src/sqlite/incident-aggregates.ts',
     snippet: 'SELECT status AS key, COUNT(*) AS count FROM incidents',
     why: 'queue depth by status: the work on the desk; hiding drills would tell analysts which are drills',
   },
   {
-    file: 'apps/api/src/console/console-api.controller.ts',
-    snippet: "status IN ('new','acknowledged','in_progress')\n         AND",
+    file: 'libs/store/src/sqlite/incident-aggregates.ts',
+    snippet: 'SELECT COUNT(*) AS n FROM incidents WHERE ${sc.sql} AND ${OPEN} AND ${DUE_SQL}',
     why: 'incidents about to breach: a work list, blind mode keeps drills in it',
   },
   {
-    file: 'apps/api/src/console/console-api.controller.ts',
+    file: 'libs/store/src/sqlite/incident-aggregates.ts',
     snippet: "SELECT COALESCE(unit_path, '') AS path",
     why: 'units tree with open work per unit (operational, blind mode)',
   },
   {
-    file: 'apps/api/src/console/console-api.controller.ts',
-    snippet: "json_each(incidents.mitre, '$.tactics')",
-    why: 'ATT&CK page: incidents seen per tactic; the drill layer is part of that page',
+    file: 'libs/store/src/sqlite/incident-aggregates.ts',
+    snippet: "json_each(incidents.mitre, '${path}')",
+    why: 'ATT&CK page: incidents seen per tactic and per technique; the drill layer is part of that page',
   },
   {
-    file: 'apps/api/src/console/console-api.controller.ts',
-    snippet: "json_each(incidents.mitre, '$.techniques')",
-    why: 'ATT&CK page: incidents seen per technique (as above)',
+    file: 'libs/store/src/sqlite/incident-aggregates.ts',
+    snippet: 't.value AS tactic, q.value AS technique, COUNT(*)',
+    why: 'ATT&CK grid: (tactic, technique) pairs of incidents seen, drills included as on the ATT&CK page',
   },
   {
     file: 'libs/store/src/sqlite/incident-queue.ts',

@@ -701,6 +701,15 @@ export class FakeCluster {
         const total = nums.reduce((x, y) => x + y, 0);
         // Elasticsearch: sum of nothing is 0, avg of nothing is null.
         out[name] = { value: kind === 'sum' ? total : nums.length ? total / nums.length : null };
+      } else if (kind === 'max' || kind === 'min') {
+        // Numbers only (dates as epoch ms), as in Elasticsearch; a keyword field is refused there too.
+        const type = this.fieldType(field, docs[0]?.stream);
+        if (type === 'keyword' || type === 'text')
+          throw new Error(`fake cluster: ${kind} on ${type} ${field}`);
+        const nums = docs.flatMap((d) => this.values(d, field).map(Number));
+        out[name] = {
+          value: nums.length ? (kind === 'max' ? Math.max(...nums) : Math.min(...nums)) : null,
+        };
       } else if (kind === 'date_histogram') {
         const m = /^(\d+)ms$/.exec(String(a['fixed_interval']));
         if (!m || a['min_doc_count'] !== 1)
@@ -718,13 +727,14 @@ export class FakeCluster {
             .map(([key, n]) => ({ key, key_as_string: new Date(key as number).toISOString(), doc_count: n })),
         };
       } else if (kind === 'terms') {
-        // Only the default order (count descending, then key ascending by bytes, as Elasticsearch breaks
-        // ties), whether implied or spelled out.
+        // The default order (count descending, then key ascending by bytes, as Elasticsearch breaks ties),
+        // implied or spelled out, or `order: {_key: 'asc' | 'desc'}`.
         const order = a['order'];
-        if (
-          order !== undefined &&
-          JSON.stringify(order) !== JSON.stringify([{ _count: 'desc' }, { _key: 'asc' }])
-        )
+        const byKey = (order as Record<string, string> | undefined)?.['_key'];
+        const isDefault =
+          order === undefined ||
+          JSON.stringify(order) === JSON.stringify([{ _count: 'desc' }, { _key: 'asc' }]);
+        if (!isDefault && byKey !== 'asc' && byKey !== 'desc')
           throw new Error(`fake cluster: terms order ${JSON.stringify(order)}`);
         const members = new Map<string, Hit[]>();
         for (const d of docs)
@@ -734,7 +744,13 @@ export class FakeCluster {
           }
         out[name] = {
           buckets: [...counts]
-            .sort((x, y) => y[1] - x[1] || byBytes(String(x[0]), String(y[0])))
+            .sort((x, y) =>
+              isDefault
+                ? y[1] - x[1] || byBytes(String(x[0]), String(y[0]))
+                : byKey === 'asc'
+                  ? byBytes(String(x[0]), String(y[0]))
+                  : byBytes(String(y[0]), String(x[0])),
+            )
             .slice(0, Number(a['size'] ?? 10))
             .map(([key, n]) => ({
               key,
@@ -768,7 +784,8 @@ export class FakeCluster {
     for (const d of docs) {
       let keys: Array<Array<string | number | boolean | null>> = [[]];
       for (const src of sources) {
-        const vals = this.values(d, src.field) as Array<string | number | boolean>;
+        // A document's values of a field are a set (Elasticsearch's doc values): a repeated one counts once.
+        const vals = [...new Set(this.values(d, src.field) as Array<string | number | boolean>)];
         const options = vals.length > 0 ? vals : src.missing ? [null] : [];
         keys = keys.flatMap((k) => options.map((v) => [...k, v]));
       }

@@ -18,7 +18,7 @@ export async function seedSqliteHistory(
   control: ControlStore,
   clock: { ms: number },
 ): Promise<IncidentStore> {
-  const s = asPort(new SqliteIncidentStore(control.db, () => clock.ms));
+  const s = new SqliteIncidentStore(control.db, () => clock.ms);
   const rec = async (id: string, min: number, o: Parameters<typeof groupingAlert>[2] = {}) => {
     clock.ms = T0 + min * 60_000;
     return (await s.recordAlert(groupingAlert(id, at(min), o), W)).incident.id;
@@ -99,19 +99,4 @@ export async function seedSqliteHistory(
     detail: { to: 'false_positive' },
   });
   return s;
-}
-
-/**
- * SqliteIncidentStore is moving to the async port in another change; until then each call is wrapped to
- * answer a promise (as in sqlite-incident-store.contract.spec.ts), so this test already uses the port.
- */
-export function asPort(store: SqliteIncidentStore): IncidentStore {
-  return new Proxy(store, {
-    get(target, key) {
-      const v = Reflect.get(target, key, target) as unknown;
-      return typeof v === 'function'
-        ? async (...args: unknown[]) => (v as (...a: unknown[]) => unknown).apply(target, args)
-        : v;
-    },
-  }) as unknown as IncidentStore;
 }

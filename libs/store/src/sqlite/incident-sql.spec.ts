@@ -1,4 +1,4 @@
-import { scopeClause } from './queue-query';
+import { scopeClause } from './incident-sql';
 
 describe('scopeClause', () => {
   it('is city-wide without a scope', () =>
