@@ -36,6 +36,11 @@ interface WalkNode<T> {
 interface PathNode<T> {
   present: T[];
   eq: Map<string, T[]> | null;
+  /**
+   * The longest key of `eq`. Lowercasing never shortens a string (checked for every code point in the
+   * tests), so a longer value cannot equal a key and is neither lowercased nor looked up.
+   */
+  eqMax: number;
   ac: AhoCorasick | null;
   scanned: Scanned<T>[];
   /** Some scanned literal can occur in the text of a number or boolean (`scalarText`). */
@@ -127,12 +132,13 @@ export class CandidateIndex<T extends Indexed> {
     }
     let states = 0;
     for (const [path, slots] of byPath) {
-      const node: PathNode<T> = { present: [], eq: null, ac: null, scanned: [], scalars: false };
+      const node: PathNode<T> = { present: [], eq: null, eqMax: 0, ac: null, scanned: [], scalars: false };
       const needles: string[] = [];
       for (const { atom, targets } of slots) {
         if (atom.k === 'present') node.present.push(...targets);
         else if (atom.k === 'eq') {
           node.eq ??= new Map();
+          node.eqMax = Math.max(node.eqMax, atom.text.length);
           const l = node.eq.get(atom.text);
           if (l) l.push(...targets);
           else node.eq.set(atom.text, [...targets]);
@@ -331,7 +337,7 @@ export class CandidateIndex<T extends Indexed> {
   }
 
   private scanString(node: PathNode<T>, raw: string): void {
-    if (node.eq) {
+    if (node.eq && raw.length <= node.eqMax) {
       const hit = node.eq.get(lowerCached(this.ctx, raw));
       if (hit) this.mark(hit);
     }
