@@ -186,11 +186,19 @@ const EMPTY: object = Object.freeze({});
  * something made a property of Object.prototype enumerable (a polluted prototype is walked the slow way).
  */
 export function ownKeysOnly(obj: object): boolean {
-  const proto: unknown = Object.getPrototypeOf(obj);
-  if (proto === null) return true;
-  if (proto !== Object.prototype) return false;
+  return ownKeysIf(obj, plainPrototype());
+}
+
+/** Whether no property of Object.prototype is enumerable: a walk asks once, then `ownKeysIf` per object. */
+export function plainPrototype(): boolean {
   for (const _ in EMPTY) return false;
   return true;
+}
+
+/** `ownKeysOnly` given what `plainPrototype` said at the start of the walk. */
+export function ownKeysIf(obj: object, plain: boolean): boolean {
+  const proto: unknown = Object.getPrototypeOf(obj);
+  return proto === null || (plain && proto === Object.prototype);
 }
 
 /**

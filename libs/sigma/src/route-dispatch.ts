@@ -4,11 +4,13 @@ import {
   type MemoGetter,
   lowerCached,
   makeMultiGetter,
+  ownKeysIf,
+  plainPrototype,
   scalarString,
 } from './event';
 import { type LogsourcePredicate } from './model';
 import { ANY_VALUE, type Atom, type Requirement, isAscii } from './prefilter/atoms';
-import { CandidateIndex, type Indexed } from './prefilter/candidates';
+import { CandidateIndex, type EdgeTable, type Indexed, edgeTable } from './prefilter/candidates';
 
 /** A rule as the dispatcher sees it: the route (logsource predicate) it belongs to and its second gate. */
 export interface Routed extends Indexed {
@@ -48,7 +50,32 @@ interface Leaf {
   readonly byMask: Map<number, Combo | null>;
 }
 
-type Level = Map<unknown, Level | Leaf>;
+/**
+ * One trie level. Most key fields are absent from a given event, and presence keys are booleans: those
+ * children sit in fields, so only a categorical value costs a `Map` lookup.
+ */
+interface Level {
+  u: Level | Leaf | undefined;
+  t: Level | Leaf | undefined;
+  f: Level | Leaf | undefined;
+  m: Map<unknown, Level | Leaf> | undefined;
+}
+
+function childOf(level: Level, v: unknown): Level | Leaf | undefined {
+  if (v === undefined) return level.u;
+  if (v === true) return level.t;
+  if (v === false) return level.f;
+  return level.m?.get(v);
+}
+
+function setChild(level: Level, v: unknown, next: Level | Leaf): void {
+  if (v === undefined) level.u = next;
+  else if (v === true) level.t = next;
+  else if (v === false) level.f = next;
+  else (level.m ??= new Map()).set(v, next);
+}
+
+const emptyLevel = (): Level => ({ u: undefined, t: undefined, f: undefined, m: undefined });
 
 /**
  * Arrays of scalars are keyed element by element under this mark, then END, apart from plain values (no
@@ -67,10 +94,12 @@ interface Key {
 interface WalkStep {
   slot: number;
   edges: Map<string, WalkStep>;
+  /** `edges` as a null-prototype object (cheaper to look an event's key up in), filled once built. */
+  to: EdgeTable<WalkStep>;
 }
 
 /** Marks a dotted key that a getter would prefer to a nested one: the walk cannot stand in for it. */
-const DOTTED: WalkStep = { slot: -1, edges: new Map() };
+const DOTTED: WalkStep = { slot: -1, edges: new Map(), to: edgeTable(new Map()) };
 
 /**
  * Reads the key paths of every memoized predicate in one pass over the event's keys: a field getter
@@ -80,7 +109,7 @@ const DOTTED: WalkStep = { slot: -1, edges: new Map() };
  * caller falls back to the getters.
  */
 class KeyWalk {
-  readonly root: WalkStep = { slot: -1, edges: new Map() };
+  readonly root: WalkStep = { slot: -1, edges: new Map(), to: edgeTable(new Map()) };
   readonly values: unknown[];
 
   constructor(paths: readonly string[]) {
@@ -95,23 +124,34 @@ class KeyWalk {
         }
         const seg = segs[i] as string;
         let next = at.edges.get(seg);
-        if (next === undefined || next === DOTTED) at.edges.set(seg, (next = { slot: -1, edges: new Map() }));
+        if (next === undefined || next === DOTTED)
+          at.edges.set(seg, (next = { slot: -1, edges: new Map(), to: edgeTable(new Map()) }));
         at = next;
       }
       at.slot = slot;
     });
+    const fill = (st: WalkStep): void => {
+      st.to = edgeTable(st.edges);
+      for (const c of st.edges.values()) if (c !== DOTTED) fill(c);
+    };
+    fill(this.root);
   }
+
+  /** `plainPrototype()` at the start of the current read. */
+  private plain = false;
 
   read(event: Record<string, unknown>): boolean {
     this.values.fill(undefined);
+    this.plain = plainPrototype();
     return this.walk(event, this.root);
   }
 
   private walk(obj: Record<string, unknown>, at: WalkStep): boolean {
-    const edges = at.edges;
+    const to = at.to;
+    const own = ownKeysIf(obj, this.plain);
     for (const k in obj) {
-      const next = edges.get(k);
-      if (next === undefined || !Object.hasOwn(obj, k)) continue;
+      const next = to[k];
+      if (next === undefined || (!own && !Object.hasOwn(obj, k))) continue;
       if (next === DOTTED) return false;
       const v = obj[k];
       if (next.slot >= 0) this.values[next.slot] = v;
@@ -205,7 +245,7 @@ export class RouteDispatch {
       slots: k.paths.map(slot),
     }));
     this.keyWalk = new KeyWalk([...slotOf.keys()]);
-    this.root = this.keys.length === 0 ? this.newLeaf(undefined) : new Map();
+    this.root = this.keys.length === 0 ? this.newLeaf(undefined) : emptyLevel();
     let atoms = 0;
     for (const e of entries) atoms += (e.req?.length ?? 0) + (e.gate2?.req?.length ?? 0);
     this.atomBudget = COMBO_ATOMS_FACTOR * atoms + 10_000;
@@ -279,11 +319,11 @@ export class RouteDispatch {
         for (const x of v) level = this.step(level, x) as Level;
         v = END;
       }
-      let next = level.get(v);
+      let next = childOf(level, v);
       if (next === undefined) {
         if (this.leaves >= MAX_LEAVES || this.nodes >= MAX_NODES) return this.forget(ctx);
         next = i === keys.length - 1 ? this.newLeaf(ctx) : this.newLevel();
-        level.set(v, next);
+        setChild(level, v, next);
       }
       at = next;
     }
@@ -292,19 +332,19 @@ export class RouteDispatch {
 
   /** The inner level under `v` (an array element or mark), created when new. */
   private step(level: Level, v: unknown): Level | Leaf {
-    let next = level.get(v);
-    if (next === undefined) level.set(v, (next = this.newLevel()));
+    let next = childOf(level, v);
+    if (next === undefined) setChild(level, v, (next = this.newLevel()));
     return next;
   }
 
   private newLevel(): Level {
     this.nodes++;
-    return new Map();
+    return emptyLevel();
   }
 
   /** Values seen so far are forgotten, not refused: the memo only saves predicate calls. */
   private forget(ctx: MatchCtx): Leaf | undefined {
-    this.root = new Map();
+    this.root = emptyLevel();
     this.leaves = 0;
     this.nodes = 0;
     return this.leafFor(ctx);

@@ -373,3 +373,75 @@ detection:
     expect(full).toBe(calls);
   });
 });
+
+/**
+ * The walks look event keys up in null-prototype edge tables: a key that names an Object.prototype member
+ * must find nothing there, and one that is an indexed path must still be followed.
+ */
+describe('edge tables: keys named like Object.prototype members', () => {
+  const R = `title: proto
+id: 77777777-7777-4777-8777-777777777777
+logsource: { category: webserver }
+detection:
+  selection: { constructor.name: evil, toString: bad }
+  condition: selection
+`;
+  const set = compileRules(loadRulesFromText(R, 'inline.yml').rules);
+  it.each([
+    ['nested and flat', JSON.parse('{"constructor":{"name":"EVIL"},"toString":"bad"}'), 1],
+    ['dotted', JSON.parse('{"constructor.name":"evil","toString":"BAD"}'), 1],
+    ['other members only', JSON.parse('{"__proto__":{"name":"evil"},"valueOf":"bad","hasOwnProperty":1}'), 0],
+    ['plain event', { message: 'constructor toString' }, 0],
+  ])('%s', (_n, event: Record<string, unknown>, n) => {
+    expect(set.match(event)).toHaveLength(n);
+  });
+});
+
+describe('edge tables: routed, keys named like Object.prototype members', () => {
+  const { pipeline } = loadPipelineFromText(
+    `name: t
+logsources:
+  - name: web
+    logsource: { category: webserver }
+    events: { module: syslog, program: nginx }
+`,
+    'p.yml',
+  );
+  const set = compileRules(loadRulesFromText(RULE, 'inline.yml').rules, {
+    logsource: (ls) => pipeline?.logsource(ls) ?? null,
+  });
+  it.each([
+    ['members at the top', '{"constructor":1,"toString":{"a":1},"module":"syslog","program":"nginx"}', 1],
+    ['members nested', '{"module":{"valueOf":"syslog"},"program":"nginx"}', 0],
+  ])('%s', (_n, text, n) => {
+    const event = { ...(JSON.parse(text) as Record<string, unknown>), 'cs-method': 'GET', q: 'UNION SELECT' };
+    expect(set.match(event)).toHaveLength(n);
+  });
+});
+
+describe('exact-value lookups skip values longer than every key', () => {
+  it('lowercasing never shortens a code point (what the skip relies on)', () => {
+    let shorter = 0;
+    for (let c = 0; c < 0x110000; c++) {
+      if (c >= 0xd800 && c < 0xe000) continue;
+      const s = String.fromCodePoint(c);
+      if (s.toLowerCase().length < s.length) shorter++;
+    }
+    expect(shorter).toBe(0);
+  });
+  const R = `title: eq
+id: 88888888-8888-4888-8888-888888888888
+logsource: { category: webserver }
+detection:
+  selection: { Image: 'C:\\Windows\\x.exe' }
+  condition: selection
+`;
+  const set = compileRules(loadRulesFromText(R, 'inline.yml').rules);
+  it.each([
+    ['same length, other case', 'c:\\WINDOWS\\X.EXE', 1],
+    ['longer', 'C:\\Windows\\x.exe ', 0],
+    ['shorter', 'C:\\Windows\\x.ex', 0],
+  ])('%s', (_n, image, n) => {
+    expect(set.match({ Image: image })).toHaveLength(n);
+  });
+});

@@ -1,4 +1,4 @@
-import { type MatchCtx, eachString, lowerCached, ownKeysOnly, scalarString } from '../event';
+import { type MatchCtx, eachString, lowerCached, ownKeysIf, plainPrototype, scalarString } from '../event';
 import { AhoCorasick } from './aho';
 import { ANY_VALUE, type Atom, type Requirement, atomKey } from './atoms';
 
@@ -27,11 +27,20 @@ interface Scanned<T> {
 interface WalkNode<T> {
   here: PathNode<T> | undefined;
   edges: Map<string, WalkNode<T>>;
+  /** `edges` as a null-prototype object, filled once the index is built: a keyed load per event key costs less than `Map#get`. */
+  to: EdgeTable<WalkNode<T>>;
+  /** Whether `edges` is non-empty. */
+  deeper: boolean;
 }
 
 interface PathNode<T> {
   present: T[];
   eq: Map<string, T[]> | null;
+  /**
+   * The longest key of `eq`. Lowercasing never shortens a string (checked for every code point in the
+   * tests), so a longer value cannot equal a key and is neither lowercased nor looked up.
+   */
+  eqMax: number;
   ac: AhoCorasick | null;
   scanned: Scanned<T>[];
   /** Some scanned literal can occur in the text of a number or boolean (`scalarText`). */
@@ -44,6 +53,26 @@ interface PathNode<T> {
  */
 export function scalarText(lit: string): boolean {
   return /^[0-9.e+-]+$/.test(lit) || ['infinity', 'nan', 'true', 'false'].some((w) => w.includes(lit));
+}
+
+/** Edges keyed by an event's own keys; no prototype, so `constructor` or `__proto__` find nothing. */
+export type EdgeTable<N> = Record<string, N | undefined>;
+
+const NO_EDGES: EdgeTable<never> = Object.freeze(Object.create(null) as EdgeTable<never>);
+
+/** A null-prototype copy of a Map of edges: what the walks look keys up in. */
+export function edgeTable<N>(edges: ReadonlyMap<string, N>): EdgeTable<N> {
+  if (edges.size === 0) return NO_EDGES;
+  const t = Object.create(null) as EdgeTable<N>;
+  for (const [k, n] of edges) t[k] = n;
+  return t;
+}
+
+function freezeEdges<T extends Indexed>(n: WalkNode<T>): void {
+  if (n.to !== NO_EDGES || n.edges.size === 0) return;
+  n.to = edgeTable(n.edges);
+  n.deeper = true;
+  for (const c of n.edges.values()) freezeEdges(c);
 }
 
 const byIdx = (a: Indexed, b: Indexed): number => a.idx - b.idx;
@@ -63,7 +92,7 @@ export interface IndexInfo {
  */
 export class CandidateIndex<T extends Indexed> {
   private readonly always: T[] = [];
-  private readonly root: WalkNode<T> = { here: undefined, edges: new Map() };
+  private readonly root: WalkNode<T> = { here: undefined, edges: new Map(), to: NO_EDGES, deeper: false };
   private readonly anyValue: PathNode<T> | undefined;
   /** Stamp of the last `candidates` call: the clock's value then. */
   private gen = 0;
@@ -103,12 +132,13 @@ export class CandidateIndex<T extends Indexed> {
     }
     let states = 0;
     for (const [path, slots] of byPath) {
-      const node: PathNode<T> = { present: [], eq: null, ac: null, scanned: [], scalars: false };
+      const node: PathNode<T> = { present: [], eq: null, eqMax: 0, ac: null, scanned: [], scalars: false };
       const needles: string[] = [];
       for (const { atom, targets } of slots) {
         if (atom.k === 'present') node.present.push(...targets);
         else if (atom.k === 'eq') {
           node.eq ??= new Map();
+          node.eqMax = Math.max(node.eqMax, atom.text.length);
           const l = node.eq.get(atom.text);
           if (l) l.push(...targets);
           else node.eq.set(atom.text, [...targets]);
@@ -128,6 +158,7 @@ export class CandidateIndex<T extends Indexed> {
       }
       this.addPath(path, node);
     }
+    freezeEdges(this.root);
     this.info = {
       always: this.always.length,
       paths: byPath.size,
@@ -140,7 +171,7 @@ export class CandidateIndex<T extends Indexed> {
     const segs = path.split('.');
     const at: WalkNode<T>[] = [this.root];
     for (let j = 1; j <= segs.length; j++) {
-      const target: WalkNode<T> = { here: undefined, edges: new Map() };
+      const target: WalkNode<T> = { here: undefined, edges: new Map(), to: NO_EDGES, deeper: false };
       at.push(target);
     }
     // Reuse the nodes already reachable by the one-segment chain, so every prefix has a single node.
@@ -187,6 +218,7 @@ export class CandidateIndex<T extends Indexed> {
       this.keywordAc = kw.ac;
       this.keywordScanned = kw.scanned;
       this.keywordScalars = kw.scalars;
+      this.plain = plainPrototype();
       this.walkAll(ctx.event, this.root, 0);
       const pending = this.pending;
       if (pending.length > 0) {
@@ -208,6 +240,8 @@ export class CandidateIndex<T extends Indexed> {
     return out;
   }
 
+  /** `plainPrototype()` at the start of the current walk. */
+  private plain = false;
   private keywordAc: AhoCorasick | undefined;
   private keywordScanned: Scanned<T>[] = [];
   /** Whether a keyword atom can occur in the text of a number or boolean (`scalarWords`). */
@@ -240,13 +274,13 @@ export class CandidateIndex<T extends Indexed> {
    * superset of what a rule field can see, so the index never hides a rule that could match.
    */
   private walk(obj: Record<string, unknown>, at: WalkNode<T>, depth: number): void {
-    const edges = at.edges;
+    const to = at.to;
     for (const k in obj) {
-      const next = edges.get(k);
+      const next = to[k];
       if (next === undefined || !Object.hasOwn(obj, k)) continue;
       const v = obj[k];
       if (next.here) this.visit(next.here, v);
-      if (depth < 64 && next.edges.size > 0 && v !== null && typeof v === 'object' && !Array.isArray(v)) {
+      if (depth < 64 && next.deeper && v !== null && typeof v === 'object' && !Array.isArray(v)) {
         this.walk(v as Record<string, unknown>, next, depth + 1);
       }
     }
@@ -259,11 +293,11 @@ export class CandidateIndex<T extends Indexed> {
    * 64 not walked.
    */
   private walkAll(obj: Record<string, unknown>, at: WalkNode<T> | undefined, d: number): void {
-    const own = ownKeysOnly(obj);
+    const own = ownKeysIf(obj, this.plain);
     for (const k in obj) {
       if (!own && !Object.hasOwn(obj, k)) continue;
       const v = obj[k];
-      const next = at?.edges.get(k);
+      const next = at?.to[k];
       if (next?.here) this.visit(next.here, v);
       if (typeof v === 'string') {
         if (d < 64) this.scanKeywords(v);
@@ -282,7 +316,7 @@ export class CandidateIndex<T extends Indexed> {
       else
         this.walkAll(
           v as Record<string, unknown>,
-          next !== undefined && next.edges.size > 0 ? next : undefined,
+          next !== undefined && next.deeper ? next : undefined,
           d + 1,
         );
     }
@@ -303,7 +337,7 @@ export class CandidateIndex<T extends Indexed> {
   }
 
   private scanString(node: PathNode<T>, raw: string): void {
-    if (node.eq) {
+    if (node.eq && raw.length <= node.eqMax) {
       const hit = node.eq.get(lowerCached(this.ctx, raw));
       if (hit) this.mark(hit);
     }
