@@ -107,6 +107,8 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
   private statsSince = Date.now();
   private statsTimer?: NodeJS.Timeout;
   private counted = CountedSeqs.of();
+  /** Alerts saved with the state (or produced without correlations) and not yet published. */
+  private pending: Alert[] = [];
   /**
    * The state as last persisted (serialized `{correlatedUpTo, correlatedAbove, state}`), matching what was acked: a
    * failed batch rolls back to it, so a batch snapshots the windows once (to persist), not twice.
@@ -148,6 +150,9 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
       onCleanupError: (e) => this.logger.warn(`purging replaced correlation state chunks: ${String(e)}`),
     });
     await this.restoreState(kv, engine);
+    await this.publishPending(bus).catch((e: unknown) =>
+      this.logger.warn(`saved alerts not published yet (retried with the next batch): ${String(e)}`),
+    );
 
     // National IOCs (pulled by the reporter) mark events before the rules see them; rule
     // rules/citysoc/national_ioc.yml turns a mark into an alert.
@@ -230,9 +235,12 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
           correlatedUpTo: number;
           correlatedAbove?: number[];
           state: unknown;
+          pending?: Alert[];
         };
         engine.restore(parsed.state as Parameters<DetectionEngine['restore']>[0]);
         this.counted = CountedSeqs.of(parsed.correlatedUpTo, parsed.correlatedAbove ?? []);
+        // Alerts the previous run saved but may not have published: published again before any new batch.
+        this.pending = Array.isArray(parsed.pending) ? parsed.pending : [];
         this.persisted = saved.data;
         this.logger.log(
           `correlation state restored up to EVENTS #${parsed.correlatedUpTo} (${saved.format}, ${saved.data.length} bytes)`,
@@ -253,8 +261,8 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
     this.persisted ??= this.serialize(this.counted, engine);
   }
 
-  private serialize(counted: CountedSeqs, engine: DetectionEngine): Buffer {
-    return Buffer.from(JSON.stringify({ ...counted.toJSON(), state: engine.snapshot() }));
+  private serialize(counted: CountedSeqs, engine: DetectionEngine, pending: Alert[] = []): Buffer {
+    return Buffer.from(JSON.stringify({ ...counted.toJSON(), state: engine.snapshot(), pending }));
   }
 
   private async handleBatch(bus: Bus, kv: KvBlobStore, events: EcsEvent[], seqs: number[]): Promise<void> {
@@ -284,17 +292,21 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
     const alerts: Alert[] = [];
     const counted = this.counted;
     const next = counted.with(seqs);
+    // Alerts a previous batch saved but could not publish (the server refused, or we crashed) go first.
+    await this.publishPending(bus);
     try {
       events.forEach((e, i) => {
         const seq = seqs[i] ?? 0;
         // A redelivered event was already counted by the correlations whose state we restored.
         alerts.push(...engine.detect(e, now, !counted.has(seq)));
       });
-      // Alerts are stored in ALERTS (deduplicated by their deterministic id) before the events are acked.
-      await this.publishAlerts(bus, alerts);
-      // Saved before the batch is acked: a crash after this point redelivers events we then skip.
+      // The windows, the counted sequences and this batch's alerts are saved before any alert is published
+      // (a write-ahead outbox): if the save fails, nothing was published and the retry fires the same
+      // correlations for the first time; if we crash after it, the restart publishes the saved alerts again
+      // (same ids, deduplicated) and skips the events. Publishing first let a failed save or a crash
+      // re-fire a correlation from a redelivery whose order differs, under another id (a second alert).
       if (engine.correlations > 0) {
-        const value = this.serialize(next, engine);
+        const value = this.serialize(next, engine, alerts);
         await kv.write(STATE_KEY, value);
         this.persisted = value;
       }
@@ -306,6 +318,16 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
       throw err;
     }
     this.counted = next;
+    // Saved (or nothing to save): from here a failed publish is retried from `pending`, not recounted.
+    this.pending = alerts;
+    await this.publishPending(bus);
+  }
+
+  /** Publishes the saved outbox; it stays for the next batch (or the next start) if the publish fails. */
+  private async publishPending(bus: Bus): Promise<void> {
+    if (this.pending.length === 0) return;
+    await this.publishAlerts(bus, this.pending);
+    this.pending = [];
   }
 
   private alertMessage(bus: Bus, a: Alert): { subject: string; data: Buffer; msgId: string } {

@@ -100,4 +100,28 @@ describe('correlation partitions', () => {
     const { counted } = parsePartitionState(JSON.stringify({ upTo: 7, state }));
     expect([7, 8].map((s) => counted.has(s))).toEqual([true, false]);
   });
+
+  it('keep the alerts a batch fired in the saved state until they are published (write-ahead outbox)', () => {
+    const engine = buildEngine(rules, undefined);
+    const now = new Date();
+    const rec = (i: number, ip: string): CorrelateRecord => {
+      const event = ev(i, ip);
+      return { event, matched: engine.detectWithMatches(event, now, false).matched };
+    };
+    const correlator = engine.newCorrelator();
+    const fired = observeBatch(
+      CountedSeqs.of(),
+      Array.from({ length: 5 }, (_, i) => rec(i + 1, '10.9.9.9')),
+      [1, 2, 3, 4, 5],
+      (r) => correlator.observe(r.event, r.matched, now),
+    );
+    expect(fired.alerts.length).toBeGreaterThan(0);
+    const saved = serializePartitionState(fired.counted, correlator.snapshot(), fired.alerts);
+    const restored = parsePartitionState(saved.toString('utf8'));
+    expect(restored.pending.map((a) => a.id)).toEqual(fired.alerts.map((a) => a.id));
+    // States saved before the outbox existed have nothing pending.
+    expect(parsePartitionState(JSON.stringify({ upTo: 7, state: correlator.snapshot() })).pending).toEqual(
+      [],
+    );
+  });
 });

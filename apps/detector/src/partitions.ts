@@ -28,6 +28,8 @@ export function partitionOf(routeKey: string, partitions: number): number {
 export interface PartitionState {
   counted: CountedSeqs;
   state: CorrelationState;
+  /** Alerts saved with the windows that fired them, published after the save (a write-ahead outbox). */
+  pending: Alert[];
 }
 
 /**
@@ -40,15 +42,21 @@ export function parsePartitionState(text: string): PartitionState {
     correlatedUpTo?: number;
     correlatedAbove?: number[];
     state: CorrelationState;
+    pending?: Alert[];
   };
   return {
     counted: CountedSeqs.of(parsed.correlatedUpTo ?? parsed.upTo ?? 0, parsed.correlatedAbove ?? []),
     state: parsed.state,
+    pending: Array.isArray(parsed.pending) ? parsed.pending : [],
   };
 }
 
-export function serializePartitionState(counted: CountedSeqs, state: CorrelationState): Buffer {
-  return Buffer.from(JSON.stringify({ ...counted.toJSON(), state }));
+export function serializePartitionState(
+  counted: CountedSeqs,
+  state: CorrelationState,
+  pending: readonly Alert[] = [],
+): Buffer {
+  return Buffer.from(JSON.stringify({ ...counted.toJSON(), state, pending }));
 }
 
 /**
@@ -111,6 +119,8 @@ interface Owned {
   stateRevision: number;
   /** The state as last persisted (`serializePartitionState`): a failed batch rolls back to it. */
   persisted: Buffer;
+  /** Alerts saved with the state and not yet published (retried before the next batch). */
+  pending: Alert[];
   lock: Promise<unknown>;
 }
 
@@ -251,6 +261,7 @@ export class PartitionedCorrelation {
     let counted = CountedSeqs.of();
     let stateRevision = 0;
     let persisted: Buffer | undefined;
+    let pending: Alert[] = [];
     try {
       const saved = await this.states.read(`p${p}`);
       if (saved) {
@@ -259,6 +270,7 @@ export class PartitionedCorrelation {
           const parsed = parsePartitionState(saved.data.toString('utf8'));
           correlator.restore(parsed.state);
           counted = parsed.counted;
+          pending = parsed.pending;
           persisted = saved.data;
         }
       }
@@ -292,6 +304,7 @@ export class PartitionedCorrelation {
       counted,
       stateRevision,
       persisted,
+      pending,
       lock: Promise.resolve(),
       consumer: undefined as unknown as DurableConsumer<CorrelateRecord>,
     };
@@ -324,6 +337,13 @@ export class PartitionedCorrelation {
     );
   }
 
+  /** Publishes a partition's saved outbox; it stays for the next batch if the publish fails. */
+  private async publishPending(own: Owned): Promise<void> {
+    if (own.pending.length === 0) return;
+    await this.o.publishAlerts(own.pending);
+    own.pending = [];
+  }
+
   private async handle(own: Owned, records: CorrelateRecord[], seqs: number[]): Promise<void> {
     const run = async (): Promise<void> => {
       if (this.owned.get(own.p) !== own) throw new Error(`partition ${own.p} is no longer ours`);
@@ -335,18 +355,22 @@ export class PartitionedCorrelation {
         own.correlator = next;
         own.builtFrom = engine;
       }
+      // What the previous batch (or the previous owner) saved but did not publish goes first.
+      await this.publishPending(own);
       const now = new Date();
       const owns = (key: string): boolean => partitionOf(key, this.o.partitions) === own.p;
       try {
         const { alerts, counted } = observeBatch(own.counted, records, seqs, (r) =>
           own.correlator.observe(r.event, r.matched, now, owns),
         );
-        await this.o.publishAlerts(alerts);
+        // Saved before anything is published (write-ahead): a failed save publishes nothing, so the retry
+        // fires for the first time; a crash after it leaves the alerts in the state for the next owner.
         // Compare-and-set: fails if another replica wrote this partition's state since we read it.
-        const value = serializePartitionState(counted, own.correlator.snapshot());
+        const value = serializePartitionState(counted, own.correlator.snapshot(), alerts);
         own.stateRevision = await this.states.write(`p${own.p}`, value, own.stateRevision);
         own.persisted = value;
         own.counted = counted;
+        own.pending = alerts;
       } catch (e) {
         // Back to the persisted windows (what the acked records built): the retry counts this batch once.
         own.correlator.restore(parsePartitionState(own.persisted.toString('utf8')).state);
@@ -357,6 +381,7 @@ export class PartitionedCorrelation {
         }
         throw e;
       }
+      await this.publishPending(own);
     };
     const next = own.lock.then(run, run);
     own.lock = next.catch(() => undefined);
