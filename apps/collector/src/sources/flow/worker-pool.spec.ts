@@ -1,6 +1,6 @@
 import { decodeDatagram, MemoryTemplateCache, type TemplateChange, type TemplateDef } from '@citysoc/flow';
 import { cat, ip, ipfix, set, u8 } from '../../../../../libs/flow/src/spec-helpers';
-import { type RenderedDatagram, renderRuns } from './render';
+import { ByteSlab, type RenderedDatagram, renderRuns } from './render';
 import { FlowWorkerPool } from './worker-pool';
 
 const EXP = '192.0.2.1';
@@ -28,7 +28,8 @@ function here(cache: MemoryTemplateCache, raw: Buffer): RenderedDatagram {
   const { runs, perVersion } = renderRuns(records, layouts, {
     receivedAt,
     factsOf: (s) => cache.facts(s),
-    maxChars: 1 << 20,
+    maxBytes: 1 << 20,
+    slab: new ByteSlab(),
   });
   return { runs, perVersion, errors, messages, records: records.length };
 }
@@ -53,7 +54,7 @@ describe('FlowWorkerPool', () => {
     pool = new FlowWorkerPool({
       workers: 2,
       unitsFile: '',
-      maxChars: 1 << 20,
+      maxBytes: 1 << 20,
       snapshot: () => store.snapshot(),
       redo: (raw) => {
         redone++;
@@ -80,7 +81,7 @@ describe('FlowWorkerPool', () => {
     pool.dispatch();
     expect(await Promise.all(got1)).toEqual(want);
     expect(await Promise.all(got2)).toEqual(want2);
-    expect(want2[0]!.runs[0]!.json).toContain('"source":{"ip":"10.9.9.9"');
+    expect(Buffer.from(want2[0]!.runs[0]!.utf8).toString()).toContain('"source":{"ip":"10.9.9.9"');
     expect(redone).toBe(0);
   }, 300_000);
 
