@@ -82,7 +82,7 @@ export class ByteSlab {
 
   private fresh(size: number): Buffer {
     const b = Buffer.allocUnsafeSlow(size);
-    this.used.push(b.buffer as ArrayBuffer);
+    this.used.push(b.buffer);
     return b;
   }
 }
