@@ -92,7 +92,7 @@ function ingestRate(dgrams: Buffer[]): { records_per_cpu_second: number; bytes_p
         maxBytes: 256 * 1024,
         slab,
       });
-      bytes += bodyOf(runs).length;
+      bytes += bodyOf(runs, slab).length;
       records += recs.length;
     }
     t = cpuMs();
@@ -169,10 +169,12 @@ async function poolRate(datagrams: Buffer[], workers: number): Promise<Record<st
 }
 
 /** A message body of runs, as the batcher builds it. */
-function bodyOf(runs: RecordRun[]): Buffer {
+function bodyOf(runs: RecordRun[], slab?: ByteSlab): Buffer {
   if (runs.length === 0) return Buffer.alloc(0);
   const items = runs.map((r) => ({ id: r.firstId, json: '', utf8: r.utf8, origin: null, events: r.count }));
-  return batchMessage('bench', items).data as Buffer;
+  const body = batchMessage('bench', items).data as Buffer;
+  if (slab) for (const r of runs) slab.release(r.utf8);
+  return body;
 }
 
 /** The replay: IPFIX datagrams copied until RECORDS data records, each copy with its own sequence number. */

@@ -21,7 +21,7 @@ const unitJson = unitJsonFor(units);
 const factsOf = cache.facts.bind(cache);
 // A batch's runs are written into slabs transferred with the reply: the main thread gets the bytes
 // without a copy (strings used to be structured-cloned, which cost more than decoding them here).
-const slab = new ByteSlab(256 * 1024);
+const slab = new ByteSlab(256 * 1024, 'transfer');
 
 parentPort!.on('message', (m: WorkerIn) => {
   if (m.t === 'changes') {

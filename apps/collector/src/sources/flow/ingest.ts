@@ -262,7 +262,10 @@ export class FlowIngest {
     items: ReadonlyArray<BatchItem<Origin>>,
   ): Promise<ReadonlyArray<PromiseSettledResult<void>> | void> {
     try {
-      await this.publisher.publish(batchMessage(subject, items, 'fb'));
+      const message = batchMessage(subject, items, 'fb');
+      // The body is a copy: the runs' slab bytes can be written again (views of a worker's slabs are ignored).
+      for (const i of items) if (i.utf8) this.slab.release(i.utf8);
+      await this.publisher.publish(message);
     } catch (err) {
       // Retries are the publisher's (unbounded in the collector); what reaches here was refused for good
       // (e.g. above the server's max_payload) or the publisher closed. Each run of records goes to the dead

@@ -120,8 +120,26 @@ describe('renderRuns byte path', () => {
     expect(Buffer.from(slab.end(s3)).toString()).toBe('[]');
   });
 
+  it('reuses a full buffer only once every run taken from it was released', () => {
+    const slab = new ByteSlab(32);
+    const a = slab.end(slab.append(slab.begin(), '"aaaaaaaa"'));
+    // The next run does not fit: a new buffer; the first one is still out, so not reused.
+    const b = slab.end(slab.append(slab.begin(), '"bbbbbbbb"'));
+    expect(b.buffer).not.toBe(a.buffer);
+    const c = slab.end(slab.append(slab.begin(), '"cccccccc"'));
+    expect(c.buffer).not.toBe(a.buffer);
+    expect(Buffer.from(a).toString()).toBe('"aaaaaaaa"');
+    slab.release(a);
+    slab.release(b);
+    // c's buffer fills up; b's (released, full) is taken again, a's was released too.
+    const d = slab.end(slab.append(slab.begin(), '"dddddddd"'));
+    expect([a.buffer, b.buffer]).toContain(d.buffer);
+    expect(Buffer.from(c).toString()).toBe('"cccccccc"');
+    expect(Buffer.from(d).toString()).toBe('"dddddddd"');
+  });
+
   it('hands a worker the buffers it wrote, for a transfer list', () => {
-    const slab = new ByteSlab(8);
+    const slab = new ByteSlab(8, 'transfer');
     slab.append(slab.begin(), '"0123456789"');
     const bufs = slab.takeBuffers();
     expect(bufs.length).toBe(2);
