@@ -135,7 +135,7 @@ export class ByteSlab {
   private fresh(size: number): Chunk {
     const reused = size === this.size ? this.free.pop() : undefined;
     const buf = reused ?? Buffer.allocUnsafeSlow(size);
-    if (this.mode === 'transfer') this.used.push(buf.buffer);
+    if (this.mode === 'transfer') this.used.push(buf.buffer as ArrayBuffer);
     return { buf, live: 0 };
   }
 }
