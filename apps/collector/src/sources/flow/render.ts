@@ -27,6 +27,11 @@ const MAX_TRACKED = 64;
 /** Spare buffers a recycling slab keeps for reuse. */
 const MAX_FREE = 4;
 
+/** Node's Buffer has it on its prototype (what `write` calls for UTF-8); @types/node leaves it out. */
+interface Utf8Writer {
+  utf8Write(s: string, offset: number, length: number): number;
+}
+
 interface Chunk {
   buf: Buffer;
   /** Runs handed out of it and not released yet. */
@@ -83,7 +88,9 @@ export class ByteSlab {
       start = 0;
     }
     if (comma === 1) this.cur.buf[this.off++] = 0x2c;
-    this.off += this.cur.buf.write(json, this.off);
+    // Buffer's own UTF-8 writer, without `write`'s argument normalisation (a few % of the collector's CPU).
+    const buf = this.cur.buf as Buffer & Utf8Writer;
+    this.off += buf.utf8Write(json, this.off, buf.length - this.off);
     return start;
   }
 
