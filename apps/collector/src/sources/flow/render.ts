@@ -39,9 +39,9 @@ interface Chunk {
 }
 
 /**
- * Where runs are written as UTF-8: big buffers handed out as views, so a record's JSON is encoded once,
- * straight into the bytes the batcher copies into a message — no join of a datagram's strings, no
- * re-encoding of a whole batch. Bytes handed out are never written again while a view may read them:
+ * Where runs are written as UTF-8: big buffers handed out as views, so a datagram's JSON is encoded once,
+ * straight into the bytes the batcher copies into a message — no batch-sized string (a join of a
+ * megabyte, in V8's large-object space) re-encoded per message. Bytes handed out are never written again while a view may read them:
  * - `recycle` (the main thread): a full buffer is reused only once every run taken from it was released
  *   (`release`, called when its batch's message body was built, i.e. copied); a run never released only
  *   means its buffer is left to the GC. Reuse matters: each buffer is off-heap memory, and allocating a
@@ -65,41 +65,25 @@ export class ByteSlab {
     this.cur = this.fresh(size);
   }
 
-  /** Offset in the current buffer where the next run starts. */
-  begin(): number {
-    return this.off;
-  }
-
   /**
-   * Appends `json` (with a comma before it unless it opens the run started at `start`); returns the run's
-   * start, which moves when the run had to be carried over to a new buffer.
+   * Writes one run (its documents already joined: one join of flat strings is cheaper than encoding every
+   * document on its own) and hands its bytes out (recycle mode: until `release`).
    */
-  append(start: number, json: string): number {
-    const comma = this.off > start ? 1 : 0;
+  put(run: string): Uint8Array {
     // UTF-8 takes at most 3 bytes per UTF-16 unit.
-    const worst = json.length * 3 + comma;
+    const worst = run.length * 3;
     if (this.off + worst > this.cur.buf.length) {
-      const run = this.cur.buf.subarray(start, this.off);
-      const next = this.fresh(Math.max(this.size, run.length + worst));
-      run.copy(next.buf, 0);
+      const next = this.fresh(Math.max(this.size, worst));
       this.retire();
       this.cur = next;
-      this.off = run.length;
-      start = 0;
+      this.off = 0;
     }
-    if (comma === 1) this.cur.buf[this.off++] = 0x2c;
-    // Buffer's own UTF-8 writer, without `write`'s argument normalisation (a few % of the collector's CPU).
-    const buf = this.cur.buf as Buffer & Utf8Writer;
-    this.off += buf.utf8Write(json, this.off, buf.length - this.off);
-    return start;
-  }
-
-  /** The run written since `start`, handed out (recycle mode: until `release`). */
-  end(start: number): Uint8Array {
     const c = this.cur;
-    if (this.mode === 'recycle') {
-      if (c.live++ === 0) this.out.set(c.buf.buffer, c);
-    }
+    const start = this.off;
+    // Buffer's own UTF-8 writer, without `write`'s argument normalisation (a few % of the collector's CPU).
+    const buf = c.buf as Buffer & Utf8Writer;
+    this.off += buf.utf8Write(run, start, buf.length - start);
+    if (this.mode === 'recycle' && c.live++ === 0) this.out.set(c.buf.buffer, c);
     return c.buf.subarray(start, this.off);
   }
 
@@ -182,17 +166,15 @@ export function renderRuns(
   o: RenderOptions,
 ): { runs: RecordRun[]; perVersion: Array<[number, number]> } {
   const runs: RecordRun[] = [];
-  const slab = o.slab;
-  let count = 0;
-  let start = 0;
-  let bytes = 0;
+  let parts: string[] = [];
+  let chars = 0;
   let firstId = '';
   let version = records[0]?.version ?? 0;
   const flush = () => {
-    if (count === 0) return;
-    runs.push({ version, firstId, count, utf8: slab.end(start) });
-    count = 0;
-    bytes = 0;
+    if (parts.length === 0) return;
+    runs.push({ version, firstId, count: parts.length, utf8: o.slab.put(parts.join(',')) });
+    parts = [];
+    chars = 0;
   };
   const optionsSeen = new Set<string>();
   // A datagram's records share one or two scopes: the options object is built once per scope, not per
@@ -226,16 +208,14 @@ export function renderRuns(
       opts = lastOpts;
     }
     const json = o.special?.(rec, opts) ?? flowToEcsJson(rec, layouts[i]!, opts);
-    // The next record checked on characters (a lower bound of its bytes; exact for ASCII documents).
-    if (count > 0 && (bytes + json.length + 1 > o.maxBytes || rec.version !== version)) flush();
-    if (count === 0) {
+    // Checked on characters (a lower bound of the bytes; exact for the ASCII documents flows give).
+    if (parts.length > 0 && (chars + json.length + 1 > o.maxBytes || rec.version !== version)) flush();
+    if (parts.length === 0) {
       firstId = flowRecordId(rec);
       version = rec.version;
-      start = slab.begin();
     }
-    start = slab.append(start, json);
-    bytes = slab.begin() - start;
-    count++;
+    parts.push(json);
+    chars += json.length + 1;
     perVersion.set(rec.version, (perVersion.get(rec.version) ?? 0) + 1);
   }
   flush();
