@@ -166,6 +166,7 @@ export function renderRuns(
   o: RenderOptions,
 ): { runs: RecordRun[]; perVersion: Array<[number, number]> } {
   const runs: RecordRun[] = [];
+  const perVersion = new Map<number, number>();
   let parts: string[] = [];
   let chars = 0;
   let firstId = '';
@@ -173,6 +174,8 @@ export function renderRuns(
   const flush = () => {
     if (parts.length === 0) return;
     runs.push({ version, firstId, count: parts.length, utf8: o.slab.put(parts.join(',')) });
+    // Counted per run (one version each), not per record.
+    perVersion.set(version, (perVersion.get(version) ?? 0) + parts.length);
     parts = [];
     chars = 0;
   };
@@ -182,7 +185,6 @@ export function renderRuns(
   let lastScope: TemplateScope | undefined;
   const base: FlowJsonOptions = { receivedAt: o.receivedAt, unitJson: o.unitJson };
   let lastOpts = base;
-  const perVersion = new Map<number, number>();
   for (let i = 0; i < records.length; i++) {
     const rec = records[i]!;
     let opts = base;
@@ -216,7 +218,6 @@ export function renderRuns(
     }
     parts.push(json);
     chars += json.length + 1;
-    perVersion.set(rec.version, (perVersion.get(rec.version) ?? 0) + 1);
   }
   flush();
   return { runs, perVersion: [...perVersion] };
