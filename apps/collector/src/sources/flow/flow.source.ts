@@ -132,7 +132,7 @@ export class FlowSource {
       this.pool = new FlowWorkerPool({
         workers: this.opts.workers!,
         unitsFile: this.opts.unitsFile ?? '',
-        maxChars: ingest.maxChars,
+        maxBytes: ingest.maxBytes,
         snapshot: () => store.snapshot(),
         // Decoding reads only the exporter and the time; the listener's metadata stays with the datagram.
         redo: (raw, exporter, receivedAt) =>

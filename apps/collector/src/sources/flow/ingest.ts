@@ -23,7 +23,7 @@ import {
 import { type DrillMarker } from '../../pipeline/drill-marker';
 import { type KvTemplateStore } from './kv-templates';
 import { type FlowMetrics } from './metrics';
-import { type RecordRun, type RenderedDatagram, renderRuns, unitJsonFor } from './render';
+import { ByteSlab, type RecordRun, type RenderedDatagram, renderRuns, unitJsonFor } from './render';
 import { type FlowWorkerPool } from './worker-pool';
 
 export interface DatagramMeta {
@@ -58,6 +58,9 @@ interface Origin {
  * records are stored (and the templates it taught are in KV). Whatever the decoder could not read is
  * dead-lettered with the raw datagram and the first problem as reason; records before the problem are kept.
  */
+const OPEN = Buffer.from('[');
+const CLOSE = Buffer.from(']');
+
 const EMPTY: ReturnType<typeof renderRuns> = { runs: [], perVersion: [] };
 
 export class FlowIngest {
@@ -71,7 +74,9 @@ export class FlowIngest {
   /** The previous datagram's turn: results are finished in arrival order, whoever decoded them. */
   private turn: Promise<unknown> = Promise.resolve();
   /** Runs stay well under the batch byte limit so that several datagrams share a message. */
-  readonly maxChars: number;
+  readonly maxBytes: number;
+  /** Where this thread writes its runs' JSON as UTF-8. */
+  private readonly slab = new ByteSlab();
 
   constructor(
     private readonly publisher: JetStreamPublisher,
@@ -85,7 +90,7 @@ export class FlowIngest {
     this.batcher = new EventBatcher<Origin>(batch, (subject, items) => this.publishBatch(subject, items));
     // attachUnits does nothing with an empty registry; neither does the JSON writer then.
     this.unitJson = unitJsonFor(units);
-    this.maxChars = Math.max(1024, batch.bytes >> 1);
+    this.maxBytes = Math.max(1024, batch.bytes >> 1);
   }
 
   /** Hands data-only datagrams to decoding workers from now on (the pool follows the store's changes). */
@@ -172,7 +177,8 @@ export class FlowIngest {
               ? this.markedJson(rec, opts, meta)
               : undefined
         : undefined,
-      maxChars: this.maxChars,
+      maxBytes: this.maxBytes,
+      slab: this.slab,
     });
   }
 
@@ -224,11 +230,12 @@ export class FlowIngest {
       out.push(
         this.batcher.add(this.names.eventsSubject('flow', String(r.version)), {
           id: `${r.firstId}-${r.count}`,
-          json: r.json,
+          json: '',
+          utf8: r.utf8,
           events: r.count,
           origin: raw
             ? { raw, body: 'datagram', meta }
-            : { raw: Buffer.from(`[${r.json}]`), body: 'ecs-json', meta },
+            : { raw: Buffer.concat([OPEN, r.utf8, CLOSE]), body: 'ecs-json', meta },
         }),
       );
     // Counted per version once per datagram: a labelled prom-client inc per record costs more than decoding it.
@@ -255,7 +262,10 @@ export class FlowIngest {
     items: ReadonlyArray<BatchItem<Origin>>,
   ): Promise<ReadonlyArray<PromiseSettledResult<void>> | void> {
     try {
-      await this.publisher.publish(batchMessage(subject, items, 'fb'));
+      const message = batchMessage(subject, items, 'fb');
+      // The body is a copy: the runs' slab bytes can be written again (views of a worker's slabs are ignored).
+      for (const i of items) if (i.utf8) this.slab.release(i.utf8);
+      await this.publisher.publish(message);
     } catch (err) {
       // Retries are the publisher's (unbounded in the collector); what reaches here was refused for good
       // (e.g. above the server's max_payload) or the publisher closed. Each run of records goes to the dead

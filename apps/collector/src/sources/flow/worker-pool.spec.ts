@@ -1,6 +1,6 @@
 import { decodeDatagram, MemoryTemplateCache, type TemplateChange, type TemplateDef } from '@citysoc/flow';
 import { cat, ip, ipfix, set, u8 } from '../../../../../libs/flow/src/spec-helpers';
-import { type RenderedDatagram, renderRuns } from './render';
+import { ByteSlab, type RenderedDatagram, renderRuns } from './render';
 import { FlowWorkerPool } from './worker-pool';
 
 const EXP = '192.0.2.1';
@@ -22,13 +22,17 @@ const swapped: TemplateDef = { ...def, fields: [def.fields[1]!, def.fields[0]!, 
 const rec = (i: number) => cat(ip(`10.0.${i >> 8}.${i & 255}`), ip('10.9.9.9'), u8(6));
 const data = (seq: number) => ipfix(seq, 1_700_000_000, 7, set(256, rec(seq), rec(seq + 1)));
 
+/** One slab for the references (a megabyte per call would be hundreds of megabytes off-heap). */
+const slab = new ByteSlab();
+
 /** What the main thread makes of a datagram: the reference the workers must match byte for byte. */
 function here(cache: MemoryTemplateCache, raw: Buffer): RenderedDatagram {
   const { records, layouts, errors, messages } = decodeDatagram(raw, { exporter: EXP, receivedAt }, cache);
   const { runs, perVersion } = renderRuns(records, layouts, {
     receivedAt,
     factsOf: (s) => cache.facts(s),
-    maxChars: 1 << 20,
+    maxBytes: 1 << 20,
+    slab,
   });
   return { runs, perVersion, errors, messages, records: records.length };
 }
@@ -53,7 +57,7 @@ describe('FlowWorkerPool', () => {
     pool = new FlowWorkerPool({
       workers: 2,
       unitsFile: '',
-      maxChars: 1 << 20,
+      maxBytes: 1 << 20,
       snapshot: () => store.snapshot(),
       redo: (raw) => {
         redone++;
@@ -80,7 +84,7 @@ describe('FlowWorkerPool', () => {
     pool.dispatch();
     expect(await Promise.all(got1)).toEqual(want);
     expect(await Promise.all(got2)).toEqual(want2);
-    expect(want2[0]!.runs[0]!.json).toContain('"source":{"ip":"10.9.9.9"');
+    expect(Buffer.from(want2[0]!.runs[0]!.utf8).toString()).toContain('"source":{"ip":"10.9.9.9"');
     expect(redone).toBe(0);
   }, 300_000);
 

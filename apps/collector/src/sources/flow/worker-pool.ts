@@ -26,7 +26,7 @@ interface Slot {
 export interface FlowWorkerPoolOptions {
   workers: number;
   unitsFile: string;
-  maxChars: number;
+  maxBytes: number;
   /** Every template and fact the store holds, to seed a new (or restarted) worker. */
   snapshot(): TemplateChange[];
   /** Decodes in this thread what a dead worker had not answered (the store knows every template). */
@@ -135,7 +135,7 @@ export class FlowWorkerPool {
     }
     const id = ++this.batchId;
     slot.pending.set(id, items);
-    const msg: WorkerIn = { t: 'batch', id, data, items: meta, maxChars: this.opts.maxChars };
+    const msg: WorkerIn = { t: 'batch', id, data, items: meta, maxBytes: this.opts.maxBytes };
     slot.worker.postMessage(msg, [data.buffer]);
   }
 

@@ -15,7 +15,7 @@ export type WorkerIn =
       id: number;
       data: Uint8Array;
       items: Array<{ off: number; len: number; exporter: string; receivedAt: number }>;
-      maxChars: number;
+      maxBytes: number;
     }
   /** Tests: the worker dies, as a bug or an out-of-memory would kill it. */
   | { t: 'crash' };
