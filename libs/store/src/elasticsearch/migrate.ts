@@ -1,8 +1,8 @@
 import { type Client } from '@elastic/elasticsearch';
-import { type Severity } from '@citysoc/ecs';
 import { type IncidentStatus, type Mitre } from '@citysoc/incidents';
 import { type AuditEntry, SqliteAuditLog } from '../sqlite/audit-log';
 import { type Db } from '../sqlite/db';
+import { type IncidentRow } from '../sqlite/incident-store';
 import { type ElasticsearchAuditLog } from './audit-log';
 import { BulkWriter, type BulkSettings, DEFAULT_BULK } from './bulk';
 import {
@@ -38,42 +38,6 @@ export interface MigrationCounts {
   alert_links: number;
   groups: number;
   audit_entries: number;
-}
-
-/** incidents row as the control database holds it (every migration of sqlite/incident-store.ts applied). */
-interface IncidentRow {
-  id: string;
-  group_key: string;
-  title: string;
-  severity: Severity;
-  status: IncidentStatus;
-  rule_ids: string;
-  entity: string;
-  alert_count: number;
-  first_seen: number;
-  last_seen: number;
-  created_at: number;
-  updated_at: number;
-  assignee: string | null;
-  queued: number;
-  grouping_reason: string;
-  sla: string;
-  reason: string | null;
-  duplicate_of: string | null;
-  tags: string;
-  mitre: string;
-  rule_author: string | null;
-  rule_license: string | null;
-  unit_id: string | null;
-  unit_name: string | null;
-  unit_path: string | null;
-  unit_criticality: 'low' | 'medium' | 'high' | 'critical' | null;
-  priority: number;
-  generation: number;
-  acknowledged_at: number | null;
-  closed_at: number | null;
-  reopened_at: number | null;
-  split_from: string | null;
 }
 
 interface HistoryRow {

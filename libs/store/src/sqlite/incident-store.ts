@@ -183,7 +183,8 @@ interface SlaColumn {
   breaches: Array<{ kind: SlaKind; at: number; generation?: number }>;
 }
 
-interface Row {
+/** An incidents row as the control database holds it (every migration above applied). */
+export interface IncidentRow {
   id: string;
   group_key: string;
   title: string;
@@ -217,8 +218,10 @@ interface Row {
   acknowledged_at: number | null;
   closed_at: number | null;
   reopened_at: number | null;
-  split_from?: string | null;
+  split_from: string | null;
 }
+
+type Row = IncidentRow;
 
 const SORTS = {
   created: 'created_at DESC, id DESC',
