@@ -28,6 +28,7 @@ import { IOC_BUCKET, IocWatch, markIocs } from '@citysoc/enrich';
 import { ComponentMetrics, startMetricsServer } from '@citysoc/observability';
 import { type detectorSchema } from './config';
 import { CountedSeqs } from './counted';
+import { AlertOutbox } from './outbox';
 import { registerCorrelationMetrics } from './correlation-metrics';
 import { type DetectionEngine } from './engine';
 import { PartitionedCorrelation } from './partitions';
@@ -108,7 +109,7 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
   private statsTimer?: NodeJS.Timeout;
   private counted = CountedSeqs.of();
   /** Alerts saved with the state (or produced without correlations) and not yet published. */
-  private pending: Alert[] = [];
+  private outbox?: AlertOutbox;
   /**
    * The state as last persisted (serialized `{correlatedUpTo, correlatedAbove, state}`), matching what was acked: a
    * failed batch rolls back to it, so a batch snapshots the windows once (to persist), not twice.
@@ -149,10 +150,13 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
     const kv = new KvBlobStore(await openKv(bus, `${c.durable}-correlation`, c.natsReplicas), bus.jsm, {
       onCleanupError: (e) => this.logger.warn(`purging replaced correlation state chunks: ${String(e)}`),
     });
+    this.outbox = new AlertOutbox((alerts) => this.publishAlerts(bus, alerts));
     await this.restoreState(kv, engine);
-    await this.publishPending(bus).catch((e: unknown) =>
-      this.logger.warn(`saved alerts not published yet (retried with the next batch): ${String(e)}`),
-    );
+    await this.outbox
+      .flush()
+      .catch((e: unknown) =>
+        this.logger.warn(`saved alerts not published yet (retried with the next batch): ${String(e)}`),
+      );
 
     // National IOCs (pulled by the reporter) mark events before the rules see them; rule
     // rules/citysoc/national_ioc.yml turns a mark into an alert.
@@ -240,7 +244,7 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
         engine.restore(parsed.state as Parameters<DetectionEngine['restore']>[0]);
         this.counted = CountedSeqs.of(parsed.correlatedUpTo, parsed.correlatedAbove ?? []);
         // Alerts the previous run saved but may not have published: published again before any new batch.
-        this.pending = Array.isArray(parsed.pending) ? parsed.pending : [];
+        this.outbox?.restore(Array.isArray(parsed.pending) ? parsed.pending : []);
         this.persisted = saved.data;
         this.logger.log(
           `correlation state restored up to EVENTS #${parsed.correlatedUpTo} (${saved.format}, ${saved.data.length} bytes)`,
@@ -293,7 +297,8 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
     const counted = this.counted;
     const next = counted.with(seqs);
     // Alerts a previous batch saved but could not publish (the server refused, or we crashed) go first.
-    await this.publishPending(bus);
+    const outbox = this.outbox!;
+    await outbox.flush();
     try {
       events.forEach((e, i) => {
         const seq = seqs[i] ?? 0;
@@ -318,16 +323,8 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
       throw err;
     }
     this.counted = next;
-    // Saved (or nothing to save): from here a failed publish is retried from `pending`, not recounted.
-    this.pending = alerts;
-    await this.publishPending(bus);
-  }
-
-  /** Publishes the saved outbox; it stays for the next batch (or the next start) if the publish fails. */
-  private async publishPending(bus: Bus): Promise<void> {
-    if (this.pending.length === 0) return;
-    await this.publishAlerts(bus, this.pending);
-    this.pending = [];
+    // Saved (or nothing to save): from here a failed publish is retried from the outbox, not recounted.
+    await outbox.commit(alerts);
   }
 
   private alertMessage(bus: Bus, a: Alert): { subject: string; data: Buffer; msgId: string } {

@@ -12,6 +12,7 @@ import { type Alert, type EcsEvent } from '@citysoc/ecs';
 import { type CorrelationState } from '@citysoc/sigma';
 import { type KV, nanos, RetentionPolicy, StorageType } from 'nats';
 import { CountedSeqs } from './counted';
+import { AlertOutbox } from './outbox';
 import { type CorrelationStats, type Correlator, type DetectionEngine } from './engine';
 
 /** FNV-1a (32 bit) of a route key, mod the partition count: stable across processes and versions. */
@@ -120,7 +121,7 @@ interface Owned {
   /** The state as last persisted (`serializePartitionState`): a failed batch rolls back to it. */
   persisted: Buffer;
   /** Alerts saved with the state and not yet published (retried before the next batch). */
-  pending: Alert[];
+  outbox: AlertOutbox;
   lock: Promise<unknown>;
 }
 
@@ -304,10 +305,12 @@ export class PartitionedCorrelation {
       counted,
       stateRevision,
       persisted,
-      pending,
+      outbox: new AlertOutbox((alerts) => this.o.publishAlerts(alerts)),
       lock: Promise.resolve(),
       consumer: undefined as unknown as DurableConsumer<CorrelateRecord>,
     };
+    // Alerts the previous owner saved but may not have published: published before this owner's first batch.
+    own.outbox.restore(pending);
     own.consumer = new DurableConsumer<CorrelateRecord>(
       {
         js: this.bus.js,
@@ -337,13 +340,6 @@ export class PartitionedCorrelation {
     );
   }
 
-  /** Publishes a partition's saved outbox; it stays for the next batch if the publish fails. */
-  private async publishPending(own: Owned): Promise<void> {
-    if (own.pending.length === 0) return;
-    await this.o.publishAlerts(own.pending);
-    own.pending = [];
-  }
-
   private async handle(own: Owned, records: CorrelateRecord[], seqs: number[]): Promise<void> {
     const run = async (): Promise<void> => {
       if (this.owned.get(own.p) !== own) throw new Error(`partition ${own.p} is no longer ours`);
@@ -356,9 +352,10 @@ export class PartitionedCorrelation {
         own.builtFrom = engine;
       }
       // What the previous batch (or the previous owner) saved but did not publish goes first.
-      await this.publishPending(own);
+      await own.outbox.flush();
       const now = new Date();
       const owns = (key: string): boolean => partitionOf(key, this.o.partitions) === own.p;
+      let fired: Alert[] = [];
       try {
         const { alerts, counted } = observeBatch(own.counted, records, seqs, (r) =>
           own.correlator.observe(r.event, r.matched, now, owns),
@@ -370,7 +367,7 @@ export class PartitionedCorrelation {
         own.stateRevision = await this.states.write(`p${own.p}`, value, own.stateRevision);
         own.persisted = value;
         own.counted = counted;
-        own.pending = alerts;
+        fired = alerts;
       } catch (e) {
         // Back to the persisted windows (what the acked records built): the retry counts this batch once.
         own.correlator.restore(parsePartitionState(own.persisted.toString('utf8')).state);
@@ -381,7 +378,7 @@ export class PartitionedCorrelation {
         }
         throw e;
       }
-      await this.publishPending(own);
+      await own.outbox.commit(fired);
     };
     const next = own.lock.then(run, run);
     own.lock = next.catch(() => undefined);
