@@ -155,8 +155,8 @@ export const collectorSchema = {
   syslogParseThreads: int({
     env: 'CITYSOC_SYSLOG_PARSE_THREADS',
     description:
-      'Threads per collector process that parse, normalize and serialize syslog (worker_threads); the main thread keeps the sockets and publishing. 0 = parse on the main thread. 1 uses the second core of a 2-core box; with CITYSOC_COLLECTOR_WORKERS > 1 keep processes × (1 + threads) near the core count',
-    default: 1,
+      'Threads per collector process that parse, normalize and serialize syslog (worker_threads); the main thread keeps the sockets and publishing. 0 (default) = parse on the main thread. 1 uses the second core of a 2-core box (about 5 % more throughput, higher burst latency); with CITYSOC_COLLECTOR_WORKERS > 1 keep processes × (1 + threads) near the core count',
+    default: 0,
     min: 0,
     max: 32,
   }),
