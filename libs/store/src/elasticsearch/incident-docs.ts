@@ -305,6 +305,41 @@ export function incidentIndexTemplate(index: string): Record<string, unknown> {
   };
 }
 
+/** The lifecycle fields of an incident just opened: `new`, unclaimed, never acknowledged, closed or reopened. */
+export function freshLifecycle(
+  id: string,
+  now: number,
+): Pick<
+  IncidentLifecycleDoc,
+  | 'id'
+  | 'status'
+  | 'assignee'
+  | 'reason'
+  | 'duplicate_of'
+  | 'created_at'
+  | 'updated_at'
+  | 'acknowledged_at'
+  | 'closed_at'
+  | 'reopened_at'
+  | 'claim_token'
+  | 'claim_expires_at'
+> {
+  return {
+    id,
+    status: 'new',
+    assignee: null,
+    reason: null,
+    duplicate_of: null,
+    created_at: now,
+    updated_at: now,
+    acknowledged_at: null,
+    closed_at: null,
+    reopened_at: null,
+    claim_token: null,
+    claim_expires_at: null,
+  };
+}
+
 /** `_id` of a group's head document: the group key hashed (keys hold entity values of any length). */
 export function groupHeadId(groupKey: string): string {
   return createHash('sha256').update(groupKey).digest('hex');
@@ -519,18 +554,7 @@ export class ElasticsearchIncidentDocs implements IncidentLifecycleStore {
       const id = incidentIdFor(group.key, alert.id);
       const unit = unitOf(alert) ?? null;
       const doc: IncidentLifecycleDoc = {
-        id,
-        status: 'new',
-        assignee: null,
-        reason: null,
-        duplicate_of: null,
-        created_at: now,
-        updated_at: now,
-        acknowledged_at: null,
-        closed_at: null,
-        reopened_at: null,
-        claim_token: null,
-        claim_expires_at: null,
+        ...freshLifecycle(id, now),
         history: [{ at: now, actor: 'system', from: null, to: 'new', text: group.reason }],
         unit_path: unitPathOf(unit ?? undefined),
         tags: nextIncidentTags([], alert, true),
@@ -646,18 +670,7 @@ export class ElasticsearchIncidentDocs implements IncidentLifecycleStore {
   ): Promise<IncidentLifecycleDoc> {
     const now = this.now();
     const doc: IncidentLifecycleDoc = {
-      id,
-      status: 'new',
-      assignee: null,
-      reason: null,
-      duplicate_of: null,
-      created_at: now,
-      updated_at: now,
-      acknowledged_at: null,
-      closed_at: null,
-      reopened_at: null,
-      claim_token: null,
-      claim_expires_at: null,
+      ...freshLifecycle(id, now),
       history: [{ at: now, actor, from: 'new', to: 'new', text: 'created' }],
       unit_path: init.unitPath ?? null,
       tags: [...new Set(init.tags ?? [])].sort(),

@@ -44,6 +44,7 @@ import {
   type ElasticsearchIncidentDocsOptions,
   ElasticsearchIncidentDocs,
   type EvidenceDoc,
+  freshLifecycle,
   type IncidentLifecycleDoc,
   type IncidentHistoryEntry,
   type MergeTransfer,
@@ -478,18 +479,7 @@ export class ElasticsearchIncidentStore implements IncidentStore {
       const k = summaries.kept;
       const criticality = g.unit?.criticality;
       const created: IncidentLifecycleDoc = {
-        id: newId,
-        status: 'new',
-        assignee: null,
-        reason: null,
-        duplicate_of: null,
-        created_at: now,
-        updated_at: now,
-        acknowledged_at: null,
-        closed_at: null,
-        reopened_at: null,
-        claim_token: null,
-        claim_expires_at: null,
+        ...freshLifecycle(newId, now),
         history: [
           {
             at: now,
