@@ -332,6 +332,29 @@ describe('chaos: faults on a JetStream cluster, Redis and the apps while events 
         .map((x) => `${app}: ${x.replace(/^.*consumer /, '').trim()}`),
     );
 
+  /**
+   * When a phase's alerts are off, what is needed to find out why without running it again: the brute-force
+   * alerts of the phase (a second one for a group names the window that fired twice) and the detector's log.
+   */
+  const explain = (phase: number, from: Map<AppName, number>) => {
+    const { lo, hi } = span(phase);
+    const rows = queryAll<{ id: string; ts: number; entity: string; doc: string }>(
+      eventsDb(),
+      'SELECT id, ts, entity, doc FROM alerts WHERE rule_id = ? AND ts BETWEEN ? AND ? ORDER BY entity, ts',
+      BRUTE_FORCE_RULE,
+      base + lo,
+      base + hi,
+    );
+    for (const r of rows) {
+      const d = JSON.parse(r.doc) as { created_at?: string; matched_fields?: Record<string, unknown> };
+      console.log(
+        `[chaos] phase ${phase} brute-force alert ${r.id} end ${r.ts - base} start ${Date.parse(String(d.matched_fields?.['correlation.window_start'])) - base} value ${String(d.matched_fields?.['correlation.value'])} created ${d.created_at} ${r.entity}`,
+      );
+    }
+    const log = (pipeline.logs.get('detector') ?? []).slice(from.get('detector') ?? 0).join('');
+    console.log(`[chaos] detector log of phase ${phase}:\n${log.split('\n').slice(-60).join('\n')}`);
+  };
+
   it('loses and duplicates nothing under any fault', async () => {
     const runStarted = Date.now();
     console.log(
@@ -383,6 +406,7 @@ describe('chaos: faults on a JetStream cluster, Redis and the apps while events 
       );
       figures.push(f);
       console.log(`[chaos] ${line(f)}`);
+      if (f.alerts.stored !== f.alerts.expected) explain(phase, cursor);
     }
     // Measured once more after the last fault: a duplicate that arrived after its phase settled counts too.
     const final = await Promise.all(
