@@ -111,7 +111,7 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
   /** Alerts saved with the state (or produced without correlations) and not yet published. */
   private outbox?: AlertOutbox;
   /**
-   * The state as last persisted (serialized `{correlatedUpTo, correlatedAbove, state}`), matching what was acked: a
+   * The state as last persisted (serialized `{correlatedUpTo, correlatedRanges, state}`), matching what was acked: a
    * failed batch rolls back to it, so a batch snapshots the windows once (to persist), not twice.
    */
   private persisted!: Buffer;
@@ -237,12 +237,11 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
       if (saved && saved.data.length > 0) {
         const parsed = JSON.parse(saved.data.toString('utf8')) as {
           correlatedUpTo: number;
-          correlatedAbove?: number[];
           state: unknown;
           pending?: Alert[];
         };
         engine.restore(parsed.state as Parameters<DetectionEngine['restore']>[0]);
-        this.counted = CountedSeqs.of(parsed.correlatedUpTo, parsed.correlatedAbove ?? []);
+        this.counted = CountedSeqs.fromJSON(parsed);
         // Alerts the previous run saved but may not have published: published again before any new batch.
         this.outbox?.restore(Array.isArray(parsed.pending) ? parsed.pending : []);
         this.persisted = saved.data;

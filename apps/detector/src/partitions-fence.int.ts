@@ -5,6 +5,7 @@ import { type Alert, type EcsEvent } from '@citysoc/ecs';
 import { readStream, waitFor } from '@citysoc/testing';
 import { DetectorTestbed, sshGuessingRules } from './testbed.test';
 import { DetectorService } from './detector.service';
+import { type CountedJson } from './counted';
 
 const CORR_ID = '4c1d2a3c-0000-4000-8000-000000000002';
 const RULES = sshGuessingRules('4c1d2a3c', 4);
@@ -75,14 +76,11 @@ describe('the compare-and-set fence on a chunked partition state', () => {
     // Another owner writes the partition: the windows as they were before those two failures, the same
     // watermark. The running replica still holds the previous revision.
     const now = (await states.read('p0'))!;
-    const { correlatedUpTo, correlatedAbove } = JSON.parse(now.data.toString()) as {
-      correlatedUpTo: number;
-      correlatedAbove: number[];
-    };
+    const { correlatedUpTo, correlatedRanges } = JSON.parse(now.data.toString()) as CountedJson;
     const { state } = JSON.parse(early!.data.toString()) as { state: unknown };
     const theirs = await states.write(
       'p0',
-      Buffer.from(JSON.stringify({ correlatedUpTo, correlatedAbove, state })),
+      Buffer.from(JSON.stringify({ correlatedUpTo, correlatedRanges, state })),
       now.revision,
     );
 

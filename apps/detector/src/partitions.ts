@@ -7,6 +7,7 @@ import {
   KvBlobError,
   KvBlobStore,
   type Logger,
+  openKv,
 } from '@citysoc/bus';
 import { type Alert, type EcsEvent } from '@citysoc/ecs';
 import { type CorrelationState } from '@citysoc/sigma';
@@ -34,19 +35,21 @@ export interface PartitionState {
 }
 
 /**
- * Reads a partition's saved state, the current form (`correlatedUpTo` + `correlatedAbove`, as CountedSeqs
- * writes it) or the earlier single watermark (`upTo`), which reads as a floor with nothing above it.
+ * Reads a partition's saved state, the current form (`correlatedUpTo` + `correlatedRanges`, as CountedSeqs
+ * writes it), the per-sequence form (`correlatedAbove`) or the earliest single watermark (`upTo`), which reads
+ * as a floor with nothing above it.
  */
 export function parsePartitionState(text: string): PartitionState {
   const parsed = JSON.parse(text) as {
     upTo?: number;
     correlatedUpTo?: number;
     correlatedAbove?: number[];
+    correlatedRanges?: [number, number][];
     state: CorrelationState;
     pending?: Alert[];
   };
   return {
-    counted: CountedSeqs.of(parsed.correlatedUpTo ?? parsed.upTo ?? 0, parsed.correlatedAbove ?? []),
+    counted: CountedSeqs.fromJSON({ ...parsed, correlatedUpTo: parsed.correlatedUpTo ?? parsed.upTo ?? 0 }),
     state: parsed.state,
     pending: Array.isArray(parsed.pending) ? parsed.pending : [],
   };
@@ -171,16 +174,11 @@ export class PartitionedCorrelation {
       if (!isNotFound(e)) throw e;
       await this.bus.jsm.streams.add(cfg);
     }
-    this.leases = await this.bus.js.views.kv(this.bus.names.durable(`${this.o.durable}-leases`), {
-      history: 1,
+    this.leases = await openKv(this.bus, `${this.o.durable}-leases`, this.o.replicas, {
       ttl: this.o.leaseMs,
-      replicas: this.o.replicas,
     });
     this.states = new KvBlobStore(
-      await this.bus.js.views.kv(this.bus.names.durable(`${this.o.durable}-partitions`), {
-        history: 1,
-        replicas: this.o.replicas,
-      }),
+      await openKv(this.bus, `${this.o.durable}-partitions`, this.o.replicas),
       this.bus.jsm,
       { onCleanupError: (e) => this.warn('purging replaced state chunks', e) },
     );
