@@ -71,9 +71,14 @@ export class HealthController {
     );
     const oldest = await this.queue.oldestWaitMs().catch(() => undefined);
     const notify = await this.notify.counts().catch(() => ({}));
-    // Real incidents only (the shared drill filter); drill breaches are a gauge of their own.
-    const { real: breaches, drill: drillBreaches } = await this.incidents.slaBreachCounts();
+    // Real incidents only (the shared drill filter); drill breaches are a gauge of their own. A store that
+    // fails (an Elasticsearch outage) must not take the rest of the page with it: the scrape is how the
+    // outage is seen, so it reports the store down and leaves the breach gauges out.
+    const sla = await this.incidents.slaBreachCounts().catch(() => undefined);
+    const breaches = sla?.real ?? [];
+    const drillBreaches = sla?.drill ?? [];
     return (
+      `# HELP citysoc_incident_store_up 1 when the incident store answered this scrape, 0 when it failed (SLA breach gauges then omitted)\n# TYPE citysoc_incident_store_up gauge\ncitysoc_incident_store_up ${sla ? 1 : 0}\n` +
       (await this.metrics.text()) +
       `# HELP citysoc_incident_queue_jobs Jobs in the incidents queue by state\n# TYPE citysoc_incident_queue_jobs gauge\n${lines.join('\n')}\n` +
       (oldest === undefined
