@@ -86,7 +86,7 @@ export class ResponderService implements OnApplicationBootstrap, OnApplicationSh
     const control = openControlStore(c.dataDir);
     this.control = control;
     const incidents = openIncidentStore(c, control);
-    await prepareIncidentStore(incidents);
+    await prepareIncidentStore(incidents, (m) => this.logger.warn(m));
     this.incidents = incidents;
     this.upkeep = setInterval(() => void this.upkeepIncidents(incidents), INCIDENT_UPKEEP_MS);
     this.upkeep.unref();

@@ -6,6 +6,7 @@ import { SqliteIncidentStore } from './sqlite/incident-store';
 import { createElasticsearchClient } from './elasticsearch/client';
 import { ElasticsearchEventStore } from './elasticsearch/event-store';
 import { ElasticsearchIncidentStore } from './elasticsearch/incident-store';
+import { type MappingUpgrade } from './elasticsearch/mapping-upgrade';
 import { DEFAULT_LAYOUT } from './elasticsearch/templates';
 
 /** The settings of eventStoreOptions (@citysoc/config) plus the data folder. */
@@ -145,10 +146,21 @@ export async function prepareEventStore(store: EventStore): Promise<void> {
   if (typeof s.install === 'function') await s.install();
 }
 
-/** Installs the incident index templates when the store has any (Elasticsearch), so a refusal stops the start. */
-export async function prepareIncidentStore(store: IncidentStore): Promise<void> {
-  const s = store as Partial<{ install(): Promise<void> }>;
-  if (typeof s.install === 'function') await s.install();
+/**
+ * Installs the incident index templates when the store has any (Elasticsearch), so a refusal stops the start,
+ * and says through `log` which existing indices got the fields a newer release maps (re-indexed in the
+ * background by an `_update_by_query` task).
+ */
+export async function prepareIncidentStore(
+  store: IncidentStore,
+  log: (message: string) => void = () => undefined,
+): Promise<void> {
+  const s = store as Partial<{ install(): Promise<MappingUpgrade[] | void> }>;
+  if (typeof s.install !== 'function') return;
+  for (const u of (await s.install()) ?? [])
+    log(
+      `incident index ${u.index}: mapped ${u.added.length} field(s) of this release (${u.added.join(', ')}); documents written before are re-indexed by task ${u.task ?? '(none)'}`,
+    );
 }
 
 /** What one maintenance pass of an incident store finished. */

@@ -30,6 +30,7 @@ import {
   type TransitionInput,
   type UnitScope,
 } from '../sqlite/incident-store';
+import { type MappingUpgrade, upgradeIndexMappings } from './mapping-upgrade';
 import { QUEUE_FIELDS_MAPPING, type QueueFields, queueFields } from './queue-fields';
 
 /**
@@ -418,13 +419,17 @@ export class ElasticsearchIncidentDocs implements IncidentLifecycleStore {
     this.audit = o.audit;
   }
 
-  /** PUTs the index template (idempotent); call once at start, before the first write. */
-  async install(): Promise<void> {
-    const body: Parameters<Client['indices']['putIndexTemplate']>[0] = {
-      name: this.index,
-      ...incidentIndexTemplate(this.index),
-    };
+  /**
+   * PUTs the index template (idempotent) and maps on the existing indices the fields a newer template added
+   * (`upgradeIndexMappings`); call once at start, before the first write. Returns what was upgraded.
+   */
+  async install(): Promise<MappingUpgrade[]> {
+    const template = incidentIndexTemplate(this.index);
+    const body: Parameters<Client['indices']['putIndexTemplate']>[0] = { name: this.index, ...template };
     await this.client.indices.putIndexTemplate(body);
+    const { properties } = (template['template'] as { mappings: { properties: Record<string, never> } })
+      .mappings;
+    return upgradeIndexMappings(this.client, [this.index, this.groupsIndex, this.alertsIndex], properties);
   }
 
   /** Index of the group heads: one document per group naming its latest incident. */

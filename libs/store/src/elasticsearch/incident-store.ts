@@ -1,3 +1,4 @@
+import { type MappingUpgrade } from './mapping-upgrade';
 import { createHash } from 'node:crypto';
 import { type Client, errors, type estypes } from '@elastic/elasticsearch';
 import { mergedIncidentTags } from '@citysoc/drills';
@@ -101,8 +102,9 @@ export class ElasticsearchIncidentStore implements IncidentStore {
     return this.docs.index;
   }
 
-  async install(): Promise<void> {
-    await this.docs.install();
+  /** Templates, and the mapping of indices from an earlier release brought up to date (see incident-docs). */
+  install(): Promise<MappingUpgrade[]> {
+    return this.docs.install();
   }
 
   /** Makes every write visible to search now (tests and operators; requests never need it). */

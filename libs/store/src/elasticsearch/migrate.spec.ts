@@ -210,7 +210,10 @@ describe('migrating incidents from SQLite into Elasticsearch', () => {
     expect(new Set(phases)).toEqual(new Set(['incidents', 'alert_links', 'groups', 'audit']));
     expect(
       fake.requests.filter(
-        (q) => q.path !== '/_index_template/citysoc-incidents' && q.path !== '/_index_template/citysoc-audit',
+        (q) =>
+          q.method !== 'GET' &&
+          q.path !== '/_index_template/citysoc-incidents' &&
+          q.path !== '/_index_template/citysoc-audit',
       ),
     ).toEqual([]);
   });

@@ -112,6 +112,15 @@ export class FakeCluster {
       });
     on('POST', '/:index/_search', (p) => this.search(decodeURIComponent(p.path.split('/')[1] ?? ''), p.body));
     on('POST', '/:index/_count', (p) => this.count(decodeURIComponent(p.path.split('/')[1] ?? '')));
+    on('GET', '/:index/_mapping', (p) => this.getMapping(decodeURIComponent(p.path.split('/')[1] ?? '')));
+    on('PUT', '/:index/_mapping', (p) =>
+      this.putMapping(
+        decodeURIComponent(p.path.split('/')[1] ?? ''),
+        p.body as { properties?: Record<string, unknown> },
+      ),
+    );
+    // The fake searches `_source` through the current mapping, so re-indexing in place has nothing to do.
+    on('POST', '/:index/_update_by_query', () => ({ task: `fake-node:${this.nextSeqNo++}` }));
     on('GET', '/:index/_count', (p) => this.count(decodeURIComponent(p.path.split('/')[1] ?? '')));
   }
 
@@ -185,6 +194,7 @@ export class FakeCluster {
       if (!('data_stream' in (this.templateFor(index) ?? {}))) {
         const docs =
           this.indices.get(index) ?? new Map<string, { doc: Doc; seqNo: number; primaryTerm: number }>();
+        this.createIndex(index);
         this.indices.set(index, docs);
         if (docs.has(id)) {
           items.push({
@@ -284,6 +294,7 @@ export class FakeCluster {
     }
     const entry = { doc: p.body as Doc, seqNo: this.nextSeqNo++, primaryTerm: 1 };
     docs.set(id, entry);
+    this.createIndex(index);
     this.indices.set(index, docs);
     if (qs['refresh'] === 'true' || qs['refresh'] === 'wait_for' || qs['refresh'] === '') this.refresh(index);
     return {
@@ -444,8 +455,66 @@ export class FakeCluster {
 
   /** The mappings an index template declares itself (not through component templates), if any. */
   private ownMappings(index: string): Record<string, unknown> | undefined {
+    const created = this.indexMappings.get(index);
+    if (created) return created;
     const t = this.templateFor(index)?.['template'] as { mappings?: Record<string, unknown> } | undefined;
     return t?.mappings;
+  }
+
+  /**
+   * A regular index takes its template's mappings when it is created and keeps them, as Elasticsearch: a
+   * template PUT later reaches only indices created after it, a `PUT <index>/_mapping` adds fields.
+   */
+  readonly indexMappings = new Map<string, Record<string, unknown>>();
+
+  private createIndex(index: string): void {
+    if (this.indices.has(index) || this.indexMappings.has(index)) return;
+    const t = this.templateFor(index)?.['template'] as { mappings?: Record<string, unknown> } | undefined;
+    if (t?.mappings) this.indexMappings.set(index, structuredClone(t.mappings));
+  }
+
+  private getMapping(index: string): unknown {
+    const m = this.indexMappings.get(index);
+    if (!m) return FakeCluster.error(404, 'index_not_found_exception', `no such index [${index}]`);
+    return { [index]: { mappings: m } };
+  }
+
+  /** Merges properties as Elasticsearch does: new fields are added, a changed type is refused. */
+  private putMapping(index: string, body: { properties?: Record<string, unknown> }): unknown {
+    const m = this.indexMappings.get(index);
+    if (!m) return FakeCluster.error(404, 'index_not_found_exception', `no such index [${index}]`);
+    const merge = (
+      into: Record<string, unknown>,
+      from: Record<string, unknown>,
+      at: string,
+    ): string | undefined => {
+      for (const [k, v] of Object.entries(from)) {
+        const def = v as Record<string, unknown>;
+        const cur = into[k] as Record<string, unknown> | undefined;
+        if (!cur) {
+          into[k] = structuredClone(def);
+          continue;
+        }
+        if (def['type'] !== cur['type'])
+          return `mapper [${at}${k}] cannot be changed from type [${String(cur['type'] ?? 'object')}] to [${String(def['type'] ?? 'object')}]`;
+        if (def['properties']) cur['properties'] ??= {};
+        if (def['properties']) {
+          const err = merge(
+            cur['properties'] as Record<string, unknown>,
+            def['properties'] as Record<string, unknown>,
+            `${at}${k}.`,
+          );
+          if (err) return err;
+        }
+      }
+      return undefined;
+    };
+    const next = structuredClone(m);
+    next['properties'] ??= {};
+    const err = merge(next['properties'] as Record<string, unknown>, body.properties ?? {}, '');
+    if (err) return FakeCluster.error(400, 'illegal_argument_exception', err);
+    this.indexMappings.set(index, next);
+    return ack;
   }
 
   /** Health is settable per stream so tests can show a yellow or red one. */
