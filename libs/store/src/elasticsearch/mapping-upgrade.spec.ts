@@ -108,7 +108,7 @@ describe('an incident index from an earlier release', () => {
       template: { mappings: { properties: Record<string, unknown> } };
     };
     t.template.mappings.properties['status'] = { type: 'text' };
-    await client.indices.putIndexTemplate({ name: store.index, ...t });
+    await client.indices.putIndexTemplate({ name: store.index, ...(t as Record<string, unknown>) });
     await store.recordAlert(
       groupingAlert('a0', new Date(T0).toISOString(), { rule: 'r', ip: '10.0.0.9' }),
       60_000,

@@ -63,7 +63,7 @@ export async function upgradeIndexMappings(
       );
     const added = [...wanted.keys()].filter((p) => !have.has(p));
     if (added.length === 0) continue;
-    await client.indices.putMapping({ index, properties: properties as never });
+    await client.indices.putMapping({ index, properties });
     const r = await client.updateByQuery({ index, conflicts: 'proceed', wait_for_completion: false });
     done.push({ index, added, ...(r.task !== undefined ? { task: String(r.task) } : {}) });
   }

@@ -496,7 +496,7 @@ export class FakeCluster {
           continue;
         }
         if (def['type'] !== cur['type'])
-          return `mapper [${at}${k}] cannot be changed from type [${String(cur['type'] ?? 'object')}] to [${String(def['type'] ?? 'object')}]`;
+          return `mapper [${at}${k}] cannot be changed from type [${typeName(cur)}] to [${typeName(def)}]`;
         if (def['properties']) cur['properties'] ??= {};
         if (def['properties']) {
           const err = merge(
@@ -1026,6 +1026,10 @@ function flatValues(v: unknown, parts: string[]): unknown[] | undefined {
   }
   if (v === null || typeof v !== 'object') return undefined;
   return flatValues((v as Record<string, unknown>)[parts[0] as string], parts.slice(1));
+}
+
+function typeName(def: Record<string, unknown>): string {
+  return typeof def['type'] === 'string' ? def['type'] : 'object';
 }
 
 function last(path: string): string {
