@@ -3,25 +3,16 @@ import { incidentIndexTemplate } from './incident-docs';
 import { ElasticsearchIncidentStore } from './incident-store';
 import { mappedPaths } from './mapping-upgrade';
 import { FakeCluster } from './testing/fake-cluster.test';
+import { olderIncidentTemplate } from './testing/older-template.test';
 
 const T0 = Date.parse('2026-11-27T01:00:00.000Z');
-
-/** The incident template as an earlier release PUT it: without `group.alert_count` and `group.mitre`. */
-function olderTemplate(index: string): Record<string, unknown> {
-  const t = structuredClone(incidentIndexTemplate(index)) as {
-    template: { mappings: { properties: { group: { properties: Record<string, unknown> } } } };
-  };
-  delete t.template.mappings.properties.group.properties['alert_count'];
-  delete t.template.mappings.properties.group.properties['mitre'];
-  return t;
-}
 
 async function storeFromEarlierRelease() {
   const fake = new FakeCluster();
   fake.modelRefresh = true;
   const client = fake.client();
   const store = new ElasticsearchIncidentStore(client, { now: () => T0 });
-  await client.indices.putIndexTemplate({ name: store.index, ...olderTemplate(store.index) });
+  await client.indices.putIndexTemplate({ name: store.index, ...olderIncidentTemplate(store.index) });
   for (let i = 0; i < 3; i++)
     await store.recordAlert(
       groupingAlert(`a${i}`, new Date(T0 + i * 1000).toISOString(), {

@@ -8,7 +8,7 @@ import { auditLogContract } from '../contract/audit-log.contract.test';
 import { eventStoreContract } from '../contract/event-store.contract.test';
 import { incidentAggregatesContract } from '../contract/incident-aggregates.contract.test';
 import { incidentActionsContract } from '../contract/incident-actions.contract.test';
-import { incidentGroupingContract } from '../contract/incident-grouping.contract.test';
+import { groupingAlert, incidentGroupingContract } from '../contract/incident-grouping.contract.test';
 import { incidentQueueContract } from '../contract/incident-queue.contract.test';
 import { incidentStoreContract } from '../contract/incident-store.contract.test';
 import { ElasticsearchIncidentStore } from './incident-store';
@@ -22,6 +22,7 @@ import { DEFAULT_LAYOUT, dataStreamName } from './templates';
 import { openControlStore } from '../sqlite/control';
 import { ElasticsearchIncidentImporter, migrateIncidents, SqliteIncidentSource } from './migrate';
 import { seedSqliteHistory, T0 } from './testing/sqlite-history.test';
+import { olderIncidentTemplate } from './testing/older-template.test';
 
 /**
  * The contract against a real Elasticsearch (8.x/9.x). Runs only where ELASTICSEARCH_URL is set (plus
@@ -46,13 +47,7 @@ function openReal(): { store: ElasticsearchEventStore; cleanup: () => Promise<vo
   const tag = randomBytes(4).toString('hex');
   const namespace = `t${tag}`;
   const drillNamespace = `t${tag}drill`;
-  const client = createElasticsearchClient({
-    url: url as string,
-    ...(process.env['ELASTICSEARCH_API_KEY'] ? { apiKey: process.env['ELASTICSEARCH_API_KEY'] } : {}),
-    ...(process.env['ELASTICSEARCH_USERNAME'] ? { username: process.env['ELASTICSEARCH_USERNAME'] } : {}),
-    ...(process.env['ELASTICSEARCH_PASSWORD'] ? { password: process.env['ELASTICSEARCH_PASSWORD'] } : {}),
-    ...(process.env['ELASTICSEARCH_CA_FILE'] ? { caFile: process.env['ELASTICSEARCH_CA_FILE'] } : {}),
-  });
+  const client = realClient();
   const store = new ElasticsearchEventStore(client, {
     layout: { ...DEFAULT_LAYOUT, namespace, drillNamespace, readNamespaces: [namespace, drillNamespace] },
     // Read-your-writes for the tests; production leaves refresh to the refresh interval.
@@ -312,6 +307,38 @@ suite(
         control.close();
         rmSync(dir, { recursive: true, force: true });
         await o.cleanup();
+      }
+    });
+    it('maps on an incident index of an earlier release the fields it lacks, and re-indexes it in place', async () => {
+      const client = realClient();
+      const index = `citysoc-incidents-t${randomBytes(4).toString('hex')}`;
+      const store = new ElasticsearchIncidentStore(client, { index, now: () => T0 });
+      try {
+        await client.indices.putIndexTemplate({ name: index, ...olderIncidentTemplate(index) });
+        for (let i = 0; i < 3; i++)
+          await store.recordAlert(
+            groupingAlert(`a${i}`, new Date(T0 + i * 1000).toISOString(), {
+              rule: 'r-1',
+              ip: '10.0.0.1',
+              unit: ['hanoi', 'ward-1'],
+            }),
+            15 * 60_000,
+          );
+        await store.refresh();
+        const alerts = async () => (await store.incidentRuleStats('hanoi')).map((r) => [r.rule_id, r.alerts]);
+        expect(await alerts()).toEqual([['r-1', 0]]);
+        const upgrades = await store.install();
+        expect(upgrades[0]?.added).toEqual(expect.arrayContaining(['group.alert_count']));
+        for (const u of upgrades)
+          if (u.task) await client.tasks.get({ task_id: u.task, wait_for_completion: true, timeout: '60s' });
+        await store.refresh();
+        expect(await alerts()).toEqual([['r-1', 3]]);
+        expect(await store.install()).toEqual([]);
+      } finally {
+        const names = ['', '-groups', '-alerts'].map((x) => `${index}${x}`);
+        await client.indices.delete({ index: names.join(','), ignore_unavailable: true }, { ignore: [404] });
+        await client.indices.deleteIndexTemplate({ name: index }, { ignore: [404] });
+        await client.close();
       }
     });
     describe('the whole incident port', () => {
