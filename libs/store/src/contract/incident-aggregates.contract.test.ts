@@ -152,7 +152,7 @@ const vol = (key: string, incidents: number, alerts: number) => ({ key, incident
 const unit = (path: string, name: string | null, incidents: number, open: number, breached: number) =>
   ({ path, name, incidents, open, breached }) satisfies UnitIncidentRow;
 const n = (key: string, incidents: number) => ({ key, incidents });
-const status = (key: string, count: number) => ({ key, count });
+const status = (key: IncidentDashboard['by_status'][number]['key'], count: number) => ({ key, count });
 const pair = (tactic: string, technique: string, incidents: number) => ({ tactic, technique, incidents });
 
 // A unit's row counts that unit's incidents whatever the scope, which only chooses the rows that appear; so
