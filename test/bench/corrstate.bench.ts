@@ -8,9 +8,8 @@
  *
  *   npm run bench:corrstate   (BENCH_REPS, BENCH_SIZES_MB=0.9,1.2,10; needs NATS on CITYSOC_NATS_URL)
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { deflateRawSync, gzipSync } from 'node:zlib';
 import { KvBlobStore, openBus, openKv } from '@citysoc/bus';
@@ -18,6 +17,7 @@ import { type EcsEvent } from '@citysoc/ecs';
 import { type DetectionEngine } from '../../apps/detector/src/engine';
 import { loadRuleSet } from '../../apps/detector/src/rule-set';
 import { testBusSettings } from '../support/bus';
+import { sshGuessingRules, writeRulesDir } from '../support/detector-rules';
 import { cleanupStreams } from '../support/nats';
 import { uniquePrefix } from '../support/net';
 
@@ -25,39 +25,11 @@ const REPS = Number(process.env.BENCH_REPS ?? 7);
 const SIZES = (process.env.BENCH_SIZES_MB ?? '0.9,1.2,10').split(',').map(Number);
 const GROUPS = 250;
 
-const RULES = {
-  'base.yml': `title: SSH login failure
-name: ssh_login_failure
-id: 7e1d2a3c-0000-4000-8000-000000000001
-status: stable
-logsource:
-  product: citysoc
-detection:
-  sel:
-    message|contains: Failed password
-  condition: sel
-level: low
-`,
-  // Never reached: the windows only grow, as under a burst.
-  'correlation.yml': `title: SSH password guessing from one address
-id: 7e1d2a3c-0000-4000-8000-000000000002
-status: stable
-correlation:
-  type: event_count
-  rules:
-    - ssh_login_failure
-  group-by:
-    - source.ip
-  timespan: 1h
-  condition:
-    gte: 100000000
-level: high
-`,
-};
+// Never reached, over an hour: the windows only grow, as under a burst.
+const RULES = sshGuessingRules('7e1d2a3c', 100_000_000, '1h');
 
 function engineWithState(targetBytes: number): { engine: DetectionEngine; events: number } {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'citysoc-corrstate-bench-'));
-  for (const [f, text] of Object.entries(RULES)) writeFileSync(path.join(dir, f), text);
+  const dir = writeRulesDir('corrstate-bench', RULES);
   const { engine } = loadRuleSet({ paths: [dir], pipeline: 'citysoc' });
   rmSync(dir, { recursive: true, force: true });
   const base = Date.parse('2026-11-27T03:00:00Z');

@@ -2,6 +2,8 @@ export { uniquePrefix, freePort, waitFor, sendTcp, sendUdp, octetCount } from '.
 export { Pipeline, type AppName, type PipelineOptions } from './pipeline';
 export { cleanupStreams, countEvents, countEventsWith, readEvents, readStream } from './nats';
 export { corpusDir } from './corpus';
+export { sshGuessingRules, writeRulesDir } from './detector-rules';
+export { drillRunRecord } from './drills';
 export { repoRoot } from './root';
 export { testBusSettings } from './bus';
 export {

@@ -1,67 +1,21 @@
 import { type INestApplicationContext } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { connect } from 'nats';
-import { loadConfig } from '@citysoc/config';
 import { type Alert, type EcsEvent } from '@citysoc/ecs';
-import { cleanupStreams, readStream, uniquePrefix, waitFor } from '@citysoc/testing';
-import { detectorSchema } from './config';
-import { DetectorModule } from './detector.module';
+import { readStream, sshGuessingRules, waitFor } from '@citysoc/testing';
+import { DetectorTestbed } from './testbed.test';
 
-const BASE = `title: SSH login failure
-name: ssh_login_failure
-id: 6f1d2a3c-0000-4000-8000-000000000001
-status: stable
-logsource:
-  product: citysoc
-detection:
-  sel:
-    message|contains: Failed password
-  condition: sel
-level: low
-`;
-const CORRELATION = `title: SSH password guessing from one address
-id: 6f1d2a3c-0000-4000-8000-000000000002
-status: stable
-correlation:
-  type: event_count
-  rules:
-    - ssh_login_failure
-  group-by:
-    - source.ip
-  timespan: 10m
-  condition:
-    gte: 3
-level: high
-`;
+const RULES = sshGuessingRules('6f1d2a3c', 3);
 
 /** A correlation window that is half full when the detector stops must still fire after it restarts. */
 describe('when the detector restarts in the middle of a correlation window', () => {
-  const prefix = uniquePrefix();
-  const rulesDir = mkdtempSync(path.join(os.tmpdir(), 'citysoc-rules-'));
-  writeFileSync(path.join(rulesDir, 'base.yml'), BASE);
-  writeFileSync(path.join(rulesDir, 'correlation.yml'), CORRELATION);
-  const config = loadConfig(detectorSchema, {
-    CITYSOC_STREAM_PREFIX: prefix,
-    CITYSOC_BUILTIN_RULES: rulesDir,
-    CITYSOC_DETECTOR_METRICS_PORT: '-1',
-    ...(process.env.CITYSOC_NATS_URL ? { CITYSOC_NATS_URL: process.env.CITYSOC_NATS_URL } : {}),
-  });
-  const start = async () => {
-    const app = await NestFactory.createApplicationContext(DetectorModule.register(config), {
-      logger: false,
-    });
-    await app.init();
-    return app;
-  };
+  const bed = new DetectorTestbed('rules', RULES);
+  const { prefix } = bed;
+  const config = bed.config();
   let app: INestApplicationContext | undefined;
 
   afterAll(async () => {
     await app?.close();
-    await cleanupStreams(prefix);
-    rmSync(rulesDir, { recursive: true, force: true });
+    await bed.cleanup();
   });
 
   it('fires once the third failure arrives after the restart, with the alert of the correlation only', async () => {
@@ -82,14 +36,14 @@ describe('when the detector restarts in the middle of a correlation window', () 
       return info.num_pending === 0 && info.num_ack_pending === 0;
     };
     try {
-      app = await start();
+      app = await bed.start();
       await publish(1);
       await publish(2);
       await waitFor(drained, 'the first two events acked');
       await app.close();
       app = undefined;
 
-      app = await start();
+      app = await bed.start();
       await publish(3);
       await waitFor(drained, 'the third event acked');
       const alerts = await waitFor(async () => {

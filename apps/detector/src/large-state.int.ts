@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { connect, type NatsConnection } from 'nats';
 import { KvBlobStore, parseManifest } from '@citysoc/bus';
 import { type Alert, type EcsEvent } from '@citysoc/ecs';
-import { freePort, readStream, waitFor } from '@citysoc/testing';
-import { DetectorTestbed, sshGuessingRules } from './testbed.test';
+import { freePort, readStream, waitFor, sshGuessingRules } from '@citysoc/testing';
+import { DetectorTestbed } from './testbed.test';
 
 const CORR_ID = '5b1d2a3c-0000-4000-8000-000000000002';
 const RULES = sshGuessingRules('5b1d2a3c', 50);

@@ -2,8 +2,8 @@ import { type INestApplicationContext } from '@nestjs/common';
 import { connect, type NatsConnection } from 'nats';
 import { KvBlobStore } from '@citysoc/bus';
 import { type Alert, type EcsEvent } from '@citysoc/ecs';
-import { readStream, waitFor } from '@citysoc/testing';
-import { DetectorTestbed, sshGuessingRules } from './testbed.test';
+import { readStream, waitFor, sshGuessingRules } from '@citysoc/testing';
+import { DetectorTestbed } from './testbed.test';
 import { DetectorService } from './detector.service';
 import { type CountedJson } from './counted';
 

@@ -1,45 +1,14 @@
 import { type INestApplicationContext } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { connect, type NatsConnection } from 'nats';
-import { loadConfig } from '@citysoc/config';
 import { type Alert, type EcsEvent } from '@citysoc/ecs';
-import { cleanupStreams, readStream, uniquePrefix, waitFor } from '@citysoc/testing';
-import { detectorSchema } from './config';
-import { DetectorModule } from './detector.module';
+import { readStream, sshGuessingRules, waitFor } from '@citysoc/testing';
 import { DetectorService } from './detector.service';
 import { partitionOf } from './partitions';
+import { DetectorTestbed } from './testbed.test';
 
 const BASE_ID = '8a1d2a3c-0000-4000-8000-000000000001';
 const CORR_ID = '8a1d2a3c-0000-4000-8000-000000000002';
-const BASE = `title: SSH login failure
-name: ssh_login_failure
-id: ${BASE_ID}
-status: stable
-logsource:
-  product: citysoc
-detection:
-  sel:
-    message|contains: Failed password
-  condition: sel
-level: low
-`;
-const CORRELATION = `title: SSH password guessing from one address
-id: ${CORR_ID}
-status: stable
-correlation:
-  type: event_count
-  rules:
-    - ssh_login_failure
-  group-by:
-    - source.ip
-  timespan: 10m
-  condition:
-    gte: 4
-level: high
-`;
+const RULES = sshGuessingRules('8a1d2a3c', 4);
 const PARTITIONS = 4;
 
 /**
@@ -48,22 +17,12 @@ const PARTITIONS = 4;
  * stops.
  */
 describe('correlation partitions across two detector replicas', () => {
-  const prefix = uniquePrefix();
-  const rulesDir = mkdtempSync(path.join(os.tmpdir(), 'citysoc-partitions-'));
-  writeFileSync(path.join(rulesDir, 'base.yml'), BASE);
-  writeFileSync(path.join(rulesDir, 'correlation.yml'), CORRELATION);
-  const config = (instance: string) =>
-    loadConfig(detectorSchema, {
-      CITYSOC_STREAM_PREFIX: prefix,
-      CITYSOC_BUILTIN_RULES: rulesDir,
-      CITYSOC_DETECTOR_METRICS_PORT: '-1',
-      CITYSOC_DETECTOR_WATCH_RULES: 'false',
-      CITYSOC_DETECTOR_BATCH: '1',
-      CITYSOC_DETECTOR_CORRELATION_PARTITIONS: String(PARTITIONS),
-      CITYSOC_DETECTOR_LEASE_MS: '1500',
-      CITYSOC_DETECTOR_INSTANCE: instance,
-      ...(process.env.CITYSOC_NATS_URL ? { CITYSOC_NATS_URL: process.env.CITYSOC_NATS_URL } : {}),
-    });
+  const bed = new DetectorTestbed('partitions', RULES, {
+    CITYSOC_DETECTOR_BATCH: '1',
+    CITYSOC_DETECTOR_CORRELATION_PARTITIONS: String(PARTITIONS),
+    CITYSOC_DETECTOR_LEASE_MS: '1500',
+  });
+  const { prefix } = bed;
   const apps = new Map<string, INestApplicationContext>();
   let nc: NatsConnection | undefined;
   let n = 0;
@@ -71,15 +30,11 @@ describe('correlation partitions across two detector replicas', () => {
   afterAll(async () => {
     await nc?.close();
     for (const app of apps.values()) await app.close();
-    await cleanupStreams(prefix);
-    rmSync(rulesDir, { recursive: true, force: true });
+    await bed.cleanup();
   });
 
   const start = async (instance: string) => {
-    const app = await NestFactory.createApplicationContext(DetectorModule.register(config(instance)), {
-      logger: false,
-    });
-    await app.init();
+    const app = await bed.start({ CITYSOC_DETECTOR_INSTANCE: instance });
     apps.set(instance, app);
     return app.get(DetectorService);
   };
@@ -118,7 +73,7 @@ describe('correlation partitions across two detector replicas', () => {
       .filter((a) => a.rule.id === CORR_ID);
 
   it('counts each group once and keeps a window when its partition moves', async () => {
-    nc = await connect({ servers: config('x').natsUrl });
+    nc = await connect({ servers: bed.config().natsUrl });
     const a = await start('replica-a');
     const b = await start('replica-b');
     // Both replicas hold leases, on disjoint partitions that cover all of them.

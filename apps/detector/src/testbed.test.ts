@@ -1,44 +1,10 @@
 import { type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { rmSync } from 'node:fs';
 import { loadConfig } from '@citysoc/config';
-import { cleanupStreams, uniquePrefix } from '@citysoc/testing';
+import { cleanupStreams, uniquePrefix, writeRulesDir } from '@citysoc/testing';
 import { detectorSchema } from './config';
 import { DetectorModule } from './detector.module';
-
-/** An SSH failure rule and an event_count correlation over it (group-by source.ip, 10 min). */
-export function sshGuessingRules(idPrefix: string, threshold: number): Record<string, string> {
-  return {
-    'base.yml': `title: SSH login failure
-name: ssh_login_failure
-id: ${idPrefix}-0000-4000-8000-000000000001
-status: stable
-logsource:
-  product: citysoc
-detection:
-  sel:
-    message|contains: Failed password
-  condition: sel
-level: low
-`,
-    'correlation.yml': `title: SSH password guessing from one address
-id: ${idPrefix}-0000-4000-8000-000000000002
-status: stable
-correlation:
-  type: event_count
-  rules:
-    - ssh_login_failure
-  group-by:
-    - source.ip
-  timespan: 10m
-  condition:
-    gte: ${threshold}
-level: high
-`,
-  };
-}
 
 /**
  * A detector on real NATS with its own stream prefix and rule folder, for integration tests: config with the
@@ -53,8 +19,7 @@ export class DetectorTestbed {
     rules: Record<string, string>,
     private readonly env: Record<string, string> = {},
   ) {
-    this.rulesDir = mkdtempSync(path.join(os.tmpdir(), `citysoc-${name}-`));
-    for (const [f, text] of Object.entries(rules)) writeFileSync(path.join(this.rulesDir, f), text);
+    this.rulesDir = writeRulesDir(name, rules);
   }
 
   config(extra: Record<string, string> = {}) {

@@ -12,7 +12,7 @@ import { DrillRunRegistry, markDrillEvent } from '@citysoc/drills';
 import { type Alert } from '@citysoc/ecs';
 import { NotifyQueue, redisConnection } from '@citysoc/queues';
 import { openControlStore, SqliteIncidentStore } from '@citysoc/store';
-import { cleanupStreams, testBusSettings, uniquePrefix, waitFor } from '@citysoc/testing';
+import { cleanupStreams, drillRunRecord, testBusSettings, uniquePrefix, waitFor } from '@citysoc/testing';
 import { responderSchema } from './config';
 import { ResponderModule } from './responder.module';
 
@@ -156,26 +156,18 @@ describe('SLA notifications of drill incidents', () => {
     // Two registered runs: one keeps the default (dry run), one opted in to real delivery.
     const bus = await openBus(testBusSettings(prefix), 'test-drill-runs');
     const registry = await DrillRunRegistry.open(bus);
-    const now = Date.now();
     for (const [runId, notify, port] of [
       ['d-NOTIFYDRY', 'dry-run', 41501],
       ['d-NOTIFYREAL', 'deliver', 41502],
     ] as const)
-      await registry.register({
-        runId,
-        scenario: 'vms-credential-stuffing',
-        scenarioSha256: 'abc',
-        syslog: [{ transport: 'udp', address: '127.0.0.1', port }],
-        exporters: [],
-        window: { start: new Date(now).toISOString(), end: new Date(now + 3_600_000).toISOString() },
-        status: 'running',
-        registeredAt: new Date(now).toISOString(),
-        registeredBy: 'test',
-        seed: 1,
-        speed: 1,
-        updatedAt: new Date(now).toISOString(),
-        notify,
-      });
+      await registry.register(
+        drillRunRecord({
+          runId,
+          scenario: 'vms-credential-stuffing',
+          syslog: [{ transport: 'udp', address: '127.0.0.1', port }],
+          notify,
+        }),
+      );
     await bus.close();
     app = await NestFactory.createApplicationContext(
       ResponderModule.register(loadConfig(responderSchema, env)),

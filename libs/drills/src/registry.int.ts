@@ -1,5 +1,5 @@
 import { openBus, type Bus } from '@citysoc/bus';
-import { testBusSettings, uniquePrefix } from '@citysoc/testing';
+import { drillRunRecord, testBusSettings, uniquePrefix } from '@citysoc/testing';
 import { connect } from 'nats';
 import { DrillRunRegistry, type DrillRunRecord } from './registry';
 import { isDrillRecord } from './tagging';
@@ -19,23 +19,13 @@ afterAll(async () => {
   await nc.close();
 });
 
-function run(id: string, port: number): DrillRunRecord {
-  const now = new Date();
-  return {
-    runId: id,
+const run = (runId: string, port: number): DrillRunRecord =>
+  drillRunRecord({
+    runId,
     scenario: 'ssh-bruteforce-ward',
-    scenarioSha256: 'abc',
     syslog: [{ transport: 'udp', address: '127.0.0.1', port }],
     exporters: [{ address: '127.0.0.77', domain: port }],
-    window: { start: now.toISOString(), end: new Date(now.getTime() + 3_600_000).toISOString() },
-    status: 'running',
-    registeredAt: now.toISOString(),
-    registeredBy: 'test',
-    seed: 1,
-    speed: 1,
-    updatedAt: now.toISOString(),
-  };
-}
+  });
 
 describe('DrillRunRegistry on a real NATS KV bucket', () => {
   it('registers, refuses duplicates and overlapping allocations, lists active runs, finishes', async () => {

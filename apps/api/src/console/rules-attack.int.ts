@@ -7,7 +7,7 @@ import request from 'supertest';
 import { busNames, RULE_STATS_BUCKET, type RuleStatsSnapshot } from '@citysoc/bus';
 import { loadConfig } from '@citysoc/config';
 import { DRILL_RUNS_BUCKET, type DrillRunRecord } from '@citysoc/drills';
-import { cleanupStreams, uniquePrefix } from '@citysoc/testing';
+import { cleanupStreams, drillRunRecord, uniquePrefix } from '@citysoc/testing';
 import { bootstrapAdmin, createApiApp } from '../app';
 import { apiSchema } from '../config';
 
@@ -89,21 +89,17 @@ describe('rules page cost and ATT&CK drill layer', () => {
       updatedAt: string,
       techniques: DrillRunRecord['techniques'],
     ) =>
-      ({
+      drillRunRecord({
         runId,
         scenario,
         scenarioSha256: 'x'.repeat(64),
-        syslog: [],
-        exporters: [],
         window: { start: updatedAt, end: updatedAt },
         status: 'finished',
         registeredAt: updatedAt,
         registeredBy: 'lead',
-        seed: 1,
-        speed: 1,
         updatedAt,
         techniques,
-      }) satisfies DrillRunRecord;
+      });
     // brute-force passed, then failed: no longer validated. beacon passed last: validated.
     await kv.put(
       'r1',

@@ -2,7 +2,7 @@ import { type INestApplication } from '@nestjs/common';
 import { ApiRunRegistry, markDrillEvent } from '@citysoc/drills';
 import { type Alert, type EcsEvent } from '@citysoc/ecs';
 import { type ControlStore, type EventStore, type IncidentStore } from '@citysoc/store';
-import { cleanupStreams, startTestApi, type TestApi, uniquePrefix } from '@citysoc/testing';
+import { cleanupStreams, drillRunRecord, startTestApi, type TestApi, uniquePrefix } from '@citysoc/testing';
 import { DrillsController } from './drills.controller';
 import { EVENT_STORE } from '../tokens';
 
@@ -42,7 +42,7 @@ describe('drill runs API and blind mode (issue 9)', () => {
     runId,
     scenario: 'ssh-bruteforce-ward',
     scenarioSha256: 'a'.repeat(64),
-    syslog: [{ transport: 'udp', address: '127.0.0.1', port }],
+    syslog: [{ transport: 'udp' as const, address: '127.0.0.1', port }],
     exporters: [{ address: '127.0.0.1', domain: 4242 }],
     window: { start: new Date().toISOString(), end: new Date(Date.now() + 3_600_000).toISOString() },
     seed: 7,
@@ -324,17 +324,17 @@ describe('drill runs API and blind mode (issue 9)', () => {
   it('the runner registers and finishes through the API client, with the same records as the bucket', async () => {
     const reg = new ApiRunRegistry({ url: await app.getUrl(), token: controller });
     const now = Date.now();
-    await reg.register({
-      ...body('d-APITEST3', 41003),
-      window: { start: new Date(now).toISOString(), end: new Date(now + 60_000).toISOString() },
-      status: 'running',
-      registeredAt: new Date(now).toISOString(),
-      registeredBy: 'ignored: the API takes the caller',
-      seed: 1,
-      speed: 1,
-      updatedAt: new Date(now).toISOString(),
-      notify: 'deliver',
-    } as Parameters<ApiRunRegistry['register']>[0]);
+    await reg.register(
+      drillRunRecord(
+        {
+          ...body('d-APITEST3', 41003),
+          window: { start: new Date(now).toISOString(), end: new Date(now + 60_000).toISOString() },
+          registeredBy: 'ignored: the API takes the caller',
+          notify: 'deliver',
+        },
+        now,
+      ),
+    );
     expect((await app.get(DrillsController).list()).items.find((r) => r.runId === 'd-APITEST3')?.notify).toBe(
       'deliver',
     );

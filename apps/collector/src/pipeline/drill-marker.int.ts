@@ -15,6 +15,7 @@ import {
 import { type EcsEvent } from '@citysoc/ecs';
 import {
   cleanupStreams,
+  drillRunRecord,
   freePort,
   issueTestClient,
   makeTestPki,
@@ -81,28 +82,6 @@ async function docs(prefix: string): Promise<Doc[]> {
   return out;
 }
 
-/** A running drill run with the given sender allocation, its window open from a second ago for an hour. */
-function runningRun(
-  runId: string,
-  scenario: string,
-  allocation: Pick<DrillRunRecord, 'syslog' | 'exporters' | 'clientCerts'>,
-): DrillRunRecord {
-  const now = Date.now();
-  return {
-    runId,
-    scenario,
-    scenarioSha256: 'abc',
-    ...allocation,
-    window: { start: new Date(now - 1000).toISOString(), end: new Date(now + 3_600_000).toISOString() },
-    status: 'running',
-    registeredAt: new Date(now).toISOString(),
-    registeredBy: 'test',
-    seed: 1,
-    speed: 1,
-    updatedAt: new Date(now).toISOString(),
-  };
-}
-
 interface DrillCollector {
   prefix: string;
   svc: CollectorService;
@@ -147,7 +126,9 @@ describe('collector drill marking (issue 9)', () => {
     otherPort = await freePort();
     return {
       runs: [
-        runningRun(runId, 'ssh-bruteforce-ward', {
+        drillRunRecord({
+          runId,
+          scenario: 'ssh-bruteforce-ward',
           syslog: [{ transport: 'udp', address: '127.0.0.1', port: drillPort }],
           exporters: [{ address: '127.0.0.1', domain: 4242 }],
         }),
@@ -237,7 +218,9 @@ describe('collector silence events and drills (issue 9)', () => {
   const c = drillCollector('drill-silence-test', async () => {
     for (const k of ['a', 'b', 'real']) ports[k] = await freePort();
     const run = (runId: string, port: number) =>
-      runningRun(runId, 'ward-firewall-silent', {
+      drillRunRecord({
+        runId,
+        scenario: 'ward-firewall-silent',
         syslog: [{ transport: 'udp', address: '127.0.0.1', port }],
         exporters: [],
       });
@@ -299,7 +282,9 @@ describe('collector drill marking by TLS client certificate (issue 9)', () => {
       drillCert = { cert: pki.clientCert, key: pki.clientKey };
       return {
         runs: [
-          runningRun(runId, 'ssh-bruteforce-ward', {
+          drillRunRecord({
+            runId,
+            scenario: 'ssh-bruteforce-ward',
             syslog: [],
             exporters: [],
             clientCerts: [certFingerprint(readFileSync(pki.clientCert))],

@@ -152,7 +152,25 @@ const vol = (key: string, incidents: number, alerts: number) => ({ key, incident
 const unit = (path: string, name: string | null, incidents: number, open: number, breached: number) =>
   ({ path, name, incidents, open, breached }) satisfies UnitIncidentRow;
 const n = (key: string, incidents: number) => ({ key, incidents });
+const status = (key: IncidentDashboard['by_status'][number]['key'], count: number) => ({ key, count });
 const pair = (tactic: string, technique: string, incidents: number) => ({ tactic, technique, incidents });
+
+// A unit's row counts that unit's incidents whatever the scope, which only chooses the rows that appear; so
+// does a rule's row while all its incidents are in scope (r-ssh in hanoi/ba-dinh, without C, is not).
+const UNIT = {
+  none: unit('', null, 1, 1, 1),
+  hanoiOld: unit('hanoi-old', 'hanoi-old', 1, 0, 0),
+  baDinh: unit('hanoi/ba-dinh', 'hanoi/ba-dinh', 4, 4, 3),
+  phucXa: unit('hanoi/ba-dinh/phuc-xa', 'hanoi/ba-dinh/phuc-xa', 1, 0, 0),
+  hoanKiem: unit('hanoi/hoan-kiem', 'hanoi/hoan-kiem', 3, 2, 0),
+};
+const RULE = {
+  ssh: rule('r-ssh', 2, 5, 1, 1, 11, ['A', 'C']),
+  web: rule('r-web', 3, 4, 0, 1, 41, ['B', 'F', 'G']),
+  dns: rule('r-dns', 2, 2, 0, 0, 61, ['I', 'J']),
+  scan: rule('r-scan', 1, 1, 0, 0, 20, ['D']),
+  x: rule('r-x', 1, 1, 0, 1, 50, ['H']),
+};
 
 const SCOPES: Array<{
   scope: string | undefined;
@@ -165,12 +183,12 @@ const SCOPES: Array<{
     scope: undefined,
     dashboard: {
       by_status: [
-        { key: 'acknowledged', count: 1 },
-        { key: 'duplicate', count: 1 },
-        { key: 'false_positive', count: 1 },
-        { key: 'in_progress', count: 1 },
-        { key: 'new', count: 5 },
-        { key: 'resolved', count: 1 },
+        status('acknowledged', 1),
+        status('duplicate', 1),
+        status('false_positive', 1),
+        status('in_progress', 1),
+        status('new', 5),
+        status('resolved', 1),
       ],
       breaching_soon: 5, // A, D, E (drills stay in the work list), G, I
       sla: { incidents: 8, breached: 2 }, // not E (drill), not G (older than the day)
@@ -190,20 +208,8 @@ const SCOPES: Array<{
         vol('r-x', 1, 1),
       ],
     },
-    units: [
-      unit('', null, 1, 1, 1),
-      unit('hanoi-old', 'hanoi-old', 1, 0, 0),
-      unit('hanoi/ba-dinh', 'hanoi/ba-dinh', 4, 4, 3),
-      unit('hanoi/ba-dinh/phuc-xa', 'hanoi/ba-dinh/phuc-xa', 1, 0, 0),
-      unit('hanoi/hoan-kiem', 'hanoi/hoan-kiem', 3, 2, 0),
-    ],
-    rules: [
-      rule('r-ssh', 2, 5, 1, 1, 11, ['A', 'C']),
-      rule('r-web', 3, 4, 0, 1, 41, ['B', 'F', 'G']),
-      rule('r-dns', 2, 2, 0, 0, 61, ['I', 'J']),
-      rule('r-scan', 1, 1, 0, 0, 20, ['D']),
-      rule('r-x', 1, 1, 0, 1, 50, ['H']),
-    ],
+    units: [UNIT.none, UNIT.hanoiOld, UNIT.baDinh, UNIT.phucXa, UNIT.hoanKiem],
+    rules: [RULE.ssh, RULE.web, RULE.dns, RULE.scan, RULE.x],
     mitre: {
       tactics: [n('credential-access', 6), n('discovery', 1), n('initial-access', 1)],
       techniques: [n('T1046', 1), n('T1110', 7), n('T1190', 1), n('T1595', 1)],
@@ -220,10 +226,10 @@ const SCOPES: Array<{
     scope: 'hanoi',
     dashboard: {
       by_status: [
-        { key: 'acknowledged', count: 1 },
-        { key: 'false_positive', count: 1 },
-        { key: 'new', count: 5 },
-        { key: 'resolved', count: 1 },
+        status('acknowledged', 1),
+        status('false_positive', 1),
+        status('new', 5),
+        status('resolved', 1),
       ],
       breaching_soon: 4,
       sla: { incidents: 6, breached: 1 },
@@ -231,16 +237,8 @@ const SCOPES: Array<{
       by_unit: [vol('hanoi/ba-dinh', 2, 5), vol('hanoi/hoan-kiem', 3, 4), vol('hanoi/ba-dinh/phuc-xa', 1, 1)],
       by_rule: [vol('r-ssh', 2, 5), vol('r-web', 2, 3), vol('r-dns', 2, 2)],
     },
-    units: [
-      unit('hanoi/ba-dinh', 'hanoi/ba-dinh', 4, 4, 3),
-      unit('hanoi/ba-dinh/phuc-xa', 'hanoi/ba-dinh/phuc-xa', 1, 0, 0),
-      unit('hanoi/hoan-kiem', 'hanoi/hoan-kiem', 3, 2, 0),
-    ],
-    rules: [
-      rule('r-ssh', 2, 5, 1, 1, 11, ['A', 'C']),
-      rule('r-web', 3, 4, 0, 1, 41, ['B', 'F', 'G']),
-      rule('r-dns', 2, 2, 0, 0, 61, ['I', 'J']),
-    ],
+    units: [UNIT.baDinh, UNIT.phucXa, UNIT.hoanKiem],
+    rules: [RULE.ssh, RULE.web, RULE.dns],
     mitre: {
       tactics: [n('credential-access', 5), n('initial-access', 1)],
       techniques: [n('T1110', 6), n('T1190', 1)],
@@ -254,11 +252,7 @@ const SCOPES: Array<{
   {
     scope: 'hanoi/ba-dinh',
     dashboard: {
-      by_status: [
-        { key: 'acknowledged', count: 1 },
-        { key: 'new', count: 3 },
-        { key: 'resolved', count: 1 },
-      ],
+      by_status: [status('acknowledged', 1), status('new', 3), status('resolved', 1)],
       breaching_soon: 3,
       sla: { incidents: 3, breached: 1 },
       // Equal alerts: key ascending.
@@ -266,11 +260,8 @@ const SCOPES: Array<{
       by_unit: [vol('hanoi/ba-dinh', 2, 5), vol('hanoi/ba-dinh/phuc-xa', 1, 1)],
       by_rule: [vol('r-ssh', 1, 3), vol('r-web', 2, 3)],
     },
-    units: [
-      unit('hanoi/ba-dinh', 'hanoi/ba-dinh', 4, 4, 3),
-      unit('hanoi/ba-dinh/phuc-xa', 'hanoi/ba-dinh/phuc-xa', 1, 0, 0),
-    ],
-    rules: [rule('r-web', 3, 4, 0, 1, 41, ['B', 'F', 'G']), rule('r-ssh', 1, 3, 0, 0, 2, ['A'])],
+    units: [UNIT.baDinh, UNIT.phucXa],
+    rules: [RULE.web, rule('r-ssh', 1, 3, 0, 0, 2, ['A'])],
     mitre: {
       tactics: [n('credential-access', 4), n('initial-access', 1)],
       techniques: [n('T1110', 5), n('T1190', 1)],

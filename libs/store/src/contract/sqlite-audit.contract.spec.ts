@@ -1,16 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { openControlStore } from '../sqlite/control';
 import { type AuditEntry } from '../sqlite/audit-log';
 import { auditLogContract } from './audit-log.contract.test';
+import { tempControlStore } from './sqlite-fixture.test';
 
 const COLUMNS = new Set(['at', 'actor', 'action', 'target', 'outcome', 'detail', 'prev_hash', 'hash']);
 
 describe('AuditLog contract: SQLite (a real file)', () => {
   auditLogContract(async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'citysoc-audit-contract-'));
-    const control = openControlStore(dir);
+    const { control, cleanup } = tempControlStore('audit-contract');
     return {
       log: control.audit,
       edit: async (seq: number, patch: Partial<Omit<AuditEntry, 'seq'>>) => {
@@ -24,10 +20,7 @@ describe('AuditLog contract: SQLite (a real file)', () => {
       remove: async (seq: number) => {
         control.db.prepare('DELETE FROM audit_log WHERE seq = ?').run(seq);
       },
-      cleanup: async () => {
-        control.close();
-        rmSync(dir, { recursive: true, force: true });
-      },
+      cleanup,
     };
   });
 });

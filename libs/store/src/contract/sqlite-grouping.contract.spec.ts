@@ -1,14 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { openControlStore } from '../sqlite/control';
 import { SqliteIncidentStore } from '../sqlite/incident-store';
 import { incidentGroupingContract } from './incident-grouping.contract.test';
+import { tempControlStore } from './sqlite-fixture.test';
 
 describe('incident grouping contract: SQLite (a real file)', () => {
   incidentGroupingContract(async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'citysoc-grouping-contract-'));
-    const control = openControlStore(dir);
+    const { control, cleanup } = tempControlStore('grouping-contract');
     const inc = new SqliteIncidentStore(control.db);
     return {
       record: async (alert, policy) => {
@@ -40,10 +36,7 @@ describe('incident grouping contract: SQLite (a real file)', () => {
       transition: async (id, input, actor) => {
         await inc.transition(id, input, actor);
       },
-      cleanup: async () => {
-        control.close();
-        rmSync(dir, { recursive: true, force: true });
-      },
+      cleanup,
     };
   });
 });

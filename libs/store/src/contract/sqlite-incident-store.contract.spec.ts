@@ -1,21 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { openControlStore } from '../sqlite/control';
-import { SqliteIncidentStore } from '../sqlite/incident-store';
 import { incidentStoreContract } from './incident-store.contract.test';
+import { sqliteIncidentStore } from './sqlite-fixture.test';
 
 describe('incident store contract: SQLite (a real file)', () => {
-  incidentStoreContract(async (clock) => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'citysoc-incident-store-contract-'));
-    const control = openControlStore(dir);
-    return {
-      store: new SqliteIncidentStore(control.db, () => clock.ms),
-      settle: async () => undefined,
-      cleanup: async () => {
-        control.close();
-        rmSync(dir, { recursive: true, force: true });
-      },
-    };
-  });
+  incidentStoreContract(sqliteIncidentStore('incident-store-contract'));
 });

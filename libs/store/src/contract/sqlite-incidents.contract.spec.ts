@@ -1,11 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { type Alert } from '@citysoc/ecs';
 import { type Incident } from '../ports';
-import { openControlStore } from '../sqlite/control';
 import { SqliteIncidentStore } from '../sqlite/incident-store';
 import { incidentActionsContract, type IncidentView } from './incident-actions.contract.test';
+import { tempControlStore } from './sqlite-fixture.test';
 
 const view = (i: Incident): IncidentView => ({
   status: i.status,
@@ -50,8 +47,7 @@ function alertFor(name: string, unitPath: string | null): Alert {
 
 describe('incident actions contract: SQLite (a real file)', () => {
   incidentActionsContract(async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'citysoc-incident-contract-'));
-    const control = openControlStore(dir);
+    const { control, cleanup } = tempControlStore('incident-contract');
     const inc = new SqliteIncidentStore(control.db);
     const must = async (id: string) => {
       const i = await inc.get(id);
@@ -80,10 +76,7 @@ describe('incident actions contract: SQLite (a real file)', () => {
           .slice(1)
           .map((n) => ({ actor: n.actor, from: n.from_status, to: n.to_status, text: n.note }));
       },
-      cleanup: async () => {
-        control.close();
-        rmSync(dir, { recursive: true, force: true });
-      },
+      cleanup,
     };
   });
 });
