@@ -311,7 +311,7 @@ export function flowToEcsJson(rec: FlowRecord, layout: RecordLayout, opts: FlowJ
   if (jEgress >= 0 && jEgress === plan.kEgress && !Number.isNaN(egress)) carried[jEgress] = 1;
   if (dir === 0 || dir === 1) carried[plan.dir[0]!] = 1;
 
-  s += `},"flow":{"version":${rec.version},"exporter":${lastExporterJson},"observation_domain_id":${num(rec.domain)},"template_id":${rec.templateId},"sequence":${num(rec.sequence)},"export_time":"${lastExportIso}","options_data":false,"fields":{`;
+  s += `},"flow":{"observation_domain_id":${num(rec.domain)},"template_id":${rec.templateId},"sequence":${num(rec.sequence)},"export_time":"${lastExportIso}","fields":{`;
   let keyJson = plan.keyJson;
   const safe = plan.safe;
   for (let j = 0; j < m; j++) {
