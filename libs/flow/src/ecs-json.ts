@@ -1,4 +1,4 @@
-import { communityId } from './community-id';
+import { communityIdInScope, communityIdScope } from './community-id';
 import { flowRecordId } from './decode';
 import { type FlowEcsOptions, flowToEcs } from './ecs';
 import { Kind } from './elements/registry';
@@ -208,6 +208,8 @@ let lastExporter = '';
 let lastExporterJson = '""';
 let lastExportMs = NaN;
 let lastExportIso = '';
+/** The datagram (its receive time object) whose Community IDs are remembered (`communityIdInScope`). */
+let lastReceivedAt: Date | undefined;
 
 const EVENT_CONNECTION =
   '","kind":"event","category":["network"],"type":["connection"],"action":"network_flow","dataset":"flow","module":"netflow"';
@@ -257,6 +259,10 @@ export function flowToEcsJson(rec: FlowRecord, layout: RecordLayout, opts: FlowJ
   const revPackets = numAt(firstNum(plan.revPackets));
   const icmp = proto === 1 || proto === 58;
 
+  if (opts.receivedAt !== lastReceivedAt) {
+    lastReceivedAt = opts.receivedAt;
+    communityIdScope();
+  }
   const receivedMs = opts.receivedAt.getTime();
   if (receivedMs !== lastCreatedMs) {
     lastCreatedMs = receivedMs;
@@ -398,7 +404,7 @@ export function flowToEcsJson(rec: FlowRecord, layout: RecordLayout, opts: FlowJ
   s += `${sep}"direction":${dir === 0 ? '"ingress"' : dir === 1 ? '"egress"' : '"unknown"'}`;
   if (srcIp !== undefined) s += srcIp.includes(':') ? ',"type":"ipv6"' : ',"type":"ipv4"';
   if (srcIp !== undefined && dstIp !== undefined && proto !== undefined) {
-    const cid = communityId(srcIp, dstIp, proto, srcPort ?? 0, dstPort ?? 0);
+    const cid = communityIdInScope(srcIp, dstIp, proto, srcPort ?? 0, dstPort ?? 0);
     if (cid !== undefined) s += `,"community_id":"${cid}"`;
   }
   s += '}';
