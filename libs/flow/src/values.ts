@@ -19,28 +19,8 @@ export function u32(buf: Buffer, off: number): number {
   return buf[off]! * 16777216 + ((buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!);
 }
 
-// Dotted quads remembered by address (direct-mapped, the address compared whole): every record names two
-// or three addresses and a network's flows keep naming the same hosts (servers, resolvers, gateways), so a
-// hit saves building and later collecting a string — the decoder's costliest value after the record
-// objects. A miss costs one comparison.
-const V4_SLOTS = 4096;
-const v4Key = new Int32Array(V4_SLOTS);
-const v4Text = new Array<string>(V4_SLOTS).fill('');
-
 export function ipv4(buf: Buffer, off: number): string {
-  const a = buf[off]!;
-  const b = buf[off + 1]!;
-  const c = buf[off + 2]!;
-  const d = buf[off + 3]!;
-  const key = (a << 24) | (b << 16) | (c << 8) | d;
-  const slot = (key ^ (key >>> 12) ^ (key >>> 20)) & (V4_SLOTS - 1);
-  // '' marks an empty slot (no address is written as '').
-  const hit = v4Text[slot]!;
-  if (v4Key[slot] === key && hit !== '') return hit;
-  const text = `${DEC[a]!}.${DEC[b]!}.${DEC[c]!}.${DEC[d]!}`;
-  v4Key[slot] = key;
-  v4Text[slot] = text;
-  return text;
+  return `${DEC[buf[off]!]}.${DEC[buf[off + 1]!]}.${DEC[buf[off + 2]!]}.${DEC[buf[off + 3]!]}`;
 }
 
 /** RFC 5952 text form: lower case, longest run of two or more zero groups compressed. */
