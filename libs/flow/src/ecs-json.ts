@@ -208,6 +208,8 @@ let lastExporter = '';
 let lastExporterJson = '""';
 let lastExportMs = NaN;
 let lastExportIso = '';
+let lastEndMs = NaN;
+let lastEndIso = '';
 /** The datagram (its receive time object) whose Community IDs are remembered (`communityIdInScope`). */
 let lastReceivedAt: Date | undefined;
 
@@ -278,8 +280,13 @@ export function flowToEcsJson(rec: FlowRecord, layout: RecordLayout, opts: FlowJ
     lastExportMs = rec.exportTime;
     lastExportIso = isoTime(rec.exportTime);
   }
-  // One ISO string per distinct time: @timestamp is the end (else the export time), start often equals end.
-  const endIso = end !== undefined ? isoTime(end) : undefined;
+  // One ISO string per distinct time: @timestamp is the end (else the export time), start often equals end,
+  // and records exported together (an expiry sweep, the two directions of a connection) often end together.
+  if (end !== undefined && end !== lastEndMs) {
+    lastEndMs = end;
+    lastEndIso = isoTime(end);
+  }
+  const endIso = end !== undefined ? lastEndIso : undefined;
   const startIso = start === undefined ? undefined : start === end ? endIso : isoTime(start);
   let s = `{"@timestamp":"${endIso ?? lastExportIso}","event":{"id":"${flowRecordId(rec)}","created":"${lastCreated}${EVENT_CONNECTION}`;
   if (startIso !== undefined) s += `,"start":"${startIso}"`;
