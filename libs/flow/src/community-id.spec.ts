@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { communityId, sha1Base64 } from './community-id';
+import { communityId, communityIdInScope, communityIdScope, sha1Base64 } from './community-id';
 
 // Deterministic pseudo-random bytes (xorshift32), so a failure names a reproducible input.
 function bytes(n: number, seed: number): Buffer {
@@ -57,5 +57,26 @@ describe('communityId', () => {
       return out;
     };
     expect(communityId(s, d, proto, sp, dp)).toBe(reference(toBuf(s), toBuf(d), proto, sp, dp));
+  });
+});
+
+describe('communityIdInScope', () => {
+  it('gives what communityId gives, for both directions, repeats and slot collisions, in and across scopes', () => {
+    const tuples: Array<[string, string, number, number, number]> = [];
+    for (let i = 0; i < 300; i++) {
+      const a = `10.0.${i & 7}.${(i * 37) & 255}`;
+      const b = i % 5 === 0 ? '2001:db8::1' : `192.168.${i & 3}.1`;
+      const proto = [6, 17, 1, 58, 47][i % 5]!;
+      tuples.push(b.includes(':') ? [`2001:db8::${i}`, b, proto, i & 255, 0] : [a, b, proto, 1024 + i, 443]);
+    }
+    for (let round = 0; round < 3; round++) {
+      if (round > 0) communityIdScope();
+      for (const [s, d, proto, sp, dp] of tuples) {
+        expect(communityIdInScope(s, d, proto, sp, dp)).toBe(communityId(s, d, proto, sp, dp));
+        expect(communityIdInScope(d, s, proto, dp, sp)).toBe(communityId(d, s, proto, dp, sp));
+      }
+    }
+    expect(communityIdInScope('not-an-ip', '10.0.0.1', 6, 1, 2)).toBeUndefined();
+    expect(communityIdInScope('10.0.0.1', '2001:db8::1', 6, 1, 2)).toBeUndefined();
   });
 });

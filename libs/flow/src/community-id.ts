@@ -106,9 +106,69 @@ export function communityId(
   dstPort = 0,
   seed = 0,
 ): string | undefined {
+  const len = hashInput(srcIp, dstIp, proto, srcPort, dstPort, seed);
+  return len === 0 ? undefined : `1:${sha1Base64(scratch, len)}`;
+}
+
+/**
+ * `communityId` (seed 0) remembered within one scope — the flow JSON writer opens one per datagram
+ * (`communityIdScope`). Both directions of a connection share an id, and exporters that pair them
+ * (softflowd, biflow-less IPFIX) send the two records side by side, so about half the SHA-1s of such a
+ * datagram are saved; the hash was the costliest part of writing a flow document. Entries are keyed by
+ * the whole hash input (compared byte for byte), so a hit is always the right id; the scope only keeps
+ * the cache from serving ids across datagrams, which a replay of the same datagrams would flatter.
+ */
+export function communityIdInScope(
+  srcIp: string,
+  dstIp: string,
+  proto: number,
+  srcPort = 0,
+  dstPort = 0,
+): string | undefined {
+  const len = hashInput(srcIp, dstIp, proto, srcPort, dstPort, 0);
+  if (len === 0) return undefined;
+  let h = 0x811c9dc5;
+  for (let i = 2; i < len; i++) h = Math.imul(h ^ scratch[i]!, 0x01000193);
+  const slot = (h ^ (h >>> 16)) & (SLOTS - 1);
+  const base = slot * INPUT_MAX;
+  if (slotScope[slot] === scope && slotLen[slot] === len) {
+    let same = true;
+    for (let i = 0; i < len && same; i++) same = slotBytes[base + i] === scratch[i];
+    if (same) return slotId[slot]!;
+  }
+  const id = `1:${sha1Base64(scratch, len)}`;
+  for (let i = 0; i < len; i++) slotBytes[base + i] = scratch[i]!;
+  slotLen[slot] = len;
+  slotScope[slot] = scope;
+  slotId[slot] = id;
+  return id;
+}
+
+/** Starts a new scope of `communityIdInScope` (ids remembered before are not served any more). */
+export function communityIdScope(): void {
+  scope = (scope + 1) | 0;
+}
+
+const INPUT_MAX = 40;
+const SLOTS = 64;
+const slotBytes = new Uint8Array(SLOTS * INPUT_MAX);
+const slotLen = new Uint8Array(SLOTS);
+const slotScope = new Int32Array(SLOTS).fill(-1);
+const slotId = new Array<string>(SLOTS).fill('');
+let scope = 0;
+
+/** The Community ID hash input in `scratch`; returns its length, 0 when an address is missing or unparsable. */
+function hashInput(
+  srcIp: string,
+  dstIp: string,
+  proto: number,
+  srcPort: number,
+  dstPort: number,
+  seed: number,
+): number {
   const la = writeAddr(srcIp, addrA, 0);
   const lb = writeAddr(dstIp, addrB, 0);
-  if (la === 0 || la !== lb) return undefined;
+  if (la === 0 || la !== lb) return 0;
   let sp = srcPort;
   let dp = dstPort;
   let oneWay = false;
@@ -145,7 +205,7 @@ export function communityId(
     scratch[o++] = (dp >>> 8) & 0xff;
     scratch[o++] = dp & 0xff;
   }
-  return `1:${sha1Base64(scratch, o)}`;
+  return o;
 }
 
 // SHA-1 (FIPS 180-4) of one short message, in plain JS: the Community ID input is at most 40 bytes, so

@@ -1,4 +1,4 @@
-import { communityId } from './community-id';
+import { communityIdInScope, communityIdScope } from './community-id';
 import { flowRecordId } from './decode';
 import { type FlowEcsOptions, flowToEcs } from './ecs';
 import { Kind } from './elements/registry';
@@ -208,6 +208,10 @@ let lastExporter = '';
 let lastExporterJson = '""';
 let lastExportMs = NaN;
 let lastExportIso = '';
+let lastEndMs = NaN;
+let lastEndIso = '';
+/** The datagram (its receive time object) whose Community IDs are remembered (`communityIdInScope`). */
+let lastReceivedAt: Date | undefined;
 
 const EVENT_CONNECTION =
   '","kind":"event","category":["network"],"type":["connection"],"action":"network_flow","dataset":"flow","module":"netflow"';
@@ -257,6 +261,10 @@ export function flowToEcsJson(rec: FlowRecord, layout: RecordLayout, opts: FlowJ
   const revPackets = numAt(firstNum(plan.revPackets));
   const icmp = proto === 1 || proto === 58;
 
+  if (opts.receivedAt !== lastReceivedAt) {
+    lastReceivedAt = opts.receivedAt;
+    communityIdScope();
+  }
   const receivedMs = opts.receivedAt.getTime();
   if (receivedMs !== lastCreatedMs) {
     lastCreatedMs = receivedMs;
@@ -272,8 +280,13 @@ export function flowToEcsJson(rec: FlowRecord, layout: RecordLayout, opts: FlowJ
     lastExportMs = rec.exportTime;
     lastExportIso = isoTime(rec.exportTime);
   }
-  // One ISO string per distinct time: @timestamp is the end (else the export time), start often equals end.
-  const endIso = end !== undefined ? isoTime(end) : undefined;
+  // One ISO string per distinct time: @timestamp is the end (else the export time), start often equals end,
+  // and records exported together (an expiry sweep, the two directions of a connection) often end together.
+  if (end !== undefined && end !== lastEndMs) {
+    lastEndMs = end;
+    lastEndIso = isoTime(end);
+  }
+  const endIso = end !== undefined ? lastEndIso : undefined;
   const startIso = start === undefined ? undefined : start === end ? endIso : isoTime(start);
   let s = `{"@timestamp":"${endIso ?? lastExportIso}","event":{"id":"${flowRecordId(rec)}","created":"${lastCreated}${EVENT_CONNECTION}`;
   if (startIso !== undefined) s += `,"start":"${startIso}"`;
@@ -311,7 +324,7 @@ export function flowToEcsJson(rec: FlowRecord, layout: RecordLayout, opts: FlowJ
   if (jEgress >= 0 && jEgress === plan.kEgress && !Number.isNaN(egress)) carried[jEgress] = 1;
   if (dir === 0 || dir === 1) carried[plan.dir[0]!] = 1;
 
-  s += `},"flow":{"version":${rec.version},"exporter":${lastExporterJson},"observation_domain_id":${num(rec.domain)},"template_id":${rec.templateId},"sequence":${num(rec.sequence)},"export_time":"${lastExportIso}","options_data":false,"fields":{`;
+  s += `},"flow":{"observation_domain_id":${num(rec.domain)},"template_id":${rec.templateId},"sequence":${num(rec.sequence)},"export_time":"${lastExportIso}","fields":{`;
   let keyJson = plan.keyJson;
   const safe = plan.safe;
   for (let j = 0; j < m; j++) {
@@ -398,7 +411,7 @@ export function flowToEcsJson(rec: FlowRecord, layout: RecordLayout, opts: FlowJ
   s += `${sep}"direction":${dir === 0 ? '"ingress"' : dir === 1 ? '"egress"' : '"unknown"'}`;
   if (srcIp !== undefined) s += srcIp.includes(':') ? ',"type":"ipv6"' : ',"type":"ipv4"';
   if (srcIp !== undefined && dstIp !== undefined && proto !== undefined) {
-    const cid = communityId(srcIp, dstIp, proto, srcPort ?? 0, dstPort ?? 0);
+    const cid = communityIdInScope(srcIp, dstIp, proto, srcPort ?? 0, dstPort ?? 0);
     if (cid !== undefined) s += `,"community_id":"${cid}"`;
   }
   s += '}';

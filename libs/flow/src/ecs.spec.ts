@@ -1,6 +1,6 @@
 import { communityId } from './community-id';
 import { decodeDatagram, flowRecordId } from './decode';
-import { flowToEcs, fullFlowFields } from './ecs';
+import { flowToEcs, flowVersionOf, fullFlowFields, isOptionsDoc } from './ecs';
 import { SequenceTracker } from './sequence';
 import { cat, ip, ipfix, set, spec, u16, u32, u8, v5 } from './spec-helpers';
 import { MemoryTemplateCache } from './templates';
@@ -81,9 +81,15 @@ describe('flowToEcs', () => {
         egress: { interface: { id: '4' } },
       },
       related: { ip: ['10.0.0.1', '10.0.0.2'] },
-      flow: { version: 5, exporter: '192.0.2.1', sequence: 3, options_data: false },
+      flow: { sequence: 3 },
       citysoc: { parser: 'netflow5' },
     });
+    // Stated once: the exporter is observer.ip, the version citysoc.parser, options data event.type info.
+    expect(doc.flow).not.toHaveProperty('exporter');
+    expect(doc.flow).not.toHaveProperty('version');
+    expect(doc.flow).not.toHaveProperty('options_data');
+    expect(flowVersionOf(doc)).toBe(5);
+    expect(isOptionsDoc(doc)).toBe(false);
     // Carried by source.bytes (sampling rate 1), so written once; fullFlowFields gives it back.
     expect(doc.flow.fields['octetDeltaCount']).toBeUndefined();
     expect(fullFlowFields(doc)).toEqual(rec!.fields);

@@ -43,13 +43,10 @@ export interface FlowEcsOptions {
 export interface FlowEcsExtras {
   event: EcsEvent['event'] & { start?: string; end?: string; duration?: number };
   flow: {
-    version: number;
-    exporter: string;
     observation_domain_id: number;
     template_id: number;
     sequence: number;
     export_time: string;
-    options_data: boolean;
     sampling_rate?: number;
     fields: Record<string, FlowValue>;
   };
@@ -96,7 +93,7 @@ const CARRIED_SCRATCH = new Set<string>();
  */
 export function fullFlowFields(doc: EcsEvent & FlowEcsExtras): Record<string, FlowValue> {
   const f = doc.flow.fields;
-  if (doc.flow.options_data) return { ...f };
+  if (isOptionsDoc(doc)) return { ...f };
   const out: Record<string, FlowValue> = {};
   const ip = (v: string | undefined, v4: string, v6: string) => {
     if (v === undefined) return;
@@ -144,6 +141,25 @@ export function fullFlowFields(doc: EcsEvent & FlowEcsExtras): Record<string, Fl
   if ((dir === 'ingress' || dir === 'egress') && f['flowDirection'] === undefined)
     out['flowDirection'] = dir === 'ingress' ? 0 : 1;
   return Object.assign(out, f);
+}
+
+/**
+ * Header facts the document states once, elsewhere than under `flow` (the collector's profile: every
+ * byte of a flow document is written, copied twice and stored by JetStream 250,000 times a second):
+ * - the exporter is `observer.ip[0]`;
+ * - the version is `citysoc.parser` (`netflow5` = 5, `netflow9` = 9, `ipfix` = 10; `flowVersionOf`);
+ * - options data is `event.type: [info]` (flow records are `[connection]`; `isOptionsDoc`).
+ */
+export function flowVersionOf(doc: { citysoc?: unknown }): number | undefined {
+  const parser = (doc.citysoc as { parser?: string } | undefined)?.parser;
+  return parser === undefined ? undefined : VERSION_OF_PARSER[parser];
+}
+
+const VERSION_OF_PARSER: Record<string, number> = { netflow5: 5, netflow9: 9, ipfix: 10 };
+
+/** Whether a flow document carries an options-data record (exporter facts), not a flow. */
+export function isOptionsDoc(doc: { event?: { type?: string[] } }): boolean {
+  return doc.event?.type?.[0] === 'info';
 }
 
 /** `fields` without the elements named in `carried` (insertion order kept). */
@@ -227,13 +243,10 @@ export function flowToEcs(rec: FlowRecord, opts: FlowEcsOptions): EcsEvent & Flo
     '@timestamp': isoTime(end ?? rec.exportTime),
     event,
     flow: {
-      version: rec.version,
-      exporter: rec.exporter,
       observation_domain_id: rec.domain,
       template_id: rec.templateId,
       sequence: rec.sequence,
       export_time: isoTime(rec.exportTime),
-      options_data: rec.options,
       fields: f,
     },
     citysoc: { parser: PARSER[rec.version] ?? 'flow' },

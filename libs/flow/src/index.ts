@@ -9,6 +9,8 @@ export {
   flowToEcs,
   flowToRaw,
   fullFlowFields,
+  flowVersionOf,
+  isOptionsDoc,
   type FlowEcsOptions,
   type FlowEcsExtras,
 } from './ecs';

@@ -76,7 +76,7 @@ describeCorpus('citysoc parse flow', () => {
       const r = await cli(['parse', 'flow', '--received-at', '2024-05-01T10:05:00Z', ...files]);
       expect(r.err).toBe('');
       expect(r.code).toBe(0);
-      const flows = r.lines.filter((l) => (l.flow as { options_data: boolean }).options_data === false);
+      const flows = r.lines.filter((l) => (l.event as { type: string[] }).type[0] === 'connection');
       expect(flows).toHaveLength(2216);
       const ids = new Set(r.lines.map((l) => (l.event as { id: string }).id));
       expect(ids.size).toBe(r.lines.length);

@@ -116,7 +116,7 @@ describeCorpus('flow source on real UDP sockets and real NATS (JetStream + KV)',
       expect(got[0]).toMatchObject({
         event: { kind: 'event', category: ['network'], dataset: 'flow' },
         observer: { ip: ['127.0.0.1'] },
-        flow: { version: 10, exporter: '127.0.0.1' },
+        citysoc: { parser: 'ipfix' },
       });
     } finally {
       await second.app.close();
@@ -430,6 +430,9 @@ async function runSoftflowd(version: 5 | 9 | 10, port: number, dir: string): Pro
   return log;
 }
 
+/** citysoc.parser of each version (the document states the version there, not under flow). */
+const PARSER_OF = { 5: 'netflow5', 9: 'netflow9', 10: 'ipfix' } as const;
+
 describeSoftflowd('softflowd → collector → indexer (SQLite) and detector (correlation rules)', () => {
   it.each([5, 9, 10] as const)(
     'NetFlow/IPFIX version %s: all 2216 flows are stored; the port scan and the SSH brute force raise alerts',
@@ -476,14 +479,14 @@ describeSoftflowd('softflowd → collector → indexer (SQLite) and detector (co
         const db = new Database(path.join(dataDir, 'events.sqlite'), { readonly: true });
         try {
           const count = db.prepare(
-            "SELECT COUNT(*) AS n FROM events WHERE json_extract(doc, '$.event.dataset') = 'flow' AND json_extract(doc, '$.flow.options_data') = 0 AND json_extract(doc, '$.flow.version') = ?",
+            "SELECT COUNT(*) AS n FROM events WHERE json_extract(doc, '$.event.dataset') = 'flow' AND json_extract(doc, '$.event.type[0]') = 'connection' AND json_extract(doc, '$.citysoc.parser') = ?",
           );
           await waitFor(
-            () => (count.get(version) as { n: number }).n >= 2216,
+            () => (count.get(PARSER_OF[version]) as { n: number }).n >= 2216,
             '2216 flows in the store',
             60_000,
           );
-          expect((count.get(version) as { n: number }).n).toBe(2216);
+          expect((count.get(PARSER_OF[version]) as { n: number }).n).toBe(2216);
           const scan = db
             .prepare(
               "SELECT COUNT(DISTINCT json_extract(doc, '$.destination.port')) AS n FROM events WHERE json_extract(doc, '$.source.ip') = '10.66.6.6' AND json_extract(doc, '$.destination.ip') = '10.20.0.15'",
