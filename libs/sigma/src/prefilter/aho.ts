@@ -15,7 +15,11 @@ export class AhoCorasick {
    * the next state's row: one add and one load per character. States are numbered so that those with
    * outputs come last, from row `outRow` on: a character that completes no needle costs one comparison.
    */
-  private readonly delta: Uint16Array | Int32Array;
+  /**
+   * One element type for every automaton: the scan loops are shared by all of them (keyword and field
+   * automata, small and large), and a table load that met two typed-array kinds is polymorphic in V8.
+   */
+  private readonly delta: Int32Array;
   private readonly outRow: number;
   /** outputs of state s: outIds[outStart[s] .. outStart[s + 1]), dictionary-suffix outputs included. */
   private readonly outStart: Int32Array;
@@ -103,7 +107,7 @@ export class AhoCorasick {
     const firstOut = next;
     for (let s = 0; s < n; s++) if ((merged[s] as number[]).length > 0) num[s] = next++;
     this.outRow = firstOut * classes;
-    const delta = n * classes < 0xffff ? new Uint16Array(n * classes) : new Int32Array(n * classes);
+    const delta = new Int32Array(n * classes);
     for (let s = 0; s < n; s++) {
       const row = (num[s] as number) * classes;
       for (let c = 0; c < classes; c++)
