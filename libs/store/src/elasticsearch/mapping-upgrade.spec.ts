@@ -3,7 +3,7 @@ import { incidentIndexTemplate } from './incident-docs';
 import { ElasticsearchIncidentStore } from './incident-store';
 import { mappedPaths } from './mapping-upgrade';
 import { FakeCluster } from './testing/fake-cluster.test';
-import { olderIncidentTemplate } from './testing/older-template.test';
+import { seedUnderOlderTemplate } from './testing/older-template.test';
 
 const T0 = Date.parse('2026-11-27T01:00:00.000Z');
 
@@ -12,17 +12,7 @@ async function storeFromEarlierRelease() {
   fake.modelRefresh = true;
   const client = fake.client();
   const store = new ElasticsearchIncidentStore(client, { now: () => T0 });
-  await client.indices.putIndexTemplate({ name: store.index, ...olderIncidentTemplate(store.index) });
-  for (let i = 0; i < 3; i++)
-    await store.recordAlert(
-      groupingAlert(`a${i}`, new Date(T0 + i * 1000).toISOString(), {
-        rule: 'r-1',
-        ip: '10.0.0.1',
-        unit: ['hanoi', 'ward-1'],
-      }),
-      15 * 60_000,
-    );
-  await store.refresh();
+  await seedUnderOlderTemplate(client, store, T0);
   return { fake, store };
 }
 

@@ -8,7 +8,7 @@ import { auditLogContract } from '../contract/audit-log.contract.test';
 import { eventStoreContract } from '../contract/event-store.contract.test';
 import { incidentAggregatesContract } from '../contract/incident-aggregates.contract.test';
 import { incidentActionsContract } from '../contract/incident-actions.contract.test';
-import { groupingAlert, incidentGroupingContract } from '../contract/incident-grouping.contract.test';
+import { incidentGroupingContract } from '../contract/incident-grouping.contract.test';
 import { incidentQueueContract } from '../contract/incident-queue.contract.test';
 import { incidentStoreContract } from '../contract/incident-store.contract.test';
 import { ElasticsearchIncidentStore } from './incident-store';
@@ -22,7 +22,7 @@ import { DEFAULT_LAYOUT, dataStreamName } from './templates';
 import { openControlStore } from '../sqlite/control';
 import { ElasticsearchIncidentImporter, migrateIncidents, SqliteIncidentSource } from './migrate';
 import { seedSqliteHistory, T0 } from './testing/sqlite-history.test';
-import { olderIncidentTemplate } from './testing/older-template.test';
+import { seedUnderOlderTemplate } from './testing/older-template.test';
 
 /**
  * The contract against a real Elasticsearch (8.x/9.x). Runs only where ELASTICSEARCH_URL is set (plus
@@ -314,17 +314,7 @@ suite(
       const index = `citysoc-incidents-t${randomBytes(4).toString('hex')}`;
       const store = new ElasticsearchIncidentStore(client, { index, now: () => T0 });
       try {
-        await client.indices.putIndexTemplate({ name: index, ...olderIncidentTemplate(index) });
-        for (let i = 0; i < 3; i++)
-          await store.recordAlert(
-            groupingAlert(`a${i}`, new Date(T0 + i * 1000).toISOString(), {
-              rule: 'r-1',
-              ip: '10.0.0.1',
-              unit: ['hanoi', 'ward-1'],
-            }),
-            15 * 60_000,
-          );
-        await store.refresh();
+        await seedUnderOlderTemplate(client, store, T0);
         const alerts = async () => (await store.incidentRuleStats('hanoi')).map((r) => [r.rule_id, r.alerts]);
         expect(await alerts()).toEqual([['r-1', 0]]);
         const upgrades = await store.install();
