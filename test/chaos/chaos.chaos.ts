@@ -4,6 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Queue } from 'bullmq';
+import { connect } from 'nats';
 import { redisConnection, redisSettingsFromEnv } from '@citysoc/queues';
 import {
   type AppName,
@@ -355,6 +356,48 @@ describe('chaos: faults on a JetStream cluster, Redis and the apps while events 
     console.log(`[chaos] detector log of phase ${phase}:\n${log.split('\n').slice(-60).join('\n')}`);
   };
 
+  /**
+   * When a phase's events are off: does the EVENTS stream still hold them (then a consumer lost them) or not
+   * (then the transport did: the stream state's `lost` field is nats-server's own account), and the indexer's
+   * log of the phase.
+   */
+  const explainEvents = async (phase: number, from: Map<AppName, number>) => {
+    const { lo, hi } = span(phase);
+    const nc = await connect({ servers: cluster.urls.split(',') });
+    try {
+      const stream = `${pipeline.prefix}EVENTS`;
+      const info = await (await nc.jetstreamManager()).streams.info(stream);
+      console.log(`[chaos] phase ${phase} ${stream} state ${JSON.stringify(info.state)}`);
+      const pids = new Set<number>();
+      const seqs: number[] = [];
+      const c = await nc.jetstream().consumers.get(stream);
+      const iter = await c.fetch({ max_messages: info.state.messages, expires: 10_000 });
+      let seen = 0;
+      for await (const m of iter) {
+        const docs = JSON.parse(Buffer.from(m.data).toString('utf8')) as unknown;
+        let inPhase = false;
+        for (const d of Array.isArray(docs) ? docs : [docs]) {
+          const pid = Number((d as { process?: { pid?: unknown } }).process?.pid);
+          if (pid >= lo && pid <= hi) {
+            pids.add(pid);
+            inPhase = true;
+          }
+        }
+        if (inPhase) seqs.push(m.seq);
+        if (++seen >= info.state.messages) break;
+      }
+      console.log(
+        `[chaos] phase ${phase}: the EVENTS stream holds ${pids.size} of its ${hi - lo + 1} events, in ${seqs.length} messages (seq ${seqs[0]}..${seqs[seqs.length - 1]})`,
+      );
+    } finally {
+      await nc.close();
+    }
+    for (const app of ['indexer', 'collector'] as AppName[]) {
+      const log = (pipeline.logs.get(app) ?? []).slice(from.get(app) ?? 0).join('');
+      console.log(`[chaos] ${app} log of phase ${phase}:\n${log.split('\n').slice(-40).join('\n')}`);
+    }
+  };
+
   it('loses and duplicates nothing under any fault', async () => {
     const runStarted = Date.now();
     console.log(
@@ -407,6 +450,7 @@ describe('chaos: faults on a JetStream cluster, Redis and the apps while events 
       figures.push(f);
       console.log(`[chaos] ${line(f)}`);
       if (f.alerts.stored !== f.alerts.expected) explain(phase, cursor);
+      if (f.events.lost > 0 || f.events.duplicated > 0) await explainEvents(phase, cursor);
     }
     // Measured once more after the last fault: a duplicate that arrived after its phase settled counts too.
     const final = await Promise.all(
