@@ -392,6 +392,12 @@ describe('chaos: faults on a JetStream cluster, Redis and the apps while events 
     } finally {
       await nc.close();
     }
+    // nats-server's own account of a truncated or reset log (a majority crash inside its flush window).
+    for (const n of cluster.nodes) {
+      const lines = n.proc.log.join('').split('\n');
+      for (const l of lines.filter((x) => /truncat|lost|WAL|reset|mismatch|catchup/i.test(x)).slice(-40))
+        console.log(`[chaos] ${n.name}: ${l}`);
+    }
     for (const app of ['indexer', 'collector'] as AppName[]) {
       const log = (pipeline.logs.get(app) ?? []).slice(from.get(app) ?? 0).join('');
       console.log(`[chaos] ${app} log of phase ${phase}:\n${log.split('\n').slice(-40).join('\n')}`);
