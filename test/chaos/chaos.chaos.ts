@@ -43,7 +43,16 @@ const BRUTE_FORCE_RULE = '3f6a8c2e-9d14-4b7a-a5e3-6c1d2f8b9e07';
 const BRUTE_FORCE_MIN = 20;
 const SENTINEL_NAME = 'citysoc';
 
-type Fault = { name: string; app?: AppName; inject(): Promise<void> };
+/**
+ * `outage`: the fault starts after what was sent so far is stored and the stream has gone quiet, and the
+ * rest is sent while it lasts (the collector holds it until the cluster is back). For a crash of a majority
+ * of NATS nodes: nats-server 2.9 writes its stream and Raft logs asynchronously (a few ms of coalescing),
+ * so a majority killed inside that window loses messages it had acknowledged — a limit of the transport
+ * that citysoc cannot see or repair (docs/operations.md, "A majority of NATS nodes crashing"). Killing it
+ * after the stream went quiet keeps the fault inside what JetStream promises, so a loss the suite sees is
+ * citysoc's.
+ */
+type Fault = { name: string; app?: AppName; outage?: boolean; inject(): Promise<void> };
 
 interface Figures {
   fault: string;
@@ -161,6 +170,7 @@ describe('chaos: faults on a JetStream cluster, Redis and the apps while events 
       },
       {
         name: 'kill -9 two NATS nodes for 10 s (quorum loss)',
+        outage: true,
         inject: async () => {
           const p = await cluster.placement(`${pipeline.prefix}EVENTS`);
           const victims = [natsNode(p.leader), natsNode(p.replicas[0]!)];
@@ -426,6 +436,22 @@ describe('chaos: faults on a JetStream cluster, Redis and the apps while events 
         await Promise.all(
           SENDERS.map((a, s) => sendFrom(a, pipeline.syslogPort, Buffer.concat([half[s]!, rest[s]!]))),
         );
+      } else if (fault.outage) {
+        // Quiet: the first half's events and alerts stored, i.e. every write they caused is long acknowledged.
+        const failures = Math.ceil(perSender / 2 / EVERY);
+        const firstHalfAlerts = SENDERS.length * (failures + (failures >= BRUTE_FORCE_MIN ? 1 : 0));
+        await waitFor(
+          () =>
+            storedEvents(phase).n >= (SENDERS.length * perSender) / 2 &&
+            storedAlerts(phase) >= firstHalfAlerts,
+          'the first half of the phase stored',
+          180_000,
+        );
+        await new Promise((r) => setTimeout(r, 1000));
+        const injecting = fault.inject();
+        await new Promise((r) => setTimeout(r, 1000));
+        await Promise.all(SENDERS.map((a, s) => sendFrom(a, pipeline.syslogPort, rest[s]!)));
+        await injecting;
       } else {
         // The fault lands while the second half is on the wire.
         const sending = Promise.all(SENDERS.map((a, s) => sendFrom(a, pipeline.syslogPort, rest[s]!)));
