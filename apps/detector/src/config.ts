@@ -85,6 +85,14 @@ export const detectorSchema = {
     min: 300,
     max: 600_000,
   }),
+  stateWaitMs: int({
+    env: 'CITYSOC_DETECTOR_STATE_WAIT_MS',
+    description:
+      'At start, how long to keep reading the saved correlation state when it is missing although this durable has acked events before (a KV leader catching up after a NATS restart); then the windows start empty, logged and counted',
+    default: 10_000,
+    min: 0,
+    max: 600_000,
+  }),
   durable: str({
     env: 'CITYSOC_DETECTOR_DURABLE',
     description: 'Durable consumer name (replicas with the same name share the work)',

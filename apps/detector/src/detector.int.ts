@@ -1,5 +1,6 @@
 import { type INestApplicationContext } from '@nestjs/common';
 import { connect } from 'nats';
+import { KvBlobStore } from '@citysoc/bus';
 import { type Alert, type EcsEvent } from '@citysoc/ecs';
 import { readStream, sshGuessingRules, waitFor } from '@citysoc/testing';
 import { DetectorTestbed } from './testbed.test';
@@ -60,4 +61,73 @@ describe('when the detector restarts in the middle of a correlation window', () 
       await nc.close();
     }
   }, 60_000);
+});
+
+/**
+ * A restarted detector that finds no saved state although its durable acked events before reads it again
+ * for CITYSOC_DETECTOR_STATE_WAIT_MS (a KV leader catching up after a NATS restart): a state that shows up
+ * within that wait is restored, so the window in progress goes on instead of starting empty.
+ */
+describe('when the saved correlation state is missing for a moment at restart', () => {
+  const bed = new DetectorTestbed('late-state', sshGuessingRules('7a2e3b4d', 3));
+  const { prefix } = bed;
+  const config = bed.config();
+  let app: INestApplicationContext | undefined;
+
+  afterAll(async () => {
+    await app?.close();
+    await bed.cleanup();
+  });
+
+  it('reads it again and restores it when it appears within the wait', async () => {
+    const nc = await connect({ servers: config.natsUrl });
+    const js = nc.jetstream();
+    const jsm = await nc.jetstreamManager();
+    const base = Date.parse('2026-11-27T04:00:00Z');
+    const publish = (n: number) => {
+      const e: EcsEvent = {
+        '@timestamp': new Date(base + n * 1000).toISOString(),
+        message: `Failed password for root from 10.7.7.7 port ${4000 + n} ssh2`,
+        event: { id: `late-${n}`, created: new Date().toISOString(), module: 'syslog' },
+        source: { ip: '10.7.7.7' },
+      };
+      return js.publish(`${prefix}events.syslog.tcp`, Buffer.from(JSON.stringify(e)), { msgID: e.event.id });
+    };
+    const drained = async () => {
+      const info = await jsm.consumers.info(`${prefix}EVENTS`, `${prefix}detector`);
+      return info.num_pending === 0 && info.num_ack_pending === 0;
+    };
+    try {
+      app = await bed.start();
+      await publish(1);
+      await publish(2);
+      await waitFor(drained, 'the first two events acked');
+      await app.close();
+      app = undefined;
+
+      // The state goes missing (the manifest key purged), then comes back while the detector starts.
+      const raw = await js.views.kv(`${prefix}detector-correlation`);
+      const blobs = new KvBlobStore(raw, jsm);
+      const saved = (await blobs.read('state'))!;
+      expect(saved.data.length).toBeGreaterThan(0);
+      await raw.purge('state');
+      expect(await blobs.read('state')).toBeUndefined();
+      const starting = bed.start({ CITYSOC_DETECTOR_STATE_WAIT_MS: '20000' });
+      await new Promise((r) => setTimeout(r, 1500));
+      await blobs.write('state', saved.data);
+      app = await starting;
+
+      await publish(3);
+      await waitFor(drained, 'the third event acked');
+      const alerts = await waitFor(async () => {
+        const msgs = await readStream(`${prefix}ALERTS`);
+        return msgs.length > 0
+          ? msgs.map((m) => JSON.parse(Buffer.from(m.data).toString()) as Alert)
+          : undefined;
+      }, 'a correlation alert');
+      expect(alerts.map((a) => a.event_ids)).toEqual([['late-1', 'late-2', 'late-3']]);
+    } finally {
+      await nc.close();
+    }
+  }, 90_000);
 });

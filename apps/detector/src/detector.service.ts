@@ -151,7 +151,7 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
       onCleanupError: (e) => this.logger.warn(`purging replaced correlation state chunks: ${String(e)}`),
     });
     this.outbox = new AlertOutbox((alerts) => this.publishAlerts(bus, alerts));
-    await this.restoreState(kv, engine);
+    await this.restoreState(kv, engine, () => this.ackedUpTo(bus));
     await this.outbox
       .flush()
       .catch((e: unknown) =>
@@ -231,9 +231,53 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
    * be read back is logged, counted and replaced by empty windows: detection goes on (a crash loop would stop
    * every rule, not only the windows in progress); the events acked before are lost to those windows only.
    */
-  private async restoreState(kv: KvBlobStore, engine: DetectionEngine): Promise<void> {
+  /** The EVENTS sequence this durable has acked up to (0: none, or no consumer yet). */
+  private async ackedUpTo(bus: Bus): Promise<number> {
+    return bus.jsm.consumers.info(bus.names.eventsStream, bus.names.durable(this.config.durable)).then(
+      (i) => i.ack_floor.stream_seq,
+      () => 0,
+    );
+  }
+
+  /**
+   * The saved state; read again for a while when it is missing although this durable has acked events before.
+   * Found by the chaos suite: a detector restarted after kill -9 read no state at all (no error, no value),
+   * started its windows empty and fired a burst it had already fired, under another window start. A KV
+   * stream whose leader lags after a NATS node restart can answer "no message" for a key it will hold; a
+   * later read may find it. Still missing after `stateWaitMs`: logged as an error and counted, never silent.
+   */
+  private async readSavedState(
+    kv: KvBlobStore,
+    engine: DetectionEngine,
+    acked: () => Promise<number>,
+  ): Promise<Awaited<ReturnType<KvBlobStore['read']>>> {
+    const first = await kv.read(STATE_KEY);
+    if (first || engine.correlations === 0 || this.config.stateWaitMs === 0) return first;
+    const upTo = await acked();
+    if (upTo === 0) return undefined;
+    const deadline = Date.now() + this.config.stateWaitMs;
+    for (let attempt = 1; Date.now() < deadline; attempt++) {
+      this.logger.warn(
+        `no saved correlation state although durable ${this.config.durable} acked EVENTS up to #${upTo}: reading it again (${attempt})`,
+      );
+      await new Promise((r) => setTimeout(r, 1000));
+      const again = await kv.read(STATE_KEY);
+      if (again) return again;
+    }
+    this.stateErrors.inc({ scope: 'detector' });
+    this.logger.error(
+      `no saved correlation state although durable ${this.config.durable} acked EVENTS up to #${upTo} (expected only when correlations were just enabled): correlation windows restart empty, and a window in progress may fire again`,
+    );
+    return undefined;
+  }
+
+  private async restoreState(
+    kv: KvBlobStore,
+    engine: DetectionEngine,
+    acked: () => Promise<number>,
+  ): Promise<void> {
     try {
-      const saved = await kv.read(STATE_KEY);
+      const saved = await this.readSavedState(kv, engine, acked);
       if (saved && saved.data.length > 0) {
         const parsed = JSON.parse(saved.data.toString('utf8')) as {
           correlatedUpTo: number;
@@ -246,7 +290,7 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
         this.outbox?.restore(Array.isArray(parsed.pending) ? parsed.pending : []);
         this.persisted = saved.data;
         this.logger.log(
-          `correlation state restored up to EVENTS #${parsed.correlatedUpTo} (${saved.format}, ${saved.data.length} bytes)`,
+          `correlation state restored up to EVENTS #${parsed.correlatedUpTo} (${saved.format}, ${saved.data.length} bytes, KV revision ${saved.revision})`,
         );
       }
     } catch (e) {
