@@ -23,6 +23,11 @@ export function ipv4(buf: Buffer, off: number): string {
   return `${DEC[buf[off]!]}.${DEC[buf[off + 1]!]}.${DEC[buf[off + 2]!]}.${DEC[buf[off + 3]!]}`;
 }
 
+/** Dotted quad of an IPv4 address held as a uint32 (`DecodeContext.numericAddresses`). */
+export function ipv4Text(n: number): string {
+  return `${DEC[n >>> 24]!}.${DEC[(n >>> 16) & 0xff]!}.${DEC[(n >>> 8) & 0xff]!}.${DEC[n & 0xff]!}`;
+}
+
 /** RFC 5952 text form: lower case, longest run of two or more zero groups compressed. */
 export function ipv6(buf: Buffer, off: number): string {
   const g: number[] = new Array<number>(8);

@@ -36,7 +36,7 @@ parentPort!.on('message', (m: WorkerIn) => {
     const receivedAt = new Date(it.receivedAt);
     const { records, layouts, errors, messages } = decodeDatagram(
       raw,
-      { exporter: it.exporter, receivedAt },
+      { exporter: it.exporter, receivedAt, numericAddresses: true },
       cache,
     );
     const { runs, perVersion } = renderRuns(records, layouts, {

@@ -9,6 +9,7 @@ import {
   type FlowRecord,
   type PendingSet,
   releaseHeld,
+  textRecord,
   SequenceTracker,
   type TemplateScope,
 } from '@citysoc/flow';
@@ -149,7 +150,7 @@ export class FlowIngest {
   decodeHere(raw: Buffer, meta: DatagramMeta): RenderedDatagram & { kv: Promise<void> } {
     const { records, layouts, errors, messages } = decodeDatagram(
       raw,
-      { exporter: meta.exporter, receivedAt: meta.receivedAt },
+      { exporter: meta.exporter, receivedAt: meta.receivedAt, numericAddresses: true },
       this.store,
     );
     const { runs, perVersion } = records.length > 0 ? this.render(records, layouts, meta) : EMPTY;
@@ -169,12 +170,12 @@ export class FlowIngest {
       factsOf: (scope) => this.store.facts(scope),
       onOptions: (scope) => this.store.saveFacts(scope),
       special: drills
-        ? (rec, opts) =>
+        ? (rec, opts, layout) =>
             drills.allocates(
               { transport: 'flow', address: meta.exporter, domain: rec.domain },
               meta.receivedAt,
             )
-              ? this.markedJson(rec, opts, meta)
+              ? this.markedJson(textRecord(rec, layout), opts, meta)
               : undefined
         : undefined,
       maxBytes: this.maxBytes,

@@ -148,8 +148,11 @@ export interface RenderOptions {
   factsOf(scope: TemplateScope): ExporterFacts;
   /** Called once per scope that sent options data in this datagram (its facts may have changed). */
   onOptions?(scope: TemplateScope): void;
-  /** The document of a record that must be written another way (drill marking); undefined = the plain one. */
-  special?(rec: FlowRecord, opts: FlowJsonOptions): string | undefined;
+  /**
+   * The document of a record that must be written another way (drill marking); undefined = the plain one.
+   * IPv4 elements may be numbers (`numericAddresses`): `textRecord(rec, layout)` gives the text record.
+   */
+  special?(rec: FlowRecord, opts: FlowJsonOptions, layout: RecordLayout): string | undefined;
   /** Largest run, in bytes; runs stay well under a batch so several datagrams share a message. */
   maxBytes: number;
   /** Where the runs' bytes go. */
@@ -209,7 +212,8 @@ export function renderRuns(
       }
       opts = lastOpts;
     }
-    const json = o.special?.(rec, opts) ?? flowToEcsJson(rec, layouts[i]!, opts);
+    const layout = layouts[i]!;
+    const json = o.special?.(rec, opts, layout) ?? flowToEcsJson(rec, layout, opts);
     // Checked on characters (a lower bound of the bytes; exact for the ASCII documents flows give).
     if (parts.length > 0 && (chars + json.length + 1 > o.maxBytes || rec.version !== version)) flush();
     if (parts.length === 0) {
