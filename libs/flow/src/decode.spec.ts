@@ -468,6 +468,18 @@ describe('numeric addresses (DecodeContext.numericAddresses)', () => {
     });
     const t = decodeDatagram(buf, ctx, new MemoryTemplateCache());
     expect(t.records[0]!.fields['sourceIPv4Address']).toBe('10.1.2.3');
+    // MACs too: 48 bits as one number, text again through textFields.
+    const macTpl = set(2, u16(402), u16(2), spec(56, 6), spec(80, 6));
+    const macData = set(402, cat(Buffer.from('0050569156ff', 'hex'), Buffer.from('fedcba987654', 'hex')));
+    const m = decodeDatagram(ipfix(4, T0, 0, macTpl, macData), num, new MemoryTemplateCache());
+    expect(m.records[0]!.fields).toEqual({
+      sourceMacAddress: 0x0050569156ff,
+      destinationMacAddress: 0xfedcba987654,
+    });
+    expect(textFields(m.records[0]!, m.layouts[0]!)).toEqual({
+      sourceMacAddress: '00:50:56:91:56:ff',
+      destinationMacAddress: 'fe:dc:ba:98:76:54',
+    });
     // Data held for its template comes out in the mode of the datagram that brings the template.
     const cache = new MemoryTemplateCache();
     decodeDatagram(ipfix(2, T0, 0, data), ctx, cache);

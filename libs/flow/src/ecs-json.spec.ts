@@ -4,6 +4,7 @@ import { decodeDatagram } from './decode';
 import { flowToEcs } from './ecs';
 import { type FlowJsonOptions, flowToEcsJson } from './ecs-json';
 import { textFields } from './records';
+import { ipv4Text } from './values';
 import { cat, ip, ipfix, set, spec, u16, u32, u8, v5, v9, varlen } from './spec-helpers';
 import { type ExporterFacts, MemoryTemplateCache } from './templates';
 
@@ -46,6 +47,10 @@ const variants: Array<[string, (f?: ExporterFacts) => FlowJsonOptions]> = [
   ['plain', () => ({ receivedAt })],
   ['options facts', (f) => ({ receivedAt, facts: f })],
   ['sampling facts, interface names, units', () => ({ receivedAt, facts, unitJson })],
+  [
+    'units of IPv4 numbers',
+    () => ({ receivedAt, facts, unitJson, unitJsonV4: (n: number) => unitJson(ipv4Text(n)) }),
+  ],
 ];
 
 /** Decodes the datagrams in order (one exporter) and compares both paths on every record. */

@@ -5,7 +5,7 @@ import { Kind } from './elements/registry';
 import { samplerOf, samplingRate } from './sets';
 import { textRecord } from './records';
 import type { FlowRecord, FlowValue, RecordLayout } from './types';
-import { ipv4Text, isoTime } from './values';
+import { ipv4Text, isoTime, macEcs, macText } from './values';
 
 /**
  * The flow collector's hot path: one decoded record → the JSON text of its ECS document, byte for byte
@@ -21,6 +21,8 @@ import { ipv4Text, isoTime } from './values';
 export interface FlowJsonOptions extends FlowEcsOptions {
   /** `citysoc.unit`/`source_unit`/`destination_unit`, as `attachUnits` would set them. Absent = no units. */
   unitJson?: (ip: string) => string | undefined;
+  /** `unitJson` of an IPv4 address held as a number (`numericAddresses`); absent = `unitJson` of its text. */
+  unitJsonV4?: (ip: number) => string | undefined;
 }
 
 interface Plan {
@@ -30,8 +32,11 @@ interface Plan {
   keyJsonComma: string[];
   /** 1 when a string value of that element never needs JSON escaping (addresses, hex, ISO times). */
   safe: Uint8Array;
-  /** 1 for an IPv4 element: a number there is an address (`numericAddresses`), written as a dotted quad. */
-  ip4: Uint8Array;
+  /**
+   * ADDR_IP4 / ADDR_MAC for an IPv4 / MAC element: a number there is an address (`numericAddresses`),
+   * written as text; 0 otherwise.
+   */
+  addr: Uint8Array;
   srcIp: Int32Array;
   dstIp: Int32Array;
   proto: Int32Array;
@@ -87,6 +92,9 @@ const SAMPLING_KEYS = [
   'samplingPacketSpace',
 ];
 
+const ADDR_IP4 = 1;
+const ADDR_MAC = 2;
+
 const plans = new WeakMap<RecordLayout, Plan | null>();
 
 /** The plan of a layout, or null when its records must take the reference path. */
@@ -102,7 +110,7 @@ function planFor(layout: RecordLayout): Plan | null {
 function buildPlan(layout: RecordLayout): Plan | null {
   const keys: string[] = [];
   const safe: number[] = [];
-  const ip4: number[] = [];
+  const addr: number[] = [];
   const index = new Map<string, number>();
   for (let i = 0; i < layout.names.length; i++) {
     const kind = layout.kinds[i]! as Kind;
@@ -113,7 +121,7 @@ function buildPlan(layout: RecordLayout): Plan | null {
     index.set(name, keys.length);
     keys.push(name);
     safe.push(SAFE_KINDS.has(kind) ? 1 : 0);
-    ip4.push(kind === Kind.Ip4 ? 1 : 0);
+    addr.push(kind === Kind.Ip4 ? ADDR_IP4 : kind === Kind.Mac ? ADDR_MAC : 0);
   }
   const at = (...names: string[]) =>
     Int32Array.from(names.map((n) => index.get(n) ?? -1).filter((i) => i >= 0));
@@ -123,7 +131,7 @@ function buildPlan(layout: RecordLayout): Plan | null {
     keyJson: keys.map((k) => `${JSON.stringify(k)}:`),
     keyJsonComma: keys.map((k) => `,${JSON.stringify(k)}:`),
     safe: Uint8Array.from(safe),
-    ip4: Uint8Array.from(ip4),
+    addr: Uint8Array.from(addr),
     srcIp: at('sourceIPv4Address', 'sourceIPv6Address'),
     dstIp: at('destinationIPv4Address', 'destinationIPv6Address'),
     proto: at('protocolIdentifier'),
@@ -162,17 +170,12 @@ function firstNum(c: Int32Array): number {
   return -1;
 }
 
-function firstStr(c: Int32Array): number {
-  for (let i = 0; i < c.length; i++) if (typeof vals[c[i]!] === 'string') return c[i]!;
-  return -1;
-}
-
-/** Index of the first candidate holding an address: text, or a number in an IPv4 element (-1: none). */
+/** Index of the first candidate holding an address: text, or a number in an IPv4/MAC element (-1: none). */
 function firstAddr(c: Int32Array, plan: Plan): number {
   for (let i = 0; i < c.length; i++) {
     const j = c[i]!;
     const v = vals[j];
-    if (typeof v === 'string' || (typeof v === 'number' && plan.ip4[j] === 1)) return j;
+    if (typeof v === 'string' || (typeof v === 'number' && plan.addr[j] !== 0)) return j;
   }
   return -1;
 }
@@ -361,7 +364,9 @@ export function flowToEcsJson(rec: FlowRecord, layout: RecordLayout, opts: FlowJ
     const v = vals[j]!;
     s +=
       keyJson[j]! +
-      (typeof v === 'number' && plan.ip4[j] === 1 ? `"${ipv4Text(v)}"` : valueJson(v, safe[j] === 1));
+      (typeof v === 'number' && plan.addr[j] !== 0
+        ? `"${plan.addr[j] === ADDR_IP4 ? ipv4Text(v) : macText(v)}"`
+        : valueJson(v, safe[j] === 1));
     keyJson = plan.keyJsonComma;
   }
   s += rate !== 1 ? `},"sampling_rate":${num(rate)}},"citysoc":` : '}},"citysoc":';
@@ -369,9 +374,20 @@ export function flowToEcsJson(rec: FlowRecord, layout: RecordLayout, opts: FlowJ
   if (opts.unitJson) {
     const unit = opts.unitJson(rec.exporter);
     if (unit !== undefined) s += `,"unit":${unit}`;
-    const su = srcIp !== undefined ? opts.unitJson(srcIp) : undefined;
+    const v4 = opts.unitJsonV4;
+    const su =
+      srcRaw === undefined
+        ? undefined
+        : typeof srcRaw === 'number' && v4 !== undefined
+          ? v4(srcRaw)
+          : opts.unitJson(srcIp!);
     if (su !== undefined) s += `,"source_unit":${su}`;
-    const du = dstIp !== undefined ? opts.unitJson(dstIp) : undefined;
+    const du =
+      dstRaw === undefined
+        ? undefined
+        : typeof dstRaw === 'number' && v4 !== undefined
+          ? v4(dstRaw)
+          : opts.unitJson(dstIp!);
     if (du !== undefined) s += `,"destination_unit":${du}`;
   }
   s += `},"observer":{"ip":[${lastExporterJson}],"type":"flow-exporter"`;
@@ -389,7 +405,7 @@ export function flowToEcsJson(rec: FlowRecord, layout: RecordLayout, opts: FlowJ
     s += `${sep}"port":${num(srcPort)}`;
     sep = ',';
   }
-  const jSrcMac = firstStr(plan.srcMac);
+  const jSrcMac = firstAddr(plan.srcMac, plan);
   if (jSrcMac >= 0) {
     s += `${sep}"mac":${macJson(jSrcMac, plan)}`;
     sep = ',';
@@ -410,7 +426,7 @@ export function flowToEcsJson(rec: FlowRecord, layout: RecordLayout, opts: FlowJ
     s += `${sep}"port":${num(dstPort)}`;
     sep = ',';
   }
-  const jDstMac = firstStr(plan.dstMac);
+  const jDstMac = firstAddr(plan.dstMac, plan);
   if (jDstMac >= 0) {
     s += `${sep}"mac":${macJson(jDstMac, plan)}`;
     sep = ',';
@@ -458,6 +474,8 @@ export function flowToEcsJson(rec: FlowRecord, layout: RecordLayout, opts: FlowJ
 
 /** ECS wants MACs upper case with dashes (`00-50-56-91-56-86`). */
 function macJson(j: number, plan: Plan): string {
+  const v = vals[j]!;
+  if (typeof v === 'number') return `"${macEcs(v)}"`;
   const m = (vals[j] as string).replaceAll(':', '-').toUpperCase();
   return plan.safe[j] === 1 ? `"${m}"` : JSON.stringify(m);
 }

@@ -1,10 +1,26 @@
 import { Kind } from './elements/registry';
 import { Role, VARIABLE_LENGTH, type CompiledTemplate } from './templates';
 import type { DecodeResult, FlowRecord, FlowValue, FlowVersion, RecordLayout, RecordReader } from './types';
-import { acl, auto, hex, int, ipv4, ipv4Text, ipv6, isoTime, mac, ntpMs, text, u32, uint } from './values';
+import {
+  acl,
+  auto,
+  hex,
+  int,
+  ipv4,
+  ipv4Text,
+  ipv6,
+  isoTime,
+  mac,
+  macNum,
+  macText,
+  ntpMs,
+  text,
+  u32,
+  uint,
+} from './values';
 
 /**
- * IPv4 elements as uint32 numbers (`DecodeContext.numericAddresses`): set by `decodeDatagram` for the
+ * IPv4 elements as uint32 numbers and MACs as 48-bit numbers (`DecodeContext.numericAddresses`): set by `decodeDatagram` for the
  * datagram it decodes and cleared after it, so held sets released elsewhere (`releaseHeld`) stay text.
  */
 let numericAddresses = false;
@@ -18,7 +34,7 @@ export function addressesAreNumeric(): boolean {
 }
 
 /**
- * The fields of `rec` with every IPv4 element held as a number (`numericAddresses`) as its dotted quad:
+ * The fields of `rec` with every IPv4 or MAC element held as a number (`numericAddresses`) as its text:
  * the record as text-mode decoding gives it. `fields` itself when there is nothing to convert.
  */
 export function textFields(rec: FlowRecord, layout: RecordLayout): Record<string, FlowValue> {
@@ -26,11 +42,12 @@ export function textFields(rec: FlowRecord, layout: RecordLayout): Record<string
   const { names, kinds } = layout;
   let out: Record<string, FlowValue> | undefined;
   for (let i = 0; i < names.length; i++) {
-    if (kinds[i] !== Kind.Ip4) continue;
+    const kind = kinds[i] as Kind;
+    if (kind !== Kind.Ip4 && kind !== Kind.Mac) continue;
     const v = f[names[i]!];
     if (typeof v !== 'number') continue;
     out ??= { ...f };
-    out[names[i]!] = ipv4Text(v);
+    out[names[i]!] = kind === Kind.Ip4 ? ipv4Text(v) : macText(v);
   }
   return out ?? f;
 }
@@ -259,7 +276,7 @@ export function decodeDataSet(
 const readState = { p: 0 };
 
 /** Helpers the generated readers call (passed in: generated code sees no module scope). */
-const HELPERS = { readValue, noteRole, uint, ipv4, hex };
+const HELPERS = { readValue, noteRole, uint, ipv4, hex, macNum };
 
 /** Readers by layout: templates of the same shape (every exporter of one model) share one function. */
 const READERS = new Map<string, RecordReader>();
@@ -315,7 +332,7 @@ function generateReader(tpl: CompiledTemplate, numeric: boolean): RecordReader {
     i++;
   }
   const src =
-    `"use strict";\nconst { readValue, noteRole, uint, ipv4, hex } = H;\n` +
+    `"use strict";\nconst { readValue, noteRole, uint, ipv4, hex, macNum } = H;\n` +
     `return function readRecord(buf, p, end, st) {\n  let ${vars.join(', ')};\n  ${body.join('\n  ')}\n` +
     `  st.p = p;\n  return { ${props.join(', ')} };\n};`;
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the source is built from registry names (JSON-quoted) and numbers only
@@ -349,6 +366,7 @@ function fieldCode(
     expr = 'buf[p] * 16777216 + ((buf[p + 1] << 16) | (buf[p + 2] << 8) | buf[p + 3])';
   else if (kind === Kind.Uint && len > 0 && len <= 8) expr = `uint(buf, p, ${len})`;
   else if (kind === Kind.Ip4 && len === 4) expr = 'ipv4(buf, p)';
+  else if (numeric && kind === Kind.Mac && len === 6) expr = 'macNum(buf, p)';
   else if (kind === Kind.Octets) expr = `hex(buf, p, ${lenExpr})`;
   else {
     body.push(`${v} = readValue(buf, p, ${lenExpr}, ${kind}, ${role});`);
@@ -377,8 +395,13 @@ function genericReader(tpl: CompiledTemplate, numeric: boolean): RecordReader {
       }
       if (p + len > end) return undefined;
       const kind = kinds[i]! as Kind;
-      const v =
-        numeric && kind === Kind.Ip4 && len === 4 ? u32(buf, p) : readValue(buf, p, len, kind, roles[i]!);
+      const v = !numeric
+        ? readValue(buf, p, len, kind, roles[i]!)
+        : kind === Kind.Ip4 && len === 4
+          ? u32(buf, p)
+          : kind === Kind.Mac && len === 6
+            ? macNum(buf, p)
+            : readValue(buf, p, len, kind, roles[i]!);
       if (v !== undefined) fields[names[i]!] = v;
       p += len;
     }

@@ -9,7 +9,7 @@ import {
   MemoryTemplateCache,
   textRecord,
 } from '@citysoc/flow';
-import { ByteSlab, type RecordRun, renderRuns } from './render';
+import { ByteSlab, type RecordRun, renderRuns, unitJsonV4For } from './render';
 
 /**
  * The byte path (runs written as UTF-8 into a ByteSlab) must give exactly the string path's JSON: each
@@ -155,5 +155,25 @@ describe('renderRuns byte path', () => {
     const bufs = slab.takeBuffers();
     expect(bufs.length).toBe(2);
     expect(bufs.every((b) => b instanceof ArrayBuffer)).toBe(true);
+  });
+});
+
+describe('unitJsonV4For', () => {
+  it('gives the unit JSON of an IPv4 number, asks the registry once per address, none when empty', () => {
+    const asked: number[] = [];
+    const units = {
+      size: 1,
+      lookupV4: (ip: number) => {
+        asked.push(ip);
+        return ip >>> 24 === 10 ? { id: 'hanoi/ba-dinh' } : undefined;
+      },
+    };
+    const f = unitJsonV4For(units)!;
+    expect(f(0x0a000001)).toBe('{"id":"hanoi/ba-dinh"}');
+    expect(f(0x0a000001)).toBe('{"id":"hanoi/ba-dinh"}');
+    expect(f(0xcb007109)).toBeUndefined();
+    expect(f(0xcb007109)).toBeUndefined();
+    expect(asked).toEqual([0x0a000001, 0xcb007109]);
+    expect(unitJsonV4For({ size: 0, lookupV4: () => undefined })).toBeUndefined();
   });
 });
