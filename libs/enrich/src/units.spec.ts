@@ -40,6 +40,11 @@ describe('UnitRegistry', () => {
     const u = registry.lookup(ip);
     expect(u?.id).toBe(id);
     expect(u?.path).toEqual(p);
+    // The same unit for the address as a uint32, as the flow decoder keeps it.
+    if (/^\d+\.\d+\.\d+\.\d+$/.test(ip)) {
+      const n = ip.split('.').reduce((a, b) => a * 256 + Number(b), 0);
+      expect(registry.lookupV4(n)).toBe(u);
+    }
   });
 
   it.each([
@@ -48,6 +53,12 @@ describe('UnitRegistry', () => {
     ['nothing', undefined],
   ])('finds no unit for %s', (_n, ip) => {
     expect(registry.lookup(ip)).toBeUndefined();
+  });
+
+  it('finds no unit for an IPv4 number outside every unit or not an address', () => {
+    expect(registry.lookupV4(0xcb007109)).toBeUndefined();
+    expect(registry.lookupV4(-1)).toBeUndefined();
+    expect(registry.lookupV4(2 ** 32)).toBeUndefined();
   });
 
   it('inherits criticality from the parent', () => {

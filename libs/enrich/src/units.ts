@@ -138,4 +138,18 @@ export class UnitRegistry {
     }
     return undefined;
   }
+
+  /**
+   * `lookup` of an IPv4 address held as a uint32 (the flow decoder keeps addresses as numbers): no text
+   * to parse back.
+   */
+  lookupV4(ip: number): UnitRef | undefined {
+    if (!Number.isInteger(ip) || ip < 0 || ip > 0xffffffff) return undefined;
+    const v = BigInt(ip);
+    for (const slot of this.byFamily[4]) {
+      const u = slot.nets.get(mask(v, slot.prefix, 32));
+      if (u) return u;
+    }
+    return undefined;
+  }
 }

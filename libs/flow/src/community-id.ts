@@ -28,9 +28,12 @@ const ICMP6_PAIRS: Record<number, number> = {
 
 const PORT_PROTOCOLS = new Set([6, 17, 132]);
 
-/** Writes the address into `out` at `off`; returns its length (4 or 16) or 0 when it is not an address. */
-function writeAddr(ip: string, out: Uint8Array, off: number): number {
-  const v4 = parseV4(ip);
+/**
+ * Writes the address (text, or an IPv4 uint32 as `numericAddresses` decoding gives it) into `out` at
+ * `off`; returns its length (4 or 16) or 0 when it is not an address.
+ */
+function writeAddr(ip: string | number, out: Uint8Array, off: number): number {
+  const v4 = typeof ip === 'number' ? ip : parseV4(ip);
   if (v4 >= 0) {
     out[off] = v4 >>> 24;
     out[off + 1] = (v4 >>> 16) & 0xff;
@@ -38,6 +41,7 @@ function writeAddr(ip: string, out: Uint8Array, off: number): number {
     out[off + 3] = v4 & 0xff;
     return 4;
   }
+  if (typeof ip === 'number') return 0;
   const b = addrBytes(ip);
   if (!b) return 0;
   for (let i = 0; i < 16; i++) out[off + i] = b[i]!;
@@ -119,8 +123,8 @@ export function communityId(
  * the cache from serving ids across datagrams, which a replay of the same datagrams would flatter.
  */
 export function communityIdInScope(
-  srcIp: string,
-  dstIp: string,
+  srcIp: string | number,
+  dstIp: string | number,
   proto: number,
   srcPort = 0,
   dstPort = 0,
@@ -159,8 +163,8 @@ let scope = 0;
 
 /** The Community ID hash input in `scratch`; returns its length, 0 when an address is missing or unparsable. */
 function hashInput(
-  srcIp: string,
-  dstIp: string,
+  srcIp: string | number,
+  dstIp: string | number,
   proto: number,
   srcPort: number,
   dstPort: number,

@@ -2,6 +2,7 @@ import { stableId } from '@citysoc/ecs';
 import { decodeIpfix } from './ipfix';
 import { decodeV5 } from './netflow5';
 import { decodeV9 } from './netflow9';
+import { setNumericAddresses } from './records';
 import { allZero } from './sets';
 import type { TemplateCache } from './templates';
 import type { DecodeContext, DecodeResult, FlowRecord } from './types';
@@ -21,6 +22,7 @@ export function decodeDatagram(buf: Buffer, ctx: DecodeContext, cache: TemplateC
   }
   let off = 0;
   let messageIndex = 0;
+  setNumericAddresses(ctx.numericAddresses === true);
   try {
     while (buf.length - off >= 2) {
       const version = buf.readUInt16BE(off);
@@ -41,6 +43,8 @@ export function decodeDatagram(buf: Buffer, ctx: DecodeContext, cache: TemplateC
   } catch (e) {
     // Bounds are checked before every read; this is the last line so a decoder bug costs a datagram, not the process.
     errors.push({ code: 'internal', message: e instanceof Error ? e.message : String(e), offset: off });
+  } finally {
+    setNumericAddresses(false);
   }
   return out;
 }

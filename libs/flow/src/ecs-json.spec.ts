@@ -3,6 +3,8 @@ import * as path from 'node:path';
 import { decodeDatagram } from './decode';
 import { flowToEcs } from './ecs';
 import { type FlowJsonOptions, flowToEcsJson } from './ecs-json';
+import { textFields } from './records';
+import { ipv4Text } from './values';
 import { cat, ip, ipfix, set, spec, u16, u32, u8, v5, v9, varlen } from './spec-helpers';
 import { type ExporterFacts, MemoryTemplateCache } from './templates';
 
@@ -45,18 +47,30 @@ const variants: Array<[string, (f?: ExporterFacts) => FlowJsonOptions]> = [
   ['plain', () => ({ receivedAt })],
   ['options facts', (f) => ({ receivedAt, facts: f })],
   ['sampling facts, interface names, units', () => ({ receivedAt, facts, unitJson })],
+  [
+    'units of IPv4 numbers',
+    () => ({ receivedAt, facts, unitJson, unitJsonV4: (n: number) => unitJson(ipv4Text(n)) }),
+  ],
 ];
 
 /** Decodes the datagrams in order (one exporter) and compares both paths on every record. */
 function compare(datagrams: Buffer[], exporter = '192.0.2.1'): { records: number; mismatches: string[] } {
   const cache = new MemoryTemplateCache();
+  // The same datagrams decoded as the collector does (IPv4 as numbers) must give the same documents.
+  const numCache = new MemoryTemplateCache();
   const mismatches: string[] = [];
   let records = 0;
   for (const d of datagrams) {
     const r = decodeDatagram(d, { exporter, receivedAt }, cache);
+    const n = decodeDatagram(d, { exporter, receivedAt, numericAddresses: true }, numCache);
     expect(r.layouts.length).toBe(r.records.length);
+    expect(n.records.length).toBe(r.records.length);
     r.records.forEach((rec, i) => {
       records++;
+      const num = n.records[i]!;
+      const text = textFields(num, n.layouts[i]!);
+      if (JSON.stringify(text) !== JSON.stringify(rec.fields) && mismatches.length < 5)
+        mismatches.push(`textFields:\n${JSON.stringify(text)}\n${JSON.stringify(rec.fields)}`);
       const scopeFacts =
         rec.version === 5 ? undefined : cache.facts({ exporter, version: rec.version, domain: rec.domain });
       for (const [name, opts] of variants) {
@@ -64,6 +78,9 @@ function compare(datagrams: Buffer[], exporter = '192.0.2.1'): { records: number
         const want = reference(rec, o);
         const got = flowToEcsJson(rec, r.layouts[i]!, o);
         if (got !== want && mismatches.length < 5) mismatches.push(`${name}:\n${got}\n${want}`);
+        const gotNum = flowToEcsJson(num, n.layouts[i]!, o);
+        if (gotNum !== want && mismatches.length < 5)
+          mismatches.push(`${name} (numeric addresses):\n${gotNum}\n${want}`);
       }
     });
   }

@@ -3,8 +3,9 @@ import { flowRecordId } from './decode';
 import { type FlowEcsOptions, flowToEcs } from './ecs';
 import { Kind } from './elements/registry';
 import { samplerOf, samplingRate } from './sets';
+import { textRecord } from './records';
 import type { FlowRecord, FlowValue, RecordLayout } from './types';
-import { isoTime } from './values';
+import { ipv4Text, isoTime, macEcs, macText } from './values';
 
 /**
  * The flow collector's hot path: one decoded record → the JSON text of its ECS document, byte for byte
@@ -20,6 +21,8 @@ import { isoTime } from './values';
 export interface FlowJsonOptions extends FlowEcsOptions {
   /** `citysoc.unit`/`source_unit`/`destination_unit`, as `attachUnits` would set them. Absent = no units. */
   unitJson?: (ip: string) => string | undefined;
+  /** `unitJson` of an IPv4 address held as a number (`numericAddresses`); absent = `unitJson` of its text. */
+  unitJsonV4?: (ip: number) => string | undefined;
 }
 
 interface Plan {
@@ -29,6 +32,11 @@ interface Plan {
   keyJsonComma: string[];
   /** 1 when a string value of that element never needs JSON escaping (addresses, hex, ISO times). */
   safe: Uint8Array;
+  /**
+   * ADDR_IP4 / ADDR_MAC for an IPv4 / MAC element: a number there is an address (`numericAddresses`),
+   * written as text; 0 otherwise.
+   */
+  addr: Uint8Array;
   srcIp: Int32Array;
   dstIp: Int32Array;
   proto: Int32Array;
@@ -84,6 +92,9 @@ const SAMPLING_KEYS = [
   'samplingPacketSpace',
 ];
 
+const ADDR_IP4 = 1;
+const ADDR_MAC = 2;
+
 const plans = new WeakMap<RecordLayout, Plan | null>();
 
 /** The plan of a layout, or null when its records must take the reference path. */
@@ -99,6 +110,7 @@ function planFor(layout: RecordLayout): Plan | null {
 function buildPlan(layout: RecordLayout): Plan | null {
   const keys: string[] = [];
   const safe: number[] = [];
+  const addr: number[] = [];
   const index = new Map<string, number>();
   for (let i = 0; i < layout.names.length; i++) {
     const kind = layout.kinds[i]! as Kind;
@@ -109,6 +121,7 @@ function buildPlan(layout: RecordLayout): Plan | null {
     index.set(name, keys.length);
     keys.push(name);
     safe.push(SAFE_KINDS.has(kind) ? 1 : 0);
+    addr.push(kind === Kind.Ip4 ? ADDR_IP4 : kind === Kind.Mac ? ADDR_MAC : 0);
   }
   const at = (...names: string[]) =>
     Int32Array.from(names.map((n) => index.get(n) ?? -1).filter((i) => i >= 0));
@@ -118,6 +131,7 @@ function buildPlan(layout: RecordLayout): Plan | null {
     keyJson: keys.map((k) => `${JSON.stringify(k)}:`),
     keyJsonComma: keys.map((k) => `,${JSON.stringify(k)}:`),
     safe: Uint8Array.from(safe),
+    addr: Uint8Array.from(addr),
     srcIp: at('sourceIPv4Address', 'sourceIPv6Address'),
     dstIp: at('destinationIPv4Address', 'destinationIPv6Address'),
     proto: at('protocolIdentifier'),
@@ -156,9 +170,21 @@ function firstNum(c: Int32Array): number {
   return -1;
 }
 
-function firstStr(c: Int32Array): number {
-  for (let i = 0; i < c.length; i++) if (typeof vals[c[i]!] === 'string') return c[i]!;
+/** Index of the first candidate holding an address: text, or a number in an IPv4/MAC element (-1: none). */
+function firstAddr(c: Int32Array, plan: Plan): number {
+  for (let i = 0; i < c.length; i++) {
+    const j = c[i]!;
+    const v = vals[j];
+    if (typeof v === 'string' || (typeof v === 'number' && plan.addr[j] !== 0)) return j;
+  }
   return -1;
+}
+
+/** JSON string of the address at `j` (a dotted quad made from a number, or the text as decoded). */
+function addrJson(j: number, plan: Plan): string {
+  const v = vals[j]!;
+  if (typeof v === 'number') return `"${ipv4Text(v)}"`;
+  return plan.safe[j] === 1 ? `"${v as string}"` : JSON.stringify(v);
 }
 
 const numAt = (j: number): number | undefined => (j < 0 ? undefined : (vals[j] as number));
@@ -166,11 +192,6 @@ const numAt = (j: number): number | undefined => (j < 0 ? undefined : (vals[j] a
 /** JSON of a number exactly as JSON.stringify writes it. */
 function num(n: number): string {
   return Number.isFinite(n) ? String(n) : 'null';
-}
-
-function strAt(j: number, plan: Plan): string {
-  const v = vals[j] as string;
-  return plan.safe[j] === 1 ? `"${v}"` : JSON.stringify(v);
 }
 
 function valueJson(v: FlowValue, safe: boolean): string {
@@ -223,7 +244,7 @@ const EVENT_CONNECTION =
  */
 export function flowToEcsJson(rec: FlowRecord, layout: RecordLayout, opts: FlowJsonOptions): string {
   const plan = rec.options ? null : planFor(layout);
-  if (plan === null) return referenceJson(rec, opts);
+  if (plan === null) return referenceJson(rec, layout, opts);
   const f = rec.fields;
   const keys = plan.keys;
   const m = keys.length;
@@ -232,7 +253,7 @@ export function flowToEcsJson(rec: FlowRecord, layout: RecordLayout, opts: FlowJ
   for (let j = 0; j < m; j++) {
     const v = f[keys[j]!];
     // Only a record built by hand can lack an element of its layout; the reference path copes with it.
-    if (v === undefined) return referenceJson(rec, opts);
+    if (v === undefined) return referenceJson(rec, layout, opts);
     vals[j] = v;
   }
 
@@ -244,10 +265,18 @@ export function flowToEcsJson(rec: FlowRecord, layout: RecordLayout, opts: FlowJ
     facts?.samplingRate ??
     1;
 
-  const jSrcIp = firstStr(plan.srcIp);
-  const jDstIp = firstStr(plan.dstIp);
-  const srcIp = jSrcIp < 0 ? undefined : (vals[jSrcIp] as string);
-  const dstIp = jDstIp < 0 ? undefined : (vals[jDstIp] as string);
+  // Addresses are formatted once here, where the document needs text (the decoder may keep them as
+  // numbers); the Community ID hash takes the raw values (an IPv4 number's bytes need no parsing).
+  const jSrcIp = firstAddr(plan.srcIp, plan);
+  const jDstIp = firstAddr(plan.dstIp, plan);
+  const srcRaw = jSrcIp < 0 ? undefined : (vals[jSrcIp] as string | number);
+  const dstRaw = jDstIp < 0 ? undefined : (vals[jDstIp] as string | number);
+  const srcIpJson = jSrcIp < 0 ? '' : addrJson(jSrcIp, plan);
+  const dstIpJson = jDstIp < 0 ? '' : addrJson(jDstIp, plan);
+  const srcIp =
+    srcRaw === undefined ? undefined : typeof srcRaw === 'number' ? srcIpJson.slice(1, -1) : srcRaw;
+  const dstIp =
+    dstRaw === undefined ? undefined : typeof dstRaw === 'number' ? dstIpJson.slice(1, -1) : dstRaw;
   const proto = numAt(firstNum(plan.proto));
   const jSrcPort = firstNum(plan.srcPort);
   const jDstPort = firstNum(plan.dstPort);
@@ -332,7 +361,12 @@ export function flowToEcsJson(rec: FlowRecord, layout: RecordLayout, opts: FlowJ
       carried[j] = 0;
       continue;
     }
-    s += keyJson[j]! + valueJson(vals[j]!, safe[j] === 1);
+    const v = vals[j]!;
+    s +=
+      keyJson[j]! +
+      (typeof v === 'number' && plan.addr[j] !== 0
+        ? `"${plan.addr[j] === ADDR_IP4 ? ipv4Text(v) : macText(v)}"`
+        : valueJson(v, safe[j] === 1));
     keyJson = plan.keyJsonComma;
   }
   s += rate !== 1 ? `},"sampling_rate":${num(rate)}},"citysoc":` : '}},"citysoc":';
@@ -340,9 +374,20 @@ export function flowToEcsJson(rec: FlowRecord, layout: RecordLayout, opts: FlowJ
   if (opts.unitJson) {
     const unit = opts.unitJson(rec.exporter);
     if (unit !== undefined) s += `,"unit":${unit}`;
-    const su = srcIp !== undefined ? opts.unitJson(srcIp) : undefined;
+    const v4 = opts.unitJsonV4;
+    const su =
+      srcRaw === undefined
+        ? undefined
+        : typeof srcRaw === 'number' && v4 !== undefined
+          ? v4(srcRaw)
+          : opts.unitJson(srcIp!);
     if (su !== undefined) s += `,"source_unit":${su}`;
-    const du = dstIp !== undefined ? opts.unitJson(dstIp) : undefined;
+    const du =
+      dstRaw === undefined
+        ? undefined
+        : typeof dstRaw === 'number' && v4 !== undefined
+          ? v4(dstRaw)
+          : opts.unitJson(dstIp!);
     if (du !== undefined) s += `,"destination_unit":${du}`;
   }
   s += `},"observer":{"ip":[${lastExporterJson}],"type":"flow-exporter"`;
@@ -353,14 +398,14 @@ export function flowToEcsJson(rec: FlowRecord, layout: RecordLayout, opts: FlowJ
   s += '},"source":{';
   let sep = '';
   if (srcIp !== undefined) {
-    s += `"ip":${strAt(jSrcIp, plan)}`;
+    s += `"ip":${srcIpJson}`;
     sep = ',';
   }
   if (srcPort !== undefined && !icmp) {
     s += `${sep}"port":${num(srcPort)}`;
     sep = ',';
   }
-  const jSrcMac = firstStr(plan.srcMac);
+  const jSrcMac = firstAddr(plan.srcMac, plan);
   if (jSrcMac >= 0) {
     s += `${sep}"mac":${macJson(jSrcMac, plan)}`;
     sep = ',';
@@ -374,14 +419,14 @@ export function flowToEcsJson(rec: FlowRecord, layout: RecordLayout, opts: FlowJ
   s += '},"destination":{';
   sep = '';
   if (dstIp !== undefined) {
-    s += `"ip":${strAt(jDstIp, plan)}`;
+    s += `"ip":${dstIpJson}`;
     sep = ',';
   }
   if (dstPort !== undefined && !icmp) {
     s += `${sep}"port":${num(dstPort)}`;
     sep = ',';
   }
-  const jDstMac = firstStr(plan.dstMac);
+  const jDstMac = firstAddr(plan.dstMac, plan);
   if (jDstMac >= 0) {
     s += `${sep}"mac":${macJson(jDstMac, plan)}`;
     sep = ',';
@@ -410,8 +455,8 @@ export function flowToEcsJson(rec: FlowRecord, layout: RecordLayout, opts: FlowJ
   }
   s += `${sep}"direction":${dir === 0 ? '"ingress"' : dir === 1 ? '"egress"' : '"unknown"'}`;
   if (srcIp !== undefined) s += srcIp.includes(':') ? ',"type":"ipv6"' : ',"type":"ipv4"';
-  if (srcIp !== undefined && dstIp !== undefined && proto !== undefined) {
-    const cid = communityIdInScope(srcIp, dstIp, proto, srcPort ?? 0, dstPort ?? 0);
+  if (srcRaw !== undefined && dstRaw !== undefined && proto !== undefined) {
+    const cid = communityIdInScope(srcRaw, dstRaw, proto, srcPort ?? 0, dstPort ?? 0);
     if (cid !== undefined) s += `,"community_id":"${cid}"`;
   }
   s += '}';
@@ -419,16 +464,18 @@ export function flowToEcsJson(rec: FlowRecord, layout: RecordLayout, opts: FlowJ
   if (srcIp !== undefined && dstIp !== undefined)
     s +=
       srcIp === dstIp
-        ? `,"related":{"ip":[${strAt(jSrcIp, plan)}]}}`
-        : `,"related":{"ip":[${strAt(jSrcIp, plan)},${strAt(jDstIp, plan)}]}}`;
-  else if (srcIp !== undefined) s += `,"related":{"ip":[${strAt(jSrcIp, plan)}]}}`;
-  else if (dstIp !== undefined) s += `,"related":{"ip":[${strAt(jDstIp, plan)}]}}`;
+        ? `,"related":{"ip":[${srcIpJson}]}}`
+        : `,"related":{"ip":[${srcIpJson},${dstIpJson}]}}`;
+  else if (srcIp !== undefined) s += `,"related":{"ip":[${srcIpJson}]}}`;
+  else if (dstIp !== undefined) s += `,"related":{"ip":[${dstIpJson}]}}`;
   else s += '}';
   return s;
 }
 
 /** ECS wants MACs upper case with dashes (`00-50-56-91-56-86`). */
 function macJson(j: number, plan: Plan): string {
+  const v = vals[j]!;
+  if (typeof v === 'number') return `"${macEcs(v)}"`;
   const m = (vals[j] as string).replaceAll(':', '-').toUpperCase();
   return plan.safe[j] === 1 ? `"${m}"` : JSON.stringify(m);
 }
@@ -441,8 +488,8 @@ function iface(index: number, names: Record<number, string> | undefined): string
 }
 
 /** The reference path: the document as an object, units attached the way `attachUnits` does, stringified. */
-function referenceJson(rec: FlowRecord, opts: FlowJsonOptions): string {
-  const doc = flowToEcs(rec, opts);
+function referenceJson(rec: FlowRecord, layout: RecordLayout, opts: FlowJsonOptions): string {
+  const doc = flowToEcs(textRecord(rec, layout), opts);
   if (opts.unitJson) {
     const citysoc = doc.citysoc as Record<string, unknown>;
     const unit = opts.unitJson(rec.exporter);

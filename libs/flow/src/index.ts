@@ -41,7 +41,7 @@ export {
   type ElementInfo,
 } from './elements/registry';
 export { samplingRate, samplerOf, releaseHeld } from './sets';
-export { uptimeToMs } from './records';
+export { uptimeToMs, textFields, textRecord } from './records';
 export { SequenceTracker, type SequenceGap } from './sequence';
 export type {
   DecodeContext,

@@ -78,6 +78,8 @@ export function decodeV5(
   }
   const samplingAlgorithm = sampling >>> 14;
   const samplingInterval = sampling & 0x3fff;
+  // Addresses as numbers or dotted quads (`DecodeContext.numericAddresses`).
+  const addr: (buf: Buffer, off: number) => number | string = ctx.numericAddresses ? u32 : ipv4;
   for (let i = 0; i < n; i++) {
     const p = off + V5_HEADER + i * V5_RECORD;
     const first = u32(buf, p + 24);
@@ -97,9 +99,9 @@ export function decodeV5(
       start: uptimeToMs(exportTime, sysUptime, first),
       end: uptimeToMs(exportTime, sysUptime, last),
       fields: {
-        sourceIPv4Address: ipv4(buf, p),
-        destinationIPv4Address: ipv4(buf, p + 4),
-        ipNextHopIPv4Address: ipv4(buf, p + 8),
+        sourceIPv4Address: addr(buf, p),
+        destinationIPv4Address: addr(buf, p + 4),
+        ipNextHopIPv4Address: addr(buf, p + 8),
         ingressInterface: u16(buf, p + 12),
         egressInterface: u16(buf, p + 14),
         packetDeltaCount: u32(buf, p + 16),

@@ -1,7 +1,62 @@
 import { Kind } from './elements/registry';
 import { Role, VARIABLE_LENGTH, type CompiledTemplate } from './templates';
-import type { DecodeResult, FlowValue, FlowVersion, RecordReader } from './types';
-import { acl, auto, hex, int, ipv4, ipv6, isoTime, mac, ntpMs, text, uint } from './values';
+import type { DecodeResult, FlowRecord, FlowValue, FlowVersion, RecordLayout, RecordReader } from './types';
+import {
+  acl,
+  auto,
+  hex,
+  int,
+  ipv4,
+  ipv4Text,
+  ipv6,
+  isoTime,
+  mac,
+  macNum,
+  macText,
+  ntpMs,
+  text,
+  u32,
+  uint,
+} from './values';
+
+/**
+ * IPv4 elements as uint32 numbers and MACs as 48-bit numbers (`DecodeContext.numericAddresses`): set by `decodeDatagram` for the
+ * datagram it decodes and cleared after it, so held sets released elsewhere (`releaseHeld`) stay text.
+ */
+let numericAddresses = false;
+
+export function setNumericAddresses(on: boolean): void {
+  numericAddresses = on;
+}
+
+export function addressesAreNumeric(): boolean {
+  return numericAddresses;
+}
+
+/**
+ * The fields of `rec` with every IPv4 or MAC element held as a number (`numericAddresses`) as its text:
+ * the record as text-mode decoding gives it. `fields` itself when there is nothing to convert.
+ */
+export function textFields(rec: FlowRecord, layout: RecordLayout): Record<string, FlowValue> {
+  const f = rec.fields;
+  const { names, kinds } = layout;
+  let out: Record<string, FlowValue> | undefined;
+  for (let i = 0; i < names.length; i++) {
+    const kind = kinds[i] as Kind;
+    if (kind !== Kind.Ip4 && kind !== Kind.Mac) continue;
+    const v = f[names[i]!];
+    if (typeof v !== 'number') continue;
+    out ??= { ...f };
+    out[names[i]!] = kind === Kind.Ip4 ? ipv4Text(v) : macText(v);
+  }
+  return out ?? f;
+}
+
+/** `rec` with `textFields`: the record to hand to code that reads addresses as text (`flowToEcs`). */
+export function textRecord(rec: FlowRecord, layout: RecordLayout): FlowRecord {
+  const fields = textFields(rec, layout);
+  return fields === rec.fields ? rec : { ...rec, fields };
+}
 
 /** Header facts every record of a message shares. */
 export interface MessageHeader {
@@ -179,7 +234,7 @@ export function decodeDataSet(
   const templateId = tpl.def.templateId;
   let pos = start;
   let idx = 0;
-  const read = (tpl.read ??= readerFor(tpl));
+  const read = numericAddresses ? (tpl.readNum ??= readerFor(tpl, true)) : (tpl.read ??= readerFor(tpl));
   while (pos < end && end - pos >= minLength) {
     tStart = tEnd = tStartUp = tEndUp = tStartDelta = tEndDelta = tSysInit = tDuration = NaN;
     const fields = read(buf, pos, end, readState);
@@ -221,7 +276,7 @@ export function decodeDataSet(
 const readState = { p: 0 };
 
 /** Helpers the generated readers call (passed in: generated code sees no module scope). */
-const HELPERS = { readValue, noteRole, uint, ipv4, hex };
+const HELPERS = { readValue, noteRole, uint, ipv4, hex, macNum };
 
 /** Readers by layout: templates of the same shape (every exporter of one model) share one function. */
 const READERS = new Map<string, RecordReader>();
@@ -235,18 +290,18 @@ const READERS_MAX = 4096;
  * returns the fields as one object literal, so every record of a layout gets the same shape at once.
  * Only element names from the registry reach the source, as JSON string literals.
  */
-export function readerFor(tpl: CompiledTemplate): RecordReader {
+export function readerFor(tpl: CompiledTemplate, numeric = false): RecordReader {
   const { names, kinds, lengths, roles } = tpl;
-  const key = `${names.join('\u0000')}|${lengths.join(',')}|${kinds.join(',')}|${roles.join(',')}`;
+  const key = `${numeric ? 'n' : 't'}|${names.join('\u0000')}|${lengths.join(',')}|${kinds.join(',')}|${roles.join(',')}`;
   let r = READERS.get(key);
   if (r) return r;
-  r = names.includes('__proto__') ? genericReader(tpl) : generateReader(tpl);
+  r = names.includes('__proto__') ? genericReader(tpl, numeric) : generateReader(tpl, numeric);
   if (READERS.size >= READERS_MAX) READERS.clear();
   READERS.set(key, r);
   return r;
 }
 
-function generateReader(tpl: CompiledTemplate): RecordReader {
+function generateReader(tpl: CompiledTemplate, numeric: boolean): RecordReader {
   const { names, kinds, lengths, roles } = tpl;
   const n = names.length;
   const body: string[] = [];
@@ -261,7 +316,7 @@ function generateReader(tpl: CompiledTemplate): RecordReader {
       if (run > 0) body.push(`if (end - p < ${run}) return undefined;`);
       for (; i < j; i++) {
         const len = lengths[i]!;
-        fieldCode(names[i]!, i, kinds[i]!, roles[i]!, len, String(len), body, props, vars);
+        fieldCode(names[i]!, i, kinds[i]!, roles[i]!, len, String(len), numeric, body, props, vars);
         if (len > 0) body.push(`p += ${len};`);
       }
       continue;
@@ -272,12 +327,12 @@ function generateReader(tpl: CompiledTemplate): RecordReader {
       'if (l === 255) { if (p + 2 > end) return undefined; l = (buf[p] << 8) | buf[p + 1]; p += 2; }',
       'if (p + l > end) return undefined;',
     );
-    fieldCode(names[i]!, i, kinds[i]!, roles[i]!, -1, 'l', body, props, vars);
+    fieldCode(names[i]!, i, kinds[i]!, roles[i]!, -1, 'l', numeric, body, props, vars);
     body.push('p += l;');
     i++;
   }
   const src =
-    `"use strict";\nconst { readValue, noteRole, uint, ipv4, hex } = H;\n` +
+    `"use strict";\nconst { readValue, noteRole, uint, ipv4, hex, macNum } = H;\n` +
     `return function readRecord(buf, p, end, st) {\n  let ${vars.join(', ')};\n  ${body.join('\n  ')}\n` +
     `  st.p = p;\n  return { ${props.join(', ')} };\n};`;
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the source is built from registry names (JSON-quoted) and numbers only
@@ -295,6 +350,7 @@ function fieldCode(
   role: Role,
   len: number,
   lenExpr: string,
+  numeric: boolean,
   body: string[],
   props: string[],
   vars: string[],
@@ -306,10 +362,11 @@ function fieldCode(
   let expr: string;
   if (kind === Kind.Uint && len === 1) expr = 'buf[p]';
   else if (kind === Kind.Uint && len === 2) expr = '(buf[p] << 8) | buf[p + 1]';
-  else if (kind === Kind.Uint && len === 4)
+  else if ((kind === Kind.Uint || (numeric && kind === Kind.Ip4)) && len === 4)
     expr = 'buf[p] * 16777216 + ((buf[p + 1] << 16) | (buf[p + 2] << 8) | buf[p + 3])';
   else if (kind === Kind.Uint && len > 0 && len <= 8) expr = `uint(buf, p, ${len})`;
   else if (kind === Kind.Ip4 && len === 4) expr = 'ipv4(buf, p)';
+  else if (numeric && kind === Kind.Mac && len === 6) expr = 'macNum(buf, p)';
   else if (kind === Kind.Octets) expr = `hex(buf, p, ${lenExpr})`;
   else {
     body.push(`${v} = readValue(buf, p, ${lenExpr}, ${kind}, ${role});`);
@@ -320,7 +377,7 @@ function fieldCode(
 }
 
 /** The field-by-field reader, for layouts a generated object literal cannot express. */
-function genericReader(tpl: CompiledTemplate): RecordReader {
+function genericReader(tpl: CompiledTemplate, numeric: boolean): RecordReader {
   const { names, kinds, lengths, roles } = tpl;
   const n = names.length;
   return (buf, p, end, st) => {
@@ -337,7 +394,14 @@ function genericReader(tpl: CompiledTemplate): RecordReader {
         }
       }
       if (p + len > end) return undefined;
-      const v = readValue(buf, p, len, kinds[i]!, roles[i]!);
+      const kind = kinds[i]! as Kind;
+      const v = !numeric
+        ? readValue(buf, p, len, kind, roles[i]!)
+        : kind === Kind.Ip4 && len === 4
+          ? u32(buf, p)
+          : kind === Kind.Mac && len === 6
+            ? macNum(buf, p)
+            : readValue(buf, p, len, kind, roles[i]!);
       if (v !== undefined) fields[names[i]!] = v;
       p += len;
     }

@@ -58,6 +58,8 @@ export interface CompiledTemplate {
   scope?: TemplateScope;
   /** The generated record reader (see `readerFor`), made when the first data set needs it. */
   read?: RecordReader;
+  /** The reader with IPv4 elements as numbers (`DecodeContext.numericAddresses`). */
+  readNum?: RecordReader;
 }
 
 const ROLE_BY_IANA: Record<number, Role> = {

@@ -1,4 +1,8 @@
-/** A decoded element value. Addresses, MACs, strings and octet arrays are strings; times are ISO 8601 UTC. */
+/**
+ * A decoded element value. Addresses, MACs, strings and octet arrays are strings; times are ISO 8601 UTC.
+ * With `DecodeContext.numericAddresses`, 4-byte IPv4 elements (kind `Ip4` in the record's layout) are
+ * uint32 numbers instead; `textFields` gives them back as dotted quads.
+ */
 export type FlowValue = number | string | boolean;
 
 export type FlowVersion = 5 | 9 | 10;
@@ -63,6 +67,13 @@ export interface DecodeContext {
   /** Exporter address as seen by the listener; part of every template key. */
   exporter: string;
   receivedAt: Date;
+  /**
+   * IPv4 elements as uint32 numbers, not dotted quads (as nfcapd keeps them: binary). Building the text
+   * was about half of decoding; the flow JSON writer formats an address once where the document needs
+   * it and gives the Community ID hash its bytes straight. Consumers reading `fields` themselves (and
+   * `flowToEcs`/`flowToRaw`, which take text) go through `textFields(rec, layout)`.
+   */
+  numericAddresses?: boolean;
 }
 
 /**

@@ -23,6 +23,32 @@ export function ipv4(buf: Buffer, off: number): string {
   return `${DEC[buf[off]!]}.${DEC[buf[off + 1]!]}.${DEC[buf[off + 2]!]}.${DEC[buf[off + 3]!]}`;
 }
 
+/** Dotted quad of an IPv4 address held as a uint32 (`DecodeContext.numericAddresses`). */
+export function ipv4Text(n: number): string {
+  return `${DEC[n >>> 24]!}.${DEC[(n >>> 16) & 0xff]!}.${DEC[(n >>> 8) & 0xff]!}.${DEC[n & 0xff]!}`;
+}
+
+/** A 6-byte MAC address as one number (48 bits: exact in a double), for `numericAddresses`. */
+export function macNum(buf: Buffer, off: number): number {
+  return ((buf[off]! << 8) | buf[off + 1]!) * TWO_32 + u32(buf, off + 2);
+}
+
+/** `mac`'s text (`00:50:56:91:56:86`) of a MAC held as a number (`macNum`). */
+export function macText(n: number): string {
+  const hi = Math.floor(n / TWO_32);
+  const lo = n - hi * TWO_32;
+  return `${HEX[hi >>> 8]!}:${HEX[hi & 0xff]!}:${HEX[lo >>> 24]!}:${HEX[(lo >>> 16) & 0xff]!}:${HEX[(lo >>> 8) & 0xff]!}:${HEX[lo & 0xff]!}`;
+}
+
+const HEX_UPPER: string[] = HEX.map((h) => h.toUpperCase());
+
+/** ECS form of a MAC held as a number: upper case with dashes (`00-50-56-91-56-86`). */
+export function macEcs(n: number): string {
+  const hi = Math.floor(n / TWO_32);
+  const lo = n - hi * TWO_32;
+  return `${HEX_UPPER[hi >>> 8]!}-${HEX_UPPER[hi & 0xff]!}-${HEX_UPPER[lo >>> 24]!}-${HEX_UPPER[(lo >>> 16) & 0xff]!}-${HEX_UPPER[(lo >>> 8) & 0xff]!}-${HEX_UPPER[lo & 0xff]!}`;
+}
+
 /** RFC 5952 text form: lower case, longest run of two or more zero groups compressed. */
 export function ipv6(buf: Buffer, off: number): string {
   const g: number[] = new Array<number>(8);

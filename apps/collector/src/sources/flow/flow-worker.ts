@@ -10,7 +10,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { UnitRegistry } from '@citysoc/enrich';
 import { applyChange, decodeDatagram, MemoryTemplateCache } from '@citysoc/flow';
 import { type WorkerIn, type WorkerOut, type WorkerSetup } from './worker-protocol';
-import { ByteSlab, type RenderedDatagram, renderRuns, unitJsonFor } from './render';
+import { ByteSlab, type RenderedDatagram, renderRuns, unitJsonFor, unitJsonV4For } from './render';
 
 const setup = workerData as WorkerSetup;
 const cache = new MemoryTemplateCache({ maxPendingSets: 0, maxPendingSetsPerExporter: 0 });
@@ -18,6 +18,7 @@ const units = setup.unitsFile
   ? UnitRegistry.fromYaml(readFileSync(setup.unitsFile, 'utf8'), setup.unitsFile).registry
   : UnitRegistry.empty();
 const unitJson = unitJsonFor(units);
+const unitJsonV4 = unitJsonV4For(units);
 const factsOf = cache.facts.bind(cache);
 // A batch's runs are written into slabs transferred with the reply: the main thread gets the bytes
 // without a copy (strings used to be structured-cloned, which cost more than decoding them here).
@@ -36,12 +37,13 @@ parentPort!.on('message', (m: WorkerIn) => {
     const receivedAt = new Date(it.receivedAt);
     const { records, layouts, errors, messages } = decodeDatagram(
       raw,
-      { exporter: it.exporter, receivedAt },
+      { exporter: it.exporter, receivedAt, numericAddresses: true },
       cache,
     );
     const { runs, perVersion } = renderRuns(records, layouts, {
       receivedAt,
       unitJson,
+      unitJsonV4,
       factsOf,
       maxBytes: m.maxBytes,
       slab,

@@ -9,6 +9,7 @@ import {
   type FlowRecord,
   type PendingSet,
   releaseHeld,
+  textRecord,
   SequenceTracker,
   type TemplateScope,
 } from '@citysoc/flow';
@@ -23,7 +24,14 @@ import {
 import { type DrillMarker } from '../../pipeline/drill-marker';
 import { type KvTemplateStore } from './kv-templates';
 import { type FlowMetrics } from './metrics';
-import { ByteSlab, type RecordRun, type RenderedDatagram, renderRuns, unitJsonFor } from './render';
+import {
+  ByteSlab,
+  type RecordRun,
+  type RenderedDatagram,
+  renderRuns,
+  unitJsonFor,
+  unitJsonV4For,
+} from './render';
 import { type FlowWorkerPool } from './worker-pool';
 
 export interface DatagramMeta {
@@ -69,6 +77,7 @@ export class FlowIngest {
   drills?: DrillMarker;
   private readonly batcher: EventBatcher<Origin>;
   private readonly unitJson?: (ip: string) => string | undefined;
+  private readonly unitJsonV4?: (ip: number) => string | undefined;
   /** Decoding workers (CITYSOC_FLOW_WORKERS); undefined = everything decoded in this thread. */
   private pool?: FlowWorkerPool;
   /** The previous datagram's turn: results are finished in arrival order, whoever decoded them. */
@@ -90,6 +99,7 @@ export class FlowIngest {
     this.batcher = new EventBatcher<Origin>(batch, (subject, items) => this.publishBatch(subject, items));
     // attachUnits does nothing with an empty registry; neither does the JSON writer then.
     this.unitJson = unitJsonFor(units);
+    this.unitJsonV4 = unitJsonV4For(units);
     this.maxBytes = Math.max(1024, batch.bytes >> 1);
   }
 
@@ -149,7 +159,7 @@ export class FlowIngest {
   decodeHere(raw: Buffer, meta: DatagramMeta): RenderedDatagram & { kv: Promise<void> } {
     const { records, layouts, errors, messages } = decodeDatagram(
       raw,
-      { exporter: meta.exporter, receivedAt: meta.receivedAt },
+      { exporter: meta.exporter, receivedAt: meta.receivedAt, numericAddresses: true },
       this.store,
     );
     const { runs, perVersion } = records.length > 0 ? this.render(records, layouts, meta) : EMPTY;
@@ -166,15 +176,16 @@ export class FlowIngest {
     return renderRuns(records, layouts, {
       receivedAt: meta.receivedAt,
       unitJson: this.unitJson,
+      unitJsonV4: this.unitJsonV4,
       factsOf: (scope) => this.store.facts(scope),
       onOptions: (scope) => this.store.saveFacts(scope),
       special: drills
-        ? (rec, opts) =>
+        ? (rec, opts, layout) =>
             drills.allocates(
               { transport: 'flow', address: meta.exporter, domain: rec.domain },
               meta.receivedAt,
             )
-              ? this.markedJson(rec, opts, meta)
+              ? this.markedJson(textRecord(rec, layout), opts, meta)
               : undefined
         : undefined,
       maxBytes: this.maxBytes,

@@ -4,10 +4,12 @@ import {
   decodeDatagram,
   flowRecordId,
   type FlowJsonOptions,
+  flowToEcs,
   flowToEcsJson,
   MemoryTemplateCache,
+  textRecord,
 } from '@citysoc/flow';
-import { ByteSlab, type RecordRun, renderRuns } from './render';
+import { ByteSlab, type RecordRun, renderRuns, unitJsonV4For } from './render';
 
 /**
  * The byte path (runs written as UTF-8 into a ByteSlab) must give exactly the string path's JSON: each
@@ -41,14 +43,15 @@ function stringPath(datagrams: Buffer[], opts: { unitJson?: typeof unitJson }): 
 
 function bytePath(
   datagrams: Buffer[],
-  opts: { unitJson?: typeof unitJson; slabBytes: number; maxBytes: number },
+  opts: { unitJson?: typeof unitJson; slabBytes: number; maxBytes: number; special?: boolean },
 ): { runs: RecordRun[]; ids: string[] } {
   const cache = new MemoryTemplateCache();
   const slab = new ByteSlab(opts.slabBytes);
   const runs: RecordRun[] = [];
   const ids: string[] = [];
   for (const d of datagrams) {
-    const { records, layouts } = decodeDatagram(d, { exporter, receivedAt }, cache);
+    // As the collector decodes: IPv4 addresses as numbers, formatted by the writer.
+    const { records, layouts } = decodeDatagram(d, { exporter, receivedAt, numericAddresses: true }, cache);
     for (const r of records) ids.push(flowRecordId(r));
     const rendered = renderRuns(records, layouts, {
       receivedAt,
@@ -56,6 +59,10 @@ function bytePath(
       factsOf: (s) => cache.facts(s),
       maxBytes: opts.maxBytes,
       slab,
+      // A drill's marked document is built from the text record (ingest.ts, markedJson).
+      ...(opts.special
+        ? { special: (rec, o, layout) => JSON.stringify(flowToEcs(textRecord(rec, layout), o)) }
+        : {}),
     });
     runs.push(...rendered.runs);
   }
@@ -63,9 +70,13 @@ function bytePath(
 }
 
 function expectSame(datagrams: Buffer[], slabBytes: number, maxBytes: number): number {
-  for (const units of [undefined, unitJson]) {
+  for (const [units, special] of [
+    [undefined, false],
+    [unitJson, false],
+    [undefined, true],
+  ] as const) {
     const want = stringPath(datagrams, { unitJson: units });
-    const { runs, ids } = bytePath(datagrams, { unitJson: units, slabBytes, maxBytes });
+    const { runs, ids } = bytePath(datagrams, { unitJson: units, slabBytes, maxBytes, special });
     let k = 0;
     for (const run of runs) {
       const docs = want.slice(k, k + run.count);
@@ -144,5 +155,25 @@ describe('renderRuns byte path', () => {
     const bufs = slab.takeBuffers();
     expect(bufs.length).toBe(2);
     expect(bufs.every((b) => b instanceof ArrayBuffer)).toBe(true);
+  });
+});
+
+describe('unitJsonV4For', () => {
+  it('gives the unit JSON of an IPv4 number, asks the registry once per address, none when empty', () => {
+    const asked: number[] = [];
+    const units = {
+      size: 1,
+      lookupV4: (ip: number) => {
+        asked.push(ip);
+        return ip >>> 24 === 10 ? { id: 'hanoi/ba-dinh' } : undefined;
+      },
+    };
+    const f = unitJsonV4For(units)!;
+    expect(f(0x0a000001)).toBe('{"id":"hanoi/ba-dinh"}');
+    expect(f(0x0a000001)).toBe('{"id":"hanoi/ba-dinh"}');
+    expect(f(0xcb007109)).toBeUndefined();
+    expect(f(0xcb007109)).toBeUndefined();
+    expect(asked).toEqual([0x0a000001, 0xcb007109]);
+    expect(unitJsonV4For({ size: 0, lookupV4: () => undefined })).toBeUndefined();
   });
 });

@@ -144,12 +144,17 @@ export interface RenderedDatagram {
 export interface RenderOptions {
   receivedAt: Date;
   unitJson?: (ip: string) => string | undefined;
+  /** `unitJson` of an IPv4 address held as a number (`unitJsonV4For`). */
+  unitJsonV4?: (ip: number) => string | undefined;
   /** The facts of a scope (sampling rate, interface names) the ECS mapping reads. */
   factsOf(scope: TemplateScope): ExporterFacts;
   /** Called once per scope that sent options data in this datagram (its facts may have changed). */
   onOptions?(scope: TemplateScope): void;
-  /** The document of a record that must be written another way (drill marking); undefined = the plain one. */
-  special?(rec: FlowRecord, opts: FlowJsonOptions): string | undefined;
+  /**
+   * The document of a record that must be written another way (drill marking); undefined = the plain one.
+   * IPv4 elements may be numbers (`numericAddresses`): `textRecord(rec, layout)` gives the text record.
+   */
+  special?(rec: FlowRecord, opts: FlowJsonOptions, layout: RecordLayout): string | undefined;
   /** Largest run, in bytes; runs stay well under a batch so several datagrams share a message. */
   maxBytes: number;
   /** Where the runs' bytes go. */
@@ -183,7 +188,7 @@ export function renderRuns(
   // A datagram's records share one or two scopes: the options object is built once per scope, not per
   // record; an options record (new facts) rebuilds it for the records after it.
   let lastScope: TemplateScope | undefined;
-  const base: FlowJsonOptions = { receivedAt: o.receivedAt, unitJson: o.unitJson };
+  const base: FlowJsonOptions = { receivedAt: o.receivedAt, unitJson: o.unitJson, unitJsonV4: o.unitJsonV4 };
   let lastOpts = base;
   for (let i = 0; i < records.length; i++) {
     const rec = records[i]!;
@@ -209,7 +214,8 @@ export function renderRuns(
       }
       opts = lastOpts;
     }
-    const json = o.special?.(rec, opts) ?? flowToEcsJson(rec, layouts[i]!, opts);
+    const layout = layouts[i]!;
+    const json = o.special?.(rec, opts, layout) ?? flowToEcsJson(rec, layout, opts);
     // Checked on characters (a lower bound of the bytes; exact for the ASCII documents flows give).
     if (parts.length > 0 && (chars + json.length + 1 > o.maxBytes || rec.version !== version)) flush();
     if (parts.length === 0) {
@@ -240,6 +246,28 @@ export function unitJsonFor(units: {
     let j = cache.get(ip);
     if (j === undefined) {
       const u = units.lookup(ip);
+      j = u ? JSON.stringify(u) : null;
+      if (cache.size >= UNIT_CACHE_MAX) cache.clear();
+      cache.set(ip, j);
+    }
+    return j ?? undefined;
+  };
+}
+
+/**
+ * `unitJsonFor` keyed by an IPv4 address held as a uint32 (the decoder's `numericAddresses`): the registry
+ * takes the number (`lookupV4`), no dotted quad is parsed back, and the cache probe hashes a number.
+ */
+export function unitJsonV4For(units: {
+  size: number;
+  lookupV4(ip: number): unknown;
+}): ((ip: number) => string | undefined) | undefined {
+  if (units.size === 0) return undefined;
+  const cache = new Map<number, string | null>();
+  return (ip) => {
+    let j = cache.get(ip);
+    if (j === undefined) {
+      const u = units.lookupV4(ip);
       j = u ? JSON.stringify(u) : null;
       if (cache.size >= UNIT_CACHE_MAX) cache.clear();
       cache.set(ip, j);
