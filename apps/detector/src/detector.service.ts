@@ -265,6 +265,9 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
       if (again) return again;
     }
     this.stateErrors.inc({ scope: 'detector' });
+    // What the bucket's stream says of itself, for whoever has to find out where the state went.
+    const stream = await kv.describe().catch((e: unknown) => `(stream info failed: ${String(e)})`);
+    this.logger.error(`correlation state bucket: ${stream}`);
     this.logger.error(
       `no saved correlation state although durable ${this.config.durable} acked EVENTS up to #${upTo} (expected only when correlations were just enabled): correlation windows restart empty, and a window in progress may fire again`,
     );

@@ -255,6 +255,18 @@ export class KvBlobStore {
     return purged;
   }
 
+  /** The bucket's stream state and cluster placement as one line (diagnostics). */
+  async describe(): Promise<string> {
+    const s = await this.streamOf();
+    const info = await this.jsm.streams.info(s.name);
+    const { messages, first_seq, last_seq, num_subjects, num_deleted } = info.state;
+    const c = info.cluster;
+    const replicas = (c?.replicas ?? []).map(
+      (r) => `${r.name}${r.current ? '' : ' (behind)'} lag ${r.lag ?? 0}`,
+    );
+    return `${s.name}: ${messages} messages, seq ${first_seq}..${last_seq}, ${num_subjects ?? '?'} subjects, ${num_deleted ?? 0} deleted; leader ${c?.leader ?? '-'}; replicas ${replicas.join(', ') || '-'}`;
+  }
+
   private chunkKey(key: string, generation: string, i: number): string {
     return `${key}.g.${generation}.${i}`;
   }

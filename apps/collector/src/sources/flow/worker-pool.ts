@@ -71,7 +71,11 @@ export class FlowWorkerPool {
     const slot: Slot = { worker, ready: false, pending: new Map() };
     const seed = this.opts.snapshot();
     if (seed.length > 0) worker.postMessage({ t: 'changes', changes: seed } satisfies WorkerIn);
+    let failed = false;
     worker.on('message', (m: WorkerOut) => {
+      // A worker's last messages can be delivered after its 'error': a 'ready' then would put a dead slot
+      // back in the rotation, and every batch dealt to it would wait forever (seen as a hung test).
+      if (failed) return;
       if (m.t === 'ready') {
         slot.ready = true;
         this.ready.push(slot);
@@ -82,7 +86,6 @@ export class FlowWorkerPool {
       slot.pending.delete(m.id);
       items.forEach((it, i) => it.resolve(m.results[i]!));
     });
-    let failed = false;
     const fail = (err: unknown) => {
       if (failed || this.stopping) return;
       failed = true;
