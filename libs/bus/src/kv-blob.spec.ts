@@ -1,6 +1,14 @@
 import { createHash } from 'node:crypto';
 import { deflateRawSync } from 'node:zlib';
-import { assemble, type BlobManifest, isRevisionConflict, parseManifest, splitChunks } from './kv-blob';
+import { type JetStreamManager, type KV, type KvEntry } from 'nats';
+import {
+  assemble,
+  type BlobManifest,
+  isRevisionConflict,
+  KvBlobStore,
+  parseManifest,
+  splitChunks,
+} from './kv-blob';
 
 const manifestOf = (raw: Buffer, chunkBytes: number): { m: BlobManifest; chunks: Buffer[] } => {
   const packed = raw.length === 0 ? Buffer.alloc(0) : deflateRawSync(raw, { level: 1 });
@@ -130,5 +138,42 @@ describe('isRevisionConflict', () => {
     ['MAX_PAYLOAD_EXCEEDED', false],
   ])('%s → %p', (message, conflict) => {
     expect(isRevisionConflict(new Error(message))).toBe(conflict);
+  });
+});
+
+describe('KvBlobStore.read when the last-message lookup misses', () => {
+  /** A bucket whose `get` finds nothing (nats-server's per-subject lookup out of step) but whose messages
+   * a consumer still reads (`history`). */
+  function bucket(entries: Record<string, Buffer>): KV {
+    const entry = (key: string, value: Buffer, revision: number): KvEntry =>
+      ({ key, value, revision, operation: 'PUT' }) as unknown as KvEntry;
+    return {
+      get: async () => null,
+      history: async ({ key }: { key: string }) =>
+        (async function* () {
+          if (entries[key]) yield entry(key, entries[key], 7);
+        })(),
+    } as unknown as KV;
+  }
+
+  it('reads the entry through a consumer instead of taking the miss for an absent key', async () => {
+    const legacy = Buffer.from(JSON.stringify({ correlatedUpTo: 42, state: {} }));
+    const store = new KvBlobStore(bucket({ state: legacy }), {} as JetStreamManager);
+    expect(await store.read('state')).toEqual({ data: legacy, revision: 7, format: 'legacy' });
+  });
+
+  it('reads a chunked value whose manifest and chunks all miss the lookup', async () => {
+    const raw = Buffer.from('x'.repeat(5000) + 'correlation windows');
+    const { m, chunks } = manifestOf(raw, 1024);
+    const entries: Record<string, Buffer> = { state: Buffer.from(JSON.stringify(m)) };
+    chunks.forEach((c, i) => (entries[`state.g.${m.generation}.${i}`] = c));
+    const store = new KvBlobStore(bucket(entries), {} as JetStreamManager);
+    const got = await store.read('state');
+    expect(got?.format).toBe('chunked');
+    expect(got?.data.equals(raw)).toBe(true);
+  });
+
+  it('still reports an absent key as absent', async () => {
+    expect(await new KvBlobStore(bucket({}), {} as JetStreamManager).read('state')).toBeUndefined();
   });
 });

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { deflateRaw, inflateRaw } from 'node:zlib';
-import { type JetStreamManager, type KV } from 'nats';
+import { type JetStreamManager, type KV, type KvEntry } from 'nats';
 
 const deflateAsync = promisify(deflateRaw);
 const inflateAsync = promisify(inflateRaw);
@@ -150,7 +150,7 @@ export class KvBlobStore {
   async read(key: string): Promise<BlobRead | undefined> {
     let lastError = '';
     for (let attempt = 0; attempt < 3; attempt++) {
-      const e = await this.kv.get(key);
+      const e = await this.latest(key);
       if (!e || e.value.length === 0 || e.operation !== 'PUT') return undefined;
       let m: BlobManifest | undefined;
       try {
@@ -161,7 +161,7 @@ export class KvBlobStore {
       if (!m) return { data: Buffer.from(e.value), revision: e.revision, format: 'legacy' };
       const chunks = await Promise.all(
         Array.from({ length: m.chunks }, async (_, i) => {
-          const c = await this.kv.get(this.chunkKey(key, m.generation, i));
+          const c = await this.latest(this.chunkKey(key, m.generation, i));
           return c && c.operation === 'PUT' ? c.value : undefined;
         }),
       );
@@ -172,7 +172,7 @@ export class KvBlobStore {
       } catch (err) {
         lastError = (err as Error).message;
         // A writer may have replaced the manifest and purged these chunks since: read again if so.
-        const now = await this.kv.get(key);
+        const now = await this.latest(key);
         if (now?.revision === e.revision)
           throw new KvBlobError(`${key} generation ${m.generation}: ${lastError}`, key, e.revision);
       }
@@ -253,6 +253,21 @@ export class KvBlobStore {
       purged.push(g);
     }
     return purged;
+  }
+
+  /**
+   * The latest entry of a key. A `get` asks the stream for the last message on the key's subject; after node
+   * restarts nats-server 2.9 can answer "no message" for a subject that holds one (its per-subject index out
+   * of step; upstream nats-server#4643 and #5054 describe such misses), and the chaos suite saw a restarted
+   * detector read no correlation state at all, ten times over ten seconds. A consumer over the key's subject
+   * reads the messages themselves, so a miss is asked once more that way before it is believed.
+   */
+  private async latest(key: string): Promise<KvEntry | null> {
+    const e = await this.kv.get(key);
+    if (e) return e;
+    let last: KvEntry | null = null;
+    for await (const h of await this.kv.history({ key })) last = h;
+    return last;
   }
 
   /** The bucket's stream state and cluster placement as one line (diagnostics). */
