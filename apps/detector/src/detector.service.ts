@@ -292,6 +292,10 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
         // Alerts the previous run saved but may not have published: published again before any new batch.
         this.outbox?.restore(Array.isArray(parsed.pending) ? parsed.pending : []);
         this.persisted = saved.data;
+        if (kv.lookupMisses > 0)
+          this.logger.warn(
+            `correlation state found through a consumer: the stream's last-message lookup missed ${kv.lookupMisses} of its keys`,
+          );
         this.logger.log(
           `correlation state restored up to EVENTS #${parsed.correlatedUpTo} (${saved.format}, ${saved.data.length} bytes, KV revision ${saved.revision})`,
         );

@@ -160,6 +160,7 @@ describe('KvBlobStore.read when the last-message lookup misses', () => {
     const legacy = Buffer.from(JSON.stringify({ correlatedUpTo: 42, state: {} }));
     const store = new KvBlobStore(bucket({ state: legacy }), {} as JetStreamManager);
     expect(await store.read('state')).toEqual({ data: legacy, revision: 7, format: 'legacy' });
+    expect(store.lookupMisses).toBe(1);
   });
 
   it('reads a chunked value whose manifest and chunks all miss the lookup', async () => {

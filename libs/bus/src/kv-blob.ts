@@ -129,6 +129,8 @@ export class KvBlobStore {
   /** Generation this store last read or wrote per key (the one whose chunks go once replaced). */
   private readonly current = new Map<string, string>();
   private readonly lastSweep = new Map<string, number>();
+  /** Keys the last-message lookup missed and a consumer found (see `latest`): for logs and tests. */
+  lookupMisses = 0;
 
   constructor(
     private readonly kv: KV,
@@ -267,6 +269,7 @@ export class KvBlobStore {
     if (e) return e;
     let last: KvEntry | null = null;
     for await (const h of await this.kv.history({ key })) last = h;
+    if (last) this.lookupMisses++;
     return last;
   }
 
