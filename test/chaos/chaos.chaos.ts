@@ -216,6 +216,10 @@ describe('chaos: faults on a JetStream cluster, Redis and the apps while events 
 
   afterAll(async () => {
     console.log(report(figures));
+    const restarted = [...(pipeline?.restartsDuringStart ?? [])].map(([app, n]) => `${app} ${n}`);
+    console.log(
+      `[chaos] apps started again after exiting during their start (as a supervisor does): ${restarted.join(', ') || 'none'}`,
+    );
     await queue?.close();
     queueRedis?.disconnect();
     await pipeline?.stop();

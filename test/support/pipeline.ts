@@ -87,7 +87,29 @@ export class Pipeline {
     };
   }
 
+  /**
+   * Starts an app and waits until it is ready. An app that exits during its start (e.g. a NATS request that
+   * timed out while the cluster was still settling after a fault) is started again, up to three times, as
+   * the local supervisor (scripts/run-local.ts) and the systemd units (Restart=always) do; each exit stays
+   * in the app's log, and the count in `restartsDuringStart`.
+   */
   async startApp(app: AppName): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.startOnce(app);
+        return;
+      } catch (e) {
+        if (!(e instanceof AppExitedDuringStart) || attempt >= 3) throw e;
+        this.restartsDuringStart.set(app, (this.restartsDuringStart.get(app) ?? 0) + 1);
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  }
+
+  /** Starts the supervisor restarted an app after it exited during its start, per app. */
+  readonly restartsDuringStart = new Map<AppName, number>();
+
+  private async startOnce(app: AppName): Promise<void> {
     const child = spawn(
       process.execPath,
       [...(this.opts.nodeArgs?.[app] ?? []), path.join(DIST, app, 'src', 'main.js')],
@@ -109,14 +131,10 @@ export class Pipeline {
     child.stderr?.on('data', onData);
     let exited = false;
     child.on('exit', () => (exited = true));
-    await waitFor(
-      () => {
-        if (exited) throw new Error(`${app} exited during start:\n${lines.join('').slice(-3000)}`);
-        return ready;
-      },
-      `${app} to start`,
-      60_000,
-    );
+    // waitFor retries through a thrown error, so the exit is reported as a value and thrown here.
+    const outcome = await waitFor(() => (exited ? 'exited' : ready && 'ready'), `${app} to start`, 60_000);
+    if (outcome === 'exited')
+      throw new AppExitedDuringStart(`${app} exited during start:\n${lines.join('').slice(-3000)}`);
   }
 
   /** kill -9: no shutdown hook runs, exactly like a crash. */
@@ -162,3 +180,5 @@ export class Pipeline {
     return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
   }
 }
+
+class AppExitedDuringStart extends Error {}
