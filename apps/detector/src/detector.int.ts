@@ -1,11 +1,41 @@
 import { type INestApplicationContext } from '@nestjs/common';
-import { connect } from 'nats';
+import { connect, type NatsConnection } from 'nats';
 import { KvBlobStore } from '@citysoc/bus';
 import { type Alert, type EcsEvent } from '@citysoc/ecs';
 import { readStream, sshGuessingRules, waitFor } from '@citysoc/testing';
 import { DetectorTestbed } from './testbed.test';
 
 const RULES = sshGuessingRules('6f1d2a3c', 3);
+
+/**
+ * Failed SSH logins from `ip` published to a testbed's EVENTS (event n at `base` + n seconds, id
+ * `<idPrefix>-n`), whether the detector has acked everything, and the alerts it stored.
+ */
+function sshFailures(nc: NatsConnection, prefix: string, ip: string, idPrefix: string, base: number) {
+  const js = nc.jetstream();
+  return {
+    publish(n: number) {
+      const e: EcsEvent = {
+        '@timestamp': new Date(base + n * 1000).toISOString(),
+        message: `Failed password for root from ${ip} port ${4000 + n} ssh2`,
+        event: { id: `${idPrefix}-${n}`, created: new Date().toISOString(), module: 'syslog' },
+        source: { ip },
+      };
+      return js.publish(`${prefix}events.syslog.tcp`, Buffer.from(JSON.stringify(e)), { msgID: e.event.id });
+    },
+    async drained() {
+      const info = await (await nc.jetstreamManager()).consumers.info(`${prefix}EVENTS`, `${prefix}detector`);
+      return info.num_pending === 0 && info.num_ack_pending === 0;
+    },
+    alerts: () =>
+      waitFor(async () => {
+        const msgs = await readStream(`${prefix}ALERTS`);
+        return msgs.length > 0
+          ? msgs.map((m) => JSON.parse(Buffer.from(m.data).toString()) as Alert)
+          : undefined;
+      }, 'a correlation alert'),
+  };
+}
 
 /** A correlation window that is half full when the detector stops must still fire after it restarts. */
 describe('when the detector restarts in the middle of a correlation window', () => {
@@ -21,21 +51,11 @@ describe('when the detector restarts in the middle of a correlation window', () 
 
   it('fires once the third failure arrives after the restart, with the alert of the correlation only', async () => {
     const nc = await connect({ servers: config.natsUrl });
-    const js = nc.jetstream();
-    const base = Date.parse('2026-11-27T03:00:00Z');
-    const publish = (n: number) => {
-      const e: EcsEvent = {
-        '@timestamp': new Date(base + n * 1000).toISOString(),
-        message: `Failed password for root from 10.9.9.9 port ${4000 + n} ssh2`,
-        event: { id: `ev-${n}`, created: new Date().toISOString(), module: 'syslog' },
-        source: { ip: '10.9.9.9' },
-      };
-      return js.publish(`${prefix}events.syslog.tcp`, Buffer.from(JSON.stringify(e)), { msgID: e.event.id });
-    };
-    const drained = async () => {
-      const info = await (await nc.jetstreamManager()).consumers.info(`${prefix}EVENTS`, `${prefix}detector`);
-      return info.num_pending === 0 && info.num_ack_pending === 0;
-    };
+    const {
+      publish,
+      drained,
+      alerts: stored,
+    } = sshFailures(nc, prefix, '10.9.9.9', 'ev', Date.parse('2026-11-27T03:00:00Z'));
     try {
       app = await bed.start();
       await publish(1);
@@ -47,12 +67,7 @@ describe('when the detector restarts in the middle of a correlation window', () 
       app = await bed.start();
       await publish(3);
       await waitFor(drained, 'the third event acked');
-      const alerts = await waitFor(async () => {
-        const msgs = await readStream(`${prefix}ALERTS`);
-        return msgs.length > 0
-          ? msgs.map((m) => JSON.parse(Buffer.from(m.data).toString()) as Alert)
-          : undefined;
-      }, 'a correlation alert');
+      const alerts = await stored();
       expect(alerts).toHaveLength(1);
       expect(alerts[0]!.rule.id).toBe('6f1d2a3c-0000-4000-8000-000000000002');
       expect(alerts[0]!.entity).toBe('source.ip:10.9.9.9');
@@ -83,20 +98,11 @@ describe('when the saved correlation state is missing for a moment at restart', 
     const nc = await connect({ servers: config.natsUrl });
     const js = nc.jetstream();
     const jsm = await nc.jetstreamManager();
-    const base = Date.parse('2026-11-27T04:00:00Z');
-    const publish = (n: number) => {
-      const e: EcsEvent = {
-        '@timestamp': new Date(base + n * 1000).toISOString(),
-        message: `Failed password for root from 10.7.7.7 port ${4000 + n} ssh2`,
-        event: { id: `late-${n}`, created: new Date().toISOString(), module: 'syslog' },
-        source: { ip: '10.7.7.7' },
-      };
-      return js.publish(`${prefix}events.syslog.tcp`, Buffer.from(JSON.stringify(e)), { msgID: e.event.id });
-    };
-    const drained = async () => {
-      const info = await jsm.consumers.info(`${prefix}EVENTS`, `${prefix}detector`);
-      return info.num_pending === 0 && info.num_ack_pending === 0;
-    };
+    const {
+      publish,
+      drained,
+      alerts: stored,
+    } = sshFailures(nc, prefix, '10.7.7.7', 'late', Date.parse('2026-11-27T04:00:00Z'));
     try {
       app = await bed.start();
       await publish(1);
@@ -119,12 +125,7 @@ describe('when the saved correlation state is missing for a moment at restart', 
 
       await publish(3);
       await waitFor(drained, 'the third event acked');
-      const alerts = await waitFor(async () => {
-        const msgs = await readStream(`${prefix}ALERTS`);
-        return msgs.length > 0
-          ? msgs.map((m) => JSON.parse(Buffer.from(m.data).toString()) as Alert)
-          : undefined;
-      }, 'a correlation alert');
+      const alerts = await stored();
       expect(alerts.map((a) => a.event_ids)).toEqual([['late-1', 'late-2', 'late-3']]);
     } finally {
       await nc.close();
