@@ -11,6 +11,7 @@ import {
   NatsCluster,
   octetCount,
   Pipeline,
+  readEventsWith,
   type RedisNode,
   startRedis,
   startSentinel,
@@ -337,6 +338,14 @@ describe('chaos: faults on a JetStream cluster, Redis and the apps while events 
   };
   /** The apps log every skipped range they re-read (libs/bus consumer.ts); new lines since `from`. */
   const logCursor = () => new Map([...pipeline.logs].map(([app, l]) => [app, l.length]));
+  /** An app's last `n` log lines since `from`. */
+  const logTail = (app: AppName, from: Map<AppName, number>, n: number) =>
+    (pipeline.logs.get(app) ?? [])
+      .slice(from.get(app) ?? 0)
+      .join('')
+      .split('\n')
+      .slice(-n)
+      .join('\n');
   const skipRepairsSince = (from: Map<AppName, number>) =>
     [...pipeline.logs].flatMap(([app, l]) =>
       l
@@ -366,8 +375,7 @@ describe('chaos: faults on a JetStream cluster, Redis and the apps while events 
         `[chaos] phase ${phase} brute-force alert ${r.id} end ${r.ts - base} start ${Date.parse(String(d.matched_fields?.['correlation.window_start'])) - base} value ${String(d.matched_fields?.['correlation.value'])} created ${d.created_at} ${r.entity}`,
       );
     }
-    const log = (pipeline.logs.get('detector') ?? []).slice(from.get('detector') ?? 0).join('');
-    console.log(`[chaos] detector log of phase ${phase}:\n${log.split('\n').slice(-60).join('\n')}`);
+    console.log(`[chaos] detector log of phase ${phase}:\n${logTail('detector', from, 60)}`);
   };
 
   /**
@@ -383,25 +391,16 @@ describe('chaos: faults on a JetStream cluster, Redis and the apps while events 
       const info = await (await nc.jetstreamManager()).streams.info(stream);
       console.log(`[chaos] phase ${phase} ${stream} state ${JSON.stringify(info.state)}`);
       const pids = new Set<number>();
-      const seqs: number[] = [];
-      const c = await nc.jetstream().consumers.get(stream);
-      const iter = await c.fetch({ max_messages: info.state.messages, expires: 10_000 });
-      let seen = 0;
-      for await (const m of iter) {
-        const docs = JSON.parse(Buffer.from(m.data).toString('utf8')) as unknown;
-        let inPhase = false;
-        for (const d of Array.isArray(docs) ? docs : [docs]) {
-          const pid = Number((d as { process?: { pid?: unknown } }).process?.pid);
-          if (pid >= lo && pid <= hi) {
-            pids.add(pid);
-            inPhase = true;
-          }
-        }
-        if (inPhase) seqs.push(m.seq);
-        if (++seen >= info.state.messages) break;
+      const seqs = new Set<number>();
+      for (const e of await readEventsWith<{ process?: { pid?: unknown } }>(nc, stream)) {
+        const pid = Number(e.doc.process?.pid);
+        if (pid < lo || pid > hi) continue;
+        pids.add(pid);
+        seqs.add(e.seq);
       }
+      const inPhase = [...seqs];
       console.log(
-        `[chaos] phase ${phase}: the EVENTS stream holds ${pids.size} of its ${hi - lo + 1} events, in ${seqs.length} messages (seq ${seqs[0]}..${seqs[seqs.length - 1]})`,
+        `[chaos] phase ${phase}: the EVENTS stream holds ${pids.size} of its ${hi - lo + 1} events, in ${inPhase.length} messages (seq ${inPhase[0]}..${inPhase[inPhase.length - 1]})`,
       );
     } finally {
       await nc.close();
@@ -413,8 +412,7 @@ describe('chaos: faults on a JetStream cluster, Redis and the apps while events 
         console.log(`[chaos] ${n.name}: ${l}`);
     }
     for (const app of ['indexer', 'collector'] as AppName[]) {
-      const log = (pipeline.logs.get(app) ?? []).slice(from.get(app) ?? 0).join('');
-      console.log(`[chaos] ${app} log of phase ${phase}:\n${log.split('\n').slice(-40).join('\n')}`);
+      console.log(`[chaos] ${app} log of phase ${phase}:\n${logTail(app, from, 40)}`);
     }
   };
 

@@ -1,6 +1,14 @@
 export { uniquePrefix, freePort, waitFor, sendTcp, sendUdp, octetCount } from './net';
 export { Pipeline, type AppName, type PipelineOptions } from './pipeline';
-export { cleanupStreams, countEvents, countEventsWith, readEvents, readStream } from './nats';
+export {
+  cleanupStreams,
+  countEvents,
+  countEventsWith,
+  readEvents,
+  readEventsWith,
+  readStream,
+  readStreamWith,
+} from './nats';
 export { corpusDir } from './corpus';
 export { sshGuessingRules, writeRulesDir } from './detector-rules';
 export { drillRunRecord } from './drills';

@@ -25,20 +25,26 @@ export async function cleanupStreams(prefix: string): Promise<void> {
 export async function readStream(
   stream: string,
 ): Promise<Array<Pick<JsMsg, 'subject' | 'data' | 'headers' | 'seq'>>> {
-  return withNats(async (nc) => {
-    const jsm = await nc.jetstreamManager();
-    const info = await jsm.streams.info(stream);
-    const total = info.state.messages;
-    const out: Array<Pick<JsMsg, 'subject' | 'data' | 'headers' | 'seq'>> = [];
-    if (total === 0) return out;
-    const c = await nc.jetstream().consumers.get(stream);
-    const iter = await c.fetch({ max_messages: total, expires: 2000 });
-    for await (const m of iter) {
-      out.push({ subject: m.subject, data: m.data, headers: m.headers, seq: m.seq });
-      if (out.length >= total) break;
-    }
-    return out;
-  });
+  return withNats((nc) => readStreamWith(nc, stream));
+}
+
+/** `readStream` over a connection of the caller's (e.g. to a test cluster). */
+export async function readStreamWith(
+  nc: NatsConnection,
+  stream: string,
+): Promise<Array<Pick<JsMsg, 'subject' | 'data' | 'headers' | 'seq'>>> {
+  const jsm = await nc.jetstreamManager();
+  const info = await jsm.streams.info(stream);
+  const total = info.state.messages;
+  const out: Array<Pick<JsMsg, 'subject' | 'data' | 'headers' | 'seq'>> = [];
+  if (total === 0) return out;
+  const c = await nc.jetstream().consumers.get(stream);
+  const iter = await c.fetch({ max_messages: total, expires: 2000 });
+  for await (const m of iter) {
+    out.push({ subject: m.subject, data: m.data, headers: m.headers, seq: m.seq });
+    if (out.length >= total) break;
+  }
+  return out;
 }
 
 /**
@@ -48,7 +54,15 @@ export async function readStream(
 export async function readEvents<T = unknown>(
   stream: string,
 ): Promise<Array<{ subject: string; seq: number; doc: T }>> {
-  const msgs = await readStream(stream);
+  return withNats((nc) => readEventsWith<T>(nc, stream));
+}
+
+/** `readEvents` over a connection of the caller's (e.g. to a test cluster). */
+export async function readEventsWith<T = unknown>(
+  nc: NatsConnection,
+  stream: string,
+): Promise<Array<{ subject: string; seq: number; doc: T }>> {
+  const msgs = await readStreamWith(nc, stream);
   const out: Array<{ subject: string; seq: number; doc: T }> = [];
   for (const m of msgs) {
     const { values } = expandBatches<T>(

@@ -180,6 +180,17 @@ function firstAddr(c: Int32Array, plan: Plan): number {
   return -1;
 }
 
+/** The unit JSON of one end of a flow: by number when the decoder kept it one and the caller looks numbers up. */
+function endUnitJson(
+  opts: FlowJsonOptions,
+  raw: string | number | undefined,
+  text: string | undefined,
+): string | undefined {
+  if (raw === undefined || opts.unitJson === undefined) return undefined;
+  if (typeof raw === 'number' && opts.unitJsonV4 !== undefined) return opts.unitJsonV4(raw);
+  return opts.unitJson(text!);
+}
+
 /** JSON string of the address at `j` (a dotted quad made from a number, or the text as decoded). */
 function addrJson(j: number, plan: Plan): string {
   const v = vals[j]!;
@@ -374,20 +385,9 @@ export function flowToEcsJson(rec: FlowRecord, layout: RecordLayout, opts: FlowJ
   if (opts.unitJson) {
     const unit = opts.unitJson(rec.exporter);
     if (unit !== undefined) s += `,"unit":${unit}`;
-    const v4 = opts.unitJsonV4;
-    const su =
-      srcRaw === undefined
-        ? undefined
-        : typeof srcRaw === 'number' && v4 !== undefined
-          ? v4(srcRaw)
-          : opts.unitJson(srcIp!);
+    const su = endUnitJson(opts, srcRaw, srcIp);
     if (su !== undefined) s += `,"source_unit":${su}`;
-    const du =
-      dstRaw === undefined
-        ? undefined
-        : typeof dstRaw === 'number' && v4 !== undefined
-          ? v4(dstRaw)
-          : opts.unitJson(dstIp!);
+    const du = endUnitJson(opts, dstRaw, dstIp);
     if (du !== undefined) s += `,"destination_unit":${du}`;
   }
   s += `},"observer":{"ip":[${lastExporterJson}],"type":"flow-exporter"`;

@@ -232,6 +232,21 @@ export function renderRuns(
 /** Unit attributions remembered per address (JSON text, or null for none) before the cache starts over. */
 const UNIT_CACHE_MAX = 65_536;
 
+/** An address's `citysoc.*unit` JSON through `lookup`, remembered per key (JSON text, or null for none). */
+function cachedUnitJson<K>(lookup: (ip: K) => unknown): (ip: K) => string | undefined {
+  const cache = new Map<K, string | null>();
+  return (ip) => {
+    let j = cache.get(ip);
+    if (j === undefined) {
+      const u = lookup(ip);
+      j = u ? JSON.stringify(u) : null;
+      if (cache.size >= UNIT_CACHE_MAX) cache.clear();
+      cache.set(ip, j);
+    }
+    return j ?? undefined;
+  };
+}
+
 /**
  * `citysoc.*unit` JSON for an address, remembered (the registry walk costs more than the lookup); undefined
  * when the registry is empty, so the JSON writer skips units altogether.
@@ -240,18 +255,7 @@ export function unitJsonFor(units: {
   size: number;
   lookup(ip: string): unknown;
 }): ((ip: string) => string | undefined) | undefined {
-  if (units.size === 0) return undefined;
-  const cache = new Map<string, string | null>();
-  return (ip) => {
-    let j = cache.get(ip);
-    if (j === undefined) {
-      const u = units.lookup(ip);
-      j = u ? JSON.stringify(u) : null;
-      if (cache.size >= UNIT_CACHE_MAX) cache.clear();
-      cache.set(ip, j);
-    }
-    return j ?? undefined;
-  };
+  return units.size === 0 ? undefined : cachedUnitJson((ip: string) => units.lookup(ip));
 }
 
 /**
@@ -262,16 +266,5 @@ export function unitJsonV4For(units: {
   size: number;
   lookupV4(ip: number): unknown;
 }): ((ip: number) => string | undefined) | undefined {
-  if (units.size === 0) return undefined;
-  const cache = new Map<number, string | null>();
-  return (ip) => {
-    let j = cache.get(ip);
-    if (j === undefined) {
-      const u = units.lookupV4(ip);
-      j = u ? JSON.stringify(u) : null;
-      if (cache.size >= UNIT_CACHE_MAX) cache.clear();
-      cache.set(ip, j);
-    }
-    return j ?? undefined;
-  };
+  return units.size === 0 ? undefined : cachedUnitJson((ip: number) => units.lookupV4(ip));
 }
