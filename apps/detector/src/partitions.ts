@@ -294,7 +294,9 @@ export class PartitionedCorrelation {
       ackWaitMs: Math.max(1000, this.o.leaseMs),
       retryMaxMs: this.bus.timing.retryMaxMs,
     };
-    await ensureConsumer(this.bus.jsm, spec);
+    await this.bus.startStep(`declaring the ${spec.durable} consumer`, () =>
+      ensureConsumer(this.bus.jsm, spec),
+    );
     const own: Owned = {
       p,
       leaseRevision,

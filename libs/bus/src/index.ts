@@ -7,7 +7,16 @@ export {
   type RuleStatsSnapshot,
   type CombinedRuleStats,
 } from './rule-stats';
-export { isRetryableBusError, retryReason, backoffMs, sleep, type RetryReason } from './retry';
+export {
+  isRetryableBusError,
+  retryReason,
+  retryTransient,
+  backoffMs,
+  sleep,
+  DEFAULT_START_RETRY_MS,
+  type RetryReason,
+  type StartRetryOptions,
+} from './retry';
 export { connectBus, type BusConnectOptions } from './connection';
 export { streamConfigs, ensureStreams, isNotFound, DUPLICATE_WINDOW_MS, type StreamLimits } from './streams';
 export { JetStreamPublisher, PublishError, type OutMessage } from './publisher';

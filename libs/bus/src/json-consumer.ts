@@ -34,7 +34,7 @@ export async function consumeJson<T>(
     ackWaitMs: o.ackWaitMs ?? bus.timing.ackWaitMs,
     retryMaxMs: bus.timing.retryMaxMs,
   };
-  await ensureConsumer(bus.jsm, spec);
+  await bus.startStep(`declaring the ${spec.durable} consumer`, () => ensureConsumer(bus.jsm, spec));
   const consumer = new DurableConsumer<T>(
     {
       js: bus.js,

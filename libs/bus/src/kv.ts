@@ -16,10 +16,7 @@ export async function openKv(
   replicas = 1,
   opts: Partial<Pick<KvOptions, 'ttl'>> = {},
 ): Promise<KV> {
-  return bus.js.views.kv(`${bus.names.durable(bucket)}`, {
-    history: 1,
-    replicas,
-    allow_direct: false,
-    ...opts,
-  });
+  const name = bus.names.durable(bucket);
+  const open = () => bus.js.views.kv(name, { history: 1, replicas, allow_direct: false, ...opts });
+  return bus.startStep(`opening the ${name} bucket`, open);
 }

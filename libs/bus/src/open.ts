@@ -3,6 +3,7 @@ import { connectBus } from './connection';
 import { DEFAULT_ACK_WAIT_MS, DEFAULT_RETRY_MAX_MS } from './consumer';
 import { busNames, type BusNames } from './names';
 import { JetStreamPublisher } from './publisher';
+import { DEFAULT_START_RETRY_MS, retryTransient, type StartRetryOptions } from './retry';
 import { ensureStreams, streamConfigs, type StreamLimits } from './streams';
 
 export interface BusSettings extends Omit<StreamLimits, 'replicas'> {
@@ -18,6 +19,8 @@ export interface BusSettings extends Omit<StreamLimits, 'replicas'> {
   /** Consumer redelivery timing (CITYSOC_NATS_ACK_WAIT_MS / CITYSOC_NATS_RETRY_MAX_MS); 30 s when omitted. */
   natsAckWaitMs?: number;
   natsRetryMaxMs?: number;
+  /** CITYSOC_NATS_START_RETRY_MS; DEFAULT_START_RETRY_MS when omitted. */
+  natsStartRetryMs?: number;
 }
 
 export interface Bus {
@@ -28,11 +31,18 @@ export interface Bus {
   publisher: JetStreamPublisher;
   /** Redelivery timing every consumer of this app declares. */
   timing: { ackWaitMs: number; retryMaxMs: number };
+  /** Runs a start-up step again while it fails with a transient bus error (`retryTransient`). */
+  startStep<T>(step: string, fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
 /** Every app's start: connect, declare the streams idempotently (whichever app starts first creates them). */
-export async function openBus(settings: BusSettings, appName: string, publishAttempts = 20): Promise<Bus> {
+export async function openBus(
+  settings: BusSettings,
+  appName: string,
+  publishAttempts = 20,
+  hooks: { onStartRetry?: StartRetryOptions['onRetry'] } = {},
+): Promise<Bus> {
   const nc = await connectBus({
     servers: settings.natsUrl,
     name: `citysoc-${appName}`,
@@ -42,18 +52,33 @@ export async function openBus(settings: BusSettings, appName: string, publishAtt
     ...(settings.natsTlsCertFile ? { tlsCertFile: settings.natsTlsCertFile } : {}),
     ...(settings.natsTlsKeyFile ? { tlsKeyFile: settings.natsTlsKeyFile } : {}),
   });
-  const jsm = await nc.jetstreamManager();
+  const startStep = <T>(step: string, fn: () => Promise<T>): Promise<T> =>
+    retryTransient(`citysoc-${appName}: ${step}`, fn, {
+      withinMs: settings.natsStartRetryMs ?? DEFAULT_START_RETRY_MS,
+      ...(hooks.onStartRetry ? { onRetry: hooks.onStartRetry } : {}),
+    });
   const names = busNames(settings.streamPrefix);
-  await ensureStreams(
-    jsm,
-    streamConfigs(names, {
-      replicas: settings.natsReplicas,
-      eventsMaxAgeHours: settings.eventsMaxAgeHours,
-      eventsMaxBytes: settings.eventsMaxBytes,
-      alertsMaxAgeHours: settings.alertsMaxAgeHours,
-      deadletterMaxAgeHours: settings.deadletterMaxAgeHours,
-    }),
-  );
+  let jsm: JetStreamManager;
+  try {
+    jsm = await startStep('declaring the streams', async () => {
+      const m = await nc.jetstreamManager();
+      await ensureStreams(
+        m,
+        streamConfigs(names, {
+          replicas: settings.natsReplicas,
+          eventsMaxAgeHours: settings.eventsMaxAgeHours,
+          eventsMaxBytes: settings.eventsMaxBytes,
+          alertsMaxAgeHours: settings.alertsMaxAgeHours,
+          deadletterMaxAgeHours: settings.deadletterMaxAgeHours,
+        }),
+      );
+      return m;
+    });
+  } catch (err) {
+    // A connection left open would keep reconnecting in a process that is about to exit with this error.
+    await nc.close().catch(() => undefined);
+    throw err;
+  }
   const js = nc.jetstream();
   const publisher = new JetStreamPublisher(nc, { maxAttempts: publishAttempts });
   return {
@@ -66,6 +91,7 @@ export async function openBus(settings: BusSettings, appName: string, publishAtt
       ackWaitMs: settings.natsAckWaitMs ?? DEFAULT_ACK_WAIT_MS,
       retryMaxMs: settings.natsRetryMaxMs ?? DEFAULT_RETRY_MAX_MS,
     },
+    startStep,
     close: async () => {
       if (!nc.isClosed()) await nc.drain();
       publisher.close();

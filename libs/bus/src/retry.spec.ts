@@ -1,6 +1,6 @@
 import { type Msg, type NatsConnection } from 'nats';
 import { JetStreamPublisher, PublishError } from './publisher';
-import { backoffMs, isRetryableBusError, retryReason } from './retry';
+import { backoffMs, isRetryableBusError, retryReason, retryTransient } from './retry';
 
 describe('retryReason', () => {
   const withCode = (message: string, code: string) => Object.assign(new Error(message), { code });
@@ -122,5 +122,61 @@ describe('JetStreamPublisher retries', () => {
     } finally {
       p.close();
     }
+  });
+});
+
+describe('retryTransient', () => {
+  const timeout = () => Object.assign(new Error('TIMEOUT'), { code: 'TIMEOUT' });
+  const fast = { baseMs: 1, maxMs: 2 };
+
+  it('retries a transient error until the step succeeds, telling each retry', async () => {
+    let calls = 0;
+    const told: string[] = [];
+    const v = await retryTransient(
+      'declaring the streams',
+      async () => {
+        if (++calls < 4) throw timeout();
+        return 'ok';
+      },
+      { ...fast, onRetry: (step, reason, attempt) => told.push(`${step}/${reason}/${attempt}`) },
+    );
+    expect(v).toBe('ok');
+    expect(calls).toBe(4);
+    expect(told).toEqual([1, 2, 3].map((a) => `declaring the streams/timeout/${a}`));
+  });
+
+  it('throws an error no retry can cure at once', async () => {
+    let calls = 0;
+    const bad = Object.assign(new Error('invalid subject'), { code: 'BAD_SUBJECT' });
+    await expect(
+      retryTransient(
+        'x',
+        async () => {
+          calls++;
+          throw bad;
+        },
+        { ...fast, onRetry: () => undefined },
+      ),
+    ).rejects.toBe(bad);
+    expect(calls).toBe(1);
+  });
+
+  it('gives up with the last error once its time is spent', async () => {
+    let t = 0;
+    let calls = 0;
+    const errs: Error[] = [];
+    const thrown = await retryTransient(
+      'x',
+      async () => {
+        calls++;
+        t += 400; // each attempt takes 400 ms of the fake clock
+        const e = timeout();
+        errs.push(e);
+        throw e;
+      },
+      { ...fast, withinMs: 1000, now: () => t, onRetry: () => undefined },
+    ).catch((e: unknown) => e);
+    expect(calls).toBe(3);
+    expect(thrown).toBe(errs[2]);
   });
 });

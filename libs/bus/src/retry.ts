@@ -48,3 +48,50 @@ export function backoffMs(attempt: number, baseMs = 100, maxMs = 5000): number {
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** How long a start-up step keeps retrying a transient bus error (CITYSOC_NATS_START_RETRY_MS). */
+export const DEFAULT_START_RETRY_MS = 60_000;
+
+export interface StartRetryOptions {
+  /** Give up (rethrow the last error) once this long has passed since the first attempt. */
+  withinMs?: number;
+  /** Backoff base and cap (tests shorten them). */
+  baseMs?: number;
+  maxMs?: number;
+  /** Told before each wait; by default one line on stderr, so the supervisor's log shows why the start is slow. */
+  onRetry?: (step: string, reason: RetryReason, attempt: number, err: unknown) => void;
+  /** The clock (tests). */
+  now?: () => number;
+}
+
+const warnOnStderr = (step: string, reason: RetryReason, attempt: number, err: unknown): void => {
+  process.stderr.write(`citysoc: ${step} failed (${reason}, attempt ${attempt}): ${String(err)}; retrying\n`);
+};
+
+/**
+ * Runs a start-up step against JetStream (declaring streams, consumers, KV buckets) again while it fails
+ * with a transient error. Just after a NATS node restarts, a JetStream API request can time out or find no
+ * leader for a few seconds; exiting then leaves the app to its supervisor's restart delay (and a test
+ * harness to its own retry), while waiting here rides it out in seconds. An error that no retry can cure
+ * (a bad config, a permission) is thrown at once.
+ */
+export async function retryTransient<T>(
+  step: string,
+  fn: () => Promise<T>,
+  o: StartRetryOptions = {},
+): Promise<T> {
+  const now = o.now ?? Date.now;
+  const deadline = now() + (o.withinMs ?? DEFAULT_START_RETRY_MS);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const reason = retryReason(err);
+      if (reason === undefined || now() >= deadline) throw err;
+      (o.onRetry ?? warnOnStderr)(step, reason, attempt, err);
+      await sleep(
+        Math.min(backoffMs(attempt - 1, o.baseMs ?? 200, o.maxMs ?? 3000), Math.max(0, deadline - now())),
+      );
+    }
+  }
+}

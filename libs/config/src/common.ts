@@ -57,6 +57,14 @@ export const natsOptions = {
     min: 500,
     max: 3_600_000,
   }),
+  natsStartRetryMs: int({
+    env: 'CITYSOC_NATS_START_RETRY_MS',
+    description:
+      'How long an app keeps retrying a transient JetStream error while it declares its streams, consumers and buckets at start (a node just restarted, a leader election) before it exits',
+    default: 60_000,
+    min: 0,
+    max: 3_600_000,
+  }),
   eventsMaxAgeHours: int({
     env: 'CITYSOC_EVENTS_MAX_AGE_HOURS',
     description: 'How long the EVENTS stream keeps events',
