@@ -6,7 +6,11 @@
  *   (b) end to end: UDP → collector (real process) → decode → ECS → JetStream EVENTS, records/s with loss
  *       accounting (kernel drops, backpressure discards, datagrams never stored);
  *   (c) nfcapd (Debian nfdump) fed the same datagrams in the same run: records per CPU-second of the nfcapd
- *       process, and the ratio (a) / (c).
+ *       process, and the ratio (a) / (c);
+ *   (t) the transport floor: the same records' message bodies, rendered beforehand, published to JetStream
+ *       at the (b) rate by the collector's publisher, with no UDP, decoding or rendering: the CPU that
+ *       publishing and storing alone cost (this process and nats-server), i.e. what is left of two cores
+ *       for everything else at that rate.
  * The replayed IPFIX datagrams get a fresh header sequence number per copy, so every record has its own id
  * (JetStream would otherwise deduplicate the replays).
  *
@@ -18,6 +22,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { connect } from 'nats';
+import { openBus } from '@citysoc/bus';
 import { dataOnlyDomain, decodeDatagram, MemoryTemplateCache } from '@citysoc/flow';
 import { batchMessage } from '../../apps/collector/src/pipeline/batcher';
 import {
@@ -27,7 +32,15 @@ import {
   renderRuns,
 } from '../../apps/collector/src/sources/flow/render';
 import { FlowWorkerPool } from '../../apps/collector/src/sources/flow/worker-pool';
-import { corpusDir, freePort, Pipeline, waitFor } from '../support';
+import {
+  cleanupStreams,
+  corpusDir,
+  freePort,
+  Pipeline,
+  testBusSettings,
+  uniquePrefix,
+  waitFor,
+} from '../support';
 
 const RECORDS = Number(process.env.BENCH_FLOW_RECORDS ?? 500_000);
 const RATE = Number(process.env.BENCH_FLOW_RATE ?? 250_000);
@@ -36,7 +49,7 @@ const CPU_MS = Number(process.env.FLOW_BENCH_CPU_MS ?? 3000);
 const NFCAPD_CPU_S = Number(process.env.BENCH_FLOW_NFCAPD_CPU_S ?? 1.5);
 const NFCAPD_MAX_ROUNDS = 200;
 /** BENCH_FLOW_PARTS=a,a4,a2,a3,b,c: which measurements to run (all by default). */
-const PARTS = new Set((process.env.BENCH_FLOW_PARTS ?? 'a,a4,a2,a3,b,c').split(',').map((p) => p.trim()));
+const PARTS = new Set((process.env.BENCH_FLOW_PARTS ?? 'a,a4,a2,a3,b,t,c').split(',').map((p) => p.trim()));
 
 function load(dir: string): Buffer[] {
   return readdirSync(dir)
@@ -395,6 +408,113 @@ async function endToEnd(
   }
 }
 
+/**
+ * (t) The transport floor. The replay's records are decoded and rendered first, untimed, into message
+ * bodies as FlowIngest batches them (1000 records or 512 KiB); then only publishing is measured: the bodies
+ * go to a stream of their own through the collector's JetStreamPublisher at RATE records/s (all in flight,
+ * acks awaited), and the CPU of this process and of nats-server over that span is what moving and storing
+ * these bytes costs at that rate. Whatever decodes and renders the records must fit in what is left.
+ */
+const FLOOR_IN_FLIGHT = Number(process.env.BENCH_FLOW_FLOOR_IN_FLIGHT ?? 8);
+
+async function transportFloor(datagrams: Buffer[]): Promise<Record<string, unknown>> {
+  const cache = new MemoryTemplateCache();
+  const slab = new ByteSlab();
+  const receivedAt = new Date();
+  const bodies: Array<{ data: Buffer; records: number }> = [];
+  let batch: RecordRun[] = [];
+  let batched = 0;
+  let bytes = 0;
+  const close = () => {
+    if (batch.length === 0) return;
+    bodies.push({ data: bodyOf(batch, slab), records: batched });
+    batch = [];
+    batched = 0;
+    bytes = 0;
+  };
+  for (const d of datagrams) {
+    const { records: recs, layouts } = decodeDatagram(
+      d,
+      { exporter: '192.0.2.1', receivedAt, numericAddresses: true },
+      cache,
+    );
+    if (recs.length === 0) continue;
+    const { runs } = renderRuns(recs, layouts, {
+      receivedAt,
+      factsOf: (sc) => cache.facts(sc),
+      maxBytes: 256 * 1024,
+      slab,
+    });
+    for (const r of runs) {
+      if (bytes + r.utf8.length > 512 * 1024) close();
+      batch.push(r);
+      batched += r.count;
+      bytes += r.utf8.length + 1;
+      if (batched >= 1000) close();
+    }
+  }
+  close();
+  // The rendering's garbage would otherwise be collected inside the timed span (node --expose-gc).
+  (globalThis as { gc?: () => void }).gc?.();
+  const prefix = uniquePrefix();
+  const bus = await openBus({ ...testBusSettings(prefix), eventsMaxBytes: -1 }, 'bench-floor', 20);
+  try {
+    const subject = bus.names.eventsSubject('flow', 'udp');
+    const records = bodies.reduce((n, b) => n + b.records, 0);
+    const payload = bodies.reduce((n, b) => n + b.data.length, 0);
+    const nats0 = natsCpu();
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    const acks: Array<Promise<unknown>> = [];
+    let sent = 0;
+    for (const [i, b] of bodies.entries()) {
+      const due = RATE > 0 ? (sent / RATE) * 1000 : 0;
+      const wait = due - (performance.now() - t0);
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+      // A few messages in flight, not the whole backlog: nats.js joins everything it has not written yet
+      // into one buffer per flush, so an unbounded backlog is copied again and again.
+      if (i >= FLOOR_IN_FLIGHT) await acks[i - FLOOR_IN_FLIGHT];
+      acks.push(
+        bus.publisher.publish({
+          subject,
+          data: b.data,
+          msgId: `floor-${i}`,
+          headers: { 'Citysoc-Events': String(b.records) },
+        }),
+      );
+      sent += b.records;
+    }
+    await Promise.all(acks);
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const publisherCpu = (cpu.user + cpu.system) / 1e6;
+    const nats = natsCpu();
+    const natsServerCpu = nats === undefined || nats0 === undefined ? NaN : nats - nats0;
+    const stored = (await bus.jsm.streams.info(bus.names.eventsStream)).state.messages;
+    // Per record, scaled to the (b) rate: the share of two cores that publishing and storing take there.
+    const cores = ((publisherCpu + natsServerCpu) / records) * (RATE || records / seconds);
+    return {
+      records,
+      messages: bodies.length,
+      messages_stored: stored,
+      bytes_per_record: Math.round(payload / records),
+      in_flight_messages: FLOOR_IN_FLIGHT,
+      seconds: seconds.toFixed(2),
+      records_per_second: Math.round(records / seconds),
+      publisher_cpu_seconds: publisherCpu.toFixed(2),
+      nats_server_cpu_seconds: natsServerCpu.toFixed(2),
+      cores_publishing_and_storing_at_rate: cores.toFixed(2),
+      // What is left of two cores at that rate for receiving, decoding and rendering one record.
+      cpu_microseconds_left_per_record_at_rate: Number(
+        (((2 - cores) / (RATE || records / seconds)) * 1e6).toFixed(2),
+      ),
+    };
+  } finally {
+    await bus.close();
+    await cleanupStreams(prefix);
+  }
+}
+
 /** CPU seconds (user + system) a process (or with `tid`, one of its threads) has used so far, from /proc. */
 function procCpuSeconds(pid: number, tid?: number): number {
   const stat = readFileSync(
@@ -523,6 +643,7 @@ async function main(): Promise<void> {
   const { datagrams, records, withRecords } = replay(sets.ipfix);
   const pooled = PARTS.has('a3') ? await poolRate(datagrams, 1) : 'skipped';
   const e2e = PARTS.has('b') ? await endToEnd(datagrams, records, withRecords) : { skipped: true };
+  const floor = PARTS.has('t') ? await transportFloor(datagrams) : 'skipped';
   const nf = PARTS.has('c') ? await nfcapd(datagrams, records) : undefined;
   const result = {
     machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, load ${os
@@ -534,6 +655,7 @@ async function main(): Promise<void> {
     a2_ingest_ipfix_decode_ecs_json: ingest,
     a3_worker_pool_decode_ecs_json: pooled,
     b_end_to_end_ipfix: { rate_asked_records_per_second: RATE || 'unpaced', ...e2e },
+    t_transport_floor_ipfix: floor,
     c_nfcapd_ipfix: nf ?? 'nfcapd/nfdump not installed (bash scripts/ensure-peers.sh)',
     ratio_decoder_to_nfcapd:
       nf && decoder.ipfix ? Number((decoder.ipfix / (nf.records_per_cpu_second as number)).toFixed(2)) : null,
