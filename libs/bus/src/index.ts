@@ -34,7 +34,7 @@ export {
 } from './consumer';
 export { openBus, type Bus, type BusSettings } from './open';
 export { consumeJson, expandBatches, type JsonConsumerOptions } from './json-consumer';
-export { openKv } from './kv';
+export { openKv, kvView, KvBuckets } from './kv';
 export { SkipDetector, type DeliveryPosition, type SeqRange } from './skips';
 export {
   KvBlobStore,

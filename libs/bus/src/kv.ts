@@ -1,4 +1,4 @@
-import { type KV, type KvOptions } from 'nats';
+import { type JetStreamClient, type KV, type KvOptions } from 'nats';
 import { type Bus } from './open';
 
 /**
@@ -17,6 +17,38 @@ export async function openKv(
   opts: Partial<Pick<KvOptions, 'ttl'>> = {},
 ): Promise<KV> {
   const name = bus.names.durable(bucket);
-  const open = () => bus.js.views.kv(name, { history: 1, replicas, allow_direct: false, ...opts });
-  return bus.startStep(`opening the ${name} bucket`, open);
+  return bus.startStep(`opening the ${name} bucket`, () => kvView(bus.js, name, replicas, opts));
+}
+
+/** `openKv` for a caller that holds a bare connection (the API): the same options, no start-up retries. */
+export function kvView(
+  js: JetStreamClient,
+  name: string,
+  replicas = 1,
+  opts: Partial<Pick<KvOptions, 'ttl'>> = {},
+): Promise<KV> {
+  return js.views.kv(name, { history: 1, replicas, allow_direct: false, ...opts });
+}
+
+/**
+ * KV buckets opened once and shared by a long-lived reader (an API controller). A failed open (NATS down)
+ * is forgotten, so the next request tries again instead of failing forever on a cached rejection.
+ */
+export class KvBuckets {
+  private readonly open = new Map<string, Promise<KV>>();
+
+  constructor(
+    private readonly js: () => JetStreamClient,
+    private readonly nameOf: (bucket: string) => string,
+  ) {}
+
+  get(bucket: string): Promise<KV> {
+    let b = this.open.get(bucket);
+    if (!b) {
+      b = kvView(this.js(), this.nameOf(bucket));
+      b.catch(() => this.open.delete(bucket));
+      this.open.set(bucket, b);
+    }
+    return b;
+  }
 }

@@ -1,7 +1,13 @@
 import { Controller, Get, Inject, Logger, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { type KV, type NatsConnection } from 'nats';
-import { busNames, combineRuleStats, type CombinedRuleStats, RULE_STATS_BUCKET } from '@citysoc/bus';
+import {
+  busNames,
+  combineRuleStats,
+  type CombinedRuleStats,
+  KvBuckets,
+  RULE_STATS_BUCKET,
+} from '@citysoc/bus';
 import { type ConfigOf } from '@citysoc/config';
 import { DRILL_RUNS_BUCKET, DrillRunRegistry } from '@citysoc/drills';
 import { type IncidentStore, type RuleIncidentStats } from '@citysoc/store';
@@ -46,7 +52,7 @@ export interface CostWindow {
 export class RulesAttackController {
   private readonly catalog: RuleCatalog;
   private readonly logger = new Logger('rules');
-  private readonly buckets = new Map<string, Promise<KV>>();
+  private buckets?: KvBuckets;
 
   constructor(
     @Inject(INCIDENT_STORE) private readonly incidents: IncidentStore,
@@ -57,14 +63,11 @@ export class RulesAttackController {
   }
 
   private bucket(name: string): Promise<KV> {
-    let b = this.buckets.get(name);
-    if (!b) {
-      b = this.nc.jetstream().views.kv(busNames(this.config.streamPrefix).durable(name), { history: 1 });
-      // A failure (NATS down) is not cached: the next request tries again.
-      b.catch(() => this.buckets.delete(name));
-      this.buckets.set(name, b);
-    }
-    return b;
+    this.buckets ??= new KvBuckets(
+      () => this.nc.jetstream(),
+      (b) => busNames(this.config.streamPrefix).durable(b),
+    );
+    return this.buckets.get(name);
   }
 
   /** Every detector replica's latest snapshot, summed; null when NATS cannot be read (the page still shows). */

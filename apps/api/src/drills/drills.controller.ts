@@ -13,7 +13,7 @@ import {
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { type NatsConnection } from 'nats';
-import { busNames } from '@citysoc/bus';
+import { busNames, KvBuckets } from '@citysoc/bus';
 import {
   DRILL_RUN_TAG_PREFIX,
   DRILL_RUNS_BUCKET,
@@ -56,7 +56,7 @@ const TO_RESOLVED: Partial<Record<IncidentStatus, IncidentStatus[]>> = {
 @ApiBearerAuth()
 @Controller('api/v1/drills')
 export class DrillsController {
-  private registry?: Promise<DrillRunRegistry>;
+  private buckets?: KvBuckets;
 
   constructor(
     @Inject(NATS) private readonly nc: NatsConnection,
@@ -65,12 +65,12 @@ export class DrillsController {
     @Inject(API_CONFIG) private readonly config: ConfigOf<typeof apiSchema>,
   ) {}
 
-  private runs(): Promise<DrillRunRegistry> {
-    this.registry ??= this.nc
-      .jetstream()
-      .views.kv(busNames(this.config.streamPrefix).durable(DRILL_RUNS_BUCKET), { history: 1 })
-      .then((kv) => DrillRunRegistry.fromKv(kv));
-    return this.registry;
+  private async runs(): Promise<DrillRunRegistry> {
+    this.buckets ??= new KvBuckets(
+      () => this.nc.jetstream(),
+      (b) => busNames(this.config.streamPrefix).durable(b),
+    );
+    return DrillRunRegistry.fromKv(await this.buckets.get(DRILL_RUNS_BUCKET));
   }
 
   @Post('runs')

@@ -29,7 +29,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { type NatsConnection } from 'nats';
-import { busNames } from '@citysoc/bus';
+import { busNames, KvBuckets } from '@citysoc/bus';
 import {
   DRILL_LABEL,
   DRILL_RUNS_BUCKET,
@@ -133,7 +133,7 @@ export class HuntRequest {
 @Controller('api/v1/hunts')
 @UseInterceptors(DrillBlindInterceptor)
 export class HuntsController {
-  private registry?: Promise<DrillRunRegistry>;
+  private buckets?: KvBuckets;
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
@@ -236,12 +236,12 @@ export class HuntsController {
     return this.scenarios.get(id);
   }
 
-  private runs(): Promise<DrillRunRegistry> {
-    this.registry ??= this.nc
-      .jetstream()
-      .views.kv(busNames(this.config.streamPrefix).durable(DRILL_RUNS_BUCKET), { history: 1 })
-      .then((kv) => DrillRunRegistry.fromKv(kv));
-    return this.registry;
+  private async runs(): Promise<DrillRunRegistry> {
+    this.buckets ??= new KvBuckets(
+      () => this.nc.jetstream(),
+      (b) => busNames(this.config.streamPrefix).durable(b),
+    );
+    return DrillRunRegistry.fromKv(await this.buckets.get(DRILL_RUNS_BUCKET));
   }
 
   private async drillExpectation(ref: DrillExpectationRef): Promise<{
