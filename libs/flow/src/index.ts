@@ -54,5 +54,6 @@ export type {
   MessageInfo,
   RecordLayout,
 } from './types';
-export { flowToEcsJson, type FlowJsonOptions } from './ecs-json';
+export { flowToEcsJson, type FlowJsonOptions, writeFlowEcsJson } from './ecs-json';
+export { JsonBytes } from './json-bytes';
 export { dataOnlyDomain } from './route';
