@@ -6,7 +6,6 @@ import { samplerOf, samplingRate } from './sets';
 import { textRecord } from './records';
 import type { FlowRecord, FlowValue, RecordLayout } from './types';
 import { ipv4Text, isoTime, macEcs, macText } from './values';
-import { JsonBytes } from './json-bytes';
 
 /**
  * The flow collector's hot path: one decoded record → the JSON text of its ECS document, byte for byte
@@ -201,6 +200,17 @@ function addrJson(j: number, plan: Plan): string {
 
 const numAt = (j: number): number | undefined => (j < 0 ? undefined : (vals[j] as number));
 
+/** JSON of a number exactly as JSON.stringify writes it. */
+function num(n: number): string {
+  return Number.isFinite(n) ? String(n) : 'null';
+}
+
+function valueJson(v: FlowValue, safe: boolean): string {
+  if (typeof v === 'number') return num(v);
+  if (typeof v === 'string') return safe ? `"${v}"` : JSON.stringify(v);
+  return v ? 'true' : 'false';
+}
+
 const TRANSPORT_JSON: Record<number, string> = {
   1: '"icmp"',
   2: '"igmp"',
@@ -244,36 +254,8 @@ const EVENT_CONNECTION =
  * `DecodeResult.layouts`.
  */
 export function flowToEcsJson(rec: FlowRecord, layout: RecordLayout, opts: FlowJsonOptions): string {
-  scratch.pos = 0;
-  writeFlowEcsJson(rec, layout, opts, scratch);
-  return scratch.buf.toString('utf8', 0, scratch.pos);
-}
-
-/** A string's worth of document, for `flowToEcsJson`. */
-const scratch = new JsonBytes(16 * 1024);
-
-/**
- * `flowToEcsJson` written as UTF-8 at `w.pos` (the collector writes a datagram's documents straight into
- * their message bytes); `w` grows when a document does not fit, the bytes before it kept.
- */
-export function writeFlowEcsJson(
-  rec: FlowRecord,
-  layout: RecordLayout,
-  opts: FlowJsonOptions,
-  w: JsonBytes,
-): void {
-  const start = w.pos;
-  writeDocument(rec, layout, opts, w);
-  while (w.overflowed) {
-    w.grow(start);
-    w.pos = start;
-    writeDocument(rec, layout, opts, w);
-  }
-}
-
-function writeDocument(rec: FlowRecord, layout: RecordLayout, opts: FlowJsonOptions, w: JsonBytes): void {
   const plan = rec.options ? null : planFor(layout);
-  if (plan === null) return w.text(referenceJson(rec, layout, opts));
+  if (plan === null) return referenceJson(rec, layout, opts);
   const f = rec.fields;
   const keys = plan.keys;
   const m = keys.length;
@@ -282,7 +264,7 @@ function writeDocument(rec: FlowRecord, layout: RecordLayout, opts: FlowJsonOpti
   for (let j = 0; j < m; j++) {
     const v = f[keys[j]!];
     // Only a record built by hand can lack an element of its layout; the reference path copes with it.
-    if (v === undefined) return w.text(referenceJson(rec, layout, opts));
+    if (v === undefined) return referenceJson(rec, layout, opts);
     vals[j] = v;
   }
 
@@ -346,27 +328,11 @@ function writeDocument(rec: FlowRecord, layout: RecordLayout, opts: FlowJsonOpti
   }
   const endIso = end !== undefined ? lastEndIso : undefined;
   const startIso = start === undefined ? undefined : start === end ? endIso : isoTime(start);
-  w.raw('{"@timestamp":"');
-  w.raw(endIso ?? lastExportIso);
-  w.raw('","event":{"id":"');
-  w.raw(flowRecordId(rec));
-  w.raw('","created":"');
-  w.raw(lastCreated);
-  w.raw(EVENT_CONNECTION);
-  if (startIso !== undefined) {
-    w.raw(',"start":"');
-    w.raw(startIso);
-    w.byte(QUOTE);
-  }
-  if (endIso !== undefined) {
-    w.raw(',"end":"');
-    w.raw(endIso);
-    w.byte(QUOTE);
-  }
-  if (start !== undefined && end !== undefined && end >= start) {
-    w.raw(',"duration":');
-    w.num((end - start) * 1_000_000);
-  }
+  let s = `{"@timestamp":"${endIso ?? lastExportIso}","event":{"id":"${flowRecordId(rec)}","created":"${lastCreated}${EVENT_CONNECTION}`;
+  if (startIso !== undefined) s += `,"start":"${startIso}"`;
+  if (endIso !== undefined) s += `,"end":"${endIso}"`;
+  if (start !== undefined && end !== undefined && end >= start)
+    s += `,"duration":${num((end - start) * 1_000_000)}`;
 
   // ICMP type/code: IPFIX has its own elements; v5/v9 exporters put type*256+code in the destination port.
   if (icmp) {
@@ -398,15 +364,7 @@ function writeDocument(rec: FlowRecord, layout: RecordLayout, opts: FlowJsonOpti
   if (jEgress >= 0 && jEgress === plan.kEgress && !Number.isNaN(egress)) carried[jEgress] = 1;
   if (dir === 0 || dir === 1) carried[plan.dir[0]!] = 1;
 
-  w.raw('},"flow":{"observation_domain_id":');
-  w.num(rec.domain);
-  w.raw(',"template_id":');
-  w.num(rec.templateId);
-  w.raw(',"sequence":');
-  w.num(rec.sequence);
-  w.raw(',"export_time":"');
-  w.raw(lastExportIso);
-  w.raw('","fields":{');
+  s += `},"flow":{"observation_domain_id":${num(rec.domain)},"template_id":${rec.templateId},"sequence":${num(rec.sequence)},"export_time":"${lastExportIso}","fields":{`;
   let keyJson = plan.keyJson;
   const safe = plan.safe;
   for (let j = 0; j < m; j++) {
@@ -415,164 +373,104 @@ function writeDocument(rec: FlowRecord, layout: RecordLayout, opts: FlowJsonOpti
       continue;
     }
     const v = vals[j]!;
-    w.raw(keyJson[j]!);
-    if (typeof v === 'number') {
-      if (plan.addr[j] !== 0) {
-        w.byte(QUOTE);
-        w.raw(plan.addr[j] === ADDR_IP4 ? ipv4Text(v) : macText(v));
-        w.byte(QUOTE);
-      } else w.num(v);
-    } else if (typeof v === 'string') {
-      if (safe[j] === 1) {
-        w.byte(QUOTE);
-        w.raw(v);
-        w.byte(QUOTE);
-      } else w.text(JSON.stringify(v));
-    } else w.raw(v ? 'true' : 'false');
+    s +=
+      keyJson[j]! +
+      (typeof v === 'number' && plan.addr[j] !== 0
+        ? `"${plan.addr[j] === ADDR_IP4 ? ipv4Text(v) : macText(v)}"`
+        : valueJson(v, safe[j] === 1));
     keyJson = plan.keyJsonComma;
   }
-  if (rate !== 1) {
-    w.raw('},"sampling_rate":');
-    w.num(rate);
-    w.raw('},"citysoc":');
-  } else w.raw('}},"citysoc":');
-  w.raw(PARSER_JSON[rec.version] ?? '{"parser":"flow"');
+  s += rate !== 1 ? `},"sampling_rate":${num(rate)}},"citysoc":` : '}},"citysoc":';
+  s += PARSER_JSON[rec.version] ?? '{"parser":"flow"';
   if (opts.unitJson) {
     const unit = opts.unitJson(rec.exporter);
-    if (unit !== undefined) {
-      w.raw(',"unit":');
-      w.text(unit);
-    }
+    if (unit !== undefined) s += `,"unit":${unit}`;
     const su = endUnitJson(opts, srcRaw, srcIp);
-    if (su !== undefined) {
-      w.raw(',"source_unit":');
-      w.text(su);
-    }
+    if (su !== undefined) s += `,"source_unit":${su}`;
     const du = endUnitJson(opts, dstRaw, dstIp);
-    if (du !== undefined) {
-      w.raw(',"destination_unit":');
-      w.text(du);
-    }
+    if (du !== undefined) s += `,"destination_unit":${du}`;
   }
-  w.raw('},"observer":{"ip":[');
-  w.raw(lastExporterJson);
-  w.raw('],"type":"flow-exporter"');
+  s += `},"observer":{"ip":[${lastExporterJson}],"type":"flow-exporter"`;
   const names = facts?.interfaces;
-  if (ingress !== undefined) {
-    w.raw(',"ingress":');
-    w.raw(iface(ingress, names));
-  }
-  if (egress !== undefined) {
-    w.raw(',"egress":');
-    w.raw(iface(egress, names));
-  }
+  if (ingress !== undefined) s += `,"ingress":${iface(ingress, names)}`;
+  if (egress !== undefined) s += `,"egress":${iface(egress, names)}`;
 
-  w.raw('},"source":{');
-  let sep = false;
+  s += '},"source":{';
+  let sep = '';
   if (srcIp !== undefined) {
-    w.raw('"ip":');
-    w.raw(srcIpJson);
-    sep = true;
+    s += `"ip":${srcIpJson}`;
+    sep = ',';
   }
   if (srcPort !== undefined && !icmp) {
-    w.raw(sep ? ',"port":' : '"port":');
-    w.num(srcPort);
-    sep = true;
+    s += `${sep}"port":${num(srcPort)}`;
+    sep = ',';
   }
   const jSrcMac = firstAddr(plan.srcMac, plan);
   if (jSrcMac >= 0) {
-    w.raw(sep ? ',"mac":' : '"mac":');
-    w.raw(macJson(jSrcMac, plan));
-    sep = true;
+    s += `${sep}"mac":${macJson(jSrcMac, plan)}`;
+    sep = ',';
   }
   if (srcBytes !== undefined) {
-    w.raw(sep ? ',"bytes":' : '"bytes":');
-    w.num(srcBytes);
-    sep = true;
+    s += `${sep}"bytes":${num(srcBytes)}`;
+    sep = ',';
   }
-  if (srcPackets !== undefined) {
-    w.raw(sep ? ',"packets":' : '"packets":');
-    w.num(srcPackets);
-  }
+  if (srcPackets !== undefined) s += `${sep}"packets":${num(srcPackets)}`;
 
-  w.raw('},"destination":{');
-  sep = false;
+  s += '},"destination":{';
+  sep = '';
   if (dstIp !== undefined) {
-    w.raw('"ip":');
-    w.raw(dstIpJson);
-    sep = true;
+    s += `"ip":${dstIpJson}`;
+    sep = ',';
   }
   if (dstPort !== undefined && !icmp) {
-    w.raw(sep ? ',"port":' : '"port":');
-    w.num(dstPort);
-    sep = true;
+    s += `${sep}"port":${num(dstPort)}`;
+    sep = ',';
   }
   const jDstMac = firstAddr(plan.dstMac, plan);
   if (jDstMac >= 0) {
-    w.raw(sep ? ',"mac":' : '"mac":');
-    w.raw(macJson(jDstMac, plan));
-    sep = true;
+    s += `${sep}"mac":${macJson(jDstMac, plan)}`;
+    sep = ',';
   }
   if (revBytes !== undefined) {
-    w.raw(sep ? ',"bytes":' : '"bytes":');
-    w.num(Math.round(revBytes * rate));
-    sep = true;
+    s += `${sep}"bytes":${num(Math.round(revBytes * rate))}`;
+    sep = ',';
   }
-  if (revPackets !== undefined) {
-    w.raw(sep ? ',"packets":' : '"packets":');
-    w.num(Math.round(revPackets * rate));
-  }
+  if (revPackets !== undefined) s += `${sep}"packets":${num(Math.round(revPackets * rate))}`;
 
-  w.raw('},"network":{');
-  sep = false;
+  s += '},"network":{';
+  sep = '';
   if (proto !== undefined) {
-    w.raw('"iana_number":"');
-    w.raw(String(proto));
-    w.byte(QUOTE);
+    s += `"iana_number":"${String(proto)}"`;
     const t = TRANSPORT_JSON[proto];
-    if (t !== undefined) {
-      w.raw(',"transport":');
-      w.raw(t);
-    }
-    sep = true;
+    if (t !== undefined) s += `,"transport":${t}`;
+    sep = ',';
   }
   if (fwdBytes !== undefined || revBytes !== undefined) {
-    w.raw(sep ? ',"bytes":' : '"bytes":');
-    w.num(Math.round(((fwdBytes ?? 0) + (revBytes ?? 0)) * rate));
-    sep = true;
+    s += `${sep}"bytes":${num(Math.round(((fwdBytes ?? 0) + (revBytes ?? 0)) * rate))}`;
+    sep = ',';
   }
   if (fwdPackets !== undefined || revPackets !== undefined) {
-    w.raw(sep ? ',"packets":' : '"packets":');
-    w.num(Math.round(((fwdPackets ?? 0) + (revPackets ?? 0)) * rate));
-    sep = true;
+    s += `${sep}"packets":${num(Math.round(((fwdPackets ?? 0) + (revPackets ?? 0)) * rate))}`;
+    sep = ',';
   }
-  if (sep) w.byte(COMMA);
-  w.raw(dir === 0 ? '"direction":"ingress"' : dir === 1 ? '"direction":"egress"' : '"direction":"unknown"');
-  if (srcIp !== undefined) w.raw(srcIp.includes(':') ? ',"type":"ipv6"' : ',"type":"ipv4"');
+  s += `${sep}"direction":${dir === 0 ? '"ingress"' : dir === 1 ? '"egress"' : '"unknown"'}`;
+  if (srcIp !== undefined) s += srcIp.includes(':') ? ',"type":"ipv6"' : ',"type":"ipv4"';
   if (srcRaw !== undefined && dstRaw !== undefined && proto !== undefined) {
     const cid = communityIdInScope(srcRaw, dstRaw, proto, srcPort ?? 0, dstPort ?? 0);
-    if (cid !== undefined) {
-      w.raw(',"community_id":"');
-      w.raw(cid);
-      w.byte(QUOTE);
-    }
+    if (cid !== undefined) s += `,"community_id":"${cid}"`;
   }
-  w.byte(CLOSE_BRACE);
+  s += '}';
 
-  if (srcIp !== undefined || dstIp !== undefined) {
-    w.raw(',"related":{"ip":[');
-    if (srcIp !== undefined && dstIp !== undefined && srcIp !== dstIp) {
-      w.raw(srcIpJson);
-      w.byte(COMMA);
-      w.raw(dstIpJson);
-    } else w.raw(srcIp !== undefined ? srcIpJson : dstIpJson);
-    w.raw(']}}');
-  } else w.byte(CLOSE_BRACE);
+  if (srcIp !== undefined && dstIp !== undefined)
+    s +=
+      srcIp === dstIp
+        ? `,"related":{"ip":[${srcIpJson}]}}`
+        : `,"related":{"ip":[${srcIpJson},${dstIpJson}]}}`;
+  else if (srcIp !== undefined) s += `,"related":{"ip":[${srcIpJson}]}}`;
+  else if (dstIp !== undefined) s += `,"related":{"ip":[${dstIpJson}]}}`;
+  else s += '}';
+  return s;
 }
-
-const QUOTE = 0x22;
-const COMMA = 0x2c;
-const CLOSE_BRACE = 0x7d;
 
 /** ECS wants MACs upper case with dashes (`00-50-56-91-56-86`). */
 function macJson(j: number, plan: Plan): string {

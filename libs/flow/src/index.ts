@@ -54,6 +54,5 @@ export type {
   MessageInfo,
   RecordLayout,
 } from './types';
-export { flowToEcsJson, type FlowJsonOptions, writeFlowEcsJson } from './ecs-json';
-export { JsonBytes } from './json-bytes';
+export { flowToEcsJson, type FlowJsonOptions } from './ecs-json';
 export { dataOnlyDomain } from './route';

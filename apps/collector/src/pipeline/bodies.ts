@@ -75,14 +75,11 @@ export class MessageBodies implements BodyAssembler {
   constructor(
     private readonly capacity: number,
     /** Where runs too big for any body go. */
-    private readonly spill: { put(run: string | Uint8Array): Uint8Array; release(view: Uint8Array): void },
+    private readonly spill: { put(run: string): Uint8Array; release(view: Uint8Array): void },
   ) {}
 
-  /**
-   * Writes one run (documents joined by commas; text, or already UTF-8 and copied) where the subject's
-   * batch will take it in place.
-   */
-  put(subject: string, run: string | Uint8Array): Uint8Array {
+  /** Writes one run (documents joined by commas) where the subject's batch will take it in place. */
+  put(subject: string, run: string): Uint8Array {
     const next = this.ahead.get(subject);
     if (next) return this.write(next, run) ?? this.spill.put(run);
     const cur = this.body(subject);
@@ -166,19 +163,15 @@ export class MessageBodies implements BodyAssembler {
   }
 
   /** Writes `run` at the body's tail if it fits (a byte kept for the closing bracket); holds the body. */
-  private write(b: Body, run: string | Uint8Array): Uint8Array | undefined {
+  private write(b: Body, run: string): Uint8Array | undefined {
     if (b.scattered) return undefined;
     const at = b.tail === 1 ? 1 : b.tail + 1;
     const room = b.buf.length - 1 - at;
     // Characters are a lower bound of the bytes.
     if (run.length > room) return undefined;
-    let n = run.length;
-    if (typeof run !== 'string') b.buf.set(run, at);
-    else {
-      n = b.buf.utf8Write(run, at, room);
-      // utf8Write stops short of a character that does not fit, i.e. within 4 bytes of the end.
-      if (n > room - 4 && n !== Buffer.byteLength(run)) return undefined;
-    }
+    const n = b.buf.utf8Write(run, at, room);
+    // utf8Write stops short of a character that does not fit, i.e. within 4 bytes of the end.
+    if (n > room - 4 && n !== Buffer.byteLength(run)) return undefined;
     b.tail = at + n;
     this.hold(b);
     return b.buf.subarray(at, b.tail);

@@ -3,12 +3,11 @@ import {
   type FlowError,
   type FlowJsonOptions,
   flowRecordId,
+  flowToEcsJson,
   type FlowRecord,
-  JsonBytes,
   type MessageInfo,
   type RecordLayout,
   type TemplateScope,
-  writeFlowEcsJson,
 } from '@citysoc/flow';
 
 /** Records of one version, consecutive in their datagram, as comma-joined ECS JSON documents. */
@@ -23,8 +22,7 @@ export interface RecordRun {
 
 /** Where `renderRuns` writes a run's UTF-8: a `ByteSlab`, or the message bodies of the run's version. */
 export interface RunWriter {
-  /** Writes one run (its documents joined by commas), as text or already UTF-8. */
-  put(run: string | Uint8Array, version: number): Uint8Array;
+  put(run: string, version: number): Uint8Array;
 }
 
 /** Bytes of a fresh slab buffer; a run that does not fit starts a buffer of its own size. */
@@ -76,9 +74,9 @@ export class ByteSlab implements RunWriter {
    * Writes one run (its documents already joined: one join of flat strings is cheaper than encoding every
    * document on its own) and hands its bytes out (recycle mode: until `release`).
    */
-  put(run: string | Uint8Array): Uint8Array {
+  put(run: string): Uint8Array {
     // UTF-8 takes at most 3 bytes per UTF-16 unit.
-    const worst = typeof run === 'string' ? run.length * 3 : run.length;
+    const worst = run.length * 3;
     if (this.off + worst > this.cur.buf.length) {
       const next = this.fresh(Math.max(this.size, worst));
       this.retire();
@@ -89,11 +87,7 @@ export class ByteSlab implements RunWriter {
     const start = this.off;
     // Buffer's own UTF-8 writer, without `write`'s argument normalisation (a few % of the collector's CPU).
     const buf = c.buf as Buffer & Utf8Writer;
-    if (typeof run === 'string') this.off += buf.utf8Write(run, start, buf.length - start);
-    else {
-      buf.set(run, start);
-      this.off += run.length;
-    }
+    this.off += buf.utf8Write(run, start, buf.length - start);
     if (this.mode === 'recycle' && c.live++ === 0) this.out.set(c.buf.buffer, c);
     return c.buf.subarray(start, this.off);
   }
@@ -183,19 +177,17 @@ export function renderRuns(
 ): { runs: RecordRun[]; perVersion: Array<[number, number]> } {
   const runs: RecordRun[] = [];
   const perVersion = new Map<number, number>();
-  // The run's documents are written as UTF-8 one after the other, commas between, then handed to the
-  // writer in one copy: no string per document to join and encode.
-  const w = docs;
-  w.pos = 0;
-  let count = 0;
+  let parts: string[] = [];
+  let chars = 0;
   let firstId = '';
   let version = records[0]?.version ?? 0;
-  const flush = (end: number) => {
-    if (count === 0) return;
-    runs.push({ version, firstId, count, utf8: o.slab.put(w.buf.subarray(0, end), version) });
+  const flush = () => {
+    if (parts.length === 0) return;
+    runs.push({ version, firstId, count: parts.length, utf8: o.slab.put(parts.join(','), version) });
     // Counted per run (one version each), not per record.
-    perVersion.set(version, (perVersion.get(version) ?? 0) + count);
-    count = 0;
+    perVersion.set(version, (perVersion.get(version) ?? 0) + parts.length);
+    parts = [];
+    chars = 0;
   };
   const optionsSeen = new Set<string>();
   // A datagram's records share one or two scopes: the options object is built once per scope, not per
@@ -228,38 +220,19 @@ export function renderRuns(
       opts = lastOpts;
     }
     const layout = layouts[i]!;
-    if (count > 0 && rec.version !== version) {
-      flush(w.pos);
-      w.pos = 0;
-    }
-    const before = w.pos;
-    if (count > 0) {
-      w.room(1);
-      w.byte(COMMA);
-    }
-    const start = w.pos;
-    const special = o.special?.(rec, opts, layout);
-    if (special !== undefined) w.textWhole(special);
-    else writeFlowEcsJson(rec, layout, opts, w);
-    // A run stays within maxBytes (with the comma or bracket after it) unless one document alone is bigger.
-    if (count > 0 && w.pos + 1 > o.maxBytes) {
-      flush(before);
-      w.buf.copyWithin(0, start, w.pos);
-      w.pos -= start;
-    }
-    if (count === 0) {
+    const json = o.special?.(rec, opts, layout) ?? flowToEcsJson(rec, layout, opts);
+    // Checked on characters (a lower bound of the bytes; exact for the ASCII documents flows give).
+    if (parts.length > 0 && (chars + json.length + 1 > o.maxBytes || rec.version !== version)) flush();
+    if (parts.length === 0) {
       firstId = flowRecordId(rec);
       version = rec.version;
     }
-    count++;
+    parts.push(json);
+    chars += json.length + 1;
   }
-  flush(w.pos);
+  flush();
   return { runs, perVersion: [...perVersion] };
 }
-
-const COMMA = 0x2c;
-/** Where a datagram's documents are written (one thread renders one datagram at a time). */
-const docs = new JsonBytes(256 * 1024);
 
 /** Unit attributions remembered per address (JSON text, or null for none) before the cache starts over. */
 const UNIT_CACHE_MAX = 65_536;
