@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type OutMessage } from '@citysoc/bus';
+import { type BodyAssembler } from './bodies';
 
 export interface BatchLimits {
   /** Events per message; the batch is published when it holds this many. */
@@ -40,6 +41,8 @@ export function batchMessage(
   subject: string,
   items: ReadonlyArray<BatchItem<unknown>>,
   idPrefix = 'sb',
+  /** The JSON array already built (`BodyAssembler`). */
+  body?: Buffer,
 ): OutMessage {
   const first = items[0];
   if (!first) throw new Error('empty batch');
@@ -55,9 +58,11 @@ export function batchMessage(
   for (const i of items) h.update(i.id).update('\n');
   return {
     subject,
-    data: items.some((i) => i.utf8)
-      ? concatJson(items)
-      : Buffer.from(`[${items.map((i) => i.json).join(',')}]`),
+    data: body
+      ? body
+      : items.some((i) => i.utf8)
+        ? concatJson(items)
+        : Buffer.from(`[${items.map((i) => i.json).join(',')}]`),
     msgId: `${idPrefix}-${h.digest('hex').slice(0, 40)}-${events}`,
     headers: { [EVENT_COUNT_HEADER]: String(events) },
   };
@@ -125,7 +130,13 @@ export class EventBatcher<T> {
      * event when the batch was refused and each event was dead-lettered on its own (a rejected outcome: that
      * event could not be stored at all). A rejection fails every event of the batch.
      */
-    private readonly send: (subject: string, items: ReadonlyArray<BatchItem<T>>) => Promise<BatchOutcome>,
+    private readonly send: (
+      subject: string,
+      items: ReadonlyArray<BatchItem<T>>,
+      body?: Buffer,
+    ) => Promise<BatchOutcome>,
+    /** Builds each batch's body as its items come (handed to `send`, released once `send` settled). */
+    private readonly bodies?: BodyAssembler,
   ) {}
 
   /** Adds one event; resolves when it is stored, rejects when it could not be (see `send`). */
@@ -151,6 +162,7 @@ export class EventBatcher<T> {
       this.open.set(subject, b);
     }
     const ticket = { done: b.done, index: b.items.length };
+    this.bodies?.add(subject, item);
     b.items.push(item);
     b.bytes += size;
     b.events += item.events ?? 1;
@@ -181,9 +193,17 @@ export class EventBatcher<T> {
     this.open.delete(subject);
     if (b.timer) clearTimeout(b.timer);
     if (b.immediate) clearImmediate(b.immediate);
-    const p = this.send(subject, b.items).then(
-      (outcomes) => b.settle(outcomes),
-      (err: unknown) => b.fail(err),
+    const body = this.bodies?.close(subject);
+    const p = this.send(subject, b.items, body?.data).then(
+      (outcomes) => {
+        // Stored: nats.js is done with the body. Refused: a copy may linger in its outbound buffer.
+        body?.release(outcomes === undefined);
+        b.settle(outcomes);
+      },
+      (err: unknown) => {
+        body?.release(false);
+        b.fail(err);
+      },
     );
     this.sending.add(p);
     void p.finally(() => this.sending.delete(p));

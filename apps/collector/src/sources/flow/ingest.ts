@@ -21,6 +21,7 @@ import {
   countEvents,
   EventBatcher,
 } from '../../pipeline/batcher';
+import { MessageBodies } from '../../pipeline/bodies';
 import { type DrillMarker } from '../../pipeline/drill-marker';
 import { type KvTemplateStore } from './kv-templates';
 import { type FlowMetrics } from './metrics';
@@ -29,6 +30,7 @@ import {
   type RecordRun,
   type RenderedDatagram,
   renderRuns,
+  type RunWriter,
   unitJsonFor,
   unitJsonV4For,
 } from './render';
@@ -84,8 +86,11 @@ export class FlowIngest {
   private turn: Promise<unknown> = Promise.resolve();
   /** Runs stay well under the batch byte limit so that several datagrams share a message. */
   readonly maxBytes: number;
-  /** Where this thread writes its runs' JSON as UTF-8. */
-  private readonly slab = new ByteSlab();
+  /** Where this thread writes its runs' JSON as UTF-8: in place in their batches' message bodies. */
+  private readonly bodies: MessageBodies;
+  private readonly writer: RunWriter;
+  /** EVENTS subjects by flow version. */
+  private readonly subjects = new Map<number, string>();
 
   constructor(
     private readonly publisher: JetStreamPublisher,
@@ -96,7 +101,14 @@ export class FlowIngest {
     private readonly units: UnitRegistry,
     private readonly batch: BatchLimits = FLOW_BATCH,
   ) {
-    this.batcher = new EventBatcher<Origin>(batch, (subject, items) => this.publishBatch(subject, items));
+    // Runs too big for a body (or than a batch) go to a slab of their own and are copied.
+    this.bodies = new MessageBodies(batch.bytes, new ByteSlab());
+    this.writer = { put: (run, version) => this.bodies.put(this.subject(version), run) };
+    this.batcher = new EventBatcher<Origin>(
+      batch,
+      (subject, items, body) => this.publishBatch(subject, items, body),
+      this.bodies,
+    );
     // attachUnits does nothing with an empty registry; neither does the JSON writer then.
     this.unitJson = unitJsonFor(units);
     this.unitJsonV4 = unitJsonV4For(units);
@@ -189,7 +201,7 @@ export class FlowIngest {
               : undefined
         : undefined,
       maxBytes: this.maxBytes,
-      slab: this.slab,
+      slab: this.writer,
     });
   }
 
@@ -239,7 +251,7 @@ export class FlowIngest {
     const out: Array<Promise<void>> = [];
     for (const r of runs)
       out.push(
-        this.batcher.add(this.names.eventsSubject('flow', String(r.version)), {
+        this.batcher.add(this.subject(r.version), {
           id: `${r.firstId}-${r.count}`,
           json: '',
           utf8: r.utf8,
@@ -253,6 +265,15 @@ export class FlowIngest {
     for (const [v, n] of perVersion)
       this.flowMetrics.records.inc({ input: meta.inputName, version: String(v) }, n);
     return Promise.all(out);
+  }
+
+  private subject(version: number): string {
+    let s = this.subjects.get(version);
+    if (s === undefined) {
+      s = this.names.eventsSubject('flow', String(version));
+      this.subjects.set(version, s);
+    }
+    return s;
   }
 
   /** A record of a running drill's exporter: the document object, marked, then serialised. */
@@ -271,12 +292,10 @@ export class FlowIngest {
   private async publishBatch(
     subject: string,
     items: ReadonlyArray<BatchItem<Origin>>,
+    body: Buffer | undefined,
   ): Promise<ReadonlyArray<PromiseSettledResult<void>> | void> {
     try {
-      const message = batchMessage(subject, items, 'fb');
-      // The body is a copy: the runs' slab bytes can be written again (views of a worker's slabs are ignored).
-      for (const i of items) if (i.utf8) this.slab.release(i.utf8);
-      await this.publisher.publish(message);
+      await this.publisher.publish(batchMessage(subject, items, 'fb', body));
     } catch (err) {
       // Retries are the publisher's (unbounded in the collector); what reaches here was refused for good
       // (e.g. above the server's max_payload) or the publisher closed. Each run of records goes to the dead

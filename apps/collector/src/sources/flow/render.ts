@@ -20,6 +20,11 @@ export interface RecordRun {
   utf8: Uint8Array;
 }
 
+/** Where `renderRuns` writes a run's UTF-8: a `ByteSlab`, or the message bodies of the run's version. */
+export interface RunWriter {
+  put(run: string, version: number): Uint8Array;
+}
+
 /** Bytes of a fresh slab buffer; a run that does not fit starts a buffer of its own size. */
 const SLAB_BYTES = 1 << 20;
 /** Buffers with views out that a recycling slab keeps track of; older ones are left to the GC. */
@@ -49,7 +54,7 @@ interface Chunk {
  * - `transfer` (a worker): every buffer written goes out with the reply (`takeBuffers`, a transfer list),
  *   so the main thread gets the bytes without a copy; none is reused.
  */
-export class ByteSlab {
+export class ByteSlab implements RunWriter {
   private cur: Chunk;
   private off = 0;
   /** Buffers with runs out (recycle mode), by their ArrayBuffer. */
@@ -158,7 +163,7 @@ export interface RenderOptions {
   /** Largest run, in bytes; runs stay well under a batch so several datagrams share a message. */
   maxBytes: number;
   /** Where the runs' bytes go. */
-  slab: ByteSlab;
+  slab: RunWriter;
 }
 
 /**
@@ -178,7 +183,7 @@ export function renderRuns(
   let version = records[0]?.version ?? 0;
   const flush = () => {
     if (parts.length === 0) return;
-    runs.push({ version, firstId, count: parts.length, utf8: o.slab.put(parts.join(',')) });
+    runs.push({ version, firstId, count: parts.length, utf8: o.slab.put(parts.join(','), version) });
     // Counted per run (one version each), not per record.
     perVersion.set(version, (perVersion.get(version) ?? 0) + parts.length);
     parts = [];
