@@ -10,7 +10,16 @@ import {
 } from './event';
 import { type LogsourcePredicate } from './model';
 import { ANY_VALUE, type Atom, type Requirement, isAscii } from './prefilter/atoms';
-import { CandidateIndex, type EdgeTable, type Indexed, edgeTable } from './prefilter/candidates';
+import {
+  CandidateIndex,
+  type EdgeTable,
+  type Indexed,
+  NO_KEYS,
+  type Sieve,
+  edgeTable,
+  mayHold,
+  sieveOf,
+} from './prefilter/candidates';
 
 /** A rule as the dispatcher sees it: the route (logsource predicate) it belongs to and its second gate. */
 export interface Routed extends Indexed {
@@ -96,10 +105,12 @@ interface WalkStep {
   edges: Map<string, WalkStep>;
   /** `edges` as a null-prototype object (cheaper to look an event's key up in), filled once built. */
   to: EdgeTable<WalkStep>;
+  /** `edges`' keys in a sieve, filled with `to`. */
+  sieve: Sieve;
 }
 
 /** Marks a dotted key that a getter would prefer to a nested one: the walk cannot stand in for it. */
-const DOTTED: WalkStep = { slot: -1, edges: new Map(), to: edgeTable(new Map()) };
+const DOTTED: WalkStep = { slot: -1, edges: new Map(), to: edgeTable(new Map()), sieve: NO_KEYS };
 
 /**
  * Reads the key paths of every memoized predicate in one pass over the event's keys: a field getter
@@ -109,7 +120,7 @@ const DOTTED: WalkStep = { slot: -1, edges: new Map(), to: edgeTable(new Map()) 
  * caller falls back to the getters.
  */
 class KeyWalk {
-  readonly root: WalkStep = { slot: -1, edges: new Map(), to: edgeTable(new Map()) };
+  readonly root: WalkStep = { slot: -1, edges: new Map(), to: edgeTable(new Map()), sieve: NO_KEYS };
   readonly values: unknown[];
 
   constructor(paths: readonly string[]) {
@@ -125,13 +136,17 @@ class KeyWalk {
         const seg = segs[i] as string;
         let next = at.edges.get(seg);
         if (next === undefined || next === DOTTED)
-          at.edges.set(seg, (next = { slot: -1, edges: new Map(), to: edgeTable(new Map()) }));
+          at.edges.set(
+            seg,
+            (next = { slot: -1, edges: new Map(), to: edgeTable(new Map()), sieve: NO_KEYS }),
+          );
         at = next;
       }
       at.slot = slot;
     });
     const fill = (st: WalkStep): void => {
       st.to = edgeTable(st.edges);
+      st.sieve = sieveOf(st.edges.keys());
       for (const c of st.edges.values()) if (c !== DOTTED) fill(c);
     };
     fill(this.root);
@@ -148,8 +163,10 @@ class KeyWalk {
 
   private walk(obj: Record<string, unknown>, at: WalkStep): boolean {
     const to = at.to;
+    const sieve = at.sieve;
     const own = ownKeysIf(obj, this.plain);
     for (const k in obj) {
+      if (!mayHold(sieve, k)) continue;
       const next = to[k];
       if (next === undefined || (!own && !Object.hasOwn(obj, k))) continue;
       if (next === DOTTED) return false;
