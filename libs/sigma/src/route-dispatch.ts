@@ -1,16 +1,16 @@
-import {
-  type Getter,
-  type MatchCtx,
-  type MemoGetter,
-  lowerCached,
-  makeMultiGetter,
-  ownKeysIf,
-  plainPrototype,
-  scalarString,
-} from './event';
+import { type ReqCheck, reqCheck, reqHolds } from './atom-check';
+import { type MatchCtx, type MemoGetter, makeMultiGetter, ownKeysIf, plainPrototype } from './event';
 import { type LogsourcePredicate } from './model';
-import { ANY_VALUE, type Atom, type Requirement, isAscii } from './prefilter/atoms';
-import { CandidateIndex, type EdgeTable, type Indexed, edgeTable } from './prefilter/candidates';
+import {
+  CandidateIndex,
+  type EdgeTable,
+  type Indexed,
+  NO_KEYS,
+  type Sieve,
+  edgeTable,
+  mayHold,
+  sieveOf,
+} from './prefilter/candidates';
 
 /** A rule as the dispatcher sees it: the route (logsource predicate) it belongs to and its second gate. */
 export interface Routed extends Indexed {
@@ -96,10 +96,12 @@ interface WalkStep {
   edges: Map<string, WalkStep>;
   /** `edges` as a null-prototype object (cheaper to look an event's key up in), filled once built. */
   to: EdgeTable<WalkStep>;
+  /** `edges`' keys in a sieve, filled with `to`. */
+  sieve: Sieve;
 }
 
 /** Marks a dotted key that a getter would prefer to a nested one: the walk cannot stand in for it. */
-const DOTTED: WalkStep = { slot: -1, edges: new Map(), to: edgeTable(new Map()) };
+const DOTTED: WalkStep = { slot: -1, edges: new Map(), to: edgeTable(new Map()), sieve: NO_KEYS };
 
 /**
  * Reads the key paths of every memoized predicate in one pass over the event's keys: a field getter
@@ -109,7 +111,7 @@ const DOTTED: WalkStep = { slot: -1, edges: new Map(), to: edgeTable(new Map()) 
  * caller falls back to the getters.
  */
 class KeyWalk {
-  readonly root: WalkStep = { slot: -1, edges: new Map(), to: edgeTable(new Map()) };
+  readonly root: WalkStep = { slot: -1, edges: new Map(), to: edgeTable(new Map()), sieve: NO_KEYS };
   readonly values: unknown[];
 
   constructor(paths: readonly string[]) {
@@ -125,13 +127,17 @@ class KeyWalk {
         const seg = segs[i] as string;
         let next = at.edges.get(seg);
         if (next === undefined || next === DOTTED)
-          at.edges.set(seg, (next = { slot: -1, edges: new Map(), to: edgeTable(new Map()) }));
+          at.edges.set(
+            seg,
+            (next = { slot: -1, edges: new Map(), to: edgeTable(new Map()), sieve: NO_KEYS }),
+          );
         at = next;
       }
       at.slot = slot;
     });
     const fill = (st: WalkStep): void => {
       st.to = edgeTable(st.edges);
+      st.sieve = sieveOf(st.edges.keys());
       for (const c of st.edges.values()) if (c !== DOTTED) fill(c);
     };
     fill(this.root);
@@ -148,8 +154,10 @@ class KeyWalk {
 
   private walk(obj: Record<string, unknown>, at: WalkStep): boolean {
     const to = at.to;
+    const sieve = at.sieve;
     const own = ownKeysIf(obj, this.plain);
     for (const k in obj) {
+      if (!mayHold(sieve, k)) continue;
       const next = to[k];
       if (next === undefined || (!own && !Object.hasOwn(obj, k))) continue;
       if (next === DOTTED) return false;
@@ -171,6 +179,10 @@ interface Volatile {
    * `wreq` is then necessary, and is checked first.
    */
   memo: boolean;
+  /** The predicate's requirements, compiled once the walk's slots are known. */
+  wreq: ReqCheck;
+  req: ReqCheck;
+  req2: ReqCheck;
 }
 
 function scalarArray(v: readonly unknown[]): boolean {
@@ -208,7 +220,8 @@ export class RouteDispatch {
    * further combos are not built and their events take the general path.
    */
   private atomBudget: number;
-  private readonly getters = new Map<string, Getter>();
+  /** Whether the last `leafFor` could trust the key walk (no dotted key hid a nested value). */
+  private walked = false;
 
   private constructor(
     private readonly preds: readonly LogsourcePredicate[],
@@ -221,10 +234,10 @@ export class RouteDispatch {
     preds.forEach((pred, route) => {
       const reads = pred.reads;
       if (!reads || !pred.partial) {
-        this.volatile.push({ route, pred, memo: false });
+        this.volatile.push(volatile(route, pred, false));
         return;
       }
-      this.memoized.push({ route, pred, memo: true });
+      this.memoized.push(volatile(route, pred, true));
       // A wide field is keyed by its presence: absent, it decides like any other value.
       for (const r of reads) {
         const k = r.paths.join('\u0000');
@@ -245,6 +258,13 @@ export class RouteDispatch {
       slots: k.paths.map(slot),
     }));
     this.keyWalk = new KeyWalk([...slotOf.keys()]);
+    // Paths a requirement reads beyond the keys' get no slot: the walk would have to follow them too.
+    for (const v of [...this.memoized, ...this.volatile]) {
+      const p = v.pred;
+      v.wreq = reqCheck(p.wreq, slotOf);
+      v.req = reqCheck(p.req, slotOf);
+      v.req2 = reqCheck(p.req2, slotOf);
+    }
     this.root = this.keys.length === 0 ? this.newLeaf(undefined) : emptyLevel();
     let atoms = 0;
     for (const e of entries) atoms += (e.req?.length ?? 0) + (e.gate2?.req?.length ?? 0);
@@ -276,14 +296,15 @@ export class RouteDispatch {
     let mask = 0;
     const ask = leaf.ask;
     if (ask.length > MAX_ASKED) return undefined;
+    // The walk's values are what the getters would return, without their probes of the event.
+    const slots = this.walked ? this.keyWalk.values : undefined;
     for (let j = 0; j < ask.length; j++) {
       const v = ask[j] as Volatile;
-      const p = v.pred;
       if (
-        (!v.memo || this.holds(p.wreq, ctx)) &&
-        this.holds(p.req, ctx) &&
-        this.holds(p.req2, ctx) &&
-        p(ctx.event)
+        (!v.memo || reqHolds(v.wreq, ctx, slots)) &&
+        reqHolds(v.req, ctx, slots) &&
+        reqHolds(v.req2, ctx, slots) &&
+        v.pred(ctx.event)
       )
         mask |= 1 << j;
     }
@@ -297,7 +318,7 @@ export class RouteDispatch {
   private leafFor(ctx: MatchCtx): Leaf | undefined {
     let at = this.root;
     const keys = this.keys;
-    const walked = keys.length > 0 && this.keyWalk.read(ctx.event);
+    const walked = (this.walked = keys.length > 0 && this.keyWalk.read(ctx.event));
     const values = this.keyWalk.values;
     for (let i = 0; i < keys.length; i++) {
       const k = keys[i] as Key;
@@ -400,47 +421,8 @@ export class RouteDispatch {
       },
     };
   }
-
-  /**
-   * Whether one atom of a predicate's requirement holds on the values its getters see: a predicate that
-   * admits the event reads one of those values, and the requirement is necessary for it.
-   */
-  private holds(req: Requirement | undefined, ctx: MatchCtx): boolean {
-    if (!req) return true;
-    for (const a of req) if (this.atomHolds(a, ctx)) return true;
-    return false;
-  }
-
-  private atomHolds(a: Atom, ctx: MatchCtx): boolean {
-    if (a.path === ANY_VALUE) return true;
-    let g = this.getters.get(a.path);
-    if (g === undefined) this.getters.set(a.path, (g = makeMultiGetter([a.path])));
-    const v = g(ctx);
-    if (a.k === 'present') return v !== undefined;
-    // Lowercasing a whole value and a piece of it can differ outside ASCII (final sigma): stay on the safe side.
-    if (a.k !== 'eq' && !isAscii(a.text)) return true;
-    if (Array.isArray(v)) {
-      for (const x of v) if (textHolds(a, x, ctx)) return true;
-      return false;
-    }
-    return textHolds(a, v, ctx);
-  }
 }
 
-function textHolds(a: Atom & { text: string }, x: unknown, ctx: MatchCtx): boolean {
-  const s = scalarString(x);
-  if (s === undefined) return false;
-  const l = lowerCached(ctx, s);
-  switch (a.k) {
-    case 'eq':
-      return l === a.text;
-    case 'prefix':
-      return l.startsWith(a.text);
-    case 'suffix':
-      return l.endsWith(a.text);
-    case 'contains':
-      return l.includes(a.text);
-    case 'present':
-      return true;
-  }
+function volatile(route: number, pred: LogsourcePredicate, memo: boolean): Volatile {
+  return { route, pred, memo, wreq: undefined, req: undefined, req2: undefined };
 }
