@@ -125,6 +125,29 @@ function decoderRateFreshAddresses(dgrams: Buffer[]): number {
   return records / ((t - t0) / 1000);
 }
 
+/** One datagram decoded and rendered as FlowIngest does it (addresses kept as numbers); undefined when it held no records. */
+function renderDatagram(
+  d: Buffer,
+  receivedAt: Date,
+  cache: MemoryTemplateCache,
+  slab: RunWriter,
+  maxBytes: number,
+): { records: number; runs: RecordRun[] } | undefined {
+  const { records, layouts } = decodeDatagram(
+    d,
+    { exporter: '192.0.2.1', receivedAt, numericAddresses: true },
+    cache,
+  );
+  if (records.length === 0) return undefined;
+  const { runs } = renderRuns(records, layouts, {
+    receivedAt,
+    factsOf: (sc) => cache.facts(sc),
+    maxBytes,
+    slab,
+  });
+  return { records: records.length, runs };
+}
+
 /**
  * (a') The collector's CPU path without NATS: decode → ECS JSON (`flowToEcsJson` via `renderRuns`, as
  * FlowIngest writes it: UTF-8 in place in the message bodies of its batches) → the batcher (the collector's
@@ -161,20 +184,9 @@ async function ingestRate(
     for (const d of dgrams) {
       const copy = Buffer.from(d);
       copy.writeUInt32BE(seq++ >>> 0, 8);
-      const receivedAt = new Date();
-      const { records: recs, layouts } = decodeDatagram(
-        copy,
-        { exporter: '192.0.2.1', receivedAt, numericAddresses: true },
-        cache,
-      );
-      if (recs.length === 0) continue;
-      const { runs } = renderRuns(recs, layouts, {
-        receivedAt,
-        factsOf: (sc) => cache.facts(sc),
-        maxBytes: FLOW_BATCH.bytes >> 1,
-        slab: writer,
-      });
-      for (const r of runs)
+      const rendered = renderDatagram(copy, new Date(), cache, writer, FLOW_BATCH.bytes >> 1);
+      if (!rendered) continue;
+      for (const r of rendered.runs)
         batcher.enqueue(subject(r.version), {
           id: `${r.firstId}-${r.count}`,
           json: '',
@@ -182,7 +194,7 @@ async function ingestRate(
           events: r.count,
           origin: null,
         });
-      records += recs.length;
+      records += rendered.records;
       // As the collector does between datagrams: settled batches hand their bodies back.
       if ((++n & 15) === 0) await Promise.resolve();
     }
@@ -453,24 +465,12 @@ async function transportFloor(datagrams: Buffer[]): Promise<Record<string, unkno
     bytes = 0;
   };
   for (const d of datagrams) {
-    const { records: recs, layouts } = decodeDatagram(
-      d,
-      { exporter: '192.0.2.1', receivedAt, numericAddresses: true },
-      cache,
-    );
-    if (recs.length === 0) continue;
-    const { runs } = renderRuns(recs, layouts, {
-      receivedAt,
-      factsOf: (sc) => cache.facts(sc),
-      maxBytes: 256 * 1024,
-      slab,
-    });
-    for (const r of runs) {
-      if (bytes + r.utf8.length > 512 * 1024) close();
+    for (const r of renderDatagram(d, receivedAt, cache, slab, FLOW_BATCH.bytes >> 1)?.runs ?? []) {
+      if (bytes + r.utf8.length > FLOW_BATCH.bytes) close();
       batch.push(r);
       batched += r.count;
       bytes += r.utf8.length + 1;
-      if (batched >= 1000) close();
+      if (batched >= FLOW_BATCH.events) close();
     }
   }
   close();
