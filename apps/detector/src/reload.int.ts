@@ -45,8 +45,15 @@ describe('detector rule reload', () => {
   let app: INestApplicationContext | undefined;
   let nc: NatsConnection | undefined;
   let n = 0;
+  // Once (under a load average of 9) this test hit jest's timeout with no step named; the last step
+  // reached is printed when it does not finish, so the next occurrence says where it stalled.
+  let reached = 'start';
+  const step = (name: string) => {
+    reached = name;
+  };
 
   afterAll(async () => {
+    if (reached !== 'done') process.stderr.write(`reload.int: the test stopped at step "${reached}"\n`);
     await nc?.close();
     await app?.close();
     await cleanupStreams(prefix);
@@ -83,15 +90,18 @@ describe('detector rule reload', () => {
 
   it('keeps the previous set on a broken file, reports it, and applies the fix', async () => {
     metricsPort = await freePort();
+    step('starting the detector');
     app = await NestFactory.createApplicationContext(DetectorModule.register(config()), { logger: false });
     await app.init();
     const svc = app.get(DetectorService);
     nc = await connect({ servers: config().natsUrl });
     const metrics = async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
 
+    step('first alert');
     expect(await alertsFor(await publish('alpha one'))).toEqual([RULE_A]);
 
     // A broken file: the file watcher reloads, rejects it, and the status says where the problem is.
+    step('watcher rejects the broken file');
     writeFileSync(path.join(rulesDir, 'b.yml'), 'title: broken\ndetection: [unclosed\n');
     const watched = await waitFor(
       () => (svc.status.trigger === 'watch' && !svc.status.ok ? svc.status : undefined),
@@ -100,10 +110,12 @@ describe('detector rule reload', () => {
     expect(watched.errors.join('\n')).toContain(`${path.join(rulesDir, 'b.yml')}:`);
     expect(watched.rules).toBe(1);
     // The reload command says the same, and the previous set still detects.
+    step('reload command on the broken set');
     const cmd = await reloadCommand();
     expect(cmd.ok).toBe(false);
     expect(cmd.trigger).toBe('command');
     expect(cmd.errors.some((e) => /b\.yml:\d+: \S/.test(e))).toBe(true);
+    step('the previous set still detects');
     expect(await alertsFor(await publish('alpha two'))).toEqual([RULE_A]);
     const rejected = await metrics();
     expect(rejected).toMatch(/^citysoc_detector_rule_reload_ok\{[^}]*\} 0$/m);
@@ -116,6 +128,7 @@ describe('detector rule reload', () => {
     );
 
     // The same counters reach the rule-stats KV bucket the console reads.
+    step('rule stats in KV');
     const kv = await nc.jetstream().views.kv(busNames(prefix).durable(RULE_STATS_BUCKET));
     await waitFor(async () => {
       const keys: string[] = [];
@@ -126,8 +139,11 @@ describe('detector rule reload', () => {
 
     // The fix is applied: both rules run.
     writeFileSync(path.join(rulesDir, 'b.yml'), rule(RULE_B, 'bravo'));
+    step('reload command on the fixed set');
     const fixed = await reloadCommand();
     expect(fixed).toMatchObject({ ok: true, rules: 2, errors: [] });
+    step('both rules detect');
     expect(await alertsFor(await publish('alpha bravo'))).toEqual([RULE_A, RULE_B]);
+    step('done');
   }, 90_000);
 });
