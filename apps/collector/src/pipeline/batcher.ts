@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { type OutMessage } from '@citysoc/bus';
-import { type BodyAssembler } from './bodies';
 
 export interface BatchLimits {
   /** Events per message; the batch is published when it holds this many. */
@@ -25,6 +24,21 @@ export interface BatchItem<T> {
   origin: T;
   /** How many events `json` holds (default 1): the flow source adds a datagram's records as one item. */
   events?: number;
+}
+
+/** A closed batch's body; `release` once nothing reads `data` any more (the publish settled). */
+export interface BuiltBody {
+  data: Buffer;
+  /** `reusable` false: the publish failed, the buffer is left to the GC rather than written again. */
+  release(reusable?: boolean): void;
+}
+
+/** What an `EventBatcher` tells the bodies of its batches (`MessageBodies` in bodies.ts). */
+export interface BodyAssembler {
+  /** The item joins the subject's open batch (after any flush the batcher decided). */
+  add(subject: string, item: BatchItem<unknown>): void;
+  /** The subject's batch is closed: its JSON array. */
+  close(subject: string): BuiltBody | undefined;
 }
 
 /** Header telling readers how many events a message holds without parsing it (benchmarks, tests). */

@@ -1,4 +1,4 @@
-import { type BatchItem } from './batcher';
+import { type BatchItem, type BodyAssembler, type BuiltBody } from './batcher';
 
 /** Node's Buffer has it on its prototype (what `write` calls for UTF-8); @types/node leaves it out. */
 interface Utf8Writer {
@@ -33,21 +33,6 @@ interface Body {
   kept?: Uint8Array[];
   /** Its publish failed: a copy may still sit in nats.js's outbound buffer, so it is never reused. */
   spoilt?: boolean;
-}
-
-/** A closed batch's body; `release` once nothing reads `data` any more (the publish settled). */
-export interface BuiltBody {
-  data: Buffer;
-  /** `reusable` false: the publish failed, the buffer is left to the GC rather than written again. */
-  release(reusable?: boolean): void;
-}
-
-/** What an `EventBatcher` tells the bodies of its batches (see `MessageBodies`). */
-export interface BodyAssembler {
-  /** The item joins the subject's open batch (after any flush the batcher decided). */
-  add(subject: string, item: BatchItem<unknown>): void;
-  /** The subject's batch is closed: its JSON array. */
-  close(subject: string): BuiltBody | undefined;
 }
 
 /**
