@@ -2,7 +2,7 @@ import { type DynamicModule, Inject, Injectable, Module, type OnApplicationShutd
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { type Redis } from 'ioredis';
 import { type NatsConnection } from 'nats';
-import { connectBus } from '@citysoc/bus';
+import { busNames, connectBus, KvBuckets } from '@citysoc/bus';
 import { type ConfigOf } from '@citysoc/config';
 import { ComponentMetrics } from '@citysoc/observability';
 import { IncidentQueue, NotifyQueue, redisConnection, SlaQueue } from '@citysoc/queues';
@@ -44,6 +44,7 @@ import {
   INCIDENT_QUEUE,
   INCIDENT_STORE,
   LOGIN_LIMITER,
+  KV_BUCKETS,
   NATS,
   NOTIFY_QUEUE,
   REDIS,
@@ -168,6 +169,15 @@ export class ApiModule {
               ...(config.natsTlsCertFile ? { tlsCertFile: config.natsTlsCertFile } : {}),
               ...(config.natsTlsKeyFile ? { tlsKeyFile: config.natsTlsKeyFile } : {}),
             }),
+        },
+        {
+          provide: KV_BUCKETS,
+          inject: [NATS],
+          useFactory: (nc: NatsConnection) =>
+            new KvBuckets(
+              () => nc.jetstream(),
+              (b) => busNames(config.streamPrefix).durable(b),
+            ),
         },
         Resources,
         { provide: APP_GUARD, useClass: AuthGuard },

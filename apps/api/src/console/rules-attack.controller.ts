@@ -1,19 +1,12 @@
 import { Controller, Get, Inject, Logger, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { type KV, type NatsConnection } from 'nats';
-import {
-  busNames,
-  combineRuleStats,
-  type CombinedRuleStats,
-  KvBuckets,
-  RULE_STATS_BUCKET,
-} from '@citysoc/bus';
+import { combineRuleStats, type CombinedRuleStats, type KvBuckets, RULE_STATS_BUCKET } from '@citysoc/bus';
 import { type ConfigOf } from '@citysoc/config';
 import { DRILL_RUNS_BUCKET, DrillRunRegistry } from '@citysoc/drills';
 import { type IncidentStore, type RuleIncidentStats } from '@citysoc/store';
 import { type AuthedRequest, READERS, Roles, scopeOf } from '../auth/roles';
 import { type apiSchema } from '../config';
-import { API_CONFIG, INCIDENT_STORE, NATS } from '../tokens';
+import { API_CONFIG, INCIDENT_STORE, KV_BUCKETS } from '../tokens';
 import {
   type CatalogRule,
   drillValidated,
@@ -52,28 +45,19 @@ export interface CostWindow {
 export class RulesAttackController {
   private readonly catalog: RuleCatalog;
   private readonly logger = new Logger('rules');
-  private buckets?: KvBuckets;
 
   constructor(
     @Inject(INCIDENT_STORE) private readonly incidents: IncidentStore,
-    @Inject(NATS) private readonly nc: NatsConnection,
+    @Inject(KV_BUCKETS) private readonly buckets: KvBuckets,
     @Inject(API_CONFIG) private readonly config: ConfigOf<typeof apiSchema>,
   ) {
     this.catalog = new RuleCatalog([config.builtinRules, ...config.rulePaths]);
   }
 
-  private bucket(name: string): Promise<KV> {
-    this.buckets ??= new KvBuckets(
-      () => this.nc.jetstream(),
-      (b) => busNames(this.config.streamPrefix).durable(b),
-    );
-    return this.buckets.get(name);
-  }
-
   /** Every detector replica's latest snapshot, summed; null when NATS cannot be read (the page still shows). */
   private async ruleCost(): Promise<CombinedRuleStats | null> {
     try {
-      const kv = await this.bucket(RULE_STATS_BUCKET);
+      const kv = await this.buckets.get(RULE_STATS_BUCKET);
       // Keys first: awaiting a get inside the keys iterator ends the iteration early (nats.js).
       const keys: string[] = [];
       for await (const key of await kv.keys()) keys.push(key);
@@ -96,7 +80,7 @@ export class RulesAttackController {
 
   private async validated(): Promise<Map<string, ValidatedBy> | null> {
     try {
-      const runs = await DrillRunRegistry.fromKv(await this.bucket(DRILL_RUNS_BUCKET)).list();
+      const runs = await DrillRunRegistry.fromKv(await this.buckets.get(DRILL_RUNS_BUCKET)).list();
       return drillValidated(runs);
     } catch (err) {
       this.logger.warn(`drill runs unavailable: ${(err as Error).message}`);

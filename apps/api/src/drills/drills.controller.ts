@@ -12,8 +12,7 @@ import {
   Req,
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { type NatsConnection } from 'nats';
-import { busNames, KvBuckets } from '@citysoc/bus';
+import { type KvBuckets } from '@citysoc/bus';
 import {
   DRILL_RUN_TAG_PREFIX,
   DRILL_RUNS_BUCKET,
@@ -28,7 +27,7 @@ import { type ControlStore, type IncidentStore } from '@citysoc/store';
 import { type ConfigOf } from '@citysoc/config';
 import { type apiSchema } from '../config';
 import { type AuthedRequest, Roles } from '../auth/roles';
-import { API_CONFIG, CONTROL_STORE, NATS, INCIDENT_STORE } from '../tokens';
+import { API_CONFIG, CONTROL_STORE, KV_BUCKETS, INCIDENT_STORE } from '../tokens';
 import {
   AbortDrillRunDto,
   DrillRunIdParam,
@@ -56,20 +55,14 @@ const TO_RESOLVED: Partial<Record<IncidentStatus, IncidentStatus[]>> = {
 @ApiBearerAuth()
 @Controller('api/v1/drills')
 export class DrillsController {
-  private buckets?: KvBuckets;
-
   constructor(
-    @Inject(NATS) private readonly nc: NatsConnection,
+    @Inject(KV_BUCKETS) private readonly buckets: KvBuckets,
     @Inject(CONTROL_STORE) private readonly control: ControlStore,
     @Inject(INCIDENT_STORE) private readonly incidents: IncidentStore,
     @Inject(API_CONFIG) private readonly config: ConfigOf<typeof apiSchema>,
   ) {}
 
   private async runs(): Promise<DrillRunRegistry> {
-    this.buckets ??= new KvBuckets(
-      () => this.nc.jetstream(),
-      (b) => busNames(this.config.streamPrefix).durable(b),
-    );
     return DrillRunRegistry.fromKv(await this.buckets.get(DRILL_RUNS_BUCKET));
   }
 

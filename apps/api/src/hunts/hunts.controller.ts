@@ -28,8 +28,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
-import { type NatsConnection } from 'nats';
-import { busNames, KvBuckets } from '@citysoc/bus';
+import { type KvBuckets } from '@citysoc/bus';
 import {
   DRILL_LABEL,
   DRILL_RUNS_BUCKET,
@@ -51,7 +50,7 @@ import { type EventStore, HuntError, type HuntOptions, type HuntResult, retroHun
 import { type AuthedRequest, Roles, scopeOf } from '../auth/roles';
 import { type ConfigOf, projectRoot } from '@citysoc/config';
 import { type apiSchema } from '../config';
-import { API_CONFIG, EVENT_STORE, NATS } from '../tokens';
+import { API_CONFIG, EVENT_STORE, KV_BUCKETS } from '../tokens';
 import { DrillBlindInterceptor, seesDrills } from '../drills/blind';
 import { sharedRuleSet } from '../rules/rule-sets';
 
@@ -133,12 +132,10 @@ export class HuntRequest {
 @Controller('api/v1/hunts')
 @UseInterceptors(DrillBlindInterceptor)
 export class HuntsController {
-  private buckets?: KvBuckets;
-
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(API_CONFIG) private readonly config: ConfigOf<typeof apiSchema>,
-    @Inject(NATS) private readonly nc: NatsConnection,
+    @Inject(KV_BUCKETS) private readonly buckets: KvBuckets,
   ) {}
 
   /**
@@ -237,10 +234,6 @@ export class HuntsController {
   }
 
   private async runs(): Promise<DrillRunRegistry> {
-    this.buckets ??= new KvBuckets(
-      () => this.nc.jetstream(),
-      (b) => busNames(this.config.streamPrefix).durable(b),
-    );
     return DrillRunRegistry.fromKv(await this.buckets.get(DRILL_RUNS_BUCKET));
   }
 
