@@ -27,6 +27,17 @@ function sshFailures(nc: NatsConnection, prefix: string, ip: string, idPrefix: s
       const info = await (await nc.jetstreamManager()).consumers.info(`${prefix}EVENTS`, `${prefix}detector`);
       return info.num_pending === 0 && info.num_ack_pending === 0;
     },
+    /** Runs a detector through the first two failures (half of a 3-failure window) and stops it. */
+    async firstTwoThenStop(bed: DetectorTestbed): Promise<void> {
+      const app = await bed.start();
+      try {
+        await this.publish(1);
+        await this.publish(2);
+        await waitFor(() => this.drained(), 'the first two events acked');
+      } finally {
+        await app.close();
+      }
+    },
     alerts: () =>
       waitFor(async () => {
         const msgs = await readStream(`${prefix}ALERTS`);
@@ -51,18 +62,10 @@ describe('when the detector restarts in the middle of a correlation window', () 
 
   it('fires once the third failure arrives after the restart, with the alert of the correlation only', async () => {
     const nc = await connect({ servers: config.natsUrl });
-    const {
-      publish,
-      drained,
-      alerts: stored,
-    } = sshFailures(nc, prefix, '10.9.9.9', 'ev', Date.parse('2026-11-27T03:00:00Z'));
+    const ssh = sshFailures(nc, prefix, '10.9.9.9', 'ev', Date.parse('2026-11-27T03:00:00Z'));
+    const { publish, drained, alerts: stored } = ssh;
     try {
-      app = await bed.start();
-      await publish(1);
-      await publish(2);
-      await waitFor(drained, 'the first two events acked');
-      await app.close();
-      app = undefined;
+      await ssh.firstTwoThenStop(bed);
 
       app = await bed.start();
       await publish(3);
@@ -98,18 +101,10 @@ describe('when the saved correlation state is missing for a moment at restart', 
     const nc = await connect({ servers: config.natsUrl });
     const js = nc.jetstream();
     const jsm = await nc.jetstreamManager();
-    const {
-      publish,
-      drained,
-      alerts: stored,
-    } = sshFailures(nc, prefix, '10.7.7.7', 'late', Date.parse('2026-11-27T04:00:00Z'));
+    const ssh = sshFailures(nc, prefix, '10.7.7.7', 'late', Date.parse('2026-11-27T04:00:00Z'));
+    const { publish, drained, alerts: stored } = ssh;
     try {
-      app = await bed.start();
-      await publish(1);
-      await publish(2);
-      await waitFor(drained, 'the first two events acked');
-      await app.close();
-      app = undefined;
+      await ssh.firstTwoThenStop(bed);
 
       // The state goes missing (the manifest key purged), then comes back while the detector starts.
       const raw = await js.views.kv(`${prefix}detector-correlation`);

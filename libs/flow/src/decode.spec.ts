@@ -441,6 +441,16 @@ describe('record ids', () => {
 
 describe('numeric addresses (DecodeContext.numericAddresses)', () => {
   const num: DecodeContext = { ...ctx, numericAddresses: true };
+  /** The datagram's one record decoded with numeric addresses holds `numbers`; `textFields` gives `texts`. */
+  const expectNumbersThenText = (
+    buf: Buffer,
+    numbers: Record<string, number>,
+    texts: Record<string, string>,
+  ): void => {
+    const n = decodeDatagram(buf, num, new MemoryTemplateCache());
+    expect(n.records[0]!.fields).toEqual(numbers);
+    expect(textFields(n.records[0]!, n.layouts[0]!)).toEqual(texts);
+  };
 
   it('gives NetFlow v5 addresses as uint32 numbers, and textFields gives back the dotted quads', () => {
     const buf = v5(1, T0, 5000, [{ ...flowA, src: '203.0.113.250' }]);
@@ -457,29 +467,21 @@ describe('numeric addresses (DecodeContext.numericAddresses)', () => {
     const tpl = set(2, u16(401), u16(2), spec(8, 4), spec(12, 4));
     const data = set(401, cat(ip('10.1.2.3'), ip('255.255.255.255')));
     const buf = ipfix(1, T0, 0, tpl, data);
-    const n = decodeDatagram(buf, num, new MemoryTemplateCache());
-    expect(n.records[0]!.fields).toEqual({
-      sourceIPv4Address: 0x0a010203,
-      destinationIPv4Address: 0xffffffff,
-    });
-    expect(textFields(n.records[0]!, n.layouts[0]!)).toEqual({
-      sourceIPv4Address: '10.1.2.3',
-      destinationIPv4Address: '255.255.255.255',
-    });
+    expectNumbersThenText(
+      buf,
+      { sourceIPv4Address: 0x0a010203, destinationIPv4Address: 0xffffffff },
+      { sourceIPv4Address: '10.1.2.3', destinationIPv4Address: '255.255.255.255' },
+    );
     const t = decodeDatagram(buf, ctx, new MemoryTemplateCache());
     expect(t.records[0]!.fields['sourceIPv4Address']).toBe('10.1.2.3');
     // MACs too: 48 bits as one number, text again through textFields.
     const macTpl = set(2, u16(402), u16(2), spec(56, 6), spec(80, 6));
     const macData = set(402, cat(Buffer.from('0050569156ff', 'hex'), Buffer.from('fedcba987654', 'hex')));
-    const m = decodeDatagram(ipfix(4, T0, 0, macTpl, macData), num, new MemoryTemplateCache());
-    expect(m.records[0]!.fields).toEqual({
-      sourceMacAddress: 0x0050569156ff,
-      destinationMacAddress: 0xfedcba987654,
-    });
-    expect(textFields(m.records[0]!, m.layouts[0]!)).toEqual({
-      sourceMacAddress: '00:50:56:91:56:ff',
-      destinationMacAddress: 'fe:dc:ba:98:76:54',
-    });
+    expectNumbersThenText(
+      ipfix(4, T0, 0, macTpl, macData),
+      { sourceMacAddress: 0x0050569156ff, destinationMacAddress: 0xfedcba987654 },
+      { sourceMacAddress: '00:50:56:91:56:ff', destinationMacAddress: 'fe:dc:ba:98:76:54' },
+    );
     // Data held for its template comes out in the mode of the datagram that brings the template.
     const cache = new MemoryTemplateCache();
     decodeDatagram(ipfix(2, T0, 0, data), ctx, cache);

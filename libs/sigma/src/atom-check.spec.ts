@@ -1,4 +1,4 @@
-import { LOWERS_TO_ASCII, reqCheck, reqHolds } from './atom-check';
+import { LOWERS_TO_ASCII, literalHolds, reqCheck, reqHolds } from './atom-check';
 import { newCtx, scalarString } from './event';
 import { type Atom } from './prefilter/atoms';
 
@@ -22,19 +22,7 @@ function reference(a: Atom & { text: string }, v: unknown): boolean {
   const one = (x: unknown): boolean => {
     const s = scalarString(x);
     if (s === undefined) return false;
-    const l = s.toLowerCase();
-    switch (a.k) {
-      case 'eq':
-        return l === a.text;
-      case 'prefix':
-        return l.startsWith(a.text);
-      case 'suffix':
-        return l.endsWith(a.text);
-      case 'contains':
-        return l.includes(a.text);
-      case 'present':
-        return true;
-    }
+    return literalHolds(a, s.toLowerCase());
   };
   return Array.isArray(v) ? v.some(one) : one(v);
 }

@@ -72,16 +72,20 @@ function textHolds(c: AtomCheck, x: unknown, ctx: MatchCtx): boolean {
   }
   // Lowercasing never shortens a string: a longer value cannot equal the literal.
   if (a.k === 'eq' && s.length > a.text.length) return false;
-  const l = lowerCached(ctx, s);
+  return literalHolds(a, lowerCached(ctx, s));
+}
+
+/** The atom on an already lowercased value: what every faster path above must agree with. */
+export function literalHolds(a: Atom & { text: string }, lowered: string): boolean {
   switch (a.k) {
     case 'eq':
-      return l === a.text;
+      return lowered === a.text;
     case 'prefix':
-      return l.startsWith(a.text);
+      return lowered.startsWith(a.text);
     case 'suffix':
-      return l.endsWith(a.text);
+      return lowered.endsWith(a.text);
     case 'contains':
-      return l.includes(a.text);
+      return lowered.includes(a.text);
     case 'present':
       return true;
   }
